@@ -1,0 +1,1 @@
+//! Layer tar streams: compression, extraction, tar-split, export. (being written)

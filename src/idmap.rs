@@ -1,0 +1,50 @@
+//! User-namespace ID maps, as c/storage records them on layers and containers.
+
+use serde::{Deserialize, Serialize};
+
+/// One range of a uid or gid map: `size` IDs starting at `container_id` inside the container are
+/// `host_id`.. on the host. Field names are c/storage's JSON names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdMap {
+    pub container_id: u32,
+    pub host_id: u32,
+    pub size: u32,
+}
+
+/// Host ID for a container ID; `None` when the maps do not cover it. Empty maps are the identity.
+pub fn to_host(maps: &[IdMap], id: u32) -> Option<u32> {
+    if maps.is_empty() {
+        return Some(id);
+    }
+    maps.iter().find_map(|m| {
+        let offset = id.checked_sub(m.container_id)?;
+        (offset < m.size).then(|| m.host_id + offset)
+    })
+}
+
+/// Container ID for a host ID; `None` when the maps do not cover it. Empty maps are the identity.
+pub fn to_container(maps: &[IdMap], id: u32) -> Option<u32> {
+    if maps.is_empty() {
+        return Some(id);
+    }
+    maps.iter().find_map(|m| {
+        let offset = id.checked_sub(m.host_id)?;
+        (offset < m.size).then(|| m.container_id + offset)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_translate_both_ways_and_refuse_uncovered_ids() {
+        let maps = [IdMap { container_id: 0, host_id: 100000, size: 65536 }];
+        assert_eq!(to_host(&maps, 0), Some(100000));
+        assert_eq!(to_host(&maps, 65535), Some(165535));
+        assert_eq!(to_host(&maps, 65536), None);
+        assert_eq!(to_container(&maps, 100001), Some(1));
+        assert_eq!(to_container(&maps, 5), None);
+        assert_eq!(to_host(&[], 42), Some(42));
+    }
+}
