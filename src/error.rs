@@ -28,6 +28,8 @@ pub enum ErrorKind {
     BigDataUnknown,
     /// The layer is still being created or deleted by someone (incomplete flag set).
     LayerIncomplete,
+    /// A container's read-write layer cannot be the parent of another layer.
+    ParentIsContainer,
     /// The layer chain is deeper than the driver can mount.
     MaxDepthExceeded,
     // The library's own.

@@ -10,3 +10,15 @@ pub mod idmap;
 
 pub use error::{Error, ErrorKind, Result};
 pub use idmap::IdMap;
+pub mod atomic_file;
+pub mod bigdata;
+pub mod driver;
+pub mod gojson;
+pub mod ids;
+pub mod lock;
+pub mod record;
+pub mod store;
+pub mod timestamp;
+
+pub use record::{Container, Image, Layer};
+pub use store::{ContainerOptions, ImageOptions, LayerOptions, Store, StoreOptions};

@@ -1,0 +1,57 @@
+//! Replace a file atomically, as c/storage does for its JSON and big data: write a temporary
+//! file in the same directory, flush it to disk, then rename it over the target. Readers see the
+//! old file or the new one, never a half-written one, even after a crash.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use crate::error::{Error, IoContext, Result};
+use crate::ids::{random_bytes, to_hex};
+
+/// Write `data` to `path` atomically with permission bits `mode`.
+pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+    write_atomic_with(path, mode, |f| f.write_all(data))
+}
+
+/// Like `write_atomic`, but the content is produced by `fill`, so large items can be streamed.
+pub fn write_atomic_with(
+    path: &Path,
+    mode: u32,
+    fill: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
+) -> Result<()> {
+    let dir = path.parent().ok_or_else(|| Error::invalid(format!("{} has no parent directory", path.display())))?;
+    let base = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let mut suffix = [0u8; 6];
+    random_bytes(&mut suffix);
+    let tmp = dir.join(format!(".tmp-{base}{}", to_hex(&suffix)));
+
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(&tmp)
+            .ctx(format_args!("creating {}", tmp.display()))?;
+        fill(&mut file).ctx(format_args!("writing {}", tmp.display()))?;
+        file.sync_data().ctx(format_args!("syncing {}", tmp.display()))?;
+        drop(file);
+        fs::rename(&tmp, path).ctx(format_args!("renaming {} to {}", tmp.display(), path.display()))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Create a directory and its missing parents with mode 0700, as c/storage does for its trees.
+pub fn create_private_dir(path: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .ctx(format_args!("creating directory {}", path.display()))
+}

@@ -1,0 +1,79 @@
+//! Big-data items: named blobs attached to layers, images and containers, one file each in the
+//! record's directory (ONDISK.md 2.6).
+
+use base64::Engine as _;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::atomic_file::{create_private_dir, write_atomic};
+use crate::error::{Error, ErrorKind, Result};
+
+/// The file name c/storage uses for a key: the key itself when it is made only of `[a-z0-9.]`,
+/// else "=" and the standard base64 of the key, so any key is one safe path component.
+pub fn file_name(key: &str) -> Result<String> {
+    if key.is_empty() {
+        return Err(Error::invalid("big-data key must not be empty"));
+    }
+    if key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.') && key != "." && key != ".." {
+        Ok(key.to_string())
+    } else {
+        Ok(format!("={}", base64::engine::general_purpose::STANDARD.encode(key)))
+    }
+}
+
+pub fn path(dir: &Path, key: &str) -> Result<PathBuf> {
+    Ok(dir.join(file_name(key)?))
+}
+
+/// Store `data` under `key` in `dir` (created 0700 if missing), atomically, mode 0600.
+pub fn write(dir: &Path, key: &str, data: &[u8]) -> Result<()> {
+    let path = path(dir, key)?;
+    create_private_dir(dir)?;
+    write_atomic(&path, data, 0o600)
+}
+
+/// Read the item `key`; `BigDataUnknown` when there is none.
+pub fn read(dir: &Path, key: &str, owner: &str) -> Result<Vec<u8>> {
+    let path = path(dir, key)?;
+    fs::read(&path).map_err(|e| not_found_or_io(e, key, owner, &path))
+}
+
+pub fn open(dir: &Path, key: &str, owner: &str) -> Result<fs::File> {
+    let path = path(dir, key)?;
+    fs::File::open(&path).map_err(|e| not_found_or_io(e, key, owner, &path))
+}
+
+pub fn remove(dir: &Path, key: &str) -> Result<()> {
+    let path = path(dir, key)?;
+    match fs::remove_file(&path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::io(format_args!("removing {}", path.display()), e)),
+        _ => Ok(()),
+    }
+}
+
+pub fn unknown(key: &str, owner: &str) -> Error {
+    Error::new(ErrorKind::BigDataUnknown, format!("{owner} has no big-data item {key:?}"))
+}
+
+fn not_found_or_io(e: io::Error, key: &str, owner: &str, path: &Path) -> Error {
+    if e.kind() == io::ErrorKind::NotFound {
+        unknown(key, owner)
+    } else {
+        Error::io(format_args!("reading {}", path.display()), e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_name;
+
+    #[test]
+    fn keys_map_to_file_names_as_in_c_storage() {
+        assert_eq!(file_name("manifest").unwrap(), "manifest");
+        assert_eq!(file_name("Weird:Key").unwrap(), "=V2VpcmQ6S2V5");
+        assert!(file_name("sha256:9d99").unwrap().starts_with("=c2hhMjU2Ojl"));
+        assert!(file_name("").is_err());
+        assert_eq!(file_name("..").unwrap(), "=Li4=");
+    }
+}

@@ -1,0 +1,67 @@
+//! Graph drivers: where a layer's files live and how a layer is made visible as a root
+//! filesystem. The layer store decides *what* exists; a driver only manages directories.
+
+mod copy;
+pub mod vfs;
+
+pub use copy::{copy_tree, OwnerShift};
+
+use std::path::{Path, PathBuf};
+
+use crate::error::Result;
+use crate::idmap::IdMap;
+
+/// How a driver stores deletions when a tar diff is applied onto a layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhiteoutStyle {
+    /// The layer holds a full root filesystem: whiteouts delete files (vfs).
+    Delete,
+    /// Whiteouts are kept as overlayfs markers (0/0 character devices, opaque xattr).
+    Overlay,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct CreateOptions<'a> {
+    pub parent: Option<&'a str>,
+    pub mount_label: &'a str,
+    /// The maps the new layer's files are written with.
+    pub uid_map: &'a [IdMap],
+    pub gid_map: &'a [IdMap],
+    /// The parent's maps, to shift owners when they differ from the new layer's.
+    pub parent_uid_map: &'a [IdMap],
+    pub parent_gid_map: &'a [IdMap],
+    /// A container's layer (the overlay driver gives those a work directory).
+    pub read_write: bool,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct MountOptions<'a> {
+    pub mount_label: &'a str,
+    pub options: &'a [String],
+    pub read_only: bool,
+}
+
+pub trait Driver: Send + Sync {
+    /// "vfs" or "overlay": also the prefix of the store's record directories.
+    fn name(&self) -> &'static str;
+    /// G/<driver>.
+    fn home(&self) -> &Path;
+    /// Create the directory state of a new layer (a copy of the parent for vfs).
+    fn create(&self, id: &str, opts: &CreateOptions) -> Result<()>;
+    /// Remove everything the driver keeps for the layer; a missing layer is not an error.
+    fn remove(&self, id: &str) -> Result<()>;
+    fn exists(&self, id: &str) -> bool;
+    /// Make the layer's root filesystem visible and return its path.
+    fn mount(&self, id: &str, opts: &MountOptions) -> Result<PathBuf>;
+    fn unmount(&self, id: &str) -> Result<()>;
+    /// Whether an earlier mount of the layer at `path` is still in place, so that mounting
+    /// again only needs to count.
+    fn is_mounted(&self, id: &str, path: &Path) -> bool;
+    /// The directory a tar diff is extracted into.
+    fn diff_dir(&self, id: &str) -> PathBuf;
+    fn whiteout_style(&self) -> WhiteoutStyle;
+    /// Key/value lines for `status`.
+    fn status(&self) -> Vec<(String, String)>;
+    /// Release what the driver holds process-wide (unmount its home, ...).
+    fn cleanup(&self) -> Result<()>;
+}

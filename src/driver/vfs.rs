@@ -1,0 +1,164 @@
+//! The vfs driver: every layer is a complete root filesystem in G/vfs/dir/<id>, made as a copy of
+//! its parent. Nothing is mounted; "mounting" returns the directory.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use super::{copy_tree, CreateOptions, Driver, MountOptions, OwnerShift, WhiteoutStyle};
+use crate::atomic_file::create_private_dir;
+use crate::error::{Error, ErrorKind, IoContext, Result};
+use crate::idmap::to_host;
+
+pub struct Vfs {
+    home: PathBuf,
+}
+
+impl Vfs {
+    pub fn new(graph_root: &Path, options: &[(String, String)]) -> Result<Self> {
+        for (key, _) in options {
+            if !matches!(key.as_str(), "vfs.ignore_chown_errors" | "vfs.imagestore" | "vfs.mountopt") {
+                return Err(Error::new(ErrorKind::Config, format!("vfs driver does not know the option {key:?}")));
+            }
+        }
+        let home = graph_root.join("vfs");
+        create_private_dir(&home.join("dir"))?;
+        Ok(Vfs { home })
+    }
+
+    fn dir(&self, id: &str) -> PathBuf {
+        self.home.join("dir").join(id)
+    }
+}
+
+impl Driver for Vfs {
+    fn name(&self) -> &'static str {
+        "vfs"
+    }
+
+    fn home(&self) -> &Path {
+        &self.home
+    }
+
+    fn create(&self, id: &str, opts: &CreateOptions) -> Result<()> {
+        let dir = self.dir(id);
+        // A base layer's root is 0555 and owned by the container's root; a child starts with
+        // its parent root's mode and owner (as Go's vfs does).
+        let (mode, uid, gid, parent_dir) = match opts.parent {
+            Some(parent) => {
+                let parent_dir = self.dir(parent);
+                let meta = fs::metadata(&parent_dir).ctx(format_args!("reading parent layer {}", parent_dir.display()))?;
+                (meta.mode() & 0o7777, meta.uid(), meta.gid(), Some(parent_dir))
+            }
+            None => {
+                let root = |maps, what| {
+                    to_host(maps, 0).ok_or_else(|| Error::invalid(format!("the {what} map does not map the container's root")))
+                };
+                (0o555, root(opts.uid_map, "uid")?, root(opts.gid_map, "gid")?, None)
+            }
+        };
+        fs::DirBuilder::new().mode(0o700).create(&dir).map_err(|e| {
+            if e.kind() == io::ErrorKind::AlreadyExists {
+                Error::new(ErrorKind::DuplicateId, format!("vfs layer directory {} already exists", dir.display()))
+            } else {
+                Error::io(format_args!("creating {}", dir.display()), e)
+            }
+        })?;
+        let result = (|| {
+            match &parent_dir {
+                Some(parent_dir) => {
+                    let shift = OwnerShift {
+                        from_uids: opts.parent_uid_map,
+                        from_gids: opts.parent_gid_map,
+                        to_uids: opts.uid_map,
+                        to_gids: opts.gid_map,
+                    };
+                    copy_tree(parent_dir, &dir, Some(&shift))
+                }
+                None => {
+                    std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).ctx(format_args!("changing owner of {}", dir.display()))?;
+                    fs::set_permissions(&dir, fs::Permissions::from_mode(mode)).ctx(format_args!("changing mode of {}", dir.display()))
+                }
+            }
+        })();
+        if result.is_err() {
+            let _ = self.remove(id);
+        }
+        result
+    }
+
+    fn remove(&self, id: &str) -> Result<()> {
+        remove_tree(&self.dir(id))
+    }
+
+    fn exists(&self, id: &str) -> bool {
+        self.dir(id).is_dir()
+    }
+
+    fn mount(&self, id: &str, opts: &MountOptions) -> Result<PathBuf> {
+        if let Some(bad) = opts.options.iter().find(|o| o.as_str() != "ro") {
+            return Err(Error::new(ErrorKind::NotSupported, format!("vfs accepts only the mount option \"ro\", not {bad:?}")));
+        }
+        let dir = self.dir(id);
+        if !dir.is_dir() {
+            return Err(Error::new(ErrorKind::LayerUnknown, format!("vfs layer directory {} does not exist", dir.display())));
+        }
+        Ok(dir)
+    }
+
+    fn unmount(&self, _id: &str) -> Result<()> {
+        Ok(())
+    }
+
+    fn is_mounted(&self, id: &str, path: &Path) -> bool {
+        path == self.dir(id) && path.is_dir()
+    }
+
+    fn diff_dir(&self, id: &str) -> PathBuf {
+        self.dir(id)
+    }
+
+    fn whiteout_style(&self) -> WhiteoutStyle {
+        WhiteoutStyle::Delete
+    }
+
+    fn status(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    fn cleanup(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Remove a tree that may contain read-only directories (a 0555 layer root, files extracted
+/// without write permission): make each directory writable before emptying it.
+pub fn remove_tree(path: &Path) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(format_args!("reading {}", path.display()), e)),
+        Ok(_) => {}
+    }
+    if fs::remove_dir_all(path).is_ok() {
+        return Ok(());
+    }
+    make_dirs_writable(path)?;
+    fs::remove_dir_all(path).ctx(format_args!("removing {}", path.display()))
+}
+
+fn make_dirs_writable(path: &Path) -> Result<()> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(_) => return Ok(()),
+    };
+    if meta.is_dir() {
+        let _ = fs::set_permissions(path, fs::Permissions::from_mode(0o700));
+        if let Ok(entries) = fs::read_dir(path) {
+            for entry in entries.flatten() {
+                make_dirs_writable(&entry.path())?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! JSON written the way Go's encoding/json writes it, so files we rewrite look like Go's: compact,
+//! and `<`, `>`, `&`, U+2028 and U+2029 escaped as \u003c, \u003e, \u0026, \u2028, \u2029.
+
+use serde::Serialize;
+use serde_json::ser::Formatter;
+use std::io::{self, Write};
+
+/// Compact output (the trait's defaults) with Go's extra escapes.
+struct GoFormatter;
+
+impl Formatter for GoFormatter {
+    fn write_string_fragment<W: ?Sized + Write>(&mut self, writer: &mut W, fragment: &str) -> io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            let escape = match c {
+                '<' => "\\u003c",
+                '>' => "\\u003e",
+                '&' => "\\u0026",
+                '\u{2028}' => "\\u2028",
+                '\u{2029}' => "\\u2029",
+                _ => continue,
+            };
+            writer.write_all(fragment[start..i].as_bytes())?;
+            writer.write_all(escape.as_bytes())?;
+            start = i + c.len_utf8();
+        }
+        writer.write_all(fragment[start..].as_bytes())
+    }
+}
+
+/// Serialize `value` as Go would.
+pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(256);
+    to_writer(&mut out, value)?;
+    Ok(out)
+}
+
+pub fn to_writer<W: Write, T: Serialize + ?Sized>(writer: W, value: &T) -> serde_json::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(writer, GoFormatter);
+    value.serialize(&mut ser)
+}
+
+pub fn to_string<T: Serialize + ?Sized>(value: &T) -> String {
+    // Serializing our own records to memory cannot fail: no maps with non-string keys.
+    String::from_utf8(to_vec(value).expect("serializing a record")).expect("JSON is UTF-8")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn html_characters_are_escaped_like_go() {
+        let s = super::to_string(&serde_json::json!({"k": "a<b>&c\u{2028}"}));
+        assert_eq!(s, r#"{"k":"a\u003cb\u003e\u0026c\u2028"}"#);
+    }
+}

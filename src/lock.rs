@@ -1,0 +1,212 @@
+//! c/storage lock files (ONDISK.md section 4): a whole-file fcntl record lock, plus a 64-byte
+//! "last writer" token at offset 0 that tells other processes their cached copy is stale.
+//!
+//! We use open-file-description (OFD) locks: they conflict with Go's classic POSIX locks, but they
+//! belong to our file descriptor rather than to the process, so two `Store`s in one process exclude
+//! each other too and closing some unrelated descriptor of the file never drops our lock.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::error::{Error, IoContext, Result};
+use crate::ids::random_bytes;
+
+pub const TOKEN_LEN: usize = 64;
+pub type Token = [u8; TOKEN_LEN];
+
+/// Every token this process makes carries the next value of this counter, as Go's do.
+static TOKEN_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A fresh token: time (ns, LE), process counter (LE), pid (LE), 44 random bytes.
+pub fn new_token() -> Token {
+    let mut token = [0u8; TOKEN_LEN];
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+    token[0..8].copy_from_slice(&nanos.to_le_bytes());
+    let counter = TOKEN_COUNTER.fetch_add(1, Ordering::Relaxed) + 1;
+    token[8..16].copy_from_slice(&counter.to_le_bytes());
+    token[16..20].copy_from_slice(&std::process::id().to_le_bytes());
+    random_bytes(&mut token[20..]);
+    token
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockKind {
+    Shared,
+    Exclusive,
+}
+
+struct LockInner {
+    path: PathBuf,
+    file: File,
+    read_only: bool,
+    /// Nesting depth of our own acquisitions: only the outermost locks and unlocks the file,
+    /// because an OFD unlock releases the lock however many times we took it.
+    depth: AtomicUsize,
+}
+
+/// One lock file, opened once. Cheap to clone; guards keep it alive.
+#[derive(Clone)]
+pub struct LockFile {
+    inner: Arc<LockInner>,
+}
+
+impl LockFile {
+    /// Open (creating it, 0644, as Go does) a lock file for reading and writing.
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .mode(0o644)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(path)
+            .ctx(format_args!("opening lock file {}", path.display()))?;
+        Ok(Self::from_file(path, file, false))
+    }
+
+    /// Open an existing lock file read-only (additional image stores): shared locks only.
+    pub fn open_read_only(path: &Path) -> Result<Self> {
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(path)
+            .ctx(format_args!("opening lock file {}", path.display()))?;
+        Ok(Self::from_file(path, file, true))
+    }
+
+    fn from_file(path: &Path, file: File, read_only: bool) -> Self {
+        LockFile {
+            inner: Arc::new(LockInner { path: path.to_path_buf(), file, read_only, depth: AtomicUsize::new(0) }),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Block until we hold the lock. Go retries failed fcntl calls forever; we retry EINTR only
+    /// and report anything else, since a library must not hang on a broken file system.
+    pub fn lock(&self, kind: LockKind) -> Result<LockGuard> {
+        if kind == LockKind::Exclusive && self.inner.read_only {
+            return Err(Error::new(
+                crate::ErrorKind::StoreReadOnly,
+                format!("{} is read-only: cannot take an exclusive lock", self.inner.path.display()),
+            ));
+        }
+        if self.inner.depth.fetch_add(1, Ordering::AcqRel) == 0 {
+            let lock_type = match kind {
+                LockKind::Shared => libc::F_RDLCK,
+                LockKind::Exclusive => libc::F_WRLCK,
+            };
+            if let Err(e) = self.fcntl_lock(lock_type as i16, true) {
+                self.inner.depth.fetch_sub(1, Ordering::AcqRel);
+                return Err(Error::io(format_args!("locking {}", self.inner.path.display()), e));
+            }
+        }
+        Ok(LockGuard { lock: self.clone(), kind })
+    }
+
+    /// Take the lock only if nobody else holds a conflicting one; `None` when busy.
+    pub fn try_lock(&self, kind: LockKind) -> Result<Option<LockGuard>> {
+        if self.inner.depth.load(Ordering::Acquire) > 0 {
+            return self.lock(kind).map(Some);
+        }
+        let lock_type = match kind {
+            LockKind::Shared => libc::F_RDLCK,
+            LockKind::Exclusive => libc::F_WRLCK,
+        };
+        match self.fcntl_lock(lock_type as i16, false) {
+            Ok(()) => {
+                self.inner.depth.fetch_add(1, Ordering::AcqRel);
+                Ok(Some(LockGuard { lock: self.clone(), kind }))
+            }
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EACCES)) => Ok(None),
+            Err(e) => Err(Error::io(format_args!("locking {}", self.inner.path.display()), e)),
+        }
+    }
+
+    fn fcntl_lock(&self, lock_type: i16, wait: bool) -> io::Result<()> {
+        let mut flock: libc::flock = unsafe { std::mem::zeroed() };
+        flock.l_type = lock_type;
+        flock.l_whence = libc::SEEK_SET as i16;
+        flock.l_start = 0;
+        flock.l_len = 0;
+        flock.l_pid = 0; // required to be 0 for OFD locks
+        let cmd = if wait { libc::F_OFD_SETLKW } else { libc::F_OFD_SETLK };
+        loop {
+            // SAFETY: a valid descriptor and a fully initialised flock structure.
+            let rc = unsafe { libc::fcntl(self.inner.file.as_raw_fd(), cmd, &flock) };
+            if rc == 0 {
+                return Ok(());
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(err);
+            }
+        }
+    }
+
+    fn unlock(&self) {
+        if self.inner.depth.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // Unlocking cannot meaningfully fail on a descriptor we hold open.
+            let _ = self.fcntl_lock(libc::F_UNLCK as i16, false);
+        }
+    }
+
+    /// The token currently in the file; a short or empty file reads as all zeroes, which never
+    /// equals a real token, so it always counts as "modified" (as in Go 1.43).
+    pub fn read_token(&self) -> Result<Token> {
+        let mut token = [0u8; TOKEN_LEN];
+        let mut filled = 0;
+        while filled < TOKEN_LEN {
+            match self.inner.file.read_at(&mut token[filled..], filled as u64) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io(format_args!("reading {}", self.inner.path.display()), e)),
+            }
+        }
+        Ok(token)
+    }
+}
+
+/// Proof that the lock is held; releases it when dropped.
+pub struct LockGuard {
+    lock: LockFile,
+    kind: LockKind,
+}
+
+impl LockGuard {
+    pub fn kind(&self) -> LockKind {
+        self.kind
+    }
+
+    /// Record that we are about to change the protected data: write a new token (before the
+    /// data, as c/storage 1.57 does, so a crash in between costs only a spurious reload).
+    pub fn record_write(&self) -> Result<Token> {
+        debug_assert_eq!(self.kind, LockKind::Exclusive);
+        let token = new_token();
+        self.lock
+            .inner
+            .file
+            .write_all_at(&token, 0)
+            .ctx(format_args!("writing token to {}", self.lock.inner.path.display()))?;
+        Ok(token)
+    }
+
+    pub fn read_token(&self) -> Result<Token> {
+        self.lock.read_token()
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        self.lock.unlock();
+    }
+}

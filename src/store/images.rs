@@ -1,0 +1,215 @@
+//! Image operations of the store (Go's CreateImage, Images, ImagesByDigest, image big data, ...).
+
+use super::Store;
+use crate::bigdata;
+use crate::digest::{sha256_of, validate as validate_digest};
+use crate::error::{Error, ErrorKind, Result};
+use crate::ids::{random_id, validate_id};
+use crate::lock::LockKind;
+use crate::record::image::is_manifest_key;
+use crate::record::{dedup_names, Flags, Image};
+use crate::timestamp::Timestamp;
+
+#[derive(Debug, Clone, Default)]
+pub struct ImageOptions {
+    pub id: Option<String>,
+    pub names: Vec<String>,
+    pub metadata: String,
+    pub digest: Option<String>,
+    pub created: Option<Timestamp>,
+    pub flags: Flags,
+    /// Big-data items stored with the image as it is created (key, bytes).
+    pub big_data: Vec<(String, Vec<u8>)>,
+}
+
+impl Store {
+    /// Create an image on `top_layer` (or none).
+    pub fn create_image(&self, top_layer: Option<&str>, options: &ImageOptions) -> Result<Image> {
+        self.check_writable()?;
+        let mut layers = self.lock_layers();
+        let _layers_guard = layers.lock(LockKind::Shared)?;
+        let mut images = self.lock_images();
+        let guard = images.lock_exclusive()?;
+
+        let top_layer = match top_layer {
+            Some(key) => layers.get(key)?.id.clone(),
+            None => String::new(),
+        };
+        drop(_layers_guard);
+        drop(layers);
+
+        let id = match &options.id {
+            Some(id) => {
+                validate_id(id)?;
+                images.check_id_free(id)?;
+                id.clone()
+            }
+            None => loop {
+                let id = random_id();
+                if !images.contains_id(&id) {
+                    break id;
+                }
+            },
+        };
+        let names = dedup_names(&options.names);
+        images.check_names_free(&names)?;
+        if let Some(d) = &options.digest {
+            validate_digest(d)?;
+        }
+        for (key, _) in &options.big_data {
+            bigdata::file_name(key)?;
+        }
+
+        let mut image = Image {
+            id: id.clone(),
+            digest: options.digest.clone().unwrap_or_default(),
+            names,
+            top_layer,
+            metadata: options.metadata.clone(),
+            created: options.created.unwrap_or_else(Timestamp::now),
+            flags: options.flags.clone(),
+            ..Default::default()
+        };
+        // Big data goes to disk before the record is saved, so the record never names an item
+        // that is not there; on failure the directory goes away with everything in it.
+        let dir = self.images_dir().join(&id);
+        for (key, data) in &options.big_data {
+            if let Err(e) = bigdata::write(&dir, key, data) {
+                let _ = crate::driver::vfs::remove_tree(&dir);
+                return Err(e);
+            }
+            record_big_data(&mut image.big_data_names, &mut image.big_data_sizes, &mut image.big_data_digests, key, data);
+        }
+        image.recompute_digests();
+        images.push(image);
+        if let Err(e) = images.save(&guard) {
+            images.remove(&id);
+            let _ = crate::driver::vfs::remove_tree(&dir);
+            return Err(e);
+        }
+        Ok(images.by_exact_id(&id).expect("just added").clone())
+    }
+
+    pub fn images(&self) -> Result<Vec<Image>> {
+        let mut images = self.lock_images();
+        let _guard = images.lock_shared()?;
+        Ok(images.records().iter().map(with_digests).collect())
+    }
+
+    pub fn image(&self, key: &str) -> Result<Image> {
+        let mut images = self.lock_images();
+        let _guard = images.lock_shared()?;
+        images.get(key).map(with_digests).ok_or_else(|| super::record_file::unknown_error::<Image>(key))
+    }
+
+    /// Images with `digest` among their digests (the `digest` field and manifest digests).
+    pub fn images_by_digest(&self, digest: &str) -> Result<Vec<Image>> {
+        validate_digest(digest)?;
+        let mut images = self.lock_images();
+        let _guard = images.lock_shared()?;
+        Ok(images.records().iter().map(with_digests).filter(|i| i.digests.iter().any(|d| d == digest)).collect())
+    }
+
+    /// Images whose top layer (or a mapped copy of it) is `layer`.
+    pub fn images_by_top_layer(&self, layer: &str) -> Result<Vec<Image>> {
+        let layer_id = self.layer(layer)?.id;
+        let mut images = self.lock_images();
+        let _guard = images.lock_shared()?;
+        Ok(images
+            .records()
+            .iter()
+            .filter(|i| i.top_layer == layer_id || i.mapped_top_layers.contains(&layer_id))
+            .map(with_digests)
+            .collect())
+    }
+
+    /// Store a big-data item on an image; its size and sha256 digest are recorded, and manifest
+    /// items make the image findable by their digest.
+    pub fn set_image_big_data(&self, key_or_name: &str, key: &str, data: &[u8]) -> Result<()> {
+        self.check_writable()?;
+        bigdata::file_name(key)?;
+        let mut images = self.lock_images();
+        let guard = images.lock_exclusive()?;
+        let id = images.get(key_or_name).ok_or_else(|| super::record_file::unknown_error::<Image>(key_or_name))?.id.clone();
+        bigdata::write(&self.images_dir().join(&id), key, data)?;
+        let image = images.get_mut(&id).expect("looked up above");
+        record_big_data(&mut image.big_data_names, &mut image.big_data_sizes, &mut image.big_data_digests, key, data);
+        if is_manifest_key(key) {
+            image.recompute_digests();
+        }
+        images.save(&guard)
+    }
+
+    pub fn image_big_data(&self, key_or_name: &str, key: &str) -> Result<Vec<u8>> {
+        let mut images = self.lock_images();
+        let _guard = images.lock_shared()?;
+        let image = images.get(key_or_name).ok_or_else(|| super::record_file::unknown_error::<Image>(key_or_name))?;
+        let owner = format!("image {}", image.id);
+        if !image.big_data_names.iter().any(|n| n == key) {
+            return Err(bigdata::unknown(key, &owner));
+        }
+        bigdata::read(&self.images_dir().join(&image.id), key, &owner)
+    }
+
+    pub fn image_big_data_size(&self, key_or_name: &str, key: &str) -> Result<i64> {
+        let image = self.image(key_or_name)?;
+        match image.big_data_sizes.get(key) {
+            Some(size) => Ok(*size),
+            None if image.big_data_names.iter().any(|n| n == key) => Ok(self.image_big_data(key_or_name, key)?.len() as i64),
+            None => Err(bigdata::unknown(key, &format!("image {}", image.id))),
+        }
+    }
+
+    pub fn image_big_data_digest(&self, key_or_name: &str, key: &str) -> Result<String> {
+        let image = self.image(key_or_name)?;
+        match image.big_data_digests.get(key) {
+            Some(d) => Ok(d.clone()),
+            None if image.big_data_names.iter().any(|n| n == key) => Ok(sha256_of(&self.image_big_data(key_or_name, key)?)),
+            None => Err(bigdata::unknown(key, &format!("image {}", image.id))),
+        }
+    }
+
+    pub fn image_big_data_names(&self, key_or_name: &str) -> Result<Vec<String>> {
+        Ok(self.image(key_or_name)?.big_data_names)
+    }
+
+    /// Sum of the image's layer chain sizes and its big data. `SizeUnknown` when a layer's
+    /// size was never recorded.
+    pub fn image_size(&self, key: &str) -> Result<i64> {
+        let image = self.image(key)?;
+        let mut total: i64 = image.big_data_sizes.values().sum();
+        let mut next = image.top_layer().map(String::from);
+        let mut layers = self.lock_layers();
+        let _guard = layers.lock(LockKind::Shared)?;
+        while let Some(id) = next {
+            let layer = layers.get(&id)?;
+            if layer.uncompressed_digest.is_empty() {
+                return Err(Error::new(ErrorKind::SizeUnknown, format!("size of layer {} is not known", layer.id)));
+            }
+            total += layer.uncompressed_size;
+            next = layer.parent().map(String::from);
+        }
+        Ok(total)
+    }
+}
+
+/// Record a big-data item's name (once, in insertion order), size and digest.
+pub(super) fn record_big_data(
+    names: &mut Vec<String>,
+    sizes: &mut std::collections::BTreeMap<String, i64>,
+    digests: &mut std::collections::BTreeMap<String, String>,
+    key: &str,
+    data: &[u8],
+) {
+    if !names.iter().any(|n| n == key) {
+        names.push(key.to_string());
+    }
+    sizes.insert(key.to_string(), data.len() as i64);
+    digests.insert(key.to_string(), sha256_of(data));
+}
+
+fn with_digests(image: &Image) -> Image {
+    let mut copy = image.clone();
+    copy.recompute_digests();
+    copy
+}

@@ -1,0 +1,228 @@
+//! The layer store: layers.json and mountpoints.json, the driver's directories, tar-split files
+//! and layer big data, kept consistent with the incomplete-layer protocol (ONDISK.md 4.5): a
+//! layer is marked incomplete and saved before its data is touched, so a crash at any point
+//! leaves a record that the next exclusive opener removes.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::mountpoints::{Mount, MountsFile};
+use super::record_file::{unknown_error, RecordFile};
+use crate::driver::vfs::remove_tree;
+use crate::driver::{CreateOptions, Driver, MountOptions};
+use crate::error::{Error, ErrorKind, Result};
+use crate::lock::{LockGuard, LockKind};
+use crate::record::layer::INCOMPLETE_FLAG;
+use crate::record::Layer;
+
+pub struct LayerStore {
+    pub(super) records: RecordFile<Layer>,
+    mounts: MountsFile,
+    pub(super) driver: Arc<dyn Driver>,
+    /// G/<driver>-layers: tar-split files and big-data directories.
+    dir: PathBuf,
+}
+
+impl LayerStore {
+    pub fn new(records: RecordFile<Layer>, mounts: MountsFile, driver: Arc<dyn Driver>, dir: PathBuf) -> Self {
+        LayerStore { records, mounts, driver, dir }
+    }
+
+    /// Lock layers.json (and read mountpoints.json under its shared lock), reloading what
+    /// changed. Incomplete layers left by a crash are removed first; a shared request upgrades
+    /// to exclusive for that, as c/storage 1.57 does.
+    pub fn lock(&mut self, kind: LockKind) -> Result<LockGuard> {
+        let guard = self.lock_and_refresh(kind)?;
+        if !self.records.records().iter().any(Layer::is_incomplete) || self.records.is_read_only() {
+            return Ok(guard);
+        }
+        let guard = if kind == LockKind::Exclusive {
+            guard
+        } else {
+            drop(guard);
+            self.lock_and_refresh(LockKind::Exclusive)?
+        };
+        self.remove_incomplete(&guard)?;
+        Ok(guard)
+    }
+
+    fn lock_and_refresh(&mut self, kind: LockKind) -> Result<LockGuard> {
+        let (guard, _) = self.records.lock(kind)?;
+        drop(self.mounts.lock(LockKind::Shared)?);
+        Ok(guard)
+    }
+
+    fn remove_incomplete(&mut self, guard: &LockGuard) -> Result<()> {
+        let incomplete: Vec<String> =
+            self.records.records().iter().filter(|l| l.is_incomplete()).map(|l| l.id.clone()).collect();
+        for id in incomplete {
+            self.remove_layer_data(&id)?;
+            self.records.remove(&id);
+        }
+        self.save(guard)
+    }
+
+    /// Save layers.json and mountpoints.json, each with a new token (c/storage saves both on
+    /// every layer-store write).
+    pub fn save(&mut self, guard: &LockGuard) -> Result<()> {
+        let mounts_guard = self.mounts.lock(LockKind::Exclusive)?;
+        self.records.save(guard)?;
+        let records = &self.records;
+        self.mounts.save(&mounts_guard, |id| records.contains_id(id))
+    }
+
+    pub fn get(&self, key: &str) -> Result<&Layer> {
+        self.records.get(key).ok_or_else(|| unknown_error::<Layer>(key))
+    }
+
+    /// A copy of the record with its mount state filled in.
+    pub fn snapshot(&self, layer: &Layer) -> Layer {
+        let mut copy = layer.clone();
+        if let Some(m) = self.mounts.get(&layer.id) {
+            copy.mount_point = m.path.clone();
+            copy.mount_count = m.count;
+        }
+        copy
+    }
+
+    pub fn all(&self) -> Vec<Layer> {
+        self.records.records().iter().map(|l| self.snapshot(l)).collect()
+    }
+
+    pub fn tar_split_path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.tar-split.gz"))
+    }
+
+    pub fn big_data_dir(&self, id: &str) -> PathBuf {
+        self.dir.join(id)
+    }
+
+    pub fn has_children(&self, id: &str) -> bool {
+        self.records.records().iter().any(|l| l.parent == id)
+    }
+
+    /// Append `layer` marked incomplete, save, then let the driver create its directories.
+    /// The caller fills in data and then calls `mark_complete`. On failure nothing is left.
+    pub fn create(&mut self, guard: &LockGuard, mut layer: Layer, read_write: bool) -> Result<()> {
+        let parent = match layer.parent() {
+            Some(p) => Some(self.get(p)?.clone()),
+            None => None,
+        };
+        layer.flags.insert(INCOMPLETE_FLAG.into(), serde_json::Value::Bool(true));
+        let id = layer.id.clone();
+        self.records.push(layer.clone());
+        self.save(guard)?;
+
+        let opts = CreateOptions {
+            parent: parent.as_ref().map(|p| p.id.as_str()),
+            mount_label: &layer.mount_label,
+            uid_map: &layer.uid_map,
+            gid_map: &layer.gid_map,
+            parent_uid_map: parent.as_ref().map(|p| p.uid_map.as_slice()).unwrap_or(&[]),
+            parent_gid_map: parent.as_ref().map(|p| p.gid_map.as_slice()).unwrap_or(&[]),
+            read_write,
+        };
+        if let Err(e) = self.driver.create(&id, &opts) {
+            self.delete(guard, &id)?;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Clear the incomplete flag of a layer whose data is in place, and save.
+    pub fn mark_complete(&mut self, guard: &LockGuard, id: &str) -> Result<()> {
+        if let Some(layer) = self.records.get_mut(id) {
+            layer.flags.remove(INCOMPLETE_FLAG);
+        }
+        self.save(guard)
+    }
+
+    /// Delete a layer without safety checks: unmount it, mark it incomplete and save, remove
+    /// its data, drop the record and save again.
+    pub fn delete(&mut self, guard: &LockGuard, id: &str) -> Result<()> {
+        let id = self.get(id)?.id.clone();
+        self.unmount_all(&id)?;
+        if let Some(layer) = self.records.get_mut(&id) {
+            layer.flags.insert(INCOMPLETE_FLAG.into(), serde_json::Value::Bool(true));
+        }
+        self.save(guard)?;
+        self.remove_layer_data(&id)?;
+        self.records.remove(&id);
+        self.save(guard)
+    }
+
+    fn unmount_all(&mut self, id: &str) -> Result<()> {
+        let mounts_guard = self.mounts.lock(LockKind::Exclusive)?;
+        if self.mounts.get(id).is_some() {
+            self.driver.unmount(id)?;
+            self.mounts.set(id, None);
+            let records = &self.records;
+            self.mounts.save(&mounts_guard, |i| records.contains_id(i))?;
+        }
+        Ok(())
+    }
+
+    fn remove_layer_data(&mut self, id: &str) -> Result<()> {
+        self.driver.remove(id)?;
+        match fs::remove_file(self.tar_split_path(id)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(Error::io(format_args!("removing tar-split of layer {id}"), e))
+            }
+            _ => {}
+        }
+        remove_tree(&self.big_data_dir(id))
+    }
+
+    /// Mount a layer, or count one more user of an existing mount (ONDISK.md 5).
+    pub fn mount(&mut self, _guard: &LockGuard, id: &str, opts: &MountOptions) -> Result<PathBuf> {
+        let id = self.get(id)?.id.clone();
+        let mounts_guard = self.mounts.lock(LockKind::Exclusive)?;
+        let current = self.mounts.get(&id).cloned();
+        let path = match &current {
+            Some(m) if m.count > 0 && self.driver.is_mounted(&id, Path::new(&m.path)) => PathBuf::from(&m.path),
+            _ => self.driver.mount(&id, opts)?,
+        };
+        let count = current.map_or(0, |m| m.count) + 1;
+        self.mounts.set(&id, Some(Mount { path: path.to_string_lossy().into_owned(), count }));
+        let records = &self.records;
+        self.mounts.save(&mounts_guard, |i| records.contains_id(i))?;
+        drop(mounts_guard);
+        Ok(path)
+    }
+
+    /// Release one mount (all of them with `force`); returns whether it is still mounted.
+    pub fn unmount(&mut self, _guard: &LockGuard, id: &str, force: bool) -> Result<bool> {
+        let id = self.get(id)?.id.clone();
+        let mounts_guard = self.mounts.lock(LockKind::Exclusive)?;
+        let current = self.mounts.get(&id).cloned().ok_or_else(|| {
+            Error::new(ErrorKind::LayerNotMounted, format!("layer {id} is not mounted"))
+        })?;
+        let still_mounted = if current.count > 1 && !force {
+            self.mounts.set(&id, Some(Mount { path: current.path, count: current.count - 1 }));
+            true
+        } else {
+            self.driver.unmount(&id)?;
+            self.mounts.set(&id, None);
+            false
+        };
+        let records = &self.records;
+        self.mounts.save(&mounts_guard, |i| records.contains_id(i))?;
+        Ok(still_mounted)
+    }
+
+    pub fn mount_count(&self, id: &str) -> u32 {
+        self.mounts.get(id).map_or(0, |m| m.count)
+    }
+
+    pub fn mounted_layers(&self) -> Vec<String> {
+        self.mounts.mounted_ids()
+    }
+
+    pub fn ensure_big_data_dir(&self, id: &str) -> Result<PathBuf> {
+        let dir = self.big_data_dir(id);
+        crate::atomic_file::create_private_dir(&dir)?;
+        Ok(dir)
+    }
+}

@@ -1,0 +1,270 @@
+//! Layer operations of the store (Go's CreateLayer, Layers, Layer, DeleteLayer, Mount, ...).
+
+use std::fs::File;
+use std::io::Read;
+use std::path::PathBuf;
+
+use super::Store;
+use crate::atomic_file::write_atomic_with;
+use crate::bigdata;
+use crate::driver::MountOptions;
+use crate::error::{Error, ErrorKind, Result};
+use crate::idmap::IdMap;
+use crate::ids::{random_id, validate_id};
+use crate::lock::LockKind;
+use crate::record::{dedup_names, Flags, Layer};
+use crate::timestamp::Timestamp;
+
+/// What a new layer should be (Go's LayerOptions plus the CreateLayer arguments).
+#[derive(Debug, Clone, Default)]
+pub struct LayerOptions {
+    pub id: Option<String>,
+    pub parent: Option<String>,
+    pub names: Vec<String>,
+    pub mount_label: String,
+    pub metadata: String,
+    pub uid_map: Vec<IdMap>,
+    pub gid_map: Vec<IdMap>,
+    pub flags: Flags,
+    /// Digests the caller already knows (recorded instead of computed, as Go does).
+    pub compressed_digest: Option<String>,
+    pub uncompressed_digest: Option<String>,
+}
+
+impl Store {
+    /// Create an empty layer (Go's CreateLayer; `read_write` for a container's layer).
+    pub fn create_layer(&self, options: &LayerOptions) -> Result<Layer> {
+        self.create_layer_with(options, false, |_, _| Ok(()))
+    }
+
+    /// Create a layer and let `fill` put its contents in place while the layer is still marked
+    /// incomplete; if `fill` fails the layer is removed again.
+    pub(crate) fn create_layer_with(
+        &self,
+        options: &LayerOptions,
+        read_write: bool,
+        fill: impl FnOnce(&mut super::LayerStore, &str) -> Result<()>,
+    ) -> Result<Layer> {
+        self.check_writable()?;
+        let mut layers = self.lock_layers();
+        let guard = layers.lock(LockKind::Exclusive)?;
+        // Containers are consulted so a container's layer can never become a parent.
+        let mut containers = self.lock_containers();
+        let _containers_guard = containers.lock_shared()?;
+
+        let mut layer = self.new_layer_record(&layers, options)?;
+        if let Some(parent) = options.parent.as_deref() {
+            let parent = layers.get(parent)?;
+            if containers.records().iter().any(|c| c.layer == parent.id) {
+                return Err(Error::new(
+                    ErrorKind::ParentIsContainer,
+                    format!("layer {} belongs to a container and cannot be a parent", parent.id),
+                ));
+            }
+            layer.parent = parent.id.clone();
+        }
+        drop(_containers_guard);
+        drop(containers);
+
+        let id = layer.id.clone();
+        layers.create(&guard, layer, read_write)?;
+        if let Err(e) = fill(&mut layers, &id) {
+            layers.delete(&guard, &id)?;
+            return Err(e);
+        }
+        layers.mark_complete(&guard, &id)?;
+        Self::layer_snapshot(&layers, &id)
+    }
+
+    fn new_layer_record(&self, layers: &super::LayerStore, options: &LayerOptions) -> Result<Layer> {
+        let id = match &options.id {
+            Some(id) => {
+                validate_id(id)?;
+                layers.records.check_id_free(id)?;
+                id.clone()
+            }
+            None => loop {
+                let id = random_id();
+                if !layers.records.contains_id(&id) {
+                    break id;
+                }
+            },
+        };
+        let names = dedup_names(&options.names);
+        layers.records.check_names_free(&names)?;
+        for digest in options.compressed_digest.iter().chain(options.uncompressed_digest.iter()) {
+            crate::digest::validate(digest)?;
+        }
+        Ok(Layer {
+            id,
+            names,
+            metadata: options.metadata.clone(),
+            mount_label: options.mount_label.clone(),
+            created: Timestamp::now(),
+            flags: options.flags.clone(),
+            uid_map: options.uid_map.clone(),
+            gid_map: options.gid_map.clone(),
+            ..Default::default()
+        })
+    }
+
+    /// All layers, in creation order.
+    pub fn layers(&self) -> Result<Vec<Layer>> {
+        let mut layers = self.lock_layers();
+        let _guard = layers.lock(LockKind::Shared)?;
+        Ok(layers.all())
+    }
+
+    /// One layer by ID, name or unique ID prefix.
+    pub fn layer(&self, key: &str) -> Result<Layer> {
+        let mut layers = self.lock_layers();
+        let _guard = layers.lock(LockKind::Shared)?;
+        Self::layer_snapshot(&layers, key)
+    }
+
+    pub fn layers_by_compressed_digest(&self, digest: &str) -> Result<Vec<Layer>> {
+        crate::digest::validate(digest)?;
+        self.layers_matching(|l| l.compressed_digest == digest)
+    }
+
+    pub fn layers_by_uncompressed_digest(&self, digest: &str) -> Result<Vec<Layer>> {
+        crate::digest::validate(digest)?;
+        self.layers_matching(|l| l.uncompressed_digest == digest)
+    }
+
+    fn layers_matching(&self, pred: impl Fn(&Layer) -> bool) -> Result<Vec<Layer>> {
+        let mut layers = self.lock_layers();
+        let _guard = layers.lock(LockKind::Shared)?;
+        let found: Vec<Layer> = layers.records.records().iter().filter(|l| pred(l)).map(|l| layers.snapshot(l)).collect();
+        Ok(found)
+    }
+
+    /// Delete a layer with c/storage's checks: not while it has children, is an image's top
+    /// layer or a container's layer. A mapped copy of an image's top layer is removed from the
+    /// image instead.
+    pub fn delete_layer(&self, key: &str) -> Result<()> {
+        self.check_writable()?;
+        let mut layers = self.lock_layers();
+        let guard = layers.lock(LockKind::Exclusive)?;
+        let mut images = self.lock_images();
+        let images_guard = images.lock_exclusive()?;
+        let mut containers = self.lock_containers();
+        let _containers_guard = containers.lock_exclusive()?;
+
+        let id = layers.get(key)?.id.clone();
+        if layers.has_children(&id) {
+            return Err(Error::new(ErrorKind::LayerHasChildren, format!("layer {id} has child layers")));
+        }
+        if let Some(image) = images.records().iter().find(|i| i.top_layer == id) {
+            return Err(Error::new(ErrorKind::LayerUsedByImage, format!("layer {id} is the top layer of image {}", image.id)));
+        }
+        if let Some(c) = containers.records().iter().find(|c| c.layer == id) {
+            return Err(Error::new(ErrorKind::LayerUsedByContainer, format!("layer {id} is the layer of container {}", c.id)));
+        }
+        let mut images_changed = false;
+        for image in images.records_mut() {
+            if image.mapped_top_layers.contains(&id) {
+                image.mapped_top_layers.retain(|l| *l != id);
+                images_changed = true;
+            }
+        }
+        if images_changed {
+            images.save(&images_guard)?;
+        }
+        layers.delete(&guard, &id)
+    }
+
+    /// Store `data` as the layer's big-data item `key`.
+    pub fn set_layer_big_data(&self, key_or_name: &str, key: &str, data: &mut dyn Read) -> Result<()> {
+        self.check_writable()?;
+        bigdata::file_name(key)?;
+        let mut layers = self.lock_layers();
+        let guard = layers.lock(LockKind::Exclusive)?;
+        let id = layers.get(key_or_name)?.id.clone();
+        let dir = layers.ensure_big_data_dir(&id)?;
+        let path = bigdata::path(&dir, key)?;
+        write_atomic_with(&path, 0o600, |f| std::io::copy(data, f).map(|_| ()))?;
+        let layer = layers.records.get_mut(&id).expect("layer looked up above");
+        if !layer.big_data_names.iter().any(|n| n == key) {
+            layer.big_data_names.push(key.to_string());
+            layers.save(&guard)?;
+        }
+        Ok(())
+    }
+
+    /// Open the layer's big-data item `key` for reading.
+    pub fn layer_big_data(&self, key_or_name: &str, key: &str) -> Result<File> {
+        let mut layers = self.lock_layers();
+        let _guard = layers.lock(LockKind::Shared)?;
+        let layer = layers.get(key_or_name)?;
+        if !layer.big_data_names.iter().any(|n| n == key) {
+            return Err(bigdata::unknown(key, &format!("layer {}", layer.id)));
+        }
+        bigdata::open(&layers.big_data_dir(&layer.id), key, &format!("layer {}", layer.id))
+    }
+
+    pub fn layer_big_data_names(&self, key_or_name: &str) -> Result<Vec<String>> {
+        Ok(self.layer(key_or_name)?.big_data_names)
+    }
+
+    /// Mount a layer (or a container's layer) and return where; counted across processes.
+    pub fn mount(&self, key: &str, mount_label: &str, options: &[String]) -> Result<PathBuf> {
+        self.check_writable()?;
+        let (layer_id, mut opts) = self.resolve_mount_target(key)?;
+        opts.extend(options.iter().cloned());
+        let _graph_guard = self.graph_lock.lock(LockKind::Exclusive)?;
+        let mut layers = self.lock_layers();
+        let guard = layers.lock(LockKind::Exclusive)?;
+        let label = if mount_label.is_empty() { layers.get(&layer_id)?.mount_label.clone() } else { mount_label.to_string() };
+        let read_only = opts.iter().any(|o| o == "ro");
+        layers.mount(&guard, &layer_id, &MountOptions { mount_label: &label, options: &opts, read_only })
+    }
+
+    /// Release one mount of a layer or container; returns whether it is still mounted.
+    pub fn unmount(&self, key: &str, force: bool) -> Result<bool> {
+        self.check_writable()?;
+        let (layer_id, _) = self.resolve_mount_target(key)?;
+        let mut layers = self.lock_layers();
+        let guard = layers.lock(LockKind::Exclusive)?;
+        layers.unmount(&guard, &layer_id, force)
+    }
+
+    /// How many times the layer (or container's layer) is mounted.
+    pub fn mounted(&self, key: &str) -> Result<u32> {
+        let (layer_id, _) = self.resolve_mount_target(key)?;
+        let mut layers = self.lock_layers();
+        let _guard = layers.lock(LockKind::Shared)?;
+        let id = layers.get(&layer_id)?.id.clone();
+        Ok(layers.mount_count(&id))
+    }
+
+    /// A container (its layer, with its mount options) first, else a layer (ONDISK.md 3).
+    fn resolve_mount_target(&self, key: &str) -> Result<(String, Vec<String>)> {
+        let mut containers = self.lock_containers();
+        let _guard = containers.lock_shared()?;
+        if let Some(c) = containers.get(key) {
+            return Ok((c.layer.clone(), c.mount_options()));
+        }
+        drop(_guard);
+        drop(containers);
+        let mut layers = self.lock_layers();
+        let _guard = layers.lock(LockKind::Shared)?;
+        Ok((layers.get(key)?.id.clone(), Vec::new()))
+    }
+
+    /// The size of the layer's diff as recorded at import; `SizeUnknown` for layers that were
+    /// not populated from a tar stream.
+    pub fn layer_size(&self, key: &str) -> Result<i64> {
+        let layer = self.layer(key)?;
+        if layer.uncompressed_digest.is_empty() {
+            return Err(Error::new(ErrorKind::SizeUnknown, format!("size of layer {} is not known", layer.id)));
+        }
+        Ok(layer.uncompressed_size)
+    }
+
+    /// The directory holding a layer's files as the driver stores them (vfs: its full tree).
+    pub fn layer_diff_dir(&self, key: &str) -> Result<PathBuf> {
+        let layer = self.layer(key)?;
+        Ok(self.driver.diff_dir(&layer.id))
+    }
+}

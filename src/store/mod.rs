@@ -1,0 +1,240 @@
+//! The store: layers, images and containers under a graph root and a run root, shared with
+//! c/storage through its files and lock protocol.
+//!
+//! In-process, each record file sits behind a mutex; across processes, behind its lock file.
+//! Both are always taken in c/storage's order (storage, layers, mountpoints, images, containers)
+//! and only for the duration of one call, so a Go process is never kept waiting by an idle store.
+
+mod config;
+mod containers;
+mod delete;
+mod images;
+mod layer_store;
+mod layers;
+mod mountpoints;
+mod names;
+mod options;
+mod record_file;
+
+pub use config::{ConfiguredOptions, DEFAULT_GRAPH_ROOT, DEFAULT_RUN_ROOT};
+pub use containers::ContainerOptions;
+pub use images::ImageOptions;
+pub use layers::LayerOptions;
+pub use names::RecordKind;
+pub use options::{ResolvedOptions, StoreOptions};
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::atomic_file::create_private_dir;
+use crate::driver::{vfs::Vfs, Driver};
+use crate::error::{Error, ErrorKind, Result};
+use crate::lock::{LockFile, LockKind};
+use crate::record::{Container, Image, Layer};
+use layer_store::LayerStore;
+use mountpoints::MountsFile;
+use record_file::RecordFile;
+
+pub struct Store {
+    graph_root: PathBuf,
+    run_root: PathBuf,
+    options: ResolvedOptions,
+    driver: Arc<dyn Driver>,
+    /// G/storage.lock: the graph driver's state (mounts, shutdown).
+    graph_lock: LockFile,
+    layers: Mutex<LayerStore>,
+    images: Mutex<RecordFile<Image>>,
+    containers: Mutex<RecordFile<Container>>,
+}
+
+/// Drivers this build can run, in the order tried when none is configured.
+const DRIVER_PRIORITY: &[&str] = &["vfs"];
+
+impl Store {
+    /// Open (creating what is missing) the store the options describe.
+    pub fn open(options: &StoreOptions) -> Result<Store> {
+        let resolved = options.resolve()?;
+        let graph_root = resolved.graph_root.clone();
+        let run_root = resolved.run_root.clone();
+        let read_only = resolved.read_only;
+        if !read_only {
+            create_private_dir(&graph_root)?;
+            create_private_dir(&run_root)?;
+        }
+        let open_lock = |path: &Path| if read_only { LockFile::open_read_only(path) } else { LockFile::open(path) };
+
+        let graph_lock = open_lock(&graph_root.join("storage.lock"))?;
+        if !read_only {
+            LockFile::open(&graph_root.join("userns.lock"))?;
+            // c/storage 1.43 creates these two (unused) directories; so do we, to look the same.
+            create_private_dir(&graph_root.join("mounts"))?;
+            create_private_dir(&graph_root.join("tmp"))?;
+        }
+
+        let driver_name = choose_driver(&graph_root, &resolved.driver)?;
+        let driver = make_driver(&driver_name, &resolved)?;
+
+        let dir = |root: &Path, what: &str| -> Result<PathBuf> {
+            let d = root.join(format!("{driver_name}-{what}"));
+            if !read_only {
+                create_private_dir(&d)?;
+            }
+            Ok(d)
+        };
+        let layers_dir = dir(&graph_root, "layers")?;
+        let run_layers_dir = dir(&run_root, "layers")?;
+        let images_dir = dir(&graph_root, "images")?;
+        let containers_dir = dir(&graph_root, "containers")?;
+
+        let layer_records = RecordFile::open(layers_dir.join("layers.json"), open_lock(&layers_dir.join("layers.lock"))?, read_only);
+        let mounts = MountsFile::open(run_layers_dir.join("mountpoints.json"), open_lock(&run_layers_dir.join("mountpoints.lock"))?);
+        let images = RecordFile::open(images_dir.join("images.json"), open_lock(&images_dir.join("images.lock"))?, read_only);
+        let containers =
+            RecordFile::open(containers_dir.join("containers.json"), open_lock(&containers_dir.join("containers.lock"))?, read_only);
+
+        let store = Store {
+            graph_root,
+            run_root,
+            options: resolved,
+            driver: driver.clone(),
+            graph_lock,
+            layers: Mutex::new(LayerStore::new(layer_records, mounts, driver, layers_dir)),
+            images: Mutex::new(images),
+            containers: Mutex::new(containers),
+        };
+        // Load once now, so a store with damaged metadata fails to open rather than later, and
+        // layers left incomplete by a crash are cleaned up at open, as c/storage does.
+        {
+            let mut layers = store.lock_layers();
+            let kind = if read_only { LockKind::Shared } else { LockKind::Exclusive };
+            drop(layers.lock(kind)?);
+        }
+        drop(store.lock_images().lock_shared()?);
+        drop(store.lock_containers().lock_shared()?);
+        Ok(store)
+    }
+
+    pub fn graph_root(&self) -> &Path {
+        &self.graph_root
+    }
+
+    pub fn run_root(&self) -> &Path {
+        &self.run_root
+    }
+
+    pub fn driver_name(&self) -> &'static str {
+        self.driver.name()
+    }
+
+    pub fn options(&self) -> &ResolvedOptions {
+        &self.options
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.options.read_only
+    }
+
+    /// The driver's status lines (`containers-storage status`).
+    pub fn status(&self) -> Vec<(String, String)> {
+        self.driver.status()
+    }
+
+    /// Library and format versions (`containers-storage version`).
+    pub fn version(&self) -> Vec<(String, String)> {
+        vec![
+            ("Version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+            ("Compatible c/storage".to_string(), "1.43.0".to_string()),
+        ]
+    }
+
+    /// Unmount every layer we or others mounted (only when `force`, else report them) and let
+    /// the driver release what it holds. Returns the layers still mounted.
+    pub fn shutdown(&self, force: bool) -> Result<Vec<String>> {
+        let graph_guard = self.graph_lock.lock(LockKind::Exclusive)?;
+        let mut layers = self.lock_layers();
+        let guard = layers.lock(LockKind::Exclusive)?;
+        let mounted = layers.mounted_layers();
+        if !mounted.is_empty() && !force {
+            return Ok(mounted);
+        }
+        for id in &mounted {
+            if layers.records.contains_id(id) {
+                layers.unmount(&guard, id, true)?;
+            }
+        }
+        drop(guard);
+        drop(layers);
+        self.driver.cleanup()?;
+        graph_guard.record_write()?;
+        Ok(Vec::new())
+    }
+
+    fn lock_layers(&self) -> MutexGuard<'_, LayerStore> {
+        self.layers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn lock_images(&self) -> MutexGuard<'_, RecordFile<Image>> {
+        self.images.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn lock_containers(&self) -> MutexGuard<'_, RecordFile<Container>> {
+        self.containers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        if self.options.read_only {
+            return Err(Error::new(ErrorKind::StoreReadOnly, format!("the store at {} is read-only", self.graph_root.display())));
+        }
+        Ok(())
+    }
+
+    /// G/<driver>-containers/<id>
+    fn container_graph_dir(&self, id: &str) -> PathBuf {
+        self.graph_root.join(format!("{}-containers", self.driver.name())).join(id)
+    }
+
+    /// R/<driver>-containers/<id>
+    fn container_run_dir(&self, id: &str) -> PathBuf {
+        self.run_root.join(format!("{}-containers", self.driver.name())).join(id)
+    }
+
+    fn images_dir(&self) -> PathBuf {
+        self.graph_root.join(format!("{}-images", self.driver.name()))
+    }
+}
+
+/// The driver to use: the one asked for; else the one whose state is already in the graph root
+/// (so a store keeps its driver); else the first in priority order that works here.
+fn choose_driver(graph_root: &Path, requested: &str) -> Result<String> {
+    if !requested.is_empty() {
+        return Ok(requested.to_string());
+    }
+    let with_state: Vec<&str> = ["overlay", "aufs", "btrfs", "zfs"]
+        .into_iter()
+        .filter(|d| fs::read_dir(graph_root.join(d)).map(|mut e| e.next().is_some()).unwrap_or(false))
+        .collect();
+    match with_state.as_slice() {
+        [] => Ok(DRIVER_PRIORITY[0].to_string()),
+        [one] => Ok(one.to_string()),
+        many => Err(Error::new(
+            ErrorKind::Config,
+            format!("{} holds state of several drivers ({}); choose one explicitly", graph_root.display(), many.join(", ")),
+        )),
+    }
+}
+
+fn make_driver(name: &str, options: &ResolvedOptions) -> Result<Arc<dyn Driver>> {
+    let driver_options = options::options_for_driver(name, &options.driver_options)?;
+    match name {
+        "vfs" => Ok(Arc::new(Vfs::new(&options.graph_root, &driver_options)?)),
+        other => Err(Error::new(ErrorKind::NotSupported, format!("storage driver {other:?} is not supported by this build"))),
+    }
+}
+
+/// Snapshot helpers shared by the per-kind files.
+impl Store {
+    fn layer_snapshot(layers: &LayerStore, key: &str) -> Result<Layer> {
+        Ok(layers.snapshot(layers.get(key)?))
+    }
+}

@@ -1,0 +1,165 @@
+//! Store-wide operations on "any record" by ID, name or prefix: lookup, names and metadata.
+//! c/storage looks in layers, then images, then containers (ONDISK.md 3).
+
+use super::record_file::RecordFile;
+use super::Store;
+use crate::error::{Error, ErrorKind, Result};
+use crate::lock::{LockGuard, LockKind};
+use crate::record::{dedup_names, Record};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    Layer,
+    Image,
+    Container,
+}
+
+/// How a names call changes the current names.
+#[derive(Debug, Clone, Copy)]
+enum NamesChange {
+    Set,
+    Add,
+    Remove,
+}
+
+fn not_an_id(key: &str) -> Error {
+    Error::new(ErrorKind::Unknown, format!("{key:?} is not the ID or name of a layer, image or container"))
+}
+
+impl Store {
+    /// The full ID and kind of the first record (layers, images, containers) that `key` names.
+    pub fn lookup(&self, key: &str) -> Result<(RecordKind, String)> {
+        {
+            let mut layers = self.lock_layers();
+            let _g = layers.lock(LockKind::Shared)?;
+            if let Some(l) = layers.records.get(key) {
+                return Ok((RecordKind::Layer, l.id.clone()));
+            }
+        }
+        {
+            let mut images = self.lock_images();
+            let _g = images.lock_shared()?;
+            if let Some(i) = images.get(key) {
+                return Ok((RecordKind::Image, i.id.clone()));
+            }
+        }
+        let c = self.container(key).map_err(|_| not_an_id(key))?;
+        Ok((RecordKind::Container, c.id))
+    }
+
+    pub fn exists(&self, key: &str) -> Result<bool> {
+        match self.lookup(key) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::Unknown => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn names(&self, key: &str) -> Result<Vec<String>> {
+        Ok(match self.lookup(key)? {
+            (RecordKind::Layer, id) => self.layer(&id)?.names,
+            (RecordKind::Image, id) => self.image(&id)?.names,
+            (RecordKind::Container, id) => self.container(&id)?.names,
+        })
+    }
+
+    /// Replace the names of a record; a name another record of the same kind had moves here.
+    pub fn set_names(&self, key: &str, names: &[String]) -> Result<()> {
+        self.change_names(key, names, NamesChange::Set)
+    }
+
+    /// Add names (c/storage's AddNames: the old names followed by the new, names stolen).
+    pub fn add_names(&self, key: &str, names: &[String]) -> Result<()> {
+        self.change_names(key, names, NamesChange::Add)
+    }
+
+    pub fn remove_names(&self, key: &str, names: &[String]) -> Result<()> {
+        self.change_names(key, names, NamesChange::Remove)
+    }
+
+    fn change_names(&self, key: &str, names: &[String], change: NamesChange) -> Result<()> {
+        self.check_writable()?;
+        let (kind, id) = self.lookup(key)?;
+        match kind {
+            RecordKind::Layer => {
+                let mut layers = self.lock_layers();
+                let guard = layers.lock(LockKind::Exclusive)?;
+                apply_names(&mut layers.records, &id, names, change)?;
+                layers.save(&guard)
+            }
+            RecordKind::Image => {
+                let mut images = self.lock_images();
+                let guard = images.lock_exclusive()?;
+                let resulting = apply_names(&mut images, &id, names, change)?;
+                if !matches!(change, NamesChange::Remove) {
+                    if let Some(image) = images.get_mut(&id) {
+                        image.add_names_to_history(&resulting);
+                    }
+                }
+                images.save(&guard)
+            }
+            RecordKind::Container => {
+                let mut containers = self.lock_containers();
+                let guard = containers.lock_exclusive()?;
+                apply_names(&mut containers, &id, names, change)?;
+                containers.save(&guard)
+            }
+        }
+    }
+
+    /// The metadata string of any record.
+    pub fn metadata(&self, key: &str) -> Result<String> {
+        Ok(match self.lookup(key)? {
+            (RecordKind::Layer, id) => self.layer(&id)?.metadata,
+            (RecordKind::Image, id) => self.image(&id)?.metadata,
+            (RecordKind::Container, id) => self.container(&id)?.metadata,
+        })
+    }
+
+    pub fn set_metadata(&self, key: &str, metadata: &str) -> Result<()> {
+        self.check_writable()?;
+        match self.lookup(key)? {
+            (RecordKind::Layer, id) => {
+                let mut layers = self.lock_layers();
+                let guard = layers.lock(LockKind::Exclusive)?;
+                set_field(&mut layers.records, &id, |l| l.metadata = metadata.to_string())?;
+                layers.save(&guard)
+            }
+            (RecordKind::Image, id) => {
+                let mut images = self.lock_images();
+                let guard = images.lock_exclusive()?;
+                set_field(&mut images, &id, |i| i.metadata = metadata.to_string())?;
+                save(&mut images, &guard)
+            }
+            (RecordKind::Container, id) => {
+                let mut containers = self.lock_containers();
+                let guard = containers.lock_exclusive()?;
+                set_field(&mut containers, &id, |c| c.metadata = metadata.to_string())?;
+                save(&mut containers, &guard)
+            }
+        }
+    }
+}
+
+/// Compute the new names, give them to the record, and return them.
+fn apply_names<T: Record>(records: &mut RecordFile<T>, id: &str, names: &[String], change: NamesChange) -> Result<Vec<String>> {
+    let current = records.get(id).ok_or_else(|| super::record_file::unknown_error::<T>(id))?.names().to_vec();
+    let new_names = match change {
+        NamesChange::Set => dedup_names(names),
+        NamesChange::Add => dedup_names(&[current, names.to_vec()].concat()),
+        NamesChange::Remove => current.into_iter().filter(|n| !names.contains(n)).collect(),
+    };
+    let full_id = records.get(id).expect("checked").id().to_string();
+    records.set_names(&full_id, &new_names)?;
+    Ok(new_names)
+}
+
+fn set_field<T: Record>(records: &mut RecordFile<T>, id: &str, f: impl FnOnce(&mut T)) -> Result<()> {
+    let record = records.get_mut(id).ok_or_else(|| super::record_file::unknown_error::<T>(id))?;
+    f(record);
+    Ok(())
+}
+
+fn save<T: Record>(records: &mut RecordFile<T>, guard: &LockGuard) -> Result<()> {
+    records.save(guard)
+}

@@ -1,0 +1,258 @@
+//! One JSON record file (layers.json, images.json, containers.json) with its lock file: the
+//! in-memory copy, its indexes, and the c/storage protocol for keeping it fresh and saving it.
+//!
+//! Protocol: take the lock; if the token in the lock file (or the JSON's mtime) differs from what
+//! we last saw, reload; make the change; write a new token, then replace the JSON atomically.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::atomic_file::write_atomic;
+use crate::error::{Error, ErrorKind, Result};
+use crate::lock::{LockFile, LockGuard, LockKind, Token};
+use crate::record::{dedup_names, Record};
+
+pub struct RecordFile<T: Record> {
+    json_path: PathBuf,
+    lock: LockFile,
+    records: Vec<T>,
+    by_id: HashMap<String, usize>,
+    by_name: HashMap<String, usize>,
+    seen_token: Option<Token>,
+    seen_mtime: Option<SystemTime>,
+    /// Names were found on two records at load; the next exclusive holder writes the fix.
+    names_repaired: bool,
+    read_only: bool,
+}
+
+impl<T: Record> RecordFile<T> {
+    pub fn open(json_path: PathBuf, lock: LockFile, read_only: bool) -> Self {
+        RecordFile {
+            json_path,
+            lock,
+            records: Vec::new(),
+            by_id: HashMap::new(),
+            by_name: HashMap::new(),
+            seen_token: None,
+            seen_mtime: None,
+            names_repaired: false,
+            read_only,
+        }
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Take the lock and bring the in-memory copy up to date. Returns the guard and whether the
+    /// file was reloaded.
+    pub fn lock(&mut self, kind: LockKind) -> Result<(LockGuard, bool)> {
+        let guard = self.lock.lock(kind)?;
+        let reloaded = self.refresh()?;
+        if self.names_repaired && kind == LockKind::Exclusive {
+            self.save(&guard)?;
+        }
+        Ok((guard, reloaded))
+    }
+
+    pub fn lock_exclusive(&mut self) -> Result<LockGuard> {
+        if self.read_only {
+            return Err(read_only_error(&self.json_path));
+        }
+        Ok(self.lock(LockKind::Exclusive)?.0)
+    }
+
+    pub fn lock_shared(&mut self) -> Result<LockGuard> {
+        Ok(self.lock(LockKind::Shared)?.0)
+    }
+
+    /// Reload if another writer changed the file since we last looked.
+    fn refresh(&mut self) -> Result<bool> {
+        let token = self.lock.read_token()?;
+        let mtime = fs::metadata(&self.json_path).and_then(|m| m.modified()).ok();
+        if self.seen_token == Some(token) && self.seen_mtime == mtime {
+            return Ok(false);
+        }
+        self.load()?;
+        self.seen_token = Some(token);
+        self.seen_mtime = mtime;
+        Ok(true)
+    }
+
+    fn load(&mut self) -> Result<()> {
+        let records: Vec<T> = match fs::read(&self.json_path) {
+            Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Vec::new(),
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                Error::corrupt(format!("{} is not a valid {} list: {e}", self.json_path.display(), T::KIND))
+            })?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(Error::io(format_args!("reading {}", self.json_path.display()), e)),
+        };
+        self.records = records;
+        self.reindex();
+        Ok(())
+    }
+
+    /// Rebuild the ID and name indexes. When two records share a name, the later one keeps it,
+    /// as c/storage does on load.
+    fn reindex(&mut self) {
+        self.by_id.clear();
+        self.by_name.clear();
+        self.by_id.reserve(self.records.len());
+        let mut repaired = false;
+        for i in 0..self.records.len() {
+            let id = self.records[i].id().to_string();
+            self.by_id.insert(id, i);
+            let names = dedup_names(self.records[i].names());
+            if names.len() != self.records[i].names().len() {
+                *self.records[i].names_mut() = names.clone();
+                repaired = true;
+            }
+            for name in names {
+                if let Some(earlier) = self.by_name.insert(name.clone(), i) {
+                    self.records[earlier].names_mut().retain(|n| *n != name);
+                    repaired = true;
+                }
+            }
+        }
+        self.names_repaired = repaired;
+    }
+
+    /// Write a new token, then the JSON, atomically. Needs the exclusive lock.
+    pub fn save(&mut self, guard: &LockGuard) -> Result<()> {
+        if self.read_only {
+            return Err(read_only_error(&self.json_path));
+        }
+        debug_assert_eq!(guard.kind(), LockKind::Exclusive);
+        let token = guard.record_write()?;
+        let json = crate::gojson::to_vec(&self.records)
+            .map_err(|e| Error::new(ErrorKind::Io, format!("encoding {}: {e}", self.json_path.display())))?;
+        write_atomic(&self.json_path, &json, 0o600)?;
+        self.seen_token = Some(token);
+        self.seen_mtime = fs::metadata(&self.json_path).and_then(|m| m.modified()).ok();
+        self.names_repaired = false;
+        Ok(())
+    }
+
+    pub fn records(&self) -> &[T] {
+        &self.records
+    }
+
+    pub fn records_mut(&mut self) -> &mut [T] {
+        &mut self.records
+    }
+
+    /// Find by exact ID, then exact name, then unique ID prefix (never a name prefix).
+    pub fn index_of(&self, key: &str) -> Option<usize> {
+        if key.is_empty() {
+            return None;
+        }
+        if let Some(&i) = self.by_id.get(key) {
+            return Some(i);
+        }
+        if let Some(&i) = self.by_name.get(key) {
+            return Some(i);
+        }
+        let mut found = None;
+        for (i, r) in self.records.iter().enumerate() {
+            if r.id().starts_with(key) && !r.id().contains(' ') {
+                if found.is_some() {
+                    return None; // ambiguous prefix
+                }
+                found = Some(i);
+            }
+        }
+        found
+    }
+
+    pub fn get(&self, key: &str) -> Option<&T> {
+        self.index_of(key).map(|i| &self.records[i])
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut T> {
+        self.index_of(key).map(move |i| &mut self.records[i])
+    }
+
+    pub fn by_exact_id(&self, id: &str) -> Option<&T> {
+        self.by_id.get(id).map(|&i| &self.records[i])
+    }
+
+    pub fn contains_id(&self, id: &str) -> bool {
+        self.by_id.contains_key(id)
+    }
+
+    /// Fail with DuplicateName when any of `names` belongs to a record (c/storage's create check).
+    pub fn check_names_free(&self, names: &[String]) -> Result<()> {
+        for name in names {
+            if self.by_name.contains_key(name) {
+                return Err(Error::new(
+                    ErrorKind::DuplicateName,
+                    format!("the {} name {name:?} is already in use", T::KIND),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn check_id_free(&self, id: &str) -> Result<()> {
+        if self.by_id.contains_key(id) {
+            return Err(Error::new(ErrorKind::DuplicateId, format!("a {} with ID {id} already exists", T::KIND)));
+        }
+        Ok(())
+    }
+
+    pub fn push(&mut self, record: T) {
+        let i = self.records.len();
+        self.by_id.insert(record.id().to_string(), i);
+        for name in record.names() {
+            self.by_name.insert(name.clone(), i);
+        }
+        self.records.push(record);
+    }
+
+    /// Remove the record with this exact ID, keeping the order of the others.
+    pub fn remove(&mut self, id: &str) -> Option<T> {
+        let i = *self.by_id.get(id)?;
+        let record = self.records.remove(i);
+        self.reindex();
+        Some(record)
+    }
+
+    pub fn clear(&mut self) {
+        self.records.clear();
+        self.reindex();
+    }
+
+    /// Give record `id` exactly `names`, taking each from any other record that has it.
+    pub fn set_names(&mut self, id: &str, names: &[String]) -> Result<()> {
+        let names = dedup_names(names);
+        let i = *self.by_id.get(id).ok_or_else(|| unknown_error::<T>(id))?;
+        for name in &names {
+            if let Some(&other) = self.by_name.get(name) {
+                if other != i {
+                    self.records[other].names_mut().retain(|n| n != name);
+                }
+            }
+        }
+        *self.records[i].names_mut() = names;
+        self.reindex();
+        Ok(())
+    }
+}
+
+pub fn read_only_error(path: &Path) -> Error {
+    Error::new(ErrorKind::StoreReadOnly, format!("{} is in a read-only store", path.display()))
+}
+
+/// The "unknown" error of each record kind.
+pub fn unknown_error<T: Record>(key: &str) -> Error {
+    let kind = match T::KIND {
+        "layer" => ErrorKind::LayerUnknown,
+        "image" => ErrorKind::ImageUnknown,
+        _ => ErrorKind::ContainerUnknown,
+    };
+    Error::new(kind, format!("{} not known: {key:?}", T::KIND))
+}
