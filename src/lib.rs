@@ -12,6 +12,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use idmap::IdMap;
 pub mod atomic_file;
 pub mod bigdata;
+pub mod capi;
 pub mod driver;
 pub mod gojson;
 pub mod ids;
