@@ -86,6 +86,9 @@ impl Store {
         let run_layers_dir = dir(&run_root, "layers")?;
         let images_dir = dir(&graph_root, "images")?;
         let containers_dir = dir(&graph_root, "containers")?;
+        // Go creates these at open too: per-container run directories, and c/image's digest locks.
+        dir(&run_root, "containers")?;
+        dir(&run_root, "locks")?;
 
         let layer_records = RecordFile::open(layers_dir.join("layers.json"), open_lock(&layers_dir.join("layers.lock"))?, read_only);
         let mounts = MountsFile::open(run_layers_dir.join("mountpoints.json"), open_lock(&run_layers_dir.join("mountpoints.lock"))?);
