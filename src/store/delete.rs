@@ -96,11 +96,13 @@ impl Store {
                 .cloned()
                 .ok_or_else(|| super::record_file::unknown_error::<Container>(key))?,
         };
+        // The record goes first (c/storage deletes the layer first): a crash in between then
+        // leaves an unused layer, never a container whose layer is gone.
+        containers.remove(&container.id);
+        containers.save(&guard)?;
         if layers.records.contains_id(&container.layer) {
             layers.delete(&layers_guard, &container.layer)?;
         }
-        containers.remove(&container.id);
-        containers.save(&guard)?;
         remove_tree(&self.container_graph_dir(&container.id))?;
         remove_tree(&self.container_run_dir(&container.id))
     }
