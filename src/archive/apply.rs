@@ -1,0 +1,649 @@
+//! Importing a layer: one streaming pass over a (possibly compressed) tar that digests both the
+//! raw and the decompressed stream, records tar-split, collects the uid/gid sets and extracts the
+//! entries into a directory without ever writing outside it.
+//!
+//! Safety does not depend on a chroot: the target is opened once, parents are resolved inside it
+//! with openat2(RESOLVE_IN_ROOT) (see [`super::rootdir`]), entries are created with `*at` calls on
+//! a final name that is never followed, and names, hardlink targets and relative symlink targets
+//! that lexically leave the root are refused before anything is created.
+
+use std::collections::BTreeSet;
+use std::ffi::CStr;
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::path::Path;
+
+use super::compression::{decompress_reader, detect, Compression, MAGIC_LEN};
+use super::paths::{base, clean, escapes, join, split};
+use super::rootdir::{cstring, is_dir, list_dir, mkdir_at, open_at, open_in_root, remove_all_at, stat_at, RootDir};
+use super::stream::{io_to_error, CountingReader, SourceReader, StreamStats};
+use super::tar_reader::{Header, Kind, TarReader, Timestamp};
+use super::tarsplit::{TarSplitWriter, CRC64_ISO, MAX_SEGMENT};
+use crate::error::{Error, ErrorKind, Result};
+use crate::idmap::{to_host, IdMap};
+
+/// Prefix of whiteout entries ("deleted in this layer").
+pub const WHITEOUT_PREFIX: &[u8] = b".wh.";
+/// Prefix of whiteout meta entries (AUFS bookkeeping).
+pub const WHITEOUT_META_PREFIX: &[u8] = b".wh..wh.";
+/// Marks its directory as opaque (lower layers' content hidden).
+pub const WHITEOUT_OPAQUE: &[u8] = b".wh..wh..opq";
+/// The xattr overlayfs reads to treat a directory as opaque.
+pub const OVERLAY_OPAQUE_XATTR: &CStr = c"trusted.overlay.opaque";
+
+/// How whiteout entries of the tar are applied to the target directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WhiteoutMode {
+    /// The target is a full copy of the parent (vfs): `.wh.name` removes `name`,
+    /// `.wh..wh..opq` removes what this tar did not create in the directory.
+    #[default]
+    Naive,
+    /// The target is an overlay upper dir: `.wh.name` becomes a 0/0 character device `name`,
+    /// `.wh..wh..opq` the xattr `trusted.overlay.opaque=y` on the directory.
+    Overlay,
+}
+
+/// Options of [`apply_layer`].
+#[derive(Default)]
+pub struct ApplyOptions<'a> {
+    pub whiteouts: WhiteoutMode,
+    /// Container-to-host ID maps of the layer; owners in the tar are container IDs. Empty = identity.
+    pub uid_map: Vec<IdMap>,
+    pub gid_map: Vec<IdMap>,
+    /// Carry on when chown fails with EPERM/EINVAL (c/storage's `ignore_chown_errors`).
+    pub ignore_chown_errors: bool,
+    /// When set, the digest ("sha256:<hex>") the raw stream must have; a mismatch fails the import
+    /// with `DigestMismatch` after the whole stream was read.
+    pub expected_compressed_digest: Option<String>,
+    /// Likewise for the decompressed tar.
+    pub expected_uncompressed_digest: Option<String>,
+    /// Called after every read with the number of raw bytes read so far; returning false cancels
+    /// the import (`Cancelled`).
+    pub progress: Option<&'a mut dyn FnMut(u64) -> bool>,
+}
+
+/// What c/storage records about a layer applied from a tar stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplyStats {
+    /// sha256 and length of the stream as given (c/storage `compressed-diff-digest`/`-size`).
+    pub compressed_digest: String,
+    pub compressed_size: u64,
+    /// sha256 and length of the tar, up to the end of the stream (`diff-digest`, `diff-size`).
+    pub uncompressed_digest: String,
+    pub uncompressed_size: u64,
+    pub compression: Compression,
+    /// Distinct owners named in the tar (container IDs), sorted, whiteout entries excluded.
+    pub uid_set: Vec<u32>,
+    pub gid_set: Vec<u32>,
+}
+
+/// Buffer of the decompressed tar stream; file data is written straight out of it.
+const TAR_BUFFER: usize = 1 << 20;
+/// Buffer in front of the decompressor.
+const RAW_BUFFER: usize = 128 << 10;
+
+/// Apply a layer tar stream (uncompressed, gzip or zstd) to `target_root`, writing its tar-split
+/// (gzip, c/storage format) to `tar_split` when given. See the module documentation.
+///
+/// Errors: `BadArchive` for anything wrong with the stream (garbage, truncation, bad checksums,
+/// entries escaping the root, duplicate names, unmapped owners), `DigestMismatch` when an
+/// expected digest differs, `Cancelled` when the progress callback said so, `NotSupported` for
+/// bzip2/xz, `Io` for failures of the input, the tar-split output or the target file system.
+/// On error the target may hold part of the layer; the caller removes it.
+pub fn apply_layer(
+    input: &mut dyn Read,
+    target_root: &Path,
+    mut opts: ApplyOptions<'_>,
+    tar_split: Option<&mut dyn Write>,
+) -> Result<ApplyStats> {
+    for expected in [&opts.expected_compressed_digest, &opts.expected_uncompressed_digest].into_iter().flatten() {
+        crate::digest::validate(expected)?;
+    }
+    let root = RootDir::open(target_root)?;
+    let mut raw_stats = StreamStats::default();
+    let mut tar_stats = StreamStats::default();
+    let mut tar_split = tar_split.map(TarSplitWriter::new);
+    let progress = opts.progress.take();
+
+    let (compression, ids) = {
+        let mut source = SourceReader { input, stats: &mut raw_stats, progress };
+        let mut prefix = [0u8; MAGIC_LEN];
+        let mut got = 0;
+        while got < MAGIC_LEN {
+            let n = source.read(&mut prefix[got..]).map_err(|e| io_to_error(e, "reading the layer stream"))?;
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        let compression = detect(&prefix[..got]);
+        let raw = BufReader::with_capacity(RAW_BUFFER, (&prefix[..got]).chain(source));
+        let decompressed = decompress_reader(compression, raw)?;
+        let counting = CountingReader {
+            inner: decompressed,
+            stats: if compression == Compression::None { None } else { Some(&mut tar_stats) },
+        };
+        let mut reader = TarReader::new(BufReader::with_capacity(TAR_BUFFER, counting));
+        let mut extractor = Extractor::new(root, &opts);
+        extractor.run(&mut reader, tar_split.as_mut())?;
+        (compression, (extractor.uids, extractor.gids))
+    };
+    if let Some(ts) = tar_split {
+        ts.finish().map_err(|e| Error::io("writing tar-split", e))?;
+    }
+    if compression == Compression::None {
+        tar_stats.digester = raw_stats.digester.clone();
+    }
+    let stats = ApplyStats {
+        compressed_digest: raw_stats.digester.digest(),
+        compressed_size: raw_stats.digester.count(),
+        uncompressed_digest: tar_stats.digester.digest(),
+        uncompressed_size: tar_stats.digester.count(),
+        compression,
+        uid_set: ids.0.into_iter().collect(),
+        gid_set: ids.1.into_iter().collect(),
+    };
+    check_digest("compressed", &opts.expected_compressed_digest, &stats.compressed_digest)?;
+    check_digest("uncompressed", &opts.expected_uncompressed_digest, &stats.uncompressed_digest)?;
+    Ok(stats)
+}
+
+fn check_digest(what: &str, expected: &Option<String>, actual: &str) -> Result<()> {
+    match expected {
+        Some(expected) if expected != actual => Err(Error::new(
+            ErrorKind::DigestMismatch,
+            format!("layer {what} digest mismatch: expected {expected}, got {actual}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn bad_entry(name: &[u8], what: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::BadArchive, format!("tar entry {:?}: {what}", String::from_utf8_lossy(name)))
+}
+
+/// Errors of file-system calls made for an entry: those a hostile or inconsistent archive causes
+/// (a parent that is a file or a dangling/outward symlink, a hardlink to a missing target, ...)
+/// are `BadArchive`; anything else (no space, I/O error) is `Io`.
+fn entry_io_error(name: &[u8], doing: &str, e: io::Error) -> Error {
+    let structural = matches!(
+        e.raw_os_error(),
+        Some(libc::EEXIST | libc::ENOTDIR | libc::ELOOP | libc::EXDEV | libc::ENOENT | libc::EISDIR | libc::EINVAL | libc::EMLINK | libc::ENAMETOOLONG)
+    );
+    if structural {
+        let mut err = bad_entry(name, format!("{doing}: {e}"));
+        if let Some(errno) = e.raw_os_error() {
+            err = Error::with_errno(ErrorKind::BadArchive, errno, err.message().to_string());
+        }
+        err
+    } else {
+        Error::io(format!("tar entry {:?}: {doing}", String::from_utf8_lossy(name)), e)
+    }
+}
+
+fn ts_error(e: io::Error) -> Error {
+    Error::io("writing tar-split", e)
+}
+
+fn timespec(t: Timestamp) -> libc::timespec {
+    libc::timespec { tv_sec: t.sec as libc::time_t, tv_nsec: t.nsec as libc::c_long }
+}
+
+/// atime never before mtime, as c/storage sets it.
+fn times_of(h: &Header) -> [libc::timespec; 2] {
+    let atime = match h.atime {
+        Some(a) if (a.sec, a.nsec) >= (h.mtime.sec, h.mtime.nsec) => a,
+        _ => h.mtime,
+    };
+    [timespec(atime), timespec(h.mtime)]
+}
+
+fn cvt(ret: libc::c_int) -> io::Result<()> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Where an entry's xattrs go: an open descriptor, or (for symlinks and devices, which cannot be
+/// opened for that) its name under the parent's /proc/self/fd link, which lsetxattr does not follow.
+enum XattrTarget<'a> {
+    Fd(BorrowedFd<'a>),
+    At(BorrowedFd<'a>, &'a CStr),
+}
+
+struct Extractor<'o, 'a> {
+    root: RootDir,
+    opts: &'o ApplyOptions<'a>,
+    /// Cleaned names of all entries so far: refuses duplicates (as tar-split does) and tells the
+    /// naive opaque-directory handling what this layer created.
+    seen: BTreeSet<Vec<u8>>,
+    /// Directories whose times are set at the end (entries below them change their mtime).
+    dir_times: Vec<(Vec<u8>, [libc::timespec; 2])>,
+    uids: BTreeSet<u32>,
+    gids: BTreeSet<u32>,
+    root_owner: Option<(u32, u32)>,
+}
+
+impl<'o, 'a> Extractor<'o, 'a> {
+    fn new(root: RootDir, opts: &'o ApplyOptions<'a>) -> Self {
+        // Missing parents are created owned by the layer's root, as c/storage does.
+        let root_owner = if opts.uid_map.is_empty() && opts.gid_map.is_empty() {
+            None
+        } else {
+            Some((to_host(&opts.uid_map, 0).unwrap_or(0), to_host(&opts.gid_map, 0).unwrap_or(0)))
+        };
+        Extractor { root, opts, seen: BTreeSet::new(), dir_times: Vec::new(), uids: BTreeSet::new(), gids: BTreeSet::new(), root_owner }
+    }
+
+    fn run<R: io::BufRead>(&mut self, reader: &mut TarReader<R>, mut ts: Option<&mut TarSplitWriter<&mut dyn Write>>) -> Result<()> {
+        let record = ts.is_some();
+        while reader.next_entry()?.is_some() {
+            if let Some(ts) = ts.as_deref_mut() {
+                ts.segment(reader.raw()).map_err(ts_error)?;
+            }
+            reader.raw().clear();
+            let header = reader.take_header();
+            let outcome = self.entry(reader, &header, ts.as_deref_mut(), record);
+            let (size, crc) = outcome?;
+            if let Some(ts) = ts.as_deref_mut() {
+                ts.file(&header.name, size, crc).map_err(ts_error)?;
+            }
+            reader.restore_header(header);
+        }
+        // The end blocks (and the padding of the last entry), then whatever follows to EOF.
+        loop {
+            if let Some(ts) = ts.as_deref_mut() {
+                ts.segment(reader.raw()).map_err(ts_error)?;
+            }
+            reader.raw().clear();
+            if !reader.read_trailing(MAX_SEGMENT)? {
+                if let Some(ts) = ts.as_deref_mut() {
+                    ts.segment(reader.raw()).map_err(ts_error)?;
+                    ts.trailing_empty_segment().map_err(ts_error)?;
+                }
+                reader.raw().clear();
+                break;
+            }
+        }
+        self.finish_dir_times()
+    }
+
+    /// Handle one entry; returns the (size, crc) its tar-split file record carries.
+    fn entry<R: io::BufRead>(
+        &mut self,
+        reader: &mut TarReader<R>,
+        h: &Header,
+        ts: Option<&mut TarSplitWriter<&mut dyn Write>>,
+        record: bool,
+    ) -> Result<(u64, Option<u64>)> {
+        let name = &h.name;
+        let cleaned = clean(name);
+        if !base(name).starts_with(WHITEOUT_PREFIX) {
+            self.uids.insert(h.uid as u32);
+            self.gids.insert(h.gid as u32);
+        }
+        if !self.seen.insert(cleaned.clone()) {
+            return Err(bad_entry(name, "duplicates of file paths not supported"));
+        }
+        match h.kind {
+            Kind::GlobalPax => return Ok((0, None)),
+            Kind::Other(t) => return Err(bad_entry(name, format!("unsupported tar entry type {:?}", t as char))),
+            _ => {}
+        }
+        if cleaned.starts_with(b"/") {
+            return Err(bad_entry(name, "absolute path in layer tar"));
+        }
+        if escapes(&cleaned) {
+            return Err(bad_entry(name, "path leaves the layer root"));
+        }
+        let host_uid = to_host(&self.opts.uid_map, h.uid as u32).ok_or_else(|| bad_entry(name, format!("uid {} is not mapped", h.uid)))?;
+        let host_gid = to_host(&self.opts.gid_map, h.gid as u32).ok_or_else(|| bad_entry(name, format!("gid {} is not mapped", h.gid)))?;
+        if cleaned == b"." {
+            // c/storage leaves the layer root's own metadata alone.
+            if h.kind != Kind::Dir {
+                return Err(bad_entry(name, "the layer root can only be a directory"));
+            }
+            return Ok((0, None));
+        }
+        let (parent, base_name) = split(&cleaned);
+        if base_name.starts_with(WHITEOUT_PREFIX) {
+            self.whiteout(&cleaned, parent, base_name, host_uid, host_gid)?;
+            return self.skip_data(reader, h);
+        }
+        let base_c = cstring(base_name).map_err(|e| bad_entry(name, e))?;
+        let root_owner = self.root_owner;
+        // Hardlink targets are names inside the root (an absolute one counts from the root, as
+        // c/storage joins it to the root); resolved before anything at our own name changes.
+        let link_target = if h.kind == Kind::Hardlink {
+            let target = clean(h.linkname.strip_prefix(b"/").unwrap_or(&h.linkname));
+            if escapes(&target) || target == b"." {
+                return Err(bad_entry(name, format!("hardlink target {:?} leaves the layer root", String::from_utf8_lossy(&h.linkname))));
+            }
+            let (target_parent, target_base) = split(&target);
+            let dir = self.root.open_dir(target_parent).map_err(|e| entry_io_error(name, "resolving hardlink target", e))?;
+            Some((dir, cstring(target_base).map_err(|e| bad_entry(name, e))?))
+        } else {
+            None
+        };
+        let parent_fd = self.root.dir(parent, root_owner).map_err(|e| entry_io_error(name, "resolving parent directory", e))?;
+        // An existing entry is replaced unless old and new are both directories (then merged).
+        let existing = stat_at(parent_fd, &base_c).map_err(|e| entry_io_error(name, "inspecting existing entry", e))?;
+        let mut removed_dir = false;
+        if let Some(st) = existing {
+            if !(is_dir(&st) && h.kind == Kind::Dir) {
+                remove_all_at(parent_fd, &base_c).map_err(|e| entry_io_error(name, "replacing existing entry", e))?;
+                removed_dir = is_dir(&st);
+            }
+        }
+        let merge_dir = existing.is_some_and(|st| is_dir(&st)) && h.kind == Kind::Dir;
+        if removed_dir {
+            self.root.invalidate();
+        }
+        let parent_fd = self.root.dir(parent, root_owner).map_err(|e| entry_io_error(name, "resolving parent directory", e))?;
+        let ctx = EntryCtx {
+            name,
+            parent: parent_fd,
+            base: &base_c,
+            uid: host_uid,
+            gid: host_gid,
+            ignore_chown_errors: self.opts.ignore_chown_errors,
+            whiteouts: self.opts.whiteouts,
+        };
+        match h.kind {
+            Kind::Regular => return ctx.regular_file(reader, h, ts, record),
+            Kind::Dir => {
+                if !merge_dir {
+                    mkdir_at(parent_fd, &base_c, 0o700).map_err(|e| entry_io_error(name, "creating directory", e))?;
+                }
+                let dir = open_at(parent_fd, &base_c, libc::O_RDONLY | libc::O_DIRECTORY, 0)
+                    .map_err(|e| entry_io_error(name, "opening directory", e))?;
+                ctx.chown_at()?;
+                ctx.xattrs(h, XattrTarget::Fd(dir.as_fd()))?;
+                // SAFETY: plain syscall on an open descriptor.
+                cvt(unsafe { libc::fchmod(dir.as_raw_fd(), h.mode) }).map_err(|e| entry_io_error(name, "chmod", e))?;
+                self.dir_times.push((cleaned.clone(), times_of(h)));
+            }
+            Kind::Symlink => {
+                if !h.linkname.starts_with(b"/") && escapes(&clean(&join(parent, &h.linkname))) {
+                    return Err(bad_entry(name, format!("symlink target {:?} leaves the layer root", String::from_utf8_lossy(&h.linkname))));
+                }
+                let target = cstring(&h.linkname).map_err(|e| bad_entry(name, e))?;
+                // SAFETY: plain syscall.
+                cvt(unsafe { libc::symlinkat(target.as_ptr(), parent_fd.as_raw_fd(), base_c.as_ptr()) })
+                    .map_err(|e| entry_io_error(name, "creating symlink", e))?;
+                ctx.chown_at()?;
+                ctx.xattrs(h, XattrTarget::At(parent_fd, &base_c))?;
+                ctx.utimes_at(h)?;
+            }
+            Kind::Hardlink => {
+                let (target_dir, target_base) = link_target.as_ref().expect("resolved above for hardlinks");
+                // SAFETY: plain syscall; flags 0 links a symlink itself rather than its target.
+                cvt(unsafe { libc::linkat(target_dir.as_raw_fd(), target_base.as_ptr(), parent_fd.as_raw_fd(), base_c.as_ptr(), 0) })
+                    .map_err(|e| entry_io_error(name, "creating hardlink", e))?;
+                ctx.chown_at()?;
+                ctx.xattrs(h, XattrTarget::At(parent_fd, &base_c))?;
+            }
+            Kind::Char | Kind::Block | Kind::Fifo => {
+                let kind = match h.kind {
+                    Kind::Char => libc::S_IFCHR,
+                    Kind::Block => libc::S_IFBLK,
+                    _ => libc::S_IFIFO,
+                };
+                let dev = libc::makedev(h.devmajor, h.devminor);
+                // SAFETY: plain syscall.
+                cvt(unsafe { libc::mknodat(parent_fd.as_raw_fd(), base_c.as_ptr(), kind | 0o600, dev) })
+                    .map_err(|e| entry_io_error(name, "creating device or fifo", e))?;
+                ctx.chown_at()?;
+                ctx.xattrs(h, XattrTarget::At(parent_fd, &base_c))?;
+                // SAFETY: plain syscall on the node we just created.
+                cvt(unsafe { libc::fchmodat(parent_fd.as_raw_fd(), base_c.as_ptr(), h.mode, 0) })
+                    .map_err(|e| entry_io_error(name, "chmod", e))?;
+                ctx.utimes_at(h)?;
+            }
+            Kind::GlobalPax | Kind::Other(_) => unreachable!("handled above"),
+        }
+        self.skip_data(reader, h)
+    }
+
+    /// Read (and checksum for tar-split) data we do not extract.
+    fn skip_data<R: io::BufRead>(&self, reader: &mut TarReader<R>, h: &Header) -> Result<(u64, Option<u64>)> {
+        let mut crc = CRC64_ISO.digest();
+        loop {
+            let chunk = reader.fill_data()?;
+            if chunk.is_empty() {
+                break;
+            }
+            crc.update(chunk);
+            let n = chunk.len();
+            reader.consume_data(n);
+        }
+        Ok((h.size, (h.size > 0).then(|| crc.finalize())))
+    }
+
+    fn whiteout(&mut self, cleaned: &[u8], parent: &[u8], base_name: &[u8], uid: u32, gid: u32) -> Result<()> {
+        let root_owner = self.root_owner;
+        let parent_fd = self.root.dir(parent, root_owner).map_err(|e| entry_io_error(cleaned, "resolving parent directory", e))?;
+        match (self.opts.whiteouts, base_name) {
+            (WhiteoutMode::Overlay, WHITEOUT_OPAQUE) => {
+                // SAFETY: plain syscall on an open directory descriptor.
+                cvt(unsafe { libc::fsetxattr(parent_fd.as_raw_fd(), OVERLAY_OPAQUE_XATTR.as_ptr(), b"y".as_ptr().cast(), 1, 0) })
+                    .map_err(|e| entry_io_error(cleaned, "marking directory opaque", e))?;
+            }
+            (WhiteoutMode::Naive, WHITEOUT_OPAQUE) => {
+                let dir = open_at(parent_fd, c".", libc::O_RDONLY | libc::O_DIRECTORY, 0)
+                    .map_err(|e| entry_io_error(cleaned, "opening opaque directory", e))?;
+                self.clear_opaque(dir.as_fd(), parent).map_err(|e| entry_io_error(cleaned, "clearing opaque directory", e))?;
+                self.root.invalidate();
+            }
+            (_, b) if b.starts_with(WHITEOUT_META_PREFIX) => {} // AUFS bookkeeping: nothing to do.
+            (mode, b) => {
+                let victim = cstring(&b[WHITEOUT_PREFIX.len()..]).map_err(|e| bad_entry(cleaned, e))?;
+                remove_all_at(parent_fd, &victim).map_err(|e| entry_io_error(cleaned, "removing whited-out entry", e))?;
+                if mode == WhiteoutMode::Overlay {
+                    // SAFETY: plain syscalls on a name in a directory we hold open.
+                    cvt(unsafe { libc::mknodat(parent_fd.as_raw_fd(), victim.as_ptr(), libc::S_IFCHR, 0) })
+                        .map_err(|e| entry_io_error(cleaned, "creating whiteout device", e))?;
+                    let r = cvt(unsafe { libc::fchownat(parent_fd.as_raw_fd(), victim.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) });
+                    chown_result(r, self.opts.ignore_chown_errors).map_err(|e| entry_io_error(cleaned, "chown of whiteout", e))?;
+                }
+                self.root.invalidate();
+            }
+        }
+        Ok(())
+    }
+
+    /// Naive opaque directory: remove everything below `dir` that this tar did not create.
+    fn clear_opaque(&self, dir: BorrowedFd<'_>, dir_rel: &[u8]) -> io::Result<()> {
+        for child in list_dir(dir)? {
+            let path = join(dir_rel, child.to_bytes());
+            if !self.created(&path) {
+                remove_all_at(dir, &child)?;
+            } else if stat_at(dir, &child)?.is_some_and(|st| is_dir(&st)) {
+                let sub = open_at(dir, &child, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+                self.clear_opaque(sub.as_fd(), &path)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this tar created `path`, itself or as the parent of something it created.
+    fn created(&self, path: &[u8]) -> bool {
+        if self.seen.contains(path) {
+            return true;
+        }
+        let mut prefix = path.to_vec();
+        prefix.push(b'/');
+        self.seen.range(prefix.clone()..).next().is_some_and(|p| p.starts_with(&prefix))
+    }
+
+    fn finish_dir_times(&mut self) -> Result<()> {
+        for (path, times) in std::mem::take(&mut self.dir_times) {
+            let Ok(c) = cstring(&path) else { continue };
+            // Whiteouts or later entries may have removed or replaced the directory since.
+            let dir = match open_in_root(self.root.fd(), &c, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW) {
+                Ok(dir) => dir,
+                Err(_) => continue,
+            };
+            // SAFETY: plain syscall on an open descriptor with two valid timespecs.
+            cvt(unsafe { libc::futimens(dir.as_raw_fd(), times.as_ptr()) })
+                .map_err(|e| entry_io_error(&path, "setting directory times", e))?;
+        }
+        Ok(())
+    }
+}
+
+fn chown_result(r: io::Result<()>, ignore_errors: bool) -> io::Result<()> {
+    match r {
+        Err(e) if ignore_errors && matches!(e.raw_os_error(), Some(libc::EPERM | libc::EINVAL)) => Ok(()),
+        other => other,
+    }
+}
+
+/// One entry being created: its name (for messages), parent directory and final component.
+struct EntryCtx<'e> {
+    name: &'e [u8],
+    parent: BorrowedFd<'e>,
+    base: &'e CStr,
+    uid: u32,
+    gid: u32,
+    ignore_chown_errors: bool,
+    whiteouts: WhiteoutMode,
+}
+
+impl EntryCtx<'_> {
+    fn chown_at(&self) -> Result<()> {
+        // SAFETY: plain syscall; the final component is not followed.
+        let r = cvt(unsafe { libc::fchownat(self.parent.as_raw_fd(), self.base.as_ptr(), self.uid, self.gid, libc::AT_SYMLINK_NOFOLLOW) });
+        chown_result(r, self.ignore_chown_errors).map_err(|e| entry_io_error(self.name, "chown", e))
+    }
+
+    fn utimes_at(&self, h: &Header) -> Result<()> {
+        let times = times_of(h);
+        // SAFETY: plain syscall with two valid timespecs; the final component is not followed.
+        cvt(unsafe { libc::utimensat(self.parent.as_raw_fd(), self.base.as_ptr(), times.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) })
+            .map_err(|e| entry_io_error(self.name, "setting times", e))
+    }
+
+    /// Apply the entry's xattrs, except security.selinux (the host labels files itself) and, on
+    /// an overlay upper dir, overlayfs's own xattrs (a tar must not forge whiteouts or
+    /// redirects). File systems without xattr support are tolerated.
+    fn xattrs(&self, h: &Header, target: XattrTarget<'_>) -> Result<()> {
+        for (key, value) in &h.xattrs {
+            if key == b"security.selinux" {
+                continue;
+            }
+            if self.whiteouts == WhiteoutMode::Overlay && (key.starts_with(b"trusted.overlay.") || key.starts_with(b"user.overlay.")) {
+                continue;
+            }
+            let key_c = cstring(key).map_err(|e| bad_entry(self.name, e))?;
+            let r = match &target {
+                // SAFETY: plain syscalls with valid buffers.
+                XattrTarget::Fd(fd) => cvt(unsafe { libc::fsetxattr(fd.as_raw_fd(), key_c.as_ptr(), value.as_ptr().cast(), value.len(), 0) }),
+                XattrTarget::At(dir, base) => {
+                    let path = cstring(format!("/proc/self/fd/{}/", dir.as_raw_fd()).as_bytes())
+                        .map(|p| [p.as_bytes(), base.to_bytes()].concat())
+                        .and_then(|p| cstring(&p))
+                        .map_err(|e| bad_entry(self.name, e))?;
+                    cvt(unsafe { libc::lsetxattr(path.as_ptr(), key_c.as_ptr(), value.as_ptr().cast(), value.len(), 0) })
+                }
+            };
+            match r {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => {}
+                // user.* xattrs are not allowed on symlinks and devices.
+                Err(e) if e.raw_os_error() == Some(libc::EPERM) && matches!(target, XattrTarget::At(..)) => {}
+                Err(e) => return Err(entry_io_error(self.name, &format!("setting xattr {}", String::from_utf8_lossy(key)), e)),
+            }
+        }
+        Ok(())
+    }
+
+    fn regular_file<R: io::BufRead>(
+        &self,
+        reader: &mut TarReader<R>,
+        h: &Header,
+        mut ts: Option<&mut TarSplitWriter<&mut dyn Write>>,
+        record: bool,
+    ) -> Result<(u64, Option<u64>)> {
+        let name = self.name;
+        let fd = open_at(self.parent, self.base, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0o600)
+            .map_err(|e| entry_io_error(name, "creating file", e))?;
+        let mut file = File::from(fd);
+        let write_err = |e: io::Error| entry_io_error(name, "writing file", e);
+        let result = match &h.sparse {
+            None => {
+                let mut crc = CRC64_ISO.digest();
+                loop {
+                    let chunk = reader.fill_data()?;
+                    if chunk.is_empty() {
+                        break;
+                    }
+                    file.write_all(chunk).map_err(write_err)?;
+                    crc.update(chunk);
+                    let n = chunk.len();
+                    reader.consume_data(n);
+                }
+                (h.size, (h.size > 0).then(|| crc.finalize()))
+            }
+            Some(sparse) => {
+                // A sparse file's archived bytes (map and chunks) are kept verbatim in tar-split
+                // segments and its file record is empty: the extracted file is the expanded one,
+                // so this is the only way to give back the original tar (Go records the expanded
+                // data and so cannot; see ONDISK.md 9).
+                let mut flush = |reader: &mut TarReader<R>| -> Result<()> {
+                    if let Some(ts) = ts.as_deref_mut() {
+                        if reader.raw().len() >= MAX_SEGMENT {
+                            ts.segment(reader.raw()).map_err(ts_error)?;
+                            reader.raw().clear();
+                        }
+                    }
+                    Ok(())
+                };
+                let map = if sparse.map_in_data {
+                    reader.read_sparse_map_from_data(sparse.real_size, record)?
+                } else {
+                    sparse.map.clone()
+                };
+                for (offset, len) in map {
+                    file.seek(SeekFrom::Start(offset)).map_err(write_err)?;
+                    let mut left = len;
+                    while left > 0 {
+                        let chunk = reader.fill_data()?;
+                        if chunk.is_empty() {
+                            return Err(bad_entry(name, "sparse map runs past the entry's data"));
+                        }
+                        let n = chunk.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                        file.write_all(&chunk[..n]).map_err(write_err)?;
+                        reader.consume_data_recorded(n, record)?;
+                        left -= n as u64;
+                        flush(reader)?;
+                    }
+                }
+                // Anything after the last chunk is kept for tar-split, not extracted.
+                loop {
+                    let n = reader.fill_data()?.len();
+                    if n == 0 {
+                        break;
+                    }
+                    reader.consume_data_recorded(n, record)?;
+                    flush(reader)?;
+                }
+                file.set_len(sparse.real_size).map_err(write_err)?;
+                (0, None)
+            }
+        };
+        let fd = file.as_raw_fd();
+        // SAFETY: plain syscall on our open file. chown before chmod: chown clears setuid/setgid.
+        let r = cvt(unsafe { libc::fchown(fd, self.uid, self.gid) });
+        chown_result(r, self.ignore_chown_errors).map_err(|e| entry_io_error(name, "chown", e))?;
+        self.xattrs(h, XattrTarget::Fd(file.as_fd()))?;
+        // SAFETY: plain syscalls on our open file.
+        cvt(unsafe { libc::fchmod(fd, h.mode) }).map_err(|e| entry_io_error(name, "chmod", e))?;
+        let times = times_of(h);
+        cvt(unsafe { libc::futimens(fd, times.as_ptr()) }).map_err(|e| entry_io_error(name, "setting times", e))?;
+        Ok(result)
+    }
+}

@@ -1,0 +1,233 @@
+//! File-system operations confined to one directory tree, for extraction.
+//!
+//! The root is opened once; every path is resolved relative to that descriptor with
+//! `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`, so symlinks (absolute or full of "..")
+//! are followed as if the root were "/" — what c/storage gets from its chroot, without a chroot or
+//! a re-exec. Entries are then created with `*at` calls on the resolved parent directory and a
+//! single final component that is never followed. Nothing here can reach outside the root.
+
+use std::ffi::{CStr, CString};
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+const RESOLVE_IN_ROOT: u64 = 0x10;
+
+/// `struct open_how` of openat2(2).
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+pub fn cstring(bytes: &[u8]) -> io::Result<CString> {
+    CString::new(bytes).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+}
+
+/// openat2 with the path resolved inside `root` (symlinks and ".." cannot leave it).
+pub fn open_in_root(root: BorrowedFd<'_>, path: &CStr, flags: libc::c_int) -> io::Result<OwnedFd> {
+    let how = OpenHow { flags: (flags | libc::O_CLOEXEC) as u64, mode: 0, resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+    loop {
+        // SAFETY: `how` is a valid open_how of the size passed; `path` is NUL-terminated.
+        let ret = unsafe {
+            libc::syscall(libc::SYS_openat2, root.as_raw_fd(), path.as_ptr(), &how as *const OpenHow, std::mem::size_of::<OpenHow>())
+        };
+        if ret >= 0 {
+            // SAFETY: the kernel just gave us this descriptor.
+            return Ok(unsafe { OwnedFd::from_raw_fd(ret as libc::c_int) });
+        }
+        let err = io::Error::last_os_error();
+        // EAGAIN: a concurrent rename raced the lookup; the kernel asks us to retry.
+        if err.raw_os_error() != Some(libc::EAGAIN) && err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// openat of a single name, never following a final symlink.
+pub fn open_at(dir: BorrowedFd<'_>, name: &CStr, flags: libc::c_int, mode: libc::mode_t) -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall on valid descriptors and a NUL-terminated name.
+    let fd = cvt(unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), flags | libc::O_CLOEXEC | libc::O_NOFOLLOW, mode as libc::c_uint) })?;
+    // SAFETY: the kernel just gave us this descriptor.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// lstat of one name in a directory; `None` if it does not exist.
+pub fn stat_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Option<libc::stat>> {
+    // SAFETY: zeroed stat is a valid out buffer.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: valid descriptor, NUL-terminated name, valid out pointer.
+    let ret = unsafe { libc::fstatat(dir.as_raw_fd(), name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
+    if ret == 0 {
+        return Ok(Some(st));
+    }
+    let err = io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::ENOENT) {
+        Ok(None)
+    } else {
+        Err(err)
+    }
+}
+
+pub fn is_dir(st: &libc::stat) -> bool {
+    st.st_mode & libc::S_IFMT == libc::S_IFDIR
+}
+
+pub fn mkdir_at(dir: BorrowedFd<'_>, name: &CStr, mode: libc::mode_t) -> io::Result<()> {
+    // SAFETY: plain syscall.
+    cvt(unsafe { libc::mkdirat(dir.as_raw_fd(), name.as_ptr(), mode) }).map(drop)
+}
+
+/// Names in a directory (without "." and ".."), read through its descriptor.
+pub fn list_dir(dir: BorrowedFd<'_>) -> io::Result<Vec<CString>> {
+    // fdopendir takes ownership of the descriptor it is given, so hand it a duplicate opened for
+    // reading (the caller's may be O_PATH).
+    let dot = c".";
+    let fd = open_at(dir, dot, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+    let raw = fd.as_raw_fd();
+    // SAFETY: `raw` is a valid directory descriptor; on success the stream owns it.
+    let stream = unsafe { libc::fdopendir(raw) };
+    if stream.is_null() {
+        return Err(io::Error::last_os_error());
+    }
+    std::mem::forget(fd);
+    let mut names = Vec::new();
+    loop {
+        // SAFETY: errno is thread-local; readdir on a valid stream.
+        unsafe { *libc::__errno_location() = 0 };
+        let entry = unsafe { libc::readdir(stream) };
+        if entry.is_null() {
+            let err = io::Error::last_os_error();
+            // SAFETY: the stream is valid and closed once.
+            unsafe { libc::closedir(stream) };
+            if err.raw_os_error().unwrap_or(0) != 0 {
+                return Err(err);
+            }
+            return Ok(names);
+        }
+        // SAFETY: d_name is NUL-terminated inside the entry readdir returned.
+        let name = unsafe { CStr::from_ptr((*entry).d_name.as_ptr()) };
+        if name != dot && name != c".." {
+            names.push(name.to_owned());
+        }
+    }
+}
+
+/// Remove `name` in `dir` and, if it is a directory, everything below it; absent is fine.
+/// Symlinks are removed, never followed.
+pub fn remove_all_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
+    // SAFETY: plain syscall.
+    if unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), 0) } == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::ENOENT) => return Ok(()),
+        Some(libc::EISDIR) | Some(libc::EPERM) => {}
+        _ => return Err(err),
+    }
+    let sub = match open_at(dir, name, libc::O_RDONLY | libc::O_DIRECTORY, 0) {
+        Ok(sub) => sub,
+        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => return Err(err),
+        Err(e) => return Err(e),
+    };
+    for child in list_dir(sub.as_fd())? {
+        remove_all_at(sub.as_fd(), &child)?;
+    }
+    // SAFETY: plain syscall.
+    cvt(unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), libc::AT_REMOVEDIR) }).map(drop)
+}
+
+/// The extraction root and a cache of the last parent directory looked up (entries of a tar
+/// usually come directory by directory, so most lookups hit it).
+pub struct RootDir {
+    fd: OwnedFd,
+    cached: Option<(Vec<u8>, OwnedFd)>,
+}
+
+impl RootDir {
+    pub fn open(path: &Path) -> Result<Self> {
+        let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| Error::invalid("target path contains a NUL byte"))?;
+        // SAFETY: plain syscall.
+        let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+        if fd < 0 {
+            return Err(Error::io(format!("opening extraction root {}", path.display()), io::Error::last_os_error()));
+        }
+        // SAFETY: the kernel just gave us this descriptor.
+        Ok(RootDir { fd: unsafe { OwnedFd::from_raw_fd(fd) }, cached: None })
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// Forget the cached directory; call after removing anything that could be (or contain) it.
+    pub fn invalidate(&mut self) {
+        self.cached = None;
+    }
+
+    /// Open a directory inside the root (cleaned relative path, "." for the root itself).
+    pub fn open_dir(&self, rel: &[u8]) -> io::Result<OwnedFd> {
+        open_in_root(self.fd(), &cstring(rel)?, libc::O_RDONLY | libc::O_DIRECTORY)
+    }
+
+    /// The directory `rel` (cleaned, relative) as a descriptor, creating missing components with
+    /// mode 0755 and, when given, owner `owner` (c/storage makes them owned by the mapped root).
+    /// A component that exists but does not resolve to a directory inside the root (a file, a
+    /// dangling symlink, a symlink pointing out) is an error (EEXIST or ENOTDIR).
+    pub fn dir(&mut self, rel: &[u8], owner: Option<(u32, u32)>) -> io::Result<BorrowedFd<'_>> {
+        if rel == b"." {
+            return Ok(self.fd.as_fd());
+        }
+        if self.cached.as_ref().is_some_and(|(path, _)| path == rel) {
+            return Ok(self.cached.as_ref().expect("checked").1.as_fd());
+        }
+        let fd = match self.open_dir(rel) {
+            Ok(fd) => fd,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => self.create_dirs(rel, owner)?,
+            Err(e) => return Err(e),
+        };
+        self.cached = Some((rel.to_vec(), fd));
+        Ok(self.cached.as_ref().expect("just set").1.as_fd())
+    }
+
+    fn create_dirs(&self, rel: &[u8], owner: Option<(u32, u32)>) -> io::Result<OwnedFd> {
+        let mut current: Option<OwnedFd> = None;
+        let mut end = 0;
+        while end < rel.len() {
+            end = rel[end..].iter().position(|&b| b == b'/').map_or(rel.len(), |i| end + i);
+            let prefix = &rel[..end];
+            let next = match self.open_dir(prefix) {
+                Ok(fd) => fd,
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                    let parent = current.as_ref().map_or(self.fd.as_fd(), |fd| fd.as_fd());
+                    let start = prefix.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
+                    let name = cstring(&prefix[start..])?;
+                    mkdir_at(parent, &name, 0o755)?;
+                    if let Some((uid, gid)) = owner {
+                        // SAFETY: plain syscall on a name we just created.
+                        cvt(unsafe { libc::fchownat(parent.as_raw_fd(), name.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) })?;
+                    }
+                    open_at(parent, &name, libc::O_RDONLY | libc::O_DIRECTORY, 0)?
+                }
+                Err(e) => return Err(e),
+            };
+            current = Some(next);
+            end += 1;
+        }
+        current.ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))
+    }
+}
