@@ -1,0 +1,307 @@
+//! `cs_store`: opening a store, its settings, and the operations on any kind of record (lookup,
+//! names, metadata, delete) that Go's `Store` offers by ID or name.
+
+use std::ffi::CString;
+use std::ops::Deref;
+use std::os::raw::c_char;
+use std::path::PathBuf;
+
+use super::boundary::into_handle;
+use super::error::cs_error;
+use super::id_map::cs_id_map;
+use super::result::cs_result;
+use super::strings::{c_string, cs_strarray, owned_c_string, strarray};
+use crate::error::Error;
+use crate::store::{Store, StoreOptions};
+
+/// Settings for `cs_store_open`, built with the `cs_store_options_*` setters. Settings left
+/// unset come from storage.conf and the environment, as in c/storage.
+pub struct cs_store_options {
+    options: StoreOptions,
+}
+
+/// An open store. Thread-safe: share one handle between threads. Free it with `cs_store_free`.
+pub struct cs_store {
+    store: Store,
+    // Kept here so the getters can return pointers valid as long as the store.
+    graph_root: CString,
+    run_root: CString,
+    driver_name: CString,
+}
+
+impl Deref for cs_store {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
+// The promise of the header ("share one handle between threads") rests on this.
+const _: () = {
+    const fn assert_thread_safe<T: Send + Sync>() {}
+    assert_thread_safe::<cs_store>();
+};
+
+/// New, empty store options (everything from storage.conf and the environment). Free with
+/// `cs_store_options_free`. NULL only if the library panicked.
+#[no_mangle]
+pub extern "C" fn cs_store_options_new() -> *mut cs_store_options {
+    boundary!(=> { into_handle(cs_store_options { options: StoreOptions::new() }) })
+}
+
+/// Free store options. NULL is allowed.
+#[no_mangle]
+pub extern "C" fn cs_store_options_free(options: *mut cs_store_options) {
+    boundary!(options: owned => { drop(options) })
+}
+
+/// The directory of the store's persistent data (c/storage's graph root); NULL unsets it.
+#[no_mangle]
+pub extern "C" fn cs_store_options_set_graph_root(options: *mut cs_store_options, path: *const c_char, err: *mut *mut cs_error) -> cs_result {
+    boundary!(err = err; options: handle_mut, path: opt_str => {
+        options.options.graph_root = path.map(PathBuf::from);
+        Ok(())
+    })
+}
+
+/// The directory of the store's runtime state (c/storage's run root); NULL unsets it.
+#[no_mangle]
+pub extern "C" fn cs_store_options_set_run_root(options: *mut cs_store_options, path: *const c_char, err: *mut *mut cs_error) -> cs_result {
+    boundary!(err = err; options: handle_mut, path: opt_str => {
+        options.options.run_root = path.map(PathBuf::from);
+        Ok(())
+    })
+}
+
+/// The storage driver ("vfs", "overlay"); NULL unsets it (the store then keeps the driver it
+/// was made with, or picks one).
+#[no_mangle]
+pub extern "C" fn cs_store_options_set_driver(options: *mut cs_store_options, driver: *const c_char, err: *mut *mut cs_error) -> cs_result {
+    boundary!(err = err; options: handle_mut, driver: opt_str => {
+        options.options.driver = driver.map(String::from);
+        Ok(())
+    })
+}
+
+/// Add a driver option, "key=value" or "driver.key=value" ("overlay.mountopt=nodev"). Options of
+/// other drivers are ignored, as in c/storage.
+#[no_mangle]
+pub extern "C" fn cs_store_options_add_driver_option(options: *mut cs_store_options, option: *const c_char, err: *mut *mut cs_error) -> cs_result {
+    boundary!(err = err; options: handle_mut, option: str => {
+        options.options.driver_options.push(option.to_string());
+        Ok(())
+    })
+}
+
+/// Read this storage.conf instead of the one c/storage would find ($CONTAINERS_STORAGE_CONF,
+/// /etc/containers/storage.conf, /usr/share/containers/storage.conf); NULL unsets it.
+#[no_mangle]
+pub extern "C" fn cs_store_options_set_config_file(options: *mut cs_store_options, path: *const c_char, err: *mut *mut cs_error) -> cs_result {
+    boundary!(err = err; options: handle_mut, path: opt_str => {
+        options.options.config_file = path.map(PathBuf::from);
+        Ok(())
+    })
+}
+
+/// Add a read-only store whose images are visible as well (after those of storage.conf).
+#[no_mangle]
+pub extern "C" fn cs_store_options_add_additional_image_store(options: *mut cs_store_options, path: *const c_char, err: *mut *mut cs_error) -> cs_result {
+    boundary!(err = err; options: handle_mut, path: str => {
+        options.options.additional_image_stores.push(PathBuf::from(path));
+        Ok(())
+    })
+}
+
+/// Open the store read-only: nothing is created or changed, and changes fail with
+/// `CS_RESULT_STORE_READ_ONLY`.
+#[no_mangle]
+pub extern "C" fn cs_store_options_set_read_only(options: *mut cs_store_options, read_only: bool, err: *mut *mut cs_error) -> cs_result {
+    boundary!(err = err; options: handle_mut => {
+        options.options.read_only = read_only;
+        Ok(())
+    })
+}
+
+/// The uid map given to containers created without maps and without an image (`count` maps;
+/// `maps` may be NULL when `count` is 0).
+#[no_mangle]
+pub extern "C" fn cs_store_options_set_uid_map(options: *mut cs_store_options, maps: *const cs_id_map, count: usize, err: *mut *mut cs_error) -> cs_result {
+    boundary!(err = err; options: handle_mut, maps: id_maps(count) => {
+        options.options.uid_map = maps;
+        Ok(())
+    })
+}
+
+/// The gid map given to containers created without maps and without an image (`count` maps;
+/// `maps` may be NULL when `count` is 0).
+#[no_mangle]
+pub extern "C" fn cs_store_options_set_gid_map(options: *mut cs_store_options, maps: *const cs_id_map, count: usize, err: *mut *mut cs_error) -> cs_result {
+    boundary!(err = err; options: handle_mut, maps: id_maps(count) => {
+        options.options.gid_map = maps;
+        Ok(())
+    })
+}
+
+/// Open (creating what is missing) the store `options` describe; NULL options means all from
+/// storage.conf and the environment. On success `*store` receives a handle to free with
+/// `cs_store_free`.
+#[no_mangle]
+pub extern "C" fn cs_store_open(options: *const cs_store_options, store: *mut *mut cs_store, err: *mut *mut cs_error) -> cs_result {
+    boundary!(err = err; options: opt_handle, store: out => {
+        let opened = match options {
+            Some(options) => Store::open(&options.options)?,
+            None => Store::open(&StoreOptions::new())?,
+        };
+        let handle = cs_store {
+            graph_root: c_string(&opened.graph_root().to_string_lossy()),
+            run_root: c_string(&opened.run_root().to_string_lossy()),
+            driver_name: c_string(opened.driver_name()),
+            store: opened,
+        };
+        store.write(into_handle(handle));
+        Ok(())
+    })
+}
+
+/// Close a store handle. Mounts stay (they are counted on disk); see `cs_store_shutdown`.
+/// NULL is allowed.
+#[no_mangle]
+pub extern "C" fn cs_store_free(store: *mut cs_store) {
+    boundary!(store: owned => { drop(store) })
+}
+
+/// Go's Shutdown: with `force`, unmount every mounted layer and release the driver; without,
+/// do nothing if layers are mounted. `still_mounted` (may be NULL) receives the IDs of the layers
+/// left mounted (empty after a forced shutdown); dispose of it with `cs_strarray_dispose`.
+#[no_mangle]
+pub extern "C" fn cs_store_shutdown(store: *const cs_store, force: bool, still_mounted: *mut cs_strarray, err: *mut *mut cs_error) -> cs_result {
+    boundary!(err = err; store: handle, still_mounted: opt_out => {
+        let mounted = store.shutdown(force)?;
+        if let Some(out) = still_mounted {
+            out.write(strarray(mounted));
+        }
+        Ok(())
+    })
+}
+
+/// The store's graph root, absolute; valid as long as the store handle. NULL for NULL.
+#[no_mangle]
+pub extern "C" fn cs_store_graph_root(store: *const cs_store) -> *const c_char {
+    boundary!(store: handle => { store.graph_root.as_ptr() })
+}
+
+/// The store's run root, absolute; valid as long as the store handle. NULL for NULL.
+#[no_mangle]
+pub extern "C" fn cs_store_run_root(store: *const cs_store) -> *const c_char {
+    boundary!(store: handle => { store.run_root.as_ptr() })
+}
+
+/// The name of the store's driver ("vfs"); valid as long as the store handle. NULL for NULL.
+#[no_mangle]
+pub extern "C" fn cs_store_driver_name(store: *const cs_store) -> *const c_char {
+    boundary!(store: handle => { store.driver_name.as_ptr() })
+}
+
+/// The driver's status as a JSON array of [key, value] string pairs, as Go's Status returns
+/// them. Free `*json` with `cs_string_free`.
+#[no_mangle]
+pub extern "C" fn cs_store_status_json(store: *const cs_store, json: *mut *mut c_char, err: *mut *mut cs_error) -> cs_result {
+    boundary!(err = err; store: handle, json: out => {
+        json.write(pairs_json(&store.status())?);
+        Ok(())
+    })
+}
+
+/// The library and format versions as a JSON array of [key, value] string pairs, as Go's
+/// Version returns them. Free `*json` with `cs_string_free`.
+#[no_mangle]
+pub extern "C" fn cs_store_version_json(store: *const cs_store, json: *mut *mut c_char, err: *mut *mut cs_error) -> cs_result {
+    boundary!(err = err; store: handle, json: out => {
+        json.write(pairs_json(&store.version())?);
+        Ok(())
+    })
+}
+
+fn pairs_json(pairs: &[(String, String)]) -> Result<*mut c_char, Error> {
+    let json = serde_json::to_string(pairs).map_err(|e| Error::invalid(format!("encoding JSON: {e}")))?;
+    Ok(owned_c_string(&json))
+}
+
+/// The full ID of the layer, image or container (looked for in that order) that `key` names by
+/// ID, name or unique ID prefix; `CS_RESULT_NOT_AN_ID` if none. Free `*id` with `cs_string_free`.
+#[no_mangle]
+pub extern "C" fn cs_store_lookup(store: *const cs_store, key: *const c_char, id: *mut *mut c_char, err: *mut *mut cs_error) -> cs_result {
+    boundary!(err = err; store: handle, key: str, id: out => {
+        let (_, found) = store.lookup(key)?;
+        id.write(owned_c_string(&found));
+        Ok(())
+    })
+}
+
+/// Whether `key` names a layer, image or container.
+#[no_mangle]
+pub extern "C" fn cs_store_exists(store: *const cs_store, key: *const c_char, exists: *mut bool, err: *mut *mut cs_error) -> cs_result {
+    boundary!(err = err; store: handle, key: str, exists: out => {
+        exists.write(store.exists(key)?);
+        Ok(())
+    })
+}
+
+/// Go's Delete: remove the container, else image, else layer that `key` names, without the
+/// safety checks of `cs_layer_delete`, `cs_image_delete` and `cs_container_delete`.
+#[no_mangle]
+pub extern "C" fn cs_store_delete(store: *const cs_store, key: *const c_char, err: *mut *mut cs_error) -> cs_result {
+    boundary!(err = err; store: handle, key: str => { store.delete(key) })
+}
+
+/// Delete every container, image and layer of the store.
+#[no_mangle]
+pub extern "C" fn cs_store_wipe(store: *const cs_store, err: *mut *mut cs_error) -> cs_result {
+    boundary!(err = err; store: handle => { store.wipe() })
+}
+
+/// The names of the layer, image or container `key` names. Dispose of `*names` with
+/// `cs_strarray_dispose`.
+#[no_mangle]
+pub extern "C" fn cs_store_get_names(store: *const cs_store, key: *const c_char, names: *mut cs_strarray, err: *mut *mut cs_error) -> cs_result {
+    boundary!(err = err; store: handle, key: str, names: out => {
+        names.write(strarray(store.names(key)?));
+        Ok(())
+    })
+}
+
+/// Replace the names of the record `key` names with `names` (`count` strings; NULL when 0).
+/// A name another record of the same kind had moves to this one, as in c/storage.
+#[no_mangle]
+pub extern "C" fn cs_store_set_names(store: *const cs_store, key: *const c_char, names: *const *const c_char, count: usize, err: *mut *mut cs_error) -> cs_result {
+    boundary!(err = err; store: handle, key: str, names: strs(count) => { store.set_names(key, &names) })
+}
+
+/// Add `names` (`count` strings) after the record's current names; names other records of
+/// the same kind had move to this one.
+#[no_mangle]
+pub extern "C" fn cs_store_add_names(store: *const cs_store, key: *const c_char, names: *const *const c_char, count: usize, err: *mut *mut cs_error) -> cs_result {
+    boundary!(err = err; store: handle, key: str, names: strs(count) => { store.add_names(key, &names) })
+}
+
+/// Remove `names` (`count` strings) from the record; names it does not have are ignored.
+#[no_mangle]
+pub extern "C" fn cs_store_remove_names(store: *const cs_store, key: *const c_char, names: *const *const c_char, count: usize, err: *mut *mut cs_error) -> cs_result {
+    boundary!(err = err; store: handle, key: str, names: strs(count) => { store.remove_names(key, &names) })
+}
+
+/// The metadata string of the layer, image or container `key` names ("" if none). Free
+/// `*metadata` with `cs_string_free`.
+#[no_mangle]
+pub extern "C" fn cs_store_metadata(store: *const cs_store, key: *const c_char, metadata: *mut *mut c_char, err: *mut *mut cs_error) -> cs_result {
+    boundary!(err = err; store: handle, key: str, metadata: out => {
+        metadata.write(owned_c_string(&store.metadata(key)?));
+        Ok(())
+    })
+}
+
+/// Replace the metadata string of the layer, image or container `key` names.
+#[no_mangle]
+pub extern "C" fn cs_store_set_metadata(store: *const cs_store, key: *const c_char, metadata: *const c_char, err: *mut *mut cs_error) -> cs_result {
+    boundary!(err = err; store: handle, key: str, metadata: str => { store.set_metadata(key, metadata) })
+}
