@@ -383,7 +383,12 @@ impl<'o, 'a> Extractor<'o, 'a> {
                 // SAFETY: plain syscall; flags 0 links a symlink itself rather than its target.
                 cvt(unsafe { libc::linkat(target_dir.as_raw_fd(), target_base.as_ptr(), parent_fd.as_raw_fd(), base_c.as_ptr(), 0) })
                     .map_err(|e| entry_io_error(name, "creating hardlink", e))?;
-                ctx.chown_at()?;
+                // The inode is shared: chown only when the owner really differs, because any
+                // chown clears setuid/setgid bits the first entry already set.
+                let st = stat_at(parent_fd, &base_c).map_err(|e| entry_io_error(name, "inspecting hardlink", e))?;
+                if st.is_some_and(|st| (st.st_uid, st.st_gid) != (host_uid, host_gid)) {
+                    ctx.chown_at()?;
+                }
                 ctx.xattrs(h, XattrTarget::At(parent_fd, &base_c))?;
             }
             Kind::Char | Kind::Block | Kind::Fifo => {

@@ -1,12 +1,41 @@
-//! Layer tar streams: compression, extraction, tar-split, export. (being written)
+//! Layer tar streams: compression, extraction with tar-split recording, and export.
+//!
+//! Public interface:
+//!
+//! * [`compression`]: [`Compression`] (numbered like c/storage's `compression` field),
+//!   [`detect`]`(prefix) -> Compression`, [`decompress_reader`]`(kind, BufRead) -> Box<dyn Read>`
+//!   (gzip multi-member, zstd multi-frame; bzip2/xz are `NotSupported`),
+//!   [`compress_writer`]`(kind, Write) -> Box<dyn FinishWrite>` (gzip, zstd, none).
+//! * [`tarsplit`]: [`TarSplitWriter`](tarsplit::TarSplitWriter) and
+//!   [`TarSplitReader`](tarsplit::TarSplitReader) for `<layer>.tar-split.gz`, CRC-64/ISO.
+//! * [`apply_layer`]`(input, target_root, ApplyOptions, Option<tar_split out>) -> ApplyStats`:
+//!   one streaming pass that detects compression, digests the raw and the decompressed stream,
+//!   records tar-split, collects uid/gid sets and extracts safely (never outside `target_root`),
+//!   applying whiteouts per [`WhiteoutMode`].
+//! * [`export_from_tar_split`]`(tar_split_gz, file_roots, out) -> bytes`: the original tar again,
+//!   byte for byte, CRC-checked.
+//! * [`export_naive_diff`]`(parent, layer, uid_map, gid_map, out)` and
+//!   [`export_overlay_diff`]`(upper, lowers, uid_map, gid_map, out)`: diffs of layers without
+//!   tar-split (container layers).
+//! * [`changes`]`(parent, layer) -> Vec<Change>` and [`diff_size`]`(parent, layer)`.
+//!
+//! Inner files: `tar_reader` (parsing, keeping raw bytes), `tar_writer` (headers for exports),
+//! `rootdir` (openat2-confined file-system operations), `stream` (digesting/progress readers),
+//! `paths` (Go path.Clean), `xattrs` (reading xattrs).
 
 pub mod apply;
+pub mod changes;
 pub mod compression;
+pub mod export;
 mod paths;
 mod rootdir;
 mod stream;
 mod tar_reader;
+mod tar_writer;
 pub mod tarsplit;
+mod xattrs;
 
 pub use apply::{apply_layer, ApplyOptions, ApplyStats, WhiteoutMode};
+pub use changes::{changes, diff_size, Change, ChangeKind};
 pub use compression::{compress_writer, decompress_reader, detect, Compression, FinishWrite};
+pub use export::{export_from_tar_split, export_naive_diff, export_overlay_diff};

@@ -1,0 +1,163 @@
+//! Changes between a layer's directory and its parent's, by comparing the two trees the way
+//! c/storage's `archive.ChangesDirs` does (used for vfs layers and for overlay when the native
+//! diff cannot be used), and the size of such a diff.
+
+use std::collections::{BTreeMap, HashSet};
+use std::ffi::{OsStr, OsString};
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use crate::error::{IoContext, Result};
+
+/// Go's `archive.ChangeType` numbering.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeKind {
+    Modify = 0,
+    Add = 1,
+    Delete = 2,
+}
+
+/// One changed path, written as Go prints it: absolute within the layer ("/etc/passwd").
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Change {
+    pub path: String,
+    pub kind: ChangeKind,
+}
+
+/// Raw-bytes form used internally (paths need not be UTF-8).
+pub(crate) struct RawChange {
+    pub path: Vec<u8>,
+    pub kind: ChangeKind,
+}
+
+/// The changes that turn `parent` (absent = empty) into `layer`, sorted by path. A directory
+/// with changes below it is reported as modified itself (so its metadata is exported), a deleted
+/// directory only once at its top.
+pub fn changes(parent: Option<&Path>, layer: &Path) -> Result<Vec<Change>> {
+    Ok(raw_changes(parent, layer)?
+        .into_iter()
+        .map(|c| Change { path: String::from_utf8_lossy(&c.path).into_owned(), kind: c.kind })
+        .collect())
+}
+
+pub(crate) fn raw_changes(parent: Option<&Path>, layer: &Path) -> Result<Vec<RawChange>> {
+    let mut out = Vec::new();
+    let old = match parent {
+        Some(p) => Some(fs::symlink_metadata(p).ctx(format!("inspecting {}", p.display()))?),
+        None => None,
+    };
+    let new = fs::symlink_metadata(layer).ctx(format!("inspecting {}", layer.display()))?;
+    compare_dir(parent.filter(|_| old.as_ref().is_some_and(|m| m.is_dir())), layer, &new, b"", false, &mut out)?;
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+fn children(dir: &Path) -> Result<BTreeMap<OsString, fs::Metadata>> {
+    let mut map = BTreeMap::new();
+    for entry in fs::read_dir(dir).ctx(format!("reading directory {}", dir.display()))? {
+        let entry = entry.ctx(format!("reading directory {}", dir.display()))?;
+        let md = entry.metadata().ctx(format!("inspecting {}", entry.path().display()))?;
+        map.insert(entry.file_name(), md);
+    }
+    Ok(map)
+}
+
+fn capability(path: &Path) -> Vec<u8> {
+    super::xattrs::get(path, c"security.capability").unwrap_or_default()
+}
+
+/// Go's `statDifferent` plus the file capability comparison.
+fn differs(old_path: &Path, old: &fs::Metadata, new_path: &Path, new: &fs::Metadata) -> bool {
+    let dir = new.mode() & libc::S_IFMT == libc::S_IFDIR;
+    old.mode() != new.mode()
+        || old.uid() != new.uid()
+        || old.gid() != new.gid()
+        || old.rdev() != new.rdev()
+        || (!dir && ((old.mtime(), old.mtime_nsec()) != (new.mtime(), new.mtime_nsec()) || old.size() != new.size()))
+        || capability(old_path) != capability(new_path)
+}
+
+fn compare_dir(
+    old_dir: Option<&Path>,
+    new_dir: &Path,
+    new_md: &fs::Metadata,
+    rel: &[u8],
+    added: bool,
+    out: &mut Vec<RawChange>,
+) -> Result<()> {
+    if !new_md.is_dir() {
+        return Ok(());
+    }
+    let at_entry = out.len();
+    let mut old_children = match old_dir {
+        Some(d) => children(d)?,
+        None => BTreeMap::new(),
+    };
+    for (name, md) in children(new_dir)? {
+        let mut child_rel = rel.to_vec();
+        child_rel.push(b'/');
+        child_rel.extend_from_slice(name.as_bytes());
+        let new_path = new_dir.join(&name);
+        let old = old_children.remove(&name);
+        let mut child_added = false;
+        match &old {
+            None => {
+                out.push(RawChange { path: child_rel.clone(), kind: ChangeKind::Add });
+                child_added = true;
+            }
+            Some(old_md) => {
+                let old_path = old_dir.expect("old child implies old dir").join(&name);
+                if differs(&old_path, old_md, &new_path, &md) {
+                    out.push(RawChange { path: child_rel.clone(), kind: ChangeKind::Modify });
+                    child_added = true;
+                }
+            }
+        }
+        let old_child_dir = match (&old, old_dir) {
+            (Some(old_md), Some(d)) if old_md.is_dir() => Some(d.join(&name)),
+            _ => None,
+        };
+        compare_dir(old_child_dir.as_deref(), &new_path, &md, &child_rel, child_added, out)?;
+    }
+    for name in old_children.keys() {
+        let mut child_rel = rel.to_vec();
+        child_rel.push(b'/');
+        child_rel.extend_from_slice(name.as_bytes());
+        out.push(RawChange { path: child_rel, kind: ChangeKind::Delete });
+    }
+    if out.len() > at_entry && !added && !rel.is_empty() {
+        out.insert(at_entry, RawChange { path: rel.to_vec(), kind: ChangeKind::Modify });
+    }
+    Ok(())
+}
+
+/// The size of the diff from `parent` to `layer` as c/storage reports it for naive diffs: the
+/// sizes of added or modified non-directories, each hardlinked inode counted once.
+pub fn diff_size(parent: Option<&Path>, layer: &Path) -> Result<u64> {
+    let mut seen = HashSet::new();
+    let mut size = 0;
+    for c in raw_changes(parent, layer)?.iter().filter(|c| c.kind != ChangeKind::Delete) {
+        let path = layer.join(OsStr::from_bytes(&c.path[1..]));
+        let Ok(md) = fs::symlink_metadata(&path) else { continue };
+        if md.is_dir() || (md.nlink() > 1 && !seen.insert(md.ino())) {
+            continue;
+        }
+        size += md.size();
+    }
+    Ok(size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_kinds_use_go_numbering() {
+        assert_eq!(ChangeKind::Modify as i32, 0);
+        assert_eq!(ChangeKind::Add as i32, 1);
+        assert_eq!(ChangeKind::Delete as i32, 2);
+    }
+}

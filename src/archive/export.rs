@@ -1,0 +1,277 @@
+//! Exporting a layer as a tar stream: byte for byte from its tar-split when it has one, else by
+//! comparing it with its parent (naive diff) or from an overlay upper dir (native diff).
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use super::apply::{WHITEOUT_OPAQUE, WHITEOUT_PREFIX};
+use super::changes::{raw_changes, ChangeKind};
+use super::paths::{clean, escapes};
+use super::rootdir::{cstring, open_in_root, RootDir};
+use super::tar_writer::{write_end, write_header, write_padding, TarEntry};
+use super::tarsplit::{Entry, TarSplitReader, CRC64_ISO};
+use super::xattrs;
+use crate::error::{Error, ErrorKind, IoContext, Result};
+use crate::idmap::{to_container, IdMap};
+
+const COPY_BUFFER: usize = 1 << 20;
+
+/// Rebuild a layer's original tar from its tar-split (`<id>.tar-split.gz`) and its files,
+/// looked up in `file_roots` in order (overlay: the layer's diff dir, then its lowers; vfs: the
+/// layer dir). Every file's CRC-64 is checked (`DigestMismatch` on a difference, as the layer
+/// was modified); a file missing or shorter than recorded, or a malformed tar-split, is
+/// `CorruptMetadata`. Returns the number of bytes written.
+pub fn export_from_tar_split(tar_split_gz: &mut dyn Read, file_roots: &[PathBuf], out: &mut dyn Write) -> Result<u64> {
+    let roots = file_roots.iter().map(|p| RootDir::open(p)).collect::<Result<Vec<_>>>()?;
+    let mut reader = TarSplitReader::new(tar_split_gz);
+    let mut buf = vec![0u8; COPY_BUFFER];
+    let mut written = 0u64;
+    let write_err = |e: io::Error| Error::io("writing the layer tar", e);
+    while let Some(entry) = reader.next_entry()? {
+        match entry {
+            Entry::Segment(bytes) => {
+                out.write_all(&bytes).map_err(write_err)?;
+                written += bytes.len() as u64;
+            }
+            Entry::File { size: 0, .. } => {}
+            Entry::File { name, size, crc } => {
+                let shown = String::from_utf8_lossy(&name).into_owned();
+                let cleaned = clean(&name);
+                // Names come from our own metadata, but a damaged file must not make us read
+                // outside the layer either: resolution is confined to each root.
+                if cleaned.starts_with(b"/") || escapes(&cleaned) {
+                    return Err(Error::corrupt(format!("tar-split names {shown:?}, outside the layer")));
+                }
+                let cname = cstring(&cleaned).map_err(|_| Error::corrupt(format!("tar-split name {shown:?} contains NUL")))?;
+                let mut file = None;
+                for root in &roots {
+                    match open_in_root(root.fd(), &cname, libc::O_RDONLY | libc::O_NOFOLLOW) {
+                        Ok(fd) => {
+                            file = Some(File::from(fd));
+                            break;
+                        }
+                        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
+                        Err(e) => return Err(Error::io(format!("opening {shown:?} of the layer"), e)),
+                    }
+                }
+                let mut file = file.ok_or_else(|| Error::corrupt(format!("file {shown:?} listed in the tar-split is not in the layer")))?;
+                let mut digest = CRC64_ISO.digest();
+                let mut left = size;
+                while left > 0 {
+                    let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                    let n = file.read(&mut buf[..want]).ctx(format!("reading {shown:?} of the layer"))?;
+                    if n == 0 {
+                        return Err(Error::corrupt(format!("file {shown:?} is shorter than the {size} bytes recorded in the tar-split")));
+                    }
+                    digest.update(&buf[..n]);
+                    out.write_all(&buf[..n]).map_err(write_err)?;
+                    left -= n as u64;
+                }
+                written += size;
+                if crc.is_some_and(|c| c != digest.finalize()) {
+                    return Err(Error::new(
+                        ErrorKind::DigestMismatch,
+                        format!("file {shown:?} does not match the checksum recorded in the tar-split"),
+                    ));
+                }
+            }
+        }
+    }
+    out.flush().map_err(write_err)?;
+    Ok(written)
+}
+
+/// Writes tar entries for files of a directory tree, the way c/storage's `addTarFile` does.
+struct TarAdder<'w, 'm> {
+    out: BufWriter<&'w mut dyn Write>,
+    /// First name written for each multiply-linked inode; later ones become hardlinks to it.
+    inodes: HashMap<(u64, u64), Vec<u8>>,
+    uid_map: &'m [IdMap],
+    gid_map: &'m [IdMap],
+    buf: Vec<u8>,
+}
+
+impl<'w, 'm> TarAdder<'w, 'm> {
+    fn new(out: &'w mut dyn Write, uid_map: &'m [IdMap], gid_map: &'m [IdMap]) -> Self {
+        TarAdder { out: BufWriter::with_capacity(256 << 10, out), inodes: HashMap::new(), uid_map, gid_map, buf: vec![0u8; COPY_BUFFER] }
+    }
+
+    /// The header for `path` (named `name` in the tar, no trailing slash), `None` for sockets.
+    /// Owners are translated host -> container.
+    fn entry_for(&mut self, path: &Path, name: &[u8], md: &fs::Metadata) -> Result<Option<TarEntry>> {
+        let ft = md.file_type();
+        let mut e = TarEntry {
+            name: name.to_vec(),
+            mode: md.mode() & 0o7777,
+            uid: md.uid(),
+            gid: md.gid(),
+            mtime: md.mtime(),
+            ..TarEntry::default()
+        };
+        if ft.is_dir() {
+            e.typeflag = b'5';
+            e.name.push(b'/');
+        } else if ft.is_symlink() {
+            e.typeflag = b'2';
+            e.linkname = fs::read_link(path).ctx(format!("reading symlink {}", path.display()))?.into_os_string().into_vec();
+        } else if ft.is_char_device() || ft.is_block_device() {
+            e.typeflag = if ft.is_char_device() { b'3' } else { b'4' };
+            e.devmajor = libc::major(md.rdev());
+            e.devminor = libc::minor(md.rdev());
+        } else if ft.is_fifo() {
+            e.typeflag = b'6';
+        } else if ft.is_file() {
+            e.typeflag = b'0';
+            e.size = md.size();
+        } else {
+            return Ok(None); // sockets are not archived
+        }
+        if !ft.is_dir() && md.nlink() > 1 {
+            match self.inodes.get(&(md.dev(), md.ino())) {
+                Some(first) => {
+                    e.typeflag = b'1';
+                    e.linkname = first.clone();
+                    e.size = 0;
+                }
+                None => {
+                    self.inodes.insert((md.dev(), md.ino()), name.to_vec());
+                }
+            }
+        }
+        e.xattrs = xattrs::exported(path);
+        Ok(Some(e))
+    }
+
+    fn translate_ids(&self, e: &mut TarEntry, path: &Path) -> Result<()> {
+        let unmapped = |what: &str, id: u32| {
+            Error::invalid(format!("{} of {} is {id}, which the layer's ID map does not cover", what, path.display()))
+        };
+        e.uid = to_container(self.uid_map, e.uid).ok_or_else(|| unmapped("owner", e.uid))?;
+        e.gid = to_container(self.gid_map, e.gid).ok_or_else(|| unmapped("group", e.gid))?;
+        Ok(())
+    }
+
+    /// Write `e` and, for regular files, the content of `path` (exactly `e.size` bytes).
+    fn write(&mut self, e: &TarEntry, path: &Path) -> Result<()> {
+        let write_err = |err: io::Error| Error::io("writing the layer tar", err);
+        write_header(&mut self.out, e).map_err(write_err)?;
+        if e.typeflag == b'0' && e.size > 0 {
+            let mut file = fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(path)
+                .ctx(format!("opening {}", path.display()))?;
+            let mut left = e.size;
+            while left > 0 {
+                let want = self.buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                let n = file.read(&mut self.buf[..want]).ctx(format!("reading {}", path.display()))?;
+                if n == 0 {
+                    return Err(Error::io(
+                        format!("reading {}", path.display()),
+                        io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while being exported"),
+                    ));
+                }
+                self.out.write_all(&self.buf[..n]).map_err(write_err)?;
+                left -= n as u64;
+            }
+            write_padding(&mut self.out, e.size).map_err(write_err)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<()> {
+        write_end(&mut self.out).map_err(|e| Error::io("writing the layer tar", e))?;
+        self.out.flush().map_err(|e| Error::io("writing the layer tar", e))
+    }
+}
+
+/// Write the diff from `parent` (absent = empty) to `layer` as a tar, by comparing the trees
+/// (ONDISK.md 7/8): changed and added paths as entries, deleted ones as `.wh.<name>` entries
+/// (mode 0, owner 0, time now), owners translated host -> container through the layer's maps.
+pub fn export_naive_diff(parent: Option<&Path>, layer: &Path, uid_map: &[IdMap], gid_map: &[IdMap], out: &mut dyn Write) -> Result<()> {
+    let changes = raw_changes(parent, layer)?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let mut adder = TarAdder::new(out, uid_map, gid_map);
+    for change in changes {
+        let rel = &change.path[1..];
+        if change.kind == ChangeKind::Delete {
+            let split = rel.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
+            let name = [&rel[..split], WHITEOUT_PREFIX, &rel[split..]].concat();
+            let e = TarEntry { name, typeflag: b'0', mtime: now, ..TarEntry::default() };
+            adder.write(&e, layer)?;
+            continue;
+        }
+        let path = layer.join(OsStr::from_bytes(rel));
+        let md = fs::symlink_metadata(&path).ctx(format!("inspecting {}", path.display()))?;
+        if let Some(mut e) = adder.entry_for(&path, rel, &md)? {
+            adder.translate_ids(&mut e, &path)?;
+            adder.write(&e, &path)?;
+        }
+    }
+    adder.finish()
+}
+
+/// Write an overlay layer's own changes as a tar from its upper dir (overlay "native diff"):
+/// 0/0 character devices become `.wh.<name>` entries (keeping their owner and time, mode 0),
+/// directories marked opaque are followed by `<dir>/.wh..wh..opq` when some lower layer has
+/// that directory. `lowers` are the parent layers' diff dirs, nearest first.
+pub fn export_overlay_diff(upper: &Path, lowers: &[PathBuf], uid_map: &[IdMap], gid_map: &[IdMap], out: &mut dyn Write) -> Result<()> {
+    let mut adder = TarAdder::new(out, uid_map, gid_map);
+    walk_overlay(&mut adder, upper, b"", lowers)?;
+    adder.finish()
+}
+
+fn sorted_children(dir: &Path) -> Result<Vec<(Vec<u8>, PathBuf, fs::Metadata)>> {
+    let mut entries = Vec::new();
+    for entry in fs::read_dir(dir).ctx(format!("reading directory {}", dir.display()))? {
+        let entry = entry.ctx(format!("reading directory {}", dir.display()))?;
+        let md = entry.metadata().ctx(format!("inspecting {}", entry.path().display()))?;
+        entries.push((entry.file_name().as_bytes().to_vec(), entry.path(), md));
+    }
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(entries)
+}
+
+fn walk_overlay(adder: &mut TarAdder<'_, '_>, dir: &Path, rel: &[u8], lowers: &[PathBuf]) -> Result<()> {
+    for (name, path, md) in sorted_children(dir)? {
+        let child_rel = if rel.is_empty() { name.clone() } else { [rel, b"/", &name].concat() };
+        let Some(mut e) = adder.entry_for(&path, &child_rel, &md)? else { continue };
+        let whiteout = md.file_type().is_char_device() && md.rdev() == 0;
+        if whiteout {
+            // Written by us or the kernel with host owners already; not translated.
+            let split = child_rel.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
+            e.name = [&child_rel[..split], WHITEOUT_PREFIX, &child_rel[split..]].concat();
+            e.typeflag = b'0';
+            e.mode = 0;
+            e.size = 0;
+            e.devmajor = 0;
+            e.devminor = 0;
+            e.linkname.clear();
+        } else {
+            adder.translate_ids(&mut e, &path)?;
+        }
+        adder.write(&e, &path)?;
+        if md.is_dir() {
+            let opaque = xattrs::get(&path, super::apply::OVERLAY_OPAQUE_XATTR).is_some_and(|v| v == b"y");
+            if opaque && lowers.iter().any(|l| fs::symlink_metadata(l.join(OsStr::from_bytes(&child_rel))).is_ok()) {
+                let marker = TarEntry {
+                    name: [&child_rel[..], b"/", WHITEOUT_OPAQUE].concat(),
+                    typeflag: b'0',
+                    mode: e.mode & 0o777,
+                    uid: e.uid,
+                    gid: e.gid,
+                    mtime: 0,
+                    ..TarEntry::default()
+                };
+                adder.write(&marker, &path)?;
+            }
+            walk_overlay(adder, &path, &child_rel, lowers)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,231 @@
+//! Layer export: byte-exact reassembly from tar-split, naive and overlay diffs (checked by
+//! applying them again), changes and diff size.
+
+#[path = "archive_util.rs"]
+mod util;
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use cstorage::archive::{
+    apply_layer, changes, diff_size, export_from_tar_split, export_naive_diff, export_overlay_diff, ApplyOptions, Change,
+    ChangeKind, WhiteoutMode,
+};
+use cstorage::{ErrorKind, IdMap};
+use util::{describe_tree, sh, sha256sum, TarBuilder, TempDir};
+
+fn populate(dir: &Path) {
+    sh(&format!(
+        r#"set -e; cd '{}'
+        mkdir -p etc usr/bin "{long}" opq data
+        printf 'hello\n' > etc/hello.txt; ln etc/hello.txt usr/bin/hl
+        head -c 2500000 /dev/urandom > big.bin
+        printf x > "{long}/f"; ln -s ../etc/hello.txt usr/bin/sym; mkfifo fifo; : > empty
+        echo old > opq/old.txt; echo del > data/todelete.txt; echo keep > data/keep.txt
+        chmod 4755 usr/bin/hl
+        "#,
+        dir.display(),
+        long = "l".repeat(80) + "/" + &"m".repeat(80)
+    ));
+}
+
+fn import(tar: &[u8], root: &Path, mode: WhiteoutMode) -> Vec<u8> {
+    let mut ts = Vec::new();
+    apply_layer(&mut &tar[..], root, ApplyOptions { whiteouts: mode, ..Default::default() }, Some(&mut ts)).unwrap();
+    ts
+}
+
+#[test]
+fn tar_split_reexport_is_byte_identical_for_plain_and_gzip_input() {
+    let tmp = TempDir::new("reexport");
+    let src = tmp.join("src");
+    fs::create_dir(&src).unwrap();
+    populate(&src);
+    let tar = tmp.join("layer.tar");
+    sh(&format!("tar --format=pax -C '{}' -cf '{}' . && gzip -k '{}'", src.display(), tar.display(), tar.display()));
+    for input in ["layer.tar", "layer.tar.gz"] {
+        let root = tmp.join(&format!("root-{input}"));
+        fs::create_dir(&root).unwrap();
+        let ts = import(&fs::read(tmp.join(input)).unwrap(), &root, WhiteoutMode::Naive);
+        let out_path = tmp.join("out.tar");
+        let mut out = Vec::new();
+        let n = export_from_tar_split(&mut &ts[..], std::slice::from_ref(&root), &mut out).unwrap();
+        assert_eq!(n, out.len() as u64);
+        fs::write(&out_path, &out).unwrap();
+        assert_eq!(sha256sum(&out_path), sha256sum(&tar), "{input}");
+    }
+}
+
+#[test]
+fn tar_split_files_are_found_across_roots_in_order_and_checked() {
+    let tmp = TempDir::new("roots");
+    let tar = TarBuilder::default().dir("d/").file("d/a", b"aaa").file("d/b", b"bbb").finish();
+    let lower = tmp.join("lower");
+    fs::create_dir(&lower).unwrap();
+    let ts = import(&tar, &lower, WhiteoutMode::Naive);
+    // Move one file into an "upper" root: both roots together hold the layer.
+    let upper = tmp.join("upper");
+    fs::create_dir_all(upper.join("d")).unwrap();
+    fs::rename(lower.join("d/b"), upper.join("d/b")).unwrap();
+    let mut out = Vec::new();
+    export_from_tar_split(&mut &ts[..], &[upper.clone(), lower.clone()], &mut out).unwrap();
+    assert_eq!(out, tar);
+
+    fs::write(upper.join("d/b"), b"BBB").unwrap();
+    let err = export_from_tar_split(&mut &ts[..], &[upper.clone(), lower.clone()], &mut Vec::new()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
+    fs::write(upper.join("d/b"), b"B").unwrap();
+    let err = export_from_tar_split(&mut &ts[..], &[upper.clone(), lower.clone()], &mut Vec::new()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CorruptMetadata, "{err}");
+    fs::remove_file(upper.join("d/b")).unwrap();
+    let err = export_from_tar_split(&mut &ts[..], &[upper, lower], &mut Vec::new()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CorruptMetadata, "{err}");
+    let err = export_from_tar_split(&mut &b"not gzip"[..], &[tmp.join("lower")], &mut Vec::new()).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::CorruptMetadata | ErrorKind::Io), "{err}");
+}
+
+fn tar_names(tar: &[u8]) -> Vec<(String, u8, u64, u64, u32)> {
+    let mut a = tar::Archive::new(tar);
+    a.entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let h = e.header();
+            (
+                String::from_utf8_lossy(&e.path_bytes()).into_owned(),
+                h.entry_type().as_byte(),
+                h.uid().unwrap(),
+                h.gid().unwrap(),
+                h.mode().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// parent -> layer: a copy with additions, a modification, deletions and a mode change.
+fn make_pair(tmp: &TempDir) -> (PathBuf, PathBuf) {
+    let parent = tmp.join("parent");
+    let layer = tmp.join("layer");
+    fs::create_dir(&parent).unwrap();
+    populate(&parent);
+    sh(&format!("cp -a '{}' '{}'", parent.display(), layer.display()));
+    sh(&format!(
+        "set -e; cd '{}'; rm data/todelete.txt; rm -r opq; echo new > data/new.txt; printf changed > etc/hello.txt; \
+         chmod 700 usr/bin; mkdir -p fresh/sub; echo f > fresh/sub/f; chown 100007:100008 fresh/sub/f",
+        layer.display()
+    ));
+    (parent, layer)
+}
+
+#[test]
+fn changes_and_diff_size_follow_go_rules() {
+    let tmp = TempDir::new("changes");
+    let (parent, layer) = make_pair(&tmp);
+    let got = changes(Some(&parent), &layer).unwrap();
+    let c = |p: &str, kind| Change { path: p.to_string(), kind };
+    assert_eq!(
+        got,
+        vec![
+            c("/data", ChangeKind::Modify),
+            c("/data/new.txt", ChangeKind::Add),
+            c("/data/todelete.txt", ChangeKind::Delete),
+            c("/etc", ChangeKind::Modify),
+            c("/etc/hello.txt", ChangeKind::Modify),
+            c("/fresh", ChangeKind::Add),
+            c("/fresh/sub", ChangeKind::Add),
+            c("/fresh/sub/f", ChangeKind::Add),
+            c("/opq", ChangeKind::Delete),
+            c("/usr", ChangeKind::Modify),
+            c("/usr/bin", ChangeKind::Modify),
+            c("/usr/bin/hl", ChangeKind::Modify),
+        ]
+    );
+    // new.txt (4) + hello.txt (7, hardlinked with usr/bin/hl: once) + f (2)
+    assert_eq!(diff_size(Some(&parent), &layer).unwrap(), 4 + 7 + 2);
+    let all = changes(None, &parent).unwrap();
+    assert!(all.iter().all(|c| c.kind == ChangeKind::Add));
+    assert!(all.iter().any(|c| c.path == "/etc/hello.txt"));
+}
+
+#[test]
+fn naive_diff_applied_to_the_parent_gives_the_layer() {
+    let tmp = TempDir::new("naive");
+    let (parent, layer) = make_pair(&tmp);
+    let map = [IdMap { container_id: 0, host_id: 100000, size: 65536 }];
+    // Owners in the layer are host IDs; chown everything into the mapped range first.
+    sh(&format!("chown -hR 100000:100000 '{}' && chown 100007:100008 '{}/fresh/sub/f'", layer.display(), layer.display()));
+    let mut tar = Vec::new();
+    export_naive_diff(Some(&parent), &layer, &map, &map, &mut tar).unwrap();
+    let names = tar_names(&tar);
+    let find = |n: &str| names.iter().find(|e| e.0 == n).unwrap_or_else(|| panic!("{n} missing in {names:?}")).clone();
+    assert_eq!(find("data/.wh.todelete.txt"), ("data/.wh.todelete.txt".into(), b'0', 0, 0, 0));
+    assert_eq!(find(".wh.opq").1, b'0');
+    assert_eq!(find("data/").1, b'5');
+    assert_eq!(find("fresh/sub/f").2, 7);
+    assert_eq!(find("fresh/sub/f").3, 8);
+    assert_eq!(find("usr/bin/").4, 0o700);
+    assert!(names.iter().all(|e| !e.0.starts_with("./") && !e.0.starts_with('/')));
+    assert_eq!(tar.len() % 512, 0);
+
+    // Applying the diff (ID-mapped the same way) onto a copy of the parent recreates the layer.
+    let target = tmp.join("target");
+    sh(&format!("cp -a '{}' '{}' && chown -hR 100000:100000 '{}'", parent.display(), target.display(), target.display()));
+    let opts = ApplyOptions { uid_map: map.to_vec(), gid_map: map.to_vec(), ..Default::default() };
+    apply_layer(&mut &tar[..], &target, opts, None).unwrap();
+    assert_eq!(describe_tree(&target), describe_tree(&layer));
+}
+
+#[test]
+fn naive_diff_without_parent_exports_everything_with_hardlinks_by_inode() {
+    let tmp = TempDir::new("naive-base");
+    let layer = tmp.join("layer");
+    fs::create_dir(&layer).unwrap();
+    populate(&layer);
+    let mut tar = Vec::new();
+    export_naive_diff(None, &layer, &[], &[], &mut tar).unwrap();
+    let names = tar_names(&tar);
+    let links: Vec<_> = names.iter().filter(|e| e.1 == b'1').collect();
+    assert_eq!(links.len(), 1, "{names:?}");
+    let target = tmp.join("target");
+    fs::create_dir(&target).unwrap();
+    apply_layer(&mut &tar[..], &target, ApplyOptions::default(), None).unwrap();
+    assert_eq!(describe_tree(&target), describe_tree(&layer));
+    assert_eq!(fs::metadata(target.join("usr/bin/hl")).unwrap().nlink(), 2);
+}
+
+#[test]
+fn overlay_diff_converts_whiteouts_and_opaque_dirs_and_round_trips() {
+    let tmp = TempDir::new("ovl");
+    let lower = tmp.join("lower");
+    let upper = tmp.join("upper");
+    fs::create_dir(&lower).unwrap();
+    fs::create_dir(&upper).unwrap();
+    sh(&format!("set -e; cd '{}'; mkdir opq data; echo a > opq/a; echo x > data/gone", lower.display()));
+    // The upper dir as our own overlay-mode import produces it.
+    let tar = TarBuilder::default()
+        .dir("data/")
+        .file("data/.wh.gone", b"")
+        .dir("opq/")
+        .file("opq/.wh..wh..opq", b"")
+        .file("opq/b", b"b")
+        .dir("newdir/")
+        .file("newdir/.wh..wh..opq", b"")
+        .finish();
+    import(&tar, &upper, WhiteoutMode::Overlay);
+    let mut out = Vec::new();
+    export_overlay_diff(&upper, std::slice::from_ref(&lower), &[], &[], &mut out).unwrap();
+    let names: Vec<String> = tar_names(&out).into_iter().map(|e| e.0).collect();
+    assert_eq!(names, vec!["data/", "data/.wh.gone", "newdir/", "opq/", "opq/.wh..wh..opq", "opq/b"]);
+    let wh = tar_names(&out).into_iter().find(|e| e.0 == "data/.wh.gone").unwrap();
+    assert_eq!((wh.1, wh.4), (b'0', 0));
+
+    let again = tmp.join("again");
+    fs::create_dir(&again).unwrap();
+    import(&out, &again, WhiteoutMode::Overlay);
+    let mut expected = describe_tree(&upper);
+    // newdir has no lower counterpart, so its opaque flag is (rightly) not exported.
+    let newdir = expected.get_mut("newdir").unwrap();
+    *newdir = newdir.split(" xattrs=").next().unwrap().to_string();
+    assert_eq!(describe_tree(&again), expected);
+}
