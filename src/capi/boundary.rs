@@ -76,17 +76,39 @@ macro_rules! arg {
 }
 
 macro_rules! arg_kind {
-    (handle, $p:ident, $name:expr) => { $crate::capi::boundary::handle_arg($p, $name) };
-    (handle_mut, $p:ident, $name:expr) => { $crate::capi::boundary::handle_mut_arg($p, $name) };
-    (opt_handle, $p:ident, $name:expr) => { Ok::<_, $crate::Error>($p.as_ref()) };
-    (owned, $p:ident, $name:expr) => { Ok::<_, $crate::Error>($crate::capi::boundary::owned_arg($p)) };
-    (str, $p:ident, $name:expr) => { $crate::capi::strings::str_arg($p, $name) };
-    (opt_str, $p:ident, $name:expr) => { $crate::capi::strings::opt_str_arg($p, $name) };
-    (strs, $p:ident, $name:expr, $n:ident) => { $crate::capi::strings::str_array_arg($p, $n, $name) };
-    (bytes, $p:ident, $name:expr, $n:ident) => { $crate::capi::strings::bytes_arg($p, $n, $name) };
-    (id_maps, $p:ident, $name:expr, $n:ident) => { $crate::capi::id_map::id_maps_arg($p, $n, $name) };
-    (out, $p:ident, $name:expr) => { $crate::capi::boundary::Out::new($p, $name) };
-    (opt_out, $p:ident, $name:expr) => { Ok::<_, $crate::Error>($crate::capi::boundary::Out::new($p, $name).ok()) };
+    (handle, $p:ident, $name:expr) => {
+        $crate::capi::boundary::handle_arg($p, $name)
+    };
+    (handle_mut, $p:ident, $name:expr) => {
+        $crate::capi::boundary::handle_mut_arg($p, $name)
+    };
+    (opt_handle, $p:ident, $name:expr) => {
+        Ok::<_, $crate::Error>($p.as_ref())
+    };
+    (owned, $p:ident, $name:expr) => {
+        Ok::<_, $crate::Error>($crate::capi::boundary::owned_arg($p))
+    };
+    (str, $p:ident, $name:expr) => {
+        $crate::capi::strings::str_arg($p, $name)
+    };
+    (opt_str, $p:ident, $name:expr) => {
+        $crate::capi::strings::opt_str_arg($p, $name)
+    };
+    (strs, $p:ident, $name:expr, $n:ident) => {
+        $crate::capi::strings::str_array_arg($p, $n, $name)
+    };
+    (bytes, $p:ident, $name:expr, $n:ident) => {
+        $crate::capi::strings::bytes_arg($p, $n, $name)
+    };
+    (id_maps, $p:ident, $name:expr, $n:ident) => {
+        $crate::capi::id_map::id_maps_arg($p, $n, $name)
+    };
+    (out, $p:ident, $name:expr) => {
+        $crate::capi::boundary::Out::new($p, $name)
+    };
+    (opt_out, $p:ident, $name:expr) => {
+        Ok::<_, $crate::Error>($crate::capi::boundary::Out::new($p, $name).ok())
+    };
 }
 
 /// A caller's out-parameter, checked non-NULL. Written only at the end of a successful call.

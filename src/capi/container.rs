@@ -68,7 +68,11 @@ pub extern "C" fn cs_container_options_free(options: *mut cs_container_options) 
 
 /// The new container's ID (64 lowercase hex digits); NULL for a random one.
 #[no_mangle]
-pub extern "C" fn cs_container_options_set_id(options: *mut cs_container_options, id: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_container_options_set_id(
+    options: *mut cs_container_options,
+    id: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, id: opt_str => {
         options.options.id = id.map(String::from);
         Ok(())
@@ -77,7 +81,11 @@ pub extern "C" fn cs_container_options_set_id(options: *mut cs_container_options
 
 /// Add a name; names are unique among containers.
 #[no_mangle]
-pub extern "C" fn cs_container_options_add_name(options: *mut cs_container_options, name: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_container_options_add_name(
+    options: *mut cs_container_options,
+    name: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, name: str => {
         options.options.names.push(name.to_string());
         Ok(())
@@ -86,7 +94,11 @@ pub extern "C" fn cs_container_options_add_name(options: *mut cs_container_optio
 
 /// A free-form metadata string stored with the container.
 #[no_mangle]
-pub extern "C" fn cs_container_options_set_metadata(options: *mut cs_container_options, metadata: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_container_options_set_metadata(
+    options: *mut cs_container_options,
+    metadata: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, metadata: str => {
         options.options.metadata = metadata.to_string();
         Ok(())
@@ -95,7 +107,11 @@ pub extern "C" fn cs_container_options_set_metadata(options: *mut cs_container_o
 
 /// The ID of the container's read-write layer; NULL for a random one.
 #[no_mangle]
-pub extern "C" fn cs_container_options_set_layer_id(options: *mut cs_container_options, layer_id: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_container_options_set_layer_id(
+    options: *mut cs_container_options,
+    layer_id: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, layer_id: opt_str => {
         options.options.layer_id = layer_id.map(String::from);
         Ok(())
@@ -105,7 +121,11 @@ pub extern "C" fn cs_container_options_set_layer_id(options: *mut cs_container_o
 /// The SELinux label to mount the container's layer with. Set together with the process label
 /// (`cs_container_options_set_process_label`) or not at all.
 #[no_mangle]
-pub extern "C" fn cs_container_options_set_mount_label(options: *mut cs_container_options, label: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_container_options_set_mount_label(
+    options: *mut cs_container_options,
+    label: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, label: str => {
         options.options.mount_label = label.to_string();
         Ok(())
@@ -115,7 +135,11 @@ pub extern "C" fn cs_container_options_set_mount_label(options: *mut cs_containe
 /// The SELinux label of the container's processes. Set together with the mount label or not
 /// at all (`CS_RESULT_INVALID_ARGUMENT` at creation otherwise).
 #[no_mangle]
-pub extern "C" fn cs_container_options_set_process_label(options: *mut cs_container_options, label: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_container_options_set_process_label(
+    options: *mut cs_container_options,
+    label: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, label: str => {
         options.options.process_label = label.to_string();
         Ok(())
@@ -124,7 +148,11 @@ pub extern "C" fn cs_container_options_set_process_label(options: *mut cs_contai
 
 /// Add an option used whenever the container's layer is mounted (vfs accepts only "ro").
 #[no_mangle]
-pub extern "C" fn cs_container_options_add_mount_option(options: *mut cs_container_options, option: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_container_options_add_mount_option(
+    options: *mut cs_container_options,
+    option: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, option: str => {
         options.options.mount_options.push(option.to_string());
         Ok(())
@@ -134,7 +162,12 @@ pub extern "C" fn cs_container_options_add_mount_option(options: *mut cs_contain
 /// The container's uid map (`count` maps; `maps` may be NULL when `count` is 0). Without one
 /// the container takes its image's top layer's map, else the store's default.
 #[no_mangle]
-pub extern "C" fn cs_container_options_set_uid_map(options: *mut cs_container_options, maps: *const cs_id_map, count: usize, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_container_options_set_uid_map(
+    options: *mut cs_container_options,
+    maps: *const cs_id_map,
+    count: usize,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, maps: id_maps(count) => {
         options.options.uid_map = maps;
         Ok(())
@@ -144,7 +177,12 @@ pub extern "C" fn cs_container_options_set_uid_map(options: *mut cs_container_op
 /// The container's gid map (`count` maps; `maps` may be NULL when `count` is 0). Without one
 /// the container takes its image's top layer's map, else the store's default.
 #[no_mangle]
-pub extern "C" fn cs_container_options_set_gid_map(options: *mut cs_container_options, maps: *const cs_id_map, count: usize, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_container_options_set_gid_map(
+    options: *mut cs_container_options,
+    maps: *const cs_id_map,
+    count: usize,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, maps: id_maps(count) => {
         options.options.gid_map = maps;
         Ok(())
@@ -155,7 +193,13 @@ pub extern "C" fn cs_container_options_set_gid_map(options: *mut cs_container_op
 /// new read-write layer on the image's top layer. `options` may be NULL. On success
 /// `*container` receives a snapshot of the new container.
 #[no_mangle]
-pub extern "C" fn cs_container_create(store: *const cs_store, image: *const c_char, options: *const cs_container_options, container: *mut *mut cs_container, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_container_create(
+    store: *const cs_store,
+    image: *const c_char,
+    options: *const cs_container_options,
+    container: *mut *mut cs_container,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, image: opt_str, options: opt_handle, container: out => {
         let created = match options {
             Some(options) => store.create_container(image, &options.options)?,
@@ -169,7 +213,12 @@ pub extern "C" fn cs_container_create(store: *const cs_store, image: *const c_ch
 /// A snapshot of the container `key` names (ID, name, unique ID prefix or its layer's ID);
 /// `CS_RESULT_CONTAINER_UNKNOWN` if none.
 #[no_mangle]
-pub extern "C" fn cs_container_get(store: *const cs_store, key: *const c_char, container: *mut *mut cs_container, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_container_get(
+    store: *const cs_store,
+    key: *const c_char,
+    container: *mut *mut cs_container,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str, container: out => {
         container.write(into_handle(cs_container::from(store.container(key)?)));
         Ok(())
@@ -178,7 +227,12 @@ pub extern "C" fn cs_container_get(store: *const cs_store, key: *const c_char, c
 
 /// A snapshot of the container whose read-write layer is `layer` (ID, name or prefix).
 #[no_mangle]
-pub extern "C" fn cs_store_container_by_layer(store: *const cs_store, layer: *const c_char, container: *mut *mut cs_container, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_container_by_layer(
+    store: *const cs_store,
+    layer: *const c_char,
+    container: *mut *mut cs_container,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, layer: str, container: out => {
         container.write(into_handle(cs_container::from(store.container_by_layer(layer)?)));
         Ok(())
@@ -247,7 +301,11 @@ pub extern "C" fn cs_container_json(container: *const cs_container) -> *const c_
 
 /// Snapshots of all containers. Free `*list` with `cs_container_list_free`.
 #[no_mangle]
-pub extern "C" fn cs_store_containers(store: *const cs_store, list: *mut *mut cs_container_list, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_containers(
+    store: *const cs_store,
+    list: *mut *mut cs_container_list,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, list: out => {
         let containers = store.containers()?.into_iter().map(cs_container::from).collect();
         list.write(into_handle(cs_container_list { containers }));
@@ -277,7 +335,14 @@ pub extern "C" fn cs_container_list_free(list: *mut cs_container_list) {
 /// Store `len` bytes (`data` may be NULL when `len` is 0) as the container's big-data item
 /// `key`; its size and digest are recorded.
 #[no_mangle]
-pub extern "C" fn cs_container_set_big_data(store: *const cs_store, container: *const c_char, key: *const c_char, data: *const u8, len: usize, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_container_set_big_data(
+    store: *const cs_store,
+    container: *const c_char,
+    key: *const c_char,
+    data: *const u8,
+    len: usize,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, container: str, key: str, data: bytes(len) => {
         store.set_container_big_data(container, key, data)
     })
@@ -286,7 +351,14 @@ pub extern "C" fn cs_container_set_big_data(store: *const cs_store, container: *
 /// The container's big-data item `key` (`CS_RESULT_BIG_DATA_UNKNOWN` if it has none): `*data`
 /// receives a buffer to free with `cs_bytes_free` (not NULL, also when empty), `*len` its length.
 #[no_mangle]
-pub extern "C" fn cs_container_big_data(store: *const cs_store, container: *const c_char, key: *const c_char, data: *mut *mut u8, len: *mut usize, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_container_big_data(
+    store: *const cs_store,
+    container: *const c_char,
+    key: *const c_char,
+    data: *mut *mut u8,
+    len: *mut usize,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, container: str, key: str, data: out, len: out => {
         let item = store.container_big_data(container, key)?;
         data.write(owned_bytes(&item)?);
@@ -297,7 +369,13 @@ pub extern "C" fn cs_container_big_data(store: *const cs_store, container: *cons
 
 /// The size in bytes of the container's big-data item `key`.
 #[no_mangle]
-pub extern "C" fn cs_container_big_data_size(store: *const cs_store, container: *const c_char, key: *const c_char, size: *mut i64, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_container_big_data_size(
+    store: *const cs_store,
+    container: *const c_char,
+    key: *const c_char,
+    size: *mut i64,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, container: str, key: str, size: out => {
         size.write(store.container_big_data_size(container, key)?);
         Ok(())
@@ -307,7 +385,13 @@ pub extern "C" fn cs_container_big_data_size(store: *const cs_store, container: 
 /// The digest ("sha256:<hex>") of the container's big-data item `key`. Free `*digest` with
 /// `cs_string_free`.
 #[no_mangle]
-pub extern "C" fn cs_container_big_data_digest(store: *const cs_store, container: *const c_char, key: *const c_char, digest: *mut *mut c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_container_big_data_digest(
+    store: *const cs_store,
+    container: *const c_char,
+    key: *const c_char,
+    digest: *mut *mut c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, container: str, key: str, digest: out => {
         digest.write(owned_c_string(&store.container_big_data_digest(container, key)?));
         Ok(())
@@ -316,7 +400,12 @@ pub extern "C" fn cs_container_big_data_digest(store: *const cs_store, container
 
 /// The keys of the container's big-data items. Dispose of `*names` with `cs_strarray_dispose`.
 #[no_mangle]
-pub extern "C" fn cs_container_big_data_names(store: *const cs_store, container: *const c_char, names: *mut cs_strarray, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_container_big_data_names(
+    store: *const cs_store,
+    container: *const c_char,
+    names: *mut cs_strarray,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, container: str, names: out => {
         names.write(strarray(store.container_big_data_names(container)?));
         Ok(())
@@ -326,7 +415,12 @@ pub extern "C" fn cs_container_big_data_names(store: *const cs_store, container:
 /// The container's own directory in the graph root (created if missing), for the caller's files
 /// (podman keeps the container's config there). Free `*path` with `cs_string_free`.
 #[no_mangle]
-pub extern "C" fn cs_container_directory(store: *const cs_store, key: *const c_char, path: *mut *mut c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_container_directory(
+    store: *const cs_store,
+    key: *const c_char,
+    path: *mut *mut c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str, path: out => {
         path.write(owned_c_string(&store.container_directory(key)?.to_string_lossy()));
         Ok(())
@@ -336,7 +430,12 @@ pub extern "C" fn cs_container_directory(store: *const cs_store, key: *const c_c
 /// The container's own directory in the run root (created if missing), for runtime files.
 /// Free `*path` with `cs_string_free`.
 #[no_mangle]
-pub extern "C" fn cs_container_run_directory(store: *const cs_store, key: *const c_char, path: *mut *mut c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_container_run_directory(
+    store: *const cs_store,
+    key: *const c_char,
+    path: *mut *mut c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str, path: out => {
         path.write(owned_c_string(&store.container_run_directory(key)?.to_string_lossy()));
         Ok(())
@@ -345,7 +444,11 @@ pub extern "C" fn cs_container_run_directory(store: *const cs_store, key: *const
 
 /// Delete the container, its read-write layer and both of its directories.
 #[no_mangle]
-pub extern "C" fn cs_container_delete(store: *const cs_store, key: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_container_delete(
+    store: *const cs_store,
+    key: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str => { store.delete_container(key) })
 }
 
@@ -353,7 +456,13 @@ pub extern "C" fn cs_container_delete(store: *const cs_store, key: *const c_char
 /// (free with `cs_string_free`). `mount_label` may be NULL for the container's own. Each mount
 /// needs its `cs_container_unmount`.
 #[no_mangle]
-pub extern "C" fn cs_container_mount(store: *const cs_store, key: *const c_char, mount_label: *const c_char, path: *mut *mut c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_container_mount(
+    store: *const cs_store,
+    key: *const c_char,
+    mount_label: *const c_char,
+    path: *mut *mut c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str, mount_label: opt_str, path: out => {
         let id = store.container(key)?.id;
         let mounted = store.mount(&id, mount_label.unwrap_or(""), &[])?;
@@ -365,7 +474,13 @@ pub extern "C" fn cs_container_mount(store: *const cs_store, key: *const c_char,
 /// Release one mount of the container's layer (all with `force`); `CS_RESULT_LAYER_NOT_MOUNTED`
 /// if it is not mounted. `*still_mounted` (may be NULL) tells whether other mounts remain.
 #[no_mangle]
-pub extern "C" fn cs_container_unmount(store: *const cs_store, key: *const c_char, force: bool, still_mounted: *mut bool, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_container_unmount(
+    store: *const cs_store,
+    key: *const c_char,
+    force: bool,
+    still_mounted: *mut bool,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str, still_mounted: opt_out => {
         let id = store.container(key)?.id;
         let remaining = store.unmount(&id, force)?;
@@ -378,7 +493,12 @@ pub extern "C" fn cs_container_unmount(store: *const cs_store, key: *const c_cha
 
 /// How many times the container's layer is mounted (0 if it is not).
 #[no_mangle]
-pub extern "C" fn cs_container_mounted(store: *const cs_store, key: *const c_char, count: *mut u32, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_container_mounted(
+    store: *const cs_store,
+    key: *const c_char,
+    count: *mut u32,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str, count: out => {
         let id = store.container(key)?.id;
         count.write(store.mounted(&id)?);
@@ -391,7 +511,12 @@ pub extern "C" fn cs_container_mounted(store: *const cs_store, key: *const c_cha
 /// that the container exists, then returns `CS_RESULT_SIZE_UNKNOWN`. Use
 /// `cs_container_big_data_size` for the big data alone.
 #[no_mangle]
-pub extern "C" fn cs_container_size(store: *const cs_store, key: *const c_char, size: *mut i64, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_container_size(
+    store: *const cs_store,
+    key: *const c_char,
+    size: *mut i64,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str, size: out => {
         let container = store.container(key)?;
         // `size` is written once the layer's diff size can be measured; until then, never.

@@ -76,7 +76,11 @@ pub extern "C" fn cs_image_options_free(options: *mut cs_image_options) {
 /// The new image's ID (64 lowercase hex digits; usually its config digest's hex); NULL for a
 /// random one.
 #[no_mangle]
-pub extern "C" fn cs_image_options_set_id(options: *mut cs_image_options, id: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_image_options_set_id(
+    options: *mut cs_image_options,
+    id: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, id: opt_str => {
         options.options.id = id.map(String::from);
         Ok(())
@@ -85,7 +89,11 @@ pub extern "C" fn cs_image_options_set_id(options: *mut cs_image_options, id: *c
 
 /// Add a name ("example.com/repo:tag"); names are unique among images.
 #[no_mangle]
-pub extern "C" fn cs_image_options_add_name(options: *mut cs_image_options, name: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_image_options_add_name(
+    options: *mut cs_image_options,
+    name: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, name: str => {
         options.options.names.push(name.to_string());
         Ok(())
@@ -94,7 +102,11 @@ pub extern "C" fn cs_image_options_add_name(options: *mut cs_image_options, name
 
 /// A free-form metadata string stored with the image.
 #[no_mangle]
-pub extern "C" fn cs_image_options_set_metadata(options: *mut cs_image_options, metadata: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_image_options_set_metadata(
+    options: *mut cs_image_options,
+    metadata: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, metadata: str => {
         options.options.metadata = metadata.to_string();
         Ok(())
@@ -103,7 +115,11 @@ pub extern "C" fn cs_image_options_set_metadata(options: *mut cs_image_options, 
 
 /// The image's digest ("sha256:<hex>", usually its manifest's); NULL unsets it.
 #[no_mangle]
-pub extern "C" fn cs_image_options_set_digest(options: *mut cs_image_options, digest: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_image_options_set_digest(
+    options: *mut cs_image_options,
+    digest: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, digest: opt_str => {
         options.options.digest = digest.map(String::from);
         Ok(())
@@ -112,7 +128,11 @@ pub extern "C" fn cs_image_options_set_digest(options: *mut cs_image_options, di
 
 /// When the image was created, in nanoseconds since the Unix epoch (default: now).
 #[no_mangle]
-pub extern "C" fn cs_image_options_set_created(options: *mut cs_image_options, created_ns: i64, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_image_options_set_created(
+    options: *mut cs_image_options,
+    created_ns: i64,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut => {
         options.options.created = Some(Timestamp::from_unix_nanos(created_ns));
         Ok(())
@@ -122,7 +142,13 @@ pub extern "C" fn cs_image_options_set_created(options: *mut cs_image_options, c
 /// Add a big-data item (`len` bytes; `data` may be NULL when `len` is 0) stored with the image
 /// as it is created, such as its "manifest" or config.
 #[no_mangle]
-pub extern "C" fn cs_image_options_add_big_data(options: *mut cs_image_options, key: *const c_char, data: *const u8, len: usize, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_image_options_add_big_data(
+    options: *mut cs_image_options,
+    key: *const c_char,
+    data: *const u8,
+    len: usize,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, key: str, data: bytes(len) => {
         options.options.big_data.push((key.to_string(), data.to_vec()));
         Ok(())
@@ -132,7 +158,13 @@ pub extern "C" fn cs_image_options_add_big_data(options: *mut cs_image_options, 
 /// Go's CreateImage: an image on `top_layer` (ID, name or prefix; NULL for none). `options` may
 /// be NULL. On success `*image` receives a snapshot of the new image.
 #[no_mangle]
-pub extern "C" fn cs_image_create(store: *const cs_store, top_layer: *const c_char, options: *const cs_image_options, image: *mut *mut cs_image, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_image_create(
+    store: *const cs_store,
+    top_layer: *const c_char,
+    options: *const cs_image_options,
+    image: *mut *mut cs_image,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, top_layer: opt_str, options: opt_handle, image: out => {
         let created = match options {
             Some(options) => store.create_image(top_layer, &options.options)?,
@@ -146,7 +178,12 @@ pub extern "C" fn cs_image_create(store: *const cs_store, top_layer: *const c_ch
 /// A snapshot of the image `key` names (ID, name or unique ID prefix); `CS_RESULT_IMAGE_UNKNOWN`
 /// if none.
 #[no_mangle]
-pub extern "C" fn cs_image_get(store: *const cs_store, key: *const c_char, image: *mut *mut cs_image, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_image_get(
+    store: *const cs_store,
+    key: *const c_char,
+    image: *mut *mut cs_image,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str, image: out => {
         image.write(into_handle(cs_image::from(store.image(key)?)));
         Ok(())
@@ -243,7 +280,11 @@ fn nth(strings: &[CString], index: usize) -> *const c_char {
 
 /// Snapshots of all images. Free `*list` with `cs_image_list_free`.
 #[no_mangle]
-pub extern "C" fn cs_store_images(store: *const cs_store, list: *mut *mut cs_image_list, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_images(
+    store: *const cs_store,
+    list: *mut *mut cs_image_list,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, list: out => {
         list.write(image_list(store.images()?));
         Ok(())
@@ -252,7 +293,12 @@ pub extern "C" fn cs_store_images(store: *const cs_store, list: *mut *mut cs_ima
 
 /// Snapshots of the images that have `digest` among their digests (maybe none).
 #[no_mangle]
-pub extern "C" fn cs_store_images_by_digest(store: *const cs_store, digest: *const c_char, list: *mut *mut cs_image_list, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_images_by_digest(
+    store: *const cs_store,
+    digest: *const c_char,
+    list: *mut *mut cs_image_list,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, digest: str, list: out => {
         list.write(image_list(store.images_by_digest(digest)?));
         Ok(())
@@ -261,7 +307,12 @@ pub extern "C" fn cs_store_images_by_digest(store: *const cs_store, digest: *con
 
 /// Snapshots of the images whose top layer is `layer` (ID, name or prefix; maybe none).
 #[no_mangle]
-pub extern "C" fn cs_store_images_by_top_layer(store: *const cs_store, layer: *const c_char, list: *mut *mut cs_image_list, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_images_by_top_layer(
+    store: *const cs_store,
+    layer: *const c_char,
+    list: *mut *mut cs_image_list,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, layer: str, list: out => {
         list.write(image_list(store.images_by_top_layer(layer)?));
         Ok(())
@@ -291,7 +342,14 @@ pub extern "C" fn cs_image_list_free(list: *mut cs_image_list) {
 /// its size and sha256 digest are recorded, and a "manifest*" item makes the image findable by
 /// its digest.
 #[no_mangle]
-pub extern "C" fn cs_image_set_big_data(store: *const cs_store, image: *const c_char, key: *const c_char, data: *const u8, len: usize, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_image_set_big_data(
+    store: *const cs_store,
+    image: *const c_char,
+    key: *const c_char,
+    data: *const u8,
+    len: usize,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, image: str, key: str, data: bytes(len) => {
         store.set_image_big_data(image, key, data)
     })
@@ -300,7 +358,14 @@ pub extern "C" fn cs_image_set_big_data(store: *const cs_store, image: *const c_
 /// The image's big-data item `key` (`CS_RESULT_BIG_DATA_UNKNOWN` if it has none): `*data`
 /// receives a buffer to free with `cs_bytes_free` (not NULL, also when empty), `*len` its length.
 #[no_mangle]
-pub extern "C" fn cs_image_big_data(store: *const cs_store, image: *const c_char, key: *const c_char, data: *mut *mut u8, len: *mut usize, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_image_big_data(
+    store: *const cs_store,
+    image: *const c_char,
+    key: *const c_char,
+    data: *mut *mut u8,
+    len: *mut usize,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, image: str, key: str, data: out, len: out => {
         let item = store.image_big_data(image, key)?;
         data.write(owned_bytes(&item)?);
@@ -311,7 +376,13 @@ pub extern "C" fn cs_image_big_data(store: *const cs_store, image: *const c_char
 
 /// The size in bytes of the image's big-data item `key`.
 #[no_mangle]
-pub extern "C" fn cs_image_big_data_size(store: *const cs_store, image: *const c_char, key: *const c_char, size: *mut i64, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_image_big_data_size(
+    store: *const cs_store,
+    image: *const c_char,
+    key: *const c_char,
+    size: *mut i64,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, image: str, key: str, size: out => {
         size.write(store.image_big_data_size(image, key)?);
         Ok(())
@@ -321,7 +392,13 @@ pub extern "C" fn cs_image_big_data_size(store: *const cs_store, image: *const c
 /// The digest ("sha256:<hex>") of the image's big-data item `key`. Free `*digest` with
 /// `cs_string_free`.
 #[no_mangle]
-pub extern "C" fn cs_image_big_data_digest(store: *const cs_store, image: *const c_char, key: *const c_char, digest: *mut *mut c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_image_big_data_digest(
+    store: *const cs_store,
+    image: *const c_char,
+    key: *const c_char,
+    digest: *mut *mut c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, image: str, key: str, digest: out => {
         digest.write(owned_c_string(&store.image_big_data_digest(image, key)?));
         Ok(())
@@ -330,7 +407,12 @@ pub extern "C" fn cs_image_big_data_digest(store: *const cs_store, image: *const
 
 /// The keys of the image's big-data items. Dispose of `*names` with `cs_strarray_dispose`.
 #[no_mangle]
-pub extern "C" fn cs_image_big_data_names(store: *const cs_store, image: *const c_char, names: *mut cs_strarray, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_image_big_data_names(
+    store: *const cs_store,
+    image: *const c_char,
+    names: *mut cs_strarray,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, image: str, names: out => {
         names.write(strarray(store.image_big_data_names(image)?));
         Ok(())
@@ -343,7 +425,13 @@ pub extern "C" fn cs_image_big_data_names(store: *const cs_store, image: *const 
 /// would go are reported. `*removed_layers` (may be NULL) receives their IDs; dispose of it with
 /// `cs_strarray_dispose`.
 #[no_mangle]
-pub extern "C" fn cs_image_delete(store: *const cs_store, key: *const c_char, commit: bool, removed_layers: *mut cs_strarray, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_image_delete(
+    store: *const cs_store,
+    key: *const c_char,
+    commit: bool,
+    removed_layers: *mut cs_strarray,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str, removed_layers: opt_out => {
         let removed = store.delete_image(key, commit)?;
         if let Some(out) = removed_layers {
@@ -357,7 +445,13 @@ pub extern "C" fn cs_image_delete(store: *const cs_store, key: *const c_char, co
 /// `cs_string_free`). `mount_label` may be NULL for the layer's own. Each mount needs its
 /// `cs_image_unmount`.
 #[no_mangle]
-pub extern "C" fn cs_image_mount(store: *const cs_store, key: *const c_char, mount_label: *const c_char, path: *mut *mut c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_image_mount(
+    store: *const cs_store,
+    key: *const c_char,
+    mount_label: *const c_char,
+    path: *mut *mut c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str, mount_label: opt_str, path: out => {
         let layer = top_layer_of(store, key)?;
         let mounted = store.mount(&layer, mount_label.unwrap_or(""), &["ro".to_string()])?;
@@ -369,7 +463,13 @@ pub extern "C" fn cs_image_mount(store: *const cs_store, key: *const c_char, mou
 /// Release one mount of the image's top layer (all with `force`). `*still_mounted` (may be
 /// NULL) tells whether other mounts remain.
 #[no_mangle]
-pub extern "C" fn cs_image_unmount(store: *const cs_store, key: *const c_char, force: bool, still_mounted: *mut bool, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_image_unmount(
+    store: *const cs_store,
+    key: *const c_char,
+    force: bool,
+    still_mounted: *mut bool,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str, still_mounted: opt_out => {
         let remaining = store.unmount(&top_layer_of(store, key)?, force)?;
         if let Some(out) = still_mounted {
@@ -391,7 +491,12 @@ fn top_layer_of(store: &Store, key: &str) -> Result<String> {
 /// The sizes of the image's layers and big data added up; `CS_RESULT_SIZE_UNKNOWN` when a layer's
 /// size was never recorded (a layer from `cs_layer_create`).
 #[no_mangle]
-pub extern "C" fn cs_image_size(store: *const cs_store, key: *const c_char, size: *mut i64, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_image_size(
+    store: *const cs_store,
+    key: *const c_char,
+    size: *mut i64,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str, size: out => {
         size.write(store.image_size(key)?);
         Ok(())

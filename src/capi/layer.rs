@@ -79,7 +79,11 @@ pub extern "C" fn cs_layer_options_free(options: *mut cs_layer_options) {
 
 /// The new layer's ID (64 lowercase hex digits); NULL for a random one.
 #[no_mangle]
-pub extern "C" fn cs_layer_options_set_id(options: *mut cs_layer_options, id: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_layer_options_set_id(
+    options: *mut cs_layer_options,
+    id: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, id: opt_str => {
         options.options.id = id.map(String::from);
         Ok(())
@@ -88,7 +92,11 @@ pub extern "C" fn cs_layer_options_set_id(options: *mut cs_layer_options, id: *c
 
 /// The parent layer (ID, name or ID prefix); NULL for a base layer.
 #[no_mangle]
-pub extern "C" fn cs_layer_options_set_parent(options: *mut cs_layer_options, parent: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_layer_options_set_parent(
+    options: *mut cs_layer_options,
+    parent: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, parent: opt_str => {
         options.options.parent = parent.map(String::from);
         Ok(())
@@ -97,7 +105,11 @@ pub extern "C" fn cs_layer_options_set_parent(options: *mut cs_layer_options, pa
 
 /// Add a name; names are unique among layers (`CS_RESULT_DUPLICATE_NAME` at creation).
 #[no_mangle]
-pub extern "C" fn cs_layer_options_add_name(options: *mut cs_layer_options, name: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_layer_options_add_name(
+    options: *mut cs_layer_options,
+    name: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, name: str => {
         options.options.names.push(name.to_string());
         Ok(())
@@ -106,7 +118,11 @@ pub extern "C" fn cs_layer_options_add_name(options: *mut cs_layer_options, name
 
 /// The SELinux label to mount the layer with.
 #[no_mangle]
-pub extern "C" fn cs_layer_options_set_mount_label(options: *mut cs_layer_options, label: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_layer_options_set_mount_label(
+    options: *mut cs_layer_options,
+    label: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, label: str => {
         options.options.mount_label = label.to_string();
         Ok(())
@@ -115,7 +131,11 @@ pub extern "C" fn cs_layer_options_set_mount_label(options: *mut cs_layer_option
 
 /// A free-form metadata string stored with the layer.
 #[no_mangle]
-pub extern "C" fn cs_layer_options_set_metadata(options: *mut cs_layer_options, metadata: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_layer_options_set_metadata(
+    options: *mut cs_layer_options,
+    metadata: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, metadata: str => {
         options.options.metadata = metadata.to_string();
         Ok(())
@@ -125,7 +145,12 @@ pub extern "C" fn cs_layer_options_set_metadata(options: *mut cs_layer_options, 
 /// The uid map the layer's files are written with (`count` maps; `maps` may be NULL when
 /// `count` is 0, the identity).
 #[no_mangle]
-pub extern "C" fn cs_layer_options_set_uid_map(options: *mut cs_layer_options, maps: *const cs_id_map, count: usize, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_layer_options_set_uid_map(
+    options: *mut cs_layer_options,
+    maps: *const cs_id_map,
+    count: usize,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, maps: id_maps(count) => {
         options.options.uid_map = maps;
         Ok(())
@@ -135,7 +160,12 @@ pub extern "C" fn cs_layer_options_set_uid_map(options: *mut cs_layer_options, m
 /// The gid map the layer's files are written with (`count` maps; `maps` may be NULL when
 /// `count` is 0, the identity).
 #[no_mangle]
-pub extern "C" fn cs_layer_options_set_gid_map(options: *mut cs_layer_options, maps: *const cs_id_map, count: usize, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_layer_options_set_gid_map(
+    options: *mut cs_layer_options,
+    maps: *const cs_id_map,
+    count: usize,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, maps: id_maps(count) => {
         options.options.gid_map = maps;
         Ok(())
@@ -145,7 +175,11 @@ pub extern "C" fn cs_layer_options_set_gid_map(options: *mut cs_layer_options, m
 /// The digest of the layer's compressed tar stream, when the caller already knows it
 /// ("sha256:<hex>"); NULL unsets it.
 #[no_mangle]
-pub extern "C" fn cs_layer_options_set_compressed_digest(options: *mut cs_layer_options, digest: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_layer_options_set_compressed_digest(
+    options: *mut cs_layer_options,
+    digest: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, digest: opt_str => {
         options.options.compressed_digest = digest.map(String::from);
         Ok(())
@@ -155,7 +189,11 @@ pub extern "C" fn cs_layer_options_set_compressed_digest(options: *mut cs_layer_
 /// The digest of the layer's uncompressed tar stream (its diff ID), when the caller already
 /// knows it ("sha256:<hex>"); NULL unsets it.
 #[no_mangle]
-pub extern "C" fn cs_layer_options_set_uncompressed_digest(options: *mut cs_layer_options, digest: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_layer_options_set_uncompressed_digest(
+    options: *mut cs_layer_options,
+    digest: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, digest: opt_str => {
         options.options.uncompressed_digest = digest.map(String::from);
         Ok(())
@@ -165,7 +203,12 @@ pub extern "C" fn cs_layer_options_set_uncompressed_digest(options: *mut cs_laye
 /// Go's CreateLayer: an empty layer (a copy of its parent's contents). `options` may be NULL.
 /// On success `*layer` receives a snapshot of the new layer.
 #[no_mangle]
-pub extern "C" fn cs_layer_create(store: *const cs_store, options: *const cs_layer_options, layer: *mut *mut cs_layer, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_layer_create(
+    store: *const cs_store,
+    options: *const cs_layer_options,
+    layer: *mut *mut cs_layer,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, options: opt_handle, layer: out => {
         let created = match options {
             Some(options) => store.create_layer(&options.options)?,
@@ -179,7 +222,12 @@ pub extern "C" fn cs_layer_create(store: *const cs_store, options: *const cs_lay
 /// A snapshot of the layer `key` names (ID, name or unique ID prefix); `CS_RESULT_LAYER_UNKNOWN`
 /// if none.
 #[no_mangle]
-pub extern "C" fn cs_layer_get(store: *const cs_store, key: *const c_char, layer: *mut *mut cs_layer, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_layer_get(
+    store: *const cs_store,
+    key: *const c_char,
+    layer: *mut *mut cs_layer,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str, layer: out => {
         layer.write(into_handle(cs_layer::from(store.layer(key)?)));
         Ok(())
@@ -284,7 +332,11 @@ pub extern "C" fn cs_layer_json(layer: *const cs_layer) -> *const c_char {
 
 /// Snapshots of all layers, oldest first. Free `*list` with `cs_layer_list_free`.
 #[no_mangle]
-pub extern "C" fn cs_store_layers(store: *const cs_store, list: *mut *mut cs_layer_list, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_layers(
+    store: *const cs_store,
+    list: *mut *mut cs_layer_list,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, list: out => {
         list.write(layer_list(store.layers()?));
         Ok(())
@@ -293,7 +345,12 @@ pub extern "C" fn cs_store_layers(store: *const cs_store, list: *mut *mut cs_lay
 
 /// Snapshots of the layers whose compressed tar stream has `digest` (maybe none).
 #[no_mangle]
-pub extern "C" fn cs_store_layers_by_compressed_digest(store: *const cs_store, digest: *const c_char, list: *mut *mut cs_layer_list, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_layers_by_compressed_digest(
+    store: *const cs_store,
+    digest: *const c_char,
+    list: *mut *mut cs_layer_list,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, digest: str, list: out => {
         list.write(layer_list(store.layers_by_compressed_digest(digest)?));
         Ok(())
@@ -302,7 +359,12 @@ pub extern "C" fn cs_store_layers_by_compressed_digest(store: *const cs_store, d
 
 /// Snapshots of the layers whose uncompressed tar stream has `digest` (maybe none).
 #[no_mangle]
-pub extern "C" fn cs_store_layers_by_uncompressed_digest(store: *const cs_store, digest: *const c_char, list: *mut *mut cs_layer_list, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_layers_by_uncompressed_digest(
+    store: *const cs_store,
+    digest: *const c_char,
+    list: *mut *mut cs_layer_list,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, digest: str, list: out => {
         list.write(layer_list(store.layers_by_uncompressed_digest(digest)?));
         Ok(())
@@ -339,7 +401,12 @@ pub extern "C" fn cs_layer_delete(store: *const cs_store, key: *const c_char, er
 /// The size of the layer's contents as recorded when it was populated from a tar stream;
 /// `CS_RESULT_SIZE_UNKNOWN` for a layer that never was (such as one from `cs_layer_create`).
 #[no_mangle]
-pub extern "C" fn cs_layer_size(store: *const cs_store, key: *const c_char, size: *mut i64, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_layer_size(
+    store: *const cs_store,
+    key: *const c_char,
+    size: *mut i64,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str, size: out => {
         size.write(store.layer_size(key)?);
         Ok(())
@@ -349,7 +416,14 @@ pub extern "C" fn cs_layer_size(store: *const cs_store, key: *const c_char, size
 /// Store `len` bytes (`data` may be NULL when `len` is 0) as the layer's big-data item `key`,
 /// replacing any item of that key.
 #[no_mangle]
-pub extern "C" fn cs_layer_set_big_data(store: *const cs_store, layer: *const c_char, key: *const c_char, data: *const u8, len: usize, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_layer_set_big_data(
+    store: *const cs_store,
+    layer: *const c_char,
+    key: *const c_char,
+    data: *const u8,
+    len: usize,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, layer: str, key: str, data: bytes(len) => {
         store.set_layer_big_data(layer, key, &mut &*data)
     })
@@ -358,7 +432,14 @@ pub extern "C" fn cs_layer_set_big_data(store: *const cs_store, layer: *const c_
 /// The layer's big-data item `key` (`CS_RESULT_BIG_DATA_UNKNOWN` if it has none): `*data`
 /// receives a buffer to free with `cs_bytes_free` (not NULL, also when empty), `*len` its length.
 #[no_mangle]
-pub extern "C" fn cs_layer_big_data(store: *const cs_store, layer: *const c_char, key: *const c_char, data: *mut *mut u8, len: *mut usize, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_layer_big_data(
+    store: *const cs_store,
+    layer: *const c_char,
+    key: *const c_char,
+    data: *mut *mut u8,
+    len: *mut usize,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, layer: str, key: str, data: out, len: out => {
         let mut item = Vec::new();
         store.layer_big_data(layer, key)?.read_to_end(&mut item).ctx(format_args!("reading big-data item {key:?}"))?;
@@ -371,7 +452,13 @@ pub extern "C" fn cs_layer_big_data(store: *const cs_store, layer: *const c_char
 /// Store everything readable from `fd` (up to end of file) as the layer's big-data item `key`.
 /// The descriptor is only borrowed: it stays open, its offset at the end of what was read.
 #[no_mangle]
-pub extern "C" fn cs_layer_set_big_data_fd(store: *const cs_store, layer: *const c_char, key: *const c_char, fd: c_int, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_layer_set_big_data_fd(
+    store: *const cs_store,
+    layer: *const c_char,
+    key: *const c_char,
+    fd: c_int,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, layer: str, key: str => {
         store.set_layer_big_data(layer, key, &mut lent_fd(fd, "fd")?)
     })
@@ -380,7 +467,13 @@ pub extern "C" fn cs_layer_set_big_data_fd(store: *const cs_store, layer: *const
 /// Write the layer's big-data item `key` to `fd` (`CS_RESULT_BIG_DATA_UNKNOWN` if it has none).
 /// The descriptor is only borrowed: it stays open.
 #[no_mangle]
-pub extern "C" fn cs_layer_big_data_fd(store: *const cs_store, layer: *const c_char, key: *const c_char, fd: c_int, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_layer_big_data_fd(
+    store: *const cs_store,
+    layer: *const c_char,
+    key: *const c_char,
+    fd: c_int,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, layer: str, key: str => {
         let mut item = store.layer_big_data(layer, key)?;
         let mut to = lent_fd(fd, "fd")?;
@@ -390,7 +483,12 @@ pub extern "C" fn cs_layer_big_data_fd(store: *const cs_store, layer: *const c_c
 
 /// The keys of the layer's big-data items. Dispose of `*names` with `cs_strarray_dispose`.
 #[no_mangle]
-pub extern "C" fn cs_layer_big_data_names(store: *const cs_store, layer: *const c_char, names: *mut cs_strarray, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_layer_big_data_names(
+    store: *const cs_store,
+    layer: *const c_char,
+    names: *mut cs_strarray,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, layer: str, names: out => {
         names.write(strarray(store.layer_big_data_names(layer)?));
         Ok(())
@@ -401,7 +499,13 @@ pub extern "C" fn cs_layer_big_data_names(store: *const cs_store, layer: *const 
 /// in `*path` (free with `cs_string_free`). `mount_label` may be NULL for the layer's own. Mounts
 /// are counted, across processes: each needs its `cs_layer_unmount`.
 #[no_mangle]
-pub extern "C" fn cs_layer_mount(store: *const cs_store, key: *const c_char, mount_label: *const c_char, path: *mut *mut c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_layer_mount(
+    store: *const cs_store,
+    key: *const c_char,
+    mount_label: *const c_char,
+    path: *mut *mut c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str, mount_label: opt_str, path: out => {
         let mounted = store.mount(key, mount_label.unwrap_or(""), &[])?;
         path.write(owned_c_string(&mounted.to_string_lossy()));
@@ -412,7 +516,13 @@ pub extern "C" fn cs_layer_mount(store: *const cs_store, key: *const c_char, mou
 /// Release one mount of the layer (all of them with `force`); `CS_RESULT_LAYER_NOT_MOUNTED` if
 /// it is not mounted. `*still_mounted` (may be NULL) tells whether other mounts remain.
 #[no_mangle]
-pub extern "C" fn cs_layer_unmount(store: *const cs_store, key: *const c_char, force: bool, still_mounted: *mut bool, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_layer_unmount(
+    store: *const cs_store,
+    key: *const c_char,
+    force: bool,
+    still_mounted: *mut bool,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str, still_mounted: opt_out => {
         let remaining = store.unmount(key, force)?;
         if let Some(out) = still_mounted {
@@ -424,7 +534,12 @@ pub extern "C" fn cs_layer_unmount(store: *const cs_store, key: *const c_char, f
 
 /// How many times the layer is mounted (0 if it is not).
 #[no_mangle]
-pub extern "C" fn cs_layer_mounted(store: *const cs_store, key: *const c_char, count: *mut u32, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_layer_mounted(
+    store: *const cs_store,
+    key: *const c_char,
+    count: *mut u32,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str, count: out => {
         count.write(store.mounted(key)?);
         Ok(())

@@ -21,6 +21,7 @@
 // stated once in the header and checked in one place, the `boundary!` macro.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+// Declared in the order the header presents them: basics, then store, layer, image, container.
 #[macro_use]
 mod boundary;
 pub mod container;

@@ -57,7 +57,11 @@ pub extern "C" fn cs_store_options_free(options: *mut cs_store_options) {
 
 /// The directory of the store's persistent data (c/storage's graph root); NULL unsets it.
 #[no_mangle]
-pub extern "C" fn cs_store_options_set_graph_root(options: *mut cs_store_options, path: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_options_set_graph_root(
+    options: *mut cs_store_options,
+    path: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, path: opt_str => {
         options.options.graph_root = path.map(PathBuf::from);
         Ok(())
@@ -66,7 +70,11 @@ pub extern "C" fn cs_store_options_set_graph_root(options: *mut cs_store_options
 
 /// The directory of the store's runtime state (c/storage's run root); NULL unsets it.
 #[no_mangle]
-pub extern "C" fn cs_store_options_set_run_root(options: *mut cs_store_options, path: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_options_set_run_root(
+    options: *mut cs_store_options,
+    path: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, path: opt_str => {
         options.options.run_root = path.map(PathBuf::from);
         Ok(())
@@ -76,7 +84,11 @@ pub extern "C" fn cs_store_options_set_run_root(options: *mut cs_store_options, 
 /// The storage driver ("vfs", "overlay"); NULL unsets it (the store then keeps the driver it
 /// was made with, or picks one).
 #[no_mangle]
-pub extern "C" fn cs_store_options_set_driver(options: *mut cs_store_options, driver: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_options_set_driver(
+    options: *mut cs_store_options,
+    driver: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, driver: opt_str => {
         options.options.driver = driver.map(String::from);
         Ok(())
@@ -86,7 +98,11 @@ pub extern "C" fn cs_store_options_set_driver(options: *mut cs_store_options, dr
 /// Add a driver option, "key=value" or "driver.key=value" ("overlay.mountopt=nodev"). Options of
 /// other drivers are ignored, as in c/storage.
 #[no_mangle]
-pub extern "C" fn cs_store_options_add_driver_option(options: *mut cs_store_options, option: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_options_add_driver_option(
+    options: *mut cs_store_options,
+    option: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, option: str => {
         options.options.driver_options.push(option.to_string());
         Ok(())
@@ -96,7 +112,11 @@ pub extern "C" fn cs_store_options_add_driver_option(options: *mut cs_store_opti
 /// Read this storage.conf instead of the one c/storage would find ($CONTAINERS_STORAGE_CONF,
 /// /etc/containers/storage.conf, /usr/share/containers/storage.conf); NULL unsets it.
 #[no_mangle]
-pub extern "C" fn cs_store_options_set_config_file(options: *mut cs_store_options, path: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_options_set_config_file(
+    options: *mut cs_store_options,
+    path: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, path: opt_str => {
         options.options.config_file = path.map(PathBuf::from);
         Ok(())
@@ -105,7 +125,11 @@ pub extern "C" fn cs_store_options_set_config_file(options: *mut cs_store_option
 
 /// Add a read-only store whose images are visible as well (after those of storage.conf).
 #[no_mangle]
-pub extern "C" fn cs_store_options_add_additional_image_store(options: *mut cs_store_options, path: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_options_add_additional_image_store(
+    options: *mut cs_store_options,
+    path: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, path: str => {
         options.options.additional_image_stores.push(PathBuf::from(path));
         Ok(())
@@ -115,7 +139,11 @@ pub extern "C" fn cs_store_options_add_additional_image_store(options: *mut cs_s
 /// Open the store read-only: nothing is created or changed, and changes fail with
 /// `CS_RESULT_STORE_READ_ONLY`.
 #[no_mangle]
-pub extern "C" fn cs_store_options_set_read_only(options: *mut cs_store_options, read_only: bool, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_options_set_read_only(
+    options: *mut cs_store_options,
+    read_only: bool,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut => {
         options.options.read_only = read_only;
         Ok(())
@@ -125,7 +153,12 @@ pub extern "C" fn cs_store_options_set_read_only(options: *mut cs_store_options,
 /// The uid map given to containers created without maps and without an image (`count` maps;
 /// `maps` may be NULL when `count` is 0).
 #[no_mangle]
-pub extern "C" fn cs_store_options_set_uid_map(options: *mut cs_store_options, maps: *const cs_id_map, count: usize, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_options_set_uid_map(
+    options: *mut cs_store_options,
+    maps: *const cs_id_map,
+    count: usize,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, maps: id_maps(count) => {
         options.options.uid_map = maps;
         Ok(())
@@ -135,7 +168,12 @@ pub extern "C" fn cs_store_options_set_uid_map(options: *mut cs_store_options, m
 /// The gid map given to containers created without maps and without an image (`count` maps;
 /// `maps` may be NULL when `count` is 0).
 #[no_mangle]
-pub extern "C" fn cs_store_options_set_gid_map(options: *mut cs_store_options, maps: *const cs_id_map, count: usize, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_options_set_gid_map(
+    options: *mut cs_store_options,
+    maps: *const cs_id_map,
+    count: usize,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut, maps: id_maps(count) => {
         options.options.gid_map = maps;
         Ok(())
@@ -146,7 +184,11 @@ pub extern "C" fn cs_store_options_set_gid_map(options: *mut cs_store_options, m
 /// storage.conf and the environment. On success `*store` receives a handle to free with
 /// `cs_store_free`.
 #[no_mangle]
-pub extern "C" fn cs_store_open(options: *const cs_store_options, store: *mut *mut cs_store, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_open(
+    options: *const cs_store_options,
+    store: *mut *mut cs_store,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: opt_handle, store: out => {
         let opened = match options {
             Some(options) => Store::open(&options.options)?,
@@ -174,7 +216,12 @@ pub extern "C" fn cs_store_free(store: *mut cs_store) {
 /// do nothing if layers are mounted. `still_mounted` (may be NULL) receives the IDs of the layers
 /// left mounted (empty after a forced shutdown); dispose of it with `cs_strarray_dispose`.
 #[no_mangle]
-pub extern "C" fn cs_store_shutdown(store: *const cs_store, force: bool, still_mounted: *mut cs_strarray, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_shutdown(
+    store: *const cs_store,
+    force: bool,
+    still_mounted: *mut cs_strarray,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, still_mounted: opt_out => {
         let mounted = store.shutdown(force)?;
         if let Some(out) = still_mounted {
@@ -205,7 +252,11 @@ pub extern "C" fn cs_store_driver_name(store: *const cs_store) -> *const c_char 
 /// The driver's status as a JSON array of [key, value] string pairs, as Go's Status returns
 /// them. Free `*json` with `cs_string_free`.
 #[no_mangle]
-pub extern "C" fn cs_store_status_json(store: *const cs_store, json: *mut *mut c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_status_json(
+    store: *const cs_store,
+    json: *mut *mut c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, json: out => {
         json.write(pairs_json(&store.status())?);
         Ok(())
@@ -215,7 +266,11 @@ pub extern "C" fn cs_store_status_json(store: *const cs_store, json: *mut *mut c
 /// The library and format versions as a JSON array of [key, value] string pairs, as Go's
 /// Version returns them. Free `*json` with `cs_string_free`.
 #[no_mangle]
-pub extern "C" fn cs_store_version_json(store: *const cs_store, json: *mut *mut c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_version_json(
+    store: *const cs_store,
+    json: *mut *mut c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, json: out => {
         json.write(pairs_json(&store.version())?);
         Ok(())
@@ -230,7 +285,12 @@ fn pairs_json(pairs: &[(String, String)]) -> Result<*mut c_char, Error> {
 /// The full ID of the layer, image or container (looked for in that order) that `key` names by
 /// ID, name or unique ID prefix; `CS_RESULT_NOT_AN_ID` if none. Free `*id` with `cs_string_free`.
 #[no_mangle]
-pub extern "C" fn cs_store_lookup(store: *const cs_store, key: *const c_char, id: *mut *mut c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_lookup(
+    store: *const cs_store,
+    key: *const c_char,
+    id: *mut *mut c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str, id: out => {
         let (_, found) = store.lookup(key)?;
         id.write(owned_c_string(&found));
@@ -240,7 +300,12 @@ pub extern "C" fn cs_store_lookup(store: *const cs_store, key: *const c_char, id
 
 /// Whether `key` names a layer, image or container.
 #[no_mangle]
-pub extern "C" fn cs_store_exists(store: *const cs_store, key: *const c_char, exists: *mut bool, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_exists(
+    store: *const cs_store,
+    key: *const c_char,
+    exists: *mut bool,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str, exists: out => {
         exists.write(store.exists(key)?);
         Ok(())
@@ -263,7 +328,12 @@ pub extern "C" fn cs_store_wipe(store: *const cs_store, err: *mut *mut cs_error)
 /// The names of the layer, image or container `key` names. Dispose of `*names` with
 /// `cs_strarray_dispose`.
 #[no_mangle]
-pub extern "C" fn cs_store_get_names(store: *const cs_store, key: *const c_char, names: *mut cs_strarray, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_get_names(
+    store: *const cs_store,
+    key: *const c_char,
+    names: *mut cs_strarray,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str, names: out => {
         names.write(strarray(store.names(key)?));
         Ok(())
@@ -273,27 +343,50 @@ pub extern "C" fn cs_store_get_names(store: *const cs_store, key: *const c_char,
 /// Replace the names of the record `key` names with `names` (`count` strings; NULL when 0).
 /// A name another record of the same kind had moves to this one, as in c/storage.
 #[no_mangle]
-pub extern "C" fn cs_store_set_names(store: *const cs_store, key: *const c_char, names: *const *const c_char, count: usize, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_set_names(
+    store: *const cs_store,
+    key: *const c_char,
+    names: *const *const c_char,
+    count: usize,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str, names: strs(count) => { store.set_names(key, &names) })
 }
 
 /// Add `names` (`count` strings) after the record's current names; names other records of
 /// the same kind had move to this one.
 #[no_mangle]
-pub extern "C" fn cs_store_add_names(store: *const cs_store, key: *const c_char, names: *const *const c_char, count: usize, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_add_names(
+    store: *const cs_store,
+    key: *const c_char,
+    names: *const *const c_char,
+    count: usize,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str, names: strs(count) => { store.add_names(key, &names) })
 }
 
 /// Remove `names` (`count` strings) from the record; names it does not have are ignored.
 #[no_mangle]
-pub extern "C" fn cs_store_remove_names(store: *const cs_store, key: *const c_char, names: *const *const c_char, count: usize, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_remove_names(
+    store: *const cs_store,
+    key: *const c_char,
+    names: *const *const c_char,
+    count: usize,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str, names: strs(count) => { store.remove_names(key, &names) })
 }
 
 /// The metadata string of the layer, image or container `key` names ("" if none). Free
 /// `*metadata` with `cs_string_free`.
 #[no_mangle]
-pub extern "C" fn cs_store_metadata(store: *const cs_store, key: *const c_char, metadata: *mut *mut c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_metadata(
+    store: *const cs_store,
+    key: *const c_char,
+    metadata: *mut *mut c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str, metadata: out => {
         metadata.write(owned_c_string(&store.metadata(key)?));
         Ok(())
@@ -302,6 +395,11 @@ pub extern "C" fn cs_store_metadata(store: *const cs_store, key: *const c_char, 
 
 /// Replace the metadata string of the layer, image or container `key` names.
 #[no_mangle]
-pub extern "C" fn cs_store_set_metadata(store: *const cs_store, key: *const c_char, metadata: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_set_metadata(
+    store: *const cs_store,
+    key: *const c_char,
+    metadata: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str, metadata: str => { store.set_metadata(key, metadata) })
 }

@@ -13,7 +13,11 @@ use crate::error::{Error, ErrorKind, IoContext, Result};
 /// offset as the caller would expect, and dropping it never closes the caller's descriptor.
 pub(crate) fn lent_fd(fd: c_int, name: &str) -> Result<File> {
     if fd < 0 {
-        return Err(Error::with_errno(ErrorKind::InvalidArgument, libc::EBADF, format!("parameter `{name}` is not a file descriptor ({fd})")));
+        return Err(Error::with_errno(
+            ErrorKind::InvalidArgument,
+            libc::EBADF,
+            format!("parameter `{name}` is not a file descriptor ({fd})"),
+        ));
     }
     // SAFETY: the caller lends an open descriptor for the duration of the call (the header's
     // contract for every `int fd` parameter); it is only used here, to duplicate it.
