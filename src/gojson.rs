@@ -10,21 +10,29 @@ struct GoFormatter;
 
 impl Formatter for GoFormatter {
     fn write_string_fragment<W: ?Sized + Write>(&mut self, writer: &mut W, fragment: &str) -> io::Result<()> {
+        // Scan bytes: the characters to escape are '<', '>', '&' and the three-byte sequences
+        // E2 80 A8 / E2 80 A9 (U+2028, U+2029); most strings contain none of them.
+        let bytes = fragment.as_bytes();
         let mut start = 0;
-        for (i, c) in fragment.char_indices() {
-            let escape = match c {
-                '<' => "\\u003c",
-                '>' => "\\u003e",
-                '&' => "\\u0026",
-                '\u{2028}' => "\\u2028",
-                '\u{2029}' => "\\u2029",
-                _ => continue,
+        let mut i = 0;
+        while i < bytes.len() {
+            let (escape, len) = match bytes[i] {
+                b'<' => ("\\u003c", 1),
+                b'>' => ("\\u003e", 1),
+                b'&' => ("\\u0026", 1),
+                0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA8) => ("\\u2028", 3),
+                0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA9) => ("\\u2029", 3),
+                _ => {
+                    i += 1;
+                    continue;
+                }
             };
-            writer.write_all(fragment[start..i].as_bytes())?;
+            writer.write_all(&bytes[start..i])?;
             writer.write_all(escape.as_bytes())?;
-            start = i + c.len_utf8();
+            i += len;
+            start = i;
         }
-        writer.write_all(fragment[start..].as_bytes())
+        writer.write_all(&bytes[start..])
     }
 }
 

@@ -1,39 +1,29 @@
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+use super::go_struct::{go_record, is_empty_flags, is_empty_map, is_empty_str, is_empty_vec};
 use super::{impl_record, Flags};
 use crate::idmap::IdMap;
 use crate::timestamp::Timestamp;
 
-/// One entry of containers.json (ONDISK.md 2.4).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Container {
-    pub id: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub names: Vec<String>,
-    /// Always written, "" for a container made without an image.
-    #[serde(default, rename = "image")]
-    pub image: String,
-    #[serde(default, rename = "layer")]
-    pub layer: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub metadata: String,
-    #[serde(default, rename = "big-data-names", skip_serializing_if = "Vec::is_empty")]
-    pub big_data_names: Vec<String>,
-    #[serde(default, rename = "big-data-sizes", skip_serializing_if = "BTreeMap::is_empty")]
-    pub big_data_sizes: BTreeMap<String, i64>,
-    #[serde(default, rename = "big-data-digests", skip_serializing_if = "BTreeMap::is_empty")]
-    pub big_data_digests: BTreeMap<String, String>,
-    #[serde(default)]
-    pub created: Timestamp,
-    #[serde(default, rename = "uidmap", skip_serializing_if = "Vec::is_empty")]
-    pub uid_map: Vec<IdMap>,
-    #[serde(default, rename = "gidmap", skip_serializing_if = "Vec::is_empty")]
-    pub gid_map: Vec<IdMap>,
-    #[serde(default, skip_serializing_if = "Flags::is_empty")]
-    pub flags: Flags,
-    #[serde(flatten)]
-    pub extra: Flags,
+go_record! {
+    /// One entry of containers.json (ONDISK.md 2.4).
+    pub struct Container {
+        id: String => "id";
+        names: Vec<String> => "names", omit_if is_empty_vec;
+        /// Always written, "" for a container made without an image.
+        image: String => "image";
+        layer: String => "layer";
+        metadata: String => "metadata", omit_if is_empty_str;
+        big_data_names: Vec<String> => "big-data-names", omit_if is_empty_vec;
+        big_data_sizes: BTreeMap<String, i64> => "big-data-sizes", omit_if is_empty_map;
+        big_data_digests: BTreeMap<String, String> => "big-data-digests", omit_if is_empty_map;
+        created: Timestamp => "created";
+        uid_map: Vec<IdMap> => "uidmap", omit_if is_empty_vec;
+        gid_map: Vec<IdMap> => "gidmap", omit_if is_empty_vec;
+        /// MountLabel, ProcessLabel, MountOpts, Volatile.
+        flags: Flags => "flags", omit_if is_empty_flags;
+    }
+    not_persisted {}
 }
 
 impl_record!(Container, "container");

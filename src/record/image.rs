@@ -1,43 +1,32 @@
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+use super::go_struct::{go_record, is_empty_flags, is_empty_map, is_empty_str, is_empty_vec};
 use super::{impl_record, Flags};
 use crate::timestamp::Timestamp;
 
-/// One entry of images.json (ONDISK.md 2.3).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Image {
-    pub id: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub digest: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub names: Vec<String>,
-    #[serde(default, rename = "names-history", skip_serializing_if = "Vec::is_empty")]
-    pub names_history: Vec<String>,
-    #[serde(default, rename = "layer", skip_serializing_if = "String::is_empty")]
-    pub top_layer: String,
-    #[serde(default, rename = "mapped-layers", skip_serializing_if = "Vec::is_empty")]
-    pub mapped_top_layers: Vec<String>,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub metadata: String,
-    #[serde(default, rename = "big-data-names", skip_serializing_if = "Vec::is_empty")]
-    pub big_data_names: Vec<String>,
-    #[serde(default, rename = "big-data-sizes", skip_serializing_if = "BTreeMap::is_empty")]
-    pub big_data_sizes: BTreeMap<String, i64>,
-    #[serde(default, rename = "big-data-digests", skip_serializing_if = "BTreeMap::is_empty")]
-    pub big_data_digests: BTreeMap<String, String>,
-    #[serde(default)]
-    pub created: Timestamp,
-    #[serde(default, skip_serializing_if = "Flags::is_empty")]
-    pub flags: Flags,
-    #[serde(flatten)]
-    pub extra: Flags,
-
-    /// Derived, not stored: `digest` and the digests of every "manifest*" big-data item.
-    #[serde(skip)]
-    pub digests: Vec<String>,
-    #[serde(skip)]
-    pub read_only: bool,
+go_record! {
+    /// One entry of images.json (ONDISK.md 2.3).
+    pub struct Image {
+        id: String => "id";
+        /// The "searchable" digest; Go fills an empty one from the manifests.
+        digest: String => "digest", omit_if is_empty_str;
+        names: Vec<String> => "names", omit_if is_empty_vec;
+        /// Every name ever given by set/add names, newest first.
+        names_history: Vec<String> => "names-history", omit_if is_empty_vec;
+        top_layer: String => "layer", omit_if is_empty_str;
+        mapped_top_layers: Vec<String> => "mapped-layers", omit_if is_empty_vec;
+        metadata: String => "metadata", omit_if is_empty_str;
+        big_data_names: Vec<String> => "big-data-names", omit_if is_empty_vec;
+        big_data_sizes: BTreeMap<String, i64> => "big-data-sizes", omit_if is_empty_map;
+        big_data_digests: BTreeMap<String, String> => "big-data-digests", omit_if is_empty_map;
+        created: Timestamp => "created";
+        flags: Flags => "flags", omit_if is_empty_flags;
+    }
+    not_persisted {
+        /// `digest` and the digests of every "manifest*" big-data item.
+        digests: Vec<String>;
+        read_only: bool;
+    }
 }
 
 impl_record!(Image, "image");

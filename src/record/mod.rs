@@ -3,6 +3,7 @@
 //! written back, so a rewrite by libcstorage loses nothing.
 
 pub mod container;
+mod go_struct;
 pub mod image;
 pub mod layer;
 
@@ -42,10 +43,6 @@ macro_rules! impl_record {
     };
 }
 pub(crate) use impl_record;
-
-pub(crate) fn is_zero_i64(v: &i64) -> bool {
-    *v == 0
-}
 
 /// Drop repeated names, keeping the first occurrence (c/storage's dedupeNames).
 pub fn dedup_names(names: &[String]) -> Vec<String> {

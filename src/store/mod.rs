@@ -106,13 +106,9 @@ impl Store {
             images: Mutex::new(images),
             containers: Mutex::new(containers),
         };
-        // Load once now, so a store with damaged metadata fails to open rather than later, and
-        // layers left incomplete by a crash are cleaned up at open, as c/storage does.
-        {
-            let mut layers = store.lock_layers();
-            let kind = if read_only { LockKind::Shared } else { LockKind::Exclusive };
-            drop(layers.lock(kind)?);
-        }
+        // Like c/storage's GetStore, read images and containers now, so damaged metadata fails
+        // the open rather than a later call. Layers load (and incomplete ones are cleaned up) on
+        // first use, as in c/storage: the layer list is the big one.
         drop(store.lock_images().lock_shared()?);
         drop(store.lock_containers().lock_shared()?);
         Ok(store)

@@ -1,0 +1,181 @@
+//! Scale benchmark: stores holding 1,000, 10,000 and 50,000 layers (with images on every tenth
+//! and containers on some images) are opened and listed, and one layer created and deleted, by
+//! libcstorage and by Debian's containers-storage (Go c/storage 1.43), side by side. Each
+//! operation is a fresh process on both sides (this binary re-executes itself as the libcstorage
+//! probe), timed as the median of several runs.
+//!
+//! Run: `cargo bench --bench scale` (or `make bench`). Sizes: CS_BENCH_SCALES="1000,10000,50000".
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cstorage::{gojson, Container, Image, Layer, LayerOptions, Store, StoreOptions};
+
+const RUNS: usize = 5;
+const CHAIN: usize = 10;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("probe") {
+        return probe(Path::new(&args[2]), &args[3]);
+    }
+    if Command::new("containers-storage").arg("--help").stdout(Stdio::null()).status().is_err() {
+        eprintln!("containers-storage is not installed (apt-get install containers-storage)");
+        std::process::exit(1);
+    }
+    let scales: Vec<usize> = std::env::var("CS_BENCH_SCALES")
+        .unwrap_or_else(|_| "1000,10000,50000".into())
+        .split(',')
+        .map(|s| s.trim().parse().expect("CS_BENCH_SCALES is a list of numbers"))
+        .collect();
+    println!("{:>7}  {:<22} {:>12} {:>12} {:>8}", "layers", "operation", "libcstorage", "Go c/storage", "Go/ours");
+    for n in scales {
+        let root = std::env::temp_dir().join(format!("cs-bench-scale-{n}"));
+        let _ = fs::remove_dir_all(&root);
+        build_store(&root, n);
+        for (label, ours, go) in [
+            ("open + list layers", "layers", vec!["layers", "-j"]),
+            ("open + list images", "images", vec!["images", "-j"]),
+            ("open + list containers", "containers", vec!["containers", "-j"]),
+        ] {
+            let ours_t = median(|| run(probe_cmd(&root, ours)));
+            let go_t = median(|| run(go_cmd(&root, &go)));
+            report(n, label, ours_t, go_t);
+        }
+        let ours_t = median(|| run(probe_cmd(&root, "create-delete")));
+        let go_t = median(|| {
+            let start = Instant::now();
+            let out = go_cmd(&root, &["create-layer", "-n", "bench-go-layer"]).output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let ok = go_cmd(&root, &["delete-layer", "bench-go-layer"]).status().unwrap().success();
+            assert!(ok);
+            start.elapsed()
+        });
+        report(n, "create + delete layer", ours_t, go_t);
+        if std::env::var_os("CS_BENCH_KEEP").is_none() {
+            fs::remove_dir_all(&root).unwrap();
+        }
+    }
+}
+
+fn report(n: usize, label: &str, ours: Duration, go: Duration) {
+    println!(
+        "{n:>7}  {label:<22} {:>10.1}ms {:>10.1}ms {:>7.1}x",
+        ours.as_secs_f64() * 1e3,
+        go.as_secs_f64() * 1e3,
+        go.as_secs_f64() / ours.as_secs_f64()
+    );
+}
+
+fn go_cmd(root: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("containers-storage");
+    cmd.arg("--graph").arg(root.join("graph")).arg("--run").arg(root.join("run")).arg("--storage-driver").arg("vfs");
+    cmd.args(args).stdout(Stdio::null());
+    cmd
+}
+
+fn probe_cmd(root: &Path, op: &str) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.arg("probe").arg(root).arg(op);
+    cmd
+}
+
+fn run(mut cmd: Command) -> Duration {
+    let start = Instant::now();
+    let status = cmd.stdout(Stdio::null()).status().unwrap();
+    assert!(status.success(), "{cmd:?} failed");
+    start.elapsed()
+}
+
+fn median(mut f: impl FnMut() -> Duration) -> Duration {
+    let mut times: Vec<Duration> = (0..RUNS).map(|_| f()).collect();
+    times.sort();
+    times[RUNS / 2]
+}
+
+fn open(root: &Path) -> Store {
+    Store::open(&StoreOptions {
+        graph_root: Some(root.join("graph")),
+        run_root: Some(root.join("run")),
+        driver: Some("vfs".into()),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+/// What the libcstorage side of each measurement does, in its own process, like the Go CLI:
+/// open the store, do the operation, print JSON lists to stdout.
+fn probe(root: &Path, op: &str) {
+    let store = open(root);
+    let stdout = std::io::stdout().lock();
+    match op {
+        "layers" => gojson::to_writer(stdout, &store.layers().unwrap()).unwrap(),
+        "images" => gojson::to_writer(stdout, &store.images().unwrap()).unwrap(),
+        "containers" => gojson::to_writer(stdout, &store.containers().unwrap()).unwrap(),
+        "create-delete" => {
+            let l = store.create_layer(&LayerOptions { names: vec!["bench-rs-layer".into()], ..Default::default() }).unwrap();
+            store.delete_layer(&l.id).unwrap();
+        }
+        other => panic!("unknown probe {other}"),
+    }
+}
+
+/// Write a store of `n` layers in c/storage's format directly (creating 50,000 layers one call at
+/// a time would take hours with either implementation, since every save rewrites layers.json).
+/// The store is then opened once by libcstorage and once by Go to check both accept it.
+fn build_store(root: &Path, n: usize) {
+    let store = open(root); // creates the layout and lock files
+    drop(store);
+    let graph = root.join("graph");
+    let mut layers = Vec::with_capacity(n);
+    let mut images = Vec::new();
+    let mut containers = Vec::new();
+    let created = cstorage::timestamp::Timestamp::now();
+    let mut parent = String::new();
+    for i in 0..n {
+        let id = cstorage::ids::random_id();
+        let mut layer = Layer { id: id.clone(), parent: parent.clone(), created, ..Default::default() };
+        if i % CHAIN == 0 {
+            layer.parent.clear();
+        }
+        if i % CHAIN == CHAIN - 1 {
+            layer.names = vec![format!("layer-{i}")];
+            let image = Image {
+                id: cstorage::ids::random_id(),
+                names: vec![format!("example.com/image-{i}:latest")],
+                top_layer: id.clone(),
+                created,
+                ..Default::default()
+            };
+            if images.len() % 5 == 0 {
+                let clayer = cstorage::ids::random_id();
+                let c = Container {
+                    id: cstorage::ids::random_id(),
+                    names: vec![format!("ctr-{i}")],
+                    image: image.id.clone(),
+                    layer: clayer.clone(),
+                    created,
+                    ..Default::default()
+                };
+                layers.push(Layer { id: clayer.clone(), parent: id.clone(), created, ..Default::default() });
+                fs::create_dir_all(graph.join("vfs/dir").join(&clayer)).unwrap();
+                containers.push(c);
+            }
+            images.push(image);
+        }
+        fs::create_dir_all(graph.join("vfs/dir").join(&id)).unwrap();
+        parent = layer.id.clone();
+        layers.push(layer);
+    }
+    write(&graph.join("vfs-layers/layers.json"), &layers);
+    write(&graph.join("vfs-images/images.json"), &images);
+    write(&graph.join("vfs-containers/containers.json"), &containers);
+    assert_eq!(open(root).layers().unwrap().len(), layers.len());
+    assert!(go_cmd(root, &["layers", "-j"]).status().unwrap().success(), "Go accepts the generated store");
+}
+
+fn write<T: serde::Serialize>(path: &PathBuf, records: &[T]) {
+    fs::write(path, gojson::to_vec(records).unwrap()).unwrap();
+}
