@@ -108,6 +108,12 @@ fn tars_imported_by_both_give_equal_records_and_byte_identical_diffs() {
         let b = go.graph().join("vfs/dir").join(&go_base);
         assert_eq!(common::list_tree(&a), common::list_tree(&b), "{name}: extracted trees differ");
 
+        // Image sizes (the layer chain's diff sizes plus big data) agree with Go's.
+        let image = store.create_image(Some(&child.id), &cstorage::ImageOptions::default()).unwrap();
+        let go_image = go.go_ok(&["create-image", &go_child]);
+        let go_size = go.go_ok(&["image", go_image.trim()]).lines().find_map(|l| l.strip_prefix("Size: ").map(String::from)).unwrap();
+        assert_eq!(store.image_size(&image.id).unwrap().to_string(), go_size, "{name}: image size");
+
         // With the default compression, the export is compressed as the import was.
         let mut as_stored = Vec::new();
         store.diff(None, &base.id, DiffCompression::AsStored, &mut as_stored).unwrap();
