@@ -346,7 +346,8 @@ cs_container_options *cs_container_options_new(void);
 void cs_container_options_free(cs_container_options *options);
 
 /**
- * The new container's ID (64 lowercase hex digits); NULL for a random one.
+ * The new container's ID, one path component (c/storage makes 64 lowercase hex digits); NULL
+ * for a random one.
  */
 cs_result cs_container_options_set_id(cs_container_options *options, const char *id, cs_error **err);
 
@@ -587,7 +588,7 @@ cs_image_options *cs_image_options_new(void);
 void cs_image_options_free(cs_image_options *options);
 
 /**
- * The new image's ID (64 lowercase hex digits; usually its config digest's hex); NULL for a
+ * The new image's ID, one path component (usually the hex of its config's digest); NULL for a
  * random one.
  */
 cs_result cs_image_options_set_id(cs_image_options *options, const char *id, cs_error **err);
@@ -800,7 +801,8 @@ cs_layer_options *cs_layer_options_new(void);
 void cs_layer_options_free(cs_layer_options *options);
 
 /**
- * The new layer's ID (64 lowercase hex digits); NULL for a random one.
+ * The new layer's ID, one path component (c/storage makes 64 lowercase hex digits); NULL for a
+ * random one.
  */
 cs_result cs_layer_options_set_id(cs_layer_options *options, const char *id, cs_error **err);
 
@@ -837,14 +839,16 @@ cs_result cs_layer_options_set_uid_map(cs_layer_options *options, const cs_id_ma
 cs_result cs_layer_options_set_gid_map(cs_layer_options *options, const cs_id_map *maps, size_t count, cs_error **err);
 
 /**
- * The digest of the layer's compressed tar stream, when the caller already knows it
- * ("sha256:<hex>"); NULL unsets it.
+ * The digest ("sha256:<hex>") the layer's compressed tar stream must have, when the caller
+ * knows it: importing the layer checks it. An empty layer (`cs_layer_create`) records no
+ * digests. NULL unsets it.
  */
 cs_result cs_layer_options_set_compressed_digest(cs_layer_options *options, const char *digest, cs_error **err);
 
 /**
- * The digest of the layer's uncompressed tar stream (its diff ID), when the caller already
- * knows it ("sha256:<hex>"); NULL unsets it.
+ * The digest ("sha256:<hex>") the layer's uncompressed tar stream (its diff ID) must have,
+ * when the caller knows it: importing the layer checks it. An empty layer (`cs_layer_create`)
+ * records no digests. NULL unsets it.
  */
 cs_result cs_layer_options_set_uncompressed_digest(cs_layer_options *options, const char *digest, cs_error **err);
 
@@ -1085,7 +1089,8 @@ cs_result cs_store_options_add_driver_option(cs_store_options *options, const ch
 cs_result cs_store_options_set_config_file(cs_store_options *options, const char *path, cs_error **err);
 
 /**
- * Add a read-only store whose images are visible as well (after those of storage.conf).
+ * Add a read-only store whose images are visible as well (after those of storage.conf). This
+ * version records the setting but does not read additional stores yet.
  */
 cs_result cs_store_options_add_additional_image_store(cs_store_options *options, const char *path, cs_error **err);
 

@@ -66,7 +66,8 @@ pub extern "C" fn cs_container_options_free(options: *mut cs_container_options) 
     boundary!(options: owned => { drop(options) })
 }
 
-/// The new container's ID (64 lowercase hex digits); NULL for a random one.
+/// The new container's ID, one path component (c/storage makes 64 lowercase hex digits); NULL
+/// for a random one.
 #[no_mangle]
 pub extern "C" fn cs_container_options_set_id(
     options: *mut cs_container_options,

@@ -73,7 +73,7 @@ pub extern "C" fn cs_image_options_free(options: *mut cs_image_options) {
     boundary!(options: owned => { drop(options) })
 }
 
-/// The new image's ID (64 lowercase hex digits; usually its config digest's hex); NULL for a
+/// The new image's ID, one path component (usually the hex of its config's digest); NULL for a
 /// random one.
 #[no_mangle]
 pub extern "C" fn cs_image_options_set_id(
