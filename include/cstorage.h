@@ -548,10 +548,8 @@ cs_result cs_container_unmount(const cs_store *store, const char *key, bool forc
 cs_result cs_container_mounted(const cs_store *store, const char *key, uint32_t *count, cs_error **err);
 
 /**
- * Go's ContainerSize: the size of the changes in the container's layer plus its big data.
- * Measuring a layer's changes needs the diff code, which this version lacks: the call checks
- * that the container exists, then returns `CS_RESULT_SIZE_UNKNOWN`. Use
- * `cs_container_big_data_size` for the big data alone.
+ * Go's ContainerSize: the size of the changes in the container's layer, its big data, and the
+ * files in its two directories.
  */
 cs_result cs_container_size(const cs_store *store, const char *key, int64_t *size, cs_error **err);
 
@@ -784,8 +782,7 @@ cs_result cs_image_mount(const cs_store *store, const char *key, const char *mou
 cs_result cs_image_unmount(const cs_store *store, const char *key, bool force, bool *still_mounted, cs_error **err);
 
 /**
- * The sizes of the image's layers and big data added up; `CS_RESULT_SIZE_UNKNOWN` when a layer's
- * size was never recorded (a layer from `cs_layer_create`).
+ * Go's ImageSize: the sizes of the changes in each of the image's layers plus its big data.
  */
 cs_result cs_image_size(const cs_store *store, const char *key, int64_t *size, cs_error **err);
 

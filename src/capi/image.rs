@@ -488,8 +488,7 @@ fn top_layer_of(store: &Store, key: &str) -> Result<String> {
     }
 }
 
-/// The sizes of the image's layers and big data added up; `CS_RESULT_SIZE_UNKNOWN` when a layer's
-/// size was never recorded (a layer from `cs_layer_create`).
+/// Go's ImageSize: the sizes of the changes in each of the image's layers plus its big data.
 #[no_mangle]
 pub extern "C" fn cs_image_size(
     store: *const cs_store,
