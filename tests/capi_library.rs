@@ -1,5 +1,6 @@
 //! The shared object as a C program links it: only `cs_*` symbols exported, exactly the
-//! functions the header declares, and the SONAME carrying the ABI version.
+//! functions the header declares, each called by a C test, and the SONAME carrying the ABI
+//! version.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -39,8 +40,11 @@ fn header_functions() -> BTreeSet<String> {
 
 #[test]
 fn only_the_functions_of_the_header_are_exported() {
-    let exported: BTreeSet<String> =
-        run("nm", &["-D", "--defined-only"]).lines().filter_map(|l| l.split_whitespace().nth(2)).map(String::from).collect();
+    let exported: BTreeSet<String> = run("nm", &["-D", "--defined-only"])
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .map(String::from)
+        .collect();
     let strays: Vec<&String> = exported.iter().filter(|s| !s.starts_with("cs_")).collect();
     assert!(strays.is_empty(), "non-API symbols exported: {strays:?}");
     let declared = header_functions();
@@ -53,4 +57,19 @@ fn the_soname_carries_the_abi_version() {
     let dynamic = run("readelf", &["-d"]);
     let soname = dynamic.lines().find(|l| l.contains("(SONAME)")).expect("no SONAME");
     assert!(soname.ends_with(&format!("[libcstorage.so.{CS_ABI_VERSION}]")), "{soname}");
+}
+
+/// The C tests (c-tests/, run by `make c-tests`) call every function of the header at least once.
+#[test]
+fn every_function_is_called_by_a_c_test() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/c-tests");
+    let sources: String = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "c"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    let uncalled: Vec<String> =
+        header_functions().into_iter().filter(|f| !sources.contains(&format!("{f}("))).collect();
+    assert!(uncalled.is_empty(), "no C test calls {uncalled:?}");
 }
