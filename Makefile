@@ -3,8 +3,9 @@
 #   make build                      cargo build --release
 #   make install PREFIX=/usr        shared + static library, header, pkg-config file
 #   make header                     regenerate include/cstorage.h from src/capi
-#   make header-check               the header compiles alone as C99 and as C++
+#   make header-check               the header compiles alone as C99 and as C++, cffi reads it
 #   make c-tests                    C tests against the library installed in TEST_PREFIX
+#                                   (default ./_install: make install PREFIX=$PWD/_install first)
 #   make c-tests-valgrind           the same under valgrind (leaks and memory errors fail)
 #   make c-tests-asan               the same built with AddressSanitizer and UBSan
 #   make test                       cargo test
@@ -53,6 +54,7 @@ header:
 header-check:
 	$(CC) -std=c99 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -x c include/cstorage.h
 	$(CXX) -std=c++11 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -x c++ include/cstorage.h
+	python3 c-tests/cffi_header.py include/cstorage.h
 
 test:
 	$(CARGO) test
@@ -80,6 +82,7 @@ $(TEST_BUILD)/asan/%: c-tests/%.c c-tests/check.h $(TEST_PC)
 	$(CC) $(TEST_CFLAGS) $(SANITIZE) $< -o $@ $(TEST_LINK)
 
 c-tests: $(addprefix $(TEST_BUILD)/plain/,$(TEST_NAMES))
+	python3 c-tests/cffi_header.py $(TEST_PREFIX)/include/cstorage.h $(TEST_PREFIX)/lib/libcstorage.so
 	c-tests/run.sh $^
 
 c-tests-valgrind: $(addprefix $(TEST_BUILD)/plain/,$(TEST_NAMES))
