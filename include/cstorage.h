@@ -4,8 +4,9 @@
  *
  * Conventions:
  * - Every fallible function returns a cs_result: CS_RESULT_OK (0) or a negative CS_RESULT_*
- *   code. Its optional last parameter `cs_error **err` (NULL allowed; *err must be NULL on entry)
- *   receives an owned error on failure; free it with cs_error_free.
+ *   code. Its optional last parameter `cs_error **err` (NULL allowed) receives an owned error on
+ *   failure; free it with cs_error_free. *err should be NULL on entry: an error already there is
+ *   kept, not overwritten.
  * - Out-parameters are written only on success.
  * - Every pointer passed in must be NULL or valid for the duration of the call; strings are
  *   NUL-terminated UTF-8. A NULL required pointer gives CS_RESULT_NULL_PARAMETER.

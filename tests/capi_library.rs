@@ -32,7 +32,7 @@ fn header_functions() -> BTreeSet<String> {
         .filter(|l| !l.starts_with("typedef") && !l.starts_with(' ') && l.ends_with(");"))
         .filter_map(|l| {
             let name_end = l.find('(')?;
-            let name_start = l[..name_end].rfind(|c: char| c == ' ' || c == '*')? + 1;
+            let name_start = l[..name_end].rfind([' ', '*'])? + 1;
             Some(l[name_start..name_end].to_string())
         })
         .collect()

@@ -33,8 +33,8 @@ use crate::error::{Error, ErrorKind, Result};
 ///
 /// Each `name: kind` shadows the raw parameter `name` with its converted form; see [`arg!`] for
 /// the kinds. Every pointer parameter of an export is listed, so that none is used unchecked;
-/// the only exceptions are `cs_string_free`, `cs_bytes_free` and `cs_strarray_dispose`, which take
-/// NULL and free memory of their own kind.
+/// the exceptions are opaque `userdata` (never dereferenced) and `cs_string_free`,
+/// `cs_bytes_free` and `cs_strarray_dispose`, which take NULL and free memory of their own kind.
 macro_rules! boundary {
     (err = $err:ident; $($param:ident : $kind:ident $(($extra:ident))?),* => $body:block) => {
         $crate::capi::boundary::fallible($err, || {
@@ -201,7 +201,7 @@ pub(crate) fn fallible(err: *mut *mut cs_error, body: impl FnOnce() -> Result<()
     };
     let error = cs_error::from(&error);
     let code = error.code();
-    log::emit(CS_LOG_DEBUG, || format!("{}", error));
+    log::emit(CS_LOG_DEBUG, || error.to_string());
     if err.is_null() {
         return code;
     }
@@ -211,7 +211,7 @@ pub(crate) fn fallible(err: *mut *mut cs_error, body: impl FnOnce() -> Result<()
         *slot = into_handle(error);
     } else {
         // An error from an earlier call is still there: keep it rather than leak or free it.
-        log::emit(CS_LOG_DEBUG, || "*err was not NULL on entry; the new error is dropped".to_string());
+        log::emit(CS_LOG_DEBUG, || format!("*err was not NULL on entry; dropping {error}"));
     }
     code
 }
