@@ -23,12 +23,12 @@ use crate::error::{Error, ErrorKind, Result};
 ///
 /// ```ignore
 /// // Fallible: returns cs_result; `err` is the optional `cs_error **` parameter.
-/// boundary!(err = err; store: handle, key: str, out: out => {
-///     out.write(store.lookup(key)?.1.len());
+/// boundary!(err = err; store: handle, key: str, exists: out => {
+///     exists.write(store.exists(key)?);
 ///     Ok(())
 /// })
 /// // Infallible: returns the body's value, or the type's fallback on a NULL handle or a panic.
-/// boundary!(layer: handle => layer.id.as_ptr())
+/// boundary!(layer: handle => { layer.id.as_ptr() })
 /// ```
 ///
 /// Each `name: kind` shadows the raw parameter `name` with its converted form; see [`arg!`] for
@@ -107,7 +107,7 @@ macro_rules! arg_kind {
         $crate::capi::boundary::Out::new($p, $name)
     };
     (opt_out, $p:ident, $name:expr) => {
-        Ok::<_, $crate::Error>($crate::capi::boundary::Out::new($p, $name).ok())
+        Ok::<_, $crate::Error>($crate::capi::boundary::Out::optional($p))
     };
 }
 
@@ -122,6 +122,12 @@ impl<T> Out<T> {
             return Err(null_parameter(name));
         }
         Ok(Out(ptr))
+    }
+
+    /// # Safety
+    /// `ptr` must be NULL or valid for a write of `T`.
+    pub(crate) unsafe fn optional(ptr: *mut T) -> Option<Self> {
+        (!ptr.is_null()).then_some(Out(ptr))
     }
 
     pub(crate) fn write(self, value: T) {
