@@ -70,15 +70,6 @@ static inline void check_fails(cs_result rc, cs_result want, const char *what, c
     err = NULL;
 }
 
-/* A new private directory under /tmp; `path` must hold 32 bytes. */
-static inline void make_temp_dir(char *path) {
-    strcpy(path, "/tmp/cs-ctest-XXXXXX");
-    if (mkdtemp(path) == NULL) {
-        perror("mkdtemp");
-        exit(1);
-    }
-}
-
 static inline int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
     (void)st;
     (void)flag;
@@ -91,6 +82,26 @@ static inline void remove_tree(const char *path) {
         perror(path);
         exit(1);
     }
+}
+
+/* Temp dirs not removed yet when the program exits (a failed check) are removed then. */
+static char temp_dirs[8][32];
+static int temp_dir_count;
+
+static inline void remove_leftover_temp_dirs(void) {
+    for (int i = 0; i < temp_dir_count; i++)
+        if (access(temp_dirs[i], F_OK) == 0) nftw(temp_dirs[i], remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A new private directory under /tmp; `path` must hold 32 bytes. */
+static inline void make_temp_dir(char *path) {
+    strcpy(path, "/tmp/cs-ctest-XXXXXX");
+    if (mkdtemp(path) == NULL) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    if (temp_dir_count == 0) atexit(remove_leftover_temp_dirs);
+    if (temp_dir_count < (int)(sizeof temp_dirs / sizeof temp_dirs[0])) strcpy(temp_dirs[temp_dir_count++], path);
 }
 
 /* A throwaway vfs store in its own temp directory. */
