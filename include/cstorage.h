@@ -503,7 +503,7 @@ cs_result cs_container_big_data(const cs_store *store, const char *container, co
 cs_result cs_container_big_data_size(const cs_store *store, const char *container, const char *key, int64_t *size, cs_error **err);
 
 /**
- * The digest ("sha256:<hex>") of the container's big-data item `key`. Free `*digest` with
+ * The digest ("sha256:...") of the container's big-data item `key`. Free `*digest` with
  * `cs_string_free`.
  */
 cs_result cs_container_big_data_digest(const cs_store *store, const char *container, const char *key, char **digest, cs_error **err);
@@ -603,7 +603,7 @@ cs_result cs_image_options_add_name(cs_image_options *options, const char *name,
 cs_result cs_image_options_set_metadata(cs_image_options *options, const char *metadata, cs_error **err);
 
 /**
- * The image's digest ("sha256:<hex>", usually its manifest's); NULL unsets it.
+ * The image's digest ("sha256:...", usually its manifest's); NULL unsets it.
  */
 cs_result cs_image_options_set_digest(cs_image_options *options, const char *digest, cs_error **err);
 
@@ -750,7 +750,7 @@ cs_result cs_image_big_data(const cs_store *store, const char *image, const char
 cs_result cs_image_big_data_size(const cs_store *store, const char *image, const char *key, int64_t *size, cs_error **err);
 
 /**
- * The digest ("sha256:<hex>") of the image's big-data item `key`. Free `*digest` with
+ * The digest ("sha256:...") of the image's big-data item `key`. Free `*digest` with
  * `cs_string_free`.
  */
 cs_result cs_image_big_data_digest(const cs_store *store, const char *image, const char *key, char **digest, cs_error **err);
@@ -837,14 +837,14 @@ cs_result cs_layer_options_set_uid_map(cs_layer_options *options, const cs_id_ma
 cs_result cs_layer_options_set_gid_map(cs_layer_options *options, const cs_id_map *maps, size_t count, cs_error **err);
 
 /**
- * The digest ("sha256:<hex>") the layer's compressed tar stream must have, when the caller
+ * The digest ("sha256:...") the layer's compressed tar stream must have, when the caller
  * knows it: importing the layer checks it. An empty layer (`cs_layer_create`) records no
  * digests. NULL unsets it.
  */
 cs_result cs_layer_options_set_compressed_digest(cs_layer_options *options, const char *digest, cs_error **err);
 
 /**
- * The digest ("sha256:<hex>") the layer's uncompressed tar stream (its diff ID) must have,
+ * The digest ("sha256:...") the layer's uncompressed tar stream (its diff ID) must have,
  * when the caller knows it: importing the layer checks it. An empty layer (`cs_layer_create`)
  * records no digests. NULL unsets it.
  */

@@ -382,7 +382,7 @@ pub extern "C" fn cs_container_big_data_size(
     })
 }
 
-/// The digest ("sha256:<hex>") of the container's big-data item `key`. Free `*digest` with
+/// The digest ("sha256:...") of the container's big-data item `key`. Free `*digest` with
 /// `cs_string_free`.
 #[no_mangle]
 pub extern "C" fn cs_container_big_data_digest(

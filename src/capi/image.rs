@@ -113,7 +113,7 @@ pub extern "C" fn cs_image_options_set_metadata(
     })
 }
 
-/// The image's digest ("sha256:<hex>", usually its manifest's); NULL unsets it.
+/// The image's digest ("sha256:...", usually its manifest's); NULL unsets it.
 #[no_mangle]
 pub extern "C" fn cs_image_options_set_digest(
     options: *mut cs_image_options,
@@ -389,7 +389,7 @@ pub extern "C" fn cs_image_big_data_size(
     })
 }
 
-/// The digest ("sha256:<hex>") of the image's big-data item `key`. Free `*digest` with
+/// The digest ("sha256:...") of the image's big-data item `key`. Free `*digest` with
 /// `cs_string_free`.
 #[no_mangle]
 pub extern "C" fn cs_image_big_data_digest(

@@ -173,7 +173,7 @@ pub extern "C" fn cs_layer_options_set_gid_map(
     })
 }
 
-/// The digest ("sha256:<hex>") the layer's compressed tar stream must have, when the caller
+/// The digest ("sha256:...") the layer's compressed tar stream must have, when the caller
 /// knows it: importing the layer checks it. An empty layer (`cs_layer_create`) records no
 /// digests. NULL unsets it.
 #[no_mangle]
@@ -188,7 +188,7 @@ pub extern "C" fn cs_layer_options_set_compressed_digest(
     })
 }
 
-/// The digest ("sha256:<hex>") the layer's uncompressed tar stream (its diff ID) must have,
+/// The digest ("sha256:...") the layer's uncompressed tar stream (its diff ID) must have,
 /// when the caller knows it: importing the layer checks it. An empty layer (`cs_layer_create`)
 /// records no digests. NULL unsets it.
 #[no_mangle]
