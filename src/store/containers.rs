@@ -213,12 +213,13 @@ impl Store {
     }
 
     /// Go's ContainerSize: the diff size of the container's layer, its big data, and what its
-    /// container and run directories hold.
+    /// two `userdata` directories hold (big-data files live beside `userdata`, so they are
+    /// counted once).
     pub fn container_size(&self, key: &str) -> Result<i64> {
         let c = self.container(key)?;
         let mut total = self.diff_size(None, &c.layer)?;
         total += c.big_data_sizes.values().sum::<i64>();
-        for dir in [self.container_graph_dir(&c.id), self.container_run_dir(&c.id)] {
+        for dir in [self.container_graph_dir(&c.id).join("userdata"), self.container_run_dir(&c.id).join("userdata")] {
             total += directory_size(&dir)? as i64;
         }
         Ok(total)
