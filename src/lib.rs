@@ -17,6 +17,7 @@ pub mod driver;
 pub mod gojson;
 pub mod ids;
 pub mod lock;
+pub mod log;
 pub mod record;
 pub mod store;
 pub mod timestamp;

@@ -113,6 +113,9 @@ impl<T: Record> RecordFile<T> {
             }
             for name in names {
                 if let Some(earlier) = self.by_name.insert(name.clone(), i) {
+                    crate::log::log(crate::log::Level::Warn, || {
+                        format!("{} name {name:?} was on two records; {} keeps it", T::KIND, self.records[i].id())
+                    });
                     self.records[earlier].names_mut().retain(|n| *n != name);
                     repaired = true;
                 }
