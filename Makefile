@@ -64,10 +64,11 @@ test:
 	$(CARGO) test
 
 # The one command that runs every test (CI runs it too). Release mode: the interop, crash and
-# 2 GiB memory tests move a lot of data. Benchmarks are only compiled here, not run.
+# 2 GiB memory tests move a lot of data. The shared object is built first: the symbol tests read
+# it, and `cargo test` alone does not link it. Benchmarks are only compiled here, not run.
 check:
+	$(CARGO) build --release --lib --benches
 	$(CARGO) test --release
-	$(CARGO) build --release --benches
 	$(MAKE) install PREFIX=$(TEST_PREFIX)
 	$(MAKE) header-check
 	$(MAKE) c-tests

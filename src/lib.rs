@@ -21,6 +21,7 @@ pub mod log;
 pub mod record;
 pub mod store;
 pub mod timestamp;
+pub mod xattr;
 
 pub use record::{Container, Image, Layer};
 pub use store::{ContainerOptions, ImageOptions, LayerOptions, Store, StoreOptions};

@@ -12,7 +12,6 @@ use crate::bigdata;
 use crate::digest::sha256_of;
 use crate::error::{Error, Result};
 use crate::idmap::IdMap;
-use crate::ids::{random_id, validate_id};
 use crate::lock::LockKind;
 use crate::record::container::{MOUNT_LABEL_FLAG, MOUNT_OPTS_FLAG, PROCESS_LABEL_FLAG};
 use crate::record::{dedup_names, Container, Flags, Image};
@@ -66,19 +65,7 @@ impl Store {
             let _guard = containers.lock_shared()?;
             let names = dedup_names(&options.names);
             containers.check_names_free(&names)?;
-            match &options.id {
-                Some(id) => {
-                    validate_id(id)?;
-                    containers.check_id_free(id)?;
-                    id.clone()
-                }
-                None => loop {
-                    let id = random_id();
-                    if !containers.contains_id(&id) {
-                        break id;
-                    }
-                },
-            }
+            containers.new_id(options.id.as_deref())?
         };
 
         let layer_options = LayerOptions {

@@ -200,6 +200,24 @@ impl<T: Record> RecordFile<T> {
         Ok(())
     }
 
+    /// The ID for a new record: the caller's, checked to be one path component and unused, or a
+    /// fresh random one.
+    pub fn new_id(&self, requested: Option<&str>) -> Result<String> {
+        match requested {
+            Some(id) => {
+                crate::ids::validate_id(id)?;
+                self.check_id_free(id)?;
+                Ok(id.to_string())
+            }
+            None => Ok(loop {
+                let id = crate::ids::random_id();
+                if !self.contains_id(&id) {
+                    break id;
+                }
+            }),
+        }
+    }
+
     pub fn check_id_free(&self, id: &str) -> Result<()> {
         if self.by_id.contains_key(id) {
             return Err(Error::new(ErrorKind::DuplicateId, format!("a {} with ID {id} already exists", T::KIND)));
