@@ -2,6 +2,7 @@
 //! filesystem. The layer store decides *what* exists; a driver only manages directories.
 
 mod copy;
+pub mod overlay;
 pub mod vfs;
 
 pub use copy::{copy_tree, OwnerShift};
@@ -59,6 +60,12 @@ pub trait Driver: Send + Sync {
     fn is_mounted(&self, id: &str, path: &Path) -> bool;
     /// The directory a tar diff is extracted into.
     fn diff_dir(&self, id: &str) -> PathBuf;
+    /// Directories below `diff_dir` that make up the layer's root file system, topmost first
+    /// (overlay: the parents' diffs), for exports that read files the layer does not hold
+    /// itself. Drivers that keep full trees have none.
+    fn lower_diff_dirs(&self, _id: &str) -> Result<Vec<PathBuf>> {
+        Ok(Vec::new())
+    }
     fn whiteout_style(&self) -> WhiteoutStyle;
     /// Key/value lines for `status`.
     fn status(&self) -> Vec<(String, String)>;

@@ -238,6 +238,33 @@ impl Store {
         Ok(layers.mount_count(&id))
     }
 
+    /// Mount an image read-only: its top layer with "ro" added to `options` (Go's MountImage;
+    /// "rw" is refused). The mount is counted on the top layer like any other.
+    pub fn mount_image(&self, key: &str, mount_label: &str, options: &[String]) -> Result<PathBuf> {
+        if options.iter().any(|o| o == "rw") {
+            return Err(Error::invalid("an image cannot be mounted with the \"rw\" option"));
+        }
+        let top_layer = self.image_top_layer(key)?;
+        let mut options = options.to_vec();
+        options.push("ro".to_string());
+        self.mount(&top_layer, mount_label, &options)
+    }
+
+    /// Release one mount of an image's top layer (all of them with `force`); returns whether
+    /// it is still mounted.
+    pub fn unmount_image(&self, key: &str, force: bool) -> Result<bool> {
+        let top_layer = self.image_top_layer(key)?;
+        self.unmount(&top_layer, force)
+    }
+
+    fn image_top_layer(&self, key: &str) -> Result<String> {
+        let image = self.image(key)?;
+        image
+            .top_layer()
+            .map(String::from)
+            .ok_or_else(|| Error::new(ErrorKind::LayerUnknown, format!("image {} has no layers to mount", image.id)))
+    }
+
     /// A container (its layer, with its mount options) first, else a layer (ONDISK.md 3).
     fn resolve_mount_target(&self, key: &str) -> Result<(String, Vec<String>)> {
         let mut containers = self.lock_containers();
