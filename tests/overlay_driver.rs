@@ -351,10 +351,8 @@ fn the_mount2_fallback_uses_relative_paths_past_one_page_and_has_a_limit() {
     o.assert_nothing_mounted();
 }
 
-#[test]
-fn a_layer_with_other_id_maps_sees_its_parents_files_with_shifted_owners() {
-    let o = OverlayTest::new("ov-idmap");
-    let store = o.open();
+/// A base layer with files of two owners, a hardlink and a symlink, and a child adding one.
+fn owned_image(store: &Store) -> (cstorage::Layer, cstorage::Layer) {
     let base = store.create_layer(&LayerOptions::default()).unwrap();
     let diff = store.layer_diff_dir(&base.id).unwrap();
     write(&diff, "root.txt", "root\n");
@@ -365,18 +363,32 @@ fn a_layer_with_other_id_maps_sees_its_parents_files_with_shifted_owners() {
     std::os::unix::fs::symlink("root.txt", diff.join("sym")).unwrap();
     let child = store.create_layer(&child_of(&base.id)).unwrap();
     write(&store.layer_diff_dir(&child.id).unwrap(), "child.txt", "child\n");
-    let image = store.create_image(Some(&child.id), &ImageOptions::default()).unwrap();
+    (base, child)
+}
 
-    let map = vec![IdMap { container_id: 0, host_id: 100000, size: 65536 }];
-    let ctr = store
-        .create_container(Some(&image.id), &ContainerOptions { uid_map: map.clone(), gid_map: map.clone(), ..Default::default() })
-        .unwrap();
-    let layer_dir = o.home().join(&ctr.layer);
-    let copy = layer_dir.join("diff1");
-    let owner = |p: &Path| {
-        let m = fs::symlink_metadata(p).unwrap();
-        (m.uid(), m.gid())
+fn owner(p: &Path) -> (u32, u32) {
+    let m = fs::symlink_metadata(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    (m.uid(), m.gid())
+}
+
+const SHIFTED: [IdMap; 1] = [IdMap { container_id: 0, host_id: 100000, size: 65536 }];
+
+/// Where overlay cannot shift at mount time (or the maps are a layer's own), c/storage
+/// re-owns a copy: the layer's diff1 holds the parent's files with shifted owners.
+#[test]
+fn a_layer_with_other_id_maps_than_its_parent_gets_a_re_owned_copy() {
+    let o = OverlayTest::new("ov-idcopy");
+    let store = o.open();
+    let (base, child) = owned_image(&store);
+    let mapped = |parent: &str| LayerOptions {
+        parent: Some(parent.to_string()),
+        uid_map: SHIFTED.to_vec(),
+        gid_map: SHIFTED.to_vec(),
+        ..Default::default()
     };
+    let shifted = store.create_layer(&mapped(&child.id)).unwrap();
+    let layer_dir = o.home().join(&shifted.id);
+    let copy = layer_dir.join("diff1");
     assert_eq!(owner(&copy.join("root.txt")), (100000, 100000));
     assert_eq!(owner(&copy.join("home/user/user.txt")), (101000, 101001));
     assert_eq!(owner(&copy.join("child.txt")), (100000, 100000));
@@ -386,30 +398,66 @@ fn a_layer_with_other_id_maps_sees_its_parents_files_with_shifted_owners() {
     assert_eq!(owner(&layer_dir.join("diff")), (100000, 100000), "the layer's root belongs to its root");
     assert_eq!(fs::read_dir(layer_dir.join("diff")).unwrap().count(), 0, "its own diff starts empty");
     assert!(!layer_dir.join("mapped").exists());
-    assert_eq!(owner(&diff.join("home/user/user.txt")), (1000, 1001), "the parent is untouched");
+    assert_eq!(owner(&store.layer_diff_dir(&base.id).unwrap().join("home/user/user.txt")), (1000, 1001), "the parent is untouched");
 
-    let merged = store.mount(&ctr.id, "", &[]).unwrap();
+    let merged = store.mount(&shifted.id, "", &[]).unwrap();
     assert_eq!(owner(&merged.join("home/user/user.txt")), (101000, 101001));
     assert_eq!(owner(&merged), (100000, 100000));
     fs::write(merged.join("home/user/new.txt"), "new").unwrap();
     assert!(layer_dir.join("diff/home/user/new.txt").exists(), "writes still go to diff");
     let line = o.mountinfo_line(&merged).unwrap();
     assert!(line.contains(&copy.to_string_lossy().into_owned()), "diff1 is the topmost lower: {line}");
-    store.unmount(&ctr.id, false).unwrap();
+    store.unmount(&shifted.id, false).unwrap();
 
-    // A mapped layer (not a container) and a child of it with the same maps: the child has
-    // no copy of its own and sees the re-owned files through its parent's diff1.
-    let mapped = |parent: &str| LayerOptions { parent: Some(parent.to_string()), uid_map: map.clone(), gid_map: map.clone(), ..Default::default() };
-    let shifted = store.create_layer(&mapped(&child.id)).unwrap();
+    // A child with the same maps has no copy of its own and sees the re-owned files through
+    // its parent's diff1, found as l/<LINK>/../diff1 like c/storage does.
     let on_shifted = store.create_layer(&mapped(&shifted.id)).unwrap();
-    assert!(o.home().join(&shifted.id).join("diff1").is_dir());
     assert!(!o.home().join(&on_shifted.id).join("diff1").exists());
     let merged = store.mount(&on_shifted.id, "", &[]).unwrap();
     assert_eq!(owner(&merged.join("home/user/user.txt")), (101000, 101001));
     let line = o.mountinfo_line(&merged).unwrap();
-    let shifted_link = link_of(&o.home(), &shifted.id);
-    assert!(line.contains(&format!("l/{shifted_link}/../diff1")), "{line}");
+    assert!(line.contains(&format!("l/{}/../diff1", link_of(&o.home(), &shifted.id))), "{line}");
     store.unmount(&on_shifted.id, false).unwrap();
+    o.finish(store);
+}
+
+/// Where overlay takes ID-mapped lowers (this kernel), a container with its own maps keeps an
+/// unshifted layer and its mounts show the image through an ID-mapped view, as c/storage 1.43
+/// does: no copy, and the image's files stay as they are.
+#[test]
+fn a_container_with_its_own_id_maps_sees_the_image_through_an_id_mapped_view() {
+    let o = OverlayTest::new("ov-idmount");
+    let store = o.open();
+    let (base, child) = owned_image(&store);
+    let image = store.create_image(Some(&child.id), &ImageOptions::default()).unwrap();
+    let ctr = store
+        .create_container(Some(&image.id), &ContainerOptions { uid_map: SHIFTED.to_vec(), gid_map: SHIFTED.to_vec(), ..Default::default() })
+        .unwrap();
+    assert_eq!(ctr.uid_map, SHIFTED.to_vec(), "the container keeps its maps");
+    let layer = store.layer(&ctr.layer).unwrap();
+    assert!(layer.uid_map.is_empty() && layer.gid_map.is_empty(), "its layer is stored unshifted");
+    let layer_dir = o.home().join(&ctr.layer);
+    assert!(!layer_dir.join("diff1").exists(), "nothing copied");
+    assert!(o.run().join("overlay/idmapped-lower-dir-true").exists(), "probed and cached like c/storage");
+
+    let merged = store.mount(&ctr.id, "", &[]).unwrap();
+    assert_eq!(owner(&merged.join("root.txt")), (100000, 100000));
+    assert_eq!(owner(&merged.join("home/user/user.txt")), (101000, 101001));
+    assert_eq!(owner(&merged.join("child.txt")), (100000, 100000));
+    assert_eq!(fs::read_to_string(merged.join("root-link.txt")).unwrap(), "root\n");
+    let line = o.mountinfo_line(&merged).unwrap();
+    assert!(line.contains(&format!("{}/mapped/0/l/", layer_dir.display())), "lowers through the ID-mapped view: {line}");
+    assert_eq!(o.mounts().iter().filter(|p| p.starts_with(&layer_dir)).count(), 1, "the view itself is detached again");
+    assert!(!layer_dir.join("mapped").exists());
+    fs::write(merged.join("new.txt"), "new").unwrap();
+    assert!(layer_dir.join("diff/new.txt").exists(), "the upper is not mapped");
+    assert_eq!(owner(&store.layer_diff_dir(&base.id).unwrap().join("home/user/user.txt")), (1000, 1001));
+
+    // The image itself, and the container's layer mounted as a layer, are not shifted.
+    let ro = store.mount_image(&image.id, "", &[]).unwrap();
+    assert_eq!(owner(&ro.join("home/user/user.txt")), (1000, 1001));
+    store.unmount_image(&image.id, false).unwrap();
+    store.unmount(&ctr.id, false).unwrap();
     o.finish(store);
 }
 

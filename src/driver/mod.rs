@@ -40,6 +40,10 @@ pub struct MountOptions<'a> {
     pub mount_label: &'a str,
     pub options: &'a [String],
     pub read_only: bool,
+    /// A container's maps, for a driver that shifts owners at mount time (see
+    /// `supports_shifting`); empty when the layer's files are already owned as they should be.
+    pub uid_map: &'a [IdMap],
+    pub gid_map: &'a [IdMap],
 }
 
 pub trait Driver: Send + Sync {
@@ -67,6 +71,12 @@ pub trait Driver: Send + Sync {
         Ok(Vec::new())
     }
     fn whiteout_style(&self) -> WhiteoutStyle;
+    /// Whether `mount` can show a layer's files with shifted owners (`MountOptions::uid_map`)
+    /// without changing them, so containers with their own ID maps can use unshifted layers
+    /// (c/storage's SupportsShifting).
+    fn supports_shifting(&self) -> bool {
+        false
+    }
     /// Key/value lines for `status`.
     fn status(&self) -> Vec<(String, String)>;
     /// Release what the driver holds process-wide (unmount its home, ...).

@@ -81,12 +81,17 @@ impl Store {
             }
         };
 
+        // Where the driver shifts owners at mount time, the layer keeps the image's files as
+        // they are (no maps of its own) and mounts apply the container's maps, as c/storage
+        // does; elsewhere the layer is created with the container's maps (a re-owned copy).
+        let (layer_uid_map, layer_gid_map) =
+            if self.can_use_shifting(&uid_map, &gid_map) { (Vec::new(), Vec::new()) } else { (uid_map.clone(), gid_map.clone()) };
         let layer_options = LayerOptions {
             id: options.layer_id.clone(),
             parent: top_layer.as_ref().map(|l| l.id.clone()),
             mount_label: options.mount_label.clone(),
-            uid_map: uid_map.clone(),
-            gid_map: gid_map.clone(),
+            uid_map: layer_uid_map,
+            gid_map: layer_gid_map,
             ..Default::default()
         };
         let layer = self.create_layer_with(&layer_options, true, |_, _| Ok(()))?;

@@ -30,6 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::atomic_file::create_private_dir;
 use crate::driver::{overlay::Overlay, vfs::Vfs, Driver};
 use crate::error::{Error, ErrorKind, Result};
+use crate::idmap::{is_contiguous, IdMap};
 use crate::lock::{LockFile, LockKind};
 use crate::record::{Container, Image, Layer};
 use layer_store::LayerStore;
@@ -171,6 +172,12 @@ impl Store {
         self.driver.cleanup()?;
         graph_guard.record_write()?;
         Ok(Vec::new())
+    }
+
+    /// Whether the driver can shift owners at mount time for these maps (c/storage's
+    /// canUseShifting: a driver that supports it, and maps that are single contiguous ranges).
+    fn can_use_shifting(&self, uid_map: &[IdMap], gid_map: &[IdMap]) -> bool {
+        self.driver.supports_shifting() && is_contiguous(uid_map) && is_contiguous(gid_map)
     }
 
     fn lock_layers(&self) -> MutexGuard<'_, LayerStore> {

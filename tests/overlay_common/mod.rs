@@ -74,7 +74,7 @@ impl OverlayTest {
 
     /// The mountinfo line of the mount at `path` (the last one, i.e. the topmost).
     pub fn mountinfo_line(&self, path: &Path) -> Option<String> {
-        mountinfo_lines().into_iter().filter(|(p, _)| p == path).map(|(_, l)| l).last()
+        mountinfo_lines().into_iter().rev().find(|(p, _)| p == path).map(|(_, l)| l)
     }
 
     /// End of a test: shut Go's driver down (it leaves G/overlay bind-mounted otherwise) if Go

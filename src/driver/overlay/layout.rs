@@ -15,8 +15,8 @@ use crate::ids::random_bytes;
 pub const LINK_DIR: &str = "l";
 /// Length of a link ID: 26 base32 characters keep `l/<LINKID>:` at 29 bytes per lower layer.
 pub const LINK_ID_LEN: usize = 26;
-/// Random bytes behind a link ID: enough for 26 base32 characters ((26 * 5 + 7) / 8).
-const LINK_ID_BYTES: usize = (LINK_ID_LEN * 5 + 7) / 8;
+/// Random bytes behind a link ID: enough bits for 26 base32 characters (17).
+const LINK_ID_BYTES: usize = (LINK_ID_LEN * 5).div_ceil(8);
 
 /// A new link ID: 17 random bytes in RFC 4648 base32 (standard alphabet), first 26 characters,
 /// as c/storage's generateID makes them.

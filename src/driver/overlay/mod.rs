@@ -6,7 +6,8 @@
 //! * `layout.rs`: the tree (link IDs, `lower` files, `l/` symlinks and their repair).
 //! * `mount.rs`: mounting (fsconfig `lowerdir+`, mount(2) fallback, stacking), mount points.
 //! * `probe.rs`: what the kernel supports, cached in R/overlay like c/storage.
-//! * `remap.rs`: layers whose ID maps differ from their parent's.
+//! * `idmapped.rs`: user namespaces and ID-mapped views, to shift owners at mount time.
+//! * `remap.rs`: layers whose ID maps differ from their parent's (re-owned copies).
 //!
 //! The driver home is bind-mounted onto itself and made private before the first mount, as
 //! c/storage does at driver start. Besides keeping our mounts from propagating into other
@@ -17,6 +18,7 @@
 //! store's shutdown (driver cleanup) removes it. It is made lazily, on the first mount, so a
 //! process that only reads the store leaves no mount behind.
 
+mod idmapped;
 mod layout;
 mod mount;
 mod probe;
@@ -35,6 +37,7 @@ use super::vfs::remove_tree;
 use super::{CreateOptions, Driver, MountOptions, OwnerShift, WhiteoutStyle};
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::idmap::to_host;
+use idmapped::{bind_idmapped, UserNamespace};
 use layout::{extra_diff_dirs, Layout};
 use mount::{clear_scratch_dir, make_private_mount, mount_layer_stack, unmount, MountFlags, OverlaySpec};
 use probe::FeatureCache;
@@ -96,6 +99,8 @@ pub struct Overlay {
     using_metacopy: bool,
     /// Probed on first use (status), as c/storage does.
     native_diff: OnceLock<bool>,
+    /// Whether overlay takes ID-mapped lowers; probed on first use, as c/storage does.
+    idmapped_lowers: OnceLock<bool>,
 }
 
 impl Overlay {
@@ -157,7 +162,7 @@ impl Overlay {
                 answer
             }
         };
-        Ok(Overlay { layout, settings, api, features, backing_fs, supports_d_type, using_metacopy, native_diff: OnceLock::new() })
+        Ok(Overlay { layout, settings, api, features, backing_fs, supports_d_type, using_metacopy, native_diff: OnceLock::new(), idmapped_lowers: OnceLock::new() })
     }
 
     /// Use mount(2) instead of the file-system-context API even where the kernel has it, to
@@ -237,6 +242,36 @@ impl Overlay {
             let _ = self.features.record(&feature, answer, &text);
             answer
         })
+    }
+
+    /// Mount `spec` on `target`; with `shift`, every lower directory under the home (all of
+    /// them but a read-only mount's own diff) is reached through an ID-mapped view of the
+    /// home attached at `<id>/mapped/0` (c/storage's place for it), which is detached again
+    /// once the overlay holds its own references.
+    fn mount_spec(&self, id: &str, spec: OverlaySpec, target: &Path, shift: Option<(&[crate::IdMap], &[crate::IdMap])>) -> Result<()> {
+        let layout = &self.layout;
+        let scratch = layout.scratch_mounts_dir(id);
+        let Some((uid_map, gid_map)) = shift else {
+            return mount_layer_stack(self.api, &spec, target, layout.home(), &scratch);
+        };
+        let userns = UserNamespace::new(uid_map, gid_map)?;
+        let view = scratch.join("0");
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(&view).ctx(format_args!("creating {}", view.display()))?;
+        let result = bind_idmapped(layout.home(), &view, &userns).and_then(|()| {
+            let home = layout.home().to_string_lossy().into_owned();
+            let own_diff = layout.diff_dir(id).to_string_lossy().into_owned();
+            let through_view = |lower: String| match lower.strip_prefix(&home) {
+                Some(rest) if lower != own_diff => format!("{}{rest}", view.display()),
+                _ => lower,
+            };
+            let spec = OverlaySpec { lowers: spec.lowers.into_iter().map(through_view).collect(), ..spec };
+            let mounted = mount_layer_stack(self.api, &spec, target, layout.home(), &scratch);
+            let _ = unmount(&view, true);
+            mounted
+        });
+        let _ = fs::remove_dir(&view);
+        let _ = fs::remove_dir(&scratch);
+        result
     }
 
     /// Create the directories of a new layer; on failure the caller removes what was made.
@@ -400,8 +435,11 @@ impl Driver for Overlay {
         self.ensure_home_private()?;
         // The kernel refuses to mount a "volatile" upper twice until this marker is gone.
         let _ = remove_tree(&layout.work_dir(id).join("work/incompat/volatile"));
-        mount_layer_stack(self.api, &spec, &merged, layout.home(), &layout.scratch_mounts_dir(id))
-            .map_err(|e| e.context(format_args!("mounting layer {id}")))?;
+        let shift = (!opts.uid_map.is_empty() && !opts.gid_map.is_empty()).then_some((opts.uid_map, opts.gid_map));
+        if shift.is_some() && !self.supports_shifting() {
+            return Err(Error::new(ErrorKind::NotSupported, format!("cannot mount layer {id} with ID maps: shifting is not supported here")));
+        }
+        self.mount_spec(id, spec, &merged, shift).map_err(|e| e.context(format_args!("mounting layer {id}")))?;
         Ok(merged)
     }
 
@@ -428,6 +466,25 @@ impl Driver for Overlay {
 
     fn whiteout_style(&self) -> WhiteoutStyle {
         WhiteoutStyle::Overlay
+    }
+
+    /// Through ID-mapped lowers, where overlay takes them (probed once, cached in R/overlay as
+    /// `idmapped-lower-dir-*`, as c/storage does). `_CONTAINERS_OVERLAY_DISABLE_IDMAP=yes`
+    /// turns it off, as in newer c/storage; container layers then get re-owned copies
+    /// (remap.rs).
+    fn supports_shifting(&self) -> bool {
+        if std::env::var_os("_CONTAINERS_OVERLAY_DISABLE_IDMAP").is_some_and(|v| v == "yes") {
+            return false;
+        }
+        *self.idmapped_lowers.get_or_init(|| {
+            const FEATURE: &str = "idmapped-lower-dir";
+            if let Some((answer, _)) = self.features.get(FEATURE) {
+                return answer;
+            }
+            let answer = probe::probe_idmapped_lowers(self.layout.home(), self.api);
+            let _ = self.features.record(FEATURE, answer, "");
+            answer
+        })
     }
 
     fn status(&self) -> Vec<(String, String)> {

@@ -11,10 +11,12 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use super::idmapped::{bind_idmapped, UserNamespace};
 use super::mount::{mount_overlay, unmount, MountApi, MountFlags, OverlaySpec};
 use crate::driver::copy::{cpath, get_xattr};
 use crate::driver::vfs::remove_tree;
 use crate::error::{Error, ErrorKind, IoContext, Result};
+use crate::idmap::IdMap;
 
 /// R/overlay: one file per probed feature, named `<feature>-true` or `<feature>-false`.
 pub struct FeatureCache {
@@ -125,7 +127,7 @@ impl ProbeDir {
 
 impl Drop for ProbeDir {
     fn drop(&mut self) {
-        for m in &self.mounts {
+        for m in self.mounts.iter().rev() {
             let _ = unmount(m, true);
         }
         let _ = remove_tree(&self.path);
@@ -162,6 +164,23 @@ pub fn probe_overlay(home: &Path, api: MountApi) -> Result<bool, String> {
         Ok(true)
     };
     run().map_err(|e| format!("kernel does not support overlay fs: {e}"))
+}
+
+/// Can overlay take a lower directory through an ID-mapped mount (so containers with their own
+/// ID maps can share unshifted layers)? Any failure means no.
+pub fn probe_idmapped_lowers(home: &Path, api: MountApi) -> bool {
+    let run = || -> Result<()> {
+        let mut probe = ProbeDir::new(home, "compat")?;
+        let (lower, mapped, upper, work, merged) =
+            (probe.dir("lower")?, probe.dir("lower-mapped")?, probe.dir("upper")?, probe.dir("work")?, probe.dir("merged")?);
+        let identity = [IdMap { container_id: 0, host_id: 0, size: 1 }];
+        let userns = UserNamespace::new(&identity, &identity)?;
+        bind_idmapped(&lower, &mapped, &userns)?;
+        probe.mounts.push(mapped.clone());
+        let spec = OverlaySpec { lowers: vec![text(&mapped)], upper: Some((text(&upper), text(&work))), flags: MountFlags::default(), label: None };
+        probe.mount(api, &spec, &merged)
+    };
+    run().is_ok()
 }
 
 /// Does the kernel copy up only metadata on chmod (metacopy) with these mount options?

@@ -1,12 +1,18 @@
 //! Layers whose uid/gid maps differ from their parent's.
 //!
-//! The files of the parent chain belong to host IDs under the parent's maps; the new layer
-//! must show them owned by the same container IDs under its own maps. c/storage does this
-//! (UpdateLayerIDMap) by mounting the new layer, chowning every path in the merged view (which
-//! copies every file up into `diff`), unmounting, and renaming `diff` to `diff1` so that the
-//! re-owned copy becomes an extra lower layer and a fresh, empty `diff` keeps only the layer's
-//! own changes. On mount both implementations put `diff1`, `diff2`, ... above the `lower`
-//! chain.
+//! Two ways exist to show a layer's files owned under other ID maps, and c/storage uses both:
+//! where overlay accepts ID-mapped lower directories (Linux 5.19+; probed), a container with
+//! its own maps keeps an unshifted layer and every mount shifts the lowers through an
+//! ID-mapped view (mod.rs, `mount_spec`) — c/storage 1.43 does exactly that on this kind of
+//! kernel, so the store creates such container layers without maps. Otherwise, and for any
+//! layer created with maps that differ from its parent's, the files are re-owned on a copy,
+//! which is this file.
+//!
+//! c/storage makes the copy (UpdateLayerIDMap) by mounting the new layer, chowning every path
+//! in the merged view (which copies every file up into `diff`), unmounting, and renaming
+//! `diff` to `diff1` so that the re-owned copy becomes an extra lower layer and a fresh, empty
+//! `diff` keeps only the layer's own changes. On mount both implementations put `diff1`,
+//! `diff2`, ... above the `lower` chain.
 //!
 //! We produce the same on-disk result more simply: mount the parent's view read-only, copy it
 //! into `<id>/diff1` with [`copy_tree`] shifting each owner (host ID under the parent's maps ->
