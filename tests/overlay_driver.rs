@@ -312,7 +312,8 @@ fn the_mount2_fallback_uses_relative_paths_past_one_page_and_has_a_limit() {
     let driver = Overlay::new(&o.graph(), &o.run(), &[]).unwrap().with_mount_api(MountApi::Legacy);
     let mut ids: Vec<String> = Vec::new();
     for n in 0..200 {
-        let id = format!("legacy-{n:03}");
+        // 64-character IDs like real layers', since the page limit depends on their length.
+        let id = format!("{n:03}{}", &cstorage::ids::random_id()[3..]);
         driver.create(&id, &CreateOptions { parent: ids.last().map(|s| s.as_str()), ..Default::default() }).unwrap();
         fs::write(driver.diff_dir(&id).join(format!("f{n}")), "x").unwrap();
         ids.push(id);
@@ -332,10 +333,21 @@ fn the_mount2_fallback_uses_relative_paths_past_one_page_and_has_a_limit() {
     assert!(o.mountinfo_line(&merged).unwrap().contains(&format!("lowerdir={}/l/", o.home().display())));
     driver.unmount(&ids[3]).unwrap();
 
-    // 199 lowers do not fit in a page even relative: a clear error, nothing mounted.
-    let err = driver.mount(&ids[199], &rw).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::MaxDepthExceeded, "{err}");
-    assert!(o.mounts().iter().all(|p| !p.starts_with(o.home().join(&ids[199]))));
+    // The documented limit: 135 lowers fit a page with relative paths (29 bytes per lower plus
+    // upper and work), 136 do not, and fail cleanly with nothing mounted.
+    let merged = driver.mount(&ids[135], &rw).unwrap();
+    assert!(merged.join("f0").exists());
+    driver.unmount(&ids[135]).unwrap();
+    for too_many in [136, 199] {
+        let err = driver.mount(&ids[too_many], &rw).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MaxDepthExceeded, "{err}");
+        assert!(o.mounts().iter().all(|p| !p.starts_with(o.home().join(&ids[too_many]))));
+    }
+    // Read-only, the layer's own diff is one more lower and upper/work are gone: 138 fit.
+    let ro = MountOptions { read_only: true, ..Default::default() };
+    driver.mount(&ids[138], &ro).unwrap();
+    driver.unmount(&ids[138]).unwrap();
+    assert_eq!(driver.mount(&ids[139], &ro).unwrap_err().kind(), ErrorKind::MaxDepthExceeded);
     // The file-system-context API has no such limit.
     let modern = Overlay::new(&o.graph(), &o.run(), &[]).unwrap();
     if modern.mount_api() == MountApi::FsContext {
@@ -510,10 +522,27 @@ fn overlay_is_chosen_by_default_where_it_works_and_a_store_keeps_its_driver() {
     assert_eq!(store.driver_name(), "overlay");
     store.create_layer(&LayerOptions::default()).unwrap();
     o.finish(store);
-    // Explicitly vfs, then reopened with no driver named: the overlay state decides.
+    // Reopened with no driver named: the overlay state decides.
     let store = Store::open(&no_config(&o)).unwrap();
     assert_eq!(store.driver_name(), "overlay");
     drop(store);
+
+    // A vfs store with layers keeps vfs too (c/storage would start overlay and hide them).
+    let o = OverlayTest::new("ov-choice-vfs");
+    let vfs = Store::open(&StoreOptions { driver: Some("vfs".into()), ..no_config(&o) }).unwrap();
+    vfs.create_layer(&LayerOptions::default()).unwrap();
+    drop(vfs);
+    let store = Store::open(&no_config(&o)).unwrap();
+    assert_eq!(store.driver_name(), "vfs");
+    assert_eq!(store.layers().unwrap().len(), 1);
+    assert!(!o.graph().join("overlay").exists());
+    drop(store);
+    // What storage.conf (or STORAGE_DRIVER, read the same way) names wins over the scan.
+    let conf = o.dir().join("storage.conf");
+    fs::write(&conf, "[storage]\ndriver = \"overlay\"\n").unwrap();
+    let store = Store::open(&StoreOptions { config_file: Some(conf), ..no_config(&o) }).unwrap();
+    assert_eq!(store.driver_name(), "overlay");
+    o.finish(store);
 
     // Where the probe said overlay does not work (cached in R/overlay, as c/storage caches
     // it), the choice falls back to vfs and leaves no overlay directory to be mistaken for state.

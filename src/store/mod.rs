@@ -224,7 +224,11 @@ fn choose_driver(graph_root: &Path, requested: &str) -> Result<Option<String>> {
         .into_iter()
         .filter(|d| fs::read_dir(graph_root.join(d)).map(|mut e| e.next().is_some()).unwrap_or(false))
         .collect();
+    let has_entries = |dir: PathBuf| fs::read_dir(dir).map(|mut e| e.next().is_some()).unwrap_or(false);
     match with_state.as_slice() {
+        // c/storage ignores vfs state here and would start overlay on a vfs store, hiding its
+        // layers; we keep vfs when it holds layers and no other driver has state.
+        [] if has_entries(graph_root.join("vfs").join("dir")) => Ok(Some("vfs".to_string())),
         [] => Ok(None),
         [one] => Ok(Some(one.to_string())),
         many => Err(Error::new(

@@ -10,10 +10,12 @@
 //! * mount(2) for older kernels, whose option string must fit in one page (4096 bytes with
 //!   its NUL). Absolute paths are tried first, as c/storage does; when they do not fit, paths
 //!   relative to the driver home (`l/<LINK>`, `<id>/diff`) are used from a helper thread that
-//!   has its own working directory. With 26-character link IDs that allows about 135 lower
-//!   layers for a read-write mount (29 bytes per lower, ~160 bytes of upper/work paths, no
-//!   extra options; 138 read-only) — above c/storage 1.43's own limit of 128. Chains that do
-//!   not fit fail with `MaxDepthExceeded`; stacking is not attempted on this path.
+//!   has its own working directory. Each lower then costs 29 bytes (`l/<26-char LINKID>:`)
+//!   and upper + work about 165, so a read-write mount takes at most 135 lower layers and a
+//!   read-only one 138 (its own diff is a lower; no upper or work), fewer with extra options,
+//!   and 38 when the lowers go through an ID-mapped view (`<id>/mapped/0/l/<LINK>`).
+//!   That is above c/storage 1.43's own limit of 128. Chains that do not fit fail with
+//!   `MaxDepthExceeded`; stacking is not attempted on this path.
 
 use std::ffi::{CStr, CString};
 use std::fs;
