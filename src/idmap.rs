@@ -33,6 +33,14 @@ pub fn to_container(maps: &[IdMap], id: u32) -> Option<u32> {
     })
 }
 
+/// Whether consecutive ranges continue each other in both container and host IDs, so the maps
+/// are one range in effect (c/storage's idtools.IsContiguous).
+pub fn is_contiguous(maps: &[IdMap]) -> bool {
+    maps.windows(2).all(|w| {
+        w[1].container_id == w[0].container_id.wrapping_add(w[0].size) && w[1].host_id == w[0].host_id.wrapping_add(w[0].size)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
 use crate::error::{IoContext, Result};
@@ -148,6 +148,67 @@ pub fn diff_size(parent: Option<&Path>, layer: &Path) -> Result<u64> {
         size += md.size();
     }
     Ok(size)
+}
+
+/// Changes of an overlay layer, read from its upper directory alone (c/storage's overlay
+/// changes): a 0/0 character device is a deletion; anything else is a modification when some
+/// lower layer has the path, else an addition.
+pub fn overlay_changes(upper: &Path, lowers: &[std::path::PathBuf]) -> Result<Vec<Change>> {
+    let mut out = Vec::new();
+    walk_upper(upper, lowers, b"", &mut out)?;
+    Ok(out)
+}
+
+fn walk_upper(dir: &Path, lowers: &[std::path::PathBuf], rel: &[u8], out: &mut Vec<Change>) -> Result<()> {
+    let mut names: Vec<_> = fs::read_dir(dir)
+        .ctx(format_args!("reading {}", dir.display()))?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<std::io::Result<_>>()
+        .ctx(format_args!("reading {}", dir.display()))?;
+    names.sort();
+    for name in names {
+        let path = dir.join(&name);
+        let child: Vec<u8> = [rel, b"/", name.as_bytes()].concat();
+        let md = fs::symlink_metadata(&path).ctx(format_args!("inspecting {}", path.display()))?;
+        let whiteout = md.file_type().is_char_device() && md.rdev() == 0;
+        let in_lower = lowers.iter().any(|l| fs::symlink_metadata(l.join(OsStr::from_bytes(&child[1..]))).is_ok());
+        let kind = if whiteout {
+            ChangeKind::Delete
+        } else if in_lower {
+            ChangeKind::Modify
+        } else {
+            ChangeKind::Add
+        };
+        out.push(Change { path: String::from_utf8_lossy(&child).into_owned(), kind });
+        if md.is_dir() {
+            walk_upper(&path, lowers, &child, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Bytes in the regular files under `dir`, each hardlinked inode counted once; 0 when `dir`
+/// does not exist (Go's directory.Size, which c/storage uses for overlay diffs and container
+/// directories).
+pub fn disk_usage(dir: &Path) -> Result<u64> {
+    let mut seen = HashSet::new();
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let md = match fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(crate::Error::io(format_args!("reading {}", path.display()), e)),
+        };
+        if md.is_dir() {
+            for entry in fs::read_dir(&path).ctx(format_args!("reading {}", path.display()))? {
+                stack.push(entry.ctx(format_args!("reading {}", path.display()))?.path());
+            }
+        } else if md.is_file() && (md.nlink() == 1 || seen.insert((md.dev(), md.ino()))) {
+            total += md.size();
+        }
+    }
+    Ok(total)
 }
 
 #[cfg(test)]

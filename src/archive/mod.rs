@@ -36,6 +36,6 @@ pub mod tarsplit;
 mod xattrs;
 
 pub use apply::{apply_layer, ApplyOptions, ApplyStats, WhiteoutMode};
-pub use changes::{changes, diff_size, Change, ChangeKind};
+pub use changes::{changes, diff_size, disk_usage, overlay_changes, Change, ChangeKind};
 pub use compression::{compress_writer, decompress_reader, detect, Compression, FinishWrite};
 pub use export::{export_from_tar_split, export_naive_diff, export_overlay_diff};

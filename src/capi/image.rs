@@ -10,9 +10,8 @@ use super::error::cs_error;
 use super::result::cs_result;
 use super::store::cs_store;
 use super::strings::{c_string, cs_strarray, owned_bytes, owned_c_string, strarray};
-use crate::error::{Error, Result};
 use crate::record::Image;
-use crate::store::{ImageOptions, Store};
+use crate::store::ImageOptions;
 use crate::timestamp::Timestamp;
 
 /// What `cs_image_create` makes, built with the `cs_image_options_*` setters.
@@ -453,8 +452,7 @@ pub extern "C" fn cs_image_mount(
     err: *mut *mut cs_error,
 ) -> cs_result {
     boundary!(err = err; store: handle, key: str, mount_label: opt_str, path: out => {
-        let layer = top_layer_of(store, key)?;
-        let mounted = store.mount(&layer, mount_label.unwrap_or(""), &["ro".to_string()])?;
+        let mounted = store.mount_image(key, mount_label.unwrap_or(""), &[])?;
         path.write(owned_c_string(&mounted.to_string_lossy()));
         Ok(())
     })
@@ -471,21 +469,12 @@ pub extern "C" fn cs_image_unmount(
     err: *mut *mut cs_error,
 ) -> cs_result {
     boundary!(err = err; store: handle, key: str, still_mounted: opt_out => {
-        let remaining = store.unmount(&top_layer_of(store, key)?, force)?;
+        let remaining = store.unmount_image(key, force)?;
         if let Some(out) = still_mounted {
             out.write(remaining);
         }
         Ok(())
     })
-}
-
-/// The ID of the image's top layer; an image without layers has nothing to mount.
-fn top_layer_of(store: &Store, key: &str) -> Result<String> {
-    let image = store.image(key)?;
-    match image.top_layer() {
-        Some(layer) => Ok(layer.to_string()),
-        None => Err(Error::invalid(format!("image {} has no layers to mount", image.id))),
-    }
 }
 
 /// Go's ImageSize: the sizes of the changes in each of the image's layers plus its big data.

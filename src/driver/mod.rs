@@ -2,6 +2,7 @@
 //! filesystem. The layer store decides *what* exists; a driver only manages directories.
 
 mod copy;
+pub mod overlay;
 pub mod vfs;
 
 pub use copy::{copy_tree, OwnerShift};
@@ -40,6 +41,10 @@ pub struct MountOptions<'a> {
     pub mount_label: &'a str,
     pub options: &'a [String],
     pub read_only: bool,
+    /// A container's maps, for a driver that shifts owners at mount time (see
+    /// `supports_shifting`); empty when the layer's files are already owned as they should be.
+    pub uid_map: &'a [IdMap],
+    pub gid_map: &'a [IdMap],
 }
 
 pub trait Driver: Send + Sync {
@@ -60,29 +65,39 @@ pub trait Driver: Send + Sync {
     fn is_mounted(&self, id: &str, path: &Path) -> bool;
     /// The directory a tar diff is extracted into.
     fn diff_dir(&self, id: &str) -> PathBuf;
+    /// Directories below `diff_dir` that make up the layer's root file system, topmost first
+    /// (overlay: the parents' diffs), for exports that read files the layer does not hold
+    /// itself. Drivers that keep full trees have none.
+    fn lower_diff_dirs(&self, _id: &str) -> Result<Vec<PathBuf>> {
+        Ok(Vec::new())
+    }
     fn whiteout_style(&self) -> WhiteoutStyle;
-    /// Directories that together hold the layer's files, searched in order when its original
-    /// tar is rebuilt from tar-split: the layer's own diff first, then (overlay) its parents'.
-    fn file_roots(&self, id: &str, parents: &[String]) -> Vec<PathBuf> {
-        let _ = parents;
-        vec![self.diff_dir(id)]
-    }
-    /// Write the layer's changes relative to `from` (a layer ID; `None` = empty) as a tar. The
-    /// default compares the two full trees, which is right for drivers whose diff dir holds the
-    /// whole root file system (vfs).
-    fn write_diff(&self, id: &str, from: Option<&str>, uid_map: &[IdMap], gid_map: &[IdMap], out: &mut dyn Write) -> Result<()> {
+    /// Write the layer's changes relative to `from` (a layer ID; `None` = empty) as a tar;
+    /// `from_is_parent` says whether `from` is the layer's parent, which lets drivers that keep
+    /// only the layer's own changes (overlay) export them directly. The default compares the two
+    /// full trees, right for drivers whose diff dir holds the whole root file system (vfs).
+    fn write_diff(&self, id: &str, from: Option<&str>, from_is_parent: bool, maps: (&[IdMap], &[IdMap]), out: &mut dyn Write) -> Result<()> {
+        let _ = from_is_parent;
         let from_dir = from.map(|f| self.diff_dir(f));
-        crate::archive::export_naive_diff(from_dir.as_deref(), &self.diff_dir(id), uid_map, gid_map, out)
+        crate::archive::export_naive_diff(from_dir.as_deref(), &self.diff_dir(id), maps.0, maps.1, out)
     }
-    /// Paths changed between `from` and the layer (same default as `write_diff`).
-    fn changes(&self, id: &str, from: Option<&str>) -> Result<Vec<crate::archive::Change>> {
+    /// Paths changed between `from` and the layer (same arguments and default as `write_diff`).
+    fn changes(&self, id: &str, from: Option<&str>, from_is_parent: bool) -> Result<Vec<crate::archive::Change>> {
+        let _ = from_is_parent;
         let from_dir = from.map(|f| self.diff_dir(f));
         crate::archive::changes(from_dir.as_deref(), &self.diff_dir(id))
     }
     /// Bytes of file data changed between `from` and the layer.
-    fn diff_size(&self, id: &str, from: Option<&str>) -> Result<u64> {
+    fn diff_size(&self, id: &str, from: Option<&str>, from_is_parent: bool) -> Result<u64> {
+        let _ = from_is_parent;
         let from_dir = from.map(|f| self.diff_dir(f));
         crate::archive::diff_size(from_dir.as_deref(), &self.diff_dir(id))
+    }
+    /// Whether `mount` can show a layer's files with shifted owners (`MountOptions::uid_map`)
+    /// without changing them, so containers with their own ID maps can use unshifted layers
+    /// (c/storage's SupportsShifting).
+    fn supports_shifting(&self) -> bool {
+        false
     }
     /// Key/value lines for `status`.
     fn status(&self) -> Vec<(String, String)>;

@@ -68,12 +68,17 @@ impl Store {
             containers.new_id(options.id.as_deref())?
         };
 
+        // Where the driver shifts owners at mount time, the layer keeps the image's files as
+        // they are (no maps of its own) and mounts apply the container's maps, as c/storage
+        // does; elsewhere the layer is created with the container's maps (a re-owned copy).
+        let (layer_uid_map, layer_gid_map) =
+            if self.can_use_shifting(&uid_map, &gid_map) { (Vec::new(), Vec::new()) } else { (uid_map.clone(), gid_map.clone()) };
         let layer_options = LayerOptions {
             id: options.layer_id.clone(),
             parent: top_layer.as_ref().map(|l| l.id.clone()),
             mount_label: options.mount_label.clone(),
-            uid_map: uid_map.clone(),
-            gid_map: gid_map.clone(),
+            uid_map: layer_uid_map,
+            gid_map: layer_gid_map,
             ..Default::default()
         };
         let layer = self.create_layer_with(&layer_options, true, |_, _| Ok(()))?;
@@ -207,30 +212,8 @@ impl Store {
         let mut total = self.diff_size(None, &c.layer)?;
         total += c.big_data_sizes.values().sum::<i64>();
         for dir in [self.container_graph_dir(&c.id).join("userdata"), self.container_run_dir(&c.id).join("userdata")] {
-            total += directory_size(&dir)? as i64;
+            total += crate::archive::disk_usage(&dir)? as i64;
         }
         Ok(total)
     }
-}
-
-/// Bytes in regular files under `dir` (hardlinked files counted once); 0 when it does not exist.
-fn directory_size(dir: &std::path::Path) -> Result<u64> {
-    use std::os::unix::fs::MetadataExt;
-    let mut seen = std::collections::HashSet::new();
-    let mut total = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(path) = stack.pop() {
-        let meta = match std::fs::symlink_metadata(&path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(crate::Error::io(format_args!("reading {}", path.display()), e)),
-        };
-        if meta.is_dir() {
-            let entries = std::fs::read_dir(&path).map_err(|e| crate::Error::io(format_args!("reading {}", path.display()), e))?;
-            stack.extend(entries.filter_map(|e| e.ok().map(|e| e.path())));
-        } else if meta.is_file() && seen.insert((meta.dev(), meta.ino())) {
-            total += meta.len();
-        }
-    }
-    Ok(total)
 }

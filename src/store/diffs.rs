@@ -73,12 +73,14 @@ impl Store {
         let mut writer = archive::compress_writer(kind, BufWriter::with_capacity(1 << 20, out))?;
         let tar_split = layers.tar_split_path(&layer.id);
         if from_id.as_deref() == layer.parent() && tar_split.exists() {
-            let parents = parent_chain(&layers, &layer)?;
-            let roots = self.driver.file_roots(&layer.id, &parents);
+            // The layer's own files first, then (overlay) those it shows from its parents.
+            let mut roots = vec![self.driver.diff_dir(&layer.id)];
+            roots.extend(self.driver.lower_diff_dirs(&layer.id)?);
             let mut file = File::open(&tar_split).ctx(format_args!("opening {}", tar_split.display()))?;
             archive::export_from_tar_split(&mut file, &roots, &mut writer)?;
         } else {
-            self.driver.write_diff(&layer.id, from_id.as_deref(), &layer.uid_map, &layer.gid_map, &mut writer)?;
+            let from_is_parent = from_id.as_deref() == layer.parent();
+            self.driver.write_diff(&layer.id, from_id.as_deref(), from_is_parent, (&layer.uid_map, &layer.gid_map), &mut writer)?;
         }
         writer.finish().ctx("finishing the layer stream")?;
         Ok(())
@@ -86,28 +88,26 @@ impl Store {
 
     /// Paths added, modified and deleted in `to` relative to `from` (its parent when `None`).
     pub fn changes(&self, from: Option<&str>, to: &str) -> Result<Vec<Change>> {
-        let (from_id, to_id) = self.diff_pair(from, to)?;
-        self.driver.changes(&to_id, from_id.as_deref())
+        let (from_id, to_id, from_is_parent) = self.diff_pair(from, to)?;
+        self.driver.changes(&to_id, from_id.as_deref(), from_is_parent)
     }
 
-    /// Size of `to`'s diff relative to `from`: as recorded at import when the base is the parent,
-    /// else computed by the driver.
+    /// Size of `to`'s diff relative to `from` (its parent when `None`), measured by the driver
+    /// as c/storage 1.43 does (not the recorded tar size).
     pub fn diff_size(&self, from: Option<&str>, to: &str) -> Result<i64> {
-        let layer = self.layer(to)?;
-        let (from_id, to_id) = self.diff_pair(from, to)?;
-        if from_id.as_deref() == layer.parent() && !layer.uncompressed_digest.is_empty() {
-            return Ok(layer.uncompressed_size);
-        }
-        Ok(self.driver.diff_size(&to_id, from_id.as_deref())? as i64)
+        let (from_id, to_id, from_is_parent) = self.diff_pair(from, to)?;
+        Ok(self.driver.diff_size(&to_id, from_id.as_deref(), from_is_parent)? as i64)
     }
 
-    fn diff_pair(&self, from: Option<&str>, to: &str) -> Result<(Option<String>, String)> {
+    /// Full IDs of `to` and of `from` (default: `to`'s parent), and whether `from` is the parent.
+    fn diff_pair(&self, from: Option<&str>, to: &str) -> Result<(Option<String>, String, bool)> {
         let layer = self.layer(to)?;
         let from_id = match from {
             Some(f) => Some(self.layer(f)?.id),
             None => layer.parent().map(String::from),
         };
-        Ok((from_id, layer.id))
+        let from_is_parent = from_id.as_deref() == layer.parent();
+        Ok((from_id, layer.id, from_is_parent))
     }
 }
 
@@ -163,16 +163,4 @@ fn apply_to_layer(
     record.uid_set = stats.uid_set;
     record.gid_set = stats.gid_set;
     Ok(())
-}
-
-/// The layer's ancestors, nearest first.
-fn parent_chain(layers: &LayerStore, layer: &Layer) -> Result<Vec<String>> {
-    let mut chain = Vec::new();
-    let mut next = layer.parent().map(String::from);
-    while let Some(id) = next {
-        let parent = layers.get(&id)?;
-        next = parent.parent().map(String::from);
-        chain.push(id);
-    }
-    Ok(chain)
 }

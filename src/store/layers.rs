@@ -30,6 +30,15 @@ pub struct LayerOptions {
     pub uncompressed_digest: Option<String>,
 }
 
+/// What mounting a key means: a layer, and for a container its options and ID maps.
+#[derive(Default)]
+struct MountTarget {
+    layer_id: String,
+    options: Vec<String>,
+    uid_map: Vec<IdMap>,
+    gid_map: Vec<IdMap>,
+}
+
 impl Store {
     /// Create an empty layer (Go's CreateLayer; `read_write` for a container's layer).
     pub fn create_layer(&self, options: &LayerOptions) -> Result<Layer> {
@@ -197,20 +206,39 @@ impl Store {
     /// Mount a layer (or a container's layer) and return where; counted across processes.
     pub fn mount(&self, key: &str, mount_label: &str, options: &[String]) -> Result<PathBuf> {
         self.check_writable()?;
-        let (layer_id, mut opts) = self.resolve_mount_target(key)?;
+        let target = self.resolve_mount_target(key)?;
+        let mut opts = target.options;
         opts.extend(options.iter().cloned());
         let _graph_guard = self.graph_lock.lock(LockKind::Exclusive)?;
         let mut layers = self.lock_layers();
         let guard = layers.lock(LockKind::Exclusive)?;
-        let label = if mount_label.is_empty() { layers.get(&layer_id)?.mount_label.clone() } else { mount_label.to_string() };
+        let layer = layers.get(&target.layer_id)?;
+        let label = if mount_label.is_empty() { layer.mount_label.clone() } else { mount_label.to_string() };
+        let (uid_map, gid_map) = self.mount_time_maps(layer, &target.uid_map, &target.gid_map)?;
         let read_only = opts.iter().any(|o| o == "ro");
-        layers.mount(&guard, &layer_id, &MountOptions { mount_label: &label, options: &opts, read_only })
+        layers.mount(&guard, &target.layer_id, &MountOptions { mount_label: &label, options: &opts, read_only, uid_map, gid_map })
+    }
+
+    /// The maps the driver must shift a container's layer by when mounting it: the container's
+    /// when its layer is stored unshifted (no maps of its own) and the driver can shift, as
+    /// c/storage does; none when the layer is stored with the container's maps already.
+    fn mount_time_maps<'m>(&self, layer: &Layer, uid_map: &'m [IdMap], gid_map: &'m [IdMap]) -> Result<(&'m [IdMap], &'m [IdMap])> {
+        if uid_map.is_empty() && gid_map.is_empty() {
+            return Ok((&[], &[]));
+        }
+        if layer.uid_map.is_empty() && layer.gid_map.is_empty() && self.can_use_shifting(uid_map, gid_map) {
+            return Ok((uid_map, gid_map));
+        }
+        if layer.uid_map == uid_map && layer.gid_map == gid_map {
+            return Ok((&[], &[]));
+        }
+        Err(Error::new(ErrorKind::NotSupported, format!("cannot mount layer {}: shifting not enabled", layer.id)))
     }
 
     /// Release one mount of a layer or container; returns whether it is still mounted.
     pub fn unmount(&self, key: &str, force: bool) -> Result<bool> {
         self.check_writable()?;
-        let (layer_id, _) = self.resolve_mount_target(key)?;
+        let layer_id = self.resolve_mount_target(key)?.layer_id;
         let mut layers = self.lock_layers();
         let guard = layers.lock(LockKind::Exclusive)?;
         layers.unmount(&guard, &layer_id, force)
@@ -218,25 +246,58 @@ impl Store {
 
     /// How many times the layer (or container's layer) is mounted.
     pub fn mounted(&self, key: &str) -> Result<u32> {
-        let (layer_id, _) = self.resolve_mount_target(key)?;
+        let layer_id = self.resolve_mount_target(key)?.layer_id;
         let mut layers = self.lock_layers();
         let _guard = layers.lock(LockKind::Shared)?;
         let id = layers.get(&layer_id)?.id.clone();
         Ok(layers.mount_count(&id))
     }
 
-    /// A container (its layer, with its mount options) first, else a layer (ONDISK.md 3).
-    fn resolve_mount_target(&self, key: &str) -> Result<(String, Vec<String>)> {
+    /// Mount an image read-only: its top layer with "ro" added to `options` (Go's MountImage;
+    /// "rw" is refused). The mount is counted on the top layer like any other.
+    pub fn mount_image(&self, key: &str, mount_label: &str, options: &[String]) -> Result<PathBuf> {
+        if options.iter().any(|o| o == "rw") {
+            return Err(Error::invalid("an image cannot be mounted with the \"rw\" option"));
+        }
+        let top_layer = self.image_top_layer(key)?;
+        let mut options = options.to_vec();
+        options.push("ro".to_string());
+        self.mount(&top_layer, mount_label, &options)
+    }
+
+    /// Release one mount of an image's top layer (all of them with `force`); returns whether
+    /// it is still mounted.
+    pub fn unmount_image(&self, key: &str, force: bool) -> Result<bool> {
+        let top_layer = self.image_top_layer(key)?;
+        self.unmount(&top_layer, force)
+    }
+
+    fn image_top_layer(&self, key: &str) -> Result<String> {
+        let image = self.image(key)?;
+        image
+            .top_layer()
+            .map(String::from)
+            .ok_or_else(|| Error::invalid(format!("image {} has no layers to mount", image.id)))
+    }
+
+    /// A container (its layer, with its mount options and ID maps) first, else a layer
+    /// (ONDISK.md 3).
+    fn resolve_mount_target(&self, key: &str) -> Result<MountTarget> {
         let mut containers = self.lock_containers();
         let _guard = containers.lock_shared()?;
         if let Some(c) = containers.get(key) {
-            return Ok((c.layer.clone(), c.mount_options()));
+            return Ok(MountTarget {
+                layer_id: c.layer.clone(),
+                options: c.mount_options(),
+                uid_map: c.uid_map.clone(),
+                gid_map: c.gid_map.clone(),
+            });
         }
         drop(_guard);
         drop(containers);
         let mut layers = self.lock_layers();
         let _guard = layers.lock(LockKind::Shared)?;
-        Ok((layers.get(key)?.id.clone(), Vec::new()))
+        Ok(MountTarget { layer_id: layers.get(key)?.id.clone(), ..Default::default() })
     }
 
     /// The size of the layer's diff as recorded at import; `SizeUnknown` for layers that were

@@ -30,8 +30,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::atomic_file::create_private_dir;
-use crate::driver::{vfs::Vfs, Driver};
+use crate::driver::{overlay::Overlay, vfs::Vfs, Driver};
 use crate::error::{Error, ErrorKind, Result};
+use crate::idmap::{is_contiguous, IdMap};
 use crate::lock::{LockFile, LockKind};
 use crate::record::{Container, Image, Layer};
 use layer_store::LayerStore;
@@ -50,8 +51,9 @@ pub struct Store {
     containers: Mutex<RecordFile<Container>>,
 }
 
-/// Drivers this build can run, in the order tried when none is configured.
-const DRIVER_PRIORITY: &[&str] = &["vfs"];
+/// Drivers this build can run, in the order tried when none is configured (c/storage's order,
+/// less the drivers we do not have): overlay where it works, else vfs.
+const DRIVER_PRIORITY: &[&str] = &["overlay", "vfs"];
 
 impl Store {
     /// Open (creating what is missing) the store the options describe.
@@ -74,8 +76,11 @@ impl Store {
             create_private_dir(&graph_root.join("tmp"))?;
         }
 
-        let driver_name = choose_driver(&graph_root, &resolved.driver)?;
-        let driver = make_driver(&driver_name, &resolved)?;
+        let driver = match choose_driver(&graph_root, &resolved.driver)? {
+            Some(name) => make_driver(&name, &resolved)?,
+            None => first_working_driver(&resolved)?,
+        };
+        let driver_name = driver.name();
 
         let dir = |root: &Path, what: &str| -> Result<PathBuf> {
             let d = root.join(format!("{driver_name}-{what}"));
@@ -171,6 +176,12 @@ impl Store {
         Ok(Vec::new())
     }
 
+    /// Whether the driver can shift owners at mount time for these maps (c/storage's
+    /// canUseShifting: a driver that supports it, and maps that are single contiguous ranges).
+    fn can_use_shifting(&self, uid_map: &[IdMap], gid_map: &[IdMap]) -> bool {
+        self.driver.supports_shifting() && is_contiguous(uid_map) && is_contiguous(gid_map)
+    }
+
     fn lock_layers(&self) -> MutexGuard<'_, LayerStore> {
         self.layers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -206,18 +217,22 @@ impl Store {
 }
 
 /// The driver to use: the one asked for; else the one whose state is already in the graph root
-/// (so a store keeps its driver); else the first in priority order that works here.
-fn choose_driver(graph_root: &Path, requested: &str) -> Result<String> {
+/// (so a store keeps its driver); else `None`: the first in priority order that works here.
+fn choose_driver(graph_root: &Path, requested: &str) -> Result<Option<String>> {
     if !requested.is_empty() {
-        return Ok(requested.to_string());
+        return Ok(Some(requested.to_string()));
     }
     let with_state: Vec<&str> = ["overlay", "aufs", "btrfs", "zfs"]
         .into_iter()
         .filter(|d| fs::read_dir(graph_root.join(d)).map(|mut e| e.next().is_some()).unwrap_or(false))
         .collect();
+    let has_entries = |dir: PathBuf| fs::read_dir(dir).map(|mut e| e.next().is_some()).unwrap_or(false);
     match with_state.as_slice() {
-        [] => Ok(DRIVER_PRIORITY[0].to_string()),
-        [one] => Ok(one.to_string()),
+        // c/storage ignores vfs state here and would start overlay on a vfs store, hiding its
+        // layers; we keep vfs when it holds layers and no other driver has state.
+        [] if has_entries(graph_root.join("vfs").join("dir")) => Ok(Some("vfs".to_string())),
+        [] => Ok(None),
+        [one] => Ok(Some(one.to_string())),
         many => Err(Error::new(
             ErrorKind::Config,
             format!("{} holds state of several drivers ({}); choose one explicitly", graph_root.display(), many.join(", ")),
@@ -225,10 +240,25 @@ fn choose_driver(graph_root: &Path, requested: &str) -> Result<String> {
     }
 }
 
+/// The first driver of `DRIVER_PRIORITY` that starts here; a driver that cannot work on this
+/// system or file system (`NotSupported`) gives way to the next, any other error stops.
+fn first_working_driver(options: &ResolvedOptions) -> Result<Arc<dyn Driver>> {
+    let mut last_error = None;
+    for name in DRIVER_PRIORITY {
+        match make_driver(name, options) {
+            Ok(driver) => return Ok(driver),
+            Err(e) if e.kind() == ErrorKind::NotSupported => last_error = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| Error::new(ErrorKind::NotSupported, "no storage driver works here")))
+}
+
 fn make_driver(name: &str, options: &ResolvedOptions) -> Result<Arc<dyn Driver>> {
     let driver_options = options::options_for_driver(name, &options.driver_options)?;
     match name {
         "vfs" => Ok(Arc::new(Vfs::new(&options.graph_root, &driver_options)?)),
+        "overlay" => Ok(Arc::new(Overlay::new(&options.graph_root, &options.run_root, &driver_options)?)),
         other => Err(Error::new(ErrorKind::NotSupported, format!("storage driver {other:?} is not supported by this build"))),
     }
 }

@@ -1,0 +1,280 @@
+//! The overlay driver's files under G/overlay, exactly as c/storage lays them out
+//! (ONDISK.md 1.3): per layer `<id>/{diff,work,merged,link,lower,empty}` and one symlink per
+//! layer in `l/`, named by the layer's link ID, so that mount options can name a lower layer
+//! in 28 bytes (`l/<LINKID>`) instead of a 64-character layer ID.
+
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, IoContext, Result};
+use crate::ids::random_bytes;
+
+/// The directory of link symlinks, relative to the driver home.
+pub const LINK_DIR: &str = "l";
+/// Length of a link ID: 26 base32 characters keep `l/<LINKID>:` at 29 bytes per lower layer.
+pub const LINK_ID_LEN: usize = 26;
+/// Random bytes behind a link ID: enough bits for 26 base32 characters (17).
+const LINK_ID_BYTES: usize = (LINK_ID_LEN * 5).div_ceil(8);
+
+/// A new link ID: 17 random bytes in RFC 4648 base32 (standard alphabet), first 26 characters,
+/// as c/storage's generateID makes them.
+pub fn new_link_id() -> String {
+    let mut bytes = [0u8; LINK_ID_BYTES];
+    random_bytes(&mut bytes);
+    base32_prefix(&bytes, LINK_ID_LEN)
+}
+
+/// The first `len` characters of the RFC 4648 base32 encoding of `bytes`.
+fn base32_prefix(bytes: &[u8], len: usize) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = String::with_capacity(len);
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for &b in bytes {
+        buffer = (buffer << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 && out.len() < len {
+            bits -= 5;
+            out.push(ALPHABET[((buffer >> bits) & 31) as usize] as char);
+        }
+        buffer &= (1 << bits) - 1;
+    }
+    if bits > 0 && out.len() < len {
+        out.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize] as char);
+    }
+    out
+}
+
+/// Paths of the driver's tree. Only this type knows the names of the files in it.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    home: PathBuf,
+}
+
+impl Layout {
+    pub fn new(home: PathBuf) -> Self {
+        Layout { home }
+    }
+
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    pub fn layer_dir(&self, id: &str) -> PathBuf {
+        self.home.join(id)
+    }
+
+    /// The layer's own changes (the upper directory of a read-write mount).
+    pub fn diff_dir(&self, id: &str) -> PathBuf {
+        self.layer_dir(id).join("diff")
+    }
+
+    pub fn work_dir(&self, id: &str) -> PathBuf {
+        self.layer_dir(id).join("work")
+    }
+
+    pub fn merged_dir(&self, id: &str) -> PathBuf {
+        self.layer_dir(id).join("merged")
+    }
+
+    /// The sole lower directory of a read-write mount of a base layer.
+    pub fn empty_dir(&self, id: &str) -> PathBuf {
+        self.layer_dir(id).join("empty")
+    }
+
+    /// Where temporary mounts made while mounting a layer are attached (c/storage keeps its
+    /// ID-mapped lower mounts there, and both implementations clear it on unmount).
+    pub fn scratch_mounts_dir(&self, id: &str) -> PathBuf {
+        self.layer_dir(id).join("mapped")
+    }
+
+    pub fn link_dir(&self) -> PathBuf {
+        self.home.join(LINK_DIR)
+    }
+
+    fn link_file(&self, id: &str) -> PathBuf {
+        self.layer_dir(id).join("link")
+    }
+
+    fn lower_file(&self, id: &str) -> PathBuf {
+        self.layer_dir(id).join("lower")
+    }
+
+    /// `G/overlay/l/<link>`.
+    pub fn link_path(&self, link: &str) -> PathBuf {
+        self.link_dir().join(link)
+    }
+
+    /// The layer's link ID, or `None` when it has no `link` file.
+    pub fn read_link_id(&self, id: &str) -> Result<Option<String>> {
+        match fs::read_to_string(self.link_file(id)) {
+            Ok(s) => Ok(Some(s.trim_end_matches('\n').to_string())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(format_args!("reading the link file of layer {id}"), e)),
+        }
+    }
+
+    /// Give the layer a new link ID: the `l/` symlink first, then the `link` file (mode 0644),
+    /// so a link file never names a missing symlink. A clash with an existing link ID (one in
+    /// 2^130) just draws again.
+    pub fn create_link(&self, id: &str) -> Result<String> {
+        loop {
+            let link = new_link_id();
+            match std::os::unix::fs::symlink(Path::new("..").join(id).join("diff"), self.link_path(&link)) {
+                Ok(()) => {
+                    write_new_file(&self.link_file(id), link.as_bytes(), 0o644)?;
+                    return Ok(link);
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(Error::io(format_args!("creating the link of layer {id}"), e)),
+            }
+        }
+    }
+
+    /// The layer's `lower` entries (`l/<LINK>`, nearest parent first); empty for a base layer.
+    pub fn read_lower(&self, id: &str) -> Result<Vec<String>> {
+        match fs::read_to_string(self.lower_file(id)) {
+            Ok(s) => Ok(s.split(':').filter(|e| !e.is_empty()).map(String::from).collect()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(Error::io(format_args!("reading the lower file of layer {id}"), e)),
+        }
+    }
+
+    /// Write a child's `lower` file: the parent's link, then the parent's own chain. Written
+    /// with mode 0666 less the umask, as Go's os.WriteFile does; no trailing newline.
+    pub fn write_lower_for_child(&self, id: &str, parent: &str) -> Result<()> {
+        let parent_link = self.link_id_repairing(parent)?;
+        let mut chain = vec![format!("{LINK_DIR}/{parent_link}")];
+        chain.extend(self.read_lower(parent)?);
+        write_new_file(&self.lower_file(id), chain.join(":").as_bytes(), 0o666)
+    }
+
+    /// The layer's link ID; a layer whose `link` file is missing gets its links repaired from
+    /// the `l/` symlinks, and if it still has none, a new link ID.
+    pub fn link_id_repairing(&self, id: &str) -> Result<String> {
+        if let Some(link) = self.read_link_id(id)? {
+            return Ok(link);
+        }
+        self.repair_links()?;
+        match self.read_link_id(id)? {
+            Some(link) => Ok(link),
+            None => self.create_link(id),
+        }
+    }
+
+    /// Bring `link` files and `l/` symlinks back in agreement, as newer c/storage does when it
+    /// finds either missing (a crash can lose the symlinks; hand-copied stores lose either):
+    /// every layer whose link file names a missing symlink gets it back; every symlink that
+    /// points at a layer whose link file is missing or different rewrites that link file; a
+    /// symlink whose target does not look like `../<id>/diff` is removed. Directories that are
+    /// not layers (no `diff`) are left alone.
+    pub fn repair_links(&self) -> Result<()> {
+        fs::DirBuilder::new().recursive(true).mode(0o755).create(self.link_dir()).ctx("creating the overlay link directory")?;
+        let entries = fs::read_dir(&self.home).ctx(format_args!("reading {}", self.home.display()))?;
+        for entry in entries {
+            let entry = entry.ctx(format_args!("reading {}", self.home.display()))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name == LINK_DIR || !entry.path().join("diff").is_dir() {
+                continue;
+            }
+            if let Some(link) = self.read_link_id(&name)? {
+                let path = self.link_path(&link);
+                if fs::symlink_metadata(&path).is_err() {
+                    std::os::unix::fs::symlink(Path::new("..").join(&name).join("diff"), &path)
+                        .ctx(format_args!("recreating {}", path.display()))?;
+                }
+            }
+        }
+        for entry in fs::read_dir(self.link_dir()).ctx("reading the overlay link directory")? {
+            let entry = entry.ctx("reading the overlay link directory")?;
+            let link = entry.file_name().to_string_lossy().into_owned();
+            let target = match fs::read_link(entry.path()) {
+                Ok(t) => t,
+                Err(_) => continue,
+            };
+            let parts: Vec<&str> = target.to_str().unwrap_or("").split('/').collect();
+            let layer = match parts.as_slice() {
+                ["..", layer, "diff"] if !layer.is_empty() => layer.to_string(),
+                _ => {
+                    let _ = fs::remove_file(entry.path());
+                    continue;
+                }
+            };
+            if !self.layer_dir(&layer).is_dir() {
+                continue;
+            }
+            if self.read_link_id(&layer)?.as_deref() != Some(link.as_str()) {
+                let file = self.link_file(&layer);
+                let _ = fs::remove_file(&file);
+                write_new_file(&file, link.as_bytes(), 0o644)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Remove the layer's `l/` symlink (if its link file names one) and its directory.
+    pub fn remove_link(&self, id: &str) -> Result<()> {
+        if let Some(link) = self.read_link_id(id)? {
+            if !link.is_empty() && !link.contains('/') {
+                match fs::remove_file(self.link_path(&link)) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                        return Err(Error::io(format_args!("removing the link of layer {id}"), e))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `dir/diff1`, `dir/diff2`, ... that exist: the extra lower directories of a layer whose
+/// files were re-owned for new ID maps (c/storage rotates `diff` to `diff1` then; we put the
+/// re-owned copy of the parent there), topmost first. `dir` may go through an `l/` symlink
+/// (`G/overlay/l/<LINK>/..`), which the kernel resolves, so the string is kept as given.
+pub fn extra_diff_dirs(dir: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for n in 1.. {
+        let candidate = format!("{dir}/diff{n}");
+        if !Path::new(&candidate).is_dir() {
+            break;
+        }
+        out.push(candidate);
+    }
+    out
+}
+
+/// Create a file that must not exist yet with exactly `data`, `mode` less the umask.
+fn write_new_file(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(path)
+        .ctx(format_args!("creating {}", path.display()))?;
+    file.write_all(data).ctx(format_args!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_ids_are_26_base32_characters() {
+        let id = new_link_id();
+        assert_eq!(id.len(), LINK_ID_LEN);
+        assert!(id.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)), "{id}");
+        assert_ne!(new_link_id(), id);
+    }
+
+    #[test]
+    fn base32_matches_rfc4648_vectors() {
+        // RFC 4648 section 10: BASE32("foobar") = "MZXW6YTBOI======".
+        assert_eq!(base32_prefix(b"foobar", 10), "MZXW6YTBOI");
+        assert_eq!(base32_prefix(b"fooba", 8), "MZXW6YTB");
+        assert_eq!(base32_prefix(b"f", 2), "MY");
+        assert_eq!(base32_prefix(&[0xff; 17], 26), "77777777777777777777777777");
+    }
+}

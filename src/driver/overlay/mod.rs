@@ -1,0 +1,542 @@
+//! The overlay driver: each layer keeps only its own changes in `G/overlay/<id>/diff`, and a
+//! layer's root file system is the kernel's overlay of that directory on its parents' (ONDISK.md
+//! 1.3, 5, 6, 7). The files on disk are c/storage's, so Go and libcstorage mount each other's
+//! layers; mount counts live in mountpoints.json (the layer store's job).
+//!
+//! * `layout.rs`: the tree (link IDs, `lower` files, `l/` symlinks and their repair).
+//! * `mount.rs`: mounting (fsconfig `lowerdir+`, mount(2) fallback, stacking), mount points.
+//! * `probe.rs`: what the kernel supports, cached in R/overlay like c/storage.
+//! * `idmapped.rs`: user namespaces and ID-mapped views, to shift owners at mount time.
+//! * `remap.rs`: layers whose ID maps differ from their parent's (re-owned copies).
+//!
+//! The driver home is bind-mounted onto itself and made private before the first mount, as
+//! c/storage does at driver start. Besides keeping our mounts from propagating into other
+//! mount namespaces, this matters for sharing a store with Go: if Go made that bind mount
+//! *after* we mounted a layer, our mount would be hidden under it, Go would count it as
+//! mounted (its check reads mountinfo) and hand out an empty directory. Doing it first makes
+//! Go find the home already mounted. The bind mount outlives the process, like Go's; the
+//! store's shutdown (driver cleanup) removes it. It is made lazily, on the first mount, so a
+//! process that only reads the store leaves no mount behind.
+
+mod idmapped;
+mod layout;
+mod mount;
+mod probe;
+mod remap;
+
+pub use layout::{new_link_id, LINK_ID_LEN};
+pub use mount::{is_mount_point, mount_points, MountApi, MAX_LOWERS_PER_OVERLAY};
+
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use super::vfs::remove_tree;
+use super::{CreateOptions, Driver, MountOptions, OwnerShift, WhiteoutStyle};
+use crate::error::{Error, ErrorKind, IoContext, Result};
+use crate::idmap::{to_host, IdMap};
+use idmapped::{bind_idmapped, UserNamespace};
+use layout::{extra_diff_dirs, Layout};
+use mount::{clear_scratch_dir, make_private_mount, mount_layer_stack, unmount, MountFlags, OverlaySpec};
+use probe::FeatureCache;
+
+const METACOPY_ON: &str = "metacopy=on";
+
+/// Settings from the `overlay.*` driver options.
+#[derive(Debug, Default)]
+struct Settings {
+    /// `overlay.mountopt`: used when the caller passes no mount options.
+    mount_options: Vec<String>,
+    /// The option as written, which names the probe cache entries (`metacopy(nodev)-false`).
+    mount_options_text: String,
+    /// `overlay.skip_mount_home`: do not bind-mount the home onto itself.
+    skip_mount_home: bool,
+    /// `overlay.ignore_chown_errors`, for whoever extracts layers into this driver.
+    ignore_chown_errors: bool,
+}
+
+impl Settings {
+    fn parse(options: &[(String, String)]) -> Result<Settings> {
+        let mut s = Settings::default();
+        let parse_bool = |key: &str, value: &str| -> Result<bool> {
+            match value.to_ascii_lowercase().as_str() {
+                "1" | "t" | "true" => Ok(true),
+                "0" | "f" | "false" => Ok(false),
+                _ => Err(Error::new(ErrorKind::Config, format!("overlay: {key} must be true or false, not {value:?}"))),
+            }
+        };
+        for (key, value) in options {
+            let name = key.strip_prefix("overlay.").unwrap_or(key);
+            match name {
+                "mountopt" => {
+                    s.mount_options_text = value.clone();
+                    s.mount_options = value.split(',').map(str::trim).filter(|o| !o.is_empty()).map(String::from).collect();
+                }
+                "skip_mount_home" => s.skip_mount_home = parse_bool(key, value)?,
+                "ignore_chown_errors" => s.ignore_chown_errors = parse_bool(key, value)?,
+                "override_kernel_check" => {}
+                "mount_program" if value.is_empty() => {}
+                "mount_program" | "force_mask" | "size" | "inodes" | "imagestore" | "additionalimagestore"
+                | "additionallayerstore" => {
+                    return Err(Error::new(ErrorKind::NotSupported, format!("overlay: option {key} is not supported by libcstorage")))
+                }
+                _ => return Err(Error::new(ErrorKind::Config, format!("overlay: Unknown option {key}"))),
+            }
+        }
+        Ok(s)
+    }
+}
+
+pub struct Overlay {
+    layout: Layout,
+    settings: Settings,
+    api: MountApi,
+    features: FeatureCache,
+    backing_fs: String,
+    supports_d_type: bool,
+    using_metacopy: bool,
+    /// Probed on first use (status), as c/storage does.
+    native_diff: OnceLock<bool>,
+    /// Whether overlay takes ID-mapped lowers; probed on first use, as c/storage does.
+    idmapped_lowers: OnceLock<bool>,
+}
+
+impl Overlay {
+    /// Start the driver on `graph_root/overlay` (probe results cached in `run_root/overlay`).
+    /// Fails with `NotSupported` when overlay cannot work here: not root, a backing file system
+    /// overlay cannot use, a store set up for a FUSE mount program, or a kernel whose test
+    /// mount fails. A failed start leaves no `overlay` directory behind, so the store can
+    /// choose another driver and will not later mistake it for overlay state.
+    pub fn new(graph_root: &Path, run_root: &Path, options: &[(String, String)]) -> Result<Overlay> {
+        let settings = Settings::parse(options)?;
+        let backing_fs = probe::backing_fs(graph_root)?;
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return Err(Error::new(
+                ErrorKind::NotSupported,
+                "overlay needs root (rootless overlay needs fuse-overlayfs, which libcstorage does not drive)",
+            ));
+        }
+        let home = graph_root.join("overlay");
+        let home_existed = home.exists();
+        let result = Self::start(home.clone(), run_root.join("overlay"), settings, backing_fs);
+        if result.is_err() && !home_existed {
+            let _ = fs::remove_dir(home.join(layout::LINK_DIR));
+            let _ = fs::remove_file(home.join(MOUNT_PROGRAM_FLAG));
+            let _ = fs::remove_dir(&home);
+        }
+        result
+    }
+
+    fn start(home: PathBuf, run_home: PathBuf, settings: Settings, backing_fs: String) -> Result<Overlay> {
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(&home).ctx(format_args!("creating {}", home.display()))?;
+        let layout = Layout::new(home.clone());
+        fs::DirBuilder::new().recursive(true).mode(0o755).create(layout.link_dir()).ctx("creating the overlay link directory")?;
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(&run_home).ctx(format_args!("creating {}", run_home.display()))?;
+        check_mount_program_flag(&home)?;
+
+        let api = MountApi::detect(&home);
+        let features = FeatureCache::new(run_home);
+        let supports_d_type = match features.get("overlay") {
+            Some((true, _)) => true,
+            Some((false, reason)) => return Err(Error::new(ErrorKind::NotSupported, reason)),
+            None => match probe::probe_overlay(&home, api) {
+                Ok(d_type) => {
+                    features.record("overlay", d_type, "")?;
+                    d_type
+                }
+                Err(reason) => {
+                    features.record("overlay", false, &reason)?;
+                    return Err(Error::new(ErrorKind::NotSupported, reason));
+                }
+            },
+        };
+        let metacopy_feature = format!("metacopy({})", settings.mount_options_text);
+        let using_metacopy = match features.get(&metacopy_feature) {
+            Some((answer, _)) => answer,
+            None => {
+                let answer = probe::probe_metacopy(&home, api, &settings.mount_options)?;
+                features.record(&metacopy_feature, answer, "")?;
+                answer
+            }
+        };
+        Ok(Overlay { layout, settings, api, features, backing_fs, supports_d_type, using_metacopy, native_diff: OnceLock::new(), idmapped_lowers: OnceLock::new() })
+    }
+
+    /// Use mount(2) instead of the file-system-context API even where the kernel has it, to
+    /// exercise (and measure) the fallback for older kernels.
+    pub fn with_mount_api(mut self, api: MountApi) -> Overlay {
+        self.api = api;
+        self
+    }
+
+    pub fn mount_api(&self) -> MountApi {
+        self.api
+    }
+
+    /// Whether chown failures during extraction should be ignored (`overlay.ignore_chown_errors`).
+    pub fn ignore_chown_errors(&self) -> bool {
+        self.settings.ignore_chown_errors
+    }
+
+    /// Bind-mount the home onto itself (unless it is a mount point already) and make it
+    /// private; see the module documentation for why.
+    fn ensure_home_private(&self) -> Result<()> {
+        if self.settings.skip_mount_home {
+            return Ok(());
+        }
+        make_private_mount(self.layout.home())
+    }
+
+    /// The lower directories of a mount of `id`, topmost first, as absolute paths through the
+    /// `l/` links (c/storage's mount data): the layer's own re-owned copies (`diff1`, ...),
+    /// then each layer of its `lower` chain followed by that layer's re-owned copies. A missing
+    /// `l/` link is rebuilt from the layers' link files once before giving up.
+    fn lower_dirs(&self, id: &str) -> Result<Vec<String>> {
+        let home = self.layout.home().to_string_lossy().into_owned();
+        let mut lowers = extra_diff_dirs(&self.layout.layer_dir(id).to_string_lossy());
+        let mut repaired = false;
+        for entry in self.layout.read_lower(id)? {
+            let path = format!("{home}/{entry}");
+            if !Path::new(&path).is_dir() {
+                if !repaired {
+                    self.layout.repair_links()?;
+                    repaired = true;
+                }
+                if !Path::new(&path).is_dir() {
+                    return Err(Error::new(ErrorKind::LayerUnknown, format!("lower layer {path} of layer {id} does not exist")));
+                }
+            }
+            lowers.extend(std::iter::once(path.clone()).chain(extra_diff_dirs(&format!("{path}/.."))));
+        }
+        Ok(lowers)
+    }
+
+    /// A diff straight from the upper directory is only right against the parent, and only where
+    /// the kernel keeps upper directories exportable (the native-diff probe). Otherwise c/storage
+    /// mounts both layers and compares them, which this driver does not do yet.
+    fn check_native_diff(&self, id: &str, from: Option<&str>, from_is_parent: bool) -> Result<()> {
+        if !from_is_parent {
+            return Err(Error::new(
+                ErrorKind::NotSupported,
+                format!("overlay diffs of layer {id} against {} (not its parent) are not supported yet", from.unwrap_or("nothing")),
+            ));
+        }
+        if !self.native_diff() {
+            return Err(Error::new(ErrorKind::NotSupported, "this kernel's overlay upper directories cannot be exported as diffs (see `status`)"));
+        }
+        Ok(())
+    }
+
+    /// The mount options to use: the caller's, else `overlay.mountopt`; `metacopy=on` only when
+    /// the kernel does metacopy (and added when configured, since the kernel refuses to follow
+    /// metacopy files without it).
+    fn effective_mount_options(&self, requested: &[String]) -> Vec<String> {
+        let configured = &self.settings.mount_options;
+        let mut list: Vec<String> = if requested.is_empty() { configured.clone() } else { requested.to_vec() };
+        if !requested.is_empty() && self.using_metacopy && configured.iter().any(|o| o == METACOPY_ON) && !list.iter().any(|o| o == METACOPY_ON) {
+            list.push(METACOPY_ON.to_string());
+        }
+        if !self.using_metacopy {
+            list.retain(|o| o != METACOPY_ON);
+        }
+        list
+    }
+
+    fn native_diff(&self) -> bool {
+        *self.native_diff.get_or_init(|| {
+            let feature = format!("native-diff({})", self.settings.mount_options_text);
+            if let Some((answer, _)) = self.features.get(&feature) {
+                return answer;
+            }
+            let (answer, text) = match probe::probe_native_diff(self.layout.home(), self.api, &self.settings.mount_options) {
+                Ok(()) => (true, String::new()),
+                Err(reason) => (false, format!("Not using native diff for overlay, this may cause degraded performance for building images: {reason}")),
+            };
+            let _ = self.features.record(&feature, answer, &text);
+            answer
+        })
+    }
+
+    /// Mount `spec` on `target`; with `shift`, every lower directory under the home (all of
+    /// them but a read-only mount's own diff) is reached through an ID-mapped view of the
+    /// home attached at `<id>/mapped/0` (c/storage's place for it), which is detached again
+    /// once the overlay holds its own references.
+    fn mount_spec(&self, id: &str, spec: OverlaySpec, target: &Path, shift: Option<(&[crate::IdMap], &[crate::IdMap])>) -> Result<()> {
+        let layout = &self.layout;
+        let scratch = layout.scratch_mounts_dir(id);
+        let Some((uid_map, gid_map)) = shift else {
+            return mount_layer_stack(self.api, &spec, target, layout.home(), &scratch);
+        };
+        let userns = UserNamespace::new(uid_map, gid_map)?;
+        let view = scratch.join("0");
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(&view).ctx(format_args!("creating {}", view.display()))?;
+        let result = bind_idmapped(layout.home(), &view, &userns).and_then(|()| {
+            let home = layout.home().to_string_lossy().into_owned();
+            let own_diff = layout.diff_dir(id).to_string_lossy().into_owned();
+            let through_view = |lower: String| match lower.strip_prefix(&home) {
+                Some(rest) if lower != own_diff => format!("{}{rest}", view.display()),
+                _ => lower,
+            };
+            let spec = OverlaySpec { lowers: spec.lowers.into_iter().map(through_view).collect(), ..spec };
+            let mounted = mount_layer_stack(self.api, &spec, target, layout.home(), &scratch);
+            let _ = unmount(&view, true);
+            mounted
+        });
+        let _ = fs::remove_dir(&view);
+        let _ = fs::remove_dir(&scratch);
+        result
+    }
+
+    /// Create the directories of a new layer; on failure the caller removes what was made.
+    fn create_layer_dirs(&self, id: &str, opts: &CreateOptions) -> Result<()> {
+        let layout = &self.layout;
+        let root = |maps, what| {
+            to_host(maps, 0).ok_or_else(|| Error::invalid(format!("the {what} map does not map the container's root")))
+        };
+        let layer_owner = (root(opts.uid_map, "uid")?, root(opts.gid_map, "gid")?);
+        // Base layers start from a 0555 root owned by the layer's root; children take the
+        // owner of the parent's directory and the mode of the parent's diff (c/storage).
+        let (dirs_owner, diff_mode) = match opts.parent {
+            Some(parent) => {
+                use std::os::unix::fs::MetadataExt;
+                let parent_dir = fs::metadata(layout.layer_dir(parent)).ctx(format_args!("reading parent layer {parent}"))?;
+                let parent_diff = fs::metadata(layout.diff_dir(parent)).ctx(format_args!("reading parent layer {parent}"))?;
+                ((parent_dir.uid(), parent_dir.gid()), parent_diff.mode() & 0o777)
+            }
+            None => (layer_owner, 0o555),
+        };
+        make_dir(&layout.layer_dir(id), 0o700, layer_owner)?;
+        make_dir(&layout.diff_dir(id), diff_mode, dirs_owner)?;
+        layout.create_link(id)?;
+        make_dir(&layout.work_dir(id), 0o700, dirs_owner)?;
+        make_dir(&layout.merged_dir(id), 0o700, dirs_owner)?;
+        match opts.parent {
+            None => make_dir(&layout.empty_dir(id), 0o700, dirs_owner),
+            Some(parent) => {
+                layout.write_lower_for_child(id, parent)?;
+                let shift = OwnerShift {
+                    from_uids: opts.parent_uid_map,
+                    from_gids: opts.parent_gid_map,
+                    to_uids: opts.uid_map,
+                    to_gids: opts.gid_map,
+                };
+                if opts.parent_uid_map != opts.uid_map || opts.parent_gid_map != opts.gid_map {
+                    self.copy_parent_with_shifted_owners(id, parent, &shift, opts.uid_map, opts.gid_map)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Detach everything mounted at or below `dir` (deepest first), e.g. mounts left by a
+    /// crash, so that the tree can be removed.
+    fn unmount_everything_under(dir: &Path) {
+        let mut below: Vec<PathBuf> = mount_points().into_iter().filter(|p| p.starts_with(dir)).collect();
+        below.sort_by_key(|p| std::cmp::Reverse(p.as_os_str().len()));
+        for p in below {
+            let _ = unmount(&p, true);
+        }
+    }
+}
+
+/// `.has-mount-program`: "true" when the store was set up for fuse-overlayfs, which we cannot
+/// drive; written "false" when missing, as c/storage does for a native overlay store.
+const MOUNT_PROGRAM_FLAG: &str = ".has-mount-program";
+
+fn check_mount_program_flag(home: &Path) -> Result<()> {
+    let path = home.join(MOUNT_PROGRAM_FLAG);
+    match fs::read_to_string(&path) {
+        Ok(s) if s.trim() == "true" => Err(Error::new(
+            ErrorKind::NotSupported,
+            format!("{} says this store needs a FUSE mount program, which libcstorage does not drive", path.display()),
+        )),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&path)
+                .ctx(format_args!("creating {}", path.display()))?;
+            f.write_all(b"false").ctx(format_args!("writing {}", path.display()))
+        }
+        Err(e) => Err(Error::io(format_args!("reading {}", path.display()), e)),
+    }
+}
+
+/// mkdir with `mode` (less the umask, as Go's os.Mkdir), then chown.
+fn make_dir(path: &Path, mode: u32, (uid, gid): (u32, u32)) -> Result<()> {
+    fs::DirBuilder::new().mode(mode).create(path).ctx(format_args!("creating {}", path.display()))?;
+    std::os::unix::fs::chown(path, Some(uid), Some(gid)).ctx(format_args!("changing owner of {}", path.display()))
+}
+
+impl Driver for Overlay {
+    fn name(&self) -> &'static str {
+        "overlay"
+    }
+
+    fn home(&self) -> &Path {
+        self.layout.home()
+    }
+
+    fn create(&self, id: &str, opts: &CreateOptions) -> Result<()> {
+        let dir = self.layout.layer_dir(id);
+        if fs::symlink_metadata(&dir).is_ok() {
+            // Left by a crash or an outside tool: start over, as c/storage does (removing the
+            // old link too, so two links never point at one layer).
+            self.remove(id)?;
+        }
+        fs::DirBuilder::new().recursive(true).mode(0o755).create(self.layout.link_dir()).ctx("creating the overlay link directory")?;
+        let result = self.create_layer_dirs(id, opts);
+        if result.is_err() {
+            let _ = self.remove(id);
+        }
+        result
+    }
+
+    fn remove(&self, id: &str) -> Result<()> {
+        let dir = self.layout.layer_dir(id);
+        if fs::symlink_metadata(&dir).is_err() {
+            return Ok(());
+        }
+        Self::unmount_everything_under(&dir);
+        self.layout.remove_link(id)?;
+        remove_tree(&dir)
+    }
+
+    fn exists(&self, id: &str) -> bool {
+        self.layout.layer_dir(id).is_dir()
+    }
+
+    fn mount(&self, id: &str, opts: &MountOptions) -> Result<PathBuf> {
+        let layout = &self.layout;
+        if !layout.layer_dir(id).is_dir() {
+            return Err(Error::new(ErrorKind::LayerUnknown, format!("overlay layer directory {} does not exist", layout.layer_dir(id).display())));
+        }
+        let mut flags = MountFlags::parse(&self.effective_mount_options(opts.options))?;
+        flags.read_only |= opts.read_only;
+        let diff = layout.diff_dir(id).to_string_lossy().into_owned();
+        let mut lowers = self.lower_dirs(id)?;
+        if lowers.is_empty() {
+            lowers.push(layout.empty_dir(id).to_string_lossy().into_owned());
+        }
+        let spec = if flags.read_only {
+            // No upper: the layer's diff is simply the topmost lower.
+            lowers.insert(0, diff);
+            OverlaySpec { lowers, upper: None, flags, label: None }
+        } else {
+            OverlaySpec { lowers, upper: Some((diff, layout.work_dir(id).to_string_lossy().into_owned())), flags, label: None }
+        };
+        let spec = OverlaySpec {
+            label: (!opts.mount_label.is_empty() && probe::selinux_enabled()).then(|| opts.mount_label.to_string()),
+            ..spec
+        };
+
+        let merged = layout.merged_dir(id);
+        match fs::DirBuilder::new().mode(0o700).create(&merged) {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(Error::io(format_args!("creating {}", merged.display()), e)),
+            _ => {}
+        }
+        if is_mount_point(&merged) {
+            // Mounted but not counted (a count lost with mountpoints.json): reuse it, as
+            // c/storage's reference counter does.
+            return Ok(merged);
+        }
+        self.ensure_home_private()?;
+        // The kernel refuses to mount a "volatile" upper twice until this marker is gone.
+        let _ = remove_tree(&layout.work_dir(id).join("work/incompat/volatile"));
+        let shift = (!opts.uid_map.is_empty() && !opts.gid_map.is_empty()).then_some((opts.uid_map, opts.gid_map));
+        if shift.is_some() && !self.supports_shifting() {
+            return Err(Error::new(ErrorKind::NotSupported, format!("cannot mount layer {id} with ID maps: shifting is not supported here")));
+        }
+        self.mount_spec(id, spec, &merged, shift).map_err(|e| e.context(format_args!("mounting layer {id}")))?;
+        Ok(merged)
+    }
+
+    fn unmount(&self, id: &str) -> Result<()> {
+        let merged = self.layout.merged_dir(id);
+        unmount(&merged, true)?;
+        let _ = clear_scratch_dir(&self.layout.scratch_mounts_dir(id));
+        // c/storage removes the mount point after the last unmount; a busy one stays.
+        let _ = fs::remove_dir(&merged);
+        Ok(())
+    }
+
+    fn is_mounted(&self, id: &str, path: &Path) -> bool {
+        path == self.layout.merged_dir(id) && is_mount_point(path)
+    }
+
+    fn diff_dir(&self, id: &str) -> PathBuf {
+        self.layout.diff_dir(id)
+    }
+
+    fn lower_diff_dirs(&self, id: &str) -> Result<Vec<PathBuf>> {
+        Ok(self.lower_dirs(id)?.into_iter().map(PathBuf::from).collect())
+    }
+
+    fn whiteout_style(&self) -> WhiteoutStyle {
+        WhiteoutStyle::Overlay
+    }
+
+    /// The native diff: the upper directory is exactly the layer's changes (whiteouts as 0/0
+    /// devices, opaque directories marked), so it is exported as it is.
+    fn write_diff(&self, id: &str, from: Option<&str>, from_is_parent: bool, maps: (&[IdMap], &[IdMap]), out: &mut dyn Write) -> Result<()> {
+        self.check_native_diff(id, from, from_is_parent)?;
+        crate::archive::export_overlay_diff(&self.layout.diff_dir(id), &self.lower_diff_dirs(id)?, maps.0, maps.1, out)
+    }
+
+    fn changes(&self, id: &str, from: Option<&str>, from_is_parent: bool) -> Result<Vec<crate::archive::Change>> {
+        self.check_native_diff(id, from, from_is_parent)?;
+        crate::archive::overlay_changes(&self.layout.diff_dir(id), &self.lower_diff_dirs(id)?)
+    }
+
+    /// As c/storage: the size of what the upper directory holds.
+    fn diff_size(&self, id: &str, from: Option<&str>, from_is_parent: bool) -> Result<u64> {
+        self.check_native_diff(id, from, from_is_parent)?;
+        crate::archive::disk_usage(&self.layout.diff_dir(id))
+    }
+
+    /// Through ID-mapped lowers, where overlay takes them (probed once, cached in R/overlay as
+    /// `idmapped-lower-dir-*`, as c/storage does). `_CONTAINERS_OVERLAY_DISABLE_IDMAP=yes`
+    /// turns it off, as in newer c/storage; container layers then get re-owned copies
+    /// (remap.rs).
+    fn supports_shifting(&self) -> bool {
+        if std::env::var_os("_CONTAINERS_OVERLAY_DISABLE_IDMAP").is_some_and(|v| v == "yes") {
+            return false;
+        }
+        *self.idmapped_lowers.get_or_init(|| {
+            const FEATURE: &str = "idmapped-lower-dir";
+            if let Some((answer, _)) = self.features.get(FEATURE) {
+                return answer;
+            }
+            let answer = probe::probe_idmapped_lowers(self.layout.home(), self.api);
+            let _ = self.features.record(FEATURE, answer, "");
+            answer
+        })
+    }
+
+    fn status(&self) -> Vec<(String, String)> {
+        vec![
+            ("Backing Filesystem".to_string(), self.backing_fs.clone()),
+            ("Supports d_type".to_string(), self.supports_d_type.to_string()),
+            ("Native Overlay Diff".to_string(), self.native_diff().to_string()),
+            ("Using metacopy".to_string(), self.using_metacopy.to_string()),
+        ]
+    }
+
+    /// Undo the home's bind mount (c/storage's Cleanup). Layers still mounted under it are
+    /// detached with it; the store only calls this once every counted mount is released.
+    fn cleanup(&self) -> Result<()> {
+        let _ = remove_tree(&self.layout.home().join("staging"));
+        if !self.settings.skip_mount_home && is_mount_point(self.layout.home()) {
+            unmount(self.layout.home(), true)?;
+        }
+        Ok(())
+    }
+}
