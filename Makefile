@@ -81,6 +81,7 @@ demo:
 
 bench:
 	$(CARGO) bench --bench scale
+	$(CARGO) bench --bench mount
 	$(CARGO) bench --bench tar
 
 # --- C tests, built against an installed library through pkg-config ---------------------

@@ -223,8 +223,9 @@ int main(void) {
     CHECK(cs_change_list_path(changes, 1000) == NULL && cs_change_list_kind(changes, 1000) == -1);
     cs_change_list_free(changes);
     cs_change_list_free(NULL);
+    /* As in c/storage 1.43: the bytes of changed files ("new\n"), not the tar's size. */
     OK(cs_layer_diff_size(t.store, NULL, "child", &size, &err));
-    CHECK(size == st.st_size);
+    CHECK(size == 4);
     OK(cs_layer_diff_size(t.store, "base", "base", &size, &err));
     CHECK(size == 0);
     base.pos = 0;

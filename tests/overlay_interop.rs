@@ -247,3 +247,76 @@ fn chains_past_go_limit_of_128_lowers_mount_here_and_shorter_ones_in_both() {
     assert!(o.go_ok(&["unmount", &short]).contains("unmounted"));
     o.finish(store);
 }
+
+/// The entries of a tar as (name, kind) with whiteouts kept as names, sorted: what a diff says
+/// changed, without the times (whiteouts carry the time they were made).
+fn tar_entries(bytes: &[u8]) -> Vec<(String, char)> {
+    let mut archive = tar::Archive::new(bytes);
+    let mut out: Vec<(String, char)> = archive
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let kind = match e.header().entry_type() {
+                tar::EntryType::Directory => 'd',
+                tar::EntryType::Symlink => 'l',
+                tar::EntryType::Link => 'h',
+                _ => 'f',
+            };
+            (e.path().unwrap().to_string_lossy().trim_end_matches('/').to_string(), kind)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn go_diff_of_a_container_layer_we_wrote_into_has_the_changes_of_our_export() {
+    let o = OverlayTest::new("ovi-ctrdiff");
+    let store = o.open();
+    let base_tar = tar_of(
+        o.dir(),
+        "base.tar",
+        &[("etc", None), ("etc/keep.txt", Some("keep\n")), ("etc/remove.txt", Some("bye\n")), ("opt", None), ("opt/old", Some("old\n"))],
+    );
+    let base = store.put_layer(&LayerOptions::default(), &mut fs::File::open(&base_tar).unwrap(), None).unwrap();
+    let image = store.create_image(Some(&base.id), &ImageOptions::default()).unwrap();
+    let ctr = store.create_container(Some(&image.id), &ContainerOptions { names: vec!["writer".into()], ..Default::default() }).unwrap();
+
+    // Write through the mount: add, modify, delete a file, replace a directory.
+    let root = store.mount("writer", "", &[]).unwrap();
+    write(&root, "etc/new.txt", "new\n");
+    write(&root, "etc/keep.txt", "changed\n");
+    fs::remove_file(root.join("etc/remove.txt")).unwrap();
+    fs::remove_dir_all(root.join("opt")).unwrap();
+    fs::create_dir(root.join("opt")).unwrap();
+    write(&root, "opt/fresh", "fresh\n");
+    assert!(!store.unmount("writer", false).unwrap());
+
+    let mut ours = Vec::new();
+    store.diff(None, &ctr.layer, cstorage::store::DiffCompression::Uncompressed, &mut ours).unwrap();
+    let go_file = o.dir().join("go-diff.tar");
+    o.go_ok(&["diff", "-u", "-f", go_file.to_str().unwrap(), &ctr.layer]);
+    let go = fs::read(&go_file).unwrap();
+    assert_eq!(tar_entries(&ours), tar_entries(&go), "same entries in our export and Go's diff");
+    let names: Vec<String> = tar_entries(&ours).into_iter().map(|(n, _)| n).collect();
+    for expected in ["etc/new.txt", "etc/keep.txt", "etc/.wh.remove.txt", "opt/.wh..wh..opq", "opt/fresh"] {
+        assert!(names.contains(&expected.to_string()), "{expected} missing from {names:?}");
+    }
+
+    // Both sides list the same changes (Go prints `Kind "path"`).
+    let ours: Vec<String> = store.changes(None, &ctr.layer).unwrap().into_iter().map(|c| format!("{:?} {:?}", c.kind, c.path)).collect();
+    let go_changes: Vec<String> = o.go_ok(&["changes", &ctr.layer]).lines().map(String::from).collect();
+    assert_eq!(ours, go_changes);
+
+    // And our export applied onto the image layer, as a new layer, shows what the container saw.
+    let applied = store
+        .put_layer(&LayerOptions { parent: Some(base.id.clone()), ..Default::default() }, &mut &go[..], None)
+        .unwrap();
+    let view = store.mount(&applied.id, "", &["ro".to_string()]).unwrap();
+    assert_eq!(read(&view.join("etc/keep.txt")), "changed\n");
+    assert!(!view.join("etc/remove.txt").exists() && !view.join("opt/old").exists());
+    assert_eq!(read(&view.join("opt/fresh")), "fresh\n");
+    store.unmount(&applied.id, false).unwrap();
+    o.finish(store);
+}

@@ -151,8 +151,9 @@ pub fn diff_size(parent: Option<&Path>, layer: &Path) -> Result<u64> {
 }
 
 /// Changes of an overlay layer, read from its upper directory alone (c/storage's overlay
-/// changes): a 0/0 character device is a deletion; anything else is a modification when some
-/// lower layer has the path, else an addition.
+/// changes): a 0/0 character device, or an opaque directory over one a lower layer has, is a
+/// deletion; anything else is a modification when some lower layer has the path, else an
+/// addition.
 pub fn overlay_changes(upper: &Path, lowers: &[std::path::PathBuf]) -> Result<Vec<Change>> {
     let mut out = Vec::new();
     walk_upper(upper, lowers, b"", &mut out)?;
@@ -172,7 +173,10 @@ fn walk_upper(dir: &Path, lowers: &[std::path::PathBuf], rel: &[u8], out: &mut V
         let md = fs::symlink_metadata(&path).ctx(format_args!("inspecting {}", path.display()))?;
         let whiteout = md.file_type().is_char_device() && md.rdev() == 0;
         let in_lower = lowers.iter().any(|l| fs::symlink_metadata(l.join(OsStr::from_bytes(&child[1..]))).is_ok());
-        let kind = if whiteout {
+        // An opaque directory hides what the lowers had there: Go reports it as deleted (and
+        // its new children as added).
+        let opaque = md.is_dir() && super::xattrs::get(&path, super::apply::OVERLAY_OPAQUE_XATTR).is_some_and(|v| v == b"y");
+        let kind = if whiteout || (opaque && in_lower) {
             ChangeKind::Delete
         } else if in_lower {
             ChangeKind::Modify
