@@ -3,6 +3,7 @@
  *
  *   demo GRAPH_ROOT RUN_ROOT DRIVER LAYER.tar[.gz|.zst] EXPORT.tar
  *
+ * DRIVER is "overlay", "vfs", or "auto" to let the library choose (overlay where it works).
  * Imports the layer tarball, creates an image on it (with a manifest) and a container from the
  * image, mounts the container and writes a file into it, lists what the store holds, exports the
  * layer again as a plain tar and checks that its digest is the layer's recorded diff ID, then
@@ -44,7 +45,7 @@ int main(int argc, char **argv) {
     cs_store_options *options = cs_store_options_new();
     check(cs_store_options_set_graph_root(options, argv[1], &err), "set graph root");
     check(cs_store_options_set_run_root(options, argv[2], &err), "set run root");
-    check(cs_store_options_set_driver(options, argv[3], &err), "set driver");
+    if (strcmp(argv[3], "auto") != 0) check(cs_store_options_set_driver(options, argv[3], &err), "set driver");
     cs_store *store = NULL;
     check(cs_store_open(options, &store, &err), "open store");
     cs_store_options_free(options);

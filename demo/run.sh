@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 prefix=${1:-$PWD/_install}
-driver=${CS_DEMO_DRIVER:-vfs}
+driver=${CS_DEMO_DRIVER:-auto}
 work=$PWD/_demo
 rm -rf "$work" && mkdir -p "$work"
 
@@ -28,7 +28,7 @@ export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 cc -std=c11 -Wall -Wextra -Wpedantic -Werror demo/demo.c -o "$work/demo" \
   $(pkg-config --cflags --libs cstorage) -Wl,-rpath,"$(pkg-config --variable=libdir cstorage)"
 
-echo "== running the demo ($driver driver)"
+echo "== running the demo (driver: $driver)"
 "$work/demo" "$work/graph" "$work/run" "$driver" "$layer" "$work/exported.tar" | tee "$work/demo.log"
 
 echo "== checking the exported tar with sha256sum"
