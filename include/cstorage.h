@@ -4,8 +4,9 @@
  *
  * Conventions:
  * - Every fallible function returns a cs_result: CS_RESULT_OK (0) or a negative CS_RESULT_*
- *   code. Its optional last parameter `cs_error **err` (NULL allowed; *err must be NULL on entry)
- *   receives an owned error on failure; free it with cs_error_free.
+ *   code. Its optional last parameter `cs_error **err` (NULL allowed) receives an owned error on
+ *   failure; free it with cs_error_free. *err should be NULL on entry: an error already there is
+ *   kept, not overwritten.
  * - Out-parameters are written only on success.
  * - Every pointer passed in must be NULL or valid for the duration of the call; strings are
  *   NUL-terminated UTF-8. A NULL required pointer gives CS_RESULT_NULL_PARAMETER.
@@ -346,7 +347,8 @@ cs_container_options *cs_container_options_new(void);
 void cs_container_options_free(cs_container_options *options);
 
 /**
- * The new container's ID (64 lowercase hex digits); NULL for a random one.
+ * The new container's ID, one path component (c/storage makes 64 lowercase hex digits); NULL
+ * for a random one.
  */
 cs_result cs_container_options_set_id(cs_container_options *options, const char *id, cs_error **err);
 
@@ -501,7 +503,7 @@ cs_result cs_container_big_data(const cs_store *store, const char *container, co
 cs_result cs_container_big_data_size(const cs_store *store, const char *container, const char *key, int64_t *size, cs_error **err);
 
 /**
- * The digest ("sha256:<hex>") of the container's big-data item `key`. Free `*digest` with
+ * The digest ("sha256:...") of the container's big-data item `key`. Free `*digest` with
  * `cs_string_free`.
  */
 cs_result cs_container_big_data_digest(const cs_store *store, const char *container, const char *key, char **digest, cs_error **err);
@@ -547,10 +549,8 @@ cs_result cs_container_unmount(const cs_store *store, const char *key, bool forc
 cs_result cs_container_mounted(const cs_store *store, const char *key, uint32_t *count, cs_error **err);
 
 /**
- * Go's ContainerSize: the size of the changes in the container's layer plus its big data.
- * Measuring a layer's changes needs the diff code, which this version lacks: the call checks
- * that the container exists, then returns `CS_RESULT_SIZE_UNKNOWN`. Use
- * `cs_container_big_data_size` for the big data alone.
+ * Go's ContainerSize: the size of the changes in the container's layer, its big data, and the
+ * files in its two directories.
  */
 cs_result cs_container_size(const cs_store *store, const char *key, int64_t *size, cs_error **err);
 
@@ -587,7 +587,7 @@ cs_image_options *cs_image_options_new(void);
 void cs_image_options_free(cs_image_options *options);
 
 /**
- * The new image's ID (64 lowercase hex digits; usually its config digest's hex); NULL for a
+ * The new image's ID, one path component (usually the hex of its config's digest); NULL for a
  * random one.
  */
 cs_result cs_image_options_set_id(cs_image_options *options, const char *id, cs_error **err);
@@ -603,7 +603,7 @@ cs_result cs_image_options_add_name(cs_image_options *options, const char *name,
 cs_result cs_image_options_set_metadata(cs_image_options *options, const char *metadata, cs_error **err);
 
 /**
- * The image's digest ("sha256:<hex>", usually its manifest's); NULL unsets it.
+ * The image's digest ("sha256:...", usually its manifest's); NULL unsets it.
  */
 cs_result cs_image_options_set_digest(cs_image_options *options, const char *digest, cs_error **err);
 
@@ -750,7 +750,7 @@ cs_result cs_image_big_data(const cs_store *store, const char *image, const char
 cs_result cs_image_big_data_size(const cs_store *store, const char *image, const char *key, int64_t *size, cs_error **err);
 
 /**
- * The digest ("sha256:<hex>") of the image's big-data item `key`. Free `*digest` with
+ * The digest ("sha256:...") of the image's big-data item `key`. Free `*digest` with
  * `cs_string_free`.
  */
 cs_result cs_image_big_data_digest(const cs_store *store, const char *image, const char *key, char **digest, cs_error **err);
@@ -783,8 +783,7 @@ cs_result cs_image_mount(const cs_store *store, const char *key, const char *mou
 cs_result cs_image_unmount(const cs_store *store, const char *key, bool force, bool *still_mounted, cs_error **err);
 
 /**
- * The sizes of the image's layers and big data added up; `CS_RESULT_SIZE_UNKNOWN` when a layer's
- * size was never recorded (a layer from `cs_layer_create`).
+ * Go's ImageSize: the sizes of the changes in each of the image's layers plus its big data.
  */
 cs_result cs_image_size(const cs_store *store, const char *key, int64_t *size, cs_error **err);
 
@@ -800,7 +799,8 @@ cs_layer_options *cs_layer_options_new(void);
 void cs_layer_options_free(cs_layer_options *options);
 
 /**
- * The new layer's ID (64 lowercase hex digits); NULL for a random one.
+ * The new layer's ID, one path component (c/storage makes 64 lowercase hex digits); NULL for a
+ * random one.
  */
 cs_result cs_layer_options_set_id(cs_layer_options *options, const char *id, cs_error **err);
 
@@ -837,14 +837,16 @@ cs_result cs_layer_options_set_uid_map(cs_layer_options *options, const cs_id_ma
 cs_result cs_layer_options_set_gid_map(cs_layer_options *options, const cs_id_map *maps, size_t count, cs_error **err);
 
 /**
- * The digest of the layer's compressed tar stream, when the caller already knows it
- * ("sha256:<hex>"); NULL unsets it.
+ * The digest ("sha256:...") the layer's compressed tar stream must have, when the caller
+ * knows it: importing the layer checks it. An empty layer (`cs_layer_create`) records no
+ * digests. NULL unsets it.
  */
 cs_result cs_layer_options_set_compressed_digest(cs_layer_options *options, const char *digest, cs_error **err);
 
 /**
- * The digest of the layer's uncompressed tar stream (its diff ID), when the caller already
- * knows it ("sha256:<hex>"); NULL unsets it.
+ * The digest ("sha256:...") the layer's uncompressed tar stream (its diff ID) must have,
+ * when the caller knows it: importing the layer checks it. An empty layer (`cs_layer_create`)
+ * records no digests. NULL unsets it.
  */
 cs_result cs_layer_options_set_uncompressed_digest(cs_layer_options *options, const char *digest, cs_error **err);
 
@@ -1085,7 +1087,8 @@ cs_result cs_store_options_add_driver_option(cs_store_options *options, const ch
 cs_result cs_store_options_set_config_file(cs_store_options *options, const char *path, cs_error **err);
 
 /**
- * Add a read-only store whose images are visible as well (after those of storage.conf).
+ * Add a read-only store whose images are visible as well (after those of storage.conf). This
+ * version records the setting but does not read additional stores yet.
  */
 cs_result cs_store_options_add_additional_image_store(cs_store_options *options, const char *path, cs_error **err);
 

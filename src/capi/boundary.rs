@@ -23,18 +23,18 @@ use crate::error::{Error, ErrorKind, Result};
 ///
 /// ```ignore
 /// // Fallible: returns cs_result; `err` is the optional `cs_error **` parameter.
-/// boundary!(err = err; store: handle, key: str, out: out => {
-///     out.write(store.lookup(key)?.1.len());
+/// boundary!(err = err; store: handle, key: str, exists: out => {
+///     exists.write(store.exists(key)?);
 ///     Ok(())
 /// })
 /// // Infallible: returns the body's value, or the type's fallback on a NULL handle or a panic.
-/// boundary!(layer: handle => layer.id.as_ptr())
+/// boundary!(layer: handle => { layer.id.as_ptr() })
 /// ```
 ///
 /// Each `name: kind` shadows the raw parameter `name` with its converted form; see [`arg!`] for
 /// the kinds. Every pointer parameter of an export is listed, so that none is used unchecked;
-/// the only exceptions are `cs_string_free`, `cs_bytes_free` and `cs_strarray_dispose`, which take
-/// NULL and free memory of their own kind.
+/// the exceptions are opaque `userdata` (never dereferenced) and `cs_string_free`,
+/// `cs_bytes_free` and `cs_strarray_dispose`, which take NULL and free memory of their own kind.
 macro_rules! boundary {
     (err = $err:ident; $($param:ident : $kind:ident $(($extra:ident))?),* => $body:block) => {
         $crate::capi::boundary::fallible($err, || {
@@ -107,7 +107,7 @@ macro_rules! arg_kind {
         $crate::capi::boundary::Out::new($p, $name)
     };
     (opt_out, $p:ident, $name:expr) => {
-        Ok::<_, $crate::Error>($crate::capi::boundary::Out::new($p, $name).ok())
+        Ok::<_, $crate::Error>($crate::capi::boundary::Out::optional($p))
     };
 }
 
@@ -122,6 +122,12 @@ impl<T> Out<T> {
             return Err(null_parameter(name));
         }
         Ok(Out(ptr))
+    }
+
+    /// # Safety
+    /// `ptr` must be NULL or valid for a write of `T`.
+    pub(crate) unsafe fn optional(ptr: *mut T) -> Option<Self> {
+        (!ptr.is_null()).then_some(Out(ptr))
     }
 
     pub(crate) fn write(self, value: T) {
@@ -201,7 +207,7 @@ pub(crate) fn fallible(err: *mut *mut cs_error, body: impl FnOnce() -> Result<()
     };
     let error = cs_error::from(&error);
     let code = error.code();
-    log::emit(CS_LOG_DEBUG, || format!("{}", error));
+    log::emit(CS_LOG_DEBUG, || error.to_string());
     if err.is_null() {
         return code;
     }
@@ -211,7 +217,7 @@ pub(crate) fn fallible(err: *mut *mut cs_error, body: impl FnOnce() -> Result<()
         *slot = into_handle(error);
     } else {
         // An error from an earlier call is still there: keep it rather than leak or free it.
-        log::emit(CS_LOG_DEBUG, || "*err was not NULL on entry; the new error is dropped".to_string());
+        log::emit(CS_LOG_DEBUG, || format!("*err was not NULL on entry; dropping {error}"));
     }
     code
 }

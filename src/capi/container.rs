@@ -11,7 +11,6 @@ use super::id_map::cs_id_map;
 use super::result::cs_result;
 use super::store::cs_store;
 use super::strings::{c_string, cs_strarray, owned_bytes, owned_c_string, strarray};
-use crate::error::{Error, ErrorKind};
 use crate::record::Container;
 use crate::store::ContainerOptions;
 
@@ -66,7 +65,8 @@ pub extern "C" fn cs_container_options_free(options: *mut cs_container_options) 
     boundary!(options: owned => { drop(options) })
 }
 
-/// The new container's ID (64 lowercase hex digits); NULL for a random one.
+/// The new container's ID, one path component (c/storage makes 64 lowercase hex digits); NULL
+/// for a random one.
 #[no_mangle]
 pub extern "C" fn cs_container_options_set_id(
     options: *mut cs_container_options,
@@ -382,7 +382,7 @@ pub extern "C" fn cs_container_big_data_size(
     })
 }
 
-/// The digest ("sha256:<hex>") of the container's big-data item `key`. Free `*digest` with
+/// The digest ("sha256:...") of the container's big-data item `key`. Free `*digest` with
 /// `cs_string_free`.
 #[no_mangle]
 pub extern "C" fn cs_container_big_data_digest(
@@ -506,10 +506,8 @@ pub extern "C" fn cs_container_mounted(
     })
 }
 
-/// Go's ContainerSize: the size of the changes in the container's layer plus its big data.
-/// Measuring a layer's changes needs the diff code, which this version lacks: the call checks
-/// that the container exists, then returns `CS_RESULT_SIZE_UNKNOWN`. Use
-/// `cs_container_big_data_size` for the big data alone.
+/// Go's ContainerSize: the size of the changes in the container's layer, its big data, and the
+/// files in its two directories.
 #[no_mangle]
 pub extern "C" fn cs_container_size(
     store: *const cs_store,
@@ -518,9 +516,7 @@ pub extern "C" fn cs_container_size(
     err: *mut *mut cs_error,
 ) -> cs_result {
     boundary!(err = err; store: handle, key: str, size: out => {
-        let container = store.container(key)?;
-        // `size` is written once the layer's diff size can be measured; until then, never.
-        let _ = size;
-        Err(Error::new(ErrorKind::SizeUnknown, format!("the size of the changes in container {}'s layer is not known", container.id)))
+        size.write(store.container_size(key)?);
+        Ok(())
     })
 }

@@ -73,7 +73,7 @@ pub extern "C" fn cs_image_options_free(options: *mut cs_image_options) {
     boundary!(options: owned => { drop(options) })
 }
 
-/// The new image's ID (64 lowercase hex digits; usually its config digest's hex); NULL for a
+/// The new image's ID, one path component (usually the hex of its config's digest); NULL for a
 /// random one.
 #[no_mangle]
 pub extern "C" fn cs_image_options_set_id(
@@ -113,7 +113,7 @@ pub extern "C" fn cs_image_options_set_metadata(
     })
 }
 
-/// The image's digest ("sha256:<hex>", usually its manifest's); NULL unsets it.
+/// The image's digest ("sha256:...", usually its manifest's); NULL unsets it.
 #[no_mangle]
 pub extern "C" fn cs_image_options_set_digest(
     options: *mut cs_image_options,
@@ -389,7 +389,7 @@ pub extern "C" fn cs_image_big_data_size(
     })
 }
 
-/// The digest ("sha256:<hex>") of the image's big-data item `key`. Free `*digest` with
+/// The digest ("sha256:...") of the image's big-data item `key`. Free `*digest` with
 /// `cs_string_free`.
 #[no_mangle]
 pub extern "C" fn cs_image_big_data_digest(
@@ -488,8 +488,7 @@ fn top_layer_of(store: &Store, key: &str) -> Result<String> {
     }
 }
 
-/// The sizes of the image's layers and big data added up; `CS_RESULT_SIZE_UNKNOWN` when a layer's
-/// size was never recorded (a layer from `cs_layer_create`).
+/// Go's ImageSize: the sizes of the changes in each of the image's layers plus its big data.
 #[no_mangle]
 pub extern "C" fn cs_image_size(
     store: *const cs_store,

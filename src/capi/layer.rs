@@ -77,7 +77,8 @@ pub extern "C" fn cs_layer_options_free(options: *mut cs_layer_options) {
     boundary!(options: owned => { drop(options) })
 }
 
-/// The new layer's ID (64 lowercase hex digits); NULL for a random one.
+/// The new layer's ID, one path component (c/storage makes 64 lowercase hex digits); NULL for a
+/// random one.
 #[no_mangle]
 pub extern "C" fn cs_layer_options_set_id(
     options: *mut cs_layer_options,
@@ -172,8 +173,9 @@ pub extern "C" fn cs_layer_options_set_gid_map(
     })
 }
 
-/// The digest of the layer's compressed tar stream, when the caller already knows it
-/// ("sha256:<hex>"); NULL unsets it.
+/// The digest ("sha256:...") the layer's compressed tar stream must have, when the caller
+/// knows it: importing the layer checks it. An empty layer (`cs_layer_create`) records no
+/// digests. NULL unsets it.
 #[no_mangle]
 pub extern "C" fn cs_layer_options_set_compressed_digest(
     options: *mut cs_layer_options,
@@ -186,8 +188,9 @@ pub extern "C" fn cs_layer_options_set_compressed_digest(
     })
 }
 
-/// The digest of the layer's uncompressed tar stream (its diff ID), when the caller already
-/// knows it ("sha256:<hex>"); NULL unsets it.
+/// The digest ("sha256:...") the layer's uncompressed tar stream (its diff ID) must have,
+/// when the caller knows it: importing the layer checks it. An empty layer (`cs_layer_create`)
+/// records no digests. NULL unsets it.
 #[no_mangle]
 pub extern "C" fn cs_layer_options_set_uncompressed_digest(
     options: *mut cs_layer_options,

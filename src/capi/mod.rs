@@ -1,7 +1,7 @@
 //! The C ABI: a thin skin over the core that converts pointers, strings and errors.
 //!
 //! Every exported function is `#[no_mangle] extern "C"`, named `cs_<noun>_<verb>`, and has its
-//! body wrapped in [`boundary!`](boundary) (NULL checks, argument conversion, panic catching).
+//! body wrapped in `boundary!` (NULL checks, argument conversion, panic catching).
 //! include/cstorage.h is generated from these files by cbindgen (`make header`); the doc comments
 //! on exports become the header's documentation.
 //!

@@ -123,7 +123,8 @@ pub extern "C" fn cs_store_options_set_config_file(
     })
 }
 
-/// Add a read-only store whose images are visible as well (after those of storage.conf).
+/// Add a read-only store whose images are visible as well (after those of storage.conf). This
+/// version records the setting but does not read additional stores yet.
 #[no_mangle]
 pub extern "C" fn cs_store_options_add_additional_image_store(
     options: *mut cs_store_options,

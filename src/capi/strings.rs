@@ -3,7 +3,7 @@
 //! Out of the library: `char *` from `CString::into_raw` (freed by `cs_string_free`), byte
 //! buffers from `malloc` (freed by `cs_bytes_free`, which needs no length), `cs_strarray`.
 //! Into the library: NUL-terminated UTF-8 strings, arrays of them with a count, byte buffers with
-//! a length; the `*_arg` helpers here are what [`boundary!`](super::boundary) calls.
+//! a length; the `*_arg` helpers here are what `boundary!` calls.
 
 use std::ffi::{CStr, CString};
 use std::os::raw::c_char;

@@ -6,6 +6,7 @@ pub mod vfs;
 
 pub use copy::{copy_tree, OwnerShift};
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
@@ -60,6 +61,29 @@ pub trait Driver: Send + Sync {
     /// The directory a tar diff is extracted into.
     fn diff_dir(&self, id: &str) -> PathBuf;
     fn whiteout_style(&self) -> WhiteoutStyle;
+    /// Directories that together hold the layer's files, searched in order when its original
+    /// tar is rebuilt from tar-split: the layer's own diff first, then (overlay) its parents'.
+    fn file_roots(&self, id: &str, parents: &[String]) -> Vec<PathBuf> {
+        let _ = parents;
+        vec![self.diff_dir(id)]
+    }
+    /// Write the layer's changes relative to `from` (a layer ID; `None` = empty) as a tar. The
+    /// default compares the two full trees, which is right for drivers whose diff dir holds the
+    /// whole root file system (vfs).
+    fn write_diff(&self, id: &str, from: Option<&str>, uid_map: &[IdMap], gid_map: &[IdMap], out: &mut dyn Write) -> Result<()> {
+        let from_dir = from.map(|f| self.diff_dir(f));
+        crate::archive::export_naive_diff(from_dir.as_deref(), &self.diff_dir(id), uid_map, gid_map, out)
+    }
+    /// Paths changed between `from` and the layer (same default as `write_diff`).
+    fn changes(&self, id: &str, from: Option<&str>) -> Result<Vec<crate::archive::Change>> {
+        let from_dir = from.map(|f| self.diff_dir(f));
+        crate::archive::changes(from_dir.as_deref(), &self.diff_dir(id))
+    }
+    /// Bytes of file data changed between `from` and the layer.
+    fn diff_size(&self, id: &str, from: Option<&str>) -> Result<u64> {
+        let from_dir = from.map(|f| self.diff_dir(f));
+        crate::archive::diff_size(from_dir.as_deref(), &self.diff_dir(id))
+    }
     /// Key/value lines for `status`.
     fn status(&self) -> Vec<(String, String)>;
     /// Release what the driver holds process-wide (unmount its home, ...).

@@ -212,8 +212,37 @@ impl Store {
         Ok(dir)
     }
 
-    /// The size of the container's big data (its layer's size needs the archive code's diff).
-    pub fn container_big_data_total(&self, key: &str) -> Result<i64> {
-        Ok(self.container(key)?.big_data_sizes.values().sum())
+    /// Go's ContainerSize: the diff size of the container's layer, its big data, and what its
+    /// container and run directories hold.
+    pub fn container_size(&self, key: &str) -> Result<i64> {
+        let c = self.container(key)?;
+        let mut total = self.diff_size(None, &c.layer)?;
+        total += c.big_data_sizes.values().sum::<i64>();
+        for dir in [self.container_graph_dir(&c.id), self.container_run_dir(&c.id)] {
+            total += directory_size(&dir)? as i64;
+        }
+        Ok(total)
     }
+}
+
+/// Bytes in regular files under `dir` (hardlinked files counted once); 0 when it does not exist.
+fn directory_size(dir: &std::path::Path) -> Result<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let mut seen = std::collections::HashSet::new();
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let meta = match std::fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(crate::Error::io(format_args!("reading {}", path.display()), e)),
+        };
+        if meta.is_dir() {
+            let entries = std::fs::read_dir(&path).map_err(|e| crate::Error::io(format_args!("reading {}", path.display()), e))?;
+            stack.extend(entries.filter_map(|e| e.ok().map(|e| e.path())));
+        } else if meta.is_file() && seen.insert((meta.dev(), meta.ino())) {
+            total += meta.len();
+        }
+    }
+    Ok(total)
 }

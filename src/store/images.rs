@@ -3,7 +3,7 @@
 use super::Store;
 use crate::bigdata;
 use crate::digest::{sha256_of, validate as validate_digest};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::ids::{random_id, validate_id};
 use crate::lock::LockKind;
 use crate::record::image::is_manifest_key;
@@ -173,21 +173,21 @@ impl Store {
         Ok(self.image(key_or_name)?.big_data_names)
     }
 
-    /// Sum of the image's layer chain sizes and its big data. `SizeUnknown` when a layer's
-    /// size was never recorded.
+    /// Go's ImageSize: the diff sizes of every layer under the image's top layer (and its
+    /// mapped copies), each counted once, plus the sizes of its big-data items.
     pub fn image_size(&self, key: &str) -> Result<i64> {
         let image = self.image(key)?;
         let mut total: i64 = image.big_data_sizes.values().sum();
-        let mut next = image.top_layer().map(String::from);
-        let mut layers = self.lock_layers();
-        let _guard = layers.lock(LockKind::Shared)?;
-        while let Some(id) = next {
-            let layer = layers.get(&id)?;
-            if layer.uncompressed_digest.is_empty() {
-                return Err(Error::new(ErrorKind::SizeUnknown, format!("size of layer {} is not known", layer.id)));
+        let mut queue: Vec<String> = image.top_layer().into_iter().map(String::from).chain(image.mapped_top_layers.iter().cloned()).collect();
+        let mut seen = std::collections::HashSet::new();
+        while let Some(id) = queue.pop() {
+            if !seen.insert(id.clone()) {
+                continue;
             }
-            total += layer.uncompressed_size;
-            next = layer.parent().map(String::from);
+            total += self.diff_size(None, &id)?;
+            if let Some(parent) = self.layer(&id)?.parent() {
+                queue.push(parent.to_string());
+            }
         }
         Ok(total)
     }

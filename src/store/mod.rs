@@ -8,6 +8,7 @@
 mod config;
 mod containers;
 mod delete;
+mod diffs;
 mod images;
 mod layer_store;
 mod layers;
@@ -19,6 +20,7 @@ mod record_file;
 
 pub use config::{ConfiguredOptions, DEFAULT_GRAPH_ROOT, DEFAULT_RUN_ROOT};
 pub use containers::ContainerOptions;
+pub use diffs::{DiffCompression, Progress};
 pub use images::ImageOptions;
 pub use layers::LayerOptions;
 pub use names::RecordKind;

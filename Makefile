@@ -1,0 +1,94 @@
+# libcstorage: build, install, regenerate and check the header, run the C tests.
+#
+#   make build                      cargo build --release
+#   make install PREFIX=/usr        shared + static library, header, pkg-config file
+#   make header                     regenerate include/cstorage.h from src/capi
+#   make header-check               the header compiles alone as C99 and as C++, cffi reads it
+#   make c-tests                    C tests against the library installed in TEST_PREFIX
+#                                   (default ./_install: make install PREFIX=$PWD/_install first)
+#   make c-tests-valgrind           the same under valgrind (leaks and memory errors fail)
+#   make c-tests-asan               the same built with AddressSanitizer and UBSan
+#   make test                       cargo test
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR ?=
+
+CARGO ?= cargo
+CXX ?= c++
+
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+ABI_VERSION := $(shell sed -n 's/^const ABI_VERSION: u32 = \([0-9]*\);/\1/p' build.rs)
+REAL_NAME := libcstorage.so.$(VERSION)
+SONAME := libcstorage.so.$(ABI_VERSION)
+RELEASE_DIR := target/release
+
+.PHONY: build install uninstall header header-check test c-tests c-tests-valgrind c-tests-asan
+
+build:
+	$(CARGO) build --release
+
+# The .pc file names libdir and includedir relative to ${prefix} when they are inside it.
+install: build
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 0755 $(RELEASE_DIR)/libcstorage.so $(DESTDIR)$(LIBDIR)/$(REAL_NAME)
+	ln -sfn $(REAL_NAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sfn $(SONAME) $(DESTDIR)$(LIBDIR)/libcstorage.so
+	install -m 0644 $(RELEASE_DIR)/libcstorage.a $(DESTDIR)$(LIBDIR)/libcstorage.a
+	install -m 0644 include/cstorage.h $(DESTDIR)$(INCLUDEDIR)/cstorage.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' \
+	    -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+	    -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
+	    -e 's|@VERSION@|$(VERSION)|' \
+	    pkgconfig/cstorage.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/cstorage.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/$(REAL_NAME) $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libcstorage.so \
+	      $(DESTDIR)$(LIBDIR)/libcstorage.a $(DESTDIR)$(INCLUDEDIR)/cstorage.h $(DESTDIR)$(PKGCONFIGDIR)/cstorage.pc
+
+header:
+	CSTORAGE_BLESS_HEADER=1 $(CARGO) test --test capi_header the_committed_header_matches_the_source
+
+header-check:
+	$(CC) -std=c99 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -x c include/cstorage.h
+	$(CXX) -std=c++11 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -x c++ include/cstorage.h
+	python3 c-tests/cffi_header.py include/cstorage.h
+
+test:
+	$(CARGO) test
+
+# --- C tests, built against an installed library through pkg-config ---------------------
+
+TEST_PREFIX ?= $(CURDIR)/_install
+TEST_PKG_CONFIG := PKG_CONFIG_PATH=$(TEST_PREFIX)/lib/pkgconfig pkg-config
+TEST_PC := $(TEST_PREFIX)/lib/pkgconfig/cstorage.pc
+TEST_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Werror -g -pthread
+TEST_LINK = $$($(TEST_PKG_CONFIG) --cflags --libs cstorage) -Wl,-rpath,$$($(TEST_PKG_CONFIG) --variable=libdir cstorage)
+TEST_NAMES := $(notdir $(basename $(wildcard c-tests/test_*.c)))
+TEST_BUILD := target/c-tests
+SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+$(TEST_PC):
+	@echo "no libcstorage in $(TEST_PREFIX): run 'make install PREFIX=$(TEST_PREFIX)' first" >&2; exit 1
+
+$(TEST_BUILD)/plain/%: c-tests/%.c c-tests/check.h $(TEST_PC)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< -o $@ $(TEST_LINK)
+
+$(TEST_BUILD)/asan/%: c-tests/%.c c-tests/check.h $(TEST_PC)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(SANITIZE) $< -o $@ $(TEST_LINK)
+
+c-tests: $(addprefix $(TEST_BUILD)/plain/,$(TEST_NAMES))
+	python3 c-tests/cffi_header.py $(TEST_PREFIX)/include/cstorage.h $(TEST_PREFIX)/lib/libcstorage.so
+	c-tests/run.sh $^
+
+c-tests-valgrind: $(addprefix $(TEST_BUILD)/plain/,$(TEST_NAMES))
+	CS_TEST_WRAPPER="valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
+	    c-tests/run.sh $^
+
+# Leak checking is on, and UBSan stops at the first finding.
+c-tests-asan: $(addprefix $(TEST_BUILD)/asan/,$(TEST_NAMES))
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 c-tests/run.sh $^

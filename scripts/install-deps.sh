@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install what building and testing libcstorage needs on Debian 12, as root: a C toolchain for
+# the C tests, valgrind, pkg-config, the Go implementation to test against (Debian's
+# containers-storage, c/storage 1.43), and the tools the tests use to build real tar streams.
+# Rust itself comes from rustup (https://rustup.rs); this script does not install it.
+set -euo pipefail
+
+packages=(
+  build-essential pkg-config valgrind   # C tests: compile through pkg-config, check for leaks
+  containers-storage                    # the Go c/storage CLI we interoperate with
+  attr zstd gzip tar                    # real test tars: xattrs, zstd and gzip streams
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps.sh: run as root (it uses apt-get)" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+echo "install-deps.sh: installed ${packages[*]}"

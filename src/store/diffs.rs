@@ -1,0 +1,178 @@
+//! Layer contents as tar streams: Go's PutLayer (create + apply), ApplyDiff, Diff, Changes and
+//! DiffSize, on top of the archive code and the driver.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Read, Write};
+
+use super::layer_store::LayerStore;
+use super::layers::LayerOptions;
+use super::Store;
+use crate::archive::{self, ApplyOptions, Change, Compression, WhiteoutMode};
+use crate::driver::WhiteoutStyle;
+use crate::error::{Error, ErrorKind, IoContext, Result};
+use crate::lock::LockKind;
+use crate::record::Layer;
+
+/// Progress of an import: called with the bytes of the stream read so far; `false` cancels.
+pub type Progress<'a> = Option<&'a mut dyn FnMut(u64) -> bool>;
+
+/// How `diff` writes the stream.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DiffCompression {
+    /// As the layer was imported (c/storage's default).
+    #[default]
+    AsStored,
+    Uncompressed,
+    Gzip,
+    Zstd,
+}
+
+impl Store {
+    /// Go's PutLayer: create a layer and fill it from a tar stream (plain, gzip or zstd), in one
+    /// pass that records both digests and sizes, the compression, the owners and the tar-split.
+    /// Any failure (bad archive, digest mismatch, cancel) removes the half-made layer.
+    pub fn put_layer(&self, options: &LayerOptions, input: &mut dyn Read, progress: Progress) -> Result<Layer> {
+        self.create_layer_with(options, false, |layers, id| {
+            apply_to_layer(layers, id, options.compressed_digest.clone(), options.uncompressed_digest.clone(), input, progress)
+        })
+    }
+
+    /// Go's ApplyDiff: apply a tar stream to an existing layer and record what it holds. If the
+    /// stream is bad the layer keeps whatever part was applied (as in c/storage) but its record
+    /// is not changed. Returns the uncompressed size.
+    pub fn apply_diff(&self, key: &str, input: &mut dyn Read, progress: Progress) -> Result<i64> {
+        self.check_writable()?;
+        let mut layers = self.lock_layers();
+        let guard = layers.lock(LockKind::Exclusive)?;
+        let id = layers.get(key)?.id.clone();
+        apply_to_layer(&mut layers, &id, None, None, input, progress)?;
+        layers.save(&guard)?;
+        Ok(layers.get(&id)?.uncompressed_size)
+    }
+
+    /// Go's Diff: write layer `to`'s changes relative to `from` (its parent when `None`) as a
+    /// tar. With a tar-split and the parent as base, the output is the imported tar byte for
+    /// byte; otherwise the driver computes the diff. Nothing is buffered in memory.
+    pub fn diff(&self, from: Option<&str>, to: &str, compression: DiffCompression, out: &mut dyn Write) -> Result<()> {
+        let mut layers = self.lock_layers();
+        let _guard = layers.lock(LockKind::Shared)?;
+        let layer = layers.get(to)?.clone();
+        let from_id = match from {
+            Some(f) => Some(layers.get(f)?.id.clone()),
+            None => layer.parent().map(String::from),
+        };
+        let kind = match compression {
+            DiffCompression::AsStored => Compression::from_i32(layer.compression).unwrap_or(Compression::None),
+            DiffCompression::Uncompressed => Compression::None,
+            DiffCompression::Gzip => Compression::Gzip,
+            DiffCompression::Zstd => Compression::Zstd,
+        };
+        if matches!(kind, Compression::Bzip2 | Compression::Xz) {
+            return Err(Error::new(ErrorKind::NotSupported, format!("cannot write {} streams; ask for another compression", kind.name())));
+        }
+        let mut writer = archive::compress_writer(kind, BufWriter::with_capacity(1 << 20, out))?;
+        let tar_split = layers.tar_split_path(&layer.id);
+        if from_id.as_deref() == layer.parent() && tar_split.exists() {
+            let parents = parent_chain(&layers, &layer)?;
+            let roots = self.driver.file_roots(&layer.id, &parents);
+            let mut file = File::open(&tar_split).ctx(format_args!("opening {}", tar_split.display()))?;
+            archive::export_from_tar_split(&mut file, &roots, &mut writer)?;
+        } else {
+            self.driver.write_diff(&layer.id, from_id.as_deref(), &layer.uid_map, &layer.gid_map, &mut writer)?;
+        }
+        writer.finish().ctx("finishing the layer stream")?;
+        Ok(())
+    }
+
+    /// Paths added, modified and deleted in `to` relative to `from` (its parent when `None`).
+    pub fn changes(&self, from: Option<&str>, to: &str) -> Result<Vec<Change>> {
+        let (from_id, to_id) = self.diff_pair(from, to)?;
+        self.driver.changes(&to_id, from_id.as_deref())
+    }
+
+    /// Size of `to`'s diff relative to `from`: as recorded at import when the base is the parent,
+    /// else computed by the driver.
+    pub fn diff_size(&self, from: Option<&str>, to: &str) -> Result<i64> {
+        let layer = self.layer(to)?;
+        let (from_id, to_id) = self.diff_pair(from, to)?;
+        if from_id.as_deref() == layer.parent() && !layer.uncompressed_digest.is_empty() {
+            return Ok(layer.uncompressed_size);
+        }
+        Ok(self.driver.diff_size(&to_id, from_id.as_deref())? as i64)
+    }
+
+    fn diff_pair(&self, from: Option<&str>, to: &str) -> Result<(Option<String>, String)> {
+        let layer = self.layer(to)?;
+        let from_id = match from {
+            Some(f) => Some(self.layer(f)?.id),
+            None => layer.parent().map(String::from),
+        };
+        Ok((from_id, layer.id))
+    }
+}
+
+/// Apply `input` to the layer's diff directory, writing its tar-split next to layers.json, and
+/// record the digests, sizes, compression and owners on the record (saved by the caller).
+fn apply_to_layer(
+    layers: &mut LayerStore,
+    id: &str,
+    expected_compressed: Option<String>,
+    expected_uncompressed: Option<String>,
+    input: &mut dyn Read,
+    progress: Progress,
+) -> Result<()> {
+    let layer = layers.get(id)?.clone();
+    let target = layers.driver.diff_dir(id);
+    let tar_split_path = layers.tar_split_path(id);
+    let tmp_path = tar_split_path.with_extension("gz.tmp");
+    let options = ApplyOptions {
+        whiteouts: match layers.driver.whiteout_style() {
+            WhiteoutStyle::Delete => WhiteoutMode::Naive,
+            WhiteoutStyle::Overlay => WhiteoutMode::Overlay,
+        },
+        uid_map: layer.uid_map.clone(),
+        gid_map: layer.gid_map.clone(),
+        ignore_chown_errors: false,
+        expected_compressed_digest: expected_compressed,
+        expected_uncompressed_digest: expected_uncompressed,
+        progress,
+    };
+    let result: Result<archive::ApplyStats> = (|| {
+        let file = File::create(&tmp_path).ctx(format_args!("creating {}", tmp_path.display()))?;
+        let mut tar_split = BufWriter::new(file);
+        let stats = archive::apply_layer(input, &target, options, Some(&mut tar_split))?;
+        let file = tar_split.into_inner().map_err(|e| Error::io("writing tar-split", e.into_error()))?;
+        file.sync_data().ctx("syncing tar-split")?;
+        fs::rename(&tmp_path, &tar_split_path).ctx(format_args!("renaming {}", tmp_path.display()))?;
+        Ok(stats)
+    })();
+    let stats = match result {
+        Ok(stats) => stats,
+        Err(e) => {
+            // The half-written tar-split is ours alone (a temporary name); losing it is harmless.
+            let _ = fs::remove_file(&tmp_path);
+            return Err(e);
+        }
+    };
+    let record = layers.records.get_mut(id).expect("layer looked up above");
+    record.compressed_digest = stats.compressed_digest;
+    record.compressed_size = stats.compressed_size as i64;
+    record.uncompressed_digest = stats.uncompressed_digest;
+    record.uncompressed_size = stats.uncompressed_size as i64;
+    record.compression = stats.compression as i32;
+    record.uid_set = stats.uid_set;
+    record.gid_set = stats.gid_set;
+    Ok(())
+}
+
+/// The layer's ancestors, nearest first.
+fn parent_chain(layers: &LayerStore, layer: &Layer) -> Result<Vec<String>> {
+    let mut chain = Vec::new();
+    let mut next = layer.parent().map(String::from);
+    while let Some(id) = next {
+        let parent = layers.get(&id)?;
+        next = parent.parent().map(String::from);
+        chain.push(id);
+    }
+    Ok(chain)
+}
