@@ -218,7 +218,8 @@ impl Store {
         let c = self.container(key)?;
         let mut total = self.diff_size(None, &c.layer)?;
         total += c.big_data_sizes.values().sum::<i64>();
-        for dir in [self.container_graph_dir(&c.id), self.container_run_dir(&c.id)] {
+        // Go measures the two userdata directories (big data is counted above, not twice).
+        for dir in [self.container_graph_dir(&c.id).join("userdata"), self.container_run_dir(&c.id).join("userdata")] {
             total += directory_size(&dir)? as i64;
         }
         Ok(total)

@@ -90,14 +90,11 @@ impl Store {
         self.driver.changes(&to_id, from_id.as_deref())
     }
 
-    /// Size of `to`'s diff relative to `from`: as recorded at import when the base is the parent,
-    /// else computed by the driver.
+    /// Size of `to`'s diff relative to `from`, always computed by the driver as Go's DiffSize
+    /// does (the sizes of changed files, not the recorded tar size; verified with the Go CLI's
+    /// `diffsize`).
     pub fn diff_size(&self, from: Option<&str>, to: &str) -> Result<i64> {
-        let layer = self.layer(to)?;
         let (from_id, to_id) = self.diff_pair(from, to)?;
-        if from_id.as_deref() == layer.parent() && !layer.uncompressed_digest.is_empty() {
-            return Ok(layer.uncompressed_size);
-        }
         Ok(self.driver.diff_size(&to_id, from_id.as_deref())? as i64)
     }
 

@@ -184,8 +184,10 @@ impl Store {
             if !seen.insert(id.clone()) {
                 continue;
             }
-            total += self.diff_size(None, &id)?;
-            if let Some(parent) = self.layer(&id)?.parent() {
+            // Go counts the recorded size when there is one (a digest says it is valid).
+            let layer = self.layer(&id)?;
+            total += if layer.uncompressed_digest.is_empty() { self.diff_size(None, &id)? } else { layer.uncompressed_size };
+            if let Some(parent) = layer.parent() {
                 queue.push(parent.to_string());
             }
         }

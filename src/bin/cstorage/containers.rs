@@ -7,7 +7,7 @@ use crate::commands::Invocation;
 use crate::images::metadata_from_flags;
 use crate::layers::ParentOwners;
 use crate::output::{self, go_list};
-use crate::{idmaps, sizes};
+use crate::idmaps;
 
 pub fn containers(inv: &Invocation) -> i32 {
     let containers = match inv.store.containers() {
@@ -56,7 +56,7 @@ pub fn container(inv: &Invocation) -> i32 {
                     outln!("Image name: {name}");
                 }
             }
-            match sizes::container_size(inv.store, &container.id) {
+            match inv.store.container_size(&container.id) {
                 Ok(size) => outln!("Size: {size}"),
                 Err(e) => outln!("Size unknown: {e}"),
             }

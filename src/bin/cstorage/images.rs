@@ -4,7 +4,6 @@ use cstorage::{ErrorKind, Image, ImageOptions};
 
 use crate::commands::Invocation;
 use crate::output;
-use crate::sizes;
 
 /// The listing `images` and `images-by-digest` print: ID, then (unless quiet) names, digests
 /// and big-data keys.
@@ -91,7 +90,7 @@ pub fn image(inv: &Invocation) -> i32 {
             for key in &image.big_data_names {
                 outln!("Data: {key}");
             }
-            match sizes::image_size(inv.store, &image.id) {
+            match inv.store.image_size(&image.id) {
                 Ok(size) => outln!("Size: {size}"),
                 Err(e) => outln!("Size unknown: {e}"),
             }

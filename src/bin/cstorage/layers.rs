@@ -157,13 +157,33 @@ pub fn create_layer(inv: &Invocation) -> i32 {
     }
 }
 
-/// `import-layer [parent] [-f file]`: a layer with the contents of a tar stream.
+/// `import-layer [parent] [-f file]`: a layer with the contents of a tar stream (plain, gzip
+/// or zstd) from the file or stdin.
 pub fn import_layer(inv: &Invocation) -> i32 {
-    if let Err(message) = layer_options(inv) {
-        errln!("{message}");
-        return 1;
+    let options = match layer_options(inv) {
+        Ok(options) => options,
+        Err(message) => {
+            errln!("{message}");
+            return 1;
+        }
+    };
+    let mut input = match crate::diff::input_stream(inv) {
+        Ok(input) => input,
+        Err(message) => {
+            errln!("{message}");
+            return 1;
+        }
+    };
+    match inv.store.put_layer(&options, &mut input, None) {
+        Ok(layer) => {
+            print_new_layer(inv, &layer);
+            0
+        }
+        Err(e) => {
+            errln!("{e}");
+            1
+        }
     }
-    crate::diff::not_supported_yet(inv.command, "importing a layer from a tar stream")
 }
 
 /// `layer-parent-owners ID...`: for layers with ID maps, the host UIDs and GIDs that own the

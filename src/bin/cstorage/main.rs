@@ -25,7 +25,6 @@ mod metadata;
 mod misc;
 mod mount;
 mod names;
-mod sizes;
 mod tree;
 
 use args::{FlagSet, ParseError};
