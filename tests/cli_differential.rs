@@ -398,6 +398,17 @@ fn layers_images_and_containers_match() {
     p.check(&["layer-parent-owners", "-j", "mid"]);
     p.check(&["container-parent-owners", "web"]);
     p.check(&["container-parent-owners", "-j", "web", "nothing"]);
+    // ID-mapped layers: a child takes its parent's maps; parent owners need a mount.
+    p.check(&["create-layer", "-i", "mapped", "--uidmap", "0:100000:65536", "--gidmap", "0:200000:65536"]);
+    p.check(&["create-layer", "-j", "-i", "mapped-child", "mapped"]);
+    p.check(&["create-layer", "-j", "-i", "host-gids", "--hostgidmap", "mapped"]);
+    p.check(&["layer", "mapped", "mapped-child", "host-gids"]);
+    p.check(&["layer-parent-owners", "mapped"]);
+    p.check(&["mount", "mapped"]);
+    p.check(&["layer-parent-owners", "mapped"]);
+    p.check(&["layer-parent-owners", "-j", "mapped"]);
+    p.check(&["unmount", "mapped"]);
+    p.check(&["create-layer", "--uidmap", "0:1"]);
     p.check(&["exists", "base"]);
     p.check_unordered(&["exists", "base", "app", "web", "nothing"]);
     p.check(&["exists", "-j", "base", "app", "web", "nothing"]);

@@ -112,11 +112,23 @@ pub fn layer(inv: &Invocation) -> i32 {
 
 /// The options create-layer and import-layer share.
 fn layer_options(inv: &Invocation) -> Result<LayerOptions, String> {
-    let mappings = idmaps::from_flags(inv.flags)?;
+    let mut mappings = idmaps::from_flags(inv.flags)?;
+    let parent = inv.args.first().cloned();
+    // Without maps on the command line a child takes its parent's maps unless --hostuidmap /
+    // --hostgidmap say otherwise, as c/storage's CreateLayer decides. (An unknown parent is
+    // reported by the store.)
+    if let Some(parent_layer) = parent.as_deref().and_then(|p| inv.store.layer(p).ok()) {
+        if mappings.uid_map.is_empty() && !mappings.host_uid_mapping {
+            mappings.uid_map = parent_layer.uid_map;
+        }
+        if mappings.gid_map.is_empty() && !mappings.host_gid_mapping {
+            mappings.gid_map = parent_layer.gid_map;
+        }
+    }
     let id = inv.flags.get_text("i");
     Ok(LayerOptions {
         id: (!id.is_empty()).then(|| id.to_string()),
-        parent: inv.args.first().cloned(),
+        parent,
         names: inv.flags.get_list("n").to_vec(),
         mount_label: inv.flags.get_text("l").to_string(),
         uid_map: mappings.uid_map,
