@@ -895,6 +895,20 @@ fn deliberate_improvements_over_the_go_tool() {
     let ours = p.ours(&["shutdown", "--force"]);
     assert_eq!(ours.code, 0, "{ours:?}");
     assert_eq!(p.ours(&["mounted", "child"]).stdout, "");
+    // copy does not write through a symlink in the target layer.
+    let link = p.ours.root.join("graph/vfs/dir/L2/escape");
+    std::os::unix::fs::symlink("/", &link).unwrap();
+    let ours = p.ours(&["copy", "{root}/graph/storage.lock", "L2:/escape/cstorage-copy-escape"]);
+    assert_eq!(ours.code, 1, "{ours:?}");
+    assert!(!Path::new("/cstorage-copy-escape").exists());
+    // Store flags given only after the subcommand change single settings of the configured
+    // store; the configuration's options for other drivers do not break the chosen one.
+    let root = p.ours.root.display().to_string();
+    let args: Vec<String> =
+        ["layers", "-g", &format!("{root}/graph"), "-R", &format!("{root}/run"), "-s", "vfs"].iter().map(|s| s.to_string()).collect();
+    let ours = p.ours.run_raw(&args, b"");
+    assert_eq!(ours.code, 0, "{ours:?}");
+    assert!(ours.stdout.contains("L1"), "{ours:?}");
     // version says what we are.
     let version = p.ours(&["version", "-j"]);
     assert!(version.stdout.contains("Compatible c/storage"), "{version:?}");

@@ -189,7 +189,8 @@ pub static COMMANDS: &[Command] = &[
         names: &["copy"],
         options_help: "[options [...]] [sourceLayerNameOrID:]/path [...] targetLayerNameOrID:/path",
         usage: "Copy files or directories into a layer, possibly from another layer",
-        note: "containers-storage 1.43 crashes printing this help; cstorage prints it.",
+        note: "containers-storage 1.43 crashes printing this help; cstorage prints it. A target path that goes \
+               through a symbolic link inside the layer is refused (1.43 resolves it in a chroot of the layer).",
         min_args: 2,
         max_args: 0,
         add_flags: copy::add_flags,

@@ -93,7 +93,9 @@ impl Mounts<'_> {
             .mount(&layer.id, &layer.mount_label, &[])
             .map_err(|e| format!("error mounting layer {:?}: {e}", layer.id))?;
         self.layers.push(layer.id.clone());
-        Ok((root.join(relative_inside(path)), Some(layer)))
+        let relative = relative_inside(path);
+        refuse_symlinks_on_the_way(&root, &relative)?;
+        Ok((root.join(relative), Some(layer)))
     }
 }
 
@@ -118,6 +120,23 @@ fn relative_inside(path: &str) -> PathBuf {
         }
     }
     out
+}
+
+/// A symlink in the layer could point anywhere on the host (the Go tool resolves paths in a
+/// chroot of the layer instead); refuse to go through one rather than write outside the layer.
+fn refuse_symlinks_on_the_way(root: &Path, relative: &Path) -> Result<(), String> {
+    let mut path = root.to_path_buf();
+    for component in relative.components() {
+        path.push(component);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(format!("{} is a symbolic link inside the layer; copy to the path it points to instead", path.display()))
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    Ok(())
 }
 
 /// How owners change on the way: a fixed owner, or the source layer's container IDs mapped to
