@@ -9,6 +9,10 @@
 #   make c-tests-valgrind           the same under valgrind (leaks and memory errors fail)
 #   make c-tests-asan               the same built with AddressSanitizer and UBSan
 #   make test                       cargo test
+#   make check                      every test: Rust (unit, integration, Go interop), header,
+#                                   C tests plain, under valgrind and under ASan
+#   make demo                       install into ./_install and run the demo on a real layer
+#   make bench                      benchmarks side by side with Go c/storage (slow; root)
 
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
@@ -25,7 +29,7 @@ REAL_NAME := libcstorage.so.$(VERSION)
 SONAME := libcstorage.so.$(ABI_VERSION)
 RELEASE_DIR := target/release
 
-.PHONY: build install uninstall header header-check test c-tests c-tests-valgrind c-tests-asan
+.PHONY: build install uninstall header header-check test check demo bench c-tests c-tests-valgrind c-tests-asan
 
 build:
 	$(CARGO) build --release
@@ -58,6 +62,26 @@ header-check:
 
 test:
 	$(CARGO) test
+
+# The one command that runs every test (CI runs it too). Release mode: the interop, crash and
+# 2 GiB memory tests move a lot of data. The shared object is built first: the symbol tests read
+# it, and `cargo test` alone does not link it. Benchmarks are only compiled here, not run.
+check:
+	$(CARGO) build --release --lib --benches
+	$(CARGO) test --release
+	$(MAKE) install PREFIX=$(TEST_PREFIX)
+	$(MAKE) header-check
+	$(MAKE) c-tests
+	$(MAKE) c-tests-valgrind
+	$(MAKE) c-tests-asan
+
+demo:
+	$(MAKE) install PREFIX=$(CURDIR)/_install
+	demo/run.sh $(CURDIR)/_install
+
+bench:
+	$(CARGO) bench --bench scale
+	$(CARGO) bench --bench tar
 
 # --- C tests, built against an installed library through pkg-config ---------------------
 

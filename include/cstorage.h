@@ -27,6 +27,41 @@
 #include <stdbool.h>
 
 /**
+ * `cs_diff_options_set_compression`: compress the export as the layer was imported (default).
+ */
+#define CS_DIFF_AS_STORED 0
+
+/**
+ * Export a plain tar.
+ */
+#define CS_DIFF_UNCOMPRESSED 1
+
+/**
+ * Export gzip.
+ */
+#define CS_DIFF_GZIP 2
+
+/**
+ * Export zstd.
+ */
+#define CS_DIFF_ZSTD 3
+
+/**
+ * `cs_change_list_kind`: the path exists in both and differs.
+ */
+#define CS_CHANGE_MODIFY 0
+
+/**
+ * The path is new in the layer.
+ */
+#define CS_CHANGE_ADD 1
+
+/**
+ * The path was deleted by the layer.
+ */
+#define CS_CHANGE_DELETE 2
+
+/**
  * Major version of the library this header belongs to.
  */
 #define CS_VERSION_MAJOR 0
@@ -53,6 +88,11 @@
 #define CS_ABI_VERSION 0
 
 /**
+ * The paths a layer changes, owned by the caller. Free with `cs_change_list_free`.
+ */
+typedef struct cs_change_list cs_change_list;
+
+/**
  * A snapshot of one container, owned by the caller: later changes to the store do not show in
  * it. Strings from its getters live as long as the snapshot. Free it with `cs_container_free`.
  */
@@ -67,6 +107,11 @@ typedef struct cs_container_list cs_container_list;
  * What `cs_container_create` makes, built with the `cs_container_options_*` setters.
  */
 typedef struct cs_container_options cs_container_options;
+
+/**
+ * How `cs_layer_export*` writes the stream. Free with `cs_diff_options_free`.
+ */
+typedef struct cs_diff_options cs_diff_options;
 
 /**
  * An owned error: a `cs_result` code, the errno that caused it (0 if none) and a message.
@@ -143,6 +188,27 @@ typedef struct {
     char **strings;
     size_t count;
 } cs_strarray;
+
+/**
+ * Progress of an import: bytes of the stream read so far, and the stream's total size when
+ * known (a regular file), else 0. Return 0 to go on, non-zero to cancel the import
+ * (`CS_RESULT_CANCELLED`; the half-made layer is removed).
+ */
+typedef int32_t (*cs_progress_fn)(void *userdata, uint64_t done_bytes, uint64_t total_bytes);
+
+/**
+ * Read from the caller: fill `buf` with up to `len` bytes and store the count in `*out_n`
+ * (0 = end of stream). Return 0, or an errno-like non-zero value for a failure, which the call
+ * reports as `CS_RESULT_CALLBACK_FAILED` with that errno.
+ */
+typedef int32_t (*cs_read_fn)(void *userdata, uint8_t *buf, size_t len, size_t *out_n);
+
+/**
+ * Write to the caller: consume up to `len` bytes of `buf` and store how many in `*out_n`
+ * (it is called again with the rest). Return 0, or an errno-like non-zero value for a failure
+ * (`CS_RESULT_CALLBACK_FAILED`).
+ */
+typedef int32_t (*cs_write_fn)(void *userdata, const uint8_t *buf, size_t len, size_t *out_n);
 
 /**
  * How serious a log message is; a smaller number is more serious.
@@ -1032,6 +1098,106 @@ cs_result cs_layer_unmount(const cs_store *store, const char *key, bool force, b
  * How many times the layer is mounted (0 if it is not).
  */
 cs_result cs_layer_mounted(const cs_store *store, const char *key, uint32_t *count, cs_error **err);
+
+/**
+ * Call `progress` during imports made with these options: with the bytes of the stream read so
+ * far and its total size (0 when unknown). Returning non-zero cancels the import. NULL
+ * `progress` removes the callback. It runs on the importing thread, during the call only, and
+ * must not call into the store.
+ */
+cs_result cs_layer_options_set_progress(cs_layer_options *options, cs_progress_fn progress, void *userdata, cs_error **err);
+
+/**
+ * Go's PutLayer: create a layer (as `cs_layer_create` would with `options`, which may be NULL)
+ * and fill it from the tar stream read from `fd` (plain, gzip or zstd; detected). Digests,
+ * sizes, compression and owners are recorded; a digest set on the options that the data does
+ * not match fails with `CS_RESULT_DIGEST_MISMATCH`. On any failure the half-made layer is
+ * removed and the store is as it was. `fd` is borrowed and read from its current offset.
+ */
+cs_result cs_layer_import_fd(const cs_store *store, const cs_layer_options *options, int fd, cs_layer **layer, cs_error **err);
+
+/**
+ * `cs_layer_import_fd` reading the stream from a callback instead (see `cs_read_fn`).
+ */
+cs_result cs_layer_import(const cs_store *store, const cs_layer_options *options, cs_read_fn read_fn, void *userdata, cs_layer **layer, cs_error **err);
+
+/**
+ * Go's ApplyDiff: apply the tar stream read from `fd` to the existing `layer` and record its
+ * digests and sizes. `size` (may be NULL) receives the uncompressed size. If the stream is bad
+ * the layer may keep part of it (as in c/storage) but its record is unchanged.
+ */
+cs_result cs_layer_apply_diff_fd(const cs_store *store, const char *layer, int fd, int64_t *size, cs_error **err);
+
+/**
+ * `cs_layer_apply_diff_fd` reading the stream from a callback.
+ */
+cs_result cs_layer_apply_diff(const cs_store *store, const char *layer, cs_read_fn read_fn, void *userdata, int64_t *size, cs_error **err);
+
+/**
+ * New export options: compressed as stored. NULL only if the library panicked.
+ */
+cs_diff_options *cs_diff_options_new(void);
+
+/**
+ * Free export options. NULL is allowed.
+ */
+void cs_diff_options_free(cs_diff_options *options);
+
+/**
+ * Choose the export's compression: one of the `CS_DIFF_*` constants.
+ */
+cs_result cs_diff_options_set_compression(cs_diff_options *options, int32_t compression, cs_error **err);
+
+/**
+ * Go's Diff: write layer `to`'s changes relative to `from` (NULL = its parent) as a tar stream
+ * to `fd`. A layer imported from a tar, exported against its parent, gives the imported tar
+ * byte for byte. `options` may be NULL (compressed as stored). `fd` is borrowed.
+ */
+cs_result cs_layer_export_fd(const cs_store *store, const char *from, const char *to, const cs_diff_options *options, int fd, cs_error **err);
+
+/**
+ * `cs_layer_export_fd` writing the stream to a callback (see `cs_write_fn`).
+ */
+cs_result cs_layer_export(const cs_store *store, const char *from, const char *to, const cs_diff_options *options, cs_write_fn write_fn, void *userdata, cs_error **err);
+
+/**
+ * The paths layer `to` adds, modifies and deletes relative to `from` (NULL = its parent),
+ * sorted. Free `*list` with `cs_change_list_free`.
+ */
+cs_result cs_layer_changes(const cs_store *store, const char *from, const char *to, cs_change_list **list, cs_error **err);
+
+/**
+ * Number of changes in the list (0 for NULL).
+ */
+size_t cs_change_list_len(const cs_change_list *list);
+
+/**
+ * The changed path at `index` ("/etc/hosts"), valid as long as the list; NULL past the end.
+ */
+const char *cs_change_list_path(const cs_change_list *list, size_t index);
+
+/**
+ * The kind of change at `index`: a `CS_CHANGE_*` constant; -1 past the end.
+ */
+int32_t cs_change_list_kind(const cs_change_list *list, size_t index);
+
+/**
+ * Free a change list. NULL is allowed.
+ */
+void cs_change_list_free(cs_change_list *list);
+
+/**
+ * Size in bytes of layer `to`'s diff relative to `from` (NULL = its parent): as recorded at
+ * import when the base is the parent, else computed from the files.
+ */
+cs_result cs_layer_diff_size(const cs_store *store, const char *from, const char *to, int64_t *size, cs_error **err);
+
+/**
+ * The OCI/moby chain ID of a layer whose uncompressed digest is `diff_id` on top of a chain
+ * `parent_chain_id` (NULL for a base layer): `diff_id` itself, else
+ * sha256(parent_chain_id + " " + diff_id). `*chain_id` is freed with `cs_string_free`.
+ */
+cs_result cs_digest_chain_id(const char *parent_chain_id, const char *diff_id, char **chain_id, cs_error **err);
 
 /**
  * Send messages up to `max_level` (a `CS_LOG_*` value) to `callback` with `userdata`, for the

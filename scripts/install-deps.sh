@@ -9,6 +9,7 @@ packages=(
   build-essential pkg-config valgrind   # C tests: compile through pkg-config, check for leaks
   containers-storage                    # the Go c/storage CLI we interoperate with
   attr zstd gzip tar                    # real test tars: xattrs, zstd and gzip streams
+  python3-cffi                          # the header check parses cstorage.h with cffi
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -18,4 +19,8 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+# The python3 first on PATH may not be Debian's (pyenv, venv): give it cffi too.
+if ! python3 -c 'import cffi' 2>/dev/null; then
+  python3 -m pip install --quiet cffi
+fi
 echo "install-deps.sh: installed ${packages[*]}"

@@ -17,9 +17,11 @@ pub mod driver;
 pub mod gojson;
 pub mod ids;
 pub mod lock;
+pub mod log;
 pub mod record;
 pub mod store;
 pub mod timestamp;
+pub mod xattr;
 
 pub use record::{Container, Image, Layer};
 pub use store::{ContainerOptions, ImageOptions, LayerOptions, Store, StoreOptions};

@@ -85,6 +85,43 @@ fn tar_split_files_are_found_across_roots_in_order_and_checked() {
     assert!(matches!(err.kind(), ErrorKind::CorruptMetadata | ErrorKind::Io), "{err}");
 }
 
+#[test]
+fn large_files_read_ahead_are_checked_the_same_way() {
+    // Above 8 MiB the export reads ahead on a second thread; its failures must be the same.
+    let tmp = TempDir::new("large");
+    let big: Vec<u8> = (0..20u32 << 20).map(|i| (i % 251) as u8).collect();
+    let tar = TarBuilder::default().file("big", &big).finish();
+    let root = tmp.join("root");
+    fs::create_dir(&root).unwrap();
+    let ts = import(&tar, &root, WhiteoutMode::Naive);
+    let mut out = Vec::new();
+    export_from_tar_split(&mut &ts[..], &[root.clone()], &mut out).unwrap();
+    assert!(out == tar, "large file re-exported byte for byte");
+
+    let mut changed = big.clone();
+    changed[15 << 20] ^= 1;
+    fs::write(root.join("big"), &changed).unwrap();
+    let err = export_from_tar_split(&mut &ts[..], &[root.clone()], &mut Vec::new()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
+    fs::write(root.join("big"), &big[..10 << 20]).unwrap();
+    let err = export_from_tar_split(&mut &ts[..], &[root.clone()], &mut Vec::new()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CorruptMetadata, "{err}");
+
+    // A writer that fails stops the export (and the reader thread) with an I/O error.
+    struct Full;
+    impl std::io::Write for Full {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::from_raw_os_error(libc::ENOSPC))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    fs::write(root.join("big"), &big).unwrap();
+    let err = export_from_tar_split(&mut &ts[..], &[root], &mut Full).unwrap_err();
+    assert_eq!((err.kind(), err.errno()), (ErrorKind::Io, libc::ENOSPC), "{err}");
+}
+
 fn tar_names(tar: &[u8]) -> Vec<(String, u8, u64, u64, u32)> {
     let mut a = tar::Archive::new(tar);
     a.entries()

@@ -60,20 +60,13 @@ pub fn export_from_tar_split(tar_split_gz: &mut dyn Read, file_roots: &[PathBuf]
                     }
                 }
                 let mut file = file.ok_or_else(|| Error::corrupt(format!("file {shown:?} listed in the tar-split is not in the layer")))?;
-                let mut digest = CRC64_ISO.digest();
-                let mut left = size;
-                while left > 0 {
-                    let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-                    let n = file.read(&mut buf[..want]).ctx(format!("reading {shown:?} of the layer"))?;
-                    if n == 0 {
-                        return Err(Error::corrupt(format!("file {shown:?} is shorter than the {size} bytes recorded in the tar-split")));
-                    }
-                    digest.update(&buf[..n]);
-                    out.write_all(&buf[..n]).map_err(write_err)?;
-                    left -= n as u64;
-                }
+                let checksum = if size >= PIPELINE_THRESHOLD {
+                    copy_checksummed_pipelined(&mut file, size, out, &shown)?
+                } else {
+                    copy_checksummed(&mut file, size, out, &mut buf, &shown)?
+                };
                 written += size;
-                if crc.is_some_and(|c| c != digest.finalize()) {
+                if crc.is_some_and(|c| c != checksum) {
                     return Err(Error::new(
                         ErrorKind::DigestMismatch,
                         format!("file {shown:?} does not match the checksum recorded in the tar-split"),
@@ -84,6 +77,88 @@ pub fn export_from_tar_split(tar_split_gz: &mut dyn Read, file_roots: &[PathBuf]
     }
     out.flush().map_err(write_err)?;
     Ok(written)
+}
+
+/// Files at least this big are read by a second thread while this one checksums and writes:
+/// reading from the page cache and CRC-64 cost about the same, so overlapping them nearly halves
+/// the export time of large layers.
+const PIPELINE_THRESHOLD: u64 = 8 << 20;
+
+/// Copy exactly `size` bytes of `file` to `out`, returning their CRC-64/ISO.
+fn copy_checksummed(file: &mut File, size: u64, out: &mut dyn Write, buf: &mut [u8], shown: &str) -> Result<u64> {
+    let mut digest = CRC64_ISO.digest();
+    let mut left = size;
+    while left > 0 {
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = file.read(&mut buf[..want]).ctx(format!("reading {shown:?} of the layer"))?;
+        if n == 0 {
+            return Err(shorter_than_recorded(shown, size));
+        }
+        digest.update(&buf[..n]);
+        out.write_all(&buf[..n]).map_err(|e| Error::io("writing the layer tar", e))?;
+        left -= n as u64;
+    }
+    Ok(digest.finalize())
+}
+
+/// `copy_checksummed` with the reads done ahead by a scoped thread. Three buffers circulate
+/// between the two threads, so memory stays at 3 MiB whatever the file size.
+fn copy_checksummed_pipelined(file: &mut File, size: u64, out: &mut dyn Write, shown: &str) -> Result<u64> {
+    use std::sync::mpsc::sync_channel;
+    const BUFFERS: usize = 3;
+    let (full_tx, full_rx) = sync_channel::<io::Result<(Vec<u8>, usize)>>(BUFFERS);
+    let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(BUFFERS);
+    for _ in 0..BUFFERS {
+        empty_tx.send(vec![0u8; COPY_BUFFER]).expect("the receiver is alive");
+    }
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut left = size;
+            while left > 0 {
+                // The consumer hung up (it failed): stop reading.
+                let Ok(mut buf) = empty_rx.recv() else { return };
+                let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                let result = file.read(&mut buf[..want]).map(|n| (buf, n));
+                let stop = !matches!(result, Ok((_, n)) if n > 0);
+                if let Ok((_, n)) = &result {
+                    left -= *n as u64;
+                }
+                if full_tx.send(result).is_err() || stop {
+                    return;
+                }
+            }
+        });
+        // The consumer owns its ends of the channels, so if it stops early they are dropped
+        // before the scope joins the reader, which then sees the hang-up and stops too.
+        consume_checksummed(full_rx, empty_tx, size, out, shown)
+    })
+}
+
+fn consume_checksummed(
+    full: std::sync::mpsc::Receiver<io::Result<(Vec<u8>, usize)>>,
+    empty: std::sync::mpsc::SyncSender<Vec<u8>>,
+    size: u64,
+    out: &mut dyn Write,
+    shown: &str,
+) -> Result<u64> {
+    let mut digest = CRC64_ISO.digest();
+    let mut left = size;
+    while left > 0 {
+        let (buf, n) = full.recv().map_err(|_| shorter_than_recorded(shown, size))?.ctx(format!("reading {shown:?} of the layer"))?;
+        if n == 0 {
+            return Err(shorter_than_recorded(shown, size));
+        }
+        digest.update(&buf[..n]);
+        out.write_all(&buf[..n]).map_err(|e| Error::io("writing the layer tar", e))?;
+        left -= n as u64;
+        // The reader may already have finished; then the buffer is simply dropped.
+        let _ = empty.send(buf);
+    }
+    Ok(digest.finalize())
+}
+
+fn shorter_than_recorded(shown: &str, size: u64) -> Error {
+    Error::corrupt(format!("file {shown:?} is shorter than the {size} bytes recorded in the tar-split"))
 }
 
 /// Writes tar entries for files of a directory tree, the way c/storage's `addTarFile` does.

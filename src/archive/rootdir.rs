@@ -1,7 +1,8 @@
 //! File-system operations confined to one directory tree, for extraction.
 //!
 //! The root is opened once; every path is resolved relative to that descriptor with
-//! `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`, so symlinks (absolute or full of "..")
+//! `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)` (or, where openat2 is missing, a walk that
+//! does the same by hand), so symlinks (absolute or full of "..")
 //! are followed as if the root were "/" — what c/storage gets from its chroot, without a chroot or
 //! a re-exec. Entries are then created with `*at` calls on the resolved parent directory and a
 //! single final component that is never followed. Nothing here can reach outside the root.
@@ -11,6 +12,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, Result};
 
@@ -37,8 +39,23 @@ pub fn cstring(bytes: &[u8]) -> io::Result<CString> {
     CString::new(bytes).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
 }
 
-/// openat2 with the path resolved inside `root` (symlinks and ".." cannot leave it).
+/// Set once openat2 turned out to be missing (kernel before 5.6, or valgrind), so later lookups
+/// go straight to the walk.
+static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
+
+/// Open `path` resolved inside `root`: symlinks and ".." cannot leave it. Uses openat2 with
+/// RESOLVE_IN_ROOT where the kernel has it, else an equivalent walk.
 pub fn open_in_root(root: BorrowedFd<'_>, path: &CStr, flags: libc::c_int) -> io::Result<OwnedFd> {
+    if !NO_OPENAT2.load(Ordering::Relaxed) {
+        match openat2_in_root(root, path, flags) {
+            Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => NO_OPENAT2.store(true, Ordering::Relaxed),
+            result => return result,
+        }
+    }
+    walk_in_root(root, path.to_bytes(), flags)
+}
+
+fn openat2_in_root(root: BorrowedFd<'_>, path: &CStr, flags: libc::c_int) -> io::Result<OwnedFd> {
     let how = OpenHow { flags: (flags | libc::O_CLOEXEC) as u64, mode: 0, resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
     loop {
         // SAFETY: `how` is a valid open_how of the size passed; `path` is NUL-terminated.
@@ -55,6 +72,70 @@ pub fn open_in_root(root: BorrowedFd<'_>, path: &CStr, flags: libc::c_int) -> io
             return Err(err);
         }
     }
+}
+
+/// The same resolution as RESOLVE_IN_ROOT, done by hand: one component at a time with
+/// `O_NOFOLLOW` relative to the directory reached so far; a symlink is read and its target
+/// walked instead (an absolute one from the root); ".." pops our own stack of directories, never
+/// the kernel's, so it stops at the root. Every step is relative to a descriptor we hold, so a
+/// concurrent rename can make the lookup fail but never escape.
+fn walk_in_root(root: BorrowedFd<'_>, path: &[u8], flags: libc::c_int) -> io::Result<OwnedFd> {
+    const MAX_SYMLINKS: usize = 40; // the kernel's limit
+    if path.is_empty() {
+        return Err(io::Error::from_raw_os_error(libc::ENOENT)); // as openat2 answers
+    }
+    let dir_flags = libc::O_PATH | libc::O_DIRECTORY;
+    let mut stack: Vec<OwnedFd> = vec![open_at(root, c".", dir_flags, 0)?];
+    let mut pending: std::collections::VecDeque<Vec<u8>> = components(path).collect();
+    let mut symlinks = 0;
+    while let Some(name) = pending.pop_front() {
+        if name == b".." {
+            if stack.len() > 1 {
+                stack.pop();
+            }
+            continue;
+        }
+        let is_last = pending.is_empty();
+        let cname = cstring(&name)?;
+        let dir = stack.last().expect("the root is never popped").as_fd();
+        let follow = !is_last || flags & libc::O_NOFOLLOW == 0;
+        if follow && stat_at(dir, &cname)?.is_some_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFLNK) {
+            symlinks += 1;
+            if symlinks > MAX_SYMLINKS {
+                return Err(io::Error::from_raw_os_error(libc::ELOOP));
+            }
+            let target = read_link_at(dir, &cname)?;
+            if target.first() == Some(&b'/') {
+                stack.truncate(1);
+            }
+            for (i, component) in components(&target).enumerate() {
+                pending.insert(i, component);
+            }
+            continue;
+        }
+        if is_last {
+            return open_at(dir, &cname, flags, 0);
+        }
+        let next = open_at(dir, &cname, dir_flags, 0)?;
+        stack.push(next);
+    }
+    // The path named a directory we reached ("", "a/.."): open it as asked.
+    open_at(stack.last().expect("the root is never popped").as_fd(), c".", flags, 0)
+}
+
+fn components(path: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
+    path.split(|&b| b == b'/').filter(|c| !c.is_empty() && *c != b".").map(<[u8]>::to_vec)
+}
+
+fn read_link_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: valid descriptor, NUL-terminated name, buffer of the given length.
+    let n = unsafe { libc::readlinkat(dir.as_raw_fd(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    buf.truncate(n as usize);
+    Ok(buf)
 }
 
 /// openat of a single name, never following a final symlink.
@@ -229,5 +310,49 @@ impl RootDir {
             end += 1;
         }
         current.ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))
+    }
+}
+
+#[cfg(test)]
+mod walk_tests {
+    use super::*;
+    use std::fs;
+    use std::os::unix::fs::symlink;
+
+    /// Where a descriptor points, via /proc.
+    fn path_of(fd: &OwnedFd) -> std::path::PathBuf {
+        fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap()
+    }
+
+    #[test]
+    fn the_walk_resolves_like_resolve_in_root_and_never_leaves_the_root() {
+        let base = std::env::temp_dir().join(format!("cs-walk-{}", std::process::id()));
+        let root = base.join("root");
+        fs::create_dir_all(root.join("usr/lib")).unwrap();
+        fs::create_dir_all(base.join("outside")).unwrap();
+        fs::write(root.join("usr/lib/file"), "in").unwrap();
+        fs::write(base.join("outside/file"), "out").unwrap();
+        symlink("/usr/lib", root.join("abs")).unwrap();
+        symlink("../../../../outside", root.join("usr/up")).unwrap();
+        symlink("loop", root.join("loop")).unwrap();
+        let dir = fs::File::open(&root).unwrap();
+        let fd = dir.as_fd();
+        let canon = fs::canonicalize(&root).unwrap();
+
+        let both = |path: &[u8], flags| {
+            let walked = walk_in_root(fd, path, flags);
+            let kernel = openat2_in_root(fd, &cstring(path).unwrap(), flags);
+            (walked.map(|f| path_of(&f)).map_err(|e| e.raw_os_error()), kernel.map(|f| path_of(&f)).map_err(|e| e.raw_os_error()))
+        };
+        for path in [&b"abs/file"[..], b"usr/up", b"usr/up/file", b"../../x/../usr/lib", b"", b"loop", b"usr/lib/file/x"] {
+            let (walked, kernel) = both(path, libc::O_PATH);
+            assert_eq!(walked, kernel, "{}", String::from_utf8_lossy(path));
+            if let Ok(p) = walked {
+                assert!(p.starts_with(&canon), "{} escaped to {}", String::from_utf8_lossy(path), p.display());
+            }
+        }
+        let (walked, _) = both(b"abs", libc::O_PATH | libc::O_NOFOLLOW);
+        assert_eq!(walked.unwrap(), canon.join("abs"), "O_NOFOLLOW opens the final symlink itself");
+        fs::remove_dir_all(&base).unwrap();
     }
 }

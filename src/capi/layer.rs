@@ -12,7 +12,7 @@ use super::error::cs_error;
 use super::id_map::cs_id_map;
 use super::result::cs_result;
 use super::store::cs_store;
-use super::streams::lent_fd;
+use super::streams::{lent_fd, ProgressCallback};
 use super::strings::{c_string, cs_strarray, owned_bytes, owned_c_string, strarray};
 use crate::error::IoContext;
 use crate::record::Layer;
@@ -20,7 +20,9 @@ use crate::store::LayerOptions;
 
 /// What `cs_layer_create` makes, built with the `cs_layer_options_*` setters.
 pub struct cs_layer_options {
-    options: LayerOptions,
+    pub(super) options: LayerOptions,
+    /// Called during imports (`cs_layer_import*`); see `cs_layer_options_set_progress`.
+    pub(super) progress: Option<ProgressCallback>,
 }
 
 /// A snapshot of one layer, owned by the caller: later changes to the store do not show in it.
@@ -68,7 +70,7 @@ fn layer_list(layers: Vec<Layer>) -> *mut cs_layer_list {
 /// NULL only if the library panicked.
 #[no_mangle]
 pub extern "C" fn cs_layer_options_new() -> *mut cs_layer_options {
-    boundary!(=> { into_handle(cs_layer_options { options: LayerOptions::default() }) })
+    boundary!(=> { into_handle(cs_layer_options { options: LayerOptions::default(), progress: None }) })
 }
 
 /// Free layer options. NULL is allowed.

@@ -51,10 +51,16 @@ static MAX_LEVEL: AtomicI32 = AtomicI32::new(0);
 #[no_mangle]
 pub extern "C" fn cs_set_log_callback(callback: cs_log_fn, userdata: *mut c_void, max_level: cs_log_level) {
     boundary!(=> {
+        crate::log::set_listener(forward_core_message);
         let mut sink = SINK.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         *sink = callback.map(|callback| Sink { callback, userdata });
         MAX_LEVEL.store(if sink.is_some() { max_level } else { 0 }, Ordering::Release);
     })
+}
+
+/// The core's messages, to the caller's callback.
+fn forward_core_message(level: crate::log::Level, message: &dyn Fn() -> String) {
+    emit(level as cs_log_level, message);
 }
 
 /// Log a message; `message` is only formatted when someone listens at `level`.

@@ -3,7 +3,7 @@
 //! owners from the parent's ID maps to the child's (c/storage's chowned copy).
 
 use std::collections::HashMap;
-use std::ffi::{CString, OsStr};
+use std::ffi::CString;
 use std::fs;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
@@ -12,6 +12,7 @@ use std::path::Path;
 
 use crate::error::{Error, IoContext, Result};
 use crate::idmap::{to_container, to_host, IdMap};
+use crate::xattr;
 
 /// Owners in the source are host IDs under `from` maps; in the copy they become host IDs under
 /// `to` maps (via the container ID they both stand for).
@@ -135,73 +136,20 @@ pub(crate) fn cpath(path: &Path) -> Result<CString> {
 
 /// Copy every extended attribute; a file system without xattr support simply has none to copy.
 fn copy_xattrs(src: &Path, dst: &Path) -> Result<()> {
-    let s = cpath(src)?;
     let d = cpath(dst)?;
-    let names = match list_xattrs(&s) {
-        Ok(names) => names,
-        Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => return Ok(()),
-        Err(e) => return Err(Error::io(format_args!("listing xattrs of {}", src.display()), e)),
-    };
-    for name in names.split(|b| *b == 0).filter(|n| !n.is_empty()) {
-        let cname = CString::new(name).expect("split on NUL");
-        let value = get_xattr(&s, &cname).ctx(format_args!("reading xattr {} of {}", OsStr::from_bytes(name).to_string_lossy(), src.display()))?;
+    let names = xattr::list(src).ctx(format_args!("listing xattrs of {}", src.display()))?;
+    for name in names {
+        let shown = name.to_string_lossy();
+        let Some(value) = xattr::get(src, &name).ctx(format_args!("reading xattr {shown} of {}", src.display()))? else { continue };
         // SAFETY: valid C strings and a buffer of the given length.
-        let rc = unsafe { libc::lsetxattr(d.as_ptr(), cname.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+        let rc = unsafe { libc::lsetxattr(d.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
         if rc != 0 {
             let err = io::Error::last_os_error();
             if err.raw_os_error() == Some(libc::ENOTSUP) {
                 continue;
             }
-            return Err(Error::io(format_args!("setting xattr {} on {}", OsStr::from_bytes(name).to_string_lossy(), dst.display()), err));
+            return Err(Error::io(format_args!("setting xattr {shown} on {}", dst.display()), err));
         }
     }
     Ok(())
-}
-
-fn list_xattrs(path: &CString) -> io::Result<Vec<u8>> {
-    loop {
-        // SAFETY: a NULL buffer with size 0 asks for the needed size.
-        let size = unsafe { libc::llistxattr(path.as_ptr(), std::ptr::null_mut(), 0) };
-        if size < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let mut buf = vec![0u8; size as usize];
-        if size == 0 {
-            return Ok(buf);
-        }
-        // SAFETY: buffer of the given length.
-        let n = unsafe { libc::llistxattr(path.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n >= 0 {
-            buf.truncate(n as usize);
-            return Ok(buf);
-        }
-        let err = io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::ERANGE) {
-            return Err(err);
-        }
-    }
-}
-
-pub(crate) fn get_xattr(path: &CString, name: &CString) -> io::Result<Vec<u8>> {
-    loop {
-        // SAFETY: size query with a NULL buffer.
-        let size = unsafe { libc::lgetxattr(path.as_ptr(), name.as_ptr(), std::ptr::null_mut(), 0) };
-        if size < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let mut buf = vec![0u8; size as usize];
-        if size == 0 {
-            return Ok(buf);
-        }
-        // SAFETY: buffer of the given length.
-        let n = unsafe { libc::lgetxattr(path.as_ptr(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n >= 0 {
-            buf.truncate(n as usize);
-            return Ok(buf);
-        }
-        let err = io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::ERANGE) {
-            return Err(err);
-        }
-    }
 }

@@ -12,7 +12,6 @@ use crate::bigdata;
 use crate::digest::sha256_of;
 use crate::error::{Error, Result};
 use crate::idmap::IdMap;
-use crate::ids::{random_id, validate_id};
 use crate::lock::LockKind;
 use crate::record::container::{MOUNT_LABEL_FLAG, MOUNT_OPTS_FLAG, PROCESS_LABEL_FLAG};
 use crate::record::{dedup_names, Container, Flags, Image};
@@ -66,19 +65,7 @@ impl Store {
             let _guard = containers.lock_shared()?;
             let names = dedup_names(&options.names);
             containers.check_names_free(&names)?;
-            match &options.id {
-                Some(id) => {
-                    validate_id(id)?;
-                    containers.check_id_free(id)?;
-                    id.clone()
-                }
-                None => loop {
-                    let id = random_id();
-                    if !containers.contains_id(&id) {
-                        break id;
-                    }
-                },
-            }
+            containers.new_id(options.id.as_deref())?
         };
 
         let layer_options = LayerOptions {
@@ -213,12 +200,12 @@ impl Store {
     }
 
     /// Go's ContainerSize: the diff size of the container's layer, its big data, and what its
-    /// container and run directories hold.
+    /// two `userdata` directories hold (big-data files live beside `userdata`, so they are
+    /// counted once).
     pub fn container_size(&self, key: &str) -> Result<i64> {
         let c = self.container(key)?;
         let mut total = self.diff_size(None, &c.layer)?;
         total += c.big_data_sizes.values().sum::<i64>();
-        // Go measures the two userdata directories (big data is counted above, not twice).
         for dir in [self.container_graph_dir(&c.id).join("userdata"), self.container_run_dir(&c.id).join("userdata")] {
             total += directory_size(&dir)? as i64;
         }

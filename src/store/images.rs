@@ -4,7 +4,6 @@ use super::Store;
 use crate::bigdata;
 use crate::digest::{sha256_of, validate as validate_digest};
 use crate::error::Result;
-use crate::ids::{random_id, validate_id};
 use crate::lock::LockKind;
 use crate::record::image::is_manifest_key;
 use crate::record::{dedup_names, Flags, Image};
@@ -38,19 +37,7 @@ impl Store {
         drop(_layers_guard);
         drop(layers);
 
-        let id = match &options.id {
-            Some(id) => {
-                validate_id(id)?;
-                images.check_id_free(id)?;
-                id.clone()
-            }
-            None => loop {
-                let id = random_id();
-                if !images.contains_id(&id) {
-                    break id;
-                }
-            },
-        };
+        let id = images.new_id(options.id.as_deref())?;
         let names = dedup_names(&options.names);
         images.check_names_free(&names)?;
         if let Some(d) = &options.digest {

@@ -58,6 +58,7 @@ impl LayerStore {
         let incomplete: Vec<String> =
             self.records.records().iter().filter(|l| l.is_incomplete()).map(|l| l.id.clone()).collect();
         for id in incomplete {
+            crate::log::log(crate::log::Level::Warn, || format!("removing layer {id}: an interrupted create or delete left it incomplete"));
             self.remove_layer_data(&id)?;
             self.records.remove(&id);
         }

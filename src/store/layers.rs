@@ -10,7 +10,6 @@ use crate::bigdata;
 use crate::driver::MountOptions;
 use crate::error::{Error, ErrorKind, Result};
 use crate::idmap::IdMap;
-use crate::ids::{random_id, validate_id};
 use crate::lock::LockKind;
 use crate::record::{dedup_names, Flags, Layer};
 use crate::timestamp::Timestamp;
@@ -77,19 +76,7 @@ impl Store {
     }
 
     fn new_layer_record(&self, layers: &super::LayerStore, options: &LayerOptions) -> Result<Layer> {
-        let id = match &options.id {
-            Some(id) => {
-                validate_id(id)?;
-                layers.records.check_id_free(id)?;
-                id.clone()
-            }
-            None => loop {
-                let id = random_id();
-                if !layers.records.contains_id(&id) {
-                    break id;
-                }
-            },
-        };
+        let id = layers.records.new_id(options.id.as_deref())?;
         let names = dedup_names(&options.names);
         layers.records.check_names_free(&names)?;
         for digest in options.compressed_digest.iter().chain(options.uncompressed_digest.iter()) {

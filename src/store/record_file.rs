@@ -113,6 +113,9 @@ impl<T: Record> RecordFile<T> {
             }
             for name in names {
                 if let Some(earlier) = self.by_name.insert(name.clone(), i) {
+                    crate::log::log(crate::log::Level::Warn, || {
+                        format!("{} name {name:?} was on two records; {} keeps it", T::KIND, self.records[i].id())
+                    });
                     self.records[earlier].names_mut().retain(|n| *n != name);
                     repaired = true;
                 }
@@ -195,6 +198,24 @@ impl<T: Record> RecordFile<T> {
             }
         }
         Ok(())
+    }
+
+    /// The ID for a new record: the caller's, checked to be one path component and unused, or a
+    /// fresh random one.
+    pub fn new_id(&self, requested: Option<&str>) -> Result<String> {
+        match requested {
+            Some(id) => {
+                crate::ids::validate_id(id)?;
+                self.check_id_free(id)?;
+                Ok(id.to_string())
+            }
+            None => Ok(loop {
+                let id = crate::ids::random_id();
+                if !self.contains_id(&id) {
+                    break id;
+                }
+            }),
+        }
     }
 
     pub fn check_id_free(&self, id: &str) -> Result<()> {
