@@ -139,7 +139,7 @@ fn go_exe() -> PathBuf {
 fn our_exe() -> PathBuf {
     static LINK: OnceLock<PathBuf> = OnceLock::new();
     LINK.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("cstorage-cli-test-bin-{}", std::process::id()));
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-differential-bin");
         std::fs::create_dir_all(&dir).unwrap();
         let link = dir.join("containers-storage");
         let _ = std::fs::remove_file(&link);
