@@ -1,7 +1,7 @@
 # libcstorage: build, install, regenerate and check the header, run the C tests.
 #
 #   make build                      cargo build --release
-#   make install PREFIX=/usr        shared + static library, header, pkg-config file
+#   make install PREFIX=/usr        shared + static library, header, pkg-config file, cstorage
 #   make header                     regenerate include/cstorage.h from src/capi
 #   make header-check               the header compiles alone as C99 and as C++, cffi reads it
 #   make c-tests                    C tests against the library installed in TEST_PREFIX
@@ -17,6 +17,7 @@
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 DESTDIR ?=
 
@@ -36,7 +37,8 @@ build:
 
 # The .pc file names libdir and includedir relative to ${prefix} when they are inside it.
 install: build
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(BINDIR)
+	install -m 0755 $(RELEASE_DIR)/cstorage $(DESTDIR)$(BINDIR)/cstorage
 	install -m 0755 $(RELEASE_DIR)/libcstorage.so $(DESTDIR)$(LIBDIR)/$(REAL_NAME)
 	ln -sfn $(REAL_NAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sfn $(SONAME) $(DESTDIR)$(LIBDIR)/libcstorage.so
@@ -49,6 +51,7 @@ install: build
 	    pkgconfig/cstorage.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/cstorage.pc
 
 uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/cstorage
 	rm -f $(DESTDIR)$(LIBDIR)/$(REAL_NAME) $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libcstorage.so \
 	      $(DESTDIR)$(LIBDIR)/libcstorage.a $(DESTDIR)$(INCLUDEDIR)/cstorage.h $(DESTDIR)$(PKGCONFIGDIR)/cstorage.pc
 

@@ -182,7 +182,9 @@ impl<'w, 'm> TarAdder<'w, 'm> {
         let ft = md.file_type();
         let mut e = TarEntry {
             name: name.to_vec(),
-            mode: md.mode() & 0o7777,
+            // With the file-type bits (0o40755 for a directory), as c/storage's FileInfoHeader
+            // writes them (verified against the Go CLI's diff of a vfs layer).
+            mode: md.mode() & 0o177777,
             uid: md.uid(),
             gid: md.gid(),
             mtime: md.mtime(),

@@ -67,7 +67,7 @@ fn pax_record(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
 fn ustar_block(name: &[u8], prefix: &[u8], e: &TarEntry, typeflag: u8, size: u64, linkname: &[u8]) -> [u8; BLOCK] {
     let mut b = [0u8; BLOCK];
     put_str(&mut b[0..100], name);
-    put_octal(&mut b[100..108], e.mode as u64 & 0o7777);
+    put_octal(&mut b[100..108], e.mode as u64 & 0o177777);
     put_octal(&mut b[108..116], (e.uid as u64).min(MAX_OCTAL_7));
     put_octal(&mut b[116..124], (e.gid as u64).min(MAX_OCTAL_7));
     put_octal(&mut b[124..136], size.min(MAX_OCTAL_11));

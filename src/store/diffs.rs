@@ -93,7 +93,8 @@ impl Store {
     }
 
     /// Size of `to`'s diff relative to `from` (its parent when `None`), measured by the driver
-    /// as c/storage 1.43 does (not the recorded tar size).
+    /// as c/storage 1.43 does: the sizes of changed files, not the recorded tar size (checked
+    /// against the Go CLI's `diffsize`).
     pub fn diff_size(&self, from: Option<&str>, to: &str) -> Result<i64> {
         let (from_id, to_id, from_is_parent) = self.diff_pair(from, to)?;
         Ok(self.driver.diff_size(&to_id, from_id.as_deref(), from_is_parent)? as i64)

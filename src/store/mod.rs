@@ -15,6 +15,7 @@ mod layers;
 mod mountpoints;
 mod names;
 mod options;
+mod parent_owners;
 mod record_file;
 
 pub use config::{ConfiguredOptions, DEFAULT_GRAPH_ROOT, DEFAULT_RUN_ROOT};

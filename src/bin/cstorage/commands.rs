@@ -1,0 +1,652 @@
+//! The table of subcommands: names and aliases, argument counts, flags and help texts of
+//! containers-storage 1.43, in the order its `--help` lists them.
+
+use cstorage::Store;
+
+use crate::args::FlagSet;
+use crate::{containers, copy, data, delete, diff, images, layers, metadata, misc, mount, names};
+
+/// One run of a subcommand, after flags and argument counts were checked and the store opened.
+pub struct Invocation<'a> {
+    /// The name the command was called by (an alias is reported as typed).
+    pub command: &'a str,
+    pub flags: &'a FlagSet,
+    pub args: &'a [String],
+    pub store: &'a Store,
+}
+
+impl Invocation<'_> {
+    /// `-j`/`--json`, for commands that have it.
+    pub fn json(&self) -> bool {
+        self.flags.has("j") && self.flags.get_bool("j")
+    }
+}
+
+pub type Action = fn(&Invocation) -> i32;
+
+pub struct Command {
+    /// The first name is the one `--help` lists; the others are aliases.
+    pub names: &'static [&'static str],
+    pub options_help: &'static str,
+    pub usage: &'static str,
+    /// Where cstorage deliberately behaves differently from containers-storage 1.43 (printed
+    /// with the command's help).
+    pub note: &'static str,
+    pub min_args: usize,
+    /// 0 = no limit (as in the Go tool, which then ignores extra arguments).
+    pub max_args: usize,
+    pub add_flags: fn(&mut FlagSet),
+    pub action: Action,
+}
+
+impl Command {
+    pub fn named(name: &str) -> Option<&'static Command> {
+        COMMANDS.iter().find(|c| c.names.contains(&name))
+    }
+}
+
+pub fn json_flag(f: &mut FlagSet) {
+    f.bool(&["-json", "j"], "Prefer JSON output");
+}
+
+fn no_flags(_: &mut FlagSet) {}
+
+fn id_map_flags(f: &mut FlagSet) {
+    f.bool(&["-hostuidmap"], "Force host UID map");
+    f.bool(&["-hostgidmap"], "Force host GID map");
+    f.text(&["-uidmap"], "", "UID map");
+    f.text(&["-gidmap"], "", "GID map");
+    f.text(&["-subuidmap"], "", "subuid UID map for a user");
+    f.text(&["-subgidmap"], "", "subgid GID map for a group");
+}
+
+fn layer_creation_flags(f: &mut FlagSet) {
+    f.text(&["-label", "l"], "", "Mount Label");
+    f.list(&["-name", "n"], &[], "Layer name");
+    f.text(&["-id", "i"], "", "Layer ID");
+    f.bool(&["-readonly", "r"], "Mark as read-only");
+    json_flag(f);
+    id_map_flags(f);
+}
+
+fn write_file_flag(f: &mut FlagSet) {
+    f.text(&["-file", "f"], "", "Write data to file");
+}
+
+fn read_file_flag(f: &mut FlagSet) {
+    f.text(&["-file", "f"], "", "Read data from file");
+}
+
+const ONE_CONTAINER: &str = "[options [...]] containerNameOrID";
+const CONTAINER_AND_KEY: &str = "[options [...]] containerNameOrID dataName";
+const ONE_IMAGE: &str = "[options [...]] imageNameOrID";
+const IMAGE_AND_KEY: &str = "[options [...]] imageNameOrID dataName";
+const TWO_LAYERS: &str = "[options [...]] layerNameOrID [referenceLayerNameOrID]";
+const NAMES_TARGET: &str = "[options [...]] imageOrContainerNameOrID";
+
+pub static COMMANDS: &[Command] = &[
+    Command {
+        names: &["container"],
+        options_help: "[options [...]] containerNameOrID [...]",
+        usage: "Examine a container",
+        note: "",
+        min_args: 1,
+        max_args: 0,
+        add_flags: json_flag,
+        action: containers::container,
+    },
+    Command {
+        names: &["list-container-data", "listcontainerdata"],
+        options_help: ONE_CONTAINER,
+        usage: "List data items that are attached to an container",
+        note: "",
+        min_args: 1,
+        max_args: 1,
+        add_flags: json_flag,
+        action: data::list_container_data,
+    },
+    Command {
+        names: &["get-container-data", "getcontainerdata"],
+        options_help: CONTAINER_AND_KEY,
+        usage: "Get data that is attached to an container",
+        note: "",
+        min_args: 2,
+        max_args: 0,
+        add_flags: write_file_flag,
+        action: data::get_container_data,
+    },
+    Command {
+        names: &["get-container-data-size", "getcontainerdatasize"],
+        options_help: CONTAINER_AND_KEY,
+        usage: "Get size of data that is attached to an container",
+        note: "",
+        min_args: 2,
+        max_args: 0,
+        add_flags: no_flags,
+        action: data::get_container_data_size,
+    },
+    Command {
+        names: &["get-container-data-digest", "getcontainerdatadigest"],
+        options_help: CONTAINER_AND_KEY,
+        usage: "Get digest of data that is attached to an container",
+        note: "",
+        min_args: 2,
+        max_args: 0,
+        add_flags: no_flags,
+        action: data::get_container_data_digest,
+    },
+    Command {
+        names: &["set-container-data", "setcontainerdata"],
+        options_help: CONTAINER_AND_KEY,
+        usage: "Set data that is attached to an container",
+        note: "",
+        min_args: 2,
+        max_args: 0,
+        add_flags: read_file_flag,
+        action: data::set_container_data,
+    },
+    Command {
+        names: &["get-container-dir", "getcontainerdir"],
+        options_help: ONE_CONTAINER,
+        usage: "Find the container's associated data directory",
+        note: "",
+        min_args: 1,
+        max_args: 0,
+        add_flags: no_flags,
+        action: containers::get_container_dir,
+    },
+    Command {
+        names: &["get-container-run-dir", "getcontainerrundir"],
+        options_help: ONE_CONTAINER,
+        usage: "Find the container's associated runtime directory",
+        note: "",
+        min_args: 1,
+        max_args: 0,
+        add_flags: no_flags,
+        action: containers::get_container_run_dir,
+    },
+    Command {
+        names: &["container-parent-owners"],
+        options_help: "[options [...]] containerNameOrID [...]",
+        usage: "Compute the set of unmapped parent UIDs and GIDs of the container",
+        note: "",
+        min_args: 1,
+        max_args: 0,
+        add_flags: json_flag,
+        action: containers::container_parent_owners,
+    },
+    Command {
+        names: &["containers"],
+        options_help: "[options [...]]",
+        usage: "List containers",
+        note: "",
+        min_args: 0,
+        max_args: 0,
+        add_flags: json_flag,
+        action: containers::containers,
+    },
+    Command {
+        names: &["copy"],
+        options_help: "[options [...]] [sourceLayerNameOrID:]/path [...] targetLayerNameOrID:/path",
+        usage: "Copy files or directories into a layer, possibly from another layer",
+        note: "containers-storage 1.43 crashes printing this help; cstorage prints it. A target path that goes \
+               through a symbolic link inside the layer is refused (1.43 resolves it in a chroot of the layer).",
+        min_args: 2,
+        max_args: 0,
+        add_flags: copy::add_flags,
+        action: copy::copy,
+    },
+    Command {
+        names: &["create-layer", "createlayer"],
+        options_help: "[options [...]] [parentLayerNameOrID]",
+        usage: "Create a new layer",
+        note: "IDs given with --id must be a single path component (containers-storage 1.43 accepts \"a/b\" and creates nested directories).",
+        min_args: 0,
+        max_args: 1,
+        add_flags: layer_creation_flags,
+        action: layers::create_layer,
+    },
+    Command {
+        names: &["import-layer", "importlayer"],
+        options_help: "[options [...]] [parentLayerNameOrID]",
+        usage: "Import a new layer",
+        note: "",
+        min_args: 0,
+        max_args: 1,
+        add_flags: |f| {
+            layer_creation_flags(f);
+            f.text(&["-file", "f"], "", "Read from file instead of stdin");
+        },
+        action: layers::import_layer,
+    },
+    Command {
+        names: &["create-image", "createimage"],
+        options_help: "[options [...]] topLayerNameOrID",
+        usage: "Create a new image using layers",
+        note: "",
+        min_args: 0,
+        max_args: 1,
+        add_flags: |f| {
+            f.list(&["-name", "n"], &[], "Image name");
+            f.text(&["-id", "i"], "", "Image ID");
+            f.text(&["-digest", "d"], "", "Image Digest");
+            f.text(&["-metadata", "m"], "", "Metadata");
+            f.text(&["-metadata-file", "f"], "", "Metadata File");
+            json_flag(f);
+        },
+        action: images::create_image,
+    },
+    Command {
+        names: &["create-container", "createcontainer"],
+        options_help: "[options [...]] parentImageNameOrID",
+        usage: "Create a new container from an image",
+        note: "",
+        min_args: 1,
+        max_args: 1,
+        add_flags: |f| {
+            f.list(&["-name", "n"], &[], "Container name");
+            f.text(&["-id", "i"], "", "Container ID");
+            f.text(&["-metadata", "m"], "", "Metadata");
+            f.text(&["-metadata-file", "f"], "", "Metadata File");
+            json_flag(f);
+            id_map_flags(f);
+            f.bool(&["-volatile"], "Mark as volatile");
+        },
+        action: containers::create_container,
+    },
+    Command {
+        names: &["delete"],
+        options_help: "[LayerOrImageOrContainerNameOrID [...]]",
+        usage: "Delete a layer or image or container, with no safety checks",
+        note: "Results are reported in argument order (containers-storage 1.43 uses a random order).",
+        min_args: 1,
+        max_args: 0,
+        add_flags: json_flag,
+        action: delete::delete,
+    },
+    Command {
+        names: &["delete-layer", "deletelayer"],
+        options_help: "[LayerNameOrID [...]]",
+        usage: "Delete a layer, with safety checks",
+        note: "The safety checks apply to layers named by name too (containers-storage 1.43 skips them then, \
+               and deletes layers that have children or belong to an image).",
+        min_args: 1,
+        max_args: 0,
+        add_flags: json_flag,
+        action: delete::delete_layer,
+    },
+    Command {
+        names: &["delete-image", "deleteimage"],
+        options_help: "[ImageNameOrID [...]]",
+        usage: "Delete an image, with safety checks",
+        note: "",
+        min_args: 1,
+        max_args: 0,
+        add_flags: |f| {
+            f.bool(&["-test", "t"], "Only test removal");
+            json_flag(f);
+        },
+        action: delete::delete_image,
+    },
+    Command {
+        names: &["delete-container", "deletecontainer"],
+        options_help: "[ContainerNameOrID [...]]",
+        usage: "Delete a container, with safety checks",
+        note: "",
+        min_args: 1,
+        max_args: 0,
+        add_flags: json_flag,
+        action: delete::delete_container,
+    },
+    Command {
+        names: &["changes"],
+        options_help: TWO_LAYERS,
+        usage: "Compare two layers",
+        note: "",
+        min_args: 1,
+        max_args: 2,
+        add_flags: json_flag,
+        action: diff::changes,
+    },
+    Command {
+        names: &["diffsize", "diff-size"],
+        options_help: TWO_LAYERS,
+        usage: "Compare two layers",
+        note: "",
+        min_args: 1,
+        max_args: 2,
+        add_flags: no_flags,
+        action: diff::diff_size,
+    },
+    Command {
+        names: &["diff"],
+        options_help: TWO_LAYERS,
+        usage: "Compare two layers",
+        note: "",
+        min_args: 1,
+        max_args: 2,
+        add_flags: |f| {
+            f.text(&["-file", "f"], "", "Write to file instead of stdout");
+            f.bool(&["-uncompressed", "u"], "Use no compression");
+            f.bool(&["-gzip", "c"], "Compress using gzip");
+            f.bool(&["-bzip2", "-bz2", "b"], "Compress using bzip2 (not currently supported)");
+            f.bool(&["-xz", "x"], "Compress using xz (not currently supported)");
+        },
+        action: diff::diff,
+    },
+    Command {
+        names: &["applydiff", "apply-diff"],
+        options_help: TWO_LAYERS,
+        usage: "Apply a diff to a layer",
+        note: "",
+        min_args: 1,
+        max_args: 1,
+        add_flags: |f| f.text(&["-file", "f"], "", "Read from file instead of stdin"),
+        action: diff::apply_diff,
+    },
+    Command {
+        names: &["exists"],
+        options_help: "[LayerOrImageOrContainerNameOrID [...]]",
+        usage: "Check if a layer or image or container exists",
+        note: "Results are printed in argument order (containers-storage 1.43 uses a random order).",
+        min_args: 1,
+        max_args: 0,
+        add_flags: |f| {
+            f.bool(&["-quiet", "q"], "Don't print names");
+            f.bool(&["-layer", "l"], "Only succeed if the match is a layer");
+            f.bool(&["-image", "i"], "Only succeed if the match is an image");
+            f.bool(&["-container", "c"], "Only succeed if the match is a container");
+            json_flag(f);
+        },
+        action: misc::exists,
+    },
+    Command {
+        names: &["image"],
+        options_help: "[options [...]] imageNameOrID [...]",
+        usage: "Examine an image",
+        note: "",
+        min_args: 1,
+        max_args: 0,
+        add_flags: json_flag,
+        action: images::image,
+    },
+    Command {
+        names: &["list-image-data", "listimagedata"],
+        options_help: ONE_IMAGE,
+        usage: "List data items that are attached to an image",
+        note: "",
+        min_args: 1,
+        max_args: 1,
+        add_flags: json_flag,
+        action: data::list_image_data,
+    },
+    Command {
+        names: &["get-image-data", "getimagedata"],
+        options_help: IMAGE_AND_KEY,
+        usage: "Get data that is attached to an image",
+        note: "",
+        min_args: 2,
+        max_args: 0,
+        add_flags: write_file_flag,
+        action: data::get_image_data,
+    },
+    Command {
+        names: &["get-image-data-size", "getimagedatasize"],
+        options_help: IMAGE_AND_KEY,
+        usage: "Get size of data that is attached to an image",
+        note: "",
+        min_args: 2,
+        max_args: 0,
+        add_flags: no_flags,
+        action: data::get_image_data_size,
+    },
+    Command {
+        names: &["get-image-data-digest", "getimagedatadigest"],
+        options_help: IMAGE_AND_KEY,
+        usage: "Get digest of data that is attached to an image",
+        note: "",
+        min_args: 2,
+        max_args: 0,
+        add_flags: no_flags,
+        action: data::get_image_data_digest,
+    },
+    Command {
+        names: &["set-image-data", "setimagedata"],
+        options_help: IMAGE_AND_KEY,
+        usage: "Set data that is attached to an image (with sometimes wrong digest)",
+        note: "",
+        min_args: 2,
+        max_args: 0,
+        add_flags: read_file_flag,
+        action: data::set_image_data,
+    },
+    Command {
+        names: &["images"],
+        options_help: "[options [...]]",
+        usage: "List images",
+        note: "",
+        min_args: 0,
+        max_args: 0,
+        add_flags: |f| {
+            json_flag(f);
+            f.bool(&["-quiet", "q"], "Only print IDs");
+        },
+        action: images::images,
+    },
+    Command {
+        names: &["images-by-digest"],
+        options_help: "[options [...]] DIGEST",
+        usage: "List images by digest",
+        note: "",
+        min_args: 1,
+        max_args: 1,
+        add_flags: |f| {
+            json_flag(f);
+            f.bool(&["-quiet", "q"], "Only print IDs");
+        },
+        action: images::images_by_digest,
+    },
+    Command {
+        names: &["layer"],
+        options_help: "[options [...]] layerNameOrID [...]",
+        usage: "Examine a layer",
+        note: "",
+        min_args: 1,
+        max_args: 0,
+        add_flags: json_flag,
+        action: layers::layer,
+    },
+    Command {
+        names: &["layer-parent-owners"],
+        options_help: "[options [...]] layerNameOrID [...]",
+        usage: "Compute the set of unmapped parent UIDs and GIDs of the layer",
+        note: "",
+        min_args: 1,
+        max_args: 0,
+        add_flags: json_flag,
+        action: layers::layer_parent_owners,
+    },
+    Command {
+        names: &["list-layer-data", "listlayerdata"],
+        options_help: "[options [...]] layerNameOrID",
+        usage: "List data items that are attached to a layer",
+        note: "",
+        min_args: 1,
+        max_args: 1,
+        add_flags: json_flag,
+        action: data::list_layer_data,
+    },
+    Command {
+        names: &["get-layer-data", "getlayerdata"],
+        options_help: "[options [...]] layerID dataName",
+        usage: "Get data that is attached to a layer",
+        note: "",
+        min_args: 2,
+        max_args: 0,
+        add_flags: write_file_flag,
+        action: data::get_layer_data,
+    },
+    Command {
+        names: &["set-layer-data", "setlayerdata"],
+        options_help: "[options [...]] layerID dataName",
+        usage: "Set data that is attached to a layer",
+        note: "",
+        min_args: 2,
+        max_args: 0,
+        add_flags: read_file_flag,
+        action: data::set_layer_data,
+    },
+    Command {
+        names: &["layers"],
+        options_help: "[options [...]]",
+        usage: "List layers",
+        note: "",
+        min_args: 0,
+        max_args: 0,
+        add_flags: |f| {
+            f.bool(&["-tree", "t"], "Use a tree");
+            json_flag(f);
+        },
+        action: layers::layers,
+    },
+    Command {
+        names: &["metadata"],
+        options_help: "[LayerOrImageOrContainerNameOrID [...]]",
+        usage: "Retrieve layer, image, or container metadata",
+        note: "",
+        min_args: 1,
+        max_args: 0,
+        add_flags: |f| {
+            f.bool(&["-quiet", "q"], "Omit names and IDs");
+            json_flag(f);
+        },
+        action: metadata::metadata,
+    },
+    Command {
+        names: &["set-metadata", "setmetadata"],
+        options_help: "[options [...]] layerOrImageOrContainerNameOrID",
+        usage: "Set layer, image, or container metadata",
+        note: "",
+        min_args: 1,
+        max_args: 1,
+        add_flags: |f| {
+            f.text(&["-metadata", "m"], "", "Metadata");
+            f.text(&["-metadata-file", "f"], "", "Metadata File");
+        },
+        action: metadata::set_metadata,
+    },
+    Command {
+        names: &["mount"],
+        options_help: "[options [...]] LayerOrContainerNameOrID",
+        usage: "Mount a layer or container",
+        note: "Layers can be named by name (containers-storage 1.43 then fails with \"stat <dir>/<name>: no such file\"); \
+               --opt options (comma-separated) are passed to the driver (1.43 ignores them).",
+        min_args: 1,
+        max_args: 0,
+        add_flags: |f| {
+            f.text(&["-opt", "o"], "", "Mount Options");
+            f.text(&["-label", "l"], "", "Mount Label");
+            f.bool(&["-ro", "r"], "Mount image readonly");
+            json_flag(f);
+        },
+        action: mount::mount,
+    },
+    Command {
+        names: &["unmount", "umount"],
+        options_help: "LayerOrContainerNameOrID",
+        usage: "Unmount an image, layer or container",
+        note: "",
+        min_args: 1,
+        max_args: 0,
+        add_flags: |f| {
+            json_flag(f);
+            f.bool(&["-force", "f"], "Force the umount");
+        },
+        action: mount::unmount,
+    },
+    Command {
+        names: &["mounted"],
+        options_help: "LayerOrContainerNameOrID",
+        usage: "Check if a file system is mounted",
+        note: "",
+        min_args: 1,
+        max_args: 0,
+        add_flags: json_flag,
+        action: mount::mounted,
+    },
+    Command {
+        names: &["get-names", "getnames"],
+        options_help: NAMES_TARGET,
+        usage: "Get layer, image, or container name or names",
+        note: "",
+        min_args: 1,
+        max_args: 0,
+        add_flags: json_flag,
+        action: names::get_names,
+    },
+    Command {
+        names: &["add-names", "addnames"],
+        options_help: NAMES_TARGET,
+        usage: "Add layer, image, or container name or names",
+        note: "",
+        min_args: 1,
+        max_args: 0,
+        add_flags: names::add_flags,
+        action: names::add_names,
+    },
+    Command {
+        names: &["set-names", "setnames"],
+        options_help: NAMES_TARGET,
+        usage: "Set layer, image, or container name or names",
+        note: "",
+        min_args: 1,
+        max_args: 0,
+        add_flags: names::add_flags,
+        action: names::set_names,
+    },
+    Command {
+        names: &["shutdown"],
+        options_help: "",
+        usage: "Shut down layer storage",
+        note: "With --force, mounted layers are unmounted and the command returns \
+               (containers-storage 1.43 unmounts them and then never exits).",
+        min_args: 0,
+        max_args: 0,
+        add_flags: |f| {
+            json_flag(f);
+            f.bool(&["-force", "f"], "Unmount mounted layers first");
+        },
+        action: misc::shutdown,
+    },
+    Command {
+        names: &["status"],
+        options_help: "",
+        usage: "Check on graph driver status",
+        note: "",
+        min_args: 0,
+        max_args: 0,
+        add_flags: json_flag,
+        action: misc::status,
+    },
+    Command {
+        names: &["version"],
+        options_help: "",
+        usage: "Return containers-storage version information",
+        note: "Reports libcstorage's version and the c/storage version it is compatible with \
+               (containers-storage 1.43 prints nothing).",
+        min_args: 0,
+        max_args: 0,
+        add_flags: json_flag,
+        action: misc::version,
+    },
+    Command {
+        names: &["wipe"],
+        options_help: "",
+        usage: "Wipe all layers, images, and containers",
+        note: "",
+        min_args: 0,
+        max_args: 0,
+        add_flags: json_flag,
+        action: delete::wipe,
+    },
+];

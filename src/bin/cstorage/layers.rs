@@ -1,0 +1,248 @@
+//! Layer subcommands: layers, layer, create-layer, import-layer, layer-parent-owners.
+
+use std::collections::HashMap;
+
+use cstorage::{Container, Image, LayerOptions};
+
+use crate::commands::Invocation;
+use crate::idmaps;
+use crate::output::{self, go_list};
+use crate::tree;
+
+/// `layers [-t] [-j]`: every layer with its names, the images it is the top layer of and the
+/// container it belongs to; as a tree with `-t`.
+pub fn layers(inv: &Invocation) -> i32 {
+    let layers = match inv.store.layers() {
+        Ok(layers) => layers,
+        Err(e) => {
+            errln!("{e}");
+            return 1;
+        }
+    };
+    if inv.json() {
+        output::json(&layers);
+        return 0;
+    }
+    // As in Go, listing what uses a layer is best effort.
+    let images = inv.store.images().unwrap_or_default();
+    let containers = inv.store.containers().unwrap_or_default();
+    let mut images_by_layer: HashMap<&str, Vec<&Image>> = HashMap::new();
+    for image in &images {
+        for layer_id in std::iter::once(&image.top_layer).chain(&image.mapped_top_layers) {
+            images_by_layer.entry(layer_id).or_default().push(image);
+        }
+    }
+    let container_by_layer: HashMap<&str, &Container> = containers.iter().map(|c| (c.layer.as_str(), c)).collect();
+
+    if inv.flags.get_bool("t") {
+        let nodes = layers
+            .iter()
+            .map(|layer| {
+                let mut notes: Vec<String> = layer.names.iter().map(|n| format!("name: {n}")).collect();
+                if !layer.mount_point.is_empty() {
+                    notes.push(format!("mount: {}", layer.mount_point));
+                }
+                for image in images_by_layer.get(layer.id.as_str()).into_iter().flatten() {
+                    notes.push(format!("image: {}", image.id));
+                    notes.extend(image.names.iter().map(|n| format!("image name: {n}")));
+                }
+                if let Some(container) = container_by_layer.get(layer.id.as_str()) {
+                    notes.push(format!("container: {}", container.id));
+                    notes.extend(container.names.iter().map(|n| format!("container name: {n}")));
+                }
+                let parent = if layer.parent.is_empty() { "(base)".to_string() } else { layer.parent.clone() };
+                tree::Node { parent, child: layer.id.clone(), notes }
+            })
+            .collect();
+        output::stdout_str(&tree::render(nodes));
+        return 0;
+    }
+    let mut text = String::new();
+    for layer in &layers {
+        text.push_str(&format!("{}\n", layer.id));
+        for name in &layer.names {
+            text.push_str(&format!("\tname: {name}\n"));
+        }
+        for image in images_by_layer.get(layer.id.as_str()).into_iter().flatten() {
+            text.push_str(&format!("\timage: {}\n", image.id));
+            for name in &image.names {
+                text.push_str(&format!("\t\tname: {name}\n"));
+            }
+        }
+        if let Some(container) = container_by_layer.get(layer.id.as_str()) {
+            text.push_str(&format!("\tcontainer: {}\n", container.id));
+            for name in &container.names {
+                text.push_str(&format!("\t\tname: {name}\n"));
+            }
+        }
+    }
+    output::stdout_str(&text);
+    0
+}
+
+/// `layer ID...`: the layers found (arguments that name no layer are skipped; the exit status
+/// says whether all were found).
+pub fn layer(inv: &Invocation) -> i32 {
+    let matched: Vec<_> = inv.args.iter().filter_map(|arg| inv.store.layer(arg).ok()).collect();
+    if inv.json() {
+        output::json(&matched);
+    } else {
+        for layer in &matched {
+            outln!("ID: {}", layer.id);
+            for m in &layer.uid_map {
+                outln!("UID mapping: (container={}, host={}, size={})", m.container_id, m.host_id, m.size);
+            }
+            for m in &layer.gid_map {
+                outln!("GID mapping: (container={}, host={}, size={})", m.container_id, m.host_id, m.size);
+            }
+            if !layer.parent.is_empty() {
+                outln!("Parent: {}", layer.parent);
+            }
+            for name in &layer.names {
+                outln!("Name: {name}");
+            }
+        }
+    }
+    if matched.len() == inv.args.len() {
+        0
+    } else {
+        1
+    }
+}
+
+/// The options create-layer and import-layer share.
+fn layer_options(inv: &Invocation) -> Result<LayerOptions, String> {
+    let mut mappings = idmaps::from_flags(inv.flags)?;
+    let parent = inv.args.first().cloned();
+    // Without maps on the command line a child takes its parent's maps unless --hostuidmap /
+    // --hostgidmap say otherwise, as c/storage's CreateLayer decides. (An unknown parent is
+    // reported by the store.)
+    if let Some(parent_layer) = parent.as_deref().and_then(|p| inv.store.layer(p).ok()) {
+        if mappings.uid_map.is_empty() && !mappings.host_uid_mapping {
+            mappings.uid_map = parent_layer.uid_map;
+        }
+        if mappings.gid_map.is_empty() && !mappings.host_gid_mapping {
+            mappings.gid_map = parent_layer.gid_map;
+        }
+    }
+    let id = inv.flags.get_text("i");
+    Ok(LayerOptions {
+        id: (!id.is_empty()).then(|| id.to_string()),
+        parent,
+        names: inv.flags.get_list("n").to_vec(),
+        mount_label: inv.flags.get_text("l").to_string(),
+        uid_map: mappings.uid_map,
+        gid_map: mappings.gid_map,
+        ..Default::default()
+    })
+}
+
+fn print_new_layer(inv: &Invocation, layer: &cstorage::Layer) {
+    if inv.json() {
+        output::json(layer);
+    } else {
+        outln!("{}", layer.id);
+        for name in &layer.names {
+            outln!("\t{name}");
+        }
+    }
+}
+
+/// `create-layer [parent]`: an empty layer (a copy of its parent's contents).
+pub fn create_layer(inv: &Invocation) -> i32 {
+    let options = match layer_options(inv) {
+        Ok(options) => options,
+        Err(message) => {
+            errln!("{message}");
+            return 1;
+        }
+    };
+    match inv.store.create_layer(&options) {
+        Ok(layer) => {
+            print_new_layer(inv, &layer);
+            0
+        }
+        Err(e) => {
+            errln!("{e}");
+            1
+        }
+    }
+}
+
+/// `import-layer [parent] [-f file]`: a layer with the contents of a tar stream (plain, gzip
+/// or zstd) from the file or stdin.
+pub fn import_layer(inv: &Invocation) -> i32 {
+    let options = match layer_options(inv) {
+        Ok(options) => options,
+        Err(message) => {
+            errln!("{message}");
+            return 1;
+        }
+    };
+    let mut input = match crate::diff::input_stream(inv) {
+        Ok(input) => input,
+        Err(message) => {
+            errln!("{message}");
+            return 1;
+        }
+    };
+    match inv.store.put_layer(&options, &mut input, None) {
+        Ok(layer) => {
+            print_new_layer(inv, &layer);
+            0
+        }
+        Err(e) => {
+            errln!("{e}");
+            1
+        }
+    }
+}
+
+/// `layer-parent-owners ID...`: for layers with ID maps, the host UIDs and GIDs that own the
+/// directories above the layer's mount point but are not mapped into the layer.
+pub fn layer_parent_owners(inv: &Invocation) -> i32 {
+    let matched: Vec<_> = inv.args.iter().filter_map(|arg| inv.store.layer(arg).ok()).collect();
+    for layer in &matched {
+        let (uids, gids) = match inv.store.layer_parent_owners(&layer.id) {
+            Ok(owners) => owners,
+            Err(e) => {
+                errln!("LayerParentOwner: {e}");
+                return 1;
+            }
+        };
+        if inv.json() {
+            output::json(&ParentOwners::new(&layer.id, uids, gids));
+        } else {
+            outln!("ID: {}", layer.id);
+            if !uids.is_empty() {
+                outln!("UIDs: {}", go_list(&uids));
+            }
+            if !gids.is_empty() {
+                outln!("GIDs: {}", go_list(&gids));
+            }
+        }
+    }
+    if matched.len() == inv.args.len() {
+        0
+    } else {
+        1
+    }
+}
+
+/// The JSON of layer-parent-owners and container-parent-owners; Go prints an empty list as
+/// `null`.
+#[derive(serde::Serialize)]
+pub struct ParentOwners<'a> {
+    #[serde(rename = "ID")]
+    id: &'a str,
+    #[serde(rename = "UIDs")]
+    uids: Option<Vec<u32>>,
+    #[serde(rename = "GIDs")]
+    gids: Option<Vec<u32>>,
+}
+
+impl<'a> ParentOwners<'a> {
+    pub fn new(id: &'a str, uids: Vec<u32>, gids: Vec<u32>) -> Self {
+        ParentOwners { id, uids: (!uids.is_empty()).then_some(uids), gids: (!gids.is_empty()).then_some(gids) }
+    }
+}

@@ -1,0 +1,145 @@
+//! `cstorage`: the command-line tool of libcstorage, a drop-in for Debian's `containers-storage`
+//! (Go c/storage 1.43) with the same subcommands, flags, output and exit codes.
+//!
+//! This file is the front end: global flags, the subcommand and its flags, argument counts,
+//! opening the store, then the subcommand's action. The actions live in one module per group
+//! of subcommands and only call `cstorage::Store` and print.
+
+#[macro_use]
+mod output;
+
+mod args;
+mod commands;
+mod containers;
+mod copy;
+mod data;
+mod delete;
+mod diff;
+mod errors;
+mod global;
+mod help;
+mod idmaps;
+mod images;
+mod layers;
+mod metadata;
+mod misc;
+mod mount;
+mod names;
+mod tree;
+
+use args::{FlagSet, ParseError};
+use commands::{Command, Invocation};
+use global::GlobalOptions;
+use help::OptionsTo;
+
+/// Exit status of a flag the subcommand does not know or `--help` on a subcommand (mflag's
+/// ExitOnError status).
+const EXIT_FLAG_ERROR: i32 = 125;
+
+fn main() {
+    let argv: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    std::process::exit(run(&argv));
+}
+
+fn run(argv: &[String]) -> i32 {
+    let program = argv
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "cstorage".to_string());
+
+    let mut global = GlobalOptions::default();
+    let mut top = FlagSet::new();
+    global.add_flags(&mut top);
+    if argv.len() < 2 {
+        help::print_tool_usage(&program, &top, OptionsTo::Stderr);
+        return 1;
+    }
+    top.bool(&["#help", "-help"], "Print usage");
+    let rest = match top.parse(&argv[1..]) {
+        Ok(rest) => rest,
+        Err(error) => {
+            let message = match error {
+                ParseError::HelpRequested => {
+                    help::print_tool_usage(&program, &top, OptionsTo::Stderr);
+                    "flag: help requested".to_string()
+                }
+                ParseError::Invalid(message) => {
+                    errln!("{message}");
+                    errln!("See '{program} --help'.");
+                    message
+                }
+            };
+            outln!("{message} while parsing arguments (1)");
+            help::print_tool_usage(&program, &top, OptionsTo::Stderr);
+            return 1;
+        }
+    };
+    for warning in &top.warnings {
+        errln!("{warning}");
+    }
+    if top.get_bool("-help") {
+        help::print_tool_usage(&program, &top, OptionsTo::Stdout);
+        return 0;
+    }
+    global.read_flags(&top);
+    if !global.any_store_setting() {
+        global.load_configured_defaults();
+    }
+
+    let Some(name) = rest.first() else {
+        help::print_tool_usage(&program, &top, OptionsTo::Stderr);
+        return 1;
+    };
+    let Some(command) = Command::named(name) else {
+        outln!("{name}: unrecognized command.");
+        return 1;
+    };
+    run_command(&program, name, command, &rest[1..], global)
+}
+
+fn run_command(program: &str, name: &str, command: &Command, argv: &[String], mut global: GlobalOptions) -> i32 {
+    let mut flags = FlagSet::new();
+    global.add_flags(&mut flags);
+    (command.add_flags)(&mut flags);
+    let args = match flags.parse(argv) {
+        Ok(args) => args,
+        Err(ParseError::HelpRequested) => {
+            help::print_command_usage(program, name, command, &flags, true);
+            return EXIT_FLAG_ERROR;
+        }
+        Err(ParseError::Invalid(message)) => {
+            errln!("{message}");
+            errln!("See '{program} {name} --help'.");
+            return EXIT_FLAG_ERROR;
+        }
+    };
+    for warning in &flags.warnings {
+        errln!("{warning}");
+    }
+    global.read_flags(&flags);
+
+    if command.min_args != 0 && args.len() < command.min_args {
+        outln!("{name}: more arguments required.");
+        help::print_command_usage(program, name, command, &flags, false);
+        return 1;
+    }
+    if command.max_args != 0 && args.len() > command.max_args {
+        outln!("{name}: too many arguments ({}).", output::go_list(&args));
+        help::print_command_usage(program, name, command, &flags, false);
+        return 1;
+    }
+    if global.debug {
+        for line in global.debug_lines() {
+            errln!("{line}");
+        }
+    }
+    let store = match global.open_store() {
+        Ok(store) => store,
+        Err(error) => {
+            outln!("error initializing: {error}");
+            return 1;
+        }
+    };
+    (command.action)(&Invocation { command: name, flags: &flags, args: &args, store: &store })
+}
