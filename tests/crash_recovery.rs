@@ -68,17 +68,23 @@ fn a_store_killed_at_random_points_is_repaired_by_the_next_open() {
     let t = TempStore::new("crash");
     let exe = std::env::current_exe().unwrap();
     for round in 0..KILLS {
+        let worker_log = t.dir.join("worker.log");
         let mut child = Command::new(&exe)
             .args(["--exact", "crash_worker", "--nocapture", "--test-threads=1"])
             .env("CS_CRASH_WORKER", &t.dir)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&worker_log).unwrap())
             .spawn()
             .unwrap();
         std::thread::sleep(Duration::from_millis(150 + random_below(400)));
         child.kill().unwrap();
         let status = child.wait().unwrap();
-        assert_eq!(status.signal(), Some(9), "round {round}: the worker must still have been running when killed");
+        assert_eq!(
+            status.signal(),
+            Some(9),
+            "round {round}: the worker must still have been running when killed; it said:\n{}",
+            std::fs::read_to_string(&worker_log).unwrap_or_default()
+        );
 
         let store = t.open();
         let layers = store.layers().unwrap();
