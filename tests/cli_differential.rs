@@ -27,19 +27,20 @@ struct Run {
 struct Tool {
     exe: PathBuf,
     root: PathBuf,
+    driver: &'static str,
     /// Generated ID -> placeholder, in order of first appearance.
     ids: HashMap<String, String>,
 }
 
 impl Tool {
-    fn new(exe: PathBuf, root: PathBuf) -> Tool {
+    fn new(exe: PathBuf, root: PathBuf, driver: &'static str) -> Tool {
         std::fs::create_dir_all(&root).unwrap();
-        Tool { exe, root, ids: HashMap::new() }
+        Tool { exe, root, driver, ids: HashMap::new() }
     }
 
     fn store_args(&self) -> Vec<String> {
         let root = self.root.display();
-        vec!["-g".into(), format!("{root}/graph"), "-R".into(), format!("{root}/run"), "-s".into(), "vfs".into()]
+        vec!["-g".into(), format!("{root}/graph"), "-R".into(), format!("{root}/run"), "-s".into(), self.driver.into()]
     }
 
     /// Run with the store flags first, then `args`; `stdin` is fed to the process.
@@ -175,11 +176,15 @@ enum Compare {
 
 impl Pair {
     fn new(tag: &str) -> Pair {
+        Pair::with_driver(tag, "vfs")
+    }
+
+    fn with_driver(tag: &str, driver: &'static str) -> Pair {
         let root = temp_root(tag);
         Pair {
-            go: Tool::new(go_exe(), root.join("go")),
+            go: Tool::new(go_exe(), root.join("go"), driver),
             // Same length as "go": help texts pad to the longest default, which holds the path.
-            ours: Tool::new(our_exe(), root.join("rs")),
+            ours: Tool::new(our_exe(), root.join("rs"), driver),
             tag: tag.to_string(),
         }
     }
@@ -248,6 +253,24 @@ impl Drop for Pair {
             let _ = std::fs::remove_dir_all(self.go.root.parent().unwrap());
         }
     }
+}
+
+/// Whether overlay mounts work here (root, a kernel and file system that allow them): the
+/// library's own probe, on a throwaway store.
+fn overlay_works() -> bool {
+    let root = temp_root("overlay-probe");
+    let opened = cstorage::Store::open(&cstorage::StoreOptions {
+        graph_root: Some(root.join("graph")),
+        run_root: Some(root.join("run")),
+        driver: Some("overlay".into()),
+        ..Default::default()
+    });
+    let works = opened.is_ok();
+    if let Ok(store) = opened {
+        let _ = store.shutdown(true);
+    }
+    let _ = std::fs::remove_dir_all(&root);
+    works
 }
 
 fn go_available() -> bool {
@@ -643,9 +666,9 @@ fn walk(dir: &Path) -> Vec<(PathBuf, std::fs::Metadata)> {
 /// identical without any normalisation.
 fn cross_read(writer_is_ours: bool) {
     let root = temp_root(if writer_is_ours { "cross-rs" } else { "cross-go" });
-    let writer = Tool::new(if writer_is_ours { our_exe() } else { go_exe() }, root.clone());
-    let go = Tool::new(go_exe(), root.clone());
-    let ours = Tool::new(our_exe(), root.clone());
+    let writer = Tool::new(if writer_is_ours { our_exe() } else { go_exe() }, root.clone(), "vfs");
+    let go = Tool::new(go_exe(), root.clone(), "vfs");
+    let ours = Tool::new(our_exe(), root.clone(), "vfs");
     let store = writer.store_args();
     let write = |args: &[&str], stdin: &[u8]| {
         let mut full = store.clone();
@@ -916,10 +939,60 @@ fn deliberate_improvements_over_the_go_tool() {
 
 #[test]
 fn normalisation_maps_ids_in_order() {
-    let mut tool = Tool::new(PathBuf::from("unused"), temp_root("norm"));
+    let mut tool = Tool::new(PathBuf::from("unused"), temp_root("norm"), "vfs");
     let a = "a".repeat(64);
     let b = "b".repeat(64);
     let text = format!("{a} {b} sha256:{a} {a} 2026-01-02T03:04:05.123Z");
     assert_eq!(tool.normalise(&text), format!("<ID1> <ID2> sha256:{a} <ID1> <TIME>"));
     let _ = std::fs::remove_dir_all(&tool.root);
+}
+
+#[test]
+fn overlay_commands_match() {
+    require_go!();
+    if !overlay_works() {
+        eprintln!("overlay mounts do not work here; skipping");
+        return;
+    }
+    let mut p = Pair::with_driver("overlay", "overlay");
+    let base = layer_tar(&[("etc/hello.txt", b"hello\n"), ("etc/gone.txt", b"bye\n")], &["etc/"]);
+    for tool in [&p.go, &p.ours] {
+        std::fs::write(tool.root.join("base.tar"), &base).unwrap();
+    }
+    p.check(&["status"]);
+    p.check(&["import-layer", "-i", "L1", "-n", "base", "-f", "{root}/base.tar"]);
+    p.check(&["create-layer", "-i", "L2", "L1"]);
+    p.check(&["create-image", "-i", "I1", "-n", "img", "L2"]);
+    p.check(&["create-container", "-i", "C1", "-n", "ctr", "img"]);
+    p.check(&["container", "-j", "ctr"]);
+    p.check(&["layers", "-j"]);
+    // Mount counting: both mount the container twice, then release it count by count.
+    p.check(&["mount", "ctr"]);
+    p.check(&["mount", "ctr"]);
+    p.check(&["mounted", "ctr"]);
+    p.check(&["layers", "-t"]);
+    p.check(&["unmount", "ctr"]);
+    p.check(&["mounted", "ctr"]);
+    p.check(&["unmount", "ctr"]);
+    p.check(&["mounted", "ctr"]);
+    // An image mount is read-only with nosuid,noexec on overlay in both.
+    p.check(&["mount", "-r", "img"]);
+    p.check(&["unmount", "img"]);
+    // The imported layer exports byte for byte; changes and sizes agree.
+    p.check(&["diff", "-u", "-f", "{root}/out.tar", "base"]);
+    for tool in [&p.go, &p.ours] {
+        assert_eq!(std::fs::read(tool.root.join("out.tar")).unwrap(), base, "{}", tool.exe.display());
+    }
+    p.check_unordered(&["changes", "base"]);
+    p.check(&["diffsize", "base"]);
+    p.check(&["diffsize", "L2"]);
+    p.check(&["delete-image", "img"]);
+    p.check(&["delete-container", "ctr"]);
+    p.check(&["delete-image", "img"]);
+    p.check(&["layers", "-j"]);
+    p.check(&["shutdown"]);
+    for tool in [&p.go, &p.ours] {
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(!mounts.contains(tool.root.to_str().unwrap()), "{} left mounts behind", tool.exe.display());
+    }
 }
