@@ -2,7 +2,9 @@
 //! 1.43) and GNU tar, on: a Debian minbase root file system (plain and gzip), a layer of 50,000
 //! small files, and a layer holding one 2 GiB file. Every measurement is a fresh process (this
 //! binary re-executes itself as the libcstorage probe), preceded by `sync` so one run's
-//! write-back does not slow the next, and reported as the median of CS_BENCH_RUNS runs (3).
+//! write-back does not slow the next and by reading its input (the tar, or the store for an
+//! export) so every tool starts with it in the page cache, and reported as the median of
+//! CS_BENCH_RUNS runs (3).
 //!
 //! Run as root: `cargo bench --bench tar` (or `make bench`). The corpus is built once in
 //! CS_BENCH_CORPUS (default /var/tmp/cs-bench-corpus) with debootstrap from Debian's packages.
@@ -38,9 +40,16 @@ fn main() {
             continue;
         }
         // Import.
-        let ours = median(runs, || timed_fresh(&scratch, |root| probe_cmd("import", root, tar)));
-        let go = median(runs, || timed_fresh(&scratch, |root| go_cmd(root, &["import-layer", "-f", tar.to_str().unwrap()])));
+        let ours = median(runs, || {
+            warm(tar);
+            timed_fresh(&scratch, |root| probe_cmd("import", root, tar))
+        });
+        let go = median(runs, || {
+            warm(tar);
+            timed_fresh(&scratch, |root| go_cmd(root, &["import-layer", "-f", tar.to_str().unwrap()]))
+        });
         let gnu = median(runs, || {
+            warm(tar);
             timed_fresh(&scratch, |root| {
                 fs::create_dir_all(root.join("x")).unwrap();
                 let mut c = Command::new("tar");
@@ -57,8 +66,14 @@ fn main() {
         let _ = fs::remove_dir_all(&go_root);
         run(go_cmd(&go_root, &["import-layer", "-f", tar.to_str().unwrap()]));
         let go_layer = first_layer(&go_root);
-        let ours_t = median(runs, || timed(probe_cmd("export", &ours_root, Path::new("/dev/null"))));
-        let go_t = median(runs, || timed(go_cmd(&go_root, &["diff", "-u", "-f", "/dev/null", &go_layer])));
+        let ours_t = median(runs, || {
+            warm(&ours_root);
+            timed(probe_cmd("export", &ours_root, Path::new("/dev/null")))
+        });
+        let go_t = median(runs, || {
+            warm(&go_root);
+            timed(go_cmd(&go_root, &["diff", "-u", "-f", "/dev/null", &go_layer]))
+        });
         print_row(label, "export", ours_t, go_t, None);
         rm(&ours_root);
         rm(&go_root);
@@ -130,6 +145,20 @@ fn timed_fresh(scratch: &Path, make: impl Fn(&Path) -> Command) -> Duration {
     let t = timed(make(&root));
     rm(&root);
     t
+}
+
+/// Read `path` (a file or a whole tree) so that it is in the page cache: this machine reclaims
+/// cache in the background, and a tool that happened to start cold would be measured on the disk.
+fn warm(path: &Path) {
+    let ok = Command::new("sh")
+        .arg("-c")
+        .arg("find \"$1\" -type f -exec cat {} + > /dev/null")
+        .arg("sh")
+        .arg(path)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "reading {} failed", path.display());
 }
 
 fn timed(mut cmd: Command) -> Duration {

@@ -41,25 +41,33 @@ impl TempStore {
         Store::open(&self.options("vfs")).expect("open store")
     }
 
-    /// Run Debian's containers-storage CLI (Go c/storage 1.43) on this store.
+    /// Run Debian's containers-storage CLI (Go c/storage 1.43) on this store, vfs driver.
     pub fn go(&self, args: &[&str]) -> std::process::Output {
+        self.go_with_driver("vfs", args)
+    }
+
+    /// The CLI's stdout, asserting success (vfs driver).
+    pub fn go_ok(&self, args: &[&str]) -> String {
+        stdout_of_success(args, self.go(args))
+    }
+
+    pub fn go_with_driver(&self, driver: &str, args: &[&str]) -> std::process::Output {
         let mut cmd = Command::new("containers-storage");
-        cmd.arg("--graph").arg(self.graph()).arg("--run").arg(self.run()).arg("--storage-driver").arg("vfs");
+        cmd.arg("--graph").arg(self.graph()).arg("--run").arg(self.run()).arg("--storage-driver").arg(driver);
         cmd.args(args);
         cmd.output().expect("run containers-storage (is it installed? .ci/run installs it)")
     }
+}
 
-    /// The CLI's stdout, asserting success.
-    pub fn go_ok(&self, args: &[&str]) -> String {
-        let out = self.go(args);
-        assert!(
-            out.status.success(),
-            "containers-storage {args:?} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
+/// A CLI run's stdout, after asserting that it succeeded.
+pub fn stdout_of_success(args: &[&str], out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "containers-storage {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 impl Drop for TempStore {

@@ -5,7 +5,6 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::common::TempStore;
 use cstorage::{Store, StoreOptions};
@@ -50,21 +49,11 @@ impl OverlayTest {
     /// Debian's containers-storage CLI (c/storage 1.43) on this store, overlay driver.
     pub fn go(&self, args: &[&str]) -> std::process::Output {
         self.go_used.set(true);
-        let mut cmd = Command::new("containers-storage");
-        cmd.arg("--graph").arg(self.graph()).arg("--run").arg(self.run()).arg("--storage-driver").arg("overlay");
-        cmd.args(args);
-        cmd.output().expect("run containers-storage")
+        self.t.go_with_driver("overlay", args)
     }
 
     pub fn go_ok(&self, args: &[&str]) -> String {
-        let out = self.go(args);
-        assert!(
-            out.status.success(),
-            "containers-storage {args:?} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        crate::common::stdout_of_success(args, self.go(args))
     }
 
     /// Mount points under the test directory, from /proc/self/mountinfo.
