@@ -3,6 +3,7 @@
 //! layer when one is given.
 
 use std::fs::File;
+use crate::progress::{Progress, ProgressWriter};
 use std::io::{self, Read, Write};
 
 use cstorage::archive::ChangeKind;
@@ -90,7 +91,7 @@ pub fn diff(inv: &Invocation) -> i32 {
     };
     // As in Go, the output file is created first.
     let file = flags.get_text("f");
-    let mut out: Box<dyn Write> = if file.is_empty() {
+    let out: Box<dyn Write> = if file.is_empty() {
         Box::new(io::stdout().lock())
     } else {
         match File::create(file) {
@@ -109,9 +110,11 @@ pub fn diff(inv: &Invocation) -> i32 {
         }
     };
     let (from, to) = layer_pair(inv);
+    let mut out = ProgressWriter::new(out, "exporting");
     let result = inv.store.diff(from, to, compression, &mut out).and_then(|()| {
         out.flush().map_err(|e| cstorage::Error::io("writing the diff", e))
     });
+    out.progress.finish();
     match result {
         Ok(()) => 0,
         Err(e) => {
@@ -139,7 +142,13 @@ pub fn apply_diff(inv: &Invocation) -> i32 {
             return 1;
         }
     };
-    match inv.store.apply_diff(&inv.args[0], &mut input, None) {
+    let mut progress = Progress::new("applying");
+    let result = inv.store.apply_diff(&inv.args[0], &mut input, Some(&mut |done| {
+        progress.update(done);
+        true
+    }));
+    progress.finish();
+    match result {
         Ok(_) => 0,
         Err(e) => {
             errln!("{e}");

@@ -186,7 +186,13 @@ pub fn import_layer(inv: &Invocation) -> i32 {
             return 1;
         }
     };
-    match inv.store.put_layer(&options, &mut input, None) {
+    let mut progress = crate::progress::Progress::new("importing");
+    let result = inv.store.put_layer(&options, &mut input, Some(&mut |done| {
+        progress.update(done);
+        true
+    }));
+    progress.finish();
+    match result {
         Ok(layer) => {
             print_new_layer(inv, &layer);
             0

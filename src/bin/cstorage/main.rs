@@ -25,6 +25,7 @@ mod metadata;
 mod misc;
 mod mount;
 mod names;
+mod progress;
 mod tree;
 
 use args::{FlagSet, ParseError};
