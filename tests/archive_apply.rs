@@ -2,7 +2,7 @@
 //! hostile archives (each must fail with the right kind and leave everything outside the target
 //! untouched).
 
-#[path = "archive_util.rs"]
+#[path = "archive_common/mod.rs"]
 mod util;
 
 use std::fs;

@@ -1,7 +1,7 @@
 //! Layer export: byte-exact reassembly from tar-split, naive and overlay diffs (checked by
 //! applying them again), changes and diff size.
 
-#[path = "archive_util.rs"]
+#[path = "archive_common/mod.rs"]
 mod util;
 
 use std::fs;
