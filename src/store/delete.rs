@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::Store;
+use super::{AllRecords, Store};
 use crate::driver::vfs::remove_tree;
 use crate::error::{Error, ErrorKind, Result};
 use crate::lock::LockKind;
@@ -18,12 +18,8 @@ impl Store {
             self.check_writable()?;
         }
         let kind = if commit { LockKind::Exclusive } else { LockKind::Shared };
-        let mut layers = self.lock_layers();
-        let layers_guard = layers.lock(kind)?;
-        let mut images = self.lock_images();
-        let (images_guard, _) = images.lock(kind)?;
-        let mut containers = self.lock_containers();
-        let (_containers_guard, _) = containers.lock(kind)?;
+        let AllRecords { mut layers, layers_guard, mut images, images_guard, containers, containers_guard: _containers_guard } =
+            self.lock_all(kind)?;
 
         let image = images.get(key).ok_or_else(|| super::record_file::unknown_error::<Image>(key))?.clone();
         if let Some(c) = containers.records().iter().find(|c| c.image == image.id) {
@@ -80,12 +76,8 @@ impl Store {
     /// Delete a container, its read-write layer and both of its directories.
     pub fn delete_container(&self, key: &str) -> Result<()> {
         self.check_writable()?;
-        let mut layers = self.lock_layers();
-        let layers_guard = layers.lock(LockKind::Exclusive)?;
-        let mut images = self.lock_images();
-        let _images_guard = images.lock_exclusive()?;
-        let mut containers = self.lock_containers();
-        let guard = containers.lock_exclusive()?;
+        let AllRecords { mut layers, layers_guard, images: _images, images_guard: _images_guard, mut containers, containers_guard: guard } =
+            self.lock_all(LockKind::Exclusive)?;
 
         let container: Container = match containers.get(key) {
             Some(c) => c.clone(),
@@ -134,12 +126,8 @@ impl Store {
     /// Delete every container, image and layer (children before parents).
     pub fn wipe(&self) -> Result<()> {
         self.check_writable()?;
-        let mut layers = self.lock_layers();
-        let layers_guard = layers.lock(LockKind::Exclusive)?;
-        let mut images = self.lock_images();
-        let images_guard = images.lock_exclusive()?;
-        let mut containers = self.lock_containers();
-        let containers_guard = containers.lock_exclusive()?;
+        let AllRecords { mut layers, layers_guard, mut images, images_guard, mut containers, containers_guard } =
+            self.lock_all(LockKind::Exclusive)?;
 
         let container_ids: Vec<String> = containers.records().iter().map(|c| c.id.clone()).collect();
         containers.clear();

@@ -140,12 +140,8 @@ impl Store {
     /// image instead.
     pub fn delete_layer(&self, key: &str) -> Result<()> {
         self.check_writable()?;
-        let mut layers = self.lock_layers();
-        let guard = layers.lock(LockKind::Exclusive)?;
-        let mut images = self.lock_images();
-        let images_guard = images.lock_exclusive()?;
-        let mut containers = self.lock_containers();
-        let _containers_guard = containers.lock_exclusive()?;
+        let super::AllRecords { mut layers, layers_guard: guard, mut images, images_guard, containers, containers_guard: _containers_guard } =
+            self.lock_all(LockKind::Exclusive)?;
 
         let id = layers.get(key)?.id.clone();
         if layers.has_children(&id) {

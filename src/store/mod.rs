@@ -34,7 +34,7 @@ use crate::atomic_file::create_private_dir;
 use crate::driver::{overlay::Overlay, vfs::Vfs, Driver};
 use crate::error::{Error, ErrorKind, Result};
 use crate::idmap::{is_contiguous, IdMap};
-use crate::lock::{LockFile, LockKind};
+use crate::lock::{LockFile, LockGuard, LockKind};
 use crate::record::{Container, Image, Layer};
 use layer_store::LayerStore;
 use mountpoints::MountsFile;
@@ -50,6 +50,16 @@ pub struct Store {
     layers: Mutex<LayerStore>,
     images: Mutex<RecordFile<Image>>,
     containers: Mutex<RecordFile<Container>>,
+}
+
+/// The three record stores, each with its mutex and its lock file held (see `Store::lock_all`).
+struct AllRecords<'a> {
+    layers: MutexGuard<'a, LayerStore>,
+    layers_guard: LockGuard,
+    images: MutexGuard<'a, RecordFile<Image>>,
+    images_guard: LockGuard,
+    containers: MutexGuard<'a, RecordFile<Container>>,
+    containers_guard: LockGuard,
 }
 
 /// Drivers this build can run, in the order tried when none is configured (c/storage's order,
@@ -193,6 +203,19 @@ impl Store {
 
     fn lock_containers(&self) -> MutexGuard<'_, RecordFile<Container>> {
         self.containers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Lock layers, images and containers together, in c/storage's order, for the operations
+    /// that span all three (deletions, wipe). Callers destructure the result; the bindings drop
+    /// in reverse order, releasing each lock file before its mutex.
+    fn lock_all(&self, kind: LockKind) -> Result<AllRecords<'_>> {
+        let mut layers = self.lock_layers();
+        let layers_guard = layers.lock(kind)?;
+        let mut images = self.lock_images();
+        let (images_guard, _) = images.lock(kind)?;
+        let mut containers = self.lock_containers();
+        let (containers_guard, _) = containers.lock(kind)?;
+        Ok(AllRecords { layers, layers_guard, images, images_guard, containers, containers_guard })
     }
 
     fn check_writable(&self) -> Result<()> {
