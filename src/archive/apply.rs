@@ -14,12 +14,13 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::Path;
 
+use super::chunk_pipe::chunk_pipe;
 use super::compression::{decompress_reader, detect, Compression, MAGIC_LEN};
 use super::paths::{base, clean, escapes, join, split};
 use super::rootdir::{cstring, is_dir, list_dir, mkdir_at, open_at, open_in_root, remove_all_at, stat_at, RootDir};
 use super::stream::{io_to_error, CountingReader, SourceReader, StreamStats};
 use super::tar_reader::{Header, Kind, TarReader, Timestamp};
-use super::tarsplit::{TarSplitWriter, CRC64_ISO, MAX_SEGMENT};
+use super::tarsplit::{crc64_iso, TarSplitWriter, MAX_SEGMENT};
 use crate::error::{Error, ErrorKind, Result};
 use crate::idmap::{to_host, IdMap};
 
@@ -78,13 +79,24 @@ pub struct ApplyStats {
     pub gid_set: Vec<u32>,
 }
 
-/// Buffer of the decompressed tar stream; file data is written straight out of it.
-const TAR_BUFFER: usize = 1 << 20;
 /// Buffer in front of the decompressor.
 const RAW_BUFFER: usize = 128 << 10;
 
+/// What the extraction needs of [`ApplyOptions`], owned so that it can move to the extracting
+/// thread (the progress callback stays on the caller's).
+struct ExtractRules {
+    whiteouts: WhiteoutMode,
+    uid_map: Vec<IdMap>,
+    gid_map: Vec<IdMap>,
+    ignore_chown_errors: bool,
+}
+
 /// Apply a layer tar stream (uncompressed, gzip or zstd) to `target_root`, writing its tar-split
 /// (gzip, c/storage format) to `tar_split` when given. See the module documentation.
+///
+/// Two threads share the work: the calling thread reads `input` (and calls the progress
+/// callback), digests it, decompresses it and digests the tar; a scoped thread parses the tar,
+/// checksums file data for tar-split and creates the files. They are joined before this returns.
 ///
 /// Errors: `BadArchive` for anything wrong with the stream (garbage, truncation, bad checksums,
 /// entries escaping the root, duplicate names, unmapped owners), `DigestMismatch` when an
@@ -95,43 +107,64 @@ pub fn apply_layer(
     input: &mut dyn Read,
     target_root: &Path,
     mut opts: ApplyOptions<'_>,
-    tar_split: Option<&mut dyn Write>,
+    tar_split: Option<&mut (dyn Write + Send)>,
 ) -> Result<ApplyStats> {
     for expected in [&opts.expected_compressed_digest, &opts.expected_uncompressed_digest].into_iter().flatten() {
         crate::digest::validate(expected)?;
     }
     let root = RootDir::open(target_root)?;
+    let rules = ExtractRules {
+        whiteouts: opts.whiteouts,
+        uid_map: std::mem::take(&mut opts.uid_map),
+        gid_map: std::mem::take(&mut opts.gid_map),
+        ignore_chown_errors: opts.ignore_chown_errors,
+    };
     let mut raw_stats = StreamStats::default();
     let mut tar_stats = StreamStats::default();
-    let mut tar_split = tar_split.map(TarSplitWriter::new);
-    let progress = opts.progress.take();
+    let mut source = SourceReader { input, stats: &mut raw_stats, progress: opts.progress.take() };
 
-    let (compression, ids) = {
-        let mut source = SourceReader { input, stats: &mut raw_stats, progress };
-        let mut prefix = [0u8; MAGIC_LEN];
-        let mut got = 0;
-        while got < MAGIC_LEN {
-            let n = source.read(&mut prefix[got..]).map_err(|e| io_to_error(e, "reading the layer stream"))?;
-            if n == 0 {
-                break;
-            }
-            got += n;
+    let mut prefix = [0u8; MAGIC_LEN];
+    let mut got = 0;
+    while got < MAGIC_LEN {
+        let n = source.read(&mut prefix[got..]).map_err(|e| io_to_error(e, "reading the layer stream"))?;
+        if n == 0 {
+            break;
         }
-        let compression = detect(&prefix[..got]);
-        let raw = BufReader::with_capacity(RAW_BUFFER, (&prefix[..got]).chain(source));
-        let decompressed = decompress_reader(compression, raw)?;
-        let counting = CountingReader {
-            inner: decompressed,
-            stats: if compression == Compression::None { None } else { Some(&mut tar_stats) },
-        };
-        let mut reader = TarReader::new(BufReader::with_capacity(TAR_BUFFER, counting));
-        let mut extractor = Extractor::new(root, &opts);
-        extractor.run(&mut reader, tar_split.as_mut())?;
-        (compression, (extractor.uids, extractor.gids))
-    };
-    if let Some(ts) = tar_split {
-        ts.finish().map_err(|e| Error::io("writing tar-split", e))?;
+        got += n;
     }
+    let compression = detect(&prefix[..got]);
+    let raw = BufReader::with_capacity(RAW_BUFFER, (&prefix[..got]).chain(source));
+    let decompressed = decompress_reader(compression, raw)?;
+    let mut tar_stream = CountingReader {
+        inner: decompressed,
+        stats: if compression == Compression::None { None } else { Some(&mut tar_stats) },
+    };
+
+    let (sender, chunks) = chunk_pipe();
+    let (fed, extracted) = std::thread::scope(|scope| {
+        let extracting = std::thread::Builder::new().name("cs-extract".into()).spawn_scoped(scope, move || {
+            let mut extractor = Extractor::new(root, rules);
+            let mut tar_split = tar_split.map(TarSplitWriter::new);
+            extractor.run(&mut TarReader::new(chunks), tar_split.as_mut())?;
+            if let Some(ts) = tar_split {
+                ts.finish().map_err(ts_error)?;
+            }
+            Ok((extractor.uids, extractor.gids))
+        });
+        let extracting = match extracting {
+            Ok(handle) => handle,
+            Err(e) => return (Err(Error::io("starting the extracting thread", e)), None),
+        };
+        let fed = sender.pump(&mut tar_stream).map_err(|e| io_to_error(e, "reading the layer stream"));
+        let extracted = extracting.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (fed, Some(extracted))
+    });
+    // A failure of the stream itself (cancel, read error, corrupt compression) comes first: the
+    // extracting side only saw the stream end early because of it.
+    fed?;
+    let (uids, gids): (BTreeSet<u32>, BTreeSet<u32>) = extracted.expect("joined when feeding started")?;
+    drop(tar_stream);
+
     if compression == Compression::None {
         tar_stats.digester = raw_stats.digester.clone();
     }
@@ -141,8 +174,8 @@ pub fn apply_layer(
         uncompressed_digest: tar_stats.digester.digest(),
         uncompressed_size: tar_stats.digester.count(),
         compression,
-        uid_set: ids.0.into_iter().collect(),
-        gid_set: ids.1.into_iter().collect(),
+        uid_set: uids.into_iter().collect(),
+        gid_set: gids.into_iter().collect(),
     };
     check_digest("compressed", &opts.expected_compressed_digest, &stats.compressed_digest)?;
     check_digest("uncompressed", &opts.expected_uncompressed_digest, &stats.uncompressed_digest)?;
@@ -214,9 +247,9 @@ enum XattrTarget<'a> {
     At(BorrowedFd<'a>, &'a CStr),
 }
 
-struct Extractor<'o, 'a> {
+struct Extractor {
     root: RootDir,
-    opts: &'o ApplyOptions<'a>,
+    opts: ExtractRules,
     /// Cleaned names of all entries so far: refuses duplicates (as tar-split does) and tells the
     /// naive opaque-directory handling what this layer created.
     seen: BTreeSet<Vec<u8>>,
@@ -227,8 +260,8 @@ struct Extractor<'o, 'a> {
     root_owner: Option<(u32, u32)>,
 }
 
-impl<'o, 'a> Extractor<'o, 'a> {
-    fn new(root: RootDir, opts: &'o ApplyOptions<'a>) -> Self {
+impl Extractor {
+    fn new(root: RootDir, opts: ExtractRules) -> Self {
         // Missing parents are created owned by the layer's root, as c/storage does.
         let root_owner = if opts.uid_map.is_empty() && opts.gid_map.is_empty() {
             None
@@ -238,7 +271,7 @@ impl<'o, 'a> Extractor<'o, 'a> {
         Extractor { root, opts, seen: BTreeSet::new(), dir_times: Vec::new(), uids: BTreeSet::new(), gids: BTreeSet::new(), root_owner }
     }
 
-    fn run<R: io::BufRead>(&mut self, reader: &mut TarReader<R>, mut ts: Option<&mut TarSplitWriter<&mut dyn Write>>) -> Result<()> {
+    fn run<R: io::BufRead>(&mut self, reader: &mut TarReader<R>, mut ts: Option<&mut TarSplitWriter<&mut (dyn Write + Send)>>) -> Result<()> {
         let record = ts.is_some();
         while reader.next_entry()?.is_some() {
             if let Some(ts) = ts.as_deref_mut() {
@@ -276,7 +309,7 @@ impl<'o, 'a> Extractor<'o, 'a> {
         &mut self,
         reader: &mut TarReader<R>,
         h: &Header,
-        ts: Option<&mut TarSplitWriter<&mut dyn Write>>,
+        ts: Option<&mut TarSplitWriter<&mut (dyn Write + Send)>>,
         record: bool,
     ) -> Result<(u64, Option<u64>)> {
         let name = &h.name;
@@ -415,7 +448,7 @@ impl<'o, 'a> Extractor<'o, 'a> {
 
     /// Read (and checksum for tar-split) data we do not extract.
     fn skip_data<R: io::BufRead>(&self, reader: &mut TarReader<R>, h: &Header) -> Result<(u64, Option<u64>)> {
-        let mut crc = CRC64_ISO.digest();
+        let mut crc = crc64_iso();
         loop {
             let chunk = reader.fill_data()?;
             if chunk.is_empty() {
@@ -570,7 +603,7 @@ impl EntryCtx<'_> {
         &self,
         reader: &mut TarReader<R>,
         h: &Header,
-        mut ts: Option<&mut TarSplitWriter<&mut dyn Write>>,
+        mut ts: Option<&mut TarSplitWriter<&mut (dyn Write + Send)>>,
         record: bool,
     ) -> Result<(u64, Option<u64>)> {
         let name = self.name;
@@ -580,7 +613,7 @@ impl EntryCtx<'_> {
         let write_err = |e: io::Error| entry_io_error(name, "writing file", e);
         let result = match &h.sparse {
             None => {
-                let mut crc = CRC64_ISO.digest();
+                let mut crc = crc64_iso();
                 loop {
                     let chunk = reader.fill_data()?;
                     if chunk.is_empty() {

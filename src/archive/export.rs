@@ -14,7 +14,7 @@ use super::changes::{raw_changes, ChangeKind};
 use super::paths::{clean, escapes};
 use super::rootdir::{cstring, open_in_root, RootDir};
 use super::tar_writer::{write_end, write_header, write_padding, TarEntry};
-use super::tarsplit::{Entry, TarSplitReader, CRC64_ISO};
+use super::tarsplit::{crc64_iso, Entry, TarSplitReader};
 use super::xattrs;
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::idmap::{to_container, IdMap};
@@ -86,7 +86,7 @@ const PIPELINE_THRESHOLD: u64 = 8 << 20;
 
 /// Copy exactly `size` bytes of `file` to `out`, returning their CRC-64/ISO.
 fn copy_checksummed(file: &mut File, size: u64, out: &mut dyn Write, buf: &mut [u8], shown: &str) -> Result<u64> {
-    let mut digest = CRC64_ISO.digest();
+    let mut digest = crc64_iso();
     let mut left = size;
     while left > 0 {
         let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
@@ -141,7 +141,7 @@ fn consume_checksummed(
     out: &mut dyn Write,
     shown: &str,
 ) -> Result<u64> {
-    let mut digest = CRC64_ISO.digest();
+    let mut digest = crc64_iso();
     let mut left = size;
     while left > 0 {
         let (buf, n) = full.recv().map_err(|_| shorter_than_recorded(shown, size))?.ctx(format!("reading {shown:?} of the layer"))?;

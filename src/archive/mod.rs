@@ -21,10 +21,12 @@
 //!
 //! Inner files: `tar_reader` (parsing, keeping raw bytes), `tar_writer` (headers for exports),
 //! `rootdir` (openat2-confined file-system operations), `stream` (digesting/progress readers),
+//! `chunk_pipe` (hands the decompressed stream to the extracting thread),
 //! `paths` (Go path.Clean), `xattrs` (reading xattrs).
 
 pub mod apply;
 pub mod changes;
+mod chunk_pipe;
 pub mod compression;
 pub mod export;
 mod paths;

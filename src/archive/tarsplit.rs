@@ -9,7 +9,8 @@
 //! We write exactly what c/storage 1.43 writes (including its trailing empty segment) so that the
 //! Go tools can reassemble our layers, and read both the 1.43 and the 1.57 form.
 
-use std::io::{self, BufReader, Read, Write};
+use std::borrow::Cow;
+use std::io::{self, BufRead, BufReader, Read, Write};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
@@ -23,9 +24,12 @@ pub const MAX_SEGMENT: usize = 1 << 20;
 const TYPE_FILE: u8 = 1;
 const TYPE_SEGMENT: u8 = 2;
 
-/// CRC-64 with Go's `crc64.ISO` table (reflected, init and xorout all-ones), as tar-split uses.
-/// Slicing-by-16 keeps it well ahead of the sha256 that runs over the same bytes.
-pub static CRC64_ISO: crc::Crc<u64, crc::Table<16>> = crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_GO_ISO);
+/// A running CRC-64 with Go's `crc64.ISO` polynomial (reflected, init and xorout all-ones), as
+/// tar-split records per file. Every byte of every imported and exported layer passes through it,
+/// so it uses carry-less multiplication where the CPU has it (several times a table's speed).
+pub fn crc64_iso() -> crc_fast::Digest {
+    crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64GoIso)
+}
 
 /// One record of a tar-split stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,56 +155,81 @@ fn write_go_json_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// One JSON object as read; strings borrow from the line unless they hold escapes.
 #[derive(Deserialize)]
-struct RawEntry {
+struct RawEntry<'a> {
     #[serde(rename = "type")]
     kind: u8,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    name_raw: Option<String>,
+    #[serde(default, borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    name_raw: Option<Cow<'a, str>>,
     #[serde(default)]
     size: Option<i64>,
-    #[serde(default)]
-    payload: Option<String>,
+    #[serde(default, borrow)]
+    payload: Option<Cow<'a, str>>,
 }
 
+/// Longest line accepted: segments are cut at [`MAX_SEGMENT`] bytes (base64 makes that 1.4 MB),
+/// so anything near this is a damaged file, and memory stays bounded.
+const MAX_LINE: usize = 16 << 20;
+
 /// Reads a tar-split stream (gzip of JSON objects).
+///
+/// The stream is read a line at a time and each line parsed from memory: serde_json's reader
+/// interface goes byte by byte and took a quarter of a root file system's export. JSON strings
+/// cannot hold a raw newline, so an object never spans lines; a line may hold several objects.
 pub struct TarSplitReader<R: Read> {
-    entries: serde_json::StreamDeserializer<'static, serde_json::de::IoRead<BufReader<flate2::read::MultiGzDecoder<R>>>, RawEntry>,
+    input: BufReader<flate2::read::MultiGzDecoder<R>>,
+    line: Vec<u8>,
+    /// Where the next object starts in `line`.
+    offset: usize,
     index: u64,
 }
 
 impl<R: Read> TarSplitReader<R> {
     pub fn new(tar_split_gz: R) -> Self {
-        let decoder = BufReader::with_capacity(64 * 1024, flate2::read::MultiGzDecoder::new(tar_split_gz));
-        TarSplitReader { entries: serde_json::Deserializer::from_reader(decoder).into_iter(), index: 0 }
+        let input = BufReader::with_capacity(64 * 1024, flate2::read::MultiGzDecoder::new(tar_split_gz));
+        TarSplitReader { input, line: Vec::new(), offset: 0, index: 0 }
     }
 
     /// The next entry, or `None` at the end. Malformed content is `CorruptMetadata` (an I/O
     /// failure of the underlying reader is `Io`).
     pub fn next_entry(&mut self) -> Result<Option<Entry>> {
-        let Some(raw) = self.entries.next() else { return Ok(None) };
         let index = self.index;
-        self.index += 1;
         let bad = |what: &str| Error::corrupt(format!("tar-split entry {index}: {what}"));
-        let raw = raw.map_err(|e| {
-            if e.is_io() {
-                Error::io(format!("reading tar-split entry {index}"), io::Error::from(e))
-            } else {
-                bad(&e.to_string())
+        while self.line[self.offset..].iter().all(u8::is_ascii_whitespace) {
+            self.line.clear();
+            self.offset = 0;
+            let n = (&mut self.input)
+                .take(MAX_LINE as u64 + 1)
+                .read_until(b'\n', &mut self.line)
+                .map_err(|e| Error::io(format!("reading tar-split entry {index}"), e))?;
+            if n == 0 {
+                return Ok(None);
             }
-        })?;
+            if n > MAX_LINE {
+                return Err(bad("line longer than any tar-split writer makes"));
+            }
+        }
+        let mut objects = serde_json::Deserializer::from_slice(&self.line[self.offset..]).into_iter::<RawEntry>();
+        let raw = match objects.next() {
+            Some(Ok(raw)) => raw,
+            Some(Err(e)) => return Err(bad(&e.to_string())),
+            None => return Err(bad("no JSON object")),
+        };
+        let consumed = objects.byte_offset();
+        self.index += 1;
         let payload = match raw.payload.as_deref() {
             None => None,
             Some(p) => Some(BASE64.decode(p).map_err(|e| bad(&format!("payload is not base64: {e}")))?),
         };
-        match raw.kind {
-            TYPE_SEGMENT => Ok(Some(Entry::Segment(payload.unwrap_or_default()))),
+        let entry = match raw.kind {
+            TYPE_SEGMENT => Entry::Segment(payload.unwrap_or_default()),
             TYPE_FILE => {
                 let name = match (raw.name, raw.name_raw) {
-                    (Some(n), _) if !n.is_empty() => n.into_bytes(),
-                    (_, Some(r)) => BASE64.decode(r).map_err(|e| bad(&format!("name_raw is not base64: {e}")))?,
+                    (Some(n), _) if !n.is_empty() => n.into_owned().into_bytes(),
+                    (_, Some(r)) => BASE64.decode(r.as_bytes()).map_err(|e| bad(&format!("name_raw is not base64: {e}")))?,
                     _ => Vec::new(),
                 };
                 let size = raw.size.unwrap_or(0);
@@ -212,10 +241,12 @@ impl<R: Read> TarSplitReader<R> {
                     }
                     _ => None,
                 };
-                Ok(Some(Entry::File { name, size, crc }))
+                Entry::File { name, size, crc }
             }
-            other => Err(bad(&format!("unknown type {other}"))),
-        }
+            other => return Err(bad(&format!("unknown type {other}"))),
+        };
+        self.offset += consumed;
+        Ok(Some(entry))
     }
 }
 
@@ -229,17 +260,23 @@ mod tests {
         s
     }
 
+    fn crc64_of(data: &[u8]) -> u64 {
+        let mut d = crc64_iso();
+        d.update(data);
+        d.finalize()
+    }
+
     #[test]
     fn crc_matches_go_crc64_iso() {
         // Verified against c/storage: "keep\n" -> YV6i0trAAAA=
-        assert_eq!(BASE64.encode(CRC64_ISO.checksum(b"keep\n").to_be_bytes()), "YV6i0trAAAA=");
+        assert_eq!(BASE64.encode(crc64_of(b"keep\n").to_be_bytes()), "YV6i0trAAAA=");
     }
 
     #[test]
     fn writer_produces_the_json_lines_of_c_storage_1_43() {
         let mut w = TarSplitWriter::new(Vec::new());
         w.segment(b"hdr").unwrap();
-        w.file(b"etc/keep", 5, Some(CRC64_ISO.checksum(b"keep\n"))).unwrap();
+        w.file(b"etc/keep", 5, Some(crc64_of(b"keep\n"))).unwrap();
         w.segment(b"").unwrap();
         w.file(b"dir/", 0, None).unwrap();
         w.file(b"a<b>&\"\n", 0, None).unwrap();
@@ -281,6 +318,29 @@ mod tests {
         gz.write_all(b"{\"type\":9,\"position\":0}\n").unwrap();
         let gz = gz.finish().unwrap();
         let err = TarSplitReader::new(&gz[..]).next_entry().unwrap_err();
+        assert_eq!(err.kind(), crate::error::ErrorKind::CorruptMetadata);
+    }
+
+    fn gzip(text: &[u8]) -> Vec<u8> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(text).unwrap();
+        gz.finish().unwrap()
+    }
+
+    #[test]
+    fn reader_takes_objects_sharing_a_line_blank_lines_and_escaped_names() {
+        let gz = gzip(b"\n{\"type\":2,\"payload\":\"aGk=\",\"position\":0} {\"type\":1,\"name\":\"a\\u003cb\",\"size\":0,\"position\":1}\n\n  \n");
+        let mut r = TarSplitReader::new(&gz[..]);
+        assert_eq!(r.next_entry().unwrap(), Some(Entry::Segment(b"hi".to_vec())));
+        assert_eq!(r.next_entry().unwrap(), Some(Entry::File { name: b"a<b".to_vec(), size: 0, crc: None }));
+        assert_eq!(r.next_entry().unwrap(), None);
+    }
+
+    #[test]
+    fn reader_refuses_an_endless_line_without_holding_it() {
+        let mut text = b"{\"type\":2,\"payload\":\"".to_vec();
+        text.resize(MAX_LINE + 100, b'A');
+        let err = TarSplitReader::new(&gzip(&text)[..]).next_entry().unwrap_err();
         assert_eq!(err.kind(), crate::error::ErrorKind::CorruptMetadata);
     }
 }

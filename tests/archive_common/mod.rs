@@ -242,7 +242,7 @@ pub fn set_xattr(path: &Path, name: &str, value: &[u8]) {
 /// Rebuild a tar from a tar-split stream and the extracted files (independently of the
 /// library's exporter), checking each file's CRC.
 pub fn reassemble(tar_split_gz: &[u8], root: &Path) -> Vec<u8> {
-    use cstorage::archive::tarsplit::{Entry, TarSplitReader, CRC64_ISO};
+    use cstorage::archive::tarsplit::{Entry, TarSplitReader};
     use std::os::unix::ffi::OsStrExt;
     let mut r = TarSplitReader::new(tar_split_gz);
     let mut out = Vec::new();
@@ -255,7 +255,7 @@ pub fn reassemble(tar_split_gz: &[u8], root: &Path) -> Vec<u8> {
                 }
                 let data = fs::read(root.join(std::ffi::OsStr::from_bytes(&name))).unwrap();
                 assert_eq!(data.len() as u64, size);
-                assert_eq!(Some(CRC64_ISO.checksum(&data)), crc);
+                assert_eq!(Some(crc::Crc::<u64>::new(&crc::CRC_64_GO_ISO).checksum(&data)), crc);
                 out.extend_from_slice(&data);
             }
         }
