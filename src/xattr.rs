@@ -1,10 +1,12 @@
-//! Reading extended attributes of a path, never following a final symlink. Shared by the tree
-//! copy of drivers and by the archive code.
+//! Reading and copying extended attributes of a path, never following a final symlink. Shared by
+//! the tree copy of drivers, the archive code and the CLI's `copy`.
 
 use std::ffi::{CStr, CString};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+
+use crate::error::{Error, IoContext, Result};
 
 fn cpath(path: &Path) -> io::Result<CString> {
     CString::new(path.as_os_str().as_bytes()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
@@ -58,4 +60,25 @@ pub fn get(path: &Path, name: &CStr) -> io::Result<Option<Vec<u8>>> {
         Err(e) if matches!(e.raw_os_error(), Some(libc::ENODATA) | Some(libc::ENOTSUP)) => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// Copy the extended attributes whose names `wanted` accepts (not following symlinks); a file
+/// system without xattr support simply has none to copy.
+pub fn copy(src: &Path, dst: &Path, wanted: impl Fn(&CStr) -> bool) -> Result<()> {
+    let d = cpath(dst).map_err(|e| Error::io(format_args!("xattrs of {}", dst.display()), e))?;
+    let names = list(src).ctx(format_args!("listing xattrs of {}", src.display()))?;
+    for name in names.into_iter().filter(|n| wanted(n)) {
+        let shown = name.to_string_lossy();
+        let Some(value) = get(src, &name).ctx(format_args!("reading xattr {shown} of {}", src.display()))? else { continue };
+        // SAFETY: valid C strings and a buffer of the given length.
+        let rc = unsafe { libc::lsetxattr(d.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+        if rc != 0 {
+            let err = io::Error::last_os_error();
+            if err.raw_os_error() == Some(libc::ENOTSUP) {
+                continue;
+            }
+            return Err(Error::io(format_args!("setting xattr {shown} on {}", dst.display()), err));
+        }
+    }
+    Ok(())
 }

@@ -105,7 +105,7 @@ impl Copier<'_> {
         if unsafe { libc::lchown(c.as_ptr(), uid, gid) } != 0 {
             return Err(Error::io(format_args!("changing owner of {}", dst.display()), io::Error::last_os_error()));
         }
-        copy_xattrs(src, dst)?;
+        xattr::copy(src, dst, |_| true)?;
         if !is_symlink {
             // SAFETY: valid C string.
             if unsafe { libc::chmod(c.as_ptr(), meta.mode() & 0o7777) } != 0 {
@@ -132,24 +132,4 @@ fn copy_file_data(from: &Path, to: &Path) -> Result<()> {
 
 pub(crate) fn cpath(path: &Path) -> Result<CString> {
     CString::new(path.as_os_str().as_bytes()).map_err(|_| Error::invalid(format!("path {} contains a NUL byte", path.display())))
-}
-
-/// Copy every extended attribute; a file system without xattr support simply has none to copy.
-fn copy_xattrs(src: &Path, dst: &Path) -> Result<()> {
-    let d = cpath(dst)?;
-    let names = xattr::list(src).ctx(format_args!("listing xattrs of {}", src.display()))?;
-    for name in names {
-        let shown = name.to_string_lossy();
-        let Some(value) = xattr::get(src, &name).ctx(format_args!("reading xattr {shown} of {}", src.display()))? else { continue };
-        // SAFETY: valid C strings and a buffer of the given length.
-        let rc = unsafe { libc::lsetxattr(d.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
-        if rc != 0 {
-            let err = io::Error::last_os_error();
-            if err.raw_os_error() == Some(libc::ENOTSUP) {
-                continue;
-            }
-            return Err(Error::io(format_args!("setting xattr {shown} on {}", dst.display()), err));
-        }
-    }
-    Ok(())
 }

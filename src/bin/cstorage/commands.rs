@@ -190,7 +190,9 @@ pub static COMMANDS: &[Command] = &[
         options_help: "[options [...]] [sourceLayerNameOrID:]/path [...] targetLayerNameOrID:/path",
         usage: "Copy files or directories into a layer, possibly from another layer",
         note: "containers-storage 1.43 crashes printing this help; cstorage prints it. A target path that goes \
-               through a symbolic link inside the layer is refused (1.43 resolves it in a chroot of the layer).",
+               through a symbolic link inside the layer is refused (1.43 resolves it in a chroot of the layer). \
+               A single file keeps its user.* and security.capability xattrs, as files inside a copied \
+               directory do (1.43 drops them for a single file).",
         min_args: 2,
         max_args: 0,
         add_flags: copy::add_flags,

@@ -3,11 +3,12 @@
 //!
 //! As with the Go tool's tar-based copy: a directory's contents are merged into the target
 //! directory (created with the source directory's mode), a file replaces the target path,
-//! modes and modification times are kept, owners are kept (translated through the layers' ID
-//! maps) unless --chown gives one for everything.
+//! modes, modification times and the extended attributes Go's tar carries (`user.*` and
+//! `security.capability`) are kept, owners are kept (translated through the layers' ID maps)
+//! unless --chown gives one for everything.
 
 use std::collections::HashMap;
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::fs;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
@@ -204,7 +205,7 @@ impl Copier<'_> {
                 self.copy_entry(&from, &to, &entry_meta)?;
             }
         }
-        self.apply_metadata(target, meta)
+        self.apply_metadata(source, target, meta)
     }
 
     /// Copy one non-directory, replacing whatever is at `target`.
@@ -235,13 +236,17 @@ impl Copier<'_> {
             // Sockets cannot be copied; tar skips them too.
             return Ok(());
         }
-        self.apply_metadata(target, meta)
+        self.apply_metadata(source, target, meta)
     }
 
-    /// Owner, mode and modification time of `target` from the source's `meta`.
-    fn apply_metadata(&self, target: &Path, meta: &fs::Metadata) -> io::Result<()> {
+    /// Owner, xattrs, mode and modification time of `target` from `source` and its `meta`.
+    fn apply_metadata(&self, source: &Path, target: &Path, meta: &fs::Metadata) -> io::Result<()> {
         let (uid, gid) = self.owners.for_copy_of(meta);
         std::os::unix::fs::lchown(target, Some(uid), Some(gid)).map_err(|e| annotate(e, "lchown", target))?;
+        // The xattrs the Go tool's tar-based copy carries; after chown, which drops
+        // security.capability.
+        let carried = |name: &CStr| name.to_bytes().starts_with(b"user.") || name == c"security.capability";
+        cstorage::xattr::copy(source, target, carried).map_err(|e| io::Error::other(e.to_string()))?;
         if meta.file_type().is_symlink() {
             return Ok(());
         }
