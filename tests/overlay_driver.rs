@@ -586,3 +586,95 @@ fn shutdown_reports_or_releases_mounts_and_the_home_bind_mount() {
     assert!(fs::symlink_metadata(o.home().join("l").join(link)).is_err());
     o.finish(store);
 }
+
+/// Three layers: L1 has files, L2 changes, deletes and adds some, L3 replaces a directory and
+/// adds one more. A diff of L3 against L1 (not its parent) cannot come from L3's upper dir; both
+/// layers are viewed whole and compared, with either mount API, and nothing stays mounted.
+#[test]
+fn diffs_against_a_layer_other_than_the_parent_compare_the_whole_trees() {
+    let o = OverlayTest::new("ov-naive");
+    fs::create_dir_all(o.graph()).unwrap();
+    fs::create_dir_all(o.run()).unwrap();
+    let modern = Overlay::new(&o.graph(), &o.run(), &[]).unwrap();
+    let legacy = Overlay::new(&o.graph(), &o.run(), &[]).unwrap().with_mount_api(MountApi::Legacy);
+    let rw = MountOptions::default();
+    let ids = ["naive-l1", "naive-l2", "naive-l3"];
+    modern.create(ids[0], &CreateOptions::default()).unwrap();
+    let d1 = modern.diff_dir(ids[0]);
+    for (path, text) in [("a/keep", "keep\n"), ("a/gone", "gone\n"), ("a/changed", "old\n"), ("opq/old", "old\n")] {
+        write(&d1, path, text);
+    }
+    modern.create(ids[1], &CreateOptions { parent: Some(ids[0]), ..Default::default() }).unwrap();
+    let m2 = modern.mount(ids[1], &rw).unwrap();
+    fs::write(m2.join("a/changed"), "new!\n").unwrap();
+    fs::remove_file(m2.join("a/gone")).unwrap();
+    write(&m2, "b/new", "added in l2\n");
+    modern.unmount(ids[1]).unwrap();
+    modern.create(ids[2], &CreateOptions { parent: Some(ids[1]), ..Default::default() }).unwrap();
+    let m3 = modern.mount(ids[2], &rw).unwrap();
+    fs::remove_dir_all(m3.join("opq")).unwrap();
+    write(&m3, "opq/fresh", "fresh\n");
+    write(&m3, "c/three", "three\n");
+    modern.unmount(ids[2]).unwrap();
+
+    let files_changed = |changes: &[cstorage::archive::Change]| -> Vec<(String, cstorage::archive::ChangeKind)> {
+        let mut out: Vec<_> = changes
+            .iter()
+            .filter(|c| !["/a", "/b", "/c", "/opq"].contains(&c.path.as_str()))
+            .map(|c| (c.path.clone(), c.kind))
+            .collect();
+        out.sort_by(|x, y| x.0.cmp(&y.0));
+        out
+    };
+    use cstorage::archive::ChangeKind::{Add, Delete, Modify};
+    let expected: Vec<(String, cstorage::archive::ChangeKind)> = [
+        ("/a/changed", Modify),
+        ("/a/gone", Delete),
+        ("/b/new", Add),
+        ("/c/three", Add),
+        ("/opq/fresh", Add),
+        ("/opq/old", Delete),
+    ]
+    .into_iter()
+    .map(|(p, k)| (p.to_string(), k))
+    .collect();
+    for driver in [&modern, &legacy] {
+        let changes = driver.changes(ids[2], Some(ids[0]), false).unwrap();
+        assert_eq!(files_changed(&changes), expected, "{:?}: {changes:?}", driver.mount_api());
+        assert_eq!(driver.diff_size(ids[2], Some(ids[0]), false).unwrap(), ("new!\n".len() + "added in l2\n".len() + "three\n".len() + "fresh\n".len()) as u64);
+
+        let mut tar_bytes = Vec::new();
+        driver.write_diff(ids[2], Some(ids[0]), false, (&[], &[]), &mut tar_bytes).unwrap();
+        let mut entries = std::collections::BTreeMap::new();
+        for entry in tar::Archive::new(&tar_bytes[..]).entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let path = entry.path().unwrap().display().to_string();
+            let mut body = String::new();
+            std::io::Read::read_to_string(&mut entry, &mut body).unwrap();
+            entries.insert(path, body);
+        }
+        assert_eq!(entries.get("a/changed").map(String::as_str), Some("new!\n"), "{entries:?}");
+        assert_eq!(entries.get("b/new").map(String::as_str), Some("added in l2\n"));
+        assert_eq!(entries.get("c/three").map(String::as_str), Some("three\n"));
+        assert_eq!(entries.get("opq/fresh").map(String::as_str), Some("fresh\n"));
+        assert!(entries.contains_key("a/.wh.gone") && entries.contains_key("opq/.wh.old"), "{entries:?}");
+        assert!(!entries.contains_key("a/keep"), "an unchanged file is not in the diff: {entries:?}");
+        // (The driver home itself is bind-mounted private before a view is attached.)
+        let views: Vec<PathBuf> = o.mounts().into_iter().filter(|p| *p != o.home()).collect();
+        assert!(views.is_empty(), "the views are gone after the diff: {views:?}");
+    }
+    // Against the parent, the native diff still holds only L3's own changes.
+    let own = modern.changes(ids[2], Some(ids[1]), true).unwrap();
+    assert!(own.iter().all(|c| !c.path.starts_with("/a") && !c.path.starts_with("/b")), "{own:?}");
+    // Against nothing: every file of the whole tree is added.
+    let all = modern.changes(ids[2], None, false).unwrap();
+    assert!(all.iter().any(|c| c.path == "/a/keep" && c.kind == Add), "{all:?}");
+
+    for id in ids.iter().rev() {
+        let leftovers: Vec<_> = fs::read_dir(o.home().join(id)).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n.to_string_lossy().starts_with("view-")).collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+        modern.remove(id).unwrap();
+    }
+    modern.cleanup().unwrap();
+    o.assert_nothing_mounted();
+}

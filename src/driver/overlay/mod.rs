@@ -8,6 +8,7 @@
 //! * `probe.rs`: what the kernel supports, cached in R/overlay like c/storage.
 //! * `idmapped.rs`: user namespaces and ID-mapped views, to shift owners at mount time.
 //! * `remap.rs`: layers whose ID maps differ from their parent's (re-owned copies).
+//! * `view.rs`: private read-only views of whole layers, for diffs the upper dir cannot give.
 //!
 //! The driver home is bind-mounted onto itself and made private before the first mount, as
 //! c/storage does at driver start. Besides keeping our mounts from propagating into other
@@ -23,6 +24,7 @@ mod layout;
 mod mount;
 mod probe;
 mod remap;
+mod view;
 
 pub use layout::{new_link_id, LINK_ID_LEN};
 pub use mount::{is_mount_point, mount_points, MountApi, MAX_LOWERS_PER_OVERLAY};
@@ -38,6 +40,7 @@ use super::{CreateOptions, Driver, MountOptions, OwnerShift, WhiteoutStyle};
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::idmap::{to_host, IdMap};
 use idmapped::{bind_idmapped, UserNamespace};
+use view::LayerView;
 use layout::{extra_diff_dirs, Layout};
 use mount::{clear_scratch_dir, make_private_mount, mount_layer_stack, unmount, MountFlags, OverlaySpec};
 use probe::FeatureCache;
@@ -215,19 +218,37 @@ impl Overlay {
     }
 
     /// A diff straight from the upper directory is only right against the parent, and only where
-    /// the kernel keeps upper directories exportable (the native-diff probe). Otherwise c/storage
-    /// mounts both layers and compares them, which this driver does not do yet.
-    fn check_native_diff(&self, id: &str, from: Option<&str>, from_is_parent: bool) -> Result<()> {
-        if !from_is_parent {
-            return Err(Error::new(
-                ErrorKind::NotSupported,
-                format!("overlay diffs of layer {id} against {} (not its parent) are not supported yet", from.unwrap_or("nothing")),
-            ));
+    /// the kernel keeps upper directories exportable (the native-diff probe).
+    fn can_diff_natively(&self, from_is_parent: bool) -> bool {
+        from_is_parent && self.native_diff()
+    }
+
+    /// Otherwise both layers are viewed whole and compared (c/storage's NaiveDiffDriver):
+    /// `compare(from_root, layer_root)`.
+    fn diff_views<T>(&self, id: &str, from: Option<&str>, compare: impl FnOnce(Option<&Path>, &Path) -> Result<T>) -> Result<T> {
+        let layer = self.view(id)?;
+        let base = from.map(|f| self.view(f)).transpose()?;
+        compare(base.as_ref().map(LayerView::path), layer.path())
+    }
+
+    /// A private read-only view of the layer's root file system (see view.rs).
+    fn view(&self, id: &str) -> Result<LayerView> {
+        let layout = &self.layout;
+        if !layout.layer_dir(id).is_dir() {
+            return Err(Error::new(ErrorKind::LayerUnknown, format!("overlay layer directory {} does not exist", layout.layer_dir(id).display())));
         }
-        if !self.native_diff() {
-            return Err(Error::new(ErrorKind::NotSupported, "this kernel's overlay upper directories cannot be exported as diffs (see `status`)"));
+        let mut lowers = self.lower_dirs(id)?;
+        if lowers.is_empty() {
+            // A read-only overlay needs two lowers.
+            lowers.push(layout.empty_dir(id).to_string_lossy().into_owned());
         }
-        Ok(())
+        lowers.insert(0, layout.diff_dir(id).to_string_lossy().into_owned());
+        let spec = OverlaySpec { lowers, upper: None, flags: MountFlags::read_only(), label: None };
+        if self.api == MountApi::Legacy || spec.lowers.len() > MAX_LOWERS_PER_OVERLAY {
+            // Attached under the home, which must be private first (see the module comment).
+            self.ensure_home_private()?;
+        }
+        LayerView::open(self.api, &spec, layout.home(), &layout.layer_dir(id)).map_err(|e| e.context(format_args!("viewing layer {id}")))
     }
 
     /// The mount options to use: the caller's, else `overlay.mountopt`; `metacopy=on` only when
@@ -487,19 +508,26 @@ impl Driver for Overlay {
     /// The native diff: the upper directory is exactly the layer's changes (whiteouts as 0/0
     /// devices, opaque directories marked), so it is exported as it is.
     fn write_diff(&self, id: &str, from: Option<&str>, from_is_parent: bool, maps: (&[IdMap], &[IdMap]), out: &mut dyn Write) -> Result<()> {
-        self.check_native_diff(id, from, from_is_parent)?;
-        crate::archive::export_overlay_diff(&self.layout.diff_dir(id), &self.lower_diff_dirs(id)?, maps.0, maps.1, out)
+        if self.can_diff_natively(from_is_parent) {
+            return crate::archive::export_overlay_diff(&self.layout.diff_dir(id), &self.lower_diff_dirs(id)?, maps.0, maps.1, out);
+        }
+        self.diff_views(id, from, |base, layer| crate::archive::export_naive_diff(base, layer, maps.0, maps.1, out))
     }
 
     fn changes(&self, id: &str, from: Option<&str>, from_is_parent: bool) -> Result<Vec<crate::archive::Change>> {
-        self.check_native_diff(id, from, from_is_parent)?;
-        crate::archive::overlay_changes(&self.layout.diff_dir(id), &self.lower_diff_dirs(id)?)
+        if self.can_diff_natively(from_is_parent) {
+            return crate::archive::overlay_changes(&self.layout.diff_dir(id), &self.lower_diff_dirs(id)?);
+        }
+        self.diff_views(id, from, crate::archive::changes)
     }
 
-    /// As c/storage: the size of what the upper directory holds.
+    /// As c/storage: natively, the size of what the upper directory holds; otherwise the size
+    /// of the files that differ.
     fn diff_size(&self, id: &str, from: Option<&str>, from_is_parent: bool) -> Result<u64> {
-        self.check_native_diff(id, from, from_is_parent)?;
-        crate::archive::disk_usage(&self.layout.diff_dir(id))
+        if self.can_diff_natively(from_is_parent) {
+            return crate::archive::disk_usage(&self.layout.diff_dir(id));
+        }
+        self.diff_views(id, from, crate::archive::diff_size)
     }
 
     /// Through ID-mapped lowers, where overlay takes them (probed once, cached in R/overlay as

@@ -333,7 +333,9 @@ impl FsContext {
 }
 
 /// Build the overlay of `spec` as a mount not attached anywhere yet (fsmount).
-fn create_detached(spec: &OverlaySpec) -> Result<OwnedFd> {
+/// Create the overlay of `spec` as a detached mount (file-system-context API only): not attached
+/// anywhere until moved, and gone when the descriptor closes.
+pub fn create_detached(spec: &OverlaySpec) -> Result<OwnedFd> {
     let fail = |what: &str, context: Option<&FsContext>, err: io::Error| {
         let messages = context.map(FsContext::messages).unwrap_or_default();
         let detail = if messages.is_empty() { String::new() } else { format!(" ({messages})") };
