@@ -14,7 +14,7 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::Path;
 
-use super::chunk_pipe::chunk_pipe;
+use super::chunk_pipe::{chunk_pipe, Pumped};
 use super::compression::{decompress_reader, detect, Compression, MAGIC_LEN};
 use super::paths::{base, clean, escapes, join, split};
 use super::rootdir::{cstring, is_dir, list_dir, mkdir_at, open_at, open_in_root, remove_all_at, stat_at, RootDir};
@@ -141,28 +141,32 @@ pub fn apply_layer(
     };
 
     let (sender, chunks) = chunk_pipe();
-    let (fed, extracted) = std::thread::scope(|scope| {
-        let extracting = std::thread::Builder::new().name("cs-extract".into()).spawn_scoped(scope, move || {
-            let mut extractor = Extractor::new(root, rules);
-            let mut tar_split = tar_split.map(TarSplitWriter::new);
-            extractor.run(&mut TarReader::new(chunks), tar_split.as_mut())?;
-            if let Some(ts) = tar_split {
-                ts.finish().map_err(ts_error)?;
-            }
-            Ok((extractor.uids, extractor.gids))
-        });
-        let extracting = match extracting {
-            Ok(handle) => handle,
-            Err(e) => return (Err(Error::io("starting the extracting thread", e)), None),
-        };
-        let fed = sender.pump(&mut tar_stream).map_err(|e| io_to_error(e, "reading the layer stream"));
+    let extracted: Result<(BTreeSet<u32>, BTreeSet<u32>)> = std::thread::scope(|scope| {
+        let extracting = std::thread::Builder::new()
+            .name("cs-extract".into())
+            .spawn_scoped(scope, move || {
+                let mut extractor = Extractor::new(root, rules);
+                let mut tar_split = tar_split.map(TarSplitWriter::new);
+                extractor.run(&mut TarReader::new(chunks), tar_split.as_mut())?;
+                if let Some(ts) = tar_split {
+                    ts.finish().map_err(ts_error)?;
+                }
+                Ok((extractor.uids, extractor.gids))
+            })
+            .map_err(|e| Error::io("starting the extracting thread", e))?;
+        let fed = sender.pump(&mut tar_stream);
         let extracted = extracting.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (fed, Some(extracted))
+        // A failure of the stream itself (cancel, read error, corrupt compression) comes first:
+        // the extracting side only saw the stream end early because of it.
+        match fed.map_err(|e| io_to_error(e, "reading the layer stream"))? {
+            Pumped::All => extracted,
+            // It stops reading only when it failed; anything else would leave the digests short.
+            Pumped::ReaderGone => Err(extracted.err().unwrap_or_else(|| {
+                Error::new(ErrorKind::Io, "the extracting thread stopped before the end of the layer stream")
+            })),
+        }
     });
-    // A failure of the stream itself (cancel, read error, corrupt compression) comes first: the
-    // extracting side only saw the stream end early because of it.
-    fed?;
-    let (uids, gids): (BTreeSet<u32>, BTreeSet<u32>) = extracted.expect("joined when feeding started")?;
+    let (uids, gids) = extracted?;
     drop(tar_stream);
 
     if compression == Compression::None {
