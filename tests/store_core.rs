@@ -183,6 +183,28 @@ fn deletion_follows_c_storage_safety_rules() {
     assert!(fs::read_dir(t.graph().join("vfs/dir")).unwrap().next().is_none());
 }
 
+/// DeleteImage takes the parent chain down to the first layer something else holds; a name is
+/// no protection (Go 1.43's delete-image removes a named base under an image's only layer too).
+/// This is what made the crash-test worker lose its base layer.
+#[test]
+fn deleting_an_image_takes_parents_nothing_else_holds_named_or_not() {
+    let t = TempStore::new("delete-chain");
+    let store = t.open();
+    let base = store.create_layer(&layer_opts(None, &["base"])).unwrap();
+    let child = store.create_layer(&layer_opts(Some(&base.id), &[])).unwrap();
+    let img = store.create_image(Some(&child.id), &ImageOptions::default()).unwrap();
+    assert_eq!(store.delete_image(&img.id, true).unwrap(), vec![child.id.clone(), base.id.clone()]);
+    assert_eq!(store.layer("base").unwrap_err().kind(), ErrorKind::LayerUnknown);
+
+    // An image on the base stops the walk there.
+    let base = store.create_layer(&layer_opts(None, &["base"])).unwrap();
+    store.create_image(Some(&base.id), &ImageOptions { names: vec!["base".into()], ..Default::default() }).unwrap();
+    let child = store.create_layer(&layer_opts(Some(&base.id), &[])).unwrap();
+    let img = store.create_image(Some(&child.id), &ImageOptions::default()).unwrap();
+    assert_eq!(store.delete_image(&img.id, true).unwrap(), vec![child.id.clone()]);
+    assert_eq!(store.layer("base").unwrap().id, base.id);
+}
+
 #[test]
 fn vfs_child_layers_copy_the_parent_exactly() {
     let t = TempStore::new("vfscopy");
