@@ -4,7 +4,8 @@
 //! binary re-executes itself as the libcstorage probe), preceded by `sync` so one run's
 //! write-back does not slow the next and by reading its input (the tar, or the store for an
 //! export) so every tool starts with it in the page cache, and reported as the median of
-//! CS_BENCH_RUNS runs (3).
+//! CS_BENCH_RUNS runs (3). Importers take turns run by run and never start right after a big
+//! deletion (see `EXT4_RECENTLY_DELETED`), so all three see the file system in the same state.
 //!
 //! Run as root: `cargo bench --bench tar` (or `make bench`). The corpus is built once in
 //! CS_BENCH_CORPUS (default /var/tmp/cs-bench-corpus) with debootstrap from Debian's packages.
@@ -39,24 +40,33 @@ fn main() {
         if only.as_deref().is_some_and(|o| !label.contains(o)) {
             continue;
         }
-        // Import.
-        let ours = median(runs, || {
-            warm(tar);
-            timed_fresh(&scratch, |root| probe_cmd("import", root, tar))
-        });
-        let go = median(runs, || {
-            warm(tar);
-            timed_fresh(&scratch, |root| go_cmd(root, &["import-layer", "-f", tar.to_str().unwrap()]))
-        });
-        let gnu = median(runs, || {
-            warm(tar);
-            timed_fresh(&scratch, |root| {
-                fs::create_dir_all(root.join("x")).unwrap();
-                let mut c = Command::new("tar");
-                c.arg("-xpf").arg(tar).arg("-C").arg(root.join("x"));
-                c
-            })
-        });
+        // Import: the tools take turns run by run, each into a new directory.
+        let many_files = !label.contains("2 GiB");
+        let mut samples: [Vec<Duration>; 3] = Default::default();
+        let mut kept = Vec::new();
+        for run_index in 0..runs.max(1) {
+            for (tool, samples) in ImportTool::ALL.into_iter().zip(samples.iter_mut()) {
+                let root = scratch.join(format!("import-{tool:?}-{run_index}"));
+                rm(&root);
+                fs::create_dir_all(&root).unwrap();
+                warm(tar);
+                samples.push(timed(tool.command(&root, tar)));
+                if many_files {
+                    kept.push(root);
+                } else {
+                    rm(&root);
+                }
+            }
+        }
+        if !kept.is_empty() {
+            for root in &kept {
+                rm(root);
+            }
+            // See EXT4_RECENTLY_DELETED: the next corpus must not pay for these deletions.
+            Command::new("sync").status().unwrap();
+            std::thread::sleep(EXT4_RECENTLY_DELETED);
+        }
+        let [ours, go, gnu] = samples.map(median_of);
         print_row(label, "import", ours, go, Some(gnu));
 
         // Export: import once with each tool, then time `diff` uncompressed to /dev/null.
@@ -139,14 +149,6 @@ fn fresh(scratch: &Path) -> PathBuf {
     root
 }
 
-/// Time `make(root)` on a fresh, empty root; the cleanup afterwards is not timed.
-fn timed_fresh(scratch: &Path, make: impl Fn(&Path) -> Command) -> Duration {
-    let root = fresh(scratch);
-    let t = timed(make(&root));
-    rm(&root);
-    t
-}
-
 /// Read `path` (a file or a whole tree) so that it is in the page cache: this machine reclaims
 /// cache in the background, and a tool that happened to start cold would be measured on the disk.
 fn warm(path: &Path) {
@@ -179,9 +181,45 @@ fn rm(path: &Path) {
 }
 
 fn median(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
-    let mut times: Vec<Duration> = (0..runs.max(1)).map(|_| f()).collect();
+    median_of((0..runs.max(1)).map(|_| f()).collect())
+}
+
+fn median_of(mut times: Vec<Duration>) -> Duration {
     times.sort();
     times[times.len() / 2]
+}
+
+/// ext4 skips inodes freed in the last 30 seconds when it allocates new ones (its
+/// `recently_deleted` check), so a run started right after deleting a tree of tens of thousands of
+/// files spends much of its time scanning past them (perf showed it as most of an import's time).
+/// Import runs therefore never follow a deletion: each goes to a new directory, kept until the
+/// corpus is done (except for the one-file layer, where disk space matters and no inodes are
+/// freed), and after deleting them the bench waits this long.
+const EXT4_RECENTLY_DELETED: Duration = Duration::from_secs(31);
+
+/// The importers compared.
+#[derive(Debug, Clone, Copy)]
+enum ImportTool {
+    Ours,
+    Go,
+    GnuTar,
+}
+
+impl ImportTool {
+    const ALL: [ImportTool; 3] = [ImportTool::Ours, ImportTool::Go, ImportTool::GnuTar];
+
+    fn command(self, root: &Path, tar: &Path) -> Command {
+        match self {
+            ImportTool::Ours => probe_cmd("import", root, tar),
+            ImportTool::Go => go_cmd(root, &["import-layer", "-f", tar.to_str().unwrap()]),
+            ImportTool::GnuTar => {
+                fs::create_dir_all(root.join("x")).unwrap();
+                let mut c = Command::new("tar");
+                c.arg("-xpf").arg(tar).arg("-C").arg(root.join("x"));
+                c
+            }
+        }
+    }
 }
 
 /// The test tars, built once and reused.
