@@ -192,7 +192,8 @@ fn read_only_image(image: &Image) -> Image {
 impl Store {
     /// c/storage's "unknown" error for a change to `key`, which names no layer or image (`T`)
     /// of this store. When an additional image store has one, the message says so: changes
-    /// never go there (c/storage fails the same way without saying why).
+    /// never go there (c/storage fails the same way without saying why). Reads only those
+    /// stores, so callers may hold our locks.
     pub(super) fn not_writable<T: StoredRecord>(&self, key: &str) -> Error {
         let unknown = unknown_error::<T>(key);
         match self.additional.locate::<T>(key) {

@@ -84,12 +84,15 @@ impl Store {
     }
 
     /// The error for a change to `key`, which names no record of this store: `not_writable`
-    /// of the additional image store's layer or image it names, else "not an ID".
+    /// of the additional image stores' layer or image it names, else "not an ID". Reads only
+    /// those stores, so callers may hold our locks.
     pub(super) fn not_writable_anything(&self, key: &str) -> Error {
-        match self.find_any(key) {
-            Ok(AnyRecord::Layer(_)) => self.not_writable::<Layer>(key),
-            Ok(AnyRecord::Image(_)) => self.not_writable::<Image>(key),
-            _ => not_an_id(key),
+        if matches!(self.additional.layer(key), Ok(Some(_))) {
+            self.not_writable::<Layer>(key)
+        } else if matches!(self.additional.image(key), Ok(Some(_))) {
+            self.not_writable::<Image>(key)
+        } else {
+            not_an_id(key)
         }
     }
 

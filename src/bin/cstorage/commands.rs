@@ -590,7 +590,8 @@ pub static COMMANDS: &[Command] = &[
         names: &["add-names", "addnames"],
         options_help: NAMES_TARGET,
         usage: "Add layer, image, or container name or names",
-        note: "",
+        note: "Images of additional image stores are read-only: their names cannot be changed (containers-storage 1.43 \
+               copies the image into this store, without its first new name and without its data).",
         min_args: 1,
         max_args: 0,
         add_flags: names::add_flags,
@@ -600,7 +601,8 @@ pub static COMMANDS: &[Command] = &[
         names: &["set-names", "setnames"],
         options_help: NAMES_TARGET,
         usage: "Set layer, image, or container name or names",
-        note: "",
+        note: "Images of additional image stores are read-only: their names cannot be changed (containers-storage 1.43 \
+               copies the image into this store, without its first new name and without its data).",
         min_args: 1,
         max_args: 0,
         add_flags: names::add_flags,
