@@ -228,8 +228,24 @@ fn overlay_store_made_by_go_is_read_only_and_containers_on_its_images_work_both_
         let lower = ais.graph.join("overlay/l").join(link(id));
         assert!(line.contains(&lower.display().to_string()), "lowers through the store's links: {line}");
     }
-    // The link repair left both trees alone: no links of the store's layers in ours.
-    assert!(!o.home().join("l").join(link(&ais.top)).exists());
+
+    // A lost link of ours is rebuilt when mounting; the store's links are not copied into our
+    // tree, and the lower file naming them is not rewritten.
+    let mid = store.create_layer(&LayerOptions { parent: Some(ais.top.clone()), ..Default::default() }).unwrap();
+    let child = store.create_layer(&LayerOptions { parent: Some(mid.id.clone()), ..Default::default() }).unwrap();
+    let child_lower = read(&o.home().join(&child.id).join("lower"));
+    let mid_link = read(&o.home().join(&mid.id).join("link"));
+    fs::remove_file(o.home().join("l").join(&mid_link)).unwrap();
+    let child_path = store.mount(&child.id, "", &[]).unwrap();
+    assert_eq!(read(&child_path.join("etc/top.txt")), "top\n");
+    assert!(o.home().join("l").join(&mid_link).is_dir(), "our link is back");
+    assert_eq!(read(&o.home().join(&child.id).join("lower")), child_lower);
+    for entry in fs::read_dir(o.home().join("l")).unwrap() {
+        let target = fs::read_link(entry.unwrap().path()).unwrap();
+        let layer = target.parent().unwrap().file_name().unwrap().to_str().unwrap().to_string();
+        assert!(layer != ais.top && layer != ais.base, "a link of the store's layer {layer} in our tree");
+    }
+    assert!(!store.unmount(&child.id, false).unwrap());
 
     // Go sees our container and counts on our mount.
     let containers = stdout_of_success(&["containers"], go(&["containers", "-j"]));
@@ -298,6 +314,11 @@ fn vfs_store_made_by_go_is_read_only_and_containers_on_its_images_work_both_ways
     let go_ctr_path = store.mount(&go_ctr, "", &[]).unwrap();
     assert_eq!(read(&go_ctr_path.join("usr/bin/hello")), "#!/bin/sh\n");
     assert!(!store.unmount(&go_ctr, false).unwrap());
+
+    // An image of ours on the store's layer: deleting it leaves the store's layers alone.
+    let own = store.create_image(Some("ro-top"), &ImageOptions::default()).unwrap();
+    assert_eq!(own.top_layer, ais.top);
+    assert_eq!(store.delete_image(&own.id, true).unwrap(), Vec::<String>::new());
 
     store.delete_container(&ctr.id).unwrap();
     store.delete_container(&go_ctr).unwrap();

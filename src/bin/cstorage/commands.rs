@@ -202,7 +202,9 @@ pub static COMMANDS: &[Command] = &[
         names: &["create-layer", "createlayer"],
         options_help: "[options [...]] [parentLayerNameOrID]",
         usage: "Create a new layer",
-        note: "IDs given with --id must be a single path component (containers-storage 1.43 accepts \"a/b\" and creates nested directories).",
+        note: "IDs given with --id must be a single path component (containers-storage 1.43 accepts \"a/b\" and creates nested directories). \
+               An ID of a layer of an additional image store is refused (1.43 accepts it, and its overlay driver then \
+               empties that store's layer).",
         min_args: 0,
         max_args: 1,
         add_flags: layer_creation_flags,
@@ -212,7 +214,8 @@ pub static COMMANDS: &[Command] = &[
         names: &["import-layer", "importlayer"],
         options_help: "[options [...]] [parentLayerNameOrID]",
         usage: "Import a new layer",
-        note: "",
+        note: "An ID of a layer of an additional image store is refused (containers-storage 1.43 accepts it, and its \
+               overlay driver then empties that store's layer).",
         min_args: 0,
         max_args: 1,
         add_flags: |f| {
@@ -225,7 +228,8 @@ pub static COMMANDS: &[Command] = &[
         names: &["create-image", "createimage"],
         options_help: "[options [...]] topLayerNameOrID",
         usage: "Create a new image using layers",
-        note: "",
+        note: "An ID of an image of an additional image store is refused (containers-storage 1.43 accepts it and then \
+               lists the ID twice).",
         min_args: 0,
         max_args: 1,
         add_flags: |f| {

@@ -184,7 +184,8 @@ impl Layout {
     /// from an additional image store gives its links as they are (they resolve in its tree,
     /// see `resolve_lower_entry`); its files are never repaired.
     pub fn write_lower_for_child(&self, id: &str, parent: &str) -> Result<()> {
-        let parent_link = match self.image_store_layer_dir(parent).filter(|_| !self.layer_dir(parent).is_dir()) {
+        let in_image_store = if self.layer_dir(parent).is_dir() { None } else { self.image_store_layer_dir(parent) };
+        let parent_link = match in_image_store {
             Some(dir) => read_link_file(&dir, parent)?.ok_or_else(|| {
                 Error::new(ErrorKind::LayerUnknown, format!("layer {parent} in {} has no link file", dir.display()))
             })?,
