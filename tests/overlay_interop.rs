@@ -8,7 +8,7 @@ mod overlay_common;
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use cstorage::{ContainerOptions, IdMap, ImageOptions, LayerOptions};
 use common::{id_of, json, read, tar_of};

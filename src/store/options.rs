@@ -75,10 +75,13 @@ fn absolute(path: &Path) -> Result<PathBuf> {
     std::path::absolute(path).map_err(|e| Error::io(format_args!("resolving {}", path.display()), e))
 }
 
+/// A driver's options as ("driver.key", value) pairs.
+pub type DriverOptions = Vec<(String, String)>;
+
 /// Split "driver.key=value" options into (key, value) pairs for the named driver, keys
 /// becoming "driver.key"; options for other drivers are ignored, as c/storage's drivers do, and
 /// those without a driver name ("key=", ".key=") apply to any driver.
-pub fn options_for_driver(driver: &str, options: &[String]) -> Result<Vec<(String, String)>> {
+pub fn options_for_driver(driver: &str, options: &[String]) -> Result<DriverOptions> {
     let mut out = Vec::new();
     for opt in options {
         let (key, value) = opt
@@ -103,10 +106,10 @@ pub fn options_for_driver(driver: &str, options: &[String]) -> Result<Vec<(Strin
 /// must not be the store's own graph root. Returns the stores and the remaining options.
 pub fn take_image_stores(
     driver: &str,
-    options: Vec<(String, String)>,
+    options: DriverOptions,
     explicit: &[PathBuf],
     graph_root: &Path,
-) -> Result<(Vec<PathBuf>, Vec<(String, String)>)> {
+) -> Result<(Vec<PathBuf>, DriverOptions)> {
     let keys = [format!("{driver}.imagestore"), format!("{driver}.additionalimagestore")];
     let (named, rest): (Vec<_>, Vec<_>) = options.into_iter().partition(|(key, _)| keys.contains(key));
     let listed = named.iter().flat_map(|(_, value)| value.split(',')).filter(|p| !p.is_empty()).map(PathBuf::from);
@@ -166,10 +169,10 @@ mod tests {
         let d = dir.to_string_lossy().into_owned();
         let options = options_for_driver(
             "overlay",
-            &[format!("overlay.imagestore={d},{d}/."), "overlay.mountopt=nodev".into(), format!(".additionalimagestore={d}"), format!("vfs.imagestore=/nonexistent")],
+            &[format!("overlay.imagestore={d},{d}/."), "overlay.mountopt=nodev".into(), format!(".additionalimagestore={d}"), "vfs.imagestore=/nonexistent".to_string()],
         )
         .unwrap();
-        let (stores, rest) = take_image_stores("overlay", options, &[dir.clone()], Path::new("/nonexistent-graph")).unwrap();
+        let (stores, rest) = take_image_stores("overlay", options, std::slice::from_ref(&dir), Path::new("/nonexistent-graph")).unwrap();
         assert_eq!(stores, vec![dir.clone(); 4]);
         assert_eq!(rest, vec![("overlay.mountopt".to_string(), "nodev".to_string())]);
     }
