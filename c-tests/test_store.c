@@ -5,6 +5,8 @@
  */
 #include "check.h"
 
+#include <sys/stat.h>
+
 static int strarray_equals(const cs_strarray *array, const char *const *want, size_t count) {
     if (array->count != count) return 0;
     for (size_t i = 0; i < count; i++)
@@ -43,6 +45,7 @@ static void options_reach_the_opened_store(void) {
     OK(cs_store_options_add_driver_option(options, "vfs.ignore_chown_errors=true", &err));
     OK(cs_store_options_add_driver_option(options, "overlay.mountopt=nodev", &err)); /* other drivers' are ignored */
     OK(cs_store_options_set_config_file(options, missing_conf, &err));              /* missing = defaults */
+    CHECK(mkdir(extra, 0700) == 0); /* an additional image store must exist; an empty one adds nothing */
     OK(cs_store_options_add_additional_image_store(options, extra, &err));
     OK(cs_store_options_set_read_only(options, false, &err));
     cs_id_map map = {0, 100000, 65536};
@@ -286,11 +289,60 @@ static void a_read_only_store_refuses_changes(void) {
     temp_store_close(&t);
 }
 
+/* The layers and images of another store's graph root, read-only: found, flagged, not
+   changed; a container of its image is ours. A path that is no directory fails the open. */
+static void an_additional_image_store_is_read_only(void) {
+    struct temp_store other, t;
+    temp_store_open(&other);
+    cs_layer *layer = NULL;
+    OK(cs_layer_create(other.store, NULL, &layer, &err));
+    cs_image *image = NULL;
+    OK(cs_image_create(other.store, cs_layer_id(layer), NULL, &image, &err));
+
+    make_temp_dir(t.dir);
+    snprintf(t.graph_root, sizeof t.graph_root, "%s/graph", t.dir);
+    snprintf(t.run_root, sizeof t.run_root, "%s/run", t.dir);
+    cs_store_options *options = cs_store_options_new();
+    OK(cs_store_options_set_graph_root(options, t.graph_root, &err));
+    OK(cs_store_options_set_run_root(options, t.run_root, &err));
+    OK(cs_store_options_set_driver(options, "vfs", &err));
+    OK(cs_store_options_add_additional_image_store(options, other.graph_root, &err));
+    OK(cs_store_open(options, &t.store, &err));
+
+    cs_image *found = NULL;
+    OK(cs_image_get(t.store, cs_image_id(image), &found, &err));
+    CHECK(cs_image_read_only(found));
+    cs_image_free(found);
+    cs_layer *found_layer = NULL;
+    OK(cs_layer_get(t.store, cs_layer_id(layer), &found_layer, &err));
+    CHECK(cs_layer_read_only(found_layer));
+    cs_layer_free(found_layer);
+    FAILS(cs_store_set_metadata(t.store, cs_image_id(image), "x", &err), CS_RESULT_IMAGE_UNKNOWN);
+    cs_container *container = NULL;
+    OK(cs_container_create(t.store, cs_image_id(image), NULL, &container, &err));
+    cs_layer *container_layer = NULL;
+    OK(cs_layer_get(t.store, cs_container_layer(container), &container_layer, &err));
+    CHECK(!cs_layer_read_only(container_layer));
+    cs_layer_free(container_layer);
+    cs_container_free(container);
+    temp_store_close(&t);
+
+    cs_store *refused = NULL;
+    OK(cs_store_options_add_additional_image_store(options, "relative/store", &err));
+    FAILS(cs_store_open(options, &refused, &err), CS_RESULT_CONFIG);
+    CHECK(refused == NULL);
+    cs_store_options_free(options);
+    cs_image_free(image);
+    cs_layer_free(layer);
+    temp_store_close(&other);
+}
+
 int main(void) {
     options_reach_the_opened_store();
     storage_conf_and_the_environment_choose_the_roots();
     records_are_found_renamed_and_deleted_by_id_or_name();
     shutdown_reports_or_releases_mounts();
     a_read_only_store_refuses_changes();
+    an_additional_image_store_is_read_only();
     return finish();
 }

@@ -1253,8 +1253,12 @@ cs_result cs_store_options_add_driver_option(cs_store_options *options, const ch
 cs_result cs_store_options_set_config_file(cs_store_options *options, const char *path, cs_error **err);
 
 /**
- * Add a read-only store whose images are visible as well (after those of storage.conf). This
- * version records the setting but does not read additional stores yet.
+ * Add an additional image store: the graph root of another store (an absolute path to an
+ * existing directory, checked by `cs_store_open`, `CS_RESULT_CONFIG` otherwise) whose layers
+ * and images are visible read-only after the store's own and after those named by driver
+ * options (`<driver>.imagestore=`, storage.conf's `additionalimagestores`). Nothing in it is
+ * ever written: its records are flagged read-only, changes to them fail as unknown, and
+ * containers made from its images get their layer in this store.
  */
 cs_result cs_store_options_add_additional_image_store(cs_store_options *options, const char *path, cs_error **err);
 

@@ -11,7 +11,7 @@ use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, IoContext, Result};
@@ -43,7 +43,9 @@ pub enum LockKind {
 
 struct LockInner {
     path: PathBuf,
-    file: File,
+    /// Unset only for a lock from `open_read_only_if_present` whose file did not exist yet:
+    /// every use looks for it again.
+    file: OnceLock<File>,
     read_only: bool,
     /// Nesting depth of our own acquisitions: only the outermost locks and unlocks the file,
     /// because an OFD unlock releases the lock however many times we took it.
@@ -67,22 +69,45 @@ impl LockFile {
             .custom_flags(libc::O_CLOEXEC)
             .open(path)
             .ctx(format_args!("opening lock file {}", path.display()))?;
-        Ok(Self::from_file(path, file, false))
+        Ok(Self::from_file(path, Some(file), false))
     }
 
-    /// Open an existing lock file read-only (additional image stores): shared locks only.
+    /// Open an existing lock file read-only (a read-only store): shared locks only.
     pub fn open_read_only(path: &Path) -> Result<Self> {
-        let file = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(path)
-            .ctx(format_args!("opening lock file {}", path.display()))?;
-        Ok(Self::from_file(path, file, true))
+        let file = open_for_reading(path).ctx(format_args!("opening lock file {}", path.display()))?;
+        Ok(Self::from_file(path, Some(file), true))
     }
 
-    fn from_file(path: &Path, file: File, read_only: bool) -> Self {
+    /// A read-only lock on a file that may not exist, in a store that is not ours to write
+    /// (an additional image store): never created by us. While the file is missing, locking
+    /// does nothing and the token reads as zeroes; each use looks for it again. That is safe
+    /// because whoever writes the data it protects creates the lock file first (c/storage does
+    /// when it opens a store), so until it exists there is no writer to wait for.
+    pub fn open_read_only_if_present(path: &Path) -> Result<Self> {
+        let lock = Self::from_file(path, None, true);
+        lock.file().ctx(format_args!("opening lock file {}", path.display()))?;
+        Ok(lock)
+    }
+
+    fn from_file(path: &Path, file: Option<File>, read_only: bool) -> Self {
+        let cell = OnceLock::new();
+        if let Some(file) = file {
+            let _ = cell.set(file);
+        }
         LockFile {
-            inner: Arc::new(LockInner { path: path.to_path_buf(), file, read_only, depth: AtomicUsize::new(0) }),
+            inner: Arc::new(LockInner { path: path.to_path_buf(), file: cell, read_only, depth: AtomicUsize::new(0) }),
+        }
+    }
+
+    /// The open lock file; `None` only while a lock from `open_read_only_if_present` has no file.
+    fn file(&self) -> io::Result<Option<&File>> {
+        if let Some(file) = self.inner.file.get() {
+            return Ok(Some(file));
+        }
+        match open_for_reading(&self.inner.path) {
+            Ok(file) => Ok(Some(self.inner.file.get_or_init(|| file))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
@@ -132,6 +157,8 @@ impl LockFile {
     }
 
     fn fcntl_lock(&self, lock_type: i16, wait: bool) -> io::Result<()> {
+        // No lock file: nobody to exclude (see open_read_only_if_present).
+        let Some(file) = self.file()? else { return Ok(()) };
         let mut flock: libc::flock = unsafe { std::mem::zeroed() };
         flock.l_type = lock_type;
         flock.l_whence = libc::SEEK_SET as i16;
@@ -141,7 +168,7 @@ impl LockFile {
         let cmd = if wait { libc::F_OFD_SETLKW } else { libc::F_OFD_SETLK };
         loop {
             // SAFETY: a valid descriptor and a fully initialised flock structure.
-            let rc = unsafe { libc::fcntl(self.inner.file.as_raw_fd(), cmd, &flock) };
+            let rc = unsafe { libc::fcntl(file.as_raw_fd(), cmd, &flock) };
             if rc == 0 {
                 return Ok(());
             }
@@ -163,9 +190,11 @@ impl LockFile {
     /// equals a real token, so it always counts as "modified" (as in Go 1.43).
     pub fn read_token(&self) -> Result<Token> {
         let mut token = [0u8; TOKEN_LEN];
+        let file = self.file().ctx(format_args!("opening lock file {}", self.inner.path.display()))?;
+        let Some(file) = file else { return Ok(token) };
         let mut filled = 0;
         while filled < TOKEN_LEN {
-            match self.inner.file.read_at(&mut token[filled..], filled as u64) {
+            match file.read_at(&mut token[filled..], filled as u64) {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -174,6 +203,10 @@ impl LockFile {
         }
         Ok(token)
     }
+}
+
+fn open_for_reading(path: &Path) -> io::Result<File> {
+    OpenOptions::new().read(true).custom_flags(libc::O_CLOEXEC).open(path)
 }
 
 /// Proof that the lock is held; releases it when dropped.
@@ -192,11 +225,10 @@ impl LockGuard {
     pub fn record_write(&self) -> Result<Token> {
         debug_assert_eq!(self.kind, LockKind::Exclusive);
         let token = new_token();
-        self.lock
-            .inner
-            .file
-            .write_all_at(&token, 0)
-            .ctx(format_args!("writing token to {}", self.lock.inner.path.display()))?;
+        let path = &self.lock.inner.path;
+        // Exclusive guards exist only on writable locks, which always have their file.
+        let file = self.lock.inner.file.get().ok_or_else(|| Error::new(crate::ErrorKind::StoreReadOnly, format!("{} is read-only", path.display())))?;
+        file.write_all_at(&token, 0).ctx(format_args!("writing token to {}", path.display()))?;
         Ok(token)
     }
 

@@ -30,17 +30,23 @@ struct Tool {
     driver: &'static str,
     /// Generated ID -> placeholder, in order of first appearance.
     ids: HashMap<String, String>,
+    /// `--storage-opt`s given with the store flags.
+    storage_opts: Vec<String>,
 }
 
 impl Tool {
     fn new(exe: PathBuf, root: PathBuf, driver: &'static str) -> Tool {
         std::fs::create_dir_all(&root).unwrap();
-        Tool { exe, root, driver, ids: HashMap::new() }
+        Tool { exe, root, driver, ids: HashMap::new(), storage_opts: Vec::new() }
     }
 
     fn store_args(&self) -> Vec<String> {
         let root = self.root.display();
-        vec!["-g".into(), format!("{root}/graph"), "-R".into(), format!("{root}/run"), "-s".into(), self.driver.into()]
+        let mut args = vec!["-g".into(), format!("{root}/graph"), "-R".into(), format!("{root}/run"), "-s".into(), self.driver.into()];
+        for opt in &self.storage_opts {
+            args.extend(["--storage-opt".to_string(), opt.clone()]);
+        }
+        args
     }
 
     /// Run with the store flags first, then `args`; `stdin` is fed to the process.
@@ -966,6 +972,97 @@ fn deliberate_improvements_over_the_go_tool() {
     // version says what we are.
     let version = p.ours(&["version", "-j"]);
     assert!(version.stdout.contains("Compatible c/storage"), "{version:?}");
+}
+
+/// Both tools on their own stores with one additional image store made by Go (vfs): the
+/// store's records are listed, printed ("Read Only: true"), searched and read alike, containers
+/// on its image are made and mounted alike, and changes to its records fail in both. Where we
+/// deliberately differ (names of its images, taking its IDs) only the outcome is checked.
+#[test]
+fn additional_image_stores_match() {
+    require_go!();
+    let mut p = Pair::new("image-store");
+    let ais = p.go.root.parent().unwrap().join("ais");
+    let ais_args = |args: &[&str]| {
+        let mut full = vec!["-g".to_string(), format!("{}/graph", ais.display()), "-R".into(), format!("{}/run", ais.display()), "-s".into(), "vfs".into()];
+        full.extend(args.iter().map(|a| a.to_string()));
+        full
+    };
+    std::fs::create_dir_all(&ais).unwrap();
+    let base = layer_tar(&[("etc/base.txt", b"base\n")], &["etc/"]);
+    let top = layer_tar(&[("etc/top.txt", b"top\n")], &["etc/"]);
+    std::fs::write(ais.join("base.tar"), &base).unwrap();
+    std::fs::write(ais.join("top.tar"), &top).unwrap();
+    std::fs::write(ais.join("manifest"), b"{}").unwrap();
+    for args in [
+        vec!["import-layer", "-i", "B", "-n", "ro-base", "-f", "{ais}/base.tar"],
+        vec!["import-layer", "-i", "T", "-n", "ro-top", "-f", "{ais}/top.tar", "B"],
+        vec!["create-image", "-i", "I", "-n", "example.com/ro:v1", "-n", "shared:name", "-m", "meta", "T"],
+        vec!["set-image-data", "-f", "{ais}/manifest", "I", "manifest"],
+    ] {
+        let args: Vec<String> = args.iter().map(|a| a.replace("{ais}", &ais.display().to_string())).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = p.go.run_raw(&ais_args(&args), b"");
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+    let before = std::fs::read(ais.join("graph/vfs-images/images.json")).unwrap();
+    for tool in [&mut p.go, &mut p.ours] {
+        tool.storage_opts.push(format!("vfs.imagestore={}/graph", ais.display()));
+    }
+    p.check(&["create-image", "-n", "shared:name", "B"]);
+    assert!(p.check(&["images"]).stdout.contains("example.com/ro:v1"));
+    p.check(&["images", "-j"]);
+    p.check(&["layers"]);
+    p.check(&["layers", "-j"]);
+    assert_eq!(p.check(&["image", "example.com/ro:v1", "shared:name"]).stdout.matches("Read Only: true").count(), 1);
+    p.check(&["image", "-j", "I"]);
+    p.check(&["layer", "ro-top", "B"]);
+    p.check(&["layer", "-j", "T"]);
+    p.check(&["get-image-data", "I", "manifest"]);
+    p.check(&["list-image-data", "example.com/ro:v1"]);
+    p.check(&["get-image-data-size", "I", "manifest"]);
+    p.check(&["get-image-data-digest", "I", "manifest"]);
+    p.check(&["images-by-digest", &format!("sha256:{}", "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a")]);
+    p.check(&["get-names", "I"]);
+    p.check(&["metadata", "I"]);
+    p.check(&["exists", "-i", "I"]);
+    p.check(&["diff", "-u", "-f", "{root}/top.tar", "T"]);
+    for tool in [&p.go, &p.ours] {
+        assert_eq!(std::fs::read(tool.root.join("top.tar")).unwrap(), top, "{}", tool.exe.display());
+    }
+    p.check(&["diffsize", "T"]);
+    p.check_unordered(&["changes", "T"]);
+    p.check(&["create-container", "-n", "ctr", "example.com/ro:v1"]);
+    p.check(&["create-layer", "-n", "child", "T"]);
+    assert!(p.check(&["layers", "-t"]).stdout.contains("container name: ctr"));
+    p.check(&["mount", "ctr"]);
+    p.check(&["mounted", "ctr"]);
+    p.check(&["unmount", "ctr"]);
+    // Changes to the store's records fail in both.
+    for args in [
+        &["set-image-data", "-f", "{root}/top.tar", "I", "x"][..],
+        &["set-layer-data", "-f", "{root}/top.tar", "T", "x"],
+        &["set-metadata", "-m", "x", "I"],
+        &["set-names", "-n", "x", "T"],
+        &["delete-image", "I"],
+        &["delete-layer", "T"],
+        &["delete", "T"],
+        &["applydiff", "-f", "{root}/top.tar", "T"],
+        &["mount", "T"],
+        &["mount", "-r", "I"],
+        &["mounted", "T"],
+        &["layer-parent-owners", "T"],
+    ] {
+        let run = p.check(args);
+        assert_eq!(run.code, 1, "{args:?}: {run:?}");
+    }
+    // Deliberate differences: Go copies the image into its own store to rename it, and lets
+    // our records take the store's IDs; we refuse both.
+    assert_eq!(p.go(&["set-names", "-n", "x:1", "I"]).code, 0);
+    assert_eq!(p.ours(&["set-names", "-n", "x:1", "I"]).code, 1);
+    assert_eq!(p.go(&["create-layer", "-i", "B"]).code, 0);
+    assert_eq!(p.ours(&["create-layer", "-i", "B"]).code, 1);
+    assert_eq!(std::fs::read(ais.join("graph/vfs-images/images.json")).unwrap(), before);
 }
 
 #[test]

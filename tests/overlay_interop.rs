@@ -8,49 +8,11 @@ mod overlay_common;
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use cstorage::{ContainerOptions, IdMap, ImageOptions, LayerOptions};
+use common::{id_of, json, read, tar_of};
 use overlay_common::{is_whiteout, write, OverlayTest};
-use serde_json::Value;
-
-fn json(s: &str) -> Value {
-    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
-}
-
-fn id_of(output: &str) -> String {
-    json(output)["id"].as_str().unwrap().to_string()
-}
-
-/// A tar with the given entries: (path, Some(content)) files, (path, None) directories.
-fn tar_of(dir: &Path, name: &str, entries: &[(&str, Option<&str>)]) -> PathBuf {
-    let path = dir.join(name);
-    let mut builder = tar::Builder::new(fs::File::create(&path).unwrap());
-    for (entry, content) in entries {
-        let mut header = tar::Header::new_gnu();
-        header.set_mtime(1_700_000_000);
-        match content {
-            Some(data) => {
-                header.set_entry_type(tar::EntryType::Regular);
-                header.set_mode(0o644);
-                header.set_size(data.len() as u64);
-                builder.append_data(&mut header, entry, data.as_bytes()).unwrap();
-            }
-            None => {
-                header.set_entry_type(tar::EntryType::Directory);
-                header.set_mode(0o755);
-                header.set_size(0);
-                builder.append_data(&mut header, entry, &[][..]).unwrap();
-            }
-        }
-    }
-    builder.finish().unwrap();
-    path
-}
-
-fn read(path: &Path) -> String {
-    fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 fn status_lines(text: &str) -> Vec<(String, String)> {
     text.lines()

@@ -63,8 +63,14 @@ pub trait Driver: Send + Sync {
     /// Whether an earlier mount of the layer at `path` is still in place, so that mounting
     /// again only needs to count.
     fn is_mounted(&self, id: &str, path: &Path) -> bool;
-    /// The directory a tar diff is extracted into.
+    /// The directory a tar diff is extracted into: always in this store.
     fn diff_dir(&self, id: &str) -> PathBuf;
+    /// Where the layer's own files are read from: `diff_dir` for a layer of this store, the
+    /// layer's directory in an additional image store for a layer that lives there (drivers
+    /// that support those look for it there when this store does not have it).
+    fn diff_dir_to_read(&self, id: &str) -> PathBuf {
+        self.diff_dir(id)
+    }
     /// Directories below `diff_dir` that make up the layer's root file system, topmost first
     /// (overlay: the parents' diffs), for exports that read files the layer does not hold
     /// itself. Drivers that keep full trees have none.
@@ -78,20 +84,20 @@ pub trait Driver: Send + Sync {
     /// full trees, right for drivers whose diff dir holds the whole root file system (vfs).
     fn write_diff(&self, id: &str, from: Option<&str>, from_is_parent: bool, maps: (&[IdMap], &[IdMap]), out: &mut dyn Write) -> Result<()> {
         let _ = from_is_parent;
-        let from_dir = from.map(|f| self.diff_dir(f));
-        crate::archive::export_naive_diff(from_dir.as_deref(), &self.diff_dir(id), maps.0, maps.1, out)
+        let from_dir = from.map(|f| self.diff_dir_to_read(f));
+        crate::archive::export_naive_diff(from_dir.as_deref(), &self.diff_dir_to_read(id), maps.0, maps.1, out)
     }
     /// Paths changed between `from` and the layer (same arguments and default as `write_diff`).
     fn changes(&self, id: &str, from: Option<&str>, from_is_parent: bool) -> Result<Vec<crate::archive::Change>> {
         let _ = from_is_parent;
-        let from_dir = from.map(|f| self.diff_dir(f));
-        crate::archive::changes(from_dir.as_deref(), &self.diff_dir(id))
+        let from_dir = from.map(|f| self.diff_dir_to_read(f));
+        crate::archive::changes(from_dir.as_deref(), &self.diff_dir_to_read(id))
     }
     /// Bytes of file data changed between `from` and the layer.
     fn diff_size(&self, id: &str, from: Option<&str>, from_is_parent: bool) -> Result<u64> {
         let _ = from_is_parent;
-        let from_dir = from.map(|f| self.diff_dir(f));
-        crate::archive::diff_size(from_dir.as_deref(), &self.diff_dir(id))
+        let from_dir = from.map(|f| self.diff_dir_to_read(f));
+        crate::archive::diff_size(from_dir.as_deref(), &self.diff_dir_to_read(id))
     }
     /// Whether `mount` can show a layer's files with shifted owners (`MountOptions::uid_map`)
     /// without changing them, so containers with their own ID maps can use unshifted layers

@@ -13,23 +13,33 @@ use crate::idmap::to_host;
 
 pub struct Vfs {
     home: PathBuf,
+    /// `S/vfs` of each additional image store, where the layers that are not ours live.
+    image_store_homes: Vec<PathBuf>,
 }
 
 impl Vfs {
     pub fn new(graph_root: &Path, options: &[(String, String)]) -> Result<Self> {
         for (key, _) in options {
-            if !matches!(key.as_str(), "vfs.ignore_chown_errors" | "vfs.imagestore" | "vfs.mountopt") {
+            if !matches!(key.as_str(), "vfs.ignore_chown_errors" | "vfs.mountopt") {
                 return Err(Error::new(ErrorKind::Config, format!("vfs driver does not know the option {key:?}")));
             }
         }
         let home = graph_root.join("vfs");
         create_private_dir(&home.join("dir"))?;
-        Ok(Vfs { home })
+        Ok(Vfs { home, image_store_homes: Vec::new() })
     }
 
+    /// Read layers that are not ours from these additional image stores (graph roots).
+    pub fn with_image_stores(mut self, roots: &[PathBuf]) -> Vfs {
+        self.image_store_homes = roots.iter().map(|root| root.join("vfs")).collect();
+        self
+    }
+
+    /// A layer of ours: what we create, fill, remove and mount.
     fn dir(&self, id: &str) -> PathBuf {
         self.home.join("dir").join(id)
     }
+
 }
 
 impl Driver for Vfs {
@@ -47,7 +57,7 @@ impl Driver for Vfs {
         // its parent root's mode and owner (as Go's vfs does).
         let (mode, uid, gid, parent_dir) = match opts.parent {
             Some(parent) => {
-                let parent_dir = self.dir(parent);
+                let parent_dir = self.diff_dir_to_read(parent);
                 let meta = fs::metadata(&parent_dir).ctx(format_args!("reading parent layer {}", parent_dir.display()))?;
                 (meta.mode() & 0o7777, meta.uid(), meta.gid(), Some(parent_dir))
             }
@@ -117,6 +127,16 @@ impl Driver for Vfs {
 
     fn diff_dir(&self, id: &str) -> PathBuf {
         self.dir(id)
+    }
+
+    /// Ours when we have it, else the first additional image store's (c/storage's vfs looks
+    /// in the same order).
+    fn diff_dir_to_read(&self, id: &str) -> PathBuf {
+        let own = self.dir(id);
+        if own.is_dir() {
+            return own;
+        }
+        self.image_store_homes.iter().map(|home| home.join("dir").join(id)).find(|dir| dir.is_dir()).unwrap_or(own)
     }
 
     fn whiteout_style(&self) -> WhiteoutStyle {

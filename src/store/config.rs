@@ -22,9 +22,9 @@ pub struct ConfiguredOptions {
     pub run_root: PathBuf,
     /// Empty = choose automatically.
     pub driver: String,
-    /// "<driver>.<key>=<value>" strings, as c/storage passes them to drivers.
+    /// "<driver>.<key>=<value>" strings, as c/storage passes them to drivers; the additional
+    /// image stores are among them (`<driver>.imagestore=<path>`), as in c/storage.
     pub driver_options: Vec<String>,
-    pub additional_image_stores: Vec<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -101,7 +101,13 @@ pub fn parse(text: &str) -> Result<ConfiguredOptions> {
         opts.run_root = PathBuf::from(s.runroot);
     }
     opts.driver = normalize_driver(&s.driver);
-    opts.additional_image_stores = s.options.additionalimagestores.into_iter().map(PathBuf::from).collect();
+    // c/storage turns each store into a driver option, first, prefixed with the driver name as
+    // written (so `driver = ""` gives ".imagestore=", which any driver takes). Being driver
+    // options, they are dropped with the others when the caller chooses roots or options, and
+    // replaced by STORAGE_OPTS.
+    for store in &s.options.additionalimagestores {
+        opts.driver_options.push(format!("{}.imagestore={store}", s.driver));
+    }
 
     // Per-driver tables ([storage.options.overlay]) become "overlay.key=value", for the
     // configured driver only; a few keys directly under [storage.options] apply to any driver.
@@ -180,6 +186,22 @@ ignore_chown_errors = "true"
         assert_eq!(o.driver, "overlay");
         assert_eq!(o.driver_options, vec!["overlay.mountopt=nodev".to_string()]);
         assert_eq!(o.graph_root, PathBuf::from(DEFAULT_GRAPH_ROOT));
+    }
+
+    #[test]
+    fn additional_image_stores_become_driver_options_first() {
+        let text = r#"
+[storage]
+driver = "overlay"
+[storage.options]
+additionalimagestores = ["/a", "/b"]
+[storage.options.overlay]
+mountopt = "nodev"
+"#;
+        let o = parse(text).unwrap();
+        assert_eq!(o.driver_options, vec!["overlay.imagestore=/a", "overlay.imagestore=/b", "overlay.mountopt=nodev"]);
+        let o = parse("[storage.options]\nadditionalimagestores = [\"/a\"]\n").unwrap();
+        assert_eq!(o.driver_options, vec![".imagestore=/a"]);
     }
 
     #[test]

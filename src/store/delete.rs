@@ -21,7 +21,7 @@ impl Store {
         let AllRecords { mut layers, layers_guard, mut images, images_guard, containers, containers_guard: _containers_guard } =
             self.lock_all(kind)?;
 
-        let image = images.get(key).ok_or_else(|| super::record_file::unknown_error::<Image>(key))?.clone();
+        let image = images.get(key).ok_or_else(|| self.not_writable::<Image>(key))?.clone();
         if let Some(c) = containers.records().iter().find(|c| c.image == image.id) {
             return Err(Error::new(
                 ErrorKind::ImageUsedByContainer,
@@ -120,7 +120,7 @@ impl Store {
         if layers.records.get(key).is_some() {
             return layers.delete(&layers_guard, key);
         }
-        Err(Error::new(ErrorKind::Unknown, format!("{key:?} is not the ID or name of a layer, image or container")))
+        Err(self.not_writable_anything(key))
     }
 
     /// Delete every container, image and layer (children before parents).

@@ -3,9 +3,11 @@
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Read, Write};
+use std::path::Path;
 
 use super::layer_store::LayerStore;
 use super::layers::LayerOptions;
+use super::record_file::unknown_error;
 use super::Store;
 use crate::archive::{self, ApplyOptions, Change, Compression, WhiteoutMode};
 use crate::driver::WhiteoutStyle;
@@ -44,7 +46,7 @@ impl Store {
         self.check_writable()?;
         let mut layers = self.lock_layers();
         let guard = layers.lock(LockKind::Exclusive)?;
-        let id = layers.get(key)?.id.clone();
+        let id = layers.records.get(key).ok_or_else(|| self.not_writable::<Layer>(key))?.id.clone();
         apply_to_layer(&mut layers, &id, None, None, input, progress)?;
         layers.save(&guard)?;
         Ok(layers.get(&id)?.uncompressed_size)
@@ -52,15 +54,22 @@ impl Store {
 
     /// Go's Diff: write layer `to`'s changes relative to `from` (its parent when `None`) as a
     /// tar. With a tar-split and the parent as base, the output is the imported tar byte for
-    /// byte; otherwise the driver computes the diff. Nothing is buffered in memory.
+    /// byte; otherwise the driver computes the diff. Nothing is buffered in memory. `to` may
+    /// be a layer of an additional image store (read under that store's lock).
     pub fn diff(&self, from: Option<&str>, to: &str, compression: DiffCompression, out: &mut dyn Write) -> Result<()> {
+        let from_id = from.map(|f| self.layer(f)).transpose()?.map(|l| l.id);
         let mut layers = self.lock_layers();
         let _guard = layers.lock(LockKind::Shared)?;
-        let layer = layers.get(to)?.clone();
-        let from_id = match from {
-            Some(f) => Some(layers.get(f)?.id.clone()),
-            None => layer.parent().map(String::from),
-        };
+        if let Some(layer) = layers.records.get(to) {
+            return self.write_diff(layer, &layers.tar_split_path(&layer.id), from_id, compression, out);
+        }
+        let found = self.additional.with_layer(to, |layer, store| self.write_diff(layer, &store.tar_split_path(&layer.id), from_id, compression, out))?;
+        found.unwrap_or_else(|| Err(unknown_error::<Layer>(to)))
+    }
+
+    /// `diff` of `layer`, whose tar-split (if it has one) is at `tar_split`.
+    fn write_diff(&self, layer: &Layer, tar_split: &Path, from_id: Option<String>, compression: DiffCompression, out: &mut dyn Write) -> Result<()> {
+        let from_id = from_id.or_else(|| layer.parent().map(String::from));
         let kind = match compression {
             DiffCompression::AsStored => Compression::from_i32(layer.compression).unwrap_or(Compression::None),
             DiffCompression::Uncompressed => Compression::None,
@@ -71,12 +80,11 @@ impl Store {
             return Err(Error::new(ErrorKind::NotSupported, format!("cannot write {} streams; ask for another compression", kind.name())));
         }
         let mut writer = archive::compress_writer(kind, BufWriter::with_capacity(1 << 20, out))?;
-        let tar_split = layers.tar_split_path(&layer.id);
         if from_id.as_deref() == layer.parent() && tar_split.exists() {
             // The layer's own files first, then (overlay) those it shows from its parents.
-            let mut roots = vec![self.driver.diff_dir(&layer.id)];
+            let mut roots = vec![self.driver.diff_dir_to_read(&layer.id)];
             roots.extend(self.driver.lower_diff_dirs(&layer.id)?);
-            let mut file = File::open(&tar_split).ctx(format_args!("opening {}", tar_split.display()))?;
+            let mut file = File::open(tar_split).ctx(format_args!("opening {}", tar_split.display()))?;
             archive::export_from_tar_split(&mut file, &roots, &mut writer)?;
         } else {
             let from_is_parent = from_id.as_deref() == layer.parent();

@@ -1,12 +1,13 @@
 //! Image operations of the store (Go's CreateImage, Images, ImagesByDigest, image big data, ...).
 
+use super::record_file::unknown_error;
 use super::Store;
 use crate::bigdata;
 use crate::digest::{sha256_of, validate as validate_digest};
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::lock::LockKind;
 use crate::record::image::is_manifest_key;
-use crate::record::{dedup_names, Flags, Image};
+use crate::record::{dedup_names, Flags, Image, Layer};
 use crate::timestamp::Timestamp;
 
 #[derive(Debug, Clone, Default)]
@@ -30,14 +31,22 @@ impl Store {
         let mut images = self.lock_images();
         let guard = images.lock_exclusive()?;
 
+        // The top layer may be an additional image store's (c/storage allows it too).
         let top_layer = match top_layer {
-            Some(key) => layers.get(key)?.id.clone(),
+            Some(key) => match layers.records.get(key) {
+                Some(layer) => layer.id.clone(),
+                None => self.additional.layer(key)?.ok_or_else(|| unknown_error::<Layer>(key))?.id,
+            },
             None => String::new(),
         };
         drop(_layers_guard);
         drop(layers);
 
         let id = images.new_id(options.id.as_deref())?;
+        // c/storage checks only its own store (and then lists the ID twice).
+        if self.additional.has_id::<Image>(&id)? {
+            return Err(Error::new(ErrorKind::DuplicateId, format!("an image with ID {id} exists in an additional image store")));
+        }
         let names = dedup_names(&options.names);
         images.check_names_free(&names)?;
         if let Some(d) = &options.digest {
@@ -77,37 +86,47 @@ impl Store {
         Ok(images.by_exact_id(&id).expect("just added").clone())
     }
 
+    /// All images: ours, then those of each additional image store.
     pub fn images(&self) -> Result<Vec<Image>> {
-        let mut images = self.lock_images();
-        let _guard = images.lock_shared()?;
-        Ok(images.records().iter().map(with_digests).collect())
+        self.images_matching(|_| true)
     }
 
+    /// One image by ID, name or unique ID prefix: ours first, then each additional image
+    /// store's (each store resolves the key on its own, the first that does wins).
     pub fn image(&self, key: &str) -> Result<Image> {
-        let mut images = self.lock_images();
-        let _guard = images.lock_shared()?;
-        images.get(key).map(with_digests).ok_or_else(|| super::record_file::unknown_error::<Image>(key))
+        let own = {
+            let mut images = self.lock_images();
+            let _guard = images.lock_shared()?;
+            images.get(key).map(with_digests)
+        };
+        match own {
+            Some(image) => Ok(image),
+            None => self.additional.image(key)?.ok_or_else(|| unknown_error::<Image>(key)),
+        }
     }
 
     /// Images with `digest` among their digests (the `digest` field and manifest digests).
     pub fn images_by_digest(&self, digest: &str) -> Result<Vec<Image>> {
         validate_digest(digest)?;
-        let mut images = self.lock_images();
-        let _guard = images.lock_shared()?;
-        Ok(images.records().iter().map(with_digests).filter(|i| i.digests.iter().any(|d| d == digest)).collect())
+        self.images_matching(|i| i.digests.iter().any(|d| d == digest))
     }
 
     /// Images whose top layer (or a mapped copy of it) is `layer`.
     pub fn images_by_top_layer(&self, layer: &str) -> Result<Vec<Image>> {
         let layer_id = self.layer(layer)?.id;
-        let mut images = self.lock_images();
-        let _guard = images.lock_shared()?;
-        Ok(images
-            .records()
-            .iter()
-            .filter(|i| i.top_layer == layer_id || i.mapped_top_layers.contains(&layer_id))
-            .map(with_digests)
-            .collect())
+        self.images_matching(|i| i.top_layer == layer_id || i.mapped_top_layers.contains(&layer_id))
+    }
+
+    /// Our images, then the additional image stores', with their digests computed, for which
+    /// `wanted` holds.
+    fn images_matching(&self, wanted: impl Fn(&Image) -> bool) -> Result<Vec<Image>> {
+        let mut found: Vec<Image> = {
+            let mut images = self.lock_images();
+            let _guard = images.lock_shared()?;
+            images.records().iter().map(with_digests).filter(|i| wanted(i)).collect()
+        };
+        found.extend(self.additional.images_matching(wanted)?);
+        Ok(found)
     }
 
     /// Store a big-data item on an image; its size and sha256 digest are recorded, and manifest
@@ -117,7 +136,7 @@ impl Store {
         bigdata::file_name(key)?;
         let mut images = self.lock_images();
         let guard = images.lock_exclusive()?;
-        let id = images.get(key_or_name).ok_or_else(|| super::record_file::unknown_error::<Image>(key_or_name))?.id.clone();
+        let id = images.get(key_or_name).ok_or_else(|| self.not_writable::<Image>(key_or_name))?.id.clone();
         bigdata::write(&self.images_dir().join(&id), key, data)?;
         let image = images.get_mut(&id).expect("looked up above");
         record_big_data(&mut image.big_data_names, &mut image.big_data_sizes, &mut image.big_data_digests, key, data);
@@ -127,15 +146,17 @@ impl Store {
         images.save(&guard)
     }
 
+    /// An image's big-data item (ours, else an additional image store's image).
     pub fn image_big_data(&self, key_or_name: &str, key: &str) -> Result<Vec<u8>> {
-        let mut images = self.lock_images();
-        let _guard = images.lock_shared()?;
-        let image = images.get(key_or_name).ok_or_else(|| super::record_file::unknown_error::<Image>(key_or_name))?;
-        let owner = format!("image {}", image.id);
-        if !image.big_data_names.iter().any(|n| n == key) {
-            return Err(bigdata::unknown(key, &owner));
+        {
+            let mut images = self.lock_images();
+            let _guard = images.lock_shared()?;
+            if let Some(image) = images.get(key_or_name) {
+                return read_image_big_data(image, &self.images_dir().join(&image.id), key);
+            }
         }
-        bigdata::read(&self.images_dir().join(&image.id), key, &owner)
+        let found = self.additional.with_image(key_or_name, |image, store| read_image_big_data(image, &store.image_big_data_dir(&image.id), key))?;
+        found.unwrap_or_else(|| Err(unknown_error::<Image>(key_or_name)))
     }
 
     pub fn image_big_data_size(&self, key_or_name: &str, key: &str) -> Result<i64> {
@@ -182,6 +203,14 @@ impl Store {
     }
 }
 
+fn read_image_big_data(image: &Image, dir: &std::path::Path, key: &str) -> Result<Vec<u8>> {
+    let owner = format!("image {}", image.id);
+    if !image.big_data_names.iter().any(|n| n == key) {
+        return Err(bigdata::unknown(key, &owner));
+    }
+    bigdata::read(dir, key, &owner)
+}
+
 /// Record a big-data item's name (once, in insertion order), size and digest.
 pub(super) fn record_big_data(
     names: &mut Vec<String>,
@@ -197,7 +226,7 @@ pub(super) fn record_big_data(
     digests.insert(key.to_string(), sha256_of(data));
 }
 
-fn with_digests(image: &Image) -> Image {
+pub(super) fn with_digests(image: &Image) -> Image {
     let mut copy = image.clone();
     copy.recompute_digests();
     copy

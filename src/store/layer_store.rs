@@ -104,25 +104,22 @@ impl LayerStore {
         self.records.records().iter().any(|l| l.parent == id)
     }
 
-    /// Append `layer` marked incomplete, save, then let the driver create its directories.
-    /// The caller fills in data and then calls `mark_complete`. On failure nothing is left.
-    pub fn create(&mut self, guard: &LockGuard, mut layer: Layer, read_write: bool) -> Result<()> {
-        let parent = match layer.parent() {
-            Some(p) => Some(self.get(p)?.clone()),
-            None => None,
-        };
+    /// Append `layer` marked incomplete, save, then let the driver create its directories on
+    /// `parent` (the record of `layer.parent`, ours or an additional image store's). The
+    /// caller fills in data and then calls `mark_complete`. On failure nothing is left.
+    pub fn create(&mut self, guard: &LockGuard, mut layer: Layer, parent: Option<&Layer>, read_write: bool) -> Result<()> {
         layer.flags.insert(INCOMPLETE_FLAG.into(), serde_json::Value::Bool(true));
         let id = layer.id.clone();
         self.records.push(layer.clone());
         self.save(guard)?;
 
         let opts = CreateOptions {
-            parent: parent.as_ref().map(|p| p.id.as_str()),
+            parent: parent.map(|p| p.id.as_str()),
             mount_label: &layer.mount_label,
             uid_map: &layer.uid_map,
             gid_map: &layer.gid_map,
-            parent_uid_map: parent.as_ref().map(|p| p.uid_map.as_slice()).unwrap_or(&[]),
-            parent_gid_map: parent.as_ref().map(|p| p.gid_map.as_slice()).unwrap_or(&[]),
+            parent_uid_map: parent.map(|p| p.uid_map.as_slice()).unwrap_or(&[]),
+            parent_gid_map: parent.map(|p| p.gid_map.as_slice()).unwrap_or(&[]),
             read_write,
         };
         if let Err(e) = self.driver.create(&id, &opts) {

@@ -4,6 +4,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::PathBuf;
 
+use super::record_file::unknown_error;
 use super::Store;
 use crate::atomic_file::write_atomic_with;
 use crate::bigdata;
@@ -61,8 +62,16 @@ impl Store {
         let _containers_guard = containers.lock_shared()?;
 
         let mut layer = self.new_layer_record(&layers, options)?;
-        if let Some(parent) = options.parent.as_deref() {
-            let parent = layers.get(parent)?;
+        // The parent may be a layer of an additional image store: the new layer, ours, then
+        // lies on it (a container of one of its images, say).
+        let parent = match options.parent.as_deref() {
+            Some(key) => Some(match layers.records.get(key) {
+                Some(parent) => parent.clone(),
+                None => self.additional.layer(key)?.ok_or_else(|| unknown_error::<Layer>(key))?,
+            }),
+            None => None,
+        };
+        if let Some(parent) = &parent {
             if containers.records().iter().any(|c| c.layer == parent.id) {
                 return Err(Error::new(
                     ErrorKind::ParentIsContainer,
@@ -75,7 +84,7 @@ impl Store {
         drop(containers);
 
         let id = layer.id.clone();
-        layers.create(&guard, layer, read_write)?;
+        layers.create(&guard, layer, parent.as_ref(), read_write)?;
         if let Err(e) = fill(&mut layers, &id) {
             layers.delete(&guard, &id)?;
             return Err(e);
@@ -86,6 +95,11 @@ impl Store {
 
     fn new_layer_record(&self, layers: &super::LayerStore, options: &LayerOptions) -> Result<Layer> {
         let id = layers.records.new_id(options.id.as_deref())?;
+        // c/storage checks only its own store and then (overlay) wipes the additional store's
+        // layer directory of that ID; an ID is used once across all of them here.
+        if self.additional.has_id::<Layer>(&id)? {
+            return Err(Error::new(ErrorKind::DuplicateId, format!("a layer with ID {id} exists in an additional image store")));
+        }
         let names = dedup_names(&options.names);
         layers.records.check_names_free(&names)?;
         for digest in options.compressed_digest.iter().chain(options.uncompressed_digest.iter()) {
@@ -104,18 +118,36 @@ impl Store {
         })
     }
 
-    /// All layers, in creation order.
+    /// All layers: ours in creation order, then those of each additional image store.
     pub fn layers(&self) -> Result<Vec<Layer>> {
-        let mut layers = self.lock_layers();
-        let _guard = layers.lock(LockKind::Shared)?;
-        Ok(layers.all())
+        let mut all = {
+            let mut layers = self.lock_layers();
+            let _guard = layers.lock(LockKind::Shared)?;
+            layers.all()
+        };
+        all.extend(self.additional.layers()?);
+        Ok(all)
     }
 
-    /// One layer by ID, name or unique ID prefix.
+    /// One layer by ID, name or unique ID prefix: ours first, then each additional image
+    /// store's (each store resolves the key on its own, the first that does wins).
     pub fn layer(&self, key: &str) -> Result<Layer> {
+        if let Some(layer) = self.own_layer_if_any(key)? {
+            return Ok(layer);
+        }
+        self.additional.layer(key)?.ok_or_else(|| unknown_error::<Layer>(key))
+    }
+
+    /// A layer of this store only, for operations on its own files; a layer of an additional
+    /// image store is unknown here (see `not_writable`).
+    pub(super) fn own_layer(&self, key: &str) -> Result<Layer> {
+        self.own_layer_if_any(key)?.ok_or_else(|| self.not_writable::<Layer>(key))
+    }
+
+    fn own_layer_if_any(&self, key: &str) -> Result<Option<Layer>> {
         let mut layers = self.lock_layers();
         let _guard = layers.lock(LockKind::Shared)?;
-        Self::layer_snapshot(&layers, key)
+        Ok(layers.records.get(key).map(|layer| layers.snapshot(layer)))
     }
 
     pub fn layers_by_compressed_digest(&self, digest: &str) -> Result<Vec<Layer>> {
@@ -129,9 +161,12 @@ impl Store {
     }
 
     fn layers_matching(&self, pred: impl Fn(&Layer) -> bool) -> Result<Vec<Layer>> {
-        let mut layers = self.lock_layers();
-        let _guard = layers.lock(LockKind::Shared)?;
-        let found: Vec<Layer> = layers.records.records().iter().filter(|l| pred(l)).map(|l| layers.snapshot(l)).collect();
+        let mut found: Vec<Layer> = {
+            let mut layers = self.lock_layers();
+            let _guard = layers.lock(LockKind::Shared)?;
+            layers.records.records().iter().filter(|l| pred(l)).map(|l| layers.snapshot(l)).collect()
+        };
+        found.extend(self.additional.layers_matching(pred)?);
         Ok(found)
     }
 
@@ -143,7 +178,7 @@ impl Store {
         let super::AllRecords { mut layers, layers_guard: guard, mut images, images_guard, containers, containers_guard: _containers_guard } =
             self.lock_all(LockKind::Exclusive)?;
 
-        let id = layers.get(key)?.id.clone();
+        let id = layers.records.get(key).ok_or_else(|| self.not_writable::<Layer>(key))?.id.clone();
         if layers.has_children(&id) {
             return Err(Error::new(ErrorKind::LayerHasChildren, format!("layer {id} has child layers")));
         }
@@ -172,7 +207,7 @@ impl Store {
         bigdata::file_name(key)?;
         let mut layers = self.lock_layers();
         let guard = layers.lock(LockKind::Exclusive)?;
-        let id = layers.get(key_or_name)?.id.clone();
+        let id = layers.records.get(key_or_name).ok_or_else(|| self.not_writable::<Layer>(key_or_name))?.id.clone();
         let dir = layers.ensure_big_data_dir(&id)?;
         let path = bigdata::path(&dir, key)?;
         write_atomic_with(&path, 0o600, |f| std::io::copy(data, f).map(|_| ()))?;
@@ -184,15 +219,18 @@ impl Store {
         Ok(())
     }
 
-    /// Open the layer's big-data item `key` for reading.
+    /// Open the layer's big-data item `key` for reading (ours, else an additional image
+    /// store's layer).
     pub fn layer_big_data(&self, key_or_name: &str, key: &str) -> Result<File> {
-        let mut layers = self.lock_layers();
-        let _guard = layers.lock(LockKind::Shared)?;
-        let layer = layers.get(key_or_name)?;
-        if !layer.big_data_names.iter().any(|n| n == key) {
-            return Err(bigdata::unknown(key, &format!("layer {}", layer.id)));
+        {
+            let mut layers = self.lock_layers();
+            let _guard = layers.lock(LockKind::Shared)?;
+            if let Some(layer) = layers.records.get(key_or_name) {
+                return open_layer_big_data(layer, &layers.big_data_dir(&layer.id), key);
+            }
         }
-        bigdata::open(&layers.big_data_dir(&layer.id), key, &format!("layer {}", layer.id))
+        let found = self.additional.with_layer(key_or_name, |layer, store| open_layer_big_data(layer, &store.layer_big_data_dir(&layer.id), key))?;
+        found.unwrap_or_else(|| Err(unknown_error::<Layer>(key_or_name)))
     }
 
     pub fn layer_big_data_names(&self, key_or_name: &str) -> Result<Vec<String>> {
@@ -276,8 +314,9 @@ impl Store {
             .ok_or_else(|| Error::invalid(format!("image {} has no layers to mount", image.id)))
     }
 
-    /// A container (its layer, with its mount options and ID maps) first, else a layer
-    /// (ONDISK.md 3).
+    /// A container (its layer, with its mount options and ID maps) first, else a layer of
+    /// ours (ONDISK.md 3): layers of additional image stores are not mounted, as in c/storage
+    /// 1.43 (mount a container made from them instead).
     fn resolve_mount_target(&self, key: &str) -> Result<MountTarget> {
         let mut containers = self.lock_containers();
         let _guard = containers.lock_shared()?;
@@ -291,9 +330,7 @@ impl Store {
         }
         drop(_guard);
         drop(containers);
-        let mut layers = self.lock_layers();
-        let _guard = layers.lock(LockKind::Shared)?;
-        Ok(MountTarget { layer_id: layers.get(key)?.id.clone(), ..Default::default() })
+        Ok(MountTarget { layer_id: self.own_layer(key)?.id, ..Default::default() })
     }
 
     /// The size of the layer's diff as recorded at import; `SizeUnknown` for layers that were
@@ -306,9 +343,18 @@ impl Store {
         Ok(layer.uncompressed_size)
     }
 
-    /// The directory holding a layer's files as the driver stores them (vfs: its full tree).
+    /// The directory holding a layer's files as the driver stores them (vfs: its full tree),
+    /// for a layer of ours (a directory that may be written).
     pub fn layer_diff_dir(&self, key: &str) -> Result<PathBuf> {
-        let layer = self.layer(key)?;
+        let layer = self.own_layer(key)?;
         Ok(self.driver.diff_dir(&layer.id))
     }
+}
+
+fn open_layer_big_data(layer: &Layer, dir: &std::path::Path, key: &str) -> Result<File> {
+    let owner = format!("layer {}", layer.id);
+    if !layer.big_data_names.iter().any(|n| n == key) {
+        return Err(bigdata::unknown(key, &owner));
+    }
+    bigdata::open(dir, key, &owner)
 }

@@ -9,6 +9,7 @@ mod config;
 mod containers;
 mod delete;
 mod diffs;
+mod image_stores;
 mod images;
 mod layer_store;
 mod layers;
@@ -36,6 +37,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::idmap::{is_contiguous, IdMap};
 use crate::lock::{LockFile, LockGuard, LockKind};
 use crate::record::{Container, Image, Layer};
+use image_stores::AdditionalImageStores;
 use layer_store::LayerStore;
 use mountpoints::MountsFile;
 use record_file::RecordFile;
@@ -50,6 +52,8 @@ pub struct Store {
     layers: Mutex<LayerStore>,
     images: Mutex<RecordFile<Image>>,
     containers: Mutex<RecordFile<Container>>,
+    /// Read-only stores whose layers and images are visible after ours.
+    additional: AdditionalImageStores,
 }
 
 /// The three record stores, each with its mutex and its lock file held (see `Store::lock_all`).
@@ -87,7 +91,7 @@ impl Store {
             create_private_dir(&graph_root.join("tmp"))?;
         }
 
-        let driver = match choose_driver(&graph_root, &resolved.driver)? {
+        let (driver, image_store_roots) = match choose_driver(&graph_root, &resolved.driver)? {
             Some(name) => make_driver(&name, &resolved)?,
             None => first_working_driver(&resolved)?,
         };
@@ -123,6 +127,7 @@ impl Store {
             layers: Mutex::new(LayerStore::new(layer_records, mounts, driver, layers_dir)),
             images: Mutex::new(images),
             containers: Mutex::new(containers),
+            additional: AdditionalImageStores::open(&image_store_roots, driver_name)?,
         };
         // Like c/storage's GetStore, read images and containers now, so damaged metadata fails
         // the open rather than a later call. Layers load (and incomplete ones are cleaned up) on
@@ -150,6 +155,13 @@ impl Store {
 
     pub fn is_read_only(&self) -> bool {
         self.options.read_only
+    }
+
+    /// The additional (read-only) image stores in use, in lookup order: those named by the
+    /// driver options (storage.conf's `additionalimagestores` among them), then the options'
+    /// own list; cleaned paths.
+    pub fn additional_image_stores(&self) -> Vec<PathBuf> {
+        self.additional.roots()
     }
 
     /// The driver's status lines (`containers-storage status`).
@@ -194,15 +206,15 @@ impl Store {
     }
 
     fn lock_layers(&self) -> MutexGuard<'_, LayerStore> {
-        self.layers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock_ignoring_poison(&self.layers)
     }
 
     fn lock_images(&self) -> MutexGuard<'_, RecordFile<Image>> {
-        self.images.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock_ignoring_poison(&self.images)
     }
 
     fn lock_containers(&self) -> MutexGuard<'_, RecordFile<Container>> {
-        self.containers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock_ignoring_poison(&self.containers)
     }
 
     /// Lock layers, images and containers together, in c/storage's order, for the operations
@@ -240,6 +252,12 @@ impl Store {
     }
 }
 
+/// Take a record file's mutex even if a panic poisoned it: the file is reloaded from disk
+/// whenever its token changes, so a half-done change in memory does not outlive the panic.
+fn lock_ignoring_poison<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// The driver to use: the one asked for; else the one whose state is already in the graph root
 /// (so a store keeps its driver); else `None`: the first in priority order that works here.
 fn choose_driver(graph_root: &Path, requested: &str) -> Result<Option<String>> {
@@ -264,9 +282,12 @@ fn choose_driver(graph_root: &Path, requested: &str) -> Result<Option<String>> {
     }
 }
 
+/// A started driver and the additional image stores it reads from.
+type DriverAndImageStores = (Arc<dyn Driver>, Vec<PathBuf>);
+
 /// The first driver of `DRIVER_PRIORITY` that starts here; a driver that cannot work on this
 /// system or file system (`NotSupported`) gives way to the next, any other error stops.
-fn first_working_driver(options: &ResolvedOptions) -> Result<Arc<dyn Driver>> {
+fn first_working_driver(options: &ResolvedOptions) -> Result<DriverAndImageStores> {
     let mut last_error = None;
     for name in DRIVER_PRIORITY {
         match make_driver(name, options) {
@@ -278,13 +299,18 @@ fn first_working_driver(options: &ResolvedOptions) -> Result<Arc<dyn Driver>> {
     Err(last_error.unwrap_or_else(|| Error::new(ErrorKind::NotSupported, "no storage driver works here")))
 }
 
-fn make_driver(name: &str, options: &ResolvedOptions) -> Result<Arc<dyn Driver>> {
+/// Start driver `name` with its options, less the additional image stores, which the store
+/// takes (the driver learns where they are, to read their layers' files).
+fn make_driver(name: &str, options: &ResolvedOptions) -> Result<DriverAndImageStores> {
     let driver_options = options::options_for_driver(name, &options.driver_options)?;
-    match name {
-        "vfs" => Ok(Arc::new(Vfs::new(&options.graph_root, &driver_options)?)),
-        "overlay" => Ok(Arc::new(Overlay::new(&options.graph_root, &options.run_root, &driver_options)?)),
-        other => Err(Error::new(ErrorKind::NotSupported, format!("storage driver {other:?} is not supported by this build"))),
-    }
+    let (stores, driver_options) =
+        options::take_image_stores(name, driver_options, &options.additional_image_stores, &options.graph_root)?;
+    let driver: Arc<dyn Driver> = match name {
+        "vfs" => Arc::new(Vfs::new(&options.graph_root, &driver_options)?.with_image_stores(&stores)),
+        "overlay" => Arc::new(Overlay::new(&options.graph_root, &options.run_root, &driver_options)?.with_image_stores(&stores)),
+        other => return Err(Error::new(ErrorKind::NotSupported, format!("storage driver {other:?} is not supported by this build"))),
+    };
+    Ok((driver, stores))
 }
 
 /// Snapshot helpers shared by the per-kind files.

@@ -5,7 +5,7 @@ use super::record_file::RecordFile;
 use super::Store;
 use crate::error::{Error, ErrorKind, Result};
 use crate::lock::{LockGuard, LockKind};
-use crate::record::{dedup_names, Record};
+use crate::record::{dedup_names, Container, Image, Layer, Record};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordKind {
@@ -22,13 +22,47 @@ enum NamesChange {
     Remove,
 }
 
+/// What a store-wide lookup found.
+enum AnyRecord {
+    Layer(Layer),
+    Image(Image),
+    Container(Container),
+}
+
 fn not_an_id(key: &str) -> Error {
     Error::new(ErrorKind::Unknown, format!("{key:?} is not the ID or name of a layer, image or container"))
 }
 
 impl Store {
-    /// The full ID and kind of the first record (layers, images, containers) that `key` names.
+    /// The full ID and kind of the first record that `key` names: layers (ours, then the
+    /// additional image stores'), images (likewise), containers.
     pub fn lookup(&self, key: &str) -> Result<(RecordKind, String)> {
+        Ok(match self.find_any(key)? {
+            AnyRecord::Layer(l) => (RecordKind::Layer, l.id),
+            AnyRecord::Image(i) => (RecordKind::Image, i.id),
+            AnyRecord::Container(c) => (RecordKind::Container, c.id),
+        })
+    }
+
+    fn find_any(&self, key: &str) -> Result<AnyRecord> {
+        match self.layer(key) {
+            Ok(layer) => return Ok(AnyRecord::Layer(layer)),
+            Err(e) if e.kind() != ErrorKind::LayerUnknown => return Err(e),
+            Err(_) => {}
+        }
+        match self.image(key) {
+            Ok(image) => return Ok(AnyRecord::Image(image)),
+            Err(e) if e.kind() != ErrorKind::ImageUnknown => return Err(e),
+            Err(_) => {}
+        }
+        self.container(key).map(AnyRecord::Container).map_err(|_| not_an_id(key))
+    }
+
+    /// Like `lookup`, among the records of this store only: the ones that can be changed. A
+    /// key that names only an additional image store's record fails with that kind's
+    /// "unknown" error, saying so (c/storage 1.43 fails too, except that it copies an image
+    /// whose names are set into its own store, which we do not).
+    fn lookup_writable(&self, key: &str) -> Result<(RecordKind, String)> {
         {
             let mut layers = self.lock_layers();
             let _g = layers.lock(LockKind::Shared)?;
@@ -43,8 +77,23 @@ impl Store {
                 return Ok((RecordKind::Image, i.id.clone()));
             }
         }
-        let c = self.container(key).map_err(|_| not_an_id(key))?;
-        Ok((RecordKind::Container, c.id))
+        if let Ok(c) = self.container(key) {
+            return Ok((RecordKind::Container, c.id));
+        }
+        Err(self.not_writable_anything(key))
+    }
+
+    /// The error for a change to `key`, which names no record of this store: `not_writable`
+    /// of the additional image stores' layer or image it names, else "not an ID". Reads only
+    /// those stores, so callers may hold our locks.
+    pub(super) fn not_writable_anything(&self, key: &str) -> Error {
+        if matches!(self.additional.layer(key), Ok(Some(_))) {
+            self.not_writable::<Layer>(key)
+        } else if matches!(self.additional.image(key), Ok(Some(_))) {
+            self.not_writable::<Image>(key)
+        } else {
+            not_an_id(key)
+        }
     }
 
     pub fn exists(&self, key: &str) -> Result<bool> {
@@ -56,10 +105,10 @@ impl Store {
     }
 
     pub fn names(&self, key: &str) -> Result<Vec<String>> {
-        Ok(match self.lookup(key)? {
-            (RecordKind::Layer, id) => self.layer(&id)?.names,
-            (RecordKind::Image, id) => self.image(&id)?.names,
-            (RecordKind::Container, id) => self.container(&id)?.names,
+        Ok(match self.find_any(key)? {
+            AnyRecord::Layer(l) => l.names,
+            AnyRecord::Image(i) => i.names,
+            AnyRecord::Container(c) => c.names,
         })
     }
 
@@ -79,7 +128,7 @@ impl Store {
 
     fn change_names(&self, key: &str, names: &[String], change: NamesChange) -> Result<()> {
         self.check_writable()?;
-        let (kind, id) = self.lookup(key)?;
+        let (kind, id) = self.lookup_writable(key)?;
         match kind {
             RecordKind::Layer => {
                 let mut layers = self.lock_layers();
@@ -109,16 +158,16 @@ impl Store {
 
     /// The metadata string of any record.
     pub fn metadata(&self, key: &str) -> Result<String> {
-        Ok(match self.lookup(key)? {
-            (RecordKind::Layer, id) => self.layer(&id)?.metadata,
-            (RecordKind::Image, id) => self.image(&id)?.metadata,
-            (RecordKind::Container, id) => self.container(&id)?.metadata,
+        Ok(match self.find_any(key)? {
+            AnyRecord::Layer(l) => l.metadata,
+            AnyRecord::Image(i) => i.metadata,
+            AnyRecord::Container(c) => c.metadata,
         })
     }
 
     pub fn set_metadata(&self, key: &str, metadata: &str) -> Result<()> {
         self.check_writable()?;
-        match self.lookup(key)? {
+        match self.lookup_writable(key)? {
             (RecordKind::Layer, id) => {
                 let mut layers = self.lock_layers();
                 let guard = layers.lock(LockKind::Exclusive)?;

@@ -1,9 +1,9 @@
 //! What a caller asks for when opening a store, and how it combines with the configuration.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use super::config::{self, ConfiguredOptions};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::idmap::IdMap;
 
 #[derive(Debug, Clone, Default)]
@@ -14,6 +14,8 @@ pub struct StoreOptions {
     pub driver_options: Vec<String>,
     /// storage.conf to read instead of the default search.
     pub config_file: Option<PathBuf>,
+    /// Read-only stores (graph roots of other stores) whose layers and images are visible
+    /// too, after those named by driver options (`<driver>.imagestore=`, storage.conf).
     pub additional_image_stores: Vec<PathBuf>,
     pub read_only: bool,
     /// Default ID maps for containers created without maps and without an image.
@@ -29,6 +31,8 @@ pub struct ResolvedOptions {
     /// Empty = pick a driver automatically.
     pub driver: String,
     pub driver_options: Vec<String>,
+    /// The caller's own additional image stores; the store adds them after those named by the
+    /// driver options (see `take_image_stores`), once it knows the driver.
     pub additional_image_stores: Vec<PathBuf>,
     pub read_only: bool,
     pub uid_map: Vec<IdMap>,
@@ -51,14 +55,12 @@ impl StoreOptions {
             || self.driver.is_some()
             || !self.driver_options.is_empty();
         let driver_options = if caller_chose { self.driver_options.clone() } else { configured.driver_options };
-        let mut additional = configured.additional_image_stores;
-        additional.extend(self.additional_image_stores.iter().cloned());
         Ok(ResolvedOptions {
             graph_root: absolute(self.graph_root.as_deref().unwrap_or(&configured.graph_root))?,
             run_root: absolute(self.run_root.as_deref().unwrap_or(&configured.run_root))?,
             driver: self.driver.as_deref().map(config::normalize_driver).unwrap_or(configured.driver),
             driver_options,
-            additional_image_stores: additional,
+            additional_image_stores: self.additional_image_stores.clone(),
             read_only: self.read_only,
             uid_map: self.uid_map.clone(),
             gid_map: self.gid_map.clone(),
@@ -73,21 +75,120 @@ fn absolute(path: &Path) -> Result<PathBuf> {
     std::path::absolute(path).map_err(|e| Error::io(format_args!("resolving {}", path.display()), e))
 }
 
-/// Split "driver.key=value" options into (key, value) pairs for the named driver; options for
-/// other drivers are ignored, as c/storage's drivers do.
-pub fn options_for_driver(driver: &str, options: &[String]) -> Result<Vec<(String, String)>> {
+/// A driver's options as ("driver.key", value) pairs.
+pub type DriverOptions = Vec<(String, String)>;
+
+/// Split "driver.key=value" options into (key, value) pairs for the named driver, keys
+/// becoming "driver.key"; options for other drivers are ignored, as c/storage's drivers do, and
+/// those without a driver name ("key=", ".key=") apply to any driver.
+pub fn options_for_driver(driver: &str, options: &[String]) -> Result<DriverOptions> {
     let mut out = Vec::new();
     for opt in options {
         let (key, value) = opt
             .split_once('=')
-            .ok_or_else(|| Error::new(crate::ErrorKind::Config, format!("driver option {opt:?} is not key=value")))?;
+            .ok_or_else(|| Error::new(ErrorKind::Config, format!("driver option {opt:?} is not key=value")))?;
         let key = key.trim().to_lowercase();
         let prefix = key.split('.').next().unwrap_or("");
-        if key.contains('.') && config::normalize_driver(prefix) != driver {
+        if key.contains('.') && !prefix.is_empty() && config::normalize_driver(prefix) != driver {
             continue;
         }
         let key = if key.contains('.') { format!("{driver}.{}", key.split_once('.').unwrap().1) } else { format!("{driver}.{key}") };
         out.push((key, value.trim().to_string()));
     }
     Ok(out)
+}
+
+/// Take the additional image stores out of a driver's options (from `options_for_driver`):
+/// `imagestore` and `additionalimagestore`, each a comma-separated list, in order, followed by
+/// the caller's `explicit` ones. c/storage's overlay driver spells them so (its vfs driver
+/// takes only `imagestore`); we take both for any driver. Every path is cleaned and checked
+/// as c/storage's overlay driver does (absolute, an existing directory), for any driver, and
+/// must not be the store's own graph root. Returns the stores and the remaining options.
+pub fn take_image_stores(
+    driver: &str,
+    options: DriverOptions,
+    explicit: &[PathBuf],
+    graph_root: &Path,
+) -> Result<(Vec<PathBuf>, DriverOptions)> {
+    let keys = [format!("{driver}.imagestore"), format!("{driver}.additionalimagestore")];
+    let (named, rest): (Vec<_>, Vec<_>) = options.into_iter().partition(|(key, _)| keys.contains(key));
+    let listed = named.iter().flat_map(|(_, value)| value.split(',')).filter(|p| !p.is_empty()).map(PathBuf::from);
+    let stores = listed.chain(explicit.iter().cloned()).map(|p| checked_image_store(&p, graph_root)).collect::<Result<_>>()?;
+    Ok((stores, rest))
+}
+
+fn checked_image_store(path: &Path, graph_root: &Path) -> Result<PathBuf> {
+    let bad = |why: &str| Error::new(ErrorKind::Config, format!("additional image store {}: {why}", path.display()));
+    if !path.is_absolute() {
+        return Err(bad("not an absolute path"));
+    }
+    let path = clean(path);
+    match std::fs::metadata(&path) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(bad("not a directory")),
+        Err(e) => return Err(bad(&e.to_string())),
+    }
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    if same(&path, graph_root) {
+        return Err(bad("this is the store's own graph root"));
+    }
+    Ok(path)
+}
+
+/// An absolute path with `.`, `..` and repeated slashes resolved lexically (Go's filepath.Clean).
+fn clean(path: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for component in path.components() {
+        match component {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(name) => out.push(name),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_cleaned_like_go() {
+        assert_eq!(clean(Path::new("//a/./b/../c/")), PathBuf::from("/a/c"));
+        assert_eq!(clean(Path::new("/../a")), PathBuf::from("/a"));
+    }
+
+    #[test]
+    fn image_stores_come_out_of_the_driver_options_in_order() {
+        let dir = std::env::temp_dir();
+        let d = dir.to_string_lossy().into_owned();
+        let options = options_for_driver(
+            "overlay",
+            &[format!("overlay.imagestore={d},{d}/."), "overlay.mountopt=nodev".into(), format!(".additionalimagestore={d}"), "vfs.imagestore=/nonexistent".to_string()],
+        )
+        .unwrap();
+        let (stores, rest) = take_image_stores("overlay", options, std::slice::from_ref(&dir), Path::new("/nonexistent-graph")).unwrap();
+        assert_eq!(stores, vec![dir.clone(); 4]);
+        assert_eq!(rest, vec![("overlay.mountopt".to_string(), "nodev".to_string())]);
+    }
+
+    #[test]
+    fn bad_image_stores_are_config_errors_naming_the_path() {
+        let check = |value: &str| {
+            let options = options_for_driver("vfs", &[format!("vfs.imagestore={value}")]).unwrap();
+            let e = take_image_stores("vfs", options, &[], Path::new("/nonexistent-graph")).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+            assert!(e.to_string().contains(value), "{e}");
+        };
+        check("relative/store");
+        check("/nonexistent/store");
+        check("/etc/hostname");
+        let options = options_for_driver("vfs", &["vfs.imagestore=/tmp".into()]).unwrap();
+        assert!(take_image_stores("vfs", options, &[], Path::new("/tmp")).is_err());
+    }
 }

@@ -14,8 +14,10 @@ use crate::idmap::{to_container, to_host};
 impl Store {
     /// Sorted unmapped (uids, gids) of the directories above the layer's mount point; both
     /// empty for a layer without ID maps. `LayerNotMounted` when it has maps but no mount point.
+    /// Layers of additional image stores are never mounted, so they are unknown here (as in
+    /// c/storage).
     pub fn layer_parent_owners(&self, key: &str) -> Result<(Vec<u32>, Vec<u32>)> {
-        let layer = self.layer(key)?;
+        let layer = self.own_layer(key)?;
         if layer.uid_map.is_empty() && layer.gid_map.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }

@@ -2,8 +2,12 @@
 //! never the machine's real /var/lib/containers.
 #![allow(dead_code)]
 
+use std::fs;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use serde_json::Value;
 
 use cstorage::{Store, StoreOptions};
 
@@ -52,11 +56,20 @@ impl TempStore {
     }
 
     pub fn go_with_driver(&self, driver: &str, args: &[&str]) -> std::process::Output {
-        let mut cmd = Command::new("containers-storage");
-        cmd.arg("--graph").arg(self.graph()).arg("--run").arg(self.run()).arg("--storage-driver").arg(driver);
-        cmd.args(args);
-        cmd.output().expect("run containers-storage (is it installed? .ci/run installs it)")
+        go_cli(&self.graph(), &self.run(), driver, &[], args)
     }
+}
+
+/// Run Debian's containers-storage CLI (Go c/storage 1.43) on the store at `graph` and `run`
+/// (never the machine's own) with `driver` and `--storage-opt`s.
+pub fn go_cli(graph: &Path, run: &Path, driver: &str, storage_opts: &[String], args: &[&str]) -> std::process::Output {
+    let mut cmd = Command::new("containers-storage");
+    cmd.arg("--graph").arg(graph).arg("--run").arg(run).arg("--storage-driver").arg(driver);
+    for opt in storage_opts {
+        cmd.arg("--storage-opt").arg(opt);
+    }
+    cmd.args(args);
+    cmd.output().expect("run containers-storage (is it installed? .ci/run installs it)")
 }
 
 /// A CLI run's stdout, after asserting that it succeeded.
@@ -91,4 +104,64 @@ pub fn list_tree(root: &Path) -> Vec<String> {
     }
     walk(root, root, &mut out);
     out
+}
+
+/// Everything about every entry under `root` that a writer could change, one line each, sorted:
+/// path, type, mode, owner, size, mtime, and a file's bytes or a symlink's target. Two equal
+/// snapshots mean nothing under `root` was created, removed or changed.
+pub fn snapshot_tree(root: &Path) -> Vec<String> {
+    list_tree(root)
+        .into_iter()
+        .map(|rel| {
+            let path = root.join(&rel);
+            let m = fs::symlink_metadata(&path).unwrap();
+            let content = if m.file_type().is_symlink() {
+                fs::read_link(&path).unwrap().display().to_string()
+            } else if m.is_file() {
+                format!("{:?}", fs::read(&path).unwrap())
+            } else {
+                String::new()
+            };
+            format!("{rel} {:o} {}:{} {} {}.{} {content}", m.mode(), m.uid(), m.gid(), m.size(), m.mtime(), m.mtime_nsec())
+        })
+        .collect()
+}
+
+pub fn json(s: &str) -> Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
+
+/// The "id" of a record the Go CLI printed with -j.
+pub fn id_of(output: &str) -> String {
+    json(output)["id"].as_str().unwrap().to_string()
+}
+
+/// A tar with the given entries: (path, Some(content)) files, (path, None) directories.
+pub fn tar_of(dir: &Path, name: &str, entries: &[(&str, Option<&str>)]) -> PathBuf {
+    let path = dir.join(name);
+    let mut builder = tar::Builder::new(fs::File::create(&path).unwrap());
+    for (entry, content) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_mtime(1_700_000_000);
+        match content {
+            Some(data) => {
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_mode(0o644);
+                header.set_size(data.len() as u64);
+                builder.append_data(&mut header, entry, data.as_bytes()).unwrap();
+            }
+            None => {
+                header.set_entry_type(tar::EntryType::Directory);
+                header.set_mode(0o755);
+                header.set_size(0);
+                builder.append_data(&mut header, entry, &[][..]).unwrap();
+            }
+        }
+    }
+    builder.finish().unwrap();
+    path
+}
+
+pub fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

@@ -202,7 +202,9 @@ pub static COMMANDS: &[Command] = &[
         names: &["create-layer", "createlayer"],
         options_help: "[options [...]] [parentLayerNameOrID]",
         usage: "Create a new layer",
-        note: "IDs given with --id must be a single path component (containers-storage 1.43 accepts \"a/b\" and creates nested directories).",
+        note: "IDs given with --id must be a single path component (containers-storage 1.43 accepts \"a/b\" and creates nested directories). \
+               An ID of a layer of an additional image store is refused (1.43 accepts it, and its overlay driver then \
+               empties that store's layer).",
         min_args: 0,
         max_args: 1,
         add_flags: layer_creation_flags,
@@ -212,7 +214,8 @@ pub static COMMANDS: &[Command] = &[
         names: &["import-layer", "importlayer"],
         options_help: "[options [...]] [parentLayerNameOrID]",
         usage: "Import a new layer",
-        note: "",
+        note: "An ID of a layer of an additional image store is refused (containers-storage 1.43 accepts it, and its \
+               overlay driver then empties that store's layer).",
         min_args: 0,
         max_args: 1,
         add_flags: |f| {
@@ -225,7 +228,8 @@ pub static COMMANDS: &[Command] = &[
         names: &["create-image", "createimage"],
         options_help: "[options [...]] topLayerNameOrID",
         usage: "Create a new image using layers",
-        note: "",
+        note: "An ID of an image of an additional image store is refused (containers-storage 1.43 accepts it and then \
+               lists the ID twice).",
         min_args: 0,
         max_args: 1,
         add_flags: |f| {
@@ -590,7 +594,8 @@ pub static COMMANDS: &[Command] = &[
         names: &["add-names", "addnames"],
         options_help: NAMES_TARGET,
         usage: "Add layer, image, or container name or names",
-        note: "",
+        note: "Images of additional image stores are read-only: their names cannot be changed (containers-storage 1.43 \
+               copies the image into this store, without its first new name and without its data).",
         min_args: 1,
         max_args: 0,
         add_flags: names::add_flags,
@@ -600,7 +605,8 @@ pub static COMMANDS: &[Command] = &[
         names: &["set-names", "setnames"],
         options_help: NAMES_TARGET,
         usage: "Set layer, image, or container name or names",
-        note: "",
+        note: "Images of additional image stores are read-only: their names cannot be changed (containers-storage 1.43 \
+               copies the image into this store, without its first new name and without its data).",
         min_args: 1,
         max_args: 0,
         add_flags: names::add_flags,

@@ -94,6 +94,9 @@ pub fn image(inv: &Invocation) -> i32 {
                 Ok(size) => outln!("Size: {size}"),
                 Err(e) => outln!("Size unknown: {e}"),
             }
+            if image.read_only {
+                outln!("Read Only: true");
+            }
         }
     }
     if matched.len() == inv.args.len() {

@@ -101,6 +101,9 @@ pub fn layer(inv: &Invocation) -> i32 {
             for name in &layer.names {
                 outln!("Name: {name}");
             }
+            if layer.read_only {
+                outln!("Read Only: true");
+            }
         }
     }
     if matched.len() == inv.args.len() {

@@ -8,11 +8,14 @@ use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::ids::random_bytes;
 
 /// The directory of link symlinks, relative to the driver home.
 pub const LINK_DIR: &str = "l";
+/// In a layer's directory: its link ID, and its chain of lower layers' links.
+const LINK_FILE: &str = "link";
+const LOWER_FILE: &str = "lower";
 /// Length of a link ID: 26 base32 characters keep `l/<LINKID>:` at 29 bytes per lower layer.
 pub const LINK_ID_LEN: usize = 26;
 /// Random bytes behind a link ID: enough bits for 26 base32 characters (17).
@@ -47,22 +50,64 @@ fn base32_prefix(bytes: &[u8], len: usize) -> String {
 }
 
 /// Paths of the driver's tree. Only this type knows the names of the files in it.
+///
+/// Layers of additional image stores live in those stores' trees (`S/overlay`), laid out the
+/// same way; they are only ever read. A layer of ours may have their layers below it: its
+/// `lower` file then names their `l/<LINK>` links, which are found in the first tree that has
+/// them (ours, then each store's), as c/storage does.
 #[derive(Debug, Clone)]
 pub struct Layout {
     home: PathBuf,
+    /// `S/overlay` of each additional image store, in lookup order.
+    image_store_homes: Vec<PathBuf>,
 }
 
 impl Layout {
     pub fn new(home: PathBuf) -> Self {
-        Layout { home }
+        Layout { home, image_store_homes: Vec::new() }
+    }
+
+    pub fn with_image_store_homes(self, image_store_homes: Vec<PathBuf>) -> Self {
+        Layout { image_store_homes, ..self }
     }
 
     pub fn home(&self) -> &Path {
         &self.home
     }
 
+    pub fn image_store_homes(&self) -> &[PathBuf] {
+        &self.image_store_homes
+    }
+
+    /// A layer of ours: what we create, fill, mount and remove.
     pub fn layer_dir(&self, id: &str) -> PathBuf {
         self.home.join(id)
+    }
+
+    /// Where another layer's files are read from: ours when we have the layer, else the first
+    /// additional image store's that has it (else ours, which then reports it missing).
+    pub fn layer_dir_to_read(&self, id: &str) -> PathBuf {
+        let own = self.layer_dir(id);
+        if own.is_dir() {
+            return own;
+        }
+        self.image_store_layer_dir(id).unwrap_or(own)
+    }
+
+    /// The layer's directory in the first additional image store that has it.
+    fn image_store_layer_dir(&self, id: &str) -> Option<PathBuf> {
+        self.image_store_homes.iter().map(|home| home.join(id)).find(|dir| dir.is_dir())
+    }
+
+    pub fn diff_dir_to_read(&self, id: &str) -> PathBuf {
+        self.layer_dir_to_read(id).join("diff")
+    }
+
+    /// The directory an entry of a `lower` file (`l/<LINK>`) names: the link in our tree if it
+    /// is there, else in the first additional image store's tree that has it. The path of the
+    /// link itself is returned (not its target), as c/storage passes it to the kernel.
+    pub fn resolve_lower_entry(&self, entry: &str) -> Option<PathBuf> {
+        std::iter::once(&self.home).chain(&self.image_store_homes).map(|home| home.join(entry)).find(|path| path.is_dir())
     }
 
     /// The layer's own changes (the upper directory of a read-write mount).
@@ -94,11 +139,11 @@ impl Layout {
     }
 
     fn link_file(&self, id: &str) -> PathBuf {
-        self.layer_dir(id).join("link")
+        self.layer_dir(id).join(LINK_FILE)
     }
 
     fn lower_file(&self, id: &str) -> PathBuf {
-        self.layer_dir(id).join("lower")
+        self.layer_dir(id).join(LOWER_FILE)
     }
 
     /// `G/overlay/l/<link>`.
@@ -108,11 +153,7 @@ impl Layout {
 
     /// The layer's link ID, or `None` when it has no `link` file.
     pub fn read_link_id(&self, id: &str) -> Result<Option<String>> {
-        match fs::read_to_string(self.link_file(id)) {
-            Ok(s) => Ok(Some(s.trim_end_matches('\n').to_string())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io(format_args!("reading the link file of layer {id}"), e)),
-        }
+        read_link_file(&self.layer_dir(id), id)
     }
 
     /// Give the layer a new link ID: the `l/` symlink first, then the `link` file (mode 0644),
@@ -132,19 +173,24 @@ impl Layout {
         }
     }
 
-    /// The layer's `lower` entries (`l/<LINK>`, nearest parent first); empty for a base layer.
+    /// The `lower` entries (`l/<LINK>`, nearest parent first) of a layer of ours or, when we
+    /// do not have it, of an additional image store; empty for a base layer.
     pub fn read_lower(&self, id: &str) -> Result<Vec<String>> {
-        match fs::read_to_string(self.lower_file(id)) {
-            Ok(s) => Ok(s.split(':').filter(|e| !e.is_empty()).map(String::from).collect()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(Error::io(format_args!("reading the lower file of layer {id}"), e)),
-        }
+        read_lower_file(&self.layer_dir_to_read(id), id)
     }
 
     /// Write a child's `lower` file: the parent's link, then the parent's own chain. Written
-    /// with mode 0666 less the umask, as Go's os.WriteFile does; no trailing newline.
+    /// with mode 0666 less the umask, as Go's os.WriteFile does; no trailing newline. A parent
+    /// from an additional image store gives its links as they are (they resolve in its tree,
+    /// see `resolve_lower_entry`); its files are never repaired.
     pub fn write_lower_for_child(&self, id: &str, parent: &str) -> Result<()> {
-        let parent_link = self.link_id_repairing(parent)?;
+        let in_image_store = if self.layer_dir(parent).is_dir() { None } else { self.image_store_layer_dir(parent) };
+        let parent_link = match in_image_store {
+            Some(dir) => read_link_file(&dir, parent)?.ok_or_else(|| {
+                Error::new(ErrorKind::LayerUnknown, format!("layer {parent} in {} has no link file", dir.display()))
+            })?,
+            None => self.link_id_repairing(parent)?,
+        };
         let mut chain = vec![format!("{LINK_DIR}/{parent_link}")];
         chain.extend(self.read_lower(parent)?);
         write_new_file(&self.lower_file(id), chain.join(":").as_bytes(), 0o666)
@@ -226,6 +272,24 @@ impl Layout {
             }
         }
         Ok(())
+    }
+}
+
+/// The link ID in a layer directory's `link` file, or `None` when it has none.
+fn read_link_file(layer_dir: &Path, id: &str) -> Result<Option<String>> {
+    match fs::read_to_string(layer_dir.join(LINK_FILE)) {
+        Ok(s) => Ok(Some(s.trim_end_matches('\n').to_string())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(format_args!("reading the link file of layer {id}"), e)),
+    }
+}
+
+/// The entries of a layer directory's `lower` file; none when it has none.
+fn read_lower_file(layer_dir: &Path, id: &str) -> Result<Vec<String>> {
+    match fs::read_to_string(layer_dir.join(LOWER_FILE)) {
+        Ok(s) => Ok(s.split(':').filter(|e| !e.is_empty()).map(String::from).collect()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(Error::io(format_args!("reading the lower file of layer {id}"), e)),
     }
 }
 

@@ -81,8 +81,10 @@ impl Settings {
                 "ignore_chown_errors" => s.ignore_chown_errors = parse_bool(key, value)?,
                 "override_kernel_check" => {}
                 "mount_program" if value.is_empty() => {}
-                "mount_program" | "force_mask" | "size" | "inodes" | "imagestore" | "additionalimagestore"
-                | "additionallayerstore" => {
+                "imagestore" | "additionalimagestore" => {
+                    return Err(Error::new(ErrorKind::Config, format!("overlay: {key} is a store option: Store::open takes it, not the driver")))
+                }
+                "mount_program" | "force_mask" | "size" | "inodes" | "additionallayerstore" => {
                     return Err(Error::new(ErrorKind::NotSupported, format!("overlay: option {key} is not supported by libcstorage")))
                 }
                 _ => return Err(Error::new(ErrorKind::Config, format!("overlay: Unknown option {key}"))),
@@ -175,6 +177,12 @@ impl Overlay {
         self
     }
 
+    /// Read layers that are not ours from these additional image stores (graph roots).
+    pub fn with_image_stores(mut self, roots: &[PathBuf]) -> Overlay {
+        self.layout = self.layout.with_image_store_homes(roots.iter().map(|root| root.join("overlay")).collect());
+        self
+    }
+
     pub fn mount_api(&self) -> MountApi {
         self.api
     }
@@ -195,23 +203,28 @@ impl Overlay {
 
     /// The lower directories of a mount of `id`, topmost first, as absolute paths through the
     /// `l/` links (c/storage's mount data): the layer's own re-owned copies (`diff1`, ...),
-    /// then each layer of its `lower` chain followed by that layer's re-owned copies. A missing
-    /// `l/` link is rebuilt from the layers' link files once before giving up.
+    /// then each layer of its `lower` chain followed by that layer's re-owned copies. Links
+    /// are looked for in our tree, then in the additional image stores' (layers of theirs
+    /// below ours). A link found nowhere is rebuilt in our tree from our layers' link files
+    /// once before giving up; the stores' trees are never repaired.
     fn lower_dirs(&self, id: &str) -> Result<Vec<String>> {
-        let home = self.layout.home().to_string_lossy().into_owned();
-        let mut lowers = extra_diff_dirs(&self.layout.layer_dir(id).to_string_lossy());
+        let layout = &self.layout;
+        let mut lowers = extra_diff_dirs(&layout.layer_dir_to_read(id).to_string_lossy());
         let mut repaired = false;
-        for entry in self.layout.read_lower(id)? {
-            let path = format!("{home}/{entry}");
-            if !Path::new(&path).is_dir() {
-                if !repaired {
-                    self.layout.repair_links()?;
-                    repaired = true;
+        for entry in layout.read_lower(id)? {
+            let path = match layout.resolve_lower_entry(&entry) {
+                Some(path) => path,
+                None => {
+                    if !repaired {
+                        layout.repair_links()?;
+                        repaired = true;
+                    }
+                    layout.resolve_lower_entry(&entry).ok_or_else(|| {
+                        Error::new(ErrorKind::LayerUnknown, format!("lower layer {entry} of layer {id} does not exist"))
+                    })?
                 }
-                if !Path::new(&path).is_dir() {
-                    return Err(Error::new(ErrorKind::LayerUnknown, format!("lower layer {path} of layer {id} does not exist")));
-                }
-            }
+            };
+            let path = path.to_string_lossy().into_owned();
             lowers.extend(std::iter::once(path.clone()).chain(extra_diff_dirs(&format!("{path}/.."))));
         }
         Ok(lowers)
@@ -232,23 +245,32 @@ impl Overlay {
     }
 
     /// A private read-only view of the layer's root file system (see view.rs).
+    /// A layer of an additional image store can be viewed only where the view needs no
+    /// directory (it would have to be made in that store).
     fn view(&self, id: &str) -> Result<LayerView> {
         let layout = &self.layout;
-        if !layout.layer_dir(id).is_dir() {
-            return Err(Error::new(ErrorKind::LayerUnknown, format!("overlay layer directory {} does not exist", layout.layer_dir(id).display())));
+        let layer_dir = layout.layer_dir_to_read(id);
+        if !layer_dir.is_dir() {
+            return Err(Error::new(ErrorKind::LayerUnknown, format!("overlay layer directory {} does not exist", layer_dir.display())));
         }
         let mut lowers = self.lower_dirs(id)?;
         if lowers.is_empty() {
             // A read-only overlay needs two lowers.
-            lowers.push(layout.empty_dir(id).to_string_lossy().into_owned());
+            lowers.push(layer_dir.join("empty").to_string_lossy().into_owned());
         }
-        lowers.insert(0, layout.diff_dir(id).to_string_lossy().into_owned());
+        lowers.insert(0, layer_dir.join("diff").to_string_lossy().into_owned());
         let spec = OverlaySpec { lowers, upper: None, flags: MountFlags::read_only(), label: None };
         if self.api == MountApi::Legacy || spec.lowers.len() > MAX_LOWERS_PER_OVERLAY {
+            if layer_dir != layout.layer_dir(id) {
+                return Err(Error::new(
+                    ErrorKind::NotSupported,
+                    format!("layer {id} of an additional image store can only be compared through a detached mount (Linux 6.8+, at most {MAX_LOWERS_PER_OVERLAY} layers)"),
+                ));
+            }
             // Attached under the home, which must be private first (see the module comment).
             self.ensure_home_private()?;
         }
-        LayerView::open(self.api, &spec, layout.home(), &layout.layer_dir(id)).map_err(|e| e.context(format_args!("viewing layer {id}")))
+        LayerView::open(self.api, &spec, layout.home(), &layer_dir).map_err(|e| e.context(format_args!("viewing layer {id}")))
     }
 
     /// The mount options to use: the caller's, else `overlay.mountopt`; `metacopy=on` only when
@@ -281,10 +303,10 @@ impl Overlay {
         })
     }
 
-    /// Mount `spec` on `target`; with `shift`, every lower directory under the home (all of
-    /// them but a read-only mount's own diff) is reached through an ID-mapped view of the
-    /// home attached at `<id>/mapped/0` (c/storage's place for it), which is detached again
-    /// once the overlay holds its own references.
+    /// Mount `spec` on `target`; with `shift`, every lower directory (all of them but a
+    /// read-only mount's own diff) is reached through an ID-mapped view of the tree it is in,
+    /// ours or an additional image store's, attached at `<id>/mapped/<n>` (c/storage's place
+    /// for them, `0` for ours) and detached again once the overlay holds its own references.
     fn mount_spec(&self, id: &str, spec: OverlaySpec, target: &Path, shift: Option<(&[crate::IdMap], &[crate::IdMap])>) -> Result<()> {
         let layout = &self.layout;
         let scratch = layout.scratch_mounts_dir(id);
@@ -292,21 +314,32 @@ impl Overlay {
             return mount_layer_stack(self.api, &spec, target, layout.home(), &scratch);
         };
         let userns = UserNamespace::new(uid_map, gid_map)?;
-        let view = scratch.join("0");
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(&view).ctx(format_args!("creating {}", view.display()))?;
-        let result = bind_idmapped(layout.home(), &view, &userns).and_then(|()| {
-            let home = layout.home().to_string_lossy().into_owned();
-            let own_diff = layout.diff_dir(id).to_string_lossy().into_owned();
-            let through_view = |lower: String| match lower.strip_prefix(&home) {
-                Some(rest) if lower != own_diff => format!("{}{rest}", view.display()),
-                _ => lower,
-            };
-            let spec = OverlaySpec { lowers: spec.lowers.into_iter().map(through_view).collect(), ..spec };
-            let mounted = mount_layer_stack(self.api, &spec, target, layout.home(), &scratch);
-            let _ = unmount(&view, true);
-            mounted
-        });
-        let _ = fs::remove_dir(&view);
+        let own_diff = layout.diff_dir(id);
+        let trees: Vec<&Path> = std::iter::once(layout.home()).chain(layout.image_store_homes().iter().map(PathBuf::as_path)).collect();
+        let mut views: Vec<PathBuf> = Vec::new();
+        let result = (|| {
+            let mut lowers = Vec::with_capacity(spec.lowers.len());
+            for lower in &spec.lowers {
+                let path = Path::new(lower);
+                let Some(n) = trees.iter().position(|tree| path != own_diff && path.starts_with(tree)) else {
+                    lowers.push(lower.clone());
+                    continue;
+                };
+                let view = scratch.join(n.to_string());
+                if !views.contains(&view) {
+                    fs::DirBuilder::new().recursive(true).mode(0o700).create(&view).ctx(format_args!("creating {}", view.display()))?;
+                    views.push(view.clone());
+                    bind_idmapped(trees[n], &view, &userns)?;
+                }
+                let inside = path.strip_prefix(trees[n]).expect("the lower is in this tree");
+                lowers.push(view.join(inside).to_string_lossy().into_owned());
+            }
+            mount_layer_stack(self.api, &OverlaySpec { lowers, ..spec }, target, layout.home(), &scratch)
+        })();
+        for view in &views {
+            let _ = unmount(view, true);
+            let _ = fs::remove_dir(view);
+        }
         let _ = fs::remove_dir(&scratch);
         result
     }
@@ -323,8 +356,8 @@ impl Overlay {
         let (dirs_owner, diff_mode) = match opts.parent {
             Some(parent) => {
                 use std::os::unix::fs::MetadataExt;
-                let parent_dir = fs::metadata(layout.layer_dir(parent)).ctx(format_args!("reading parent layer {parent}"))?;
-                let parent_diff = fs::metadata(layout.diff_dir(parent)).ctx(format_args!("reading parent layer {parent}"))?;
+                let parent_dir = fs::metadata(layout.layer_dir_to_read(parent)).ctx(format_args!("reading parent layer {parent}"))?;
+                let parent_diff = fs::metadata(layout.diff_dir_to_read(parent)).ctx(format_args!("reading parent layer {parent}"))?;
                 ((parent_dir.uid(), parent_dir.gid()), parent_diff.mode() & 0o777)
             }
             None => (layer_owner, 0o555),
@@ -497,6 +530,10 @@ impl Driver for Overlay {
         self.layout.diff_dir(id)
     }
 
+    fn diff_dir_to_read(&self, id: &str) -> PathBuf {
+        self.layout.diff_dir_to_read(id)
+    }
+
     fn lower_diff_dirs(&self, id: &str) -> Result<Vec<PathBuf>> {
         Ok(self.lower_dirs(id)?.into_iter().map(PathBuf::from).collect())
     }
@@ -509,14 +546,14 @@ impl Driver for Overlay {
     /// devices, opaque directories marked), so it is exported as it is.
     fn write_diff(&self, id: &str, from: Option<&str>, from_is_parent: bool, maps: (&[IdMap], &[IdMap]), out: &mut dyn Write) -> Result<()> {
         if self.can_diff_natively(from_is_parent) {
-            return crate::archive::export_overlay_diff(&self.layout.diff_dir(id), &self.lower_diff_dirs(id)?, maps.0, maps.1, out);
+            return crate::archive::export_overlay_diff(&self.diff_dir_to_read(id), &self.lower_diff_dirs(id)?, maps.0, maps.1, out);
         }
         self.diff_views(id, from, |base, layer| crate::archive::export_naive_diff(base, layer, maps.0, maps.1, out))
     }
 
     fn changes(&self, id: &str, from: Option<&str>, from_is_parent: bool) -> Result<Vec<crate::archive::Change>> {
         if self.can_diff_natively(from_is_parent) {
-            return crate::archive::overlay_changes(&self.layout.diff_dir(id), &self.lower_diff_dirs(id)?);
+            return crate::archive::overlay_changes(&self.diff_dir_to_read(id), &self.lower_diff_dirs(id)?);
         }
         self.diff_views(id, from, crate::archive::changes)
     }
@@ -525,7 +562,7 @@ impl Driver for Overlay {
     /// of the files that differ.
     fn diff_size(&self, id: &str, from: Option<&str>, from_is_parent: bool) -> Result<u64> {
         if self.can_diff_natively(from_is_parent) {
-            return crate::archive::disk_usage(&self.layout.diff_dir(id));
+            return crate::archive::disk_usage(&self.diff_dir_to_read(id));
         }
         self.diff_views(id, from, crate::archive::diff_size)
     }

@@ -39,7 +39,7 @@ impl Overlay {
     /// (empty) `diff` the new maps' root as owner, as c/storage's re-created diff has.
     pub(super) fn copy_parent_with_shifted_owners(&self, id: &str, parent: &str, shift: &OwnerShift, uid_map: &[IdMap], gid_map: &[IdMap]) -> Result<()> {
         let layout = &self.layout;
-        let mut source_lowers = vec![layout.diff_dir(parent).to_string_lossy().into_owned()];
+        let mut source_lowers = vec![layout.diff_dir_to_read(parent).to_string_lossy().into_owned()];
         source_lowers.extend(self.lower_dirs(parent)?);
 
         let scratch = layout.scratch_mounts_dir(id);
