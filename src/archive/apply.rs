@@ -14,13 +14,13 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::Path;
 
-use super::chunk_pipe::{chunk_pipe, Pumped};
+use super::chunk_pipe::{chunk_pipe, ChunkWriter, Pumped};
 use super::compression::{decompress_reader, detect, Compression, MAGIC_LEN};
 use super::paths::{base, clean, escapes, join, split};
 use super::rootdir::{cstring, is_dir, list_dir, mkdir_at, open_at, open_in_root, remove_all_at, stat_at, RootDir};
 use super::stream::{io_to_error, CountingReader, SourceReader, StreamStats};
 use super::tar_reader::{Header, Kind, TarReader, Timestamp};
-use super::tarsplit::{crc64_iso, TarSplitWriter, MAX_SEGMENT};
+use super::tarsplit::{crc64_iso, gzip_writer, TarSplitWriter, MAX_SEGMENT};
 use crate::error::{Error, ErrorKind, Result};
 use crate::idmap::{to_host, IdMap};
 
@@ -94,9 +94,10 @@ struct ExtractRules {
 /// Apply a layer tar stream (uncompressed, gzip or zstd) to `target_root`, writing its tar-split
 /// (gzip, c/storage format) to `tar_split` when given. See the module documentation.
 ///
-/// Two threads share the work: the calling thread reads `input` (and calls the progress
-/// callback), digests it, decompresses it and digests the tar; a scoped thread parses the tar,
-/// checksums file data for tar-split and creates the files. They are joined before this returns.
+/// Threads share the work: the calling thread reads `input` (and calls the progress callback),
+/// digests it, decompresses it and digests the tar; a scoped thread parses the tar, checksums
+/// file data for tar-split and creates the files; another compresses and writes the tar-split.
+/// All are joined before this returns.
 ///
 /// Errors: `BadArchive` for anything wrong with the stream (garbage, truncation, bad checksums,
 /// entries escaping the root, duplicate names, unmapped owners), `DigestMismatch` when an
@@ -142,23 +143,40 @@ pub fn apply_layer(
 
     let (sender, chunks) = chunk_pipe();
     let extracted: Result<(BTreeSet<u32>, BTreeSet<u32>)> = std::thread::scope(|scope| {
-        let extracting = std::thread::Builder::new()
-            .name("cs-extract".into())
-            .spawn_scoped(scope, move || {
-                let mut extractor = Extractor::new(root, rules);
-                let mut tar_split = tar_split.map(TarSplitWriter::new);
-                extractor.run(&mut TarReader::new(chunks), tar_split.as_mut())?;
-                if let Some(ts) = tar_split {
-                    ts.finish().map_err(ts_error)?;
-                }
-                Ok((extractor.uids, extractor.gids))
-            })
-            .map_err(|e| Error::io("starting the extracting thread", e))?;
+        // The tar-split's JSON lines go from the extracting thread to one that compresses and
+        // writes them: for layers of many small files, gzip is a fair share of the per-entry work.
+        let (tar_split_lines, compressing) = match tar_split {
+            Some(out) => {
+                let (lines, lines_reader) = chunk_pipe();
+                let compressing = spawn_named(scope, "cs-tar-split", move || -> io::Result<()> {
+                    let mut gz = gzip_writer(out);
+                    io::copy(&mut { lines_reader }, &mut gz)?;
+                    gz.finish()?.flush()
+                })?;
+                (Some(TarSplitWriter::new(ChunkWriter::new(lines))), Some(compressing))
+            }
+            None => (None, None),
+        };
+        let extracting = spawn_named(scope, "cs-extract", move || {
+            let mut extractor = Extractor::new(root, rules);
+            let mut tar_split = tar_split_lines;
+            extractor.run(&mut TarReader::new(chunks), tar_split.as_mut())?;
+            if let Some(ts) = tar_split {
+                ts.finish().finish().map_err(ts_error)?;
+            }
+            Ok((extractor.uids, extractor.gids))
+        })?;
         let fed = sender.pump(&mut tar_stream);
         let extracted = extracting.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let compressed = compressing.map(|c| c.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
         // A failure of the stream itself (cancel, read error, corrupt compression) comes first:
-        // the extracting side only saw the stream end early because of it.
-        match fed.map_err(|e| io_to_error(e, "reading the layer stream"))? {
+        // the extracting side only saw the stream end early because of it. Then one of the
+        // tar-split output, which the extracting side only saw as a broken pipe.
+        let pumped = fed.map_err(|e| io_to_error(e, "reading the layer stream"))?;
+        if let Some(Err(e)) = compressed {
+            return Err(ts_error(e));
+        }
+        match pumped {
             Pumped::All => extracted,
             // It stops reading only when it failed; anything else would leave the digests short.
             Pumped::ReaderGone => Err(extracted.err().unwrap_or_else(|| {
@@ -184,6 +202,18 @@ pub fn apply_layer(
     check_digest("compressed", &opts.expected_compressed_digest, &stats.compressed_digest)?;
     check_digest("uncompressed", &opts.expected_uncompressed_digest, &stats.uncompressed_digest)?;
     Ok(stats)
+}
+
+/// Start a named scoped thread; failing to start one is an I/O error, not a panic.
+fn spawn_named<'scope, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    name: &str,
+    work: impl FnOnce() -> T + Send + 'scope,
+) -> Result<std::thread::ScopedJoinHandle<'scope, T>> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn_scoped(scope, work)
+        .map_err(|e| Error::io(format_args!("starting the {name} thread"), e))
 }
 
 fn check_digest(what: &str, expected: &Option<String>, actual: &str) -> Result<()> {
@@ -275,7 +305,7 @@ impl Extractor {
         Extractor { root, opts, seen: BTreeSet::new(), dir_times: Vec::new(), uids: BTreeSet::new(), gids: BTreeSet::new(), root_owner }
     }
 
-    fn run<R: io::BufRead>(&mut self, reader: &mut TarReader<R>, mut ts: Option<&mut TarSplitWriter<&mut (dyn Write + Send)>>) -> Result<()> {
+    fn run<R: io::BufRead>(&mut self, reader: &mut TarReader<R>, mut ts: Option<&mut TarSplitWriter<ChunkWriter>>) -> Result<()> {
         let record = ts.is_some();
         while reader.next_entry()?.is_some() {
             if let Some(ts) = ts.as_deref_mut() {
@@ -313,7 +343,7 @@ impl Extractor {
         &mut self,
         reader: &mut TarReader<R>,
         h: &Header,
-        ts: Option<&mut TarSplitWriter<&mut (dyn Write + Send)>>,
+        ts: Option<&mut TarSplitWriter<ChunkWriter>>,
         record: bool,
     ) -> Result<(u64, Option<u64>)> {
         let name = &h.name;
@@ -607,7 +637,7 @@ impl EntryCtx<'_> {
         &self,
         reader: &mut TarReader<R>,
         h: &Header,
-        mut ts: Option<&mut TarSplitWriter<&mut (dyn Write + Send)>>,
+        mut ts: Option<&mut TarSplitWriter<ChunkWriter>>,
         record: bool,
     ) -> Result<(u64, Option<u64>)> {
         let name = self.name;

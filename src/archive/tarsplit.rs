@@ -41,20 +41,22 @@ pub enum Entry {
     File { name: Vec<u8>, size: u64, crc: Option<u64> },
 }
 
-/// Writes a tar-split stream (gzip, level 1 like Go's pgzip writer).
+/// The compression of a tar-split file: gzip, level 1 like Go's pgzip writer.
+pub fn gzip_writer<W: Write>(out: W) -> flate2::write::GzEncoder<W> {
+    flate2::write::GzEncoder::new(out, flate2::Compression::fast())
+}
+
+/// Writes the JSON lines of a tar-split stream to `out`, which compresses them (see
+/// [`gzip_writer`]); apart, so that the compression can run on another thread.
 pub struct TarSplitWriter<W: Write> {
-    encoder: flate2::write::GzEncoder<W>,
+    out: W,
     position: u64,
     line: Vec<u8>,
 }
 
 impl<W: Write> TarSplitWriter<W> {
     pub fn new(out: W) -> Self {
-        TarSplitWriter {
-            encoder: flate2::write::GzEncoder::new(out, flate2::Compression::fast()),
-            position: 0,
-            line: Vec::with_capacity(256),
-        }
+        TarSplitWriter { out, position: 0, line: Vec::with_capacity(256) }
     }
 
     /// Record raw tar bytes, split into entries of at most [`MAX_SEGMENT`] bytes. Empty input
@@ -115,12 +117,12 @@ impl<W: Write> TarSplitWriter<W> {
     fn end_line(&mut self) -> io::Result<()> {
         self.line.extend_from_slice(format!("\"position\":{}}}\n", self.position).as_bytes());
         self.position += 1;
-        self.encoder.write_all(&self.line)
+        self.out.write_all(&self.line)
     }
 
-    /// Complete the gzip stream and hand back the underlying writer.
-    pub fn finish(self) -> io::Result<W> {
-        self.encoder.finish()
+    /// Hand back the output, every line written to it.
+    pub fn finish(self) -> W {
+        self.out
     }
 }
 
@@ -274,7 +276,7 @@ mod tests {
 
     #[test]
     fn writer_produces_the_json_lines_of_c_storage_1_43() {
-        let mut w = TarSplitWriter::new(Vec::new());
+        let mut w = TarSplitWriter::new(gzip_writer(Vec::new()));
         w.segment(b"hdr").unwrap();
         w.file(b"etc/keep", 5, Some(crc64_of(b"keep\n"))).unwrap();
         w.segment(b"").unwrap();
@@ -282,7 +284,7 @@ mod tests {
         w.file(b"a<b>&\"\n", 0, None).unwrap();
         w.file(b"\xff", 0, None).unwrap();
         w.trailing_empty_segment().unwrap();
-        let text = gunzip(&w.finish().unwrap());
+        let text = gunzip(&w.finish().finish().unwrap());
         assert_eq!(
             text,
             concat!(
@@ -299,11 +301,11 @@ mod tests {
     #[test]
     fn reader_returns_what_the_writer_wrote_and_chunks_big_segments() {
         let big = vec![7u8; MAX_SEGMENT + 10];
-        let mut w = TarSplitWriter::new(Vec::new());
+        let mut w = TarSplitWriter::new(gzip_writer(Vec::new()));
         w.segment(&big).unwrap();
         w.file(b"f", 5, Some(42)).unwrap();
         w.file(b"\xfe\xff", 0, None).unwrap();
-        let gz = w.finish().unwrap();
+        let gz = w.finish().finish().unwrap();
         let mut r = TarSplitReader::new(&gz[..]);
         assert_eq!(r.next_entry().unwrap(), Some(Entry::Segment(vec![7u8; MAX_SEGMENT])));
         assert_eq!(r.next_entry().unwrap(), Some(Entry::Segment(vec![7u8; 10])));
