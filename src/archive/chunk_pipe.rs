@@ -192,9 +192,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_reader_gets_the_source_byte_for_byte() {
-        let data: Vec<u8> = (0..(CHUNK_SIZE * 6 + 12345)).map(|i| (i * 31 % 251) as u8).collect();
+    /// Run `feed` with the sending end while another thread reads everything; check the bytes.
+    fn round_trip(data: &[u8], feed: impl FnOnce(ChunkSender)) {
         let (tx, mut rx) = chunk_pipe();
         let got = std::thread::scope(|s| {
             let reader = s.spawn(move || {
@@ -202,10 +201,16 @@ mod tests {
                 rx.read_to_end(&mut got).unwrap();
                 got
             });
-            assert_eq!(tx.pump(&mut Jagged(&data, 0)).unwrap(), Pumped::All);
+            feed(tx);
             reader.join().unwrap()
         });
         assert!(got == data, "{} bytes came out of {}", got.len(), data.len());
+    }
+
+    #[test]
+    fn the_reader_gets_the_source_byte_for_byte() {
+        let data: Vec<u8> = (0..(CHUNK_SIZE * 6 + 12345)).map(|i| (i * 31 % 251) as u8).collect();
+        round_trip(&data, |tx| assert_eq!(tx.pump(&mut Jagged(&data, 0)).unwrap(), Pumped::All));
     }
 
     #[test]
@@ -226,21 +231,13 @@ mod tests {
     #[test]
     fn the_writer_end_delivers_every_byte_in_order_and_finish_ends_the_stream() {
         let data: Vec<u8> = (0..(CHUNK_SIZE * 3 + 777)).map(|i| (i * 7 % 253) as u8).collect();
-        let (tx, mut rx) = chunk_pipe();
-        let got = std::thread::scope(|s| {
-            let reader = s.spawn(move || {
-                let mut got = Vec::new();
-                rx.read_to_end(&mut got).unwrap();
-                got
-            });
+        round_trip(&data, |tx| {
             let mut w = ChunkWriter::new(tx);
             for piece in data.chunks(1000) {
                 w.write_all(piece).unwrap();
             }
             w.finish().unwrap();
-            reader.join().unwrap()
         });
-        assert!(got == data, "{} bytes came out of {}", got.len(), data.len());
     }
 
     #[test]
