@@ -12,7 +12,7 @@ use std::path::Path;
 
 use cstorage::archive::{apply_layer, ApplyOptions, ApplyStats, Compression, WhiteoutMode};
 use cstorage::{ErrorKind, IdMap};
-use util::{describe_tree, sh, sha256sum, Sandbox, TarBuilder, TempDir};
+use util::{describe_tree, header, sh, sha256sum, Sandbox, TarBuilder, TempDir};
 
 fn apply_bytes(bytes: &[u8], root: &Path, opts: ApplyOptions<'_>) -> cstorage::Result<(ApplyStats, Vec<u8>)> {
     let mut ts = Vec::new();
@@ -253,11 +253,25 @@ fn existing_entries_are_replaced_unless_both_are_directories() {
     let root = tmp.join("root");
     fs::create_dir(&root).unwrap();
     sh(&format!(
-        "set -e; cd '{}'; mkdir -p a/inner d; echo old > d/old; echo f > a/inner/f; ln -s /nowhere s; echo plain > p",
+        "set -e; cd '{}'; mkdir -p a/inner d l/sub; echo old > d/old; echo f > a/inner/f; ln -s /nowhere s; echo plain > p; \
+         echo x > h; echo y > n",
         root.display()
     ));
-    let tar = TarBuilder::default().file("a", b"now a file").dir("d/").file("d/new", b"n").file("s", b"was a link").dir("p/").finish();
+    let tar = TarBuilder::default()
+        .file("a", b"now a file")
+        .dir("d/")
+        .file("d/new", b"n")
+        .file("s", b"was a link")
+        .dir("p/")
+        .symlink("l", "d/new")
+        .hardlink("h", "d/new")
+        .raw_entry(header(b"n", b'6', 0, b"", 0o644, 0, 0), b"")
+        .finish();
     apply_bytes(&tar, &root, ApplyOptions::default()).unwrap();
+    // Every kind of entry replaces whatever held its name: a directory tree, a file, a fifo.
+    assert_eq!(fs::read_link(root.join("l")).unwrap(), Path::new("d/new"));
+    assert_eq!(fs::metadata(root.join("h")).unwrap().ino(), fs::metadata(root.join("d/new")).unwrap().ino());
+    assert!(fs::symlink_metadata(root.join("n")).unwrap().file_type().is_fifo());
     assert_eq!(fs::read(root.join("a")).unwrap(), b"now a file");
     assert_eq!(fs::read(root.join("d/old")).unwrap(), b"old\n");
     assert_eq!(fs::read(root.join("d/new")).unwrap(), b"n");

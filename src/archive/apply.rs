@@ -14,13 +14,14 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::Path;
 
-use super::chunk_pipe::{chunk_pipe, ChunkWriter, Pumped};
+use super::chunk_pipe::{chunk_pipe, tapped_chunk_pipe, ChunkWriter, Pumped};
 use super::compression::{decompress_reader, detect, Compression, MAGIC_LEN};
 use super::paths::{base, clean, escapes, join, split};
 use super::rootdir::{cstring, is_dir, list_dir, mkdir_at, open_at, open_in_root, remove_all_at, stat_at, RootDir};
-use super::stream::{io_to_error, CountingReader, SourceReader, StreamStats};
+use super::stream::{io_to_error, SourceReader, StreamStats};
 use super::tar_reader::{Header, Kind, TarReader, Timestamp};
 use super::tarsplit::{crc64_iso, gzip_writer, TarSplitWriter, MAX_SEGMENT};
+use crate::digest::Digester;
 use crate::error::{Error, ErrorKind, Result};
 use crate::idmap::{to_host, IdMap};
 
@@ -95,9 +96,9 @@ struct ExtractRules {
 /// (gzip, c/storage format) to `tar_split` when given. See the module documentation.
 ///
 /// Threads share the work: the calling thread reads `input` (and calls the progress callback),
-/// digests it, decompresses it and digests the tar; a scoped thread parses the tar, checksums
-/// file data for tar-split and creates the files; another compresses and writes the tar-split.
-/// All are joined before this returns.
+/// digests it if it is compressed and decompresses it; a scoped thread digests the tar; another
+/// parses it, checksums file data for tar-split and creates the files; a third compresses and
+/// writes the tar-split. All are joined before this returns.
 ///
 /// Errors: `BadArchive` for anything wrong with the stream (garbage, truncation, bad checksums,
 /// entries escaping the root, duplicate names, unmapped owners), `DigestMismatch` when an
@@ -121,7 +122,6 @@ pub fn apply_layer(
         ignore_chown_errors: opts.ignore_chown_errors,
     };
     let mut raw_stats = StreamStats::default();
-    let mut tar_stats = StreamStats::default();
     let mut source = SourceReader { input, stats: &mut raw_stats, progress: opts.progress.take() };
 
     let mut prefix = [0u8; MAGIC_LEN];
@@ -134,15 +134,22 @@ pub fn apply_layer(
         got += n;
     }
     let compression = detect(&prefix[..got]);
+    if compression != Compression::None {
+        let mut raw_digester = Digester::new();
+        raw_digester.update(&prefix[..got]);
+        source.stats.digester = Some(raw_digester);
+    }
     let raw = BufReader::with_capacity(RAW_BUFFER, (&prefix[..got]).chain(source));
-    let decompressed = decompress_reader(compression, raw)?;
-    let mut tar_stream = CountingReader {
-        inner: decompressed,
-        stats: if compression == Compression::None { None } else { Some(&mut tar_stats) },
-    };
+    let mut tar_stream = decompress_reader(compression, raw)?;
 
-    let (sender, chunks) = chunk_pipe();
-    let extracted: Result<(BTreeSet<u32>, BTreeSet<u32>)> = std::thread::scope(|scope| {
+    let (sender, tap, chunks) = tapped_chunk_pipe();
+    let extracted: Result<(BTreeSet<u32>, BTreeSet<u32>, Digester)> = std::thread::scope(|scope| {
+        // sha256 of the tar costs as much as reading or writing it: a thread of its own.
+        let digesting = spawn_named(scope, "cs-digest", move || {
+            let mut tar_digester = Digester::new();
+            tap.run(|chunk| tar_digester.update(chunk));
+            tar_digester
+        })?;
         // The tar-split's JSON lines go from the extracting thread to one that compresses and
         // writes them: for layers of many small files, gzip is a fair share of the per-entry work.
         let (tar_split_lines, compressing) = match tar_split {
@@ -168,6 +175,7 @@ pub fn apply_layer(
         })?;
         let fed = sender.pump(&mut tar_stream);
         let extracted = extracting.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let tar_digester = digesting.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         let compressed = compressing.map(|c| c.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
         // A failure of the stream itself (cancel, read error, corrupt compression) comes first:
         // the extracting side only saw the stream end early because of it. Then one of the
@@ -177,24 +185,23 @@ pub fn apply_layer(
             return Err(ts_error(e));
         }
         match pumped {
-            Pumped::All => extracted,
+            Pumped::All => extracted.map(|(uids, gids)| (uids, gids, tar_digester)),
             // It stops reading only when it failed; anything else would leave the digests short.
             Pumped::ReaderGone => Err(extracted.err().unwrap_or_else(|| {
                 Error::new(ErrorKind::Io, "the extracting thread stopped before the end of the layer stream")
             })),
         }
     });
-    let (uids, gids) = extracted?;
+    let (uids, gids, tar_digester) = extracted?;
     drop(tar_stream);
 
-    if compression == Compression::None {
-        tar_stats.digester = raw_stats.digester.clone();
-    }
+    // Uncompressed, the stream is the tar.
+    let raw_digester = raw_stats.digester.take().unwrap_or_else(|| tar_digester.clone());
     let stats = ApplyStats {
-        compressed_digest: raw_stats.digester.digest(),
-        compressed_size: raw_stats.digester.count(),
-        uncompressed_digest: tar_stats.digester.digest(),
-        uncompressed_size: tar_stats.digester.count(),
+        compressed_digest: raw_digester.digest(),
+        compressed_size: raw_digester.count(),
+        uncompressed_digest: tar_digester.digest(),
+        uncompressed_size: tar_digester.count(),
         compression,
         uid_set: uids.into_iter().collect(),
         gid_set: gids.into_iter().collect(),
@@ -396,20 +403,6 @@ impl Extractor {
             None
         };
         let parent_fd = self.root.dir(parent, root_owner).map_err(|e| entry_io_error(name, "resolving parent directory", e))?;
-        // An existing entry is replaced unless old and new are both directories (then merged).
-        let existing = stat_at(parent_fd, &base_c).map_err(|e| entry_io_error(name, "inspecting existing entry", e))?;
-        let mut removed_dir = false;
-        if let Some(st) = existing {
-            if !(is_dir(&st) && h.kind == Kind::Dir) {
-                remove_all_at(parent_fd, &base_c).map_err(|e| entry_io_error(name, "replacing existing entry", e))?;
-                removed_dir = is_dir(&st);
-            }
-        }
-        let merge_dir = existing.is_some_and(|st| is_dir(&st)) && h.kind == Kind::Dir;
-        if removed_dir {
-            self.root.invalidate();
-        }
-        let parent_fd = self.root.dir(parent, root_owner).map_err(|e| entry_io_error(name, "resolving parent directory", e))?;
         let ctx = EntryCtx {
             name,
             parent: parent_fd,
@@ -422,9 +415,9 @@ impl Extractor {
         match h.kind {
             Kind::Regular => return ctx.regular_file(reader, h, ts, record),
             Kind::Dir => {
-                if !merge_dir {
-                    mkdir_at(parent_fd, &base_c, 0o700).map_err(|e| entry_io_error(name, "creating directory", e))?;
-                }
+                // An existing directory (the parent layer's, or one made for an earlier entry) is
+                // merged into.
+                ctx.create("creating directory", true, || mkdir_at(parent_fd, &base_c, 0o700))?;
                 let dir = open_at(parent_fd, &base_c, libc::O_RDONLY | libc::O_DIRECTORY, 0)
                     .map_err(|e| entry_io_error(name, "opening directory", e))?;
                 ctx.chown_at()?;
@@ -439,17 +432,17 @@ impl Extractor {
                 }
                 let target = cstring(&h.linkname).map_err(|e| bad_entry(name, e))?;
                 // SAFETY: plain syscall.
-                cvt(unsafe { libc::symlinkat(target.as_ptr(), parent_fd.as_raw_fd(), base_c.as_ptr()) })
-                    .map_err(|e| entry_io_error(name, "creating symlink", e))?;
+                ctx.create("creating symlink", false, || cvt(unsafe { libc::symlinkat(target.as_ptr(), parent_fd.as_raw_fd(), base_c.as_ptr()) }))?;
                 ctx.chown_at()?;
                 ctx.xattrs(h, XattrTarget::At(parent_fd, &base_c))?;
                 ctx.utimes_at(h)?;
             }
             Kind::Hardlink => {
                 let (target_dir, target_base) = link_target.as_ref().expect("resolved above for hardlinks");
-                // SAFETY: plain syscall; flags 0 links a symlink itself rather than its target.
-                cvt(unsafe { libc::linkat(target_dir.as_raw_fd(), target_base.as_ptr(), parent_fd.as_raw_fd(), base_c.as_ptr(), 0) })
-                    .map_err(|e| entry_io_error(name, "creating hardlink", e))?;
+                ctx.create("creating hardlink", false, || {
+                    // SAFETY: plain syscall; flags 0 links a symlink itself rather than its target.
+                    cvt(unsafe { libc::linkat(target_dir.as_raw_fd(), target_base.as_ptr(), parent_fd.as_raw_fd(), base_c.as_ptr(), 0) })
+                })?;
                 // The inode is shared: chown only when the owner really differs, because any
                 // chown clears setuid/setgid bits the first entry already set.
                 let st = stat_at(parent_fd, &base_c).map_err(|e| entry_io_error(name, "inspecting hardlink", e))?;
@@ -466,8 +459,7 @@ impl Extractor {
                 };
                 let dev = libc::makedev(h.devmajor, h.devminor);
                 // SAFETY: plain syscall.
-                cvt(unsafe { libc::mknodat(parent_fd.as_raw_fd(), base_c.as_ptr(), kind | 0o600, dev) })
-                    .map_err(|e| entry_io_error(name, "creating device or fifo", e))?;
+                ctx.create("creating device or fifo", false, || cvt(unsafe { libc::mknodat(parent_fd.as_raw_fd(), base_c.as_ptr(), kind | 0o600, dev) }))?;
                 ctx.chown_at()?;
                 ctx.xattrs(h, XattrTarget::At(parent_fd, &base_c))?;
                 // SAFETY: plain syscall on the node we just created.
@@ -586,6 +578,29 @@ struct EntryCtx<'e> {
 }
 
 impl EntryCtx<'_> {
+    /// Create the entry's name with `create`. A name already taken (by the parent layer's copy
+    /// on vfs, or by an earlier entry) is replaced, except that a new directory merges into an
+    /// existing one (then `None`), as c/storage does. Creating first and looking only on EEXIST
+    /// spares a stat for every entry of a fresh layer.
+    fn create<T>(&self, doing: &str, new_is_dir: bool, mut create: impl FnMut() -> io::Result<T>) -> Result<Option<T>> {
+        let fail = |e| entry_io_error(self.name, doing, e);
+        // Bounded: something else creating the name as fast as we remove it is not our problem.
+        for _ in 0..3 {
+            match create() {
+                Ok(created) => return Ok(Some(created)),
+                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+                Err(e) => return Err(fail(e)),
+            }
+            match stat_at(self.parent, self.base).map_err(fail)? {
+                Some(st) if new_is_dir && is_dir(&st) => return Ok(None),
+                // The parent directory cached by RootDir is not below the removed name.
+                Some(_) => remove_all_at(self.parent, self.base).map_err(|e| entry_io_error(self.name, "replacing existing entry", e))?,
+                None => {}
+            }
+        }
+        Err(fail(io::Error::from_raw_os_error(libc::EEXIST)))
+    }
+
     fn chown_at(&self) -> Result<()> {
         // SAFETY: plain syscall; the final component is not followed.
         let r = cvt(unsafe { libc::fchownat(self.parent.as_raw_fd(), self.base.as_ptr(), self.uid, self.gid, libc::AT_SYMLINK_NOFOLLOW) });
@@ -641,9 +656,8 @@ impl EntryCtx<'_> {
         record: bool,
     ) -> Result<(u64, Option<u64>)> {
         let name = self.name;
-        let fd = open_at(self.parent, self.base, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0o600)
-            .map_err(|e| entry_io_error(name, "creating file", e))?;
-        let mut file = File::from(fd);
+        let fd = self.create("creating file", false, || open_at(self.parent, self.base, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0o600))?;
+        let mut file = File::from(fd.expect("only directories are merged"));
         let write_err = |e: io::Error| entry_io_error(name, "writing file", e);
         let result = match &h.sparse {
             None => {

@@ -1,8 +1,9 @@
-//! A bounded pipe of reusable byte chunks between the two threads of an import: the caller's
-//! thread reads, decompresses and digests the layer stream and pushes it in; the extracting
-//! thread parses the tar out of it, checksums file data for tar-split and writes the files. Both
-//! halves cost about the same on a large layer, so running them side by side nearly halves the
-//! import time. Memory is fixed: `CHUNKS` buffers of `CHUNK_SIZE` circulate between the threads.
+//! A bounded pipe of reusable byte chunks between the threads of an import: the caller's thread
+//! reads and decompresses the layer stream and pushes it in; a tap ([`ChunkTap`]) on another
+//! thread digests the tar as it passes; the extracting thread parses the tar out of it,
+//! checksums file data for tar-split and writes the files. Each stage costs about the same on a
+//! large layer, so running them side by side divides the import time. Memory is fixed: `CHUNKS`
+//! buffers of `CHUNK_SIZE` circulate, and the tap sees them without copying.
 //!
 //! The tar-split of an import travels the same way, as JSON lines from the extracting thread to
 //! the one that compresses them ([`ChunkWriter`]).
@@ -47,6 +48,34 @@ pub fn chunk_pipe() -> (ChunkSender, ChunkReader) {
         ChunkSender { full: full_tx, empty: empty_rx },
         ChunkReader { full: full_rx, empty: empty_tx, current: Vec::new(), pos: 0, len: 0 },
     )
+}
+
+/// A pipe with a tap in the middle: chunks go from the sender through the tap to the reader,
+/// and the reader hands spent ones straight back to the sender.
+pub fn tapped_chunk_pipe() -> (ChunkSender, ChunkTap, ChunkReader) {
+    let (sender, mut reader) = chunk_pipe();
+    let (to_reader, from_tap) = sync_channel(CHUNKS);
+    let tap = ChunkTap { input: std::mem::replace(&mut reader.full, from_tap), output: to_reader };
+    (sender, tap, reader)
+}
+
+/// The middle stage of [`tapped_chunk_pipe`].
+pub struct ChunkTap {
+    input: Receiver<Filled>,
+    output: SyncSender<Filled>,
+}
+
+impl ChunkTap {
+    /// Show every chunk to `inspect`, then pass it on, until the sender is done (the reader then
+    /// sees the end) or the reader went away (the sender's next send then fails).
+    pub fn run(self, mut inspect: impl FnMut(&[u8])) {
+        while let Ok((buf, len)) = self.input.recv() {
+            inspect(&buf[..len]);
+            if self.output.send((buf, len)).is_err() {
+                return;
+            }
+        }
+    }
 }
 
 /// Whether [`ChunkSender::pump`] delivered the whole source.
@@ -194,23 +223,59 @@ mod tests {
 
     /// Run `feed` with the sending end while another thread reads everything; check the bytes.
     fn round_trip(data: &[u8], feed: impl FnOnce(ChunkSender)) {
-        let (tx, mut rx) = chunk_pipe();
+        let (tx, rx) = chunk_pipe();
         let got = std::thread::scope(|s| {
-            let reader = s.spawn(move || {
-                let mut got = Vec::new();
-                rx.read_to_end(&mut got).unwrap();
-                got
-            });
+            let reader = s.spawn(move || read_all(rx));
             feed(tx);
             reader.join().unwrap()
         });
         assert!(got == data, "{} bytes came out of {}", got.len(), data.len());
     }
 
+    fn read_all(mut rx: ChunkReader) -> Vec<u8> {
+        let mut got = Vec::new();
+        rx.read_to_end(&mut got).unwrap();
+        got
+    }
+
     #[test]
     fn the_reader_gets_the_source_byte_for_byte() {
         let data: Vec<u8> = (0..(CHUNK_SIZE * 6 + 12345)).map(|i| (i * 31 % 251) as u8).collect();
         round_trip(&data, |tx| assert_eq!(tx.pump(&mut Jagged(&data, 0)).unwrap(), Pumped::All));
+    }
+
+    #[test]
+    fn the_tap_sees_every_byte_in_order_and_the_reader_gets_them_too() {
+        let data: Vec<u8> = (0..(CHUNK_SIZE * 9 + 4321)).map(|i| (i * 13 % 241) as u8).collect();
+        let (tx, tap, rx) = tapped_chunk_pipe();
+        let (tapped, got) = std::thread::scope(|s| {
+            let tapping = s.spawn(move || {
+                let mut seen = Vec::new();
+                tap.run(|chunk| seen.extend_from_slice(chunk));
+                seen
+            });
+            let reader = s.spawn(move || read_all(rx));
+            assert_eq!(tx.pump(&mut Jagged(&data, 0)).unwrap(), Pumped::All);
+            (tapping.join().unwrap(), reader.join().unwrap())
+        });
+        assert!(tapped == data, "the tap saw {} bytes of {}", tapped.len(), data.len());
+        assert!(got == data, "the reader got {} bytes of {}", got.len(), data.len());
+    }
+
+    #[test]
+    fn a_reader_that_stops_early_stops_the_tap_and_the_feeder() {
+        let data = vec![7u8; CHUNK_SIZE * 20];
+        let (tx, tap, mut rx) = tapped_chunk_pipe();
+        let mut source = &data[..];
+        std::thread::scope(|s| {
+            s.spawn(move || tap.run(|_| {}));
+            s.spawn(move || {
+                let mut first = [0u8; 10];
+                rx.read_exact(&mut first).unwrap();
+            });
+            assert_eq!(tx.pump(&mut source).unwrap(), Pumped::ReaderGone);
+        });
+        assert!(!source.is_empty(), "the feeder read the whole source for nobody");
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! The reader stages of an import: the raw source (byte count, sha256, progress/cancel) and the
-//! decompressed stream (byte count, sha256), with errors kept distinguishable as they pass
-//! through decompressors that only speak `io::Error`.
+//! The reader stage of an import: the raw source (byte count, sha256 when it is compressed,
+//! progress/cancel), with errors kept distinguishable as they pass through decompressors that
+//! only speak `io::Error`. The tar itself is digested on its own thread (see `apply_layer`).
 
 use std::fmt;
 use std::io::{self, Read};
@@ -39,13 +39,16 @@ pub fn io_to_error(e: io::Error, context: &str) -> Error {
     Error::new(ErrorKind::BadArchive, format!("{context}: corrupt compressed stream: {e}"))
 }
 
-/// Count and digest of a stream, filled in by [`SourceReader`] or [`CountingReader`].
+/// Count and, when asked, digest of the raw stream, filled in by [`SourceReader`].
 #[derive(Default)]
 pub struct StreamStats {
-    pub digester: Digester,
+    pub count: u64,
+    /// `None` while the stream is not known to be compressed: an uncompressed stream is the tar,
+    /// whose digest is computed elsewhere, and hashing it twice would only cost time.
+    pub digester: Option<Digester>,
 }
 
-/// The caller's raw stream: digests and counts it, reports progress and honours cancellation.
+/// The caller's raw stream: counts (and digests) it, reports progress and honours cancellation.
 pub struct SourceReader<'a, 'p> {
     pub input: &'a mut dyn Read,
     pub stats: &'a mut StreamStats,
@@ -61,28 +64,14 @@ impl Read for SourceReader<'_, '_> {
                 Err(e) => return Err(carry(Error::io("reading the layer stream", e))),
             }
         };
-        self.stats.digester.update(&buf[..n]);
+        self.stats.count += n as u64;
+        if let Some(digester) = self.stats.digester.as_mut() {
+            digester.update(&buf[..n]);
+        }
         if let Some(progress) = self.progress.as_mut() {
-            if !progress(self.stats.digester.count()) {
+            if !progress(self.stats.count) {
                 return Err(carry(Error::new(ErrorKind::Cancelled, "layer import cancelled by the progress callback")));
             }
-        }
-        Ok(n)
-    }
-}
-
-/// The decompressed stream: digests and counts it unless it is the raw stream itself (no
-/// compression), where hashing twice would only cost time.
-pub struct CountingReader<'a, R> {
-    pub inner: R,
-    pub stats: Option<&'a mut StreamStats>,
-}
-
-impl<R: Read> Read for CountingReader<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if let Some(stats) = self.stats.as_mut() {
-            stats.digester.update(&buf[..n]);
         }
         Ok(n)
     }
