@@ -95,16 +95,16 @@ fn large_files_read_ahead_are_checked_the_same_way() {
     fs::create_dir(&root).unwrap();
     let ts = import(&tar, &root, WhiteoutMode::Naive);
     let mut out = Vec::new();
-    export_from_tar_split(&mut &ts[..], &[root.clone()], &mut out).unwrap();
+    export_from_tar_split(&mut &ts[..], std::slice::from_ref(&root), &mut out).unwrap();
     assert!(out == tar, "large file re-exported byte for byte");
 
     let mut changed = big.clone();
     changed[15 << 20] ^= 1;
     fs::write(root.join("big"), &changed).unwrap();
-    let err = export_from_tar_split(&mut &ts[..], &[root.clone()], &mut Vec::new()).unwrap_err();
+    let err = export_from_tar_split(&mut &ts[..], std::slice::from_ref(&root), &mut Vec::new()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
     fs::write(root.join("big"), &big[..10 << 20]).unwrap();
-    let err = export_from_tar_split(&mut &ts[..], &[root.clone()], &mut Vec::new()).unwrap_err();
+    let err = export_from_tar_split(&mut &ts[..], std::slice::from_ref(&root), &mut Vec::new()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::CorruptMetadata, "{err}");
 
     // A writer that fails stops the export (and the reader thread) with an I/O error.
