@@ -87,9 +87,10 @@ fn tar_split_files_are_found_across_roots_in_order_and_checked() {
 
 #[test]
 fn large_files_read_ahead_are_checked_the_same_way() {
-    // Above 8 MiB the export reads ahead on a second thread; its failures must be the same.
+    // Above 8 MiB the export reads ahead on two threads, chunk by chunk; the last chunk is a
+    // partial one. Its failures must be the same.
     let tmp = TempDir::new("large");
-    let big: Vec<u8> = (0..20u32 << 20).map(|i| (i % 251) as u8).collect();
+    let big: Vec<u8> = (0..(20u32 << 20) + 12345).map(|i| (i % 251) as u8).collect();
     let tar = TarBuilder::default().file("big", &big).finish();
     let root = tmp.join("root");
     fs::create_dir(&root).unwrap();
@@ -103,7 +104,7 @@ fn large_files_read_ahead_are_checked_the_same_way() {
     fs::write(root.join("big"), &changed).unwrap();
     let err = export_from_tar_split(&mut &ts[..], std::slice::from_ref(&root), &mut Vec::new()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
-    fs::write(root.join("big"), &big[..10 << 20]).unwrap();
+    fs::write(root.join("big"), &big[..(10 << 20) + 7]).unwrap();
     let err = export_from_tar_split(&mut &ts[..], std::slice::from_ref(&root), &mut Vec::new()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::CorruptMetadata, "{err}");
 

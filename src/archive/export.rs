@@ -61,7 +61,7 @@ pub fn export_from_tar_split(tar_split_gz: &mut dyn Read, file_roots: &[PathBuf]
                 }
                 let mut file = file.ok_or_else(|| Error::corrupt(format!("file {shown:?} listed in the tar-split is not in the layer")))?;
                 let checksum = if size >= PIPELINE_THRESHOLD {
-                    copy_checksummed_pipelined(&mut file, size, out, &shown)?
+                    copy_checksummed_pipelined(&file, size, out, &shown)?
                 } else {
                     copy_checksummed(&mut file, size, out, &mut buf, &shown)?
                 };
@@ -79,10 +79,13 @@ pub fn export_from_tar_split(tar_split_gz: &mut dyn Read, file_roots: &[PathBuf]
     Ok(written)
 }
 
-/// Files at least this big are read by a second thread while this one checksums and writes:
-/// reading from the page cache and CRC-64 cost about the same, so overlapping them nearly halves
-/// the export time of large layers.
+/// Files at least this big are read by other threads while this one checksums and writes.
 const PIPELINE_THRESHOLD: u64 = 8 << 20;
+/// Threads reading a large file, each every `READERS`th chunk. Copying out of the page cache is
+/// most of an export's work and one thread cannot saturate memory: two nearly halve it.
+const READERS: usize = 2;
+/// Chunks each reader may have read ahead.
+const READ_AHEAD: usize = 2;
 
 /// Copy exactly `size` bytes of `file` to `out`, returning their CRC-64/ISO.
 fn copy_checksummed(file: &mut File, size: u64, out: &mut dyn Write, buf: &mut [u8], shown: &str) -> Result<u64> {
@@ -101,60 +104,67 @@ fn copy_checksummed(file: &mut File, size: u64, out: &mut dyn Write, buf: &mut [
     Ok(digest.finalize())
 }
 
-/// `copy_checksummed` with the reads done ahead by a scoped thread. Three buffers circulate
-/// between the two threads, so memory stays at 3 MiB whatever the file size.
-fn copy_checksummed_pipelined(file: &mut File, size: u64, out: &mut dyn Write, shown: &str) -> Result<u64> {
-    use std::sync::mpsc::sync_channel;
-    const BUFFERS: usize = 3;
-    let (full_tx, full_rx) = sync_channel::<io::Result<(Vec<u8>, usize)>>(BUFFERS);
-    let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(BUFFERS);
-    for _ in 0..BUFFERS {
-        empty_tx.send(vec![0u8; COPY_BUFFER]).expect("the receiver is alive");
-    }
-    std::thread::scope(|scope| {
-        scope.spawn(move || {
-            let mut left = size;
-            while left > 0 {
-                // The consumer hung up (it failed): stop reading.
-                let Ok(mut buf) = empty_rx.recv() else { return };
-                let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-                let result = file.read(&mut buf[..want]).map(|n| (buf, n));
-                let stop = !matches!(result, Ok((_, n)) if n > 0);
-                if let Ok((_, n)) = &result {
-                    left -= *n as u64;
-                }
-                if full_tx.send(result).is_err() || stop {
-                    return;
-                }
-            }
-        });
-        // The consumer owns its ends of the channels, so if it stops early they are dropped
-        // before the scope joins the reader, which then sees the hang-up and stops too.
-        consume_checksummed(full_rx, empty_tx, size, out, shown)
-    })
+/// Chunk `index` of a file of `size` bytes: its offset and length.
+fn chunk_span(index: u64, size: u64) -> (u64, usize) {
+    let offset = index * COPY_BUFFER as u64;
+    (offset, usize::try_from(size - offset).unwrap_or(usize::MAX).min(COPY_BUFFER))
 }
 
-fn consume_checksummed(
-    full: std::sync::mpsc::Receiver<io::Result<(Vec<u8>, usize)>>,
-    empty: std::sync::mpsc::SyncSender<Vec<u8>>,
-    size: u64,
-    out: &mut dyn Write,
-    shown: &str,
-) -> Result<u64> {
-    let mut digest = crc64_iso();
-    let mut left = size;
-    while left > 0 {
-        let (buf, n) = full.recv().map_err(|_| shorter_than_recorded(shown, size))?.ctx(format!("reading {shown:?} of the layer"))?;
-        if n == 0 {
-            return Err(shorter_than_recorded(shown, size));
+/// `copy_checksummed` of a file read from its start, with the reads done ahead by `READERS`
+/// scoped threads, reader `r` taking chunks `r`, `r + READERS`, ... with pread. Each has
+/// `READ_AHEAD` buffers of its own, so memory stays at `READERS * READ_AHEAD` MiB whatever the
+/// file size.
+fn copy_checksummed_pipelined(file: &File, size: u64, out: &mut dyn Write, shown: &str) -> Result<u64> {
+    use std::os::unix::fs::FileExt;
+    use std::sync::mpsc::sync_channel;
+    let chunks = size.div_ceil(COPY_BUFFER as u64);
+    std::thread::scope(|scope| {
+        let mut lanes = Vec::with_capacity(READERS);
+        for reader in 0..READERS {
+            let (full_tx, full_rx) = sync_channel::<io::Result<(Vec<u8>, usize)>>(READ_AHEAD);
+            let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(READ_AHEAD);
+            for _ in 0..READ_AHEAD {
+                empty_tx.send(vec![0u8; COPY_BUFFER]).expect("the receiver is alive");
+            }
+            scope.spawn(move || {
+                for index in (reader as u64..chunks).step_by(READERS) {
+                    // The consumer hung up (it failed): stop reading.
+                    let Ok(mut buf) = empty_rx.recv() else { return };
+                    let (offset, len) = chunk_span(index, size);
+                    let mut filled = 0;
+                    let result = loop {
+                        match file.read_at(&mut buf[filled..len], offset + filled as u64) {
+                            Ok(0) => break Ok(filled),
+                            Ok(n) if filled + n == len => break Ok(len),
+                            Ok(n) => filled += n,
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                            Err(e) => break Err(e),
+                        }
+                    };
+                    let complete = matches!(result, Ok(n) if n == len);
+                    if full_tx.send(result.map(|n| (buf, n))).is_err() || !complete {
+                        return;
+                    }
+                }
+            });
+            lanes.push((full_rx, empty_tx));
         }
-        digest.update(&buf[..n]);
-        out.write_all(&buf[..n]).map_err(|e| Error::io("writing the layer tar", e))?;
-        left -= n as u64;
-        // The reader may already have finished; then the buffer is simply dropped.
-        let _ = empty.send(buf);
-    }
-    Ok(digest.finalize())
+        // The consumer owns its ends of the channels, so if it stops early they are dropped
+        // before the scope joins the readers, which then see the hang-up and stop too.
+        let mut digest = crc64_iso();
+        for index in 0..chunks {
+            let (full, empty) = &lanes[(index % READERS as u64) as usize];
+            let (buf, n) = full.recv().map_err(|_| shorter_than_recorded(shown, size))?.ctx(format!("reading {shown:?} of the layer"))?;
+            if n < chunk_span(index, size).1 {
+                return Err(shorter_than_recorded(shown, size));
+            }
+            digest.update(&buf[..n]);
+            out.write_all(&buf[..n]).map_err(|e| Error::io("writing the layer tar", e))?;
+            // The reader may already have finished; then the buffer is simply dropped.
+            let _ = empty.send(buf);
+        }
+        Ok(digest.finalize())
+    })
 }
 
 fn shorter_than_recorded(shown: &str, size: u64) -> Error {
