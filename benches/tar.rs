@@ -34,37 +34,38 @@ fn main() {
     let only: Option<String> = std::env::var("CS_BENCH_ONLY").ok();
     let tars = build_corpus(&corpus);
     let scratch = std::env::temp_dir().join("cs-bench-tar");
+    if scratch.exists() {
+        // Left by an interrupted run: see EXT4_RECENTLY_DELETED.
+        rm(&scratch);
+        Command::new("sync").status().unwrap();
+        std::thread::sleep(EXT4_RECENTLY_DELETED);
+    }
 
     println!("{:<18} {:<7} {:>11} {:>11} {:>8} {:>11} {:>9}", "layer", "op", "libcstorage", "Go", "Go/ours", "GNU tar", "ours/tar");
     for (label, tar) in &tars {
         if only.as_deref().is_some_and(|o| !label.contains(o)) {
             continue;
         }
-        // Import: the tools take turns run by run, each into a new directory.
+        // Import: the tools take turns run by run (each run starting with the next tool), each
+        // into a new directory.
         let many_files = !label.contains("2 GiB");
         let mut samples: [Vec<Duration>; 3] = Default::default();
         let mut kept = Vec::new();
         for run_index in 0..runs.max(1) {
-            for (tool, samples) in ImportTool::ALL.into_iter().zip(samples.iter_mut()) {
+            for turn in 0..ImportTool::ALL.len() {
+                let which = (run_index + turn) % ImportTool::ALL.len();
+                let tool = ImportTool::ALL[which];
                 let root = scratch.join(format!("import-{tool:?}-{run_index}"));
                 rm(&root);
                 fs::create_dir_all(&root).unwrap();
                 warm(tar);
-                samples.push(timed(tool.command(&root, tar)));
+                samples[which].push(timed(tool.command(&root, tar)));
                 if many_files {
                     kept.push(root);
                 } else {
                     rm(&root);
                 }
             }
-        }
-        if !kept.is_empty() {
-            for root in &kept {
-                rm(root);
-            }
-            // See EXT4_RECENTLY_DELETED: the next corpus must not pay for these deletions.
-            Command::new("sync").status().unwrap();
-            std::thread::sleep(EXT4_RECENTLY_DELETED);
         }
         let [ours, go, gnu] = samples.map(median_of);
         print_row(label, "import", ours, go, Some(gnu));
@@ -87,6 +88,14 @@ fn main() {
         print_row(label, "export", ours_t, go_t, None);
         rm(&ours_root);
         rm(&go_root);
+        if !kept.is_empty() {
+            for root in &kept {
+                rm(root);
+            }
+            // See EXT4_RECENTLY_DELETED: the next corpus must not pay for these deletions.
+            Command::new("sync").status().unwrap();
+            std::thread::sleep(EXT4_RECENTLY_DELETED);
+        }
     }
     rm(&scratch);
 }
@@ -189,13 +198,15 @@ fn median_of(mut times: Vec<Duration>) -> Duration {
     times[times.len() / 2]
 }
 
-/// ext4 skips inodes freed in the last 30 seconds when it allocates new ones (its
-/// `recently_deleted` check), so a run started right after deleting a tree of tens of thousands of
-/// files spends much of its time scanning past them (perf showed it as most of an import's time).
-/// Import runs therefore never follow a deletion: each goes to a new directory, kept until the
-/// corpus is done (except for the one-file layer, where disk space matters and no inodes are
-/// freed), and after deleting them the bench waits this long.
-const EXT4_RECENTLY_DELETED: Duration = Duration::from_secs(31);
+/// ext4 without a journal (as on many VMs' root disks) skips inodes freed in the last 60 seconds
+/// (300 more while their inode table block is dirty) when it allocates new ones: its
+/// `recently_deleted` check in fs/ext4/ialloc.c, RECENTCY_MIN and RECENTCY_DIRTY. A run started
+/// right after deleting a tree of tens of thousands of files spends most of its time scanning
+/// past them (perf shows `recently_deleted`; a 2 s import took up to 26 s). Import runs therefore
+/// never follow a deletion: each goes to a new directory, kept until the corpus is done (except
+/// for the one-file layer, where disk space matters and no inodes are freed); then everything is
+/// deleted, `sync` writes the inode tables back, and the bench waits this long.
+const EXT4_RECENTLY_DELETED: Duration = Duration::from_secs(61);
 
 /// The importers compared.
 #[derive(Debug, Clone, Copy)]
