@@ -451,6 +451,15 @@ cs_result cs_container_options_set_process_label(cs_container_options *options, 
 cs_result cs_container_options_add_mount_option(cs_container_options *options, const char *option, cs_error **err);
 
 /**
+ * Make the container volatile, as `podman run --rm` does: c/storage 1.45+ keeps it and its
+ * layer in `volatile-containers.json` / `volatile-layers.json` (a store serving c/storage 1.43
+ * keeps them with the others, flagged), and overlay mounts it with the kernel's `volatile`
+ * option where supported (no syncs; its files may not survive a crash). Every container of a
+ * transient store is volatile anyway.
+ */
+cs_result cs_container_options_set_volatile(cs_container_options *options, bool volatile_, cs_error **err);
+
+/**
  * The container's uid map (`count` maps; `maps` may be NULL when `count` is 0). Without one
  * the container takes its image's top layer's map, else the store's default.
  */

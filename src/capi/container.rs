@@ -159,6 +159,23 @@ pub extern "C" fn cs_container_options_add_mount_option(
     })
 }
 
+/// Make the container volatile, as `podman run --rm` does: c/storage 1.45+ keeps it and its
+/// layer in `volatile-containers.json` / `volatile-layers.json` (a store serving c/storage 1.43
+/// keeps them with the others, flagged), and overlay mounts it with the kernel's `volatile`
+/// option where supported (no syncs; its files may not survive a crash). Every container of a
+/// transient store is volatile anyway.
+#[no_mangle]
+pub extern "C" fn cs_container_options_set_volatile(
+    options: *mut cs_container_options,
+    volatile: bool,
+    err: *mut *mut cs_error,
+) -> cs_result {
+    boundary!(err = err; options: handle_mut => {
+        options.options.volatile = volatile;
+        Ok(())
+    })
+}
+
 /// The container's uid map (`count` maps; `maps` may be NULL when `count` is 0). Without one
 /// the container takes its image's top layer's map, else the store's default.
 #[no_mangle]

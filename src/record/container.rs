@@ -31,10 +31,16 @@ impl_record!(Container, "container");
 pub const MOUNT_LABEL_FLAG: &str = "MountLabel";
 pub const PROCESS_LABEL_FLAG: &str = "ProcessLabel";
 pub const MOUNT_OPTS_FLAG: &str = "MountOpts";
+pub const VOLATILE_FLAG: &str = "Volatile";
 
 impl Container {
     pub fn mount_label(&self) -> &str {
         self.flags.get(MOUNT_LABEL_FLAG).and_then(|v| v.as_str()).unwrap_or("")
+    }
+
+    /// Whether the container was made volatile (c/storage mounts it with "volatile").
+    pub fn is_volatile(&self) -> bool {
+        self.flags.get(VOLATILE_FLAG) == Some(&serde_json::Value::Bool(true))
     }
 
     pub fn mount_options(&self) -> Vec<String> {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::images::record_big_data;
 use super::layers::LayerOptions;
-use super::record_file::unknown_error;
+use super::record_file::{unknown_error, Location};
 use super::Store;
 use crate::atomic_file::create_private_dir;
 use crate::bigdata;
@@ -13,7 +13,7 @@ use crate::digest::sha256_of;
 use crate::error::{Error, Result};
 use crate::idmap::IdMap;
 use crate::lock::LockKind;
-use crate::record::container::{MOUNT_LABEL_FLAG, MOUNT_OPTS_FLAG, PROCESS_LABEL_FLAG};
+use crate::record::container::{MOUNT_LABEL_FLAG, MOUNT_OPTS_FLAG, PROCESS_LABEL_FLAG, VOLATILE_FLAG};
 use crate::record::{dedup_names, Container, Flags, Image};
 use crate::timestamp::Timestamp;
 
@@ -30,6 +30,10 @@ pub struct ContainerOptions {
     pub uid_map: Vec<IdMap>,
     pub gid_map: Vec<IdMap>,
     pub flags: Flags,
+    /// A container whose records need not survive a reboot (`podman run --rm`): c/storage
+    /// 1.45+ keeps it and its layer in the volatile files and mounts it with overlay's
+    /// "volatile" option. Every container of a transient store is volatile.
+    pub volatile: bool,
 }
 
 impl Store {
@@ -73,12 +77,15 @@ impl Store {
         // does; elsewhere the layer is created with the container's maps (a re-owned copy).
         let (layer_uid_map, layer_gid_map) =
             if self.can_use_shifting(&uid_map, &gid_map) { (Vec::new(), Vec::new()) } else { (uid_map.clone(), gid_map.clone()) };
+        let volatile = options.volatile || self.options.transient;
+        let location = self.volatile_location(volatile);
         let layer_options = LayerOptions {
             id: options.layer_id.clone(),
             parent: top_layer.as_ref().map(|l| l.id.clone()),
             mount_label: options.mount_label.clone(),
             uid_map: layer_uid_map,
             gid_map: layer_gid_map,
+            volatile: location == Location::Volatile,
             ..Default::default()
         };
         let layer = self.create_layer_with(&layer_options, true, |_, _| Ok(()))?;
@@ -88,6 +95,9 @@ impl Store {
         flags.insert(PROCESS_LABEL_FLAG.into(), options.process_label.clone().into());
         if !options.mount_options.is_empty() {
             flags.insert(MOUNT_OPTS_FLAG.into(), options.mount_options.clone().into());
+        }
+        if volatile {
+            flags.insert(VOLATILE_FLAG.into(), true.into());
         }
         let container = Container {
             id: id.clone(),
@@ -108,7 +118,7 @@ impl Store {
             // Someone may have taken the ID or a name while the layer was being made.
             containers.check_id_free(&id)?;
             containers.check_names_free(&container.names)?;
-            containers.push(container.clone());
+            containers.push_to(container.clone(), location);
             if let Err(e) = containers.save(&guard) {
                 containers.remove(&id);
                 return Err(e);
@@ -122,6 +132,17 @@ impl Store {
             return Err(e);
         }
         Ok(container)
+    }
+
+    /// The file a volatile container's records go to: the volatile files of c/storage 1.45+;
+    /// a store serving 1.43, which never reads those, keeps them in the stable files with the
+    /// container's Volatile flag, as 1.43 itself does.
+    fn volatile_location(&self, volatile: bool) -> Location {
+        if volatile {
+            Location::Volatile
+        } else {
+            Location::Stable
+        }
     }
 
     pub fn containers(&self) -> Result<Vec<Container>> {

@@ -60,7 +60,8 @@ impl AdditionalImageStore {
         let images_dir = root.join(format!("{driver}-images"));
         Ok(AdditionalImageStore {
             root: root.to_path_buf(),
-            layers: Mutex::new(read_only_records(&layers_dir, "layers")?),
+            // c/storage 1.57 reads a read-only store's volatile layers too.
+            layers: Mutex::new(read_only_records(&layers_dir, "layers")?.with_volatile_file(layers_dir.join("volatile-layers.json"))),
             images: Mutex::new(read_only_records(&images_dir, "images")?),
             layers_dir,
             images_dir,

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::mountpoints::{Mount, MountsFile};
-use super::record_file::{unknown_error, RecordFile};
+use super::record_file::{unknown_error, Location, RecordFile};
 use crate::driver::vfs::remove_tree;
 use crate::driver::{CreateOptions, Driver, MountOptions};
 use crate::error::{Error, ErrorKind, Result};
@@ -104,13 +104,21 @@ impl LayerStore {
         self.records.records().iter().any(|l| l.parent == id)
     }
 
-    /// Append `layer` marked incomplete, save, then let the driver create its directories on
-    /// `parent` (the record of `layer.parent`, ours or an additional image store's). The
-    /// caller fills in data and then calls `mark_complete`. On failure nothing is left.
-    pub fn create(&mut self, guard: &LockGuard, mut layer: Layer, parent: Option<&Layer>, read_write: bool) -> Result<()> {
+    /// Append `layer` marked incomplete to the file of `location`, save, then let the driver
+    /// create its directories on `parent` (the record of `layer.parent`, ours or an additional
+    /// image store's). The caller fills in data and then calls `mark_complete`. On failure
+    /// nothing is left.
+    pub fn create(
+        &mut self,
+        guard: &LockGuard,
+        mut layer: Layer,
+        location: Location,
+        parent: Option<&Layer>,
+        read_write: bool,
+    ) -> Result<()> {
         layer.flags.insert(INCOMPLETE_FLAG.into(), serde_json::Value::Bool(true));
         let id = layer.id.clone();
-        self.records.push(layer.clone());
+        self.records.push_to(layer.clone(), location);
         self.save(guard)?;
 
         let opts = CreateOptions {

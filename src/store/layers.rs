@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::PathBuf;
 
-use super::record_file::unknown_error;
+use super::record_file::{unknown_error, Location};
 use super::Store;
 use crate::atomic_file::write_atomic_with;
 use crate::bigdata;
@@ -29,6 +29,9 @@ pub struct LayerOptions {
     /// Digests the caller already knows (recorded instead of computed, as Go does).
     pub compressed_digest: Option<String>,
     pub uncompressed_digest: Option<String>,
+    /// Keep the record in volatile-layers.json (c/storage 1.45+: the layer of a volatile
+    /// container, or of any container in a transient store).
+    pub volatile: bool,
 }
 
 /// What mounting a key means: a layer, and for a container its options and ID maps.
@@ -84,7 +87,8 @@ impl Store {
         drop(containers);
 
         let id = layer.id.clone();
-        layers.create(&guard, layer, parent.as_ref(), read_write)?;
+        let location = if options.volatile { Location::Volatile } else { Location::Stable };
+        layers.create(&guard, layer, location, parent.as_ref(), read_write)?;
         if let Err(e) = fill(&mut layers, &id) {
             layers.delete(&guard, &id)?;
             return Err(e);

@@ -108,15 +108,27 @@ impl Store {
         let run_layers_dir = dir(&run_root, "layers")?;
         let images_dir = dir(&graph_root, "images")?;
         let containers_dir = dir(&graph_root, "containers")?;
-        // Go creates these at open too: per-container run directories, and c/image's digest locks.
-        dir(&run_root, "containers")?;
+        // Go creates these at open too: c/image's digest locks (and, below, per-container run
+        // directories).
         dir(&run_root, "locks")?;
 
-        let layer_records = RecordFile::open(layers_dir.join("layers.json"), open_lock(&layers_dir.join("layers.lock"))?, read_only);
+        let run_containers_dir = dir(&run_root, "containers")?;
+        // c/storage 1.45+: the records of volatile containers and their layers live beside the
+        // stable ones, or in the run root when the whole store is transient, where the
+        // containers' lock file moves too (ONDISK.md 2.5).
+        let transient = resolved.transient;
+        let (volatile_layers_dir, volatile_containers_dir) =
+            if transient { (&run_layers_dir, &run_containers_dir) } else { (&layers_dir, &containers_dir) };
+        let layer_records = RecordFile::open(layers_dir.join("layers.json"), open_lock(&layers_dir.join("layers.lock"))?, read_only)
+            .with_volatile_file(volatile_layers_dir.join("volatile-layers.json"));
         let mounts = MountsFile::open(run_layers_dir.join("mountpoints.json"), open_lock(&run_layers_dir.join("mountpoints.lock"))?);
         let images = RecordFile::open(images_dir.join("images.json"), open_lock(&images_dir.join("images.lock"))?, read_only);
-        let containers =
-            RecordFile::open(containers_dir.join("containers.json"), open_lock(&containers_dir.join("containers.lock"))?, read_only);
+        let containers = RecordFile::open(
+            containers_dir.join("containers.json"),
+            open_lock(&volatile_containers_dir.join("containers.lock"))?,
+            read_only,
+        )
+        .with_volatile_file(volatile_containers_dir.join("volatile-containers.json"));
 
         let store = Store {
             graph_root,

@@ -21,6 +21,8 @@ pub struct StoreOptions {
     /// Default ID maps for containers created without maps and without an image.
     pub uid_map: Vec<IdMap>,
     pub gid_map: Vec<IdMap>,
+    /// c/storage's transient store: container records (and their layers') in the run root.
+    pub transient: bool,
 }
 
 /// The settings a store is opened with, all decided.
@@ -37,6 +39,8 @@ pub struct ResolvedOptions {
     pub read_only: bool,
     pub uid_map: Vec<IdMap>,
     pub gid_map: Vec<IdMap>,
+    /// c/storage's transient store: container records (and their layers') in the run root.
+    pub transient: bool,
 }
 
 impl StoreOptions {
@@ -64,6 +68,7 @@ impl StoreOptions {
             read_only: self.read_only,
             uid_map: self.uid_map.clone(),
             gid_map: self.gid_map.clone(),
+            transient: self.transient,
         })
     }
 }

@@ -3,8 +3,15 @@
 //!
 //! Protocol: take the lock; if the token in the lock file (or the JSON's mtime) differs from what
 //! we last saw, reload; make the change; write a new token, then replace the JSON atomically.
+//!
+//! c/storage 1.45+ splits layers and containers over two files under one lock: the stable one
+//! (layers.json, containers.json) and a volatile one (volatile-layers.json,
+//! volatile-containers.json) for `--rm` containers and their layers, in the run root when the
+//! store is transient. Both are read as one list (stable records first); each record is written
+//! back to the file it came from, and a file is rewritten only when its own records changed,
+//! so a record another tool keeps in either file is never dropped or moved.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -15,14 +22,29 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::lock::{LockFile, LockGuard, LockKind, Token};
 use crate::record::{dedup_names, Record};
 
+/// Which of the two files a record lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    Stable,
+    Volatile,
+}
+
 pub struct RecordFile<T: Record> {
     json_path: PathBuf,
+    /// volatile-layers.json / volatile-containers.json; `None` for images.
+    volatile_path: Option<PathBuf>,
     lock: LockFile,
     records: Vec<T>,
+    /// IDs of the records that live in the volatile file.
+    volatile_ids: HashSet<String>,
     by_id: HashMap<String, usize>,
     by_name: HashMap<String, usize>,
     seen_token: Option<Token>,
     seen_mtime: Option<SystemTime>,
+    seen_volatile_mtime: Option<SystemTime>,
+    /// The volatile file's content as last read or written: it is rewritten only when its
+    /// records changed (it is small, so keeping it costs little).
+    volatile_bytes: Vec<u8>,
     /// Names were found on two records at load; the next exclusive holder writes the fix.
     names_repaired: bool,
     read_only: bool,
@@ -32,16 +54,27 @@ impl<T: Record> RecordFile<T> {
     pub fn open(json_path: PathBuf, lock: LockFile, read_only: bool) -> Self {
         RecordFile {
             json_path,
+            volatile_path: None,
             lock,
             records: Vec::new(),
+            volatile_ids: HashSet::new(),
             by_id: HashMap::new(),
             by_name: HashMap::new(),
             seen_token: None,
             seen_mtime: None,
+            seen_volatile_mtime: None,
+            volatile_bytes: Vec::new(),
             names_repaired: false,
             read_only,
         }
     }
+
+    /// Also read (and write back) the volatile records kept at `path`, under the same lock.
+    pub fn with_volatile_file(mut self, path: PathBuf) -> Self {
+        self.volatile_path = Some(path);
+        self
+    }
+
 
     pub fn is_read_only(&self) -> bool {
         self.read_only
@@ -72,25 +105,38 @@ impl<T: Record> RecordFile<T> {
     /// Reload if another writer changed the file since we last looked.
     fn refresh(&mut self) -> Result<bool> {
         let token = self.lock.read_token()?;
-        let mtime = fs::metadata(&self.json_path).and_then(|m| m.modified()).ok();
-        if self.seen_token == Some(token) && self.seen_mtime == mtime {
+        let mtime = modified_time(&self.json_path);
+        let volatile_mtime = self.volatile_path.as_deref().and_then(modified_time);
+        if self.seen_token == Some(token) && self.seen_mtime == mtime && self.seen_volatile_mtime == volatile_mtime {
             return Ok(false);
         }
         self.load()?;
         self.seen_token = Some(token);
         self.seen_mtime = mtime;
+        self.seen_volatile_mtime = volatile_mtime;
         Ok(true)
     }
 
     fn load(&mut self) -> Result<()> {
-        let records: Vec<T> = match fs::read(&self.json_path) {
-            Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Vec::new(),
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                Error::corrupt(format!("{} is not a valid {} list: {e}", self.json_path.display(), T::KIND))
-            })?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(Error::io(format_args!("reading {}", self.json_path.display()), e)),
-        };
+        let mut records: Vec<T> = parse_list(&read_if_present(&self.json_path)?, &self.json_path)?;
+        self.volatile_ids.clear();
+        self.volatile_bytes.clear();
+        if let Some(path) = &self.volatile_path {
+            let bytes = read_if_present(path)?;
+            let stable_ids: HashSet<String> = records.iter().map(|r| r.id().to_string()).collect();
+            for record in parse_list::<T>(&bytes, path)? {
+                // c/storage skips a volatile record whose ID the stable file already has.
+                if stable_ids.contains(record.id()) || self.volatile_ids.contains(record.id()) {
+                    crate::log::log(crate::log::Level::Warn, || {
+                        format!("{} {} is listed twice; the copy in {} is ignored", T::KIND, record.id(), path.display())
+                    });
+                    continue;
+                }
+                self.volatile_ids.insert(record.id().to_string());
+                records.push(record);
+            }
+            self.volatile_bytes = bytes;
+        }
         self.records = records;
         self.reindex();
         Ok(())
@@ -124,18 +170,30 @@ impl<T: Record> RecordFile<T> {
         self.names_repaired = repaired;
     }
 
-    /// Write a new token, then the JSON, atomically. Needs the exclusive lock.
+    /// Write a new token, then the JSON, atomically: the stable file always, the volatile file
+    /// when its records changed. Needs the exclusive lock.
     pub fn save(&mut self, guard: &LockGuard) -> Result<()> {
         if self.read_only {
             return Err(read_only_error(&self.json_path));
         }
         debug_assert_eq!(guard.kind(), LockKind::Exclusive);
         let token = guard.record_write()?;
-        let json = crate::gojson::to_vec(&self.records)
-            .map_err(|e| Error::new(ErrorKind::Io, format!("encoding {}: {e}", self.json_path.display())))?;
+        let (volatile, stable): (Vec<&T>, Vec<&T>) = self.records.iter().partition(|r| self.volatile_ids.contains(r.id()));
+        let json = encode(&stable, &self.json_path)?;
         write_atomic(&self.json_path, &json, 0o600)?;
+        if let Some(path) = &self.volatile_path {
+            let json = encode(&volatile, path)?;
+            if json != self.volatile_bytes && !(volatile.is_empty() && self.volatile_bytes.iter().all(u8::is_ascii_whitespace)) {
+                if let Some(dir) = path.parent() {
+                    crate::atomic_file::create_private_dir(dir)?;
+                }
+                write_atomic(path, &json, 0o600)?;
+                self.volatile_bytes = json;
+            }
+            self.seen_volatile_mtime = modified_time(path);
+        }
         self.seen_token = Some(token);
-        self.seen_mtime = fs::metadata(&self.json_path).and_then(|m| m.modified()).ok();
+        self.seen_mtime = modified_time(&self.json_path);
         self.names_repaired = false;
         Ok(())
     }
@@ -225,7 +283,16 @@ impl<T: Record> RecordFile<T> {
         Ok(())
     }
 
+    /// Add a record to the stable file (`push_to` chooses the file).
     pub fn push(&mut self, record: T) {
+        self.push_to(record, Location::Stable)
+    }
+
+    pub fn push_to(&mut self, record: T, location: Location) {
+        if location == Location::Volatile {
+            debug_assert!(self.volatile_path.is_some(), "{} records have no volatile file", T::KIND);
+            self.volatile_ids.insert(record.id().to_string());
+        }
         let i = self.records.len();
         self.by_id.insert(record.id().to_string(), i);
         for name in record.names() {
@@ -238,12 +305,14 @@ impl<T: Record> RecordFile<T> {
     pub fn remove(&mut self, id: &str) -> Option<T> {
         let i = *self.by_id.get(id)?;
         let record = self.records.remove(i);
+        self.volatile_ids.remove(id);
         self.reindex();
         Some(record)
     }
 
     pub fn clear(&mut self) {
         self.records.clear();
+        self.volatile_ids.clear();
         self.reindex();
     }
 
@@ -262,6 +331,30 @@ impl<T: Record> RecordFile<T> {
         self.reindex();
         Ok(())
     }
+}
+
+fn modified_time(path: &Path) -> Option<SystemTime> {
+    fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// A record file's bytes; a missing file is an empty list.
+fn read_if_present(path: &Path) -> Result<Vec<u8>> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(bytes),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(Error::io(format_args!("reading {}", path.display()), e)),
+    }
+}
+
+fn parse_list<T: Record>(bytes: &[u8], path: &Path) -> Result<Vec<T>> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Vec::new());
+    }
+    serde_json::from_slice(bytes).map_err(|e| Error::corrupt(format!("{} is not a valid {} list: {e}", path.display(), T::KIND)))
+}
+
+fn encode<T: Record>(records: &[&T], path: &Path) -> Result<Vec<u8>> {
+    crate::gojson::to_vec(&records).map_err(|e| Error::new(ErrorKind::Io, format!("encoding {}: {e}", path.display())))
 }
 
 pub fn read_only_error(path: &Path) -> Error {

@@ -89,17 +89,15 @@ pub fn create_container(inv: &Invocation) -> i32 {
         }
     };
     let id = inv.flags.get_text("i");
-    let mut options = ContainerOptions {
+    let options = ContainerOptions {
         id: (!id.is_empty()).then(|| id.to_string()),
         names: inv.flags.get_list("n").to_vec(),
         metadata,
         uid_map: mappings.uid_map,
         gid_map: mappings.gid_map,
+        volatile: inv.flags.get_bool("-volatile"),
         ..Default::default()
     };
-    if inv.flags.get_bool("-volatile") {
-        options.flags.insert("Volatile".into(), true.into());
-    }
     match inv.store.create_container(Some(&inv.args[0]), &options) {
         Ok(container) => {
             if inv.json() {

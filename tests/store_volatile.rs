@@ -1,0 +1,140 @@
+//! Volatile and transient records (c/storage 1.45+, ONDISK.md 2.5) on real files: where they are
+//! written, that they are read as part of the store (listed, found, name-checked, protecting
+//! their image and layers, mount-counted), and that a rewrite of either file never drops or
+//! moves a record of the other. The same behaviour against the real c/storage 1.57 and
+//! podman 5 is in tests/interop_157.rs.
+
+mod common;
+
+use std::fs;
+
+use common::TempStore;
+use cstorage::{ContainerOptions, ErrorKind, ImageOptions, LayerOptions, Store, StoreOptions};
+use serde_json::Value;
+
+fn ids_in(path: &std::path::Path) -> Vec<String> {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let list: Vec<Value> = serde_json::from_str(&text).unwrap();
+    list.iter().map(|r| r["id"].as_str().unwrap().to_string()).collect()
+}
+
+/// A store with one layer, an image on it and a volatile container named "rm-ctr".
+fn store_with_volatile_container(t: &TempStore, options: StoreOptions) -> (Store, String, cstorage::Container) {
+    let store = Store::open(&options).unwrap();
+    let base = store.create_layer(&LayerOptions { names: vec!["base".into()], ..Default::default() }).unwrap();
+    let image = store.create_image(Some(&base.id), &ImageOptions { names: vec!["img".into()], ..Default::default() }).unwrap();
+    let ctr = store
+        .create_container(Some(&image.id), &ContainerOptions { names: vec!["rm-ctr".into()], volatile: true, ..Default::default() })
+        .unwrap();
+    let _ = t;
+    (store, image.id, ctr)
+}
+
+#[test]
+fn a_volatile_container_and_its_layer_go_to_the_volatile_files() {
+    let t = TempStore::new("volatile-files");
+    let (_store, _image, ctr) = store_with_volatile_container(&t, t.options("vfs"));
+    let g = t.graph();
+    assert_eq!(ids_in(&g.join("vfs-containers/volatile-containers.json")), vec![ctr.id.clone()]);
+    assert_eq!(ids_in(&g.join("vfs-containers/containers.json")), Vec::<String>::new());
+    assert_eq!(ids_in(&g.join("vfs-layers/volatile-layers.json")), vec![ctr.layer.clone()]);
+    assert!(!ids_in(&g.join("vfs-layers/layers.json")).contains(&ctr.layer));
+    let text = fs::read_to_string(g.join("vfs-containers/volatile-containers.json")).unwrap();
+    assert!(text.contains(r#""Volatile":true"#), "{text}");
+}
+
+#[test]
+fn volatile_records_are_listed_found_and_protect_what_they_use() {
+    let t = TempStore::new("volatile-rules");
+    let (_first, image, ctr) = store_with_volatile_container(&t, t.options("vfs"));
+    // A second handle reads everything from disk, as another process would.
+    let store = Store::open(&t.options("vfs")).unwrap();
+    assert_eq!(store.containers().unwrap().iter().map(|c| c.id.clone()).collect::<Vec<_>>(), vec![ctr.id.clone()]);
+    assert_eq!(store.container("rm-ctr").unwrap().id, ctr.id);
+    assert_eq!(store.container(&ctr.id[..10]).unwrap().id, ctr.id);
+    assert!(store.layers().unwrap().iter().any(|l| l.id == ctr.layer));
+
+    let taken = store.create_container(Some(&image), &ContainerOptions { names: vec!["rm-ctr".into()], ..Default::default() });
+    assert_eq!(taken.unwrap_err().kind(), ErrorKind::DuplicateName);
+    assert_eq!(store.delete_image(&image, false).unwrap_err().kind(), ErrorKind::ImageUsedByContainer);
+    assert_eq!(store.delete_layer(&ctr.layer).unwrap_err().kind(), ErrorKind::LayerUsedByContainer);
+    assert_eq!(store.delete_layer("base").unwrap_err().kind(), ErrorKind::LayerHasChildren);
+
+    // Deleting the container empties the volatile files, and leaves the stable ones alone.
+    let stable_layers = fs::read(t.graph().join("vfs-layers/layers.json")).unwrap();
+    store.delete_container("rm-ctr").unwrap();
+    assert!(ids_in(&t.graph().join("vfs-containers/volatile-containers.json")).is_empty());
+    assert!(ids_in(&t.graph().join("vfs-layers/volatile-layers.json")).is_empty());
+    assert_eq!(fs::read(t.graph().join("vfs-layers/layers.json")).unwrap(), stable_layers);
+}
+
+#[test]
+fn writes_to_either_file_keep_the_other_files_records_and_mounts() {
+    let t = TempStore::new("volatile-keep");
+    let (store, image, ctr) = store_with_volatile_container(&t, t.options("vfs"));
+    store.mount(&ctr.id, "", &[]).unwrap();
+    let volatile_layers = fs::read(t.graph().join("vfs-layers/volatile-layers.json")).unwrap();
+    let volatile_containers = fs::read(t.graph().join("vfs-containers/volatile-containers.json")).unwrap();
+
+    // Stable writes of every kind, through another handle.
+    let other = Store::open(&t.options("vfs")).unwrap();
+    let layer = other.create_layer(&LayerOptions { parent: Some("base".into()), ..Default::default() }).unwrap();
+    let stable_ctr = other.create_container(Some(&image), &ContainerOptions::default()).unwrap();
+    other.set_names(&layer.id, &["x".to_string()]).unwrap();
+    other.delete_container(&stable_ctr.id).unwrap();
+    other.delete_layer(&layer.id).unwrap();
+
+    assert_eq!(fs::read(t.graph().join("vfs-layers/volatile-layers.json")).unwrap(), volatile_layers);
+    assert_eq!(fs::read(t.graph().join("vfs-containers/volatile-containers.json")).unwrap(), volatile_containers);
+    let mounts: Vec<Value> = serde_json::from_slice(&fs::read(t.run().join("vfs-layers/mountpoints.json")).unwrap()).unwrap();
+    assert_eq!(mounts.len(), 1, "{mounts:?}");
+    assert_eq!(mounts[0]["id"], ctr.layer.as_str());
+    assert_eq!(other.mounted(&ctr.id).unwrap(), 1);
+
+    // A change to a volatile record is written back to the volatile file, not moved.
+    other.set_names(&ctr.id, &["renamed".to_string()]).unwrap();
+    assert_eq!(ids_in(&t.graph().join("vfs-containers/volatile-containers.json")), vec![ctr.id.clone()]);
+    assert!(ids_in(&t.graph().join("vfs-containers/containers.json")).is_empty());
+    other.unmount(&ctr.id, false).unwrap();
+}
+
+#[test]
+fn records_another_tool_put_in_the_volatile_files_are_read() {
+    let t = TempStore::new("volatile-foreign");
+    let store = t.open();
+    let base = store.create_layer(&LayerOptions::default()).unwrap();
+    // What c/storage 1.57 writes for a `--rm` container's layer, with a field we do not know.
+    let layers_dir = t.graph().join("vfs-layers");
+    let foreign = format!(
+        r#"[{{"id":"{id}","names":["theirs"],"parent":"{parent}","created":"2026-01-01T00:00:00Z","future-field":{{"a":1}}}}]"#,
+        id = "f".repeat(64),
+        parent = base.id
+    );
+    fs::write(layers_dir.join("volatile-layers.json"), &foreign).unwrap();
+    fs::create_dir_all(t.graph().join("vfs/dir").join("f".repeat(64))).unwrap();
+    // mtime alone (no new token) tells the open store to reload, as c/storage's hand-edit check.
+    let found = store.layer("theirs").unwrap();
+    assert_eq!(found.parent, base.id);
+    assert_eq!(store.delete_layer(&base.id).unwrap_err().kind(), ErrorKind::LayerHasChildren);
+    store.create_layer(&LayerOptions::default()).unwrap();
+    assert_eq!(fs::read_to_string(layers_dir.join("volatile-layers.json")).unwrap(), foreign, "kept byte for byte");
+}
+
+#[test]
+fn a_transient_store_keeps_container_records_and_their_lock_in_the_run_root() {
+    let t = TempStore::new("transient");
+    let mut options = t.options("vfs");
+    options.transient = true;
+    let (_store, _image, ctr) = store_with_volatile_container(&t, options.clone());
+    let store = Store::open(&options).unwrap();
+    let plain = store.create_container(Some("img"), &ContainerOptions::default()).unwrap();
+    let run = t.run();
+    assert_eq!(ids_in(&run.join("vfs-containers/volatile-containers.json")), vec![ctr.id.clone(), plain.id.clone()]);
+    assert_eq!(ids_in(&run.join("vfs-layers/volatile-layers.json")), vec![ctr.layer.clone(), plain.layer.clone()]);
+    assert!(run.join("vfs-containers/containers.lock").exists());
+    assert!(!t.graph().join("vfs-containers/volatile-containers.json").exists());
+    assert!(!t.graph().join("vfs-layers/volatile-layers.json").exists());
+    // A store opened without the transient setting does not see them (nor does c/storage).
+    let stable = Store::open(&t.options("vfs")).unwrap();
+    assert!(stable.containers().unwrap().is_empty());
+}
