@@ -24,4 +24,4 @@ pub mod timestamp;
 pub mod xattr;
 
 pub use record::{Container, Image, Layer};
-pub use store::{ContainerOptions, ImageOptions, LayerOptions, Store, StoreOptions};
+pub use store::{ContainerOptions, ImageOptions, LayerOptions, Store, StoreListing, StoreOptions};

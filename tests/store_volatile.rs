@@ -138,3 +138,16 @@ fn a_transient_store_keeps_container_records_and_their_lock_in_the_run_root() {
     let stable = Store::open(&t.options("vfs")).unwrap();
     assert!(stable.containers().unwrap().is_empty());
 }
+
+#[test]
+fn multi_list_shows_volatile_and_stable_records_together() {
+    let t = TempStore::new("multi-list");
+    let (store, image, ctr) = store_with_volatile_container(&t, t.options("vfs"));
+    let stable = store.create_container(Some(&image), &ContainerOptions::default()).unwrap();
+    // Read through another handle: stable records first, then volatile ones, as c/storage loads.
+    let listing = Store::open(&t.options("vfs")).unwrap().multi_list().unwrap();
+    assert_eq!(listing.containers.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), vec![stable.id.clone(), ctr.id.clone()]);
+    assert_eq!(listing.images.iter().map(|i| i.id.clone()).collect::<Vec<_>>(), vec![image]);
+    let layer_ids: Vec<String> = listing.layers.iter().map(|l| l.id.clone()).collect();
+    assert_eq!(layer_ids[1..], [stable.layer.clone(), ctr.layer.clone()]);
+}

@@ -14,6 +14,7 @@ mod images;
 mod layer_store;
 mod layers;
 mod mountpoints;
+mod multi_list;
 mod names;
 mod options;
 mod parent_owners;
@@ -24,6 +25,7 @@ pub use containers::ContainerOptions;
 pub use diffs::{DiffCompression, Progress};
 pub use images::ImageOptions;
 pub use layers::LayerOptions;
+pub use multi_list::StoreListing;
 pub use names::RecordKind;
 pub use options::{ResolvedOptions, StoreOptions};
 
