@@ -184,6 +184,20 @@ pub fn probe_idmapped_lowers(home: &Path, api: MountApi) -> bool {
     run().is_ok()
 }
 
+/// Does overlay take the "volatile" option (Linux 5.10+: no syncs of the upper directory)?
+/// c/storage 1.57 mounts volatile containers with it where it works, and caches the answer
+/// as `volatile-true` / `volatile-false`. Any failure means no.
+pub fn probe_volatile(home: &Path, api: MountApi) -> bool {
+    let run = || -> Result<()> {
+        let mut probe = ProbeDir::new(home, "volatile-check")?;
+        let (lower, upper, work, merged) = (probe.dir("lower")?, probe.dir("upper")?, probe.dir("work")?, probe.dir("merged")?);
+        let flags = MountFlags::parse(&["volatile".to_string()])?;
+        let spec = OverlaySpec { lowers: vec![text(&lower)], upper: Some((text(&upper), text(&work))), flags, label: None };
+        probe.mount(api, &spec, &merged)
+    };
+    run().is_ok()
+}
+
 /// Does the kernel copy up only metadata on chmod (metacopy) with these mount options?
 pub fn probe_metacopy(home: &Path, api: MountApi, mount_options: &[String]) -> Result<bool> {
     let mut probe = ProbeDir::new(home, "metacopy-check")?;
