@@ -291,6 +291,66 @@ mountopt = "nodev"
         assert_eq!(o.driver_options, vec![".imagestore=/a"]);
     }
 
+    fn warnings(o: &ConfiguredOptions) -> Vec<&str> {
+        o.notes.iter().filter(|(level, _)| *level == Level::Warn).map(|(_, note)| note.as_str()).collect()
+    }
+
+    #[test]
+    fn debians_config_gives_no_warning() {
+        let text = "[storage]\ndriver = \"overlay\"\n[storage.options]\nadditionalimagestores = [\n]\n\
+                    pull_options = {enable_partial_images = \"false\", use_hard_links = \"false\", ostree_repos=\"\"}\n\
+                    [storage.options.overlay]\nmountopt = \"nodev\"\n[storage.options.thinpool]\n";
+        let o = parse(text).unwrap();
+        assert_eq!(warnings(&o), Vec::<&str>::new());
+        assert!(o.notes.iter().any(|(level, note)| *level == Level::Debug && note.contains("pull_options.enable_partial_images")));
+    }
+
+    #[test]
+    fn unknown_and_unimplemented_keys_are_notes_never_driver_options() {
+        // The two keys the issue saw refused: c/storage 1.57 does not pass `sync` to a driver,
+        // and passes `use_composefs` to overlay only.
+        let o = parse("[storage]\ndriver = \"vfs\"\nbogus = 1\n[storage.options.vfs]\nsync = \"none\"\n[storage.options.overlay]\nuse_composefs = \"false\"\n").unwrap();
+        assert!(o.driver_options.is_empty(), "{:?}", o.driver_options);
+        let w = warnings(&o);
+        assert!(w.iter().any(|n| n.starts_with("storage.bogus: unknown key")), "{w:?}");
+        assert!(w.iter().any(|n| n.starts_with("storage.options.vfs.sync=none: ignored, libcstorage does not implement it")), "{w:?}");
+        assert_eq!(w.len(), 2, "{w:?}");
+        let o = parse("[storage]\ndriver = \"overlay\"\n[storage.options.overlay]\nuse_composefs = \"false\"\n").unwrap();
+        assert_eq!(o.driver_options, vec!["overlay.use_composefs=false"], "the driver decides (it takes \"false\" silently)");
+    }
+
+    #[test]
+    fn storage_options_defaults_go_to_the_driver_unless_its_table_sets_them() {
+        let text = "[storage.options]\nmountopt = \"nodev\"\nsize = \"10G\"\nignore_chown_errors = \"true\"\n\
+                    additionallayerstores = [\"/als\"]\n[storage.options.overlay]\nmountopt = \"noexec\"\nforce_mask = \"\"\n";
+        let o = parse(&format!("[storage]\ndriver = \"overlay\"\n{text}")).unwrap();
+        assert_eq!(
+            o.driver_options,
+            vec!["overlay.additionallayerstore=/als", "overlay.ignore_chown_errors=true", "overlay.size=10G", "overlay.mountopt=noexec"]
+        );
+        assert_eq!(warnings(&o), Vec::<&str>::new());
+        // vfs takes ignore_chown_errors (and mountopt, without effect); the others are not its
+        // options: c/storage would refuse to start vfs, libcstorage warns.
+        let o = parse(&format!("[storage]\ndriver = \"vfs\"\n{text}")).unwrap();
+        assert_eq!(o.driver_options, vec!["vfs.ignore_chown_errors=true", "vfs.mountopt=nodev"]);
+        let w = warnings(&o);
+        assert!(w.iter().any(|n| n.starts_with("storage.options.size=10G: ignored, the vfs driver has no such option")), "{w:?}");
+        assert!(w.iter().any(|n| n.starts_with("storage.options.additionallayerstores=/als: ignored")), "{w:?}");
+    }
+
+    #[test]
+    fn transient_image_store_and_disable_volatile_are_read() {
+        let o = parse("[storage]\ntransient_store = true\nimagestore = \"/images\"\n[storage.options]\ndisable-volatile = \"true\"\n").unwrap();
+        assert!(o.transient && o.disable_volatile);
+        assert_eq!(o.image_store, Some(PathBuf::from("/images")));
+        let o = parse("[storage]\ntransient_store = \"false\"\nimagestore = \"\"\n").unwrap();
+        assert!(!o.transient);
+        assert_eq!(o.image_store, None, "empty means unset, as in c/storage");
+        for bad in ["[storage]\ntransient_store = \"yes\"\n", "[storage]\nimagestore = 1\n", "[storage]\ndriver = [\"vfs\"]\n"] {
+            assert_eq!(parse(bad).unwrap_err().kind(), ErrorKind::Config, "{bad}");
+        }
+    }
+
     #[test]
     fn broken_config_is_a_config_error() {
         assert_eq!(parse("[storage\n").unwrap_err().kind(), ErrorKind::Config);
