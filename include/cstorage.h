@@ -1242,7 +1242,11 @@ cs_result cs_store_options_set_driver(cs_store_options *options, const char *dri
 
 /**
  * Add a driver option, "key=value" or "driver.key=value" ("overlay.mountopt=nodev"). Options of
- * other drivers are ignored, as in c/storage.
+ * other drivers are ignored (c/storage refuses them), so one list serves whichever driver
+ * opens the store. At `cs_store_open`, options c/storage knows but libcstorage does not
+ * implement are logged as warnings; those no c/storage driver takes, and the few whose
+ * neglect would make c/storage read the store differently (overlay's mount_program,
+ * force_mask), fail with `CS_RESULT_CONFIG`.
  */
 cs_result cs_store_options_add_driver_option(cs_store_options *options, const char *option, cs_error **err);
 

@@ -126,8 +126,10 @@ fn absolute(path: &Path) -> Result<PathBuf> {
 pub type DriverOptions = Vec<(String, String)>;
 
 /// Split "driver.key=value" options into (key, value) pairs for the named driver, keys
-/// becoming "driver.key"; options for other drivers are ignored, as c/storage's drivers do, and
-/// those without a driver name ("key=", ".key=") apply to any driver.
+/// becoming "driver.key"; options for other drivers are ignored (c/storage's drivers refuse
+/// them; ignoring them lets one list serve whichever driver is picked), and those without a
+/// driver name ("key=", ".key=") apply to any driver. The driver then screens its own (see
+/// known_settings.rs).
 pub fn options_for_driver(driver: &str, options: &[String]) -> Result<DriverOptions> {
     let mut out = Vec::new();
     for opt in options {
