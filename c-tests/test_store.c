@@ -56,6 +56,12 @@ static void options_reach_the_opened_store(void) {
     FAILS(cs_store_options_set_read_only(NULL, true, &err), CS_RESULT_NULL_PARAMETER);
     FAILS(cs_store_options_set_config_file(NULL, NULL, &err), CS_RESULT_NULL_PARAMETER);
     FAILS(cs_store_options_add_additional_image_store(options, NULL, &err), CS_RESULT_NULL_PARAMETER);
+    OK(cs_store_options_set_compat_level(options, "1.43", &err));
+    FAILS(cs_store_options_set_compat_level(options, "1.50", &err), CS_RESULT_INVALID_ARGUMENT);
+    FAILS(cs_store_options_set_compat_level(options, "", &err), CS_RESULT_INVALID_ARGUMENT);
+    FAILS(cs_store_options_set_compat_level(NULL, "1.57", &err), CS_RESULT_NULL_PARAMETER);
+    FAILS(cs_store_options_set_transient(NULL, true, &err), CS_RESULT_NULL_PARAMETER);
+    FAILS(cs_store_options_set_image_store(NULL, "/images", &err), CS_RESULT_NULL_PARAMETER);
 
     cs_store *store = NULL;
     OK(cs_store_open(options, &store, &err));
@@ -63,6 +69,26 @@ static void options_reach_the_opened_store(void) {
     CHECK_STR(cs_store_run_root(store), run);
     CHECK_STR(cs_store_driver_name(store), "vfs");
     CHECK(access(graph, F_OK) == 0 && access(run, F_OK) == 0);
+
+    /* The settings it was opened with: the caller's driver options as given (other drivers'
+     * too), the default ID maps, the compat level; no image store, not transient. */
+    cs_strarray driver_options;
+    const char *const want_options[] = {"vfs.ignore_chown_errors=true", "overlay.mountopt=nodev"};
+    OK(cs_store_driver_options(store, &driver_options, &err));
+    CHECK(strarray_equals(&driver_options, want_options, 2));
+    cs_strarray_dispose(&driver_options);
+    FAILS(cs_store_driver_options(store, NULL, &err), CS_RESULT_NULL_PARAMETER);
+    FAILS(cs_store_driver_options(NULL, &driver_options, &err), CS_RESULT_NULL_PARAMETER);
+    CHECK(cs_store_uid_map_count(store) == 1 && cs_store_gid_map_count(store) == 1);
+    const cs_id_map *uid_map = cs_store_uid_map(store), *gid_map = cs_store_gid_map(store);
+    CHECK(uid_map != NULL && uid_map->container_id == 0 && uid_map->host_id == 100000 && uid_map->size == 65536);
+    CHECK(gid_map != NULL && gid_map->host_id == 100000);
+    CHECK(cs_store_uid_map_count(NULL) == 0 && cs_store_uid_map(NULL) == NULL);
+    CHECK(cs_store_gid_map_count(NULL) == 0 && cs_store_gid_map(NULL) == NULL);
+    CHECK_STR(cs_store_compat_level(store), "1.43");
+    CHECK(cs_store_compat_level(NULL) == NULL);
+    CHECK(!cs_store_transient(store) && !cs_store_transient(NULL));
+    CHECK(cs_store_image_store(store) == NULL && cs_store_image_store(NULL) == NULL);
 
     /* A container made without maps and without an image gets the store's default maps. */
     cs_container *container = NULL;
@@ -94,15 +120,23 @@ static void options_reach_the_opened_store(void) {
 }
 
 static void storage_conf_and_the_environment_choose_the_roots(void) {
-    char dir[32], conf[64], bad_conf[64], conf_text[256], graph[64];
+    char dir[32], conf[64], bad_conf[64], settings_conf[64], conf_text[512], graph[64], images[64], other_images[64];
     make_temp_dir(dir);
     snprintf(conf, sizeof conf, "%s/storage.conf", dir);
     snprintf(bad_conf, sizeof bad_conf, "%s/bad.conf", dir);
+    snprintf(settings_conf, sizeof settings_conf, "%s/settings.conf", dir);
     snprintf(graph, sizeof graph, "%s/conf-graph", dir);
+    snprintf(images, sizeof images, "%s/images", dir);
+    snprintf(other_images, sizeof other_images, "%s/other-images", dir);
     snprintf(conf_text, sizeof conf_text,
              "[storage]\ndriver = \"vfs\"\ngraphroot = \"%s/conf-graph\"\nrunroot = \"%s/conf-run\"\n", dir, dir);
     write_file(conf, conf_text);
     write_file(bad_conf, "[storage\n");
+    snprintf(conf_text, sizeof conf_text,
+             "[storage]\ndriver = \"vfs\"\ngraphroot = \"%s/conf-graph\"\nrunroot = \"%s/conf-run\"\n"
+             "transient_store = true\nimagestore = \"%s\"\n[storage.options.vfs]\nsync = \"none\"\n",
+             dir, dir, images);
+    write_file(settings_conf, conf_text);
 
     cs_store_options *options = cs_store_options_new();
     OK(cs_store_options_set_config_file(options, conf, &err));
@@ -113,6 +147,39 @@ static void storage_conf_and_the_environment_choose_the_roots(void) {
 
     OK(cs_store_options_set_config_file(options, bad_conf, &err));
     FAILS(cs_store_open(options, &store, &err), CS_RESULT_CONFIG);
+
+    /* transient_store and imagestore come from the file unless the options set them; keys
+     * libcstorage does not implement are accepted (with a warning through the log). */
+    OK(cs_store_options_set_config_file(options, settings_conf, &err));
+    OK(cs_store_open(options, &store, &err));
+    CHECK(cs_store_transient(store));
+    CHECK_STR(cs_store_image_store(store), images);
+    CHECK_STR(cs_store_compat_level(store), "1.57");
+    CHECK(cs_store_uid_map_count(store) == 0 && cs_store_uid_map(store) == NULL);
+    cs_store_free(store);
+    OK(cs_store_options_set_transient(options, false, &err));
+    OK(cs_store_options_set_image_store(options, other_images, &err));
+    OK(cs_store_open(options, &store, &err));
+    CHECK(!cs_store_transient(store));
+    CHECK_STR(cs_store_image_store(store), other_images);
+    cs_store_free(store);
+    OK(cs_store_options_set_image_store(options, "relative/images", &err));
+    FAILS(cs_store_open(options, &store, &err), CS_RESULT_CONFIG);
+    OK(cs_store_options_set_image_store(options, NULL, &err));
+
+    /* CSTORAGE_COMPAT sets the compat level the options leave unset; a bad one fails the open. */
+    CHECK(setenv("CSTORAGE_COMPAT", "1.43", 1) == 0);
+    OK(cs_store_open(options, &store, &err));
+    CHECK_STR(cs_store_compat_level(store), "1.43");
+    cs_store_free(store);
+    OK(cs_store_options_set_compat_level(options, "1.57", &err));
+    OK(cs_store_open(options, &store, &err));
+    CHECK_STR(cs_store_compat_level(store), "1.57");
+    cs_store_free(store);
+    OK(cs_store_options_set_compat_level(options, NULL, &err));
+    CHECK(setenv("CSTORAGE_COMPAT", "1.5", 1) == 0);
+    FAILS(cs_store_open(options, &store, &err), CS_RESULT_CONFIG);
+    CHECK(unsetenv("CSTORAGE_COMPAT") == 0);
     cs_store_options_free(options);
 
     /* NULL options: everything from the file CONTAINERS_STORAGE_CONF names. */

@@ -1251,7 +1251,11 @@ cs_result cs_store_options_set_driver(cs_store_options *options, const char *dri
 
 /**
  * Add a driver option, "key=value" or "driver.key=value" ("overlay.mountopt=nodev"). Options of
- * other drivers are ignored, as in c/storage.
+ * other drivers are ignored (c/storage refuses them), so one list serves whichever driver
+ * opens the store. At `cs_store_open`, options c/storage knows but libcstorage does not
+ * implement are logged as warnings; those no c/storage driver takes, and the few whose
+ * neglect would make c/storage read the store differently (overlay's mount_program,
+ * force_mask), fail with `CS_RESULT_CONFIG`.
  */
 cs_result cs_store_options_add_driver_option(cs_store_options *options, const char *option, cs_error **err);
 
@@ -1290,6 +1294,28 @@ cs_result cs_store_options_set_uid_map(cs_store_options *options, const cs_id_ma
 cs_result cs_store_options_set_gid_map(cs_store_options *options, const cs_id_map *maps, size_t count, cs_error **err);
 
 /**
+ * Make the store transient (c/storage's transient store: container records kept in the run
+ * root, gone at reboot) or not, whatever storage.conf's `transient_store` says.
+ */
+cs_result cs_store_options_set_transient(cs_store_options *options, bool transient, cs_error **err);
+
+/**
+ * The split image store (c/storage's `imagestore`): the root images are kept under, while
+ * containers stay under the graph root; NULL unsets it (storage.conf's `[storage] imagestore`
+ * then counts). `cs_store_open` fails with `CS_RESULT_CONFIG` unless it is an absolute path
+ * other than the graph root.
+ */
+cs_result cs_store_options_set_image_store(cs_store_options *options, const char *path, cs_error **err);
+
+/**
+ * The c/storage generation the store is shared with, "1.43" or "1.57" (the default): where
+ * the two write different bytes (exports of layers without a tar-split), the library writes
+ * what that generation writes. NULL unsets it (the `CSTORAGE_COMPAT` environment variable,
+ * else "1.57"). Any other string fails with `CS_RESULT_INVALID_ARGUMENT`.
+ */
+cs_result cs_store_options_set_compat_level(cs_store_options *options, const char *level, cs_error **err);
+
+/**
  * Open (creating what is missing) the store `options` describe; NULL options means all from
  * storage.conf and the environment. On success `*store` receives a handle to free with
  * `cs_store_free`.
@@ -1323,6 +1349,55 @@ const char *cs_store_run_root(const cs_store *store);
  * The name of the store's driver ("vfs"); valid as long as the store handle. NULL for NULL.
  */
 const char *cs_store_driver_name(const cs_store *store);
+
+/**
+ * The driver options the store was opened with ("overlay.mountopt=nodev", ...; those of
+ * storage.conf or `STORAGE_OPTS` when the caller gave none), as Go's GraphOptions returns
+ * them. Dispose of `*driver_options` with `cs_strarray_dispose`.
+ */
+cs_result cs_store_driver_options(const cs_store *store, cs_strarray *driver_options, cs_error **err);
+
+/**
+ * How many ranges the store's default uid map has (see `cs_store_uid_map`).
+ */
+size_t cs_store_uid_map_count(const cs_store *store);
+
+/**
+ * The store's default uid map, given to containers created without maps and without an
+ * image: `cs_store_uid_map_count` ranges, valid as long as the store handle; NULL when there
+ * are none (and for NULL).
+ */
+const cs_id_map *cs_store_uid_map(const cs_store *store);
+
+/**
+ * How many ranges the store's default gid map has (see `cs_store_gid_map`).
+ */
+size_t cs_store_gid_map_count(const cs_store *store);
+
+/**
+ * The store's default gid map, given to containers created without maps and without an
+ * image: `cs_store_gid_map_count` ranges, valid as long as the store handle; NULL when there
+ * are none (and for NULL).
+ */
+const cs_id_map *cs_store_gid_map(const cs_store *store);
+
+/**
+ * Whether the store is transient (the options' setting, else storage.conf's
+ * `transient_store`). False for NULL.
+ */
+bool cs_store_transient(const cs_store *store);
+
+/**
+ * The split image store's root, absolute; NULL when the store has none (images under the
+ * graph root) and for NULL. Valid as long as the store handle.
+ */
+const char *cs_store_image_store(const cs_store *store);
+
+/**
+ * The c/storage generation the store serves, "1.43" or "1.57"; valid as long as the store
+ * handle. NULL for NULL.
+ */
+const char *cs_store_compat_level(const cs_store *store);
 
 /**
  * The driver's status as a JSON array of [key, value] string pairs, as Go's Status returns

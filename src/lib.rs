@@ -13,9 +13,11 @@ pub use idmap::IdMap;
 pub mod atomic_file;
 pub mod bigdata;
 pub mod capi;
+pub mod compat;
 pub mod driver;
 pub mod gojson;
 pub mod ids;
+pub mod known_settings;
 pub mod lock;
 pub mod log;
 pub mod record;
@@ -23,5 +25,6 @@ pub mod store;
 pub mod timestamp;
 pub mod xattr;
 
+pub use compat::CompatLevel;
 pub use record::{Container, Image, Layer};
 pub use store::{ContainerOptions, ImageOptions, LayerOptions, Store, StoreListing, StoreOptions};

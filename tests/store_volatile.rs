@@ -124,7 +124,7 @@ fn records_another_tool_put_in_the_volatile_files_are_read() {
 fn a_transient_store_keeps_container_records_and_their_lock_in_the_run_root() {
     let t = TempStore::new("transient");
     let mut options = t.options("vfs");
-    options.transient = true;
+    options.transient = Some(true);
     let (_store, _image, ctr) = store_with_volatile_container(&t, options.clone());
     let store = Store::open(&options).unwrap();
     let plain = store.create_container(Some("img"), &ContainerOptions::default()).unwrap();
@@ -150,4 +150,33 @@ fn multi_list_shows_volatile_and_stable_records_together() {
     assert_eq!(listing.images.iter().map(|i| i.id.clone()).collect::<Vec<_>>(), vec![image]);
     let layer_ids: Vec<String> = listing.layers.iter().map(|l| l.id.clone()).collect();
     assert_eq!(layer_ids[1..], [stable.layer.clone(), ctr.layer.clone()]);
+}
+
+#[test]
+fn a_store_serving_c_storage_1_43_keeps_volatile_containers_in_the_stable_files() {
+    let t = TempStore::new("volatile-143");
+    let mut options = t.options("vfs");
+    options.compat = Some(cstorage::CompatLevel::V1_43);
+    let (_store, _image, ctr) = store_with_volatile_container(&t, options);
+    let g = t.graph();
+    // 1.43 never reads the volatile files: the container lives with the others, flagged.
+    assert_eq!(ids_in(&g.join("vfs-containers/containers.json")), vec![ctr.id.clone()]);
+    assert!(ids_in(&g.join("vfs-layers/layers.json")).contains(&ctr.layer));
+    assert!(!g.join("vfs-containers/volatile-containers.json").exists());
+    assert!(fs::read_to_string(g.join("vfs-containers/containers.json")).unwrap().contains(r#""Volatile":true"#));
+    let listed = t.go_ok(&["containers"]);
+    assert!(listed.contains(&ctr.id), "c/storage 1.43 lists it: {listed}");
+}
+
+#[test]
+fn a_split_image_store_is_refused_rather_than_ignored() {
+    let t = TempStore::new("imagestore");
+    let mut options = t.options("vfs");
+    let images = t.dir.join("images");
+    fs::create_dir_all(&images).unwrap();
+    options.image_store = Some(images.clone());
+    let e = Store::open(&options).err().expect("open must fail");
+    assert_eq!(e.kind(), ErrorKind::NotSupported);
+    assert!(e.to_string().contains(&images.display().to_string()), "{e}");
+    assert!(!t.graph().exists(), "nothing created");
 }

@@ -5,13 +5,16 @@ use std::ffi::CString;
 use std::ops::Deref;
 use std::os::raw::c_char;
 use std::path::PathBuf;
+use std::ptr;
 
 use super::boundary::into_handle;
 use super::error::cs_error;
 use super::id_map::cs_id_map;
 use super::result::cs_result;
 use super::strings::{c_string, cs_strarray, owned_c_string, strarray};
+use crate::compat::CompatLevel;
 use crate::error::Error;
+use crate::idmap::IdMap;
 use crate::store::{Store, StoreOptions};
 
 /// Settings for `cs_store_open`, built with the `cs_store_options_*` setters. Settings left
@@ -27,6 +30,30 @@ pub struct cs_store {
     graph_root: CString,
     run_root: CString,
     driver_name: CString,
+    image_store: Option<CString>,
+    compat_level: CString,
+    uid_map: Vec<cs_id_map>,
+    gid_map: Vec<cs_id_map>,
+}
+
+impl From<Store> for cs_store {
+    fn from(store: Store) -> Self {
+        let options = store.options();
+        cs_store {
+            graph_root: c_string(&store.graph_root().to_string_lossy()),
+            run_root: c_string(&store.run_root().to_string_lossy()),
+            driver_name: c_string(store.driver_name()),
+            image_store: options.image_store.as_ref().map(|path| c_string(&path.to_string_lossy())),
+            compat_level: c_string(options.compat.as_str()),
+            uid_map: c_id_maps(&options.uid_map),
+            gid_map: c_id_maps(&options.gid_map),
+            store,
+        }
+    }
+}
+
+fn c_id_maps(maps: &[IdMap]) -> Vec<cs_id_map> {
+    maps.iter().map(|m| cs_id_map { container_id: m.container_id, host_id: m.host_id, size: m.size }).collect()
 }
 
 impl Deref for cs_store {
@@ -96,7 +123,11 @@ pub extern "C" fn cs_store_options_set_driver(
 }
 
 /// Add a driver option, "key=value" or "driver.key=value" ("overlay.mountopt=nodev"). Options of
-/// other drivers are ignored, as in c/storage.
+/// other drivers are ignored (c/storage refuses them), so one list serves whichever driver
+/// opens the store. At `cs_store_open`, options c/storage knows but libcstorage does not
+/// implement are logged as warnings; those no c/storage driver takes, and the few whose
+/// neglect would make c/storage read the store differently (overlay's mount_program,
+/// force_mask), fail with `CS_RESULT_CONFIG`.
 #[no_mangle]
 pub extern "C" fn cs_store_options_add_driver_option(
     options: *mut cs_store_options,
@@ -185,6 +216,52 @@ pub extern "C" fn cs_store_options_set_gid_map(
     })
 }
 
+/// Make the store transient (c/storage's transient store: container records kept in the run
+/// root, gone at reboot) or not, whatever storage.conf's `transient_store` says.
+#[no_mangle]
+pub extern "C" fn cs_store_options_set_transient(
+    options: *mut cs_store_options,
+    transient: bool,
+    err: *mut *mut cs_error,
+) -> cs_result {
+    boundary!(err = err; options: handle_mut => {
+        options.options.transient = Some(transient);
+        Ok(())
+    })
+}
+
+/// The split image store (c/storage's `imagestore`): the root images are kept under, while
+/// containers stay under the graph root; NULL unsets it (storage.conf's `[storage] imagestore`
+/// then counts). `cs_store_open` fails with `CS_RESULT_CONFIG` unless it is an absolute path
+/// other than the graph root.
+#[no_mangle]
+pub extern "C" fn cs_store_options_set_image_store(
+    options: *mut cs_store_options,
+    path: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
+    boundary!(err = err; options: handle_mut, path: opt_str => {
+        options.options.image_store = path.map(PathBuf::from);
+        Ok(())
+    })
+}
+
+/// The c/storage generation the store is shared with, "1.43" or "1.57" (the default): where
+/// the two write different bytes (exports of layers without a tar-split), the library writes
+/// what that generation writes. NULL unsets it (the `CSTORAGE_COMPAT` environment variable,
+/// else "1.57"). Any other string fails with `CS_RESULT_INVALID_ARGUMENT`.
+#[no_mangle]
+pub extern "C" fn cs_store_options_set_compat_level(
+    options: *mut cs_store_options,
+    level: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
+    boundary!(err = err; options: handle_mut, level: opt_str => {
+        options.options.compat = level.map(str::parse::<CompatLevel>).transpose()?;
+        Ok(())
+    })
+}
+
 /// Open (creating what is missing) the store `options` describe; NULL options means all from
 /// storage.conf and the environment. On success `*store` receives a handle to free with
 /// `cs_store_free`.
@@ -199,13 +276,7 @@ pub extern "C" fn cs_store_open(
             Some(options) => Store::open(&options.options)?,
             None => Store::open(&StoreOptions::new())?,
         };
-        let handle = cs_store {
-            graph_root: c_string(&opened.graph_root().to_string_lossy()),
-            run_root: c_string(&opened.run_root().to_string_lossy()),
-            driver_name: c_string(opened.driver_name()),
-            store: opened,
-        };
-        store.write(into_handle(handle));
+        store.write(into_handle(cs_store::from(opened)));
         Ok(())
     })
 }
@@ -252,6 +323,78 @@ pub extern "C" fn cs_store_run_root(store: *const cs_store) -> *const c_char {
 #[no_mangle]
 pub extern "C" fn cs_store_driver_name(store: *const cs_store) -> *const c_char {
     boundary!(store: handle => { store.driver_name.as_ptr() })
+}
+
+/// The driver options the store was opened with ("overlay.mountopt=nodev", ...; those of
+/// storage.conf or `STORAGE_OPTS` when the caller gave none), as Go's GraphOptions returns
+/// them. Dispose of `*driver_options` with `cs_strarray_dispose`.
+#[no_mangle]
+pub extern "C" fn cs_store_driver_options(
+    store: *const cs_store,
+    driver_options: *mut cs_strarray,
+    err: *mut *mut cs_error,
+) -> cs_result {
+    boundary!(err = err; store: handle, driver_options: out => {
+        driver_options.write(strarray(store.options().driver_options.clone()));
+        Ok(())
+    })
+}
+
+/// How many ranges the store's default uid map has (see `cs_store_uid_map`).
+#[no_mangle]
+pub extern "C" fn cs_store_uid_map_count(store: *const cs_store) -> usize {
+    boundary!(store: handle => { store.uid_map.len() })
+}
+
+/// The store's default uid map, given to containers created without maps and without an
+/// image: `cs_store_uid_map_count` ranges, valid as long as the store handle; NULL when there
+/// are none (and for NULL).
+#[no_mangle]
+pub extern "C" fn cs_store_uid_map(store: *const cs_store) -> *const cs_id_map {
+    boundary!(store: handle => { id_map_array(&store.uid_map) })
+}
+
+/// How many ranges the store's default gid map has (see `cs_store_gid_map`).
+#[no_mangle]
+pub extern "C" fn cs_store_gid_map_count(store: *const cs_store) -> usize {
+    boundary!(store: handle => { store.gid_map.len() })
+}
+
+/// The store's default gid map, given to containers created without maps and without an
+/// image: `cs_store_gid_map_count` ranges, valid as long as the store handle; NULL when there
+/// are none (and for NULL).
+#[no_mangle]
+pub extern "C" fn cs_store_gid_map(store: *const cs_store) -> *const cs_id_map {
+    boundary!(store: handle => { id_map_array(&store.gid_map) })
+}
+
+fn id_map_array(maps: &[cs_id_map]) -> *const cs_id_map {
+    if maps.is_empty() {
+        ptr::null()
+    } else {
+        maps.as_ptr()
+    }
+}
+
+/// Whether the store is transient (the options' setting, else storage.conf's
+/// `transient_store`). False for NULL.
+#[no_mangle]
+pub extern "C" fn cs_store_transient(store: *const cs_store) -> bool {
+    boundary!(store: handle => { store.options().transient })
+}
+
+/// The split image store's root, absolute; NULL when the store has none (images under the
+/// graph root) and for NULL. Valid as long as the store handle.
+#[no_mangle]
+pub extern "C" fn cs_store_image_store(store: *const cs_store) -> *const c_char {
+    boundary!(store: handle => { store.image_store.as_ref().map_or(ptr::null(), |path| path.as_ptr()) })
+}
+
+/// The c/storage generation the store serves, "1.43" or "1.57"; valid as long as the store
+/// handle. NULL for NULL.
+#[no_mangle]
+pub extern "C" fn cs_store_compat_level(store: *const cs_store) -> *const c_char {
+    boundary!(store: handle => { store.compat_level.as_ptr() })
 }
 
 /// The driver's status as a JSON array of [key, value] string pairs, as Go's Status returns

@@ -78,6 +78,11 @@ pub trait Driver: Send + Sync {
         Ok(Vec::new())
     }
     fn whiteout_style(&self) -> WhiteoutStyle;
+    /// Whether extracting a layer into this driver goes on when chown fails with EPERM or
+    /// EINVAL (the driver's `ignore_chown_errors` option, as in c/storage).
+    fn ignore_chown_errors(&self) -> bool {
+        false
+    }
     /// Write the layer's changes relative to `from` (a layer ID; `None` = empty) as a tar;
     /// `from_is_parent` says whether `from` is the layer's parent, which lets drivers that keep
     /// only the layer's own changes (overlay) export them directly. The default compares the two

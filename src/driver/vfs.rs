@@ -10,23 +10,31 @@ use super::{copy_tree, CreateOptions, Driver, MountOptions, OwnerShift, Whiteout
 use crate::atomic_file::create_private_dir;
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::idmap::to_host;
+use crate::known_settings::{image_store_given_to_driver, parse_bool, screen_driver_options};
 
 pub struct Vfs {
     home: PathBuf,
     /// `S/vfs` of each additional image store, where the layers that are not ours live.
     image_store_homes: Vec<PathBuf>,
+    /// `vfs.ignore_chown_errors`.
+    ignore_chown_errors: bool,
 }
 
 impl Vfs {
+    /// Start the driver on `graph_root/vfs` with its `vfs.*` options (see known_settings.rs for
+    /// what each does; an option vfs does not know is an error, as in c/storage).
     pub fn new(graph_root: &Path, options: &[(String, String)]) -> Result<Self> {
-        for (key, _) in options {
-            if !matches!(key.as_str(), "vfs.ignore_chown_errors" | "vfs.mountopt") {
-                return Err(Error::new(ErrorKind::Config, format!("vfs driver does not know the option {key:?}")));
+        let mut ignore_chown_errors = false;
+        for (key, value) in screen_driver_options("vfs", options)? {
+            match key.strip_prefix("vfs.").unwrap_or(&key) {
+                "ignore_chown_errors" => ignore_chown_errors = parse_bool(&key, &value)?,
+                "imagestore" | "additionalimagestore" => return Err(image_store_given_to_driver(&key)),
+                _ => return Err(Error::new(ErrorKind::Config, format!("vfs: option {key} is honoured in known_settings.rs but not here"))),
             }
         }
         let home = graph_root.join("vfs");
         create_private_dir(&home.join("dir"))?;
-        Ok(Vfs { home, image_store_homes: Vec::new() })
+        Ok(Vfs { home, image_store_homes: Vec::new(), ignore_chown_errors })
     }
 
     /// Read layers that are not ours from these additional image stores (graph roots).
@@ -141,6 +149,10 @@ impl Driver for Vfs {
 
     fn whiteout_style(&self) -> WhiteoutStyle {
         WhiteoutStyle::Delete
+    }
+
+    fn ignore_chown_errors(&self) -> bool {
+        self.ignore_chown_errors
     }
 
     fn status(&self) -> Vec<(String, String)> {

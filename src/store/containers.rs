@@ -9,6 +9,7 @@ use super::record_file::{unknown_error, Location};
 use super::Store;
 use crate::atomic_file::create_private_dir;
 use crate::bigdata;
+use crate::compat::CompatLevel;
 use crate::digest::sha256_of;
 use crate::error::{Error, Result};
 use crate::idmap::IdMap;
@@ -138,7 +139,7 @@ impl Store {
     /// a store serving 1.43, which never reads those, keeps them in the stable files with the
     /// container's Volatile flag, as 1.43 itself does.
     fn volatile_location(&self, volatile: bool) -> Location {
-        if volatile {
+        if volatile && self.options.compat != CompatLevel::V1_43 {
             Location::Volatile
         } else {
             Location::Stable

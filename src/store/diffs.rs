@@ -141,7 +141,7 @@ fn apply_to_layer(
         },
         uid_map: layer.uid_map.clone(),
         gid_map: layer.gid_map.clone(),
-        ignore_chown_errors: false,
+        ignore_chown_errors: layers.driver.ignore_chown_errors(),
         expected_compressed_digest: expected_compressed,
         expected_uncompressed_digest: expected_uncompressed,
         progress,

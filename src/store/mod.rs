@@ -76,6 +76,14 @@ impl Store {
     /// Open (creating what is missing) the store the options describe.
     pub fn open(options: &StoreOptions) -> Result<Store> {
         let resolved = options.resolve()?;
+        if let Some(image_store) = &resolved.image_store {
+            // Ignoring it would hide the images c/storage keeps there, and put ours where it
+            // does not look.
+            return Err(Error::new(
+                ErrorKind::NotSupported,
+                format!("the split image store ({}) is not supported yet: open the store without imagestore", image_store.display()),
+            ));
+        }
         let graph_root = resolved.graph_root.clone();
         let run_root = resolved.run_root.clone();
         let read_only = resolved.read_only;

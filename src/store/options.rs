@@ -3,6 +3,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use super::config::{self, ConfiguredOptions};
+use crate::compat::CompatLevel;
 use crate::error::{Error, ErrorKind, Result};
 use crate::idmap::IdMap;
 
@@ -21,8 +22,15 @@ pub struct StoreOptions {
     /// Default ID maps for containers created without maps and without an image.
     pub uid_map: Vec<IdMap>,
     pub gid_map: Vec<IdMap>,
-    /// c/storage's transient store: container records (and their layers') in the run root.
-    pub transient: bool,
+    /// c/storage's transient store: container records (and the layer records of containers)
+    /// kept in the run root, gone at reboot. `None`: storage.conf's `transient_store`.
+    pub transient: Option<bool>,
+    /// c/storage's split image store: images are kept under this root, containers under the
+    /// graph root. `None`: storage.conf's `[storage] imagestore`, if any.
+    pub image_store: Option<PathBuf>,
+    /// The c/storage generation to produce the bytes of (see `compat`). `None`: the
+    /// `CSTORAGE_COMPAT` environment variable, else 1.57.
+    pub compat: Option<CompatLevel>,
 }
 
 /// The settings a store is opened with, all decided.
@@ -39,8 +47,16 @@ pub struct ResolvedOptions {
     pub read_only: bool,
     pub uid_map: Vec<IdMap>,
     pub gid_map: Vec<IdMap>,
-    /// c/storage's transient store: container records (and their layers') in the run root.
+    /// Whether the store is transient (the caller's setting, else storage.conf's).
     pub transient: bool,
+    /// The split image store, absolute and not the graph root (the caller's, else
+    /// storage.conf's); `None` when images live under the graph root.
+    pub image_store: Option<PathBuf>,
+    /// storage.conf's `disable-volatile`: volatile containers are mounted without the
+    /// volatile option.
+    pub disable_volatile: bool,
+    /// The c/storage generation served (the caller's, else `CSTORAGE_COMPAT`, else 1.57).
+    pub compat: CompatLevel,
 }
 
 impl StoreOptions {
@@ -49,8 +65,9 @@ impl StoreOptions {
     }
 
     /// Combine with storage.conf and the environment as the containers-storage CLI does: start
-    /// from the configuration; roots and driver given here replace it; when the caller sets any
-    /// root, driver or driver option, the configuration's driver options are not used.
+    /// from the configuration; roots, driver, transient mode and image store given here replace
+    /// it; when the caller sets any root, driver or driver option, the configuration's driver
+    /// options are not used.
     pub fn resolve(&self) -> Result<ResolvedOptions> {
         let path = self.config_file.clone().or_else(config::config_path);
         let configured: ConfiguredOptions = config::load(path.as_deref())?;
@@ -59,8 +76,14 @@ impl StoreOptions {
             || self.driver.is_some()
             || !self.driver_options.is_empty();
         let driver_options = if caller_chose { self.driver_options.clone() } else { configured.driver_options };
+        let graph_root = absolute(self.graph_root.as_deref().unwrap_or(&configured.graph_root))?;
+        let image_store = self.image_store.clone().or(configured.image_store).map(|path| checked_image_store_root(&path, &graph_root)).transpose()?;
+        let compat = match self.compat {
+            Some(level) => level,
+            None => CompatLevel::from_environment()?.unwrap_or_default(),
+        };
         Ok(ResolvedOptions {
-            graph_root: absolute(self.graph_root.as_deref().unwrap_or(&configured.graph_root))?,
+            graph_root,
             run_root: absolute(self.run_root.as_deref().unwrap_or(&configured.run_root))?,
             driver: self.driver.as_deref().map(config::normalize_driver).unwrap_or(configured.driver),
             driver_options,
@@ -68,9 +91,28 @@ impl StoreOptions {
             read_only: self.read_only,
             uid_map: self.uid_map.clone(),
             gid_map: self.gid_map.clone(),
-            transient: self.transient,
+            transient: self.transient.unwrap_or(configured.transient),
+            image_store,
+            disable_volatile: configured.disable_volatile,
+            compat,
         })
     }
+}
+
+/// The split image store's root: absolute (a relative one would follow the process's working
+/// directory) and not the graph root, which c/storage refuses too.
+fn checked_image_store_root(path: &Path, graph_root: &Path) -> Result<PathBuf> {
+    if !path.is_absolute() {
+        return Err(Error::new(ErrorKind::Config, format!("image store {}: not an absolute path", path.display())));
+    }
+    let path = clean(path);
+    if path == clean(graph_root) {
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!("imagestore {} must either be not set or be a different than graphroot", path.display()),
+        ));
+    }
+    Ok(path)
 }
 
 fn absolute(path: &Path) -> Result<PathBuf> {
@@ -84,8 +126,10 @@ fn absolute(path: &Path) -> Result<PathBuf> {
 pub type DriverOptions = Vec<(String, String)>;
 
 /// Split "driver.key=value" options into (key, value) pairs for the named driver, keys
-/// becoming "driver.key"; options for other drivers are ignored, as c/storage's drivers do, and
-/// those without a driver name ("key=", ".key=") apply to any driver.
+/// becoming "driver.key"; options for other drivers are ignored (c/storage's drivers refuse
+/// them; ignoring them lets one list serve whichever driver is picked), and those without a
+/// driver name ("key=", ".key=") apply to any driver. The driver then screens its own (see
+/// known_settings.rs).
 pub fn options_for_driver(driver: &str, options: &[String]) -> Result<DriverOptions> {
     let mut out = Vec::new();
     for opt in options {

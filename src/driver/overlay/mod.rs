@@ -39,6 +39,7 @@ use super::vfs::remove_tree;
 use super::{CreateOptions, Driver, MountOptions, OwnerShift, WhiteoutStyle};
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::idmap::{to_host, IdMap};
+use crate::known_settings::{image_store_given_to_driver, parse_bool, screen_driver_options};
 use idmapped::{bind_idmapped, UserNamespace};
 use view::LayerView;
 use layout::{extra_diff_dirs, Layout};
@@ -61,33 +62,20 @@ struct Settings {
 }
 
 impl Settings {
+    /// The honoured `overlay.*` options (see known_settings.rs for what each does; an option
+    /// overlay does not know is an error, as in c/storage).
     fn parse(options: &[(String, String)]) -> Result<Settings> {
         let mut s = Settings::default();
-        let parse_bool = |key: &str, value: &str| -> Result<bool> {
-            match value.to_ascii_lowercase().as_str() {
-                "1" | "t" | "true" => Ok(true),
-                "0" | "f" | "false" => Ok(false),
-                _ => Err(Error::new(ErrorKind::Config, format!("overlay: {key} must be true or false, not {value:?}"))),
-            }
-        };
-        for (key, value) in options {
-            let name = key.strip_prefix("overlay.").unwrap_or(key);
-            match name {
+        for (key, value) in screen_driver_options("overlay", options)? {
+            match key.strip_prefix("overlay.").unwrap_or(&key) {
                 "mountopt" => {
                     s.mount_options_text = value.clone();
                     s.mount_options = value.split(',').map(str::trim).filter(|o| !o.is_empty()).map(String::from).collect();
                 }
-                "skip_mount_home" => s.skip_mount_home = parse_bool(key, value)?,
-                "ignore_chown_errors" => s.ignore_chown_errors = parse_bool(key, value)?,
-                "override_kernel_check" => {}
-                "mount_program" if value.is_empty() => {}
-                "imagestore" | "additionalimagestore" => {
-                    return Err(Error::new(ErrorKind::Config, format!("overlay: {key} is a store option: Store::open takes it, not the driver")))
-                }
-                "mount_program" | "force_mask" | "size" | "inodes" | "additionallayerstore" => {
-                    return Err(Error::new(ErrorKind::NotSupported, format!("overlay: option {key} is not supported by libcstorage")))
-                }
-                _ => return Err(Error::new(ErrorKind::Config, format!("overlay: Unknown option {key}"))),
+                "skip_mount_home" => s.skip_mount_home = parse_bool(&key, &value)?,
+                "ignore_chown_errors" => s.ignore_chown_errors = parse_bool(&key, &value)?,
+                "imagestore" | "additionalimagestore" => return Err(image_store_given_to_driver(&key)),
+                _ => return Err(Error::new(ErrorKind::Config, format!("overlay: option {key} is honoured in known_settings.rs but not here"))),
             }
         }
         Ok(s)
@@ -185,11 +173,6 @@ impl Overlay {
 
     pub fn mount_api(&self) -> MountApi {
         self.api
-    }
-
-    /// Whether chown failures during extraction should be ignored (`overlay.ignore_chown_errors`).
-    pub fn ignore_chown_errors(&self) -> bool {
-        self.settings.ignore_chown_errors
     }
 
     /// Bind-mount the home onto itself (unless it is a mount point already) and make it
@@ -540,6 +523,10 @@ impl Driver for Overlay {
 
     fn whiteout_style(&self) -> WhiteoutStyle {
         WhiteoutStyle::Overlay
+    }
+
+    fn ignore_chown_errors(&self) -> bool {
+        self.settings.ignore_chown_errors
     }
 
     /// The native diff: the upper directory is exactly the layer's changes (whiteouts as 0/0
