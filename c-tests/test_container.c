@@ -1,7 +1,7 @@
 /*
  * Containers: options, creation from an image or none, snapshot getters, lists and lookup by
  * layer, big data, the container's directories, mounting with the container's mount options,
- * sizes and deletion.
+ * sizes and deletion; volatile containers and the one-snapshot listing of the whole store.
  */
 #include "check.h"
 
@@ -201,6 +201,52 @@ static void mounts_use_the_containers_options(cs_store *store, const cs_image *i
     cs_container_free(odd);
 }
 
+/* A volatile container (podman's --rm) is written to volatile-containers.json, its layer to
+ * volatile-layers.json, and shows up with the others in every listing. */
+static void volatile_containers_are_kept_apart_and_listed(const struct temp_store *t) {
+    cs_container_options *options = cs_container_options_new();
+    OK(cs_container_options_set_volatile(options, true, &err));
+    OK(cs_container_options_add_name(options, "rm-me", &err));
+    FAILS(cs_container_options_set_volatile(NULL, true, &err), CS_RESULT_NULL_PARAMETER);
+    cs_container *container = NULL;
+    OK(cs_container_create(t->store, "app", options, &container, &err));
+    cs_container_options_free(options);
+
+    char path[4200];
+    snprintf(path, sizeof path, "%s/vfs-containers/volatile-containers.json", t->graph_root);
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    char text[4096] = {0};
+    CHECK(fread(text, 1, sizeof text - 1, f) > 0);
+    fclose(f);
+    CHECK(strstr(text, cs_container_id(container)) != NULL);
+    CHECK(strstr(text, "\"Volatile\":true") != NULL);
+
+    cs_layer_list *layers = NULL;
+    cs_image_list *images = NULL;
+    cs_container_list *containers = NULL;
+    FAILS(cs_store_multi_list(t->store, &layers, NULL, &containers, &err), CS_RESULT_NULL_PARAMETER);
+    CHECK(layers == NULL && containers == NULL);
+    OK(cs_store_multi_list(t->store, &layers, &images, &containers, &err));
+    CHECK(cs_image_list_len(images) == 1);
+    int found_container = 0, found_layer = 0;
+    for (size_t i = 0; i < cs_container_list_len(containers); i++) {
+        found_container |= strcmp(cs_container_id(cs_container_list_get(containers, i)), cs_container_id(container)) == 0;
+    }
+    for (size_t i = 0; i < cs_layer_list_len(layers); i++) {
+        found_layer |= strcmp(cs_layer_id(cs_layer_list_get(layers, i)), cs_container_layer(container)) == 0;
+    }
+    CHECK(found_container && found_layer);
+    cs_layer_list_free(layers);
+    cs_image_list_free(images);
+    cs_container_list_free(containers);
+
+    /* Its image cannot go while it exists. */
+    FAILS(cs_image_delete(t->store, "app", true, NULL, &err), CS_RESULT_IMAGE_USED_BY_CONTAINER);
+    OK(cs_container_delete(t->store, "rm-me", &err));
+    cs_container_free(container);
+}
+
 int main(void) {
     struct temp_store t;
     temp_store_open(&t);
@@ -216,6 +262,7 @@ int main(void) {
     containers_are_found_by_id_name_and_layer(t.store);
     big_data_directories_and_size(t.store);
     mounts_use_the_containers_options(t.store, image);
+    volatile_containers_are_kept_apart_and_listed(&t);
 
     OK(cs_container_delete(t.store, "web", &err));
     OK(cs_image_delete(t.store, "app", true, NULL, &err));

@@ -1388,6 +1388,16 @@ const cs_id_map *cs_store_gid_map(const cs_store *store);
 bool cs_store_transient(const cs_store *store);
 
 /**
+ * One consistent snapshot of the whole store (c/storage 1.56's MultiList): its layers, images
+ * and containers read under their three locks held together, so no container in `*containers`
+ * names an image or layer another process removed in between, as separate listings could.
+ * Ours come first in creation order, then the additional image stores' layers and images.
+ * Free the lists with `cs_layer_list_free`, `cs_image_list_free` and
+ * `cs_container_list_free`; all three are written, or none.
+ */
+cs_result cs_store_multi_list(const cs_store *store, cs_layer_list **layers, cs_image_list **images, cs_container_list **containers, cs_error **err);
+
+/**
  * The split image store's root, absolute; NULL when the store has none (images under the
  * graph root) and for NULL. Valid as long as the store handle.
  */

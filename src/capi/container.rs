@@ -324,10 +324,13 @@ pub extern "C" fn cs_store_containers(
     err: *mut *mut cs_error,
 ) -> cs_result {
     boundary!(err = err; store: handle, list: out => {
-        let containers = store.containers()?.into_iter().map(cs_container::from).collect();
-        list.write(into_handle(cs_container_list { containers }));
+        list.write(container_list(store.containers()?));
         Ok(())
     })
+}
+
+pub(super) fn container_list(containers: Vec<Container>) -> *mut cs_container_list {
+    into_handle(cs_container_list { containers: containers.into_iter().map(cs_container::from).collect() })
 }
 
 /// How many containers the list holds; 0 for NULL.

@@ -55,7 +55,7 @@ pub struct cs_image_list {
     images: Vec<cs_image>,
 }
 
-fn image_list(images: Vec<Image>) -> *mut cs_image_list {
+pub(super) fn image_list(images: Vec<Image>) -> *mut cs_image_list {
     into_handle(cs_image_list { images: images.into_iter().map(cs_image::from).collect() })
 }
 

@@ -62,7 +62,7 @@ pub struct cs_layer_list {
     layers: Vec<cs_layer>,
 }
 
-fn layer_list(layers: Vec<Layer>) -> *mut cs_layer_list {
+pub(super) fn layer_list(layers: Vec<Layer>) -> *mut cs_layer_list {
     into_handle(cs_layer_list { layers: layers.into_iter().map(cs_layer::from).collect() })
 }
 

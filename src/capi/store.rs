@@ -8,6 +8,9 @@ use std::path::PathBuf;
 use std::ptr;
 
 use super::boundary::into_handle;
+use super::container::{container_list, cs_container_list};
+use super::image::{image_list, cs_image_list};
+use super::layer::{layer_list, cs_layer_list};
 use super::error::cs_error;
 use super::id_map::cs_id_map;
 use super::result::cs_result;
@@ -381,6 +384,29 @@ fn id_map_array(maps: &[cs_id_map]) -> *const cs_id_map {
 #[no_mangle]
 pub extern "C" fn cs_store_transient(store: *const cs_store) -> bool {
     boundary!(store: handle => { store.options().transient })
+}
+
+/// One consistent snapshot of the whole store (c/storage 1.56's MultiList): its layers, images
+/// and containers read under their three locks held together, so no container in `*containers`
+/// names an image or layer another process removed in between, as separate listings could.
+/// Ours come first in creation order, then the additional image stores' layers and images.
+/// Free the lists with `cs_layer_list_free`, `cs_image_list_free` and
+/// `cs_container_list_free`; all three are written, or none.
+#[no_mangle]
+pub extern "C" fn cs_store_multi_list(
+    store: *const cs_store,
+    layers: *mut *mut cs_layer_list,
+    images: *mut *mut cs_image_list,
+    containers: *mut *mut cs_container_list,
+    err: *mut *mut cs_error,
+) -> cs_result {
+    boundary!(err = err; store: handle, layers: out, images: out, containers: out => {
+        let listing = store.multi_list()?;
+        layers.write(layer_list(listing.layers));
+        images.write(image_list(listing.images));
+        containers.write(container_list(listing.containers));
+        Ok(())
+    })
 }
 
 /// The split image store's root, absolute; NULL when the store has none (images under the
