@@ -2,6 +2,8 @@
 //! never the machine's real /var/lib/containers.
 #![allow(dead_code)]
 
+pub mod go_tar;
+
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
