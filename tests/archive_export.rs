@@ -351,6 +351,21 @@ fn exports_without_tar_split_write_the_headers_of_the_chosen_generation() {
     assert!(go_tar::as_written_by_1_57(&old) == new, "1.43:\n{}\n1.57:\n{}", go_tar::describe(&old), go_tar::describe(&new));
 }
 
+#[test]
+fn names_are_those_of_the_host_ids_before_the_maps_translate_them() {
+    let tmp = TempDir::new("names-mapped");
+    let layer = tmp.join("layer");
+    fs::create_dir(&layer).unwrap();
+    sh(&format!("set -e; cd '{}'; echo x > f; chown -h 1000:1000 f . ", layer.display()));
+    // Go's FileInfoHeader looks the names up from lstat, then ToContainer rewrites the numbers.
+    let map = [IdMap { container_id: 0, host_id: 1000, size: 1 }];
+    let mut tar = Vec::new();
+    export_naive_diff(None, &layer, &map, &map, ExportStyle::V1_43, &mut tar).unwrap();
+    let h = go_tar::headers(&tar).into_iter().find(|h| h.name == "f").unwrap();
+    assert_eq!((h.uid, h.gid), (0, 0));
+    assert_eq!((h.uname, h.gname), (go_tar::host_name("passwd", 1000), go_tar::host_name("group", 1000)));
+}
+
 fn populate_without_overlay_xattr(dir: &Path) {
     sh(&format!("setfattr -x user.overlay.x '{}/attrs'", dir.display()));
 }
