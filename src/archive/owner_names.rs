@@ -30,46 +30,46 @@ impl OwnerNames {
 const FIRST_BUFFER: usize = 1024;
 const MAX_BUFFER: usize = 1 << 20;
 
-fn lookup_user(uid: u32) -> Vec<u8> {
+/// Run a reentrant lookup with a buffer that grows while it is too small. `call` returns the
+/// lookup's result code and, if it found an entry, the name in it (which points into the
+/// buffer it was given).
+fn with_growing_buffer(mut call: impl FnMut(&mut [u8]) -> (libc::c_int, Option<*const libc::c_char>)) -> Vec<u8> {
     let mut size = FIRST_BUFFER;
     loop {
         let mut buf = vec![0u8; size];
-        // SAFETY: passwd is plain old data; all-zero is a valid value.
-        let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut found: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: every pointer is valid for the call and `buf` is `size` bytes long.
-        let rc = unsafe { libc::getpwuid_r(uid, &mut entry, buf.as_mut_ptr().cast(), size, &mut found) };
+        let (rc, name) = call(&mut buf);
         if rc == libc::ERANGE && size < MAX_BUFFER {
             size *= 2;
             continue;
         }
-        if rc != 0 || found.is_null() || entry.pw_name.is_null() {
-            return Vec::new();
-        }
-        // SAFETY: on success pw_name points to a NUL-terminated string inside `buf`.
-        return unsafe { CStr::from_ptr(entry.pw_name) }.to_bytes().to_vec();
+        return match name {
+            // SAFETY: on success the name is a NUL-terminated string inside `buf`, alive here.
+            Some(name) if rc == 0 && !name.is_null() => unsafe { CStr::from_ptr(name) }.to_bytes().to_vec(),
+            _ => Vec::new(),
+        };
     }
 }
 
+fn lookup_user(uid: u32) -> Vec<u8> {
+    with_growing_buffer(|buf| {
+        // SAFETY: passwd is plain old data; all-zero is a valid value.
+        let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: every pointer is valid for the call and `buf` is `buf.len()` bytes long.
+        let rc = unsafe { libc::getpwuid_r(uid, &mut entry, buf.as_mut_ptr().cast(), buf.len(), &mut found) };
+        (rc, (!found.is_null()).then_some(entry.pw_name.cast_const()))
+    })
+}
+
 fn lookup_group(gid: u32) -> Vec<u8> {
-    let mut size = FIRST_BUFFER;
-    loop {
-        let mut buf = vec![0u8; size];
+    with_growing_buffer(|buf| {
         // SAFETY: group is plain old data; all-zero is a valid value.
         let mut entry: libc::group = unsafe { std::mem::zeroed() };
         let mut found: *mut libc::group = std::ptr::null_mut();
-        // SAFETY: every pointer is valid for the call and `buf` is `size` bytes long.
-        let rc = unsafe { libc::getgrgid_r(gid, &mut entry, buf.as_mut_ptr().cast(), size, &mut found) };
-        if rc == libc::ERANGE && size < MAX_BUFFER {
-            size *= 2;
-            continue;
-        }
-        if rc != 0 || found.is_null() || entry.gr_name.is_null() {
-            return Vec::new();
-        }
-        // SAFETY: on success gr_name points to a NUL-terminated string inside `buf`.
-        return unsafe { CStr::from_ptr(entry.gr_name) }.to_bytes().to_vec();
-    }
+        // SAFETY: every pointer is valid for the call and `buf` is `buf.len()` bytes long.
+        let rc = unsafe { libc::getgrgid_r(gid, &mut entry, buf.as_mut_ptr().cast(), buf.len(), &mut found) };
+        (rc, (!found.is_null()).then_some(entry.gr_name.cast_const()))
+    })
 }
 
 #[cfg(test)]
