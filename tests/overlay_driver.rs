@@ -107,6 +107,7 @@ fn a_container_mount_writes_files_and_whiteouts_into_its_diff() {
     let store = o.open();
     let (base, _image, ctr) = image_and_container(&store);
     let home = o.home();
+    let mount_point_inode = fs::metadata(home.join(&ctr.layer).join("merged")).unwrap().ino();
     let merged = store.mount(&ctr.id, "", &[]).unwrap();
     assert_eq!(merged, home.join(&ctr.layer).join("merged"));
 
@@ -141,6 +142,7 @@ fn a_container_mount_writes_files_and_whiteouts_into_its_diff() {
     // it and re-creates it at each mount.
     let kept = fs::symlink_metadata(&merged).expect("the mount point is kept after the last unmount");
     assert!(kept.is_dir() && kept.mode() & 0o7777 == 0o700, "{kept:?}");
+    assert_ne!(kept.ino(), mount_point_inode, "a fresh directory renamed over the old one, as 1.57 does");
     assert_eq!(fs::read_dir(&merged).unwrap().count(), 0);
     assert!(!home.join(&ctr.layer).join("merged.1").exists());
     let base_diff = store.layer_diff_dir(&base.id).unwrap();
