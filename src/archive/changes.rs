@@ -67,6 +67,11 @@ fn children(dir: &Path) -> Result<BTreeMap<OsString, fs::Metadata>> {
     Ok(map)
 }
 
+/// A file's capability; absent and empty are the same, as for Go's bytes.Equal.
+fn capability(path: &Path) -> Vec<u8> {
+    super::xattrs::get(path, c"security.capability").unwrap_or_default()
+}
+
 /// The user.* xattrs of a path, which Go's walkchunk compares along with the capability.
 fn user_xattrs(path: &Path) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut out = Vec::new();
@@ -110,7 +115,7 @@ impl Walk {
             && new.file_type().is_symlink()
             && fs::read_link(old_path).ok() != fs::read_link(new_path).ok();
         stat_differs
-            || super::xattrs::get(old_path, c"security.capability") != super::xattrs::get(new_path, c"security.capability")
+            || capability(old_path) != capability(new_path)
             || target_differs
             || user_xattrs(old_path) != user_xattrs(new_path)
     }

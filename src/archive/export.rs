@@ -187,13 +187,13 @@ struct TarAdder<'w, 'm> {
 
 /// c/storage's own major()/minor() (archive_unix.go), which overwrite Go's in the header: 12
 /// bits of major and 20 of minor from the classic encoding.
-fn go_device_numbers(rdev: u64) -> (u32, u32) {
+fn header_device_numbers(rdev: u64) -> (u32, u32) {
     (((rdev >> 8) & 0xfff) as u32, ((rdev & 0xff) | ((rdev >> 12) & 0xfff00)) as u32)
 }
 
 /// An overlay whiteout: a character device numbered 0/0 (by c/storage's numbering).
 fn is_whiteout_device(md: &fs::Metadata) -> bool {
-    md.file_type().is_char_device() && go_device_numbers(md.rdev()) == (0, 0)
+    md.file_type().is_char_device() && header_device_numbers(md.rdev()) == (0, 0)
 }
 
 impl<'w, 'm> TarAdder<'w, 'm> {
@@ -234,7 +234,7 @@ impl<'w, 'm> TarAdder<'w, 'm> {
             e.linkname = fs::read_link(path).ctx(format!("reading symlink {}", path.display()))?.into_os_string().into_vec();
         } else if ft.is_char_device() || ft.is_block_device() {
             e.typeflag = if ft.is_char_device() { b'3' } else { b'4' };
-            (e.devmajor, e.devminor) = go_device_numbers(md.rdev());
+            (e.devmajor, e.devminor) = header_device_numbers(md.rdev());
         } else if ft.is_fifo() {
             e.typeflag = b'6';
         } else if ft.is_file() {
@@ -259,6 +259,7 @@ impl<'w, 'm> TarAdder<'w, 'm> {
         e.xattrs = xattrs::exported(path).into_iter().filter(|(k, _)| style.exports_xattr(k)).collect();
         Ok(Some(e))
     }
+
     fn translate_ids(&self, e: &mut TarEntry, path: &Path) -> Result<()> {
         let unmapped = |what: &str, id: u32| {
             Error::invalid(format!("{} of {} is {id}, which the layer's ID map does not cover", what, path.display()))
