@@ -3,6 +3,8 @@
 
 #[path = "archive_common/mod.rs"]
 mod util;
+#[path = "common/go_tar.rs"]
+mod go_tar;
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -10,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use cstorage::archive::{
     apply_layer, changes, diff_size, export_from_tar_split, export_naive_diff, export_overlay_diff, ApplyOptions, Change,
-    ChangeKind, WhiteoutMode,
+    ChangeKind, ExportStyle, WhiteoutMode,
 };
 use cstorage::{ErrorKind, IdMap};
 use util::{describe_tree, sh, sha256sum, TarBuilder, TempDir};
@@ -160,7 +162,9 @@ fn make_pair(tmp: &TempDir) -> (PathBuf, PathBuf) {
 fn changes_and_diff_size_follow_go_rules() {
     let tmp = TempDir::new("changes");
     let (parent, layer) = make_pair(&tmp);
-    let got = changes(Some(&parent), &layer).unwrap();
+    let got = changes(Some(&parent), &layer, ExportStyle::V1_57).unwrap();
+    // No directory here changed its mtime alone, so both generations agree.
+    assert_eq!(changes(Some(&parent), &layer, ExportStyle::V1_43).unwrap(), got);
     let c = |p: &str, kind| Change { path: p.to_string(), kind };
     assert_eq!(
         got,
@@ -180,8 +184,8 @@ fn changes_and_diff_size_follow_go_rules() {
         ]
     );
     // new.txt (4) + hello.txt (7, hardlinked with usr/bin/hl: once) + f (2)
-    assert_eq!(diff_size(Some(&parent), &layer).unwrap(), 4 + 7 + 2);
-    let all = changes(None, &parent).unwrap();
+    assert_eq!(diff_size(Some(&parent), &layer, ExportStyle::default()).unwrap(), 4 + 7 + 2);
+    let all = changes(None, &parent, ExportStyle::default()).unwrap();
     assert!(all.iter().all(|c| c.kind == ChangeKind::Add));
     assert!(all.iter().any(|c| c.path == "/etc/hello.txt"));
 }
@@ -194,7 +198,7 @@ fn naive_diff_applied_to_the_parent_gives_the_layer() {
     // Owners in the layer are host IDs; chown everything into the mapped range first.
     sh(&format!("chown -hR 100000:100000 '{}' && chown 100007:100008 '{}/fresh/sub/f'", layer.display(), layer.display()));
     let mut tar = Vec::new();
-    export_naive_diff(Some(&parent), &layer, &map, &map, &mut tar).unwrap();
+    export_naive_diff(Some(&parent), &layer, &map, &map, ExportStyle::V1_43, &mut tar).unwrap();
     let names = tar_names(&tar);
     let find = |n: &str| names.iter().find(|e| e.0 == n).unwrap_or_else(|| panic!("{n} missing in {names:?}")).clone();
     assert_eq!(find("data/.wh.todelete.txt"), ("data/.wh.todelete.txt".into(), b'0', 0, 0, 0));
@@ -202,8 +206,11 @@ fn naive_diff_applied_to_the_parent_gives_the_layer() {
     assert_eq!(find("data/").1, b'5');
     assert_eq!(find("fresh/sub/f").2, 7);
     assert_eq!(find("fresh/sub/f").3, 8);
-    // With the file-type bits, as c/storage writes modes.
+    // With the file-type bits, as c/storage 1.43 writes modes; 1.57 writes the permissions only.
     assert_eq!(find("usr/bin/").4, 0o40700);
+    let mut tar_1_57 = Vec::new();
+    export_naive_diff(Some(&parent), &layer, &map, &map, ExportStyle::V1_57, &mut tar_1_57).unwrap();
+    assert_eq!(tar_names(&tar_1_57).iter().find(|e| e.0 == "usr/bin/").unwrap().4, 0o700);
     assert!(names.iter().all(|e| !e.0.starts_with("./") && !e.0.starts_with('/')));
     assert_eq!(tar.len() % 512, 0);
 
@@ -222,7 +229,7 @@ fn naive_diff_without_parent_exports_everything_with_hardlinks_by_inode() {
     fs::create_dir(&layer).unwrap();
     populate(&layer);
     let mut tar = Vec::new();
-    export_naive_diff(None, &layer, &[], &[], &mut tar).unwrap();
+    export_naive_diff(None, &layer, &[], &[], ExportStyle::default(), &mut tar).unwrap();
     let names = tar_names(&tar);
     let links: Vec<_> = names.iter().filter(|e| e.1 == b'1').collect();
     assert_eq!(links.len(), 1, "{names:?}");
@@ -253,7 +260,7 @@ fn overlay_diff_converts_whiteouts_and_opaque_dirs_and_round_trips() {
         .finish();
     import(&tar, &upper, WhiteoutMode::Overlay);
     let mut out = Vec::new();
-    export_overlay_diff(&upper, std::slice::from_ref(&lower), &[], &[], &mut out).unwrap();
+    export_overlay_diff(&upper, std::slice::from_ref(&lower), &[], &[], ExportStyle::default(), &mut out).unwrap();
     let names: Vec<String> = tar_names(&out).into_iter().map(|e| e.0).collect();
     assert_eq!(names, vec!["data/", "data/.wh.gone", "newdir/", "opq/", "opq/.wh..wh..opq", "opq/b"]);
     let wh = tar_names(&out).into_iter().find(|e| e.0 == "data/.wh.gone").unwrap();
@@ -271,4 +278,150 @@ fn overlay_diff_converts_whiteouts_and_opaque_dirs_and_round_trips() {
         m.into_iter().map(|(k, v)| if v.starts_with("mode=20000 ") { (k, v.split(" mtime=").next().unwrap().to_string()) } else { (k, v) }).collect()
     };
     assert_eq!(no_whiteout_time(describe_tree(&again)), no_whiteout_time(expected));
+}
+
+/// A tree with what makes the generations' headers differ: owners with and without names on
+/// this host, every file type, setuid and sticky bits, user xattrs (overlay's own included).
+fn populate_owners(dir: &Path) {
+    sh(&format!(
+        r#"set -e; cd '{}'
+        mkdir -p etc/sub tmp; chmod 1777 tmp
+        printf 'hi\n' > etc/hello.txt; ln etc/hello.txt etc/hard; ln -s hello.txt etc/sym; mkfifo etc/fifo
+        printf x > etc/suid; chmod 4755 etc/suid
+        printf u > user1000; chown 1000:1000 user1000
+        printf n > nobody; chown 65534:65534 nobody; chown 65534:65534 etc/sub
+        printf z > unnamed; chown 3999999:3999998 unnamed
+        printf a > attrs; setfattr -n user.test -v hello attrs; setfattr -n user.overlay.x -v y attrs
+        "#,
+        dir.display()
+    ));
+}
+
+#[test]
+fn exports_without_tar_split_write_the_headers_of_the_chosen_generation() {
+    let tmp = TempDir::new("styles");
+    let layer = tmp.join("layer");
+    fs::create_dir(&layer).unwrap();
+    populate_owners(&layer);
+    let export = |style| {
+        let mut tar = Vec::new();
+        export_naive_diff(None, &layer, &[], &[], style, &mut tar).unwrap();
+        tar
+    };
+    let (old, new) = (export(ExportStyle::V1_43), export(ExportStyle::V1_57));
+    let entries = |tar: &[u8]| go_tar::headers(tar).into_iter().filter(|h| h.typeflag != b'x').collect::<Vec<_>>();
+
+    // 1.57: permission bits only (setuid and sticky included), no names.
+    for h in entries(&new) {
+        assert!(h.mode <= 0o7777, "{h:?}");
+        assert!(h.uname.is_empty() && h.gname.is_empty(), "{h:?}");
+    }
+    let find = |tar: &[u8], name: &str| entries(tar).into_iter().find(|h| h.name == name).unwrap_or_else(|| panic!("{name} in\n{}", go_tar::describe(tar)));
+    assert_eq!(find(&new, "tmp/").mode, 0o1777);
+    assert_eq!(find(&new, "etc/suid").mode, 0o4755);
+    assert_eq!(find(&new, "etc/sym").mode, 0o777);
+
+    // 1.43: Go 1.8's type bits, and the host's names of the host IDs.
+    for (name, mode) in [("etc/", 0o40755), ("tmp/", 0o41777), ("etc/hello.txt", 0o100644), ("etc/suid", 0o104755), ("etc/sym", 0o120777), ("etc/fifo", 0o10644)] {
+        assert_eq!(find(&old, name).mode, mode, "{name}");
+    }
+    assert_eq!(find(&old, "etc/hard").mode, 0o100644, "a hardlink keeps its file's mode");
+    for (name, id) in [("etc/hello.txt", 0), ("user1000", 1000), ("nobody", 65534), ("etc/sub/", 65534), ("unnamed", 3999999)] {
+        let h = find(&old, name);
+        assert_eq!(h.uname, go_tar::host_name("passwd", id), "{name}");
+        assert_eq!(h.gname, go_tar::host_name("group", if id == 3999999 { 3999998 } else { id }), "{name}");
+    }
+    assert_eq!(find(&old, "etc/hello.txt").uname, "root");
+
+    // Only 1.57 leaves overlay's own xattrs out; both keep the rest as PAX records.
+    let xattrs = |tar: &[u8]| {
+        let mut a = tar::Archive::new(tar);
+        let mut entry = a.entries().unwrap().map(Result::unwrap).find(|e| e.path_bytes().as_ref() == b"attrs").unwrap();
+        let mut keys: Vec<String> =
+            entry.pax_extensions().unwrap().unwrap().map(|r| r.unwrap().key().unwrap().to_string()).collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(xattrs(&old), ["SCHILY.xattr.user.overlay.x", "SCHILY.xattr.user.test"]);
+    assert_eq!(xattrs(&new), ["SCHILY.xattr.user.test"]);
+
+    // Otherwise the same bytes: 1.57's tar is 1.43's without type bits and names.
+    populate_without_overlay_xattr(&layer);
+    let (old, new) = (export(ExportStyle::V1_43), export(ExportStyle::V1_57));
+    assert!(go_tar::as_written_by_1_57(&old) == new, "1.43:\n{}\n1.57:\n{}", go_tar::describe(&old), go_tar::describe(&new));
+}
+
+#[test]
+fn names_are_those_of_the_host_ids_before_the_maps_translate_them() {
+    let tmp = TempDir::new("names-mapped");
+    let layer = tmp.join("layer");
+    fs::create_dir(&layer).unwrap();
+    sh(&format!("set -e; cd '{}'; echo x > f; chown -h 1000:1000 f . ", layer.display()));
+    // Go's FileInfoHeader looks the names up from lstat, then ToContainer rewrites the numbers.
+    let map = [IdMap { container_id: 0, host_id: 1000, size: 1 }];
+    let mut tar = Vec::new();
+    export_naive_diff(None, &layer, &map, &map, ExportStyle::V1_43, &mut tar).unwrap();
+    let h = go_tar::headers(&tar).into_iter().find(|h| h.name == "f").unwrap();
+    assert_eq!((h.uid, h.gid), (0, 0));
+    assert_eq!((h.uname, h.gname), (go_tar::host_name("passwd", 1000), go_tar::host_name("group", 1000)));
+}
+
+fn populate_without_overlay_xattr(dir: &Path) {
+    sh(&format!("setfattr -x user.overlay.x '{}/attrs'", dir.display()));
+}
+
+/// Set `path`'s mtime (without following symlinks) to the second `secs`.
+fn set_mtime(path: &Path, secs: u64) {
+    sh(&format!("touch -h -d @{secs} '{}'", path.display()));
+}
+
+#[test]
+fn a_directory_touched_or_a_symlink_retargeted_is_a_change_only_for_1_57() {
+    let tmp = TempDir::new("rules");
+    let parent = tmp.join("parent");
+    fs::create_dir(&parent).unwrap();
+    sh(&format!("set -e; cd '{}'; mkdir d; echo x > d/f; ln -s aaa link; mkdir same", parent.display()));
+    sh(&format!("touch -h -d @1600000000 '{0}/link' '{0}/d' '{0}/same'", parent.display()));
+    let layer = tmp.join("layer");
+    sh(&format!("cp -a '{}' '{}'", parent.display(), layer.display()));
+    // A file made and removed again: only d's mtime changes. A symlink pointed elsewhere,
+    // same length, time put back: only its target changes.
+    sh(&format!("set -e; cd '{}'; touch d/tmp; rm d/tmp; rm link; ln -s bbb link", layer.display()));
+    set_mtime(&layer.join("link"), 1_600_000_000);
+    let paths = |style| changes(Some(&parent), &layer, style).unwrap().into_iter().map(|c| (c.path, c.kind)).collect::<Vec<_>>();
+    assert_eq!(paths(ExportStyle::V1_43), []);
+    assert_eq!(paths(ExportStyle::V1_57), [("/d".to_string(), ChangeKind::Modify), ("/link".to_string(), ChangeKind::Modify)]);
+    assert_eq!(diff_size(Some(&parent), &layer, ExportStyle::V1_57).unwrap(), 3, "the symlink's size");
+    let mut tar = Vec::new();
+    export_naive_diff(Some(&parent), &layer, &[], &[], ExportStyle::V1_57, &mut tar).unwrap();
+    assert_eq!(tar_names(&tar).into_iter().map(|e| e.0).collect::<Vec<_>>(), ["d/", "link"]);
+    // A time with nanoseconds against the same second without: the same (Go's sameFsTimeSpec).
+    sh(&format!("touch -h -d @1600000000.5 '{}/same'", layer.display()));
+    assert!(changes(Some(&parent), &layer, ExportStyle::V1_57).unwrap().iter().all(|c| c.path != "/same"));
+}
+
+#[test]
+fn opaque_markers_follow_what_the_nearest_lower_has() {
+    let tmp = TempDir::new("opaque");
+    let upper = tmp.join("upper");
+    let (near, far) = (tmp.join("near"), tmp.join("far"));
+    for dir in [&upper, &near, &far] {
+        fs::create_dir(dir).unwrap();
+    }
+    // far has every directory; near whites out "gone" and the parent of "p/under", and holds
+    // a file where the upper has the directory "file".
+    sh(&format!("set -e; cd '{}'; mkdir -p kept gone p/under file; echo x > kept/x", far.display()));
+    sh(&format!("set -e; cd '{}'; mknod gone c 0 0; mknod p c 0 0; : > file", near.display()));
+    sh(&format!(
+        "set -e; cd '{}'; mkdir -p kept gone p/under file new; chown 1000:1000 kept; \
+         for d in kept gone p/under file new; do setfattr -n trusted.overlay.opaque -v y $d; done",
+        upper.display()
+    ));
+    let mut tar = Vec::new();
+    export_overlay_diff(&upper, &[near, far], &[], &[], ExportStyle::V1_43, &mut tar).unwrap();
+    let markers: Vec<String> = tar_names(&tar).into_iter().map(|e| e.0).filter(|n| n.ends_with(".wh..wh..opq")).collect();
+    assert_eq!(markers, ["file/.wh..wh..opq", "kept/.wh..wh..opq"]);
+    let marker = go_tar::headers(&tar).into_iter().find(|h| h.name == "kept/.wh..wh..opq").unwrap();
+    assert_eq!((marker.mode, marker.uid, marker.mtime), (0o755, 1000, 0));
+    assert_eq!((marker.uname, marker.gname), (go_tar::host_name("passwd", 1000), go_tar::host_name("group", 1000)), "the directory's names");
 }

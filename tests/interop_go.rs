@@ -131,3 +131,39 @@ fn libcstorage_reads_a_store_written_by_the_go_cli_identically_and_can_modify_it
         v
     });
 }
+
+/// Go's `diff -u` of a container layer (no tar-split: the naive diff of the vfs directories).
+fn go_diff(t: &TempStore, layer: &str) -> Vec<u8> {
+    let file = t.dir.join("go-diff.tar");
+    t.go_ok(&["diff", "-u", "-f", file.to_str().unwrap(), layer]);
+    std::fs::read(&file).unwrap()
+}
+
+#[test]
+fn export_of_a_container_layer_is_go_1_43s_diff_byte_for_byte() {
+    use common::go_tar::{as_written_by_1_57, describe, without_whiteout_times};
+    use cstorage::archive::{export_naive_diff, ExportStyle};
+    let t = TempStore::new("interop-export");
+    let base_tar = common::container_base_tar(&t.dir);
+    let base = common::id_of(&t.go_ok(&["import-layer", "-j", "-f", base_tar.to_str().unwrap()]));
+    let image = common::id_of(&t.go_ok(&["create-image", "-j", &base]));
+    let layer = json(&t.go_ok(&["create-container", "-j", &image]))["layer"].as_str().unwrap().to_string();
+    let vfs = t.graph().join("vfs/dir");
+    common::write_container_changes(&vfs.join(&layer));
+
+    let go = go_diff(&t, &layer);
+    let mut ours = Vec::new();
+    export_naive_diff(Some(&vfs.join(&base)), &vfs.join(&layer), &[], &[], ExportStyle::V1_43, &mut ours).unwrap();
+    // Whiteouts carry the time of the export; everything else must be the same bytes.
+    let (go, ours) = (without_whiteout_times(&go), without_whiteout_times(&ours));
+    assert!(ours == go, "ours:\n{}\nGo 1.43:\n{}", describe(&ours), describe(&go));
+    assert!(describe(&go).contains(".wh.gone.txt"), "{}", describe(&go));
+
+    // The store's export (1.57 by default) is 1.43's without type bits and names.
+    let store = t.open();
+    let mut default = Vec::new();
+    store.diff(None, &layer, cstorage::store::DiffCompression::Uncompressed, &mut default).unwrap();
+    let default = without_whiteout_times(&default);
+    let expected = as_written_by_1_57(&go);
+    assert!(default == expected, "ours:\n{}\nexpected:\n{}", describe(&default), describe(&expected));
+}

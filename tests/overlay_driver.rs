@@ -10,6 +10,7 @@ use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use cstorage::archive::ExportStyle;
 use cstorage::driver::overlay::{MountApi, Overlay};
 use cstorage::driver::{CreateOptions, Driver, MountOptions};
 use cstorage::{ContainerOptions, ErrorKind, IdMap, ImageOptions, LayerOptions, Store, StoreOptions};
@@ -106,6 +107,7 @@ fn a_container_mount_writes_files_and_whiteouts_into_its_diff() {
     let store = o.open();
     let (base, _image, ctr) = image_and_container(&store);
     let home = o.home();
+    let mount_point_inode = fs::metadata(home.join(&ctr.layer).join("merged")).unwrap().ino();
     let merged = store.mount(&ctr.id, "", &[]).unwrap();
     assert_eq!(merged, home.join(&ctr.layer).join("merged"));
 
@@ -136,7 +138,13 @@ fn a_container_mount_writes_files_and_whiteouts_into_its_diff() {
 
     assert!(!store.unmount(&ctr.id, false).unwrap());
     assert!(o.mountinfo_line(&merged).is_none());
-    assert!(!merged.exists(), "the mount point is removed after the last unmount, as c/storage does");
+    // Kept (renewed: empty, 0700) after the last unmount, as c/storage 1.57 does; 1.43 removed
+    // it and re-creates it at each mount.
+    let kept = fs::symlink_metadata(&merged).expect("the mount point is kept after the last unmount");
+    assert!(kept.is_dir() && kept.mode() & 0o7777 == 0o700, "{kept:?}");
+    assert_ne!(kept.ino(), mount_point_inode, "a fresh directory renamed over the old one, as 1.57 does");
+    assert_eq!(fs::read_dir(&merged).unwrap().count(), 0);
+    assert!(!home.join(&ctr.layer).join("merged.1").exists());
     let base_diff = store.layer_diff_dir(&base.id).unwrap();
     assert_eq!(fs::read_to_string(base_diff.join("etc/hello.txt")).unwrap(), "hello\n", "the image is untouched");
     assert!(base_diff.join("etc/gone.txt").exists());
@@ -639,12 +647,12 @@ fn diffs_against_a_layer_other_than_the_parent_compare_the_whole_trees() {
     .map(|(p, k)| (p.to_string(), k))
     .collect();
     for driver in [&modern, &legacy] {
-        let changes = driver.changes(ids[2], Some(ids[0]), false).unwrap();
+        let changes = driver.changes(ids[2], Some(ids[0]), false, ExportStyle::default()).unwrap();
         assert_eq!(files_changed(&changes), expected, "{:?}: {changes:?}", driver.mount_api());
-        assert_eq!(driver.diff_size(ids[2], Some(ids[0]), false).unwrap(), ("new!\n".len() + "added in l2\n".len() + "three\n".len() + "fresh\n".len()) as u64);
+        assert_eq!(driver.diff_size(ids[2], Some(ids[0]), false, ExportStyle::default()).unwrap(), ("new!\n".len() + "added in l2\n".len() + "three\n".len() + "fresh\n".len()) as u64);
 
         let mut tar_bytes = Vec::new();
-        driver.write_diff(ids[2], Some(ids[0]), false, (&[], &[]), &mut tar_bytes).unwrap();
+        driver.write_diff(ids[2], Some(ids[0]), false, (&[], &[]), ExportStyle::default(), &mut tar_bytes).unwrap();
         let mut entries = std::collections::BTreeMap::new();
         for entry in tar::Archive::new(&tar_bytes[..]).entries().unwrap() {
             let mut entry = entry.unwrap();
@@ -664,10 +672,10 @@ fn diffs_against_a_layer_other_than_the_parent_compare_the_whole_trees() {
         assert!(views.is_empty(), "the views are gone after the diff: {views:?}");
     }
     // Against the parent, the native diff still holds only L3's own changes.
-    let own = modern.changes(ids[2], Some(ids[1]), true).unwrap();
+    let own = modern.changes(ids[2], Some(ids[1]), true, ExportStyle::default()).unwrap();
     assert!(own.iter().all(|c| !c.path.starts_with("/a") && !c.path.starts_with("/b")), "{own:?}");
     // Against nothing: every file of the whole tree is added.
-    let all = modern.changes(ids[2], None, false).unwrap();
+    let all = modern.changes(ids[2], None, false, ExportStyle::default()).unwrap();
     assert!(all.iter().any(|c| c.path == "/a/keep" && c.kind == Add), "{all:?}");
 
     for id in ids.iter().rev() {

@@ -282,3 +282,45 @@ fn go_diff_of_a_container_layer_we_wrote_into_has_the_changes_of_our_export() {
     store.unmount(&applied.id, false).unwrap();
     o.finish(store);
 }
+
+#[test]
+fn our_export_of_a_container_layer_is_go_1_43s_native_diff_byte_for_byte() {
+    use common::go_tar::{as_written_by_1_57, describe};
+    use cstorage::archive::{export_overlay_diff, ExportStyle};
+    let o = OverlayTest::new("ovi-bytes");
+    fs::create_dir_all(o.dir()).unwrap();
+    let base_tar = common::container_base_tar(o.dir());
+    let base = id_of(&o.go_ok(&["import-layer", "-j", "-f", base_tar.to_str().unwrap()]));
+    let image = id_of(&o.go_ok(&["create-image", "-j", &base]));
+    let ctr = json(&o.go_ok(&["create-container", "-j", &image]));
+    let (ctr, layer) = (ctr["id"].as_str().unwrap().to_string(), ctr["layer"].as_str().unwrap().to_string());
+    let store = o.open();
+    let root = store.mount(&ctr, "", &[]).unwrap();
+    common::write_container_changes(&root);
+    assert!(!store.unmount(&ctr, false).unwrap());
+    let upper = o.home().join(&layer).join("diff");
+    assert!(is_whiteout(&upper.join("etc/gone.txt")));
+    assert!(overlay_common::xattr(&upper.join("opt"), "trusted.overlay.opaque").is_some(), "a replaced directory is opaque");
+
+    // Go exports the upper directory as it is (native diff) where the kernel allows it.
+    let go_status = String::from_utf8_lossy(&o.go(&["status"]).stderr).into_owned();
+    if !go_status.contains("Native Overlay Diff: true") {
+        eprintln!("Go uses the naive overlay diff here; the native comparison is skipped:\n{go_status}");
+        return o.finish(store);
+    }
+    let go_file = o.dir().join("go-diff.tar");
+    o.go_ok(&["diff", "-u", "-f", go_file.to_str().unwrap(), &layer]);
+    let go = fs::read(&go_file).unwrap();
+    let mut ours = Vec::new();
+    export_overlay_diff(&upper, &[o.home().join(&base).join("diff")], &[], &[], ExportStyle::V1_43, &mut ours).unwrap();
+    assert!(ours == go, "ours:\n{}\nGo 1.43:\n{}", describe(&ours), describe(&go));
+    let described = describe(&go);
+    assert!(described.contains("etc/.wh.gone.txt") && described.contains("opt/.wh..wh..opq"), "{described}");
+
+    // The store's export (1.57 by default) is 1.43's without type bits and names.
+    let mut default = Vec::new();
+    store.diff(None, &layer, cstorage::store::DiffCompression::Uncompressed, &mut default).unwrap();
+    let expected = as_written_by_1_57(&go);
+    assert!(default == expected, "ours:\n{}\nexpected:\n{}", describe(&default), describe(&expected));
+    o.finish(store);
+}

@@ -9,6 +9,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
+use super::export_style::ExportStyle;
 use crate::error::{IoContext, Result};
 
 /// Go's `archive.ChangeType` numbering.
@@ -33,24 +34,25 @@ pub(crate) struct RawChange {
     pub kind: ChangeKind,
 }
 
-/// The changes that turn `parent` (absent = empty) into `layer`, sorted by path. A directory
-/// with changes below it is reported as modified itself (so its metadata is exported), a deleted
-/// directory only once at its top.
-pub fn changes(parent: Option<&Path>, layer: &Path) -> Result<Vec<Change>> {
-    Ok(raw_changes(parent, layer)?
+/// The changes that turn `parent` (absent = empty) into `layer`, sorted by path, by the rules of
+/// `style`'s c/storage. A directory with changes below it is reported as modified itself (so
+/// its metadata is exported), a deleted directory only once at its top.
+pub fn changes(parent: Option<&Path>, layer: &Path, style: ExportStyle) -> Result<Vec<Change>> {
+    Ok(raw_changes(parent, layer, style)?
         .into_iter()
         .map(|c| Change { path: String::from_utf8_lossy(&c.path).into_owned(), kind: c.kind })
         .collect())
 }
 
-pub(crate) fn raw_changes(parent: Option<&Path>, layer: &Path) -> Result<Vec<RawChange>> {
+pub(crate) fn raw_changes(parent: Option<&Path>, layer: &Path, style: ExportStyle) -> Result<Vec<RawChange>> {
     let mut out = Vec::new();
     let old = match parent {
         Some(p) => Some(fs::symlink_metadata(p).ctx(format!("inspecting {}", p.display()))?),
         None => None,
     };
     let new = fs::symlink_metadata(layer).ctx(format!("inspecting {}", layer.display()))?;
-    compare_dir(parent.filter(|_| old.as_ref().is_some_and(|m| m.is_dir())), layer, &new, b"", false, &mut out)?;
+    let walk = Walk { style };
+    walk.compare_dir(parent.filter(|_| old.as_ref().is_some_and(|m| m.is_dir())), layer, &new, b"", false, &mut out)?;
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
 }
@@ -65,81 +67,121 @@ fn children(dir: &Path) -> Result<BTreeMap<OsString, fs::Metadata>> {
     Ok(map)
 }
 
+/// A file's capability; absent and empty are the same, as for Go's bytes.Equal.
 fn capability(path: &Path) -> Vec<u8> {
     super::xattrs::get(path, c"security.capability").unwrap_or_default()
 }
 
-/// Go's `statDifferent` plus the file capability comparison.
-fn differs(old_path: &Path, old: &fs::Metadata, new_path: &Path, new: &fs::Metadata) -> bool {
-    let dir = new.mode() & libc::S_IFMT == libc::S_IFDIR;
-    old.mode() != new.mode()
-        || old.uid() != new.uid()
-        || old.gid() != new.gid()
-        || old.rdev() != new.rdev()
-        || (!dir && ((old.mtime(), old.mtime_nsec()) != (new.mtime(), new.mtime_nsec()) || old.size() != new.size()))
-        || capability(old_path) != capability(new_path)
-}
-
-fn compare_dir(
-    old_dir: Option<&Path>,
-    new_dir: &Path,
-    new_md: &fs::Metadata,
-    rel: &[u8],
-    added: bool,
-    out: &mut Vec<RawChange>,
-) -> Result<()> {
-    if !new_md.is_dir() {
-        return Ok(());
-    }
-    let at_entry = out.len();
-    let mut old_children = match old_dir {
-        Some(d) => children(d)?,
-        None => BTreeMap::new(),
-    };
-    for (name, md) in children(new_dir)? {
-        let mut child_rel = rel.to_vec();
-        child_rel.push(b'/');
-        child_rel.extend_from_slice(name.as_bytes());
-        let new_path = new_dir.join(&name);
-        let old = old_children.remove(&name);
-        let mut child_added = false;
-        match &old {
-            None => {
-                out.push(RawChange { path: child_rel.clone(), kind: ChangeKind::Add });
-                child_added = true;
-            }
-            Some(old_md) => {
-                let old_path = old_dir.expect("old child implies old dir").join(&name);
-                if differs(&old_path, old_md, &new_path, &md) {
-                    out.push(RawChange { path: child_rel.clone(), kind: ChangeKind::Modify });
-                    child_added = true;
-                }
+/// The user.* xattrs of a path, which Go's walkchunk compares along with the capability.
+fn user_xattrs(path: &Path) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut out = Vec::new();
+    for name in crate::xattr::list(path).unwrap_or_default() {
+        if name.to_bytes().starts_with(b"user.") {
+            if let Some(value) = super::xattrs::get(path, &name) {
+                out.push((name.to_bytes().to_vec(), value));
             }
         }
-        let old_child_dir = match (&old, old_dir) {
-            (Some(old_md), Some(d)) if old_md.is_dir() => Some(d.join(&name)),
-            _ => None,
-        };
-        compare_dir(old_child_dir.as_deref(), &new_path, &md, &child_rel, child_added, out)?;
     }
-    for name in old_children.keys() {
-        let mut child_rel = rel.to_vec();
-        child_rel.push(b'/');
-        child_rel.extend_from_slice(name.as_bytes());
-        out.push(RawChange { path: child_rel, kind: ChangeKind::Delete });
-    }
-    if out.len() > at_entry && !added && !rel.is_empty() {
-        out.insert(at_entry, RawChange { path: rel.to_vec(), kind: ChangeKind::Modify });
-    }
-    Ok(())
+    out.sort();
+    out
 }
 
-/// The size of the diff from `parent` to `layer` as c/storage reports it for naive diffs: the
-/// sizes of added or modified non-directories, each hardlinked inode counted once.
-pub fn diff_size(parent: Option<&Path>, layer: &Path) -> Result<u64> {
+/// Go's `sameFsTimeSpec`: equal seconds and equal nanoseconds, or either side without
+/// nanoseconds (a file extracted from a tar against the same file at full precision).
+fn same_mtime(old: &fs::Metadata, new: &fs::Metadata) -> bool {
+    old.mtime() == new.mtime() && (old.mtime_nsec() == new.mtime_nsec() || old.mtime_nsec() == 0 || new.mtime_nsec() == 0)
+}
+
+/// One comparison of two trees.
+struct Walk {
+    style: ExportStyle,
+}
+
+impl Walk {
+    /// Go's `statDifferent` plus the capability, user.* xattr and (1.57) symlink target
+    /// comparisons of `addChanges`.
+    fn differs(&self, old_path: &Path, old: &fs::Metadata, new_path: &Path, new: &fs::Metadata) -> bool {
+        // Go tests the S_IFDIR bit alone, so block devices and sockets count as directories.
+        let old_is_dir = old.mode() & libc::S_IFDIR == libc::S_IFDIR;
+        let newer_rules = self.style.compares_dir_mtimes_and_link_targets();
+        let stat_differs = old.mode() != new.mode()
+            || old.uid() != new.uid()
+            || old.gid() != new.gid()
+            || old.rdev() != new.rdev()
+            || ((newer_rules || !old_is_dir) && !same_mtime(old, new))
+            || (!old_is_dir && old.size() != new.size());
+        let target_differs = newer_rules
+            && old.file_type().is_symlink()
+            && new.file_type().is_symlink()
+            && fs::read_link(old_path).ok() != fs::read_link(new_path).ok();
+        stat_differs
+            || capability(old_path) != capability(new_path)
+            || target_differs
+            || user_xattrs(old_path) != user_xattrs(new_path)
+    }
+
+    fn compare_dir(
+        &self,
+        old_dir: Option<&Path>,
+        new_dir: &Path,
+        new_md: &fs::Metadata,
+        rel: &[u8],
+        added: bool,
+        out: &mut Vec<RawChange>,
+    ) -> Result<()> {
+        if !new_md.is_dir() {
+            return Ok(());
+        }
+        let at_entry = out.len();
+        let mut old_children = match old_dir {
+            Some(d) => children(d)?,
+            None => BTreeMap::new(),
+        };
+        for (name, md) in children(new_dir)? {
+            let mut child_rel = rel.to_vec();
+            child_rel.push(b'/');
+            child_rel.extend_from_slice(name.as_bytes());
+            let new_path = new_dir.join(&name);
+            let old = old_children.remove(&name);
+            let mut child_added = false;
+            match &old {
+                None => {
+                    out.push(RawChange { path: child_rel.clone(), kind: ChangeKind::Add });
+                    child_added = true;
+                }
+                Some(old_md) => {
+                    let old_path = old_dir.expect("old child implies old dir").join(&name);
+                    if self.differs(&old_path, old_md, &new_path, &md) {
+                        out.push(RawChange { path: child_rel.clone(), kind: ChangeKind::Modify });
+                        child_added = true;
+                    }
+                }
+            }
+            let old_child_dir = match (&old, old_dir) {
+                (Some(old_md), Some(d)) if old_md.is_dir() => Some(d.join(&name)),
+                _ => None,
+            };
+            self.compare_dir(old_child_dir.as_deref(), &new_path, &md, &child_rel, child_added, out)?;
+        }
+        for name in old_children.keys() {
+            let mut child_rel = rel.to_vec();
+            child_rel.push(b'/');
+            child_rel.extend_from_slice(name.as_bytes());
+            out.push(RawChange { path: child_rel, kind: ChangeKind::Delete });
+        }
+        if out.len() > at_entry && !added && !rel.is_empty() {
+            out.insert(at_entry, RawChange { path: rel.to_vec(), kind: ChangeKind::Modify });
+        }
+        Ok(())
+    }
+}
+
+/// The size of the diff from `parent` to `layer` as `style`'s c/storage reports it for naive
+/// diffs: the sizes of added or modified non-directories, each hardlinked inode counted once.
+pub fn diff_size(parent: Option<&Path>, layer: &Path, style: ExportStyle) -> Result<u64> {
     let mut seen = HashSet::new();
     let mut size = 0;
-    for c in raw_changes(parent, layer)?.iter().filter(|c| c.kind != ChangeKind::Delete) {
+    for c in raw_changes(parent, layer, style)?.iter().filter(|c| c.kind != ChangeKind::Delete) {
         let path = layer.join(OsStr::from_bytes(&c.path[1..]));
         let Ok(md) = fs::symlink_metadata(&path) else { continue };
         if md.is_dir() || (md.nlink() > 1 && !seen.insert(md.ino())) {

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use super::apply::{WHITEOUT_OPAQUE, WHITEOUT_PREFIX};
 use super::changes::{raw_changes, ChangeKind};
+use super::export_style::ExportStyle;
+use super::owner_names::OwnerNames;
 use super::paths::{clean, escapes};
 use super::rootdir::{cstring, open_in_root, RootDir};
 use super::tar_writer::{write_end, write_header, write_padding, TarEntry};
@@ -178,28 +180,52 @@ struct TarAdder<'w, 'm> {
     inodes: HashMap<(u64, u64), Vec<u8>>,
     uid_map: &'m [IdMap],
     gid_map: &'m [IdMap],
+    style: ExportStyle,
+    names: OwnerNames,
     buf: Vec<u8>,
 }
 
+/// c/storage's own major()/minor() (archive_unix.go), which overwrite Go's in the header: 12
+/// bits of major and 20 of minor from the classic encoding.
+fn header_device_numbers(rdev: u64) -> (u32, u32) {
+    (((rdev >> 8) & 0xfff) as u32, ((rdev & 0xff) | ((rdev >> 12) & 0xfff00)) as u32)
+}
+
+/// An overlay whiteout: a character device numbered 0/0 (by c/storage's numbering).
+fn is_whiteout_device(md: &fs::Metadata) -> bool {
+    md.file_type().is_char_device() && header_device_numbers(md.rdev()) == (0, 0)
+}
+
 impl<'w, 'm> TarAdder<'w, 'm> {
-    fn new(out: &'w mut dyn Write, uid_map: &'m [IdMap], gid_map: &'m [IdMap]) -> Self {
-        TarAdder { out: BufWriter::with_capacity(256 << 10, out), inodes: HashMap::new(), uid_map, gid_map, buf: vec![0u8; COPY_BUFFER] }
+    fn new(out: &'w mut dyn Write, uid_map: &'m [IdMap], gid_map: &'m [IdMap], style: ExportStyle) -> Self {
+        TarAdder {
+            out: BufWriter::with_capacity(256 << 10, out),
+            inodes: HashMap::new(),
+            uid_map,
+            gid_map,
+            style,
+            names: OwnerNames::default(),
+            buf: vec![0u8; COPY_BUFFER],
+        }
     }
 
     /// The header for `path` (named `name` in the tar, no trailing slash), `None` for sockets.
-    /// Owners are translated host -> container.
+    /// Owners are still host IDs (see `translate_ids`); their names, when the style has them,
+    /// are the host's for those IDs, as Go looks them up before translating.
     fn entry_for(&mut self, path: &Path, name: &[u8], md: &fs::Metadata) -> Result<Option<TarEntry>> {
         let ft = md.file_type();
         let mut e = TarEntry {
             name: name.to_vec(),
-            // With the file-type bits (0o40755 for a directory), as c/storage's FileInfoHeader
-            // writes them (verified against the Go CLI's diff of a vfs layer).
-            mode: md.mode() & 0o177777,
+            mode: self.style.mode_field(md.mode()),
             uid: md.uid(),
             gid: md.gid(),
             mtime: md.mtime(),
             ..TarEntry::default()
         };
+        if self.style.looks_up_owner_names() {
+            e.uname = self.names.user(md.uid());
+            e.gname = self.names.group(md.gid());
+        }
         if ft.is_dir() {
             e.typeflag = b'5';
             e.name.push(b'/');
@@ -208,8 +234,7 @@ impl<'w, 'm> TarAdder<'w, 'm> {
             e.linkname = fs::read_link(path).ctx(format!("reading symlink {}", path.display()))?.into_os_string().into_vec();
         } else if ft.is_char_device() || ft.is_block_device() {
             e.typeflag = if ft.is_char_device() { b'3' } else { b'4' };
-            e.devmajor = libc::major(md.rdev());
-            e.devminor = libc::minor(md.rdev());
+            (e.devmajor, e.devminor) = header_device_numbers(md.rdev());
         } else if ft.is_fifo() {
             e.typeflag = b'6';
         } else if ft.is_file() {
@@ -230,7 +255,8 @@ impl<'w, 'm> TarAdder<'w, 'm> {
                 }
             }
         }
-        e.xattrs = xattrs::exported(path);
+        let style = self.style;
+        e.xattrs = xattrs::exported(path).into_iter().filter(|(k, _)| style.exports_xattr(k)).collect();
         Ok(Some(e))
     }
 
@@ -279,11 +305,22 @@ impl<'w, 'm> TarAdder<'w, 'm> {
 
 /// Write the diff from `parent` (absent = empty) to `layer` as a tar, by comparing the trees
 /// (ONDISK.md 7/8): changed and added paths as entries, deleted ones as `.wh.<name>` entries
-/// (mode 0, owner 0, time now), owners translated host -> container through the layer's maps.
-pub fn export_naive_diff(parent: Option<&Path>, layer: &Path, uid_map: &[IdMap], gid_map: &[IdMap], out: &mut dyn Write) -> Result<()> {
-    let changes = raw_changes(parent, layer)?;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-    let mut adder = TarAdder::new(out, uid_map, gid_map);
+/// (mode 0, owner 0 without names, time now), owners translated host -> container through the
+/// layer's maps, headers and change rules as `style`'s c/storage writes them.
+pub fn export_naive_diff(
+    parent: Option<&Path>,
+    layer: &Path,
+    uid_map: &[IdMap],
+    gid_map: &[IdMap],
+    style: ExportStyle,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let changes = raw_changes(parent, layer, style)?;
+    // Go's tar writer rounds the whiteouts' time.Now() to the nearest second.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| (d.as_secs() + u64::from(d.subsec_nanos() >= 500_000_000)) as i64);
+    let mut adder = TarAdder::new(out, uid_map, gid_map, style);
     for change in changes {
         let rel = &change.path[1..];
         if change.kind == ChangeKind::Delete {
@@ -306,9 +343,17 @@ pub fn export_naive_diff(parent: Option<&Path>, layer: &Path, uid_map: &[IdMap],
 /// Write an overlay layer's own changes as a tar from its upper dir (overlay "native diff"):
 /// 0/0 character devices become `.wh.<name>` entries (keeping their owner and time, mode 0),
 /// directories marked opaque are followed by `<dir>/.wh..wh..opq` when some lower layer has
-/// that directory. `lowers` are the parent layers' diff dirs, nearest first.
-pub fn export_overlay_diff(upper: &Path, lowers: &[PathBuf], uid_map: &[IdMap], gid_map: &[IdMap], out: &mut dyn Write) -> Result<()> {
-    let mut adder = TarAdder::new(out, uid_map, gid_map);
+/// that directory. `lowers` are the parent layers' diff dirs, nearest first. Headers as
+/// `style`'s c/storage writes them.
+pub fn export_overlay_diff(
+    upper: &Path,
+    lowers: &[PathBuf],
+    uid_map: &[IdMap],
+    gid_map: &[IdMap],
+    style: ExportStyle,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mut adder = TarAdder::new(out, uid_map, gid_map, style);
     walk_overlay(&mut adder, upper, b"", lowers)?;
     adder.finish()
 }
@@ -328,7 +373,7 @@ fn walk_overlay(adder: &mut TarAdder<'_, '_>, dir: &Path, rel: &[u8], lowers: &[
     for (name, path, md) in sorted_children(dir)? {
         let child_rel = if rel.is_empty() { name.clone() } else { [rel, b"/", &name].concat() };
         let Some(mut e) = adder.entry_for(&path, &child_rel, &md)? else { continue };
-        let whiteout = md.file_type().is_char_device() && md.rdev() == 0;
+        let whiteout = is_whiteout_device(&md);
         if whiteout {
             // Written by us or the kernel with host owners already; not translated.
             let split = child_rel.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
@@ -345,13 +390,16 @@ fn walk_overlay(adder: &mut TarAdder<'_, '_>, dir: &Path, rel: &[u8], lowers: &[
         adder.write(&e, &path)?;
         if md.is_dir() {
             let opaque = xattrs::get(&path, super::apply::OVERLAY_OPAQUE_XATTR).is_some_and(|v| v == b"y");
-            if opaque && lowers.iter().any(|l| fs::symlink_metadata(l.join(OsStr::from_bytes(&child_rel))).is_ok()) {
+            if opaque && hides_a_lower_directory(&child_rel, lowers) {
+                // Inherits the directory's permission bits and owner, names included.
                 let marker = TarEntry {
                     name: [&child_rel[..], b"/", WHITEOUT_OPAQUE].concat(),
                     typeflag: b'0',
                     mode: e.mode & 0o777,
                     uid: e.uid,
                     gid: e.gid,
+                    uname: e.uname.clone(),
+                    gname: e.gname.clone(),
                     mtime: 0,
                     ..TarEntry::default()
                 };
@@ -361,4 +409,25 @@ fn walk_overlay(adder: &mut TarAdder<'_, '_>, dir: &Path, rel: &[u8], lowers: &[
         }
     }
     Ok(())
+}
+
+/// Whether the opaque directory `rel` of an upper dir hides something of its lowers, so that
+/// an opaque marker must delete it (c/storage's overlayWhiteoutConverter): the lowers are
+/// searched nearest first; the first that has `rel` (symlinks followed, as Go's os.Stat) says
+/// yes, unless that is a whiteout; one where `rel` or a directory above it is whited out says
+/// no, the directory having been new in some layer above.
+fn hides_a_lower_directory(rel: &[u8], lowers: &[PathBuf]) -> bool {
+    for lower in lowers {
+        if let Ok(md) = fs::metadata(lower.join(OsStr::from_bytes(rel))) {
+            return !is_whiteout_device(&md);
+        }
+        let mut at = rel;
+        while let Some(i) = at.iter().rposition(|&b| b == b'/') {
+            at = &at[..i];
+            if fs::metadata(lower.join(OsStr::from_bytes(at))).is_ok_and(|m| is_whiteout_device(&m)) {
+                return false;
+            }
+        }
+    }
+    false
 }

@@ -14,12 +14,14 @@
 //!   applying whiteouts per [`WhiteoutMode`].
 //! * [`export_from_tar_split`]`(tar_split_gz, file_roots, out) -> bytes`: the original tar again,
 //!   byte for byte, CRC-checked.
-//! * [`export_naive_diff`]`(parent, layer, uid_map, gid_map, out)` and
-//!   [`export_overlay_diff`]`(upper, lowers, uid_map, gid_map, out)`: diffs of layers without
-//!   tar-split (container layers).
-//! * [`changes`]`(parent, layer) -> Vec<Change>` and [`diff_size`]`(parent, layer)`.
+//! * [`export_naive_diff`]`(parent, layer, uid_map, gid_map, style, out)` and
+//!   [`export_overlay_diff`]`(upper, lowers, uid_map, gid_map, style, out)`: diffs of layers
+//!   without tar-split (container layers), with the header bytes of the c/storage generation
+//!   [`ExportStyle`] names.
+//! * [`changes`]`(parent, layer, style) -> Vec<Change>` and [`diff_size`]`(parent, layer, style)`.
 //!
 //! Inner files: `tar_reader` (parsing, keeping raw bytes), `tar_writer` (headers for exports),
+//! `export_style` (what differs between the generations), `owner_names` (uname/gname lookups),
 //! `rootdir` (openat2-confined file-system operations), `stream` (digesting/progress readers),
 //! `chunk_pipe` (hands the decompressed stream to the extracting thread),
 //! `paths` (Go path.Clean), `xattrs` (reading xattrs).
@@ -29,6 +31,8 @@ pub mod changes;
 mod chunk_pipe;
 pub mod compression;
 pub mod export;
+mod export_style;
+mod owner_names;
 mod paths;
 mod rootdir;
 mod stream;
@@ -41,3 +45,4 @@ pub use apply::{apply_layer, ApplyOptions, ApplyStats, WhiteoutMode};
 pub use changes::{changes, diff_size, disk_usage, overlay_changes, Change, ChangeKind};
 pub use compression::{compress_writer, decompress_reader, detect, Compression, FinishWrite};
 pub use export::{export_from_tar_split, export_naive_diff, export_overlay_diff};
+pub use export_style::ExportStyle;

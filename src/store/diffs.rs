@@ -88,7 +88,7 @@ impl Store {
             archive::export_from_tar_split(&mut file, &roots, &mut writer)?;
         } else {
             let from_is_parent = from_id.as_deref() == layer.parent();
-            self.driver.write_diff(&layer.id, from_id.as_deref(), from_is_parent, (&layer.uid_map, &layer.gid_map), &mut writer)?;
+            self.driver.write_diff(&layer.id, from_id.as_deref(), from_is_parent, (&layer.uid_map, &layer.gid_map), self.export_style(), &mut writer)?;
         }
         writer.finish().ctx("finishing the layer stream")?;
         Ok(())
@@ -97,7 +97,7 @@ impl Store {
     /// Paths added, modified and deleted in `to` relative to `from` (its parent when `None`).
     pub fn changes(&self, from: Option<&str>, to: &str) -> Result<Vec<Change>> {
         let (from_id, to_id, from_is_parent) = self.diff_pair(from, to)?;
-        self.driver.changes(&to_id, from_id.as_deref(), from_is_parent)
+        self.driver.changes(&to_id, from_id.as_deref(), from_is_parent, self.export_style())
     }
 
     /// Size of `to`'s diff relative to `from` (its parent when `None`), measured by the driver
@@ -105,7 +105,13 @@ impl Store {
     /// against the Go CLI's `diffsize`).
     pub fn diff_size(&self, from: Option<&str>, to: &str) -> Result<i64> {
         let (from_id, to_id, from_is_parent) = self.diff_pair(from, to)?;
-        Ok(self.driver.diff_size(&to_id, from_id.as_deref(), from_is_parent)? as i64)
+        Ok(self.driver.diff_size(&to_id, from_id.as_deref(), from_is_parent, self.export_style())? as i64)
+    }
+
+    /// Whose c/storage generation's bytes and change rules exports without tar-split follow.
+    // TODO(lead): map the store's CompatLevel here (V1_43 -> ExportStyle::V1_43).
+    fn export_style(&self) -> archive::ExportStyle {
+        archive::ExportStyle::default()
     }
 
     /// Full IDs of `to` and of `from` (default: `to`'s parent), and whether `from` is the parent.

@@ -2,6 +2,8 @@
 //! never the machine's real /var/lib/containers.
 #![allow(dead_code)]
 
+pub mod go_tar;
+
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -164,4 +166,51 @@ pub fn tar_of(dir: &Path, name: &str, entries: &[(&str, Option<&str>)]) -> PathB
 
 pub fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A container's writes for export tests, made under `root` (a vfs container layer's directory
+/// or an overlay container's mount): every entry type, a changed and a deleted file, a replaced
+/// directory (opaque on overlay), owners with and without names on this host, setuid and
+/// sticky bits, user xattrs on a file and a directory, names that need the ustar prefix, a PAX
+/// path or non-ASCII bytes. Expects the image of `container_base_tar`.
+pub fn write_container_changes(root: &Path) {
+    let long_dir = "d".repeat(90);
+    let status = Command::new("sh")
+        .arg("-ec")
+        .arg(format!(
+            r#"cd '{root}'
+            echo new > new.txt; echo changed > etc/hello.txt; rm etc/gone.txt
+            rm -r opt; mkdir opt; echo fresh > opt/fresh
+            mkdir -p newdir/sub; echo sub > newdir/sub/file; ln new.txt newdir/hard
+            ln -s hello.txt etc/link; ln -s /etc/passwd abs-link; mkfifo fifo; mknod null c 1 3
+            echo u > u1000; chown 1000:1000 u1000; echo n > nobody; chown 65534:65534 nobody
+            mkdir owned; chown 65534:65534 owned; echo z > unnamed; chown 3999999:3999998 unnamed
+            echo s > suid; chmod 4755 suid; mkdir sticky; chmod 1777 sticky
+            echo x > xattr-file; setfattr -n user.test -v hello xattr-file; setfattr -n user.dir -v d newdir
+            mkdir -p {long_dir}/{long_dir}; echo l > {long_dir}/{long_dir}/file
+            mkdir -p {long_dir}/{long_dir}/{long_dir}; echo p > {long_dir}/{long_dir}/{long_dir}/deep
+            echo e > "$(printf 'caf\303\251.txt')"
+            "#,
+            root = root.display()
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success(), "writing the container's changes under {}", root.display());
+}
+
+/// The image layer `write_container_changes` expects, as a tar in `dir`.
+pub fn container_base_tar(dir: &Path) -> PathBuf {
+    tar_of(
+        dir,
+        "base.tar",
+        &[
+            ("etc/", None),
+            ("etc/hello.txt", Some("hello\n")),
+            ("etc/gone.txt", Some("deleted by the container\n")),
+            ("opt/", None),
+            ("opt/old", Some("hidden by the new opt\n")),
+            ("keep/", None),
+            ("keep/k", Some("untouched\n")),
+        ],
+    )
 }

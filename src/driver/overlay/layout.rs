@@ -123,6 +123,11 @@ impl Layout {
         self.layer_dir(id).join("merged")
     }
 
+    /// The empty directory c/storage 1.57 renames over `merged` after the last unmount.
+    pub fn fresh_merged_dir(&self, id: &str) -> PathBuf {
+        self.layer_dir(id).join("merged.1")
+    }
+
     /// The sole lower directory of a read-write mount of a base layer.
     pub fn empty_dir(&self, id: &str) -> PathBuf {
         self.layer_dir(id).join("empty")

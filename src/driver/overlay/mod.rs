@@ -37,13 +37,14 @@ use std::sync::OnceLock;
 
 use super::vfs::remove_tree;
 use super::{CreateOptions, Driver, MountOptions, OwnerShift, WhiteoutStyle};
+use crate::archive::ExportStyle;
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::idmap::{to_host, IdMap};
 use crate::known_settings::{image_store_given_to_driver, parse_bool, screen_driver_options};
 use idmapped::{bind_idmapped, UserNamespace};
 use view::LayerView;
 use layout::{extra_diff_dirs, Layout};
-use mount::{clear_scratch_dir, make_private_mount, mount_layer_stack, unmount, MountFlags, OverlaySpec};
+use mount::{clear_scratch_dir, make_private_mount, mount_layer_stack, renew_mount_point, unmount, MountFlags, OverlaySpec};
 use probe::FeatureCache;
 
 const METACOPY_ON: &str = "metacopy=on";
@@ -500,8 +501,8 @@ impl Driver for Overlay {
         let merged = self.layout.merged_dir(id);
         unmount(&merged, true)?;
         let _ = clear_scratch_dir(&self.layout.scratch_mounts_dir(id));
-        // c/storage removes the mount point after the last unmount; a busy one stays.
-        let _ = fs::remove_dir(&merged);
+        // The mount point stays, renewed, as c/storage 1.57 keeps it (see renew_mount_point).
+        let _ = renew_mount_point(&merged, &self.layout.fresh_merged_dir(id));
         Ok(())
     }
 
@@ -531,27 +532,27 @@ impl Driver for Overlay {
 
     /// The native diff: the upper directory is exactly the layer's changes (whiteouts as 0/0
     /// devices, opaque directories marked), so it is exported as it is.
-    fn write_diff(&self, id: &str, from: Option<&str>, from_is_parent: bool, maps: (&[IdMap], &[IdMap]), out: &mut dyn Write) -> Result<()> {
+    fn write_diff(&self, id: &str, from: Option<&str>, from_is_parent: bool, maps: (&[IdMap], &[IdMap]), style: ExportStyle, out: &mut dyn Write) -> Result<()> {
         if self.can_diff_natively(from_is_parent) {
-            return crate::archive::export_overlay_diff(&self.diff_dir_to_read(id), &self.lower_diff_dirs(id)?, maps.0, maps.1, out);
+            return crate::archive::export_overlay_diff(&self.diff_dir_to_read(id), &self.lower_diff_dirs(id)?, maps.0, maps.1, style, out);
         }
-        self.diff_views(id, from, |base, layer| crate::archive::export_naive_diff(base, layer, maps.0, maps.1, out))
+        self.diff_views(id, from, |base, layer| crate::archive::export_naive_diff(base, layer, maps.0, maps.1, style, out))
     }
 
-    fn changes(&self, id: &str, from: Option<&str>, from_is_parent: bool) -> Result<Vec<crate::archive::Change>> {
+    fn changes(&self, id: &str, from: Option<&str>, from_is_parent: bool, style: ExportStyle) -> Result<Vec<crate::archive::Change>> {
         if self.can_diff_natively(from_is_parent) {
             return crate::archive::overlay_changes(&self.diff_dir_to_read(id), &self.lower_diff_dirs(id)?);
         }
-        self.diff_views(id, from, crate::archive::changes)
+        self.diff_views(id, from, |base, layer| crate::archive::changes(base, layer, style))
     }
 
     /// As c/storage: natively, the size of what the upper directory holds; otherwise the size
     /// of the files that differ.
-    fn diff_size(&self, id: &str, from: Option<&str>, from_is_parent: bool) -> Result<u64> {
+    fn diff_size(&self, id: &str, from: Option<&str>, from_is_parent: bool, style: ExportStyle) -> Result<u64> {
         if self.can_diff_natively(from_is_parent) {
             return crate::archive::disk_usage(&self.diff_dir_to_read(id));
         }
-        self.diff_views(id, from, crate::archive::diff_size)
+        self.diff_views(id, from, |base, layer| crate::archive::diff_size(base, layer, style))
     }
 
     /// Through ID-mapped lowers, where overlay takes them (probed once, cached in R/overlay as

@@ -276,6 +276,29 @@ pub fn clear_scratch_dir(scratch: &Path) -> Result<()> {
     fs::remove_dir(scratch).map_err(|e| Error::io(format_args!("removing {}", scratch.display()), e))
 }
 
+/// After the last unmount of a layer, put a fresh empty directory (`fresh`, mode 0700, owned
+/// like the old one) in place of its mount point `merged` by rename(2), as c/storage 1.57 does
+/// ("overlay: replace rmdir with rename", 1.53): `merged` never disappears, so a process of
+/// another tool mounting the layer at the same moment always finds it. c/storage 1.43 instead
+/// rmdir'ed it and re-creates it at every mount (its Get accepts an existing one), so keeping
+/// it suits 1.43 too. Unlike 1.57, a failure here (`merged` not empty, say) leaves the old
+/// directory in place and does not fail the unmount, which has already happened.
+pub fn renew_mount_point(merged: &Path, fresh: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let owner = fs::metadata(merged).map_err(|e| Error::io(format_args!("inspecting {}", merged.display()), e))?;
+    match fs::DirBuilder::new().mode(0o700).create(fresh) {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(Error::io(format_args!("creating {}", fresh.display()), e)),
+        _ => {}
+    }
+    let renewed = std::os::unix::fs::lchown(fresh, Some(owner.uid()), Some(owner.gid()))
+        .and_then(|()| fs::rename(fresh, merged))
+        .map_err(|e| Error::io(format_args!("replacing mount point {}", merged.display()), e));
+    if renewed.is_err() {
+        let _ = fs::remove_dir(fresh);
+    }
+    renewed
+}
+
 /// An open file-system context (fsopen); closed on drop.
 struct FsContext {
     fd: OwnedFd,
