@@ -76,7 +76,8 @@ fn layers_are_laid_out_byte_for_byte_as_c_storage_does() {
     let status = store.status();
     assert_eq!(
         status.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
-        vec!["Backing Filesystem", "Supports d_type", "Native Overlay Diff", "Using metacopy"]
+        vec!["Backing Filesystem", "Supports d_type", "Native Overlay Diff", "Using metacopy", "Supports shifting", "Supports volatile"],
+        "c/storage 1.57's lines"
     );
     assert!(o.run().join("overlay/native-diff()-true").exists(), "status probed native diff and cached it");
 
@@ -265,6 +266,44 @@ fn mount_options_come_from_the_caller_the_container_or_overlay_mountopt() {
     let p = store.mount(&plain.id, "system_u:object_r:container_file_t:s0", &[]).unwrap();
     assert!(!o.mountinfo_line(&p).unwrap().contains("context="));
     store.unmount(&plain.id, false).unwrap();
+    o.finish(store);
+}
+
+#[test]
+fn a_volatile_container_mounts_with_the_volatile_option_unless_disabled() {
+    let o = OverlayTest::new("ov-fsync");
+    let store = o.open();
+    let base = store.create_layer(&LayerOptions::default()).unwrap();
+    let image = store.create_image(Some(&base.id), &ImageOptions::default()).unwrap();
+    let volatile = store.create_container(Some(&image.id), &ContainerOptions { volatile: true, ..Default::default() }).unwrap();
+    let plain = store.create_container(Some(&image.id), &ContainerOptions::default()).unwrap();
+    let supported = store.status().iter().find(|(k, _)| k == "Supports volatile").map(|(_, v)| v == "true").unwrap();
+    // The probe's answer is cached where c/storage keeps it, under the same name.
+    assert!(o.run().join("overlay").join(format!("volatile-{supported}")).exists());
+    assert!(supported, "this machine's kernel (5.10+) takes overlay's volatile option");
+
+    let p = store.mount(&volatile.id, "", &[]).unwrap();
+    let super_options = |p: &Path| o.mountinfo_line(p).unwrap().split(" - ").nth(1).unwrap().to_string();
+    let line = super_options(&p);
+    assert!(line.contains("volatile"), "newer kernels show fsync=volatile: {line}");
+    std::fs::write(p.join("file"), b"x").unwrap();
+    store.unmount(&volatile.id, false).unwrap();
+    // Mounted again (the kernel wants the "incompat/volatile" marker gone first).
+    let p = store.mount(&volatile.id, "", &[]).unwrap();
+    assert_eq!(std::fs::read(p.join("file")).unwrap(), b"x");
+    store.unmount(&volatile.id, false).unwrap();
+    let p = store.mount(&plain.id, "", &[]).unwrap();
+    assert!(!super_options(&p).contains("volatile"));
+    store.unmount(&plain.id, false).unwrap();
+
+    // storage.conf's disable-volatile turns it off for every container.
+    let conf = o.dir().join("storage.conf");
+    std::fs::write(&conf, "[storage]\ndriver = \"overlay\"\n[storage.options]\ndisable-volatile = true\n").unwrap();
+    let disabled = Store::open(&StoreOptions { config_file: Some(conf), ..o.options() }).unwrap();
+    let p = disabled.mount(&volatile.id, "", &[]).unwrap();
+    assert!(!super_options(&p).contains("volatile"));
+    disabled.unmount(&volatile.id, false).unwrap();
+    drop(disabled);
     o.finish(store);
 }
 

@@ -46,6 +46,9 @@ pub struct MountOptions<'a> {
     /// `supports_shifting`); empty when the layer's files are already owned as they should be.
     pub uid_map: &'a [IdMap],
     pub gid_map: &'a [IdMap],
+    /// A volatile container's layer: overlay adds the kernel's "volatile" option (no syncs)
+    /// where it works, as c/storage 1.45+ does; other drivers ignore it.
+    pub volatile: bool,
 }
 
 pub trait Driver: Send + Sync {

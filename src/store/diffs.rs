@@ -11,6 +11,7 @@ use super::record_file::unknown_error;
 use super::Store;
 use crate::archive::{self, ApplyOptions, Change, Compression, WhiteoutMode};
 use crate::driver::WhiteoutStyle;
+use crate::compat::CompatLevel;
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::lock::LockKind;
 use crate::record::Layer;
@@ -108,10 +109,14 @@ impl Store {
         Ok(self.driver.diff_size(&to_id, from_id.as_deref(), from_is_parent, self.export_style())? as i64)
     }
 
-    /// Whose c/storage generation's bytes and change rules exports without tar-split follow.
-    // TODO(lead): map the store's CompatLevel here (V1_43 -> ExportStyle::V1_43).
+    /// Whose c/storage generation's bytes and change rules exports without tar-split follow:
+    /// the generation the store serves, so a commit through us gets the digest it would get
+    /// from the c/storage sharing the store.
     fn export_style(&self) -> archive::ExportStyle {
-        archive::ExportStyle::default()
+        match self.options.compat {
+            CompatLevel::V1_43 => archive::ExportStyle::V1_43,
+            CompatLevel::V1_57 => archive::ExportStyle::V1_57,
+        }
     }
 
     /// Full IDs of `to` and of `from` (default: `to`'s parent), and whether `from` is the parent.

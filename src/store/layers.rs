@@ -34,13 +34,15 @@ pub struct LayerOptions {
     pub volatile: bool,
 }
 
-/// What mounting a key means: a layer, and for a container its options and ID maps.
+/// What mounting a key means: a layer, and for a container its options, ID maps and whether
+/// it is volatile.
 #[derive(Default)]
 struct MountTarget {
     layer_id: String,
     options: Vec<String>,
     uid_map: Vec<IdMap>,
     gid_map: Vec<IdMap>,
+    volatile: bool,
 }
 
 impl Store {
@@ -254,7 +256,9 @@ impl Store {
         let label = if mount_label.is_empty() { layer.mount_label.clone() } else { mount_label.to_string() };
         let (uid_map, gid_map) = self.mount_time_maps(layer, &target.uid_map, &target.gid_map)?;
         let read_only = opts.iter().any(|o| o == "ro");
-        layers.mount(&guard, &target.layer_id, &MountOptions { mount_label: &label, options: &opts, read_only, uid_map, gid_map })
+        // storage.conf's disable-volatile turns the option off for every container.
+        let volatile = target.volatile && !self.options.disable_volatile;
+        layers.mount(&guard, &target.layer_id, &MountOptions { mount_label: &label, options: &opts, read_only, uid_map, gid_map, volatile })
     }
 
     /// The maps the driver must shift a container's layer by when mounting it: the container's
@@ -330,6 +334,7 @@ impl Store {
                 options: c.mount_options(),
                 uid_map: c.uid_map.clone(),
                 gid_map: c.gid_map.clone(),
+                volatile: c.is_volatile(),
             });
         }
         drop(_guard);

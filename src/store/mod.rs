@@ -186,16 +186,21 @@ impl Store {
         self.additional.roots()
     }
 
-    /// The driver's status lines (`containers-storage status`).
+    /// The driver's status lines (`containers-storage status`), as the c/storage generation
+    /// served prints them (1.43 has no "Supports shifting" / "Supports volatile").
     pub fn status(&self) -> Vec<(String, String)> {
-        self.driver.status()
+        let mut lines = self.driver.status();
+        if self.options.compat == crate::compat::CompatLevel::V1_43 {
+            lines.retain(|(key, _)| key != "Supports shifting" && key != "Supports volatile");
+        }
+        lines
     }
 
     /// Library and format versions (`containers-storage version`).
     pub fn version(&self) -> Vec<(String, String)> {
         vec![
             ("Version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
-            ("Compatible c/storage".to_string(), "1.43.0".to_string()),
+            ("Compatible c/storage".to_string(), self.options.compat.as_str().to_string()),
         ]
     }
 

@@ -95,9 +95,25 @@ pub struct Overlay {
     native_diff: OnceLock<bool>,
     /// Whether overlay takes ID-mapped lowers; probed on first use, as c/storage does.
     idmapped_lowers: OnceLock<bool>,
+    /// Whether overlay takes the "volatile" option; probed on first use, as c/storage does.
+    volatile_option: OnceLock<bool>,
 }
 
 impl Overlay {
+    /// Whether overlay mounts take the kernel's "volatile" option (probed once, cached in
+    /// R/overlay as `volatile-*`, as c/storage does).
+    fn supports_volatile(&self) -> bool {
+        *self.volatile_option.get_or_init(|| {
+            const FEATURE: &str = "volatile";
+            if let Some((answer, _)) = self.features.get(FEATURE) {
+                return answer;
+            }
+            let answer = probe::probe_volatile(self.layout.home(), self.api);
+            let _ = self.features.record(FEATURE, answer, "");
+            answer
+        })
+    }
+
     /// Start the driver on `graph_root/overlay` (probe results cached in `run_root/overlay`).
     /// Fails with `NotSupported` when overlay cannot work here: not root, a backing file system
     /// overlay cannot use, a store set up for a FUSE mount program, or a kernel whose test
@@ -156,7 +172,7 @@ impl Overlay {
                 answer
             }
         };
-        Ok(Overlay { layout, settings, api, features, backing_fs, supports_d_type, using_metacopy, native_diff: OnceLock::new(), idmapped_lowers: OnceLock::new() })
+        Ok(Overlay { layout, settings, api, features, backing_fs, supports_d_type, using_metacopy, native_diff: OnceLock::new(), idmapped_lowers: OnceLock::new(), volatile_option: OnceLock::new() })
     }
 
     /// Use mount(2) instead of the file-system-context API even where the kernel has it, to
@@ -457,7 +473,12 @@ impl Driver for Overlay {
         if !layout.layer_dir(id).is_dir() {
             return Err(Error::new(ErrorKind::LayerUnknown, format!("overlay layer directory {} does not exist", layout.layer_dir(id).display())));
         }
-        let mut flags = MountFlags::parse(&self.effective_mount_options(opts.options))?;
+        let mut options = self.effective_mount_options(opts.options);
+        let read_only = opts.read_only || options.iter().any(|o| o == "ro");
+        if opts.volatile && !read_only && !options.iter().any(|o| o == "volatile") && self.supports_volatile() {
+            options.push("volatile".to_string());
+        }
+        let mut flags = MountFlags::parse(&options)?;
         flags.read_only |= opts.read_only;
         let diff = layout.diff_dir(id).to_string_lossy().into_owned();
         let mut lowers = self.lower_dirs(id)?;
@@ -574,12 +595,16 @@ impl Driver for Overlay {
         })
     }
 
+    /// c/storage 1.57's lines; 1.43 has only the first four (the store leaves the others out
+    /// when it serves 1.43).
     fn status(&self) -> Vec<(String, String)> {
         vec![
             ("Backing Filesystem".to_string(), self.backing_fs.clone()),
             ("Supports d_type".to_string(), self.supports_d_type.to_string()),
             ("Native Overlay Diff".to_string(), self.native_diff().to_string()),
             ("Using metacopy".to_string(), self.using_metacopy.to_string()),
+            ("Supports shifting".to_string(), self.supports_shifting().to_string()),
+            ("Supports volatile".to_string(), self.supports_volatile().to_string()),
         ]
     }
 
