@@ -33,8 +33,10 @@ pub struct Command {
     /// with the command's help).
     pub note: &'static str,
     pub min_args: usize,
-    /// 0 = no limit (as in the Go tool, which then ignores extra arguments).
-    pub max_args: usize,
+    /// `None` = no limit. Commands that came with containers-storage 1.43 have none where 1.43
+    /// had 0 (it then ignored extra arguments); those that 1.57 added keep 1.57's limits, where
+    /// `Some(0)` refuses any argument.
+    pub max_args: Option<usize>,
     pub add_flags: fn(&mut FlagSet),
     pub action: Action,
 }
@@ -91,7 +93,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Examine a container",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: containers::container,
     },
@@ -101,7 +103,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "List data items that are attached to an container",
         note: "",
         min_args: 1,
-        max_args: 1,
+        max_args: Some(1),
         add_flags: json_flag,
         action: data::list_container_data,
     },
@@ -111,7 +113,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Get data that is attached to an container",
         note: "",
         min_args: 2,
-        max_args: 0,
+        max_args: None,
         add_flags: write_file_flag,
         action: data::get_container_data,
     },
@@ -121,7 +123,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Get size of data that is attached to an container",
         note: "",
         min_args: 2,
-        max_args: 0,
+        max_args: None,
         add_flags: no_flags,
         action: data::get_container_data_size,
     },
@@ -131,7 +133,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Get digest of data that is attached to an container",
         note: "",
         min_args: 2,
-        max_args: 0,
+        max_args: None,
         add_flags: no_flags,
         action: data::get_container_data_digest,
     },
@@ -141,7 +143,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Set data that is attached to an container",
         note: "",
         min_args: 2,
-        max_args: 0,
+        max_args: None,
         add_flags: read_file_flag,
         action: data::set_container_data,
     },
@@ -151,7 +153,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Find the container's associated data directory",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: no_flags,
         action: containers::get_container_dir,
     },
@@ -161,7 +163,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Find the container's associated runtime directory",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: no_flags,
         action: containers::get_container_run_dir,
     },
@@ -171,7 +173,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Compute the set of unmapped parent UIDs and GIDs of the container",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: containers::container_parent_owners,
     },
@@ -181,7 +183,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "List containers",
         note: "",
         min_args: 0,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: containers::containers,
     },
@@ -194,7 +196,7 @@ pub static COMMANDS: &[Command] = &[
                A single file keeps its user.* and security.capability xattrs, as files inside a copied \
                directory do (1.43 drops them for a single file).",
         min_args: 2,
-        max_args: 0,
+        max_args: None,
         add_flags: copy::add_flags,
         action: copy::copy,
     },
@@ -206,7 +208,7 @@ pub static COMMANDS: &[Command] = &[
                An ID of a layer of an additional image store is refused (1.43 accepts it, and its overlay driver then \
                empties that store's layer).",
         min_args: 0,
-        max_args: 1,
+        max_args: Some(1),
         add_flags: layer_creation_flags,
         action: layers::create_layer,
     },
@@ -217,7 +219,7 @@ pub static COMMANDS: &[Command] = &[
         note: "An ID of a layer of an additional image store is refused (containers-storage 1.43 accepts it, and its \
                overlay driver then empties that store's layer).",
         min_args: 0,
-        max_args: 1,
+        max_args: Some(1),
         add_flags: |f| {
             layer_creation_flags(f);
             f.text(&["-file", "f"], "", "Read from file instead of stdin");
@@ -231,7 +233,7 @@ pub static COMMANDS: &[Command] = &[
         note: "An ID of an image of an additional image store is refused (containers-storage 1.43 accepts it and then \
                lists the ID twice).",
         min_args: 0,
-        max_args: 1,
+        max_args: Some(1),
         add_flags: |f| {
             f.list(&["-name", "n"], &[], "Image name");
             f.text(&["-id", "i"], "", "Image ID");
@@ -248,7 +250,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Create a new container from an image",
         note: "",
         min_args: 1,
-        max_args: 1,
+        max_args: Some(1),
         add_flags: |f| {
             f.list(&["-name", "n"], &[], "Container name");
             f.text(&["-id", "i"], "", "Container ID");
@@ -266,7 +268,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Delete a layer or image or container, with no safety checks",
         note: "Results are reported in argument order (containers-storage 1.43 uses a random order).",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: delete::delete,
     },
@@ -277,7 +279,7 @@ pub static COMMANDS: &[Command] = &[
         note: "The safety checks apply to layers named by name too (containers-storage 1.43 skips them then, \
                and deletes layers that have children or belong to an image).",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: delete::delete_layer,
     },
@@ -287,7 +289,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Delete an image, with safety checks",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: |f| {
             f.bool(&["-test", "t"], "Only test removal");
             json_flag(f);
@@ -300,7 +302,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Delete a container, with safety checks",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: delete::delete_container,
     },
@@ -310,7 +312,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Compare two layers",
         note: "",
         min_args: 1,
-        max_args: 2,
+        max_args: Some(2),
         add_flags: json_flag,
         action: diff::changes,
     },
@@ -320,7 +322,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Compare two layers",
         note: "",
         min_args: 1,
-        max_args: 2,
+        max_args: Some(2),
         add_flags: no_flags,
         action: diff::diff_size,
     },
@@ -330,7 +332,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Compare two layers",
         note: "",
         min_args: 1,
-        max_args: 2,
+        max_args: Some(2),
         add_flags: |f| {
             f.text(&["-file", "f"], "", "Write to file instead of stdout");
             f.bool(&["-uncompressed", "u"], "Use no compression");
@@ -346,7 +348,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Apply a diff to a layer",
         note: "",
         min_args: 1,
-        max_args: 1,
+        max_args: Some(1),
         add_flags: |f| f.text(&["-file", "f"], "", "Read from file instead of stdin"),
         action: diff::apply_diff,
     },
@@ -356,7 +358,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Check if a layer or image or container exists",
         note: "Results are printed in argument order (containers-storage 1.43 uses a random order).",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: |f| {
             f.bool(&["-quiet", "q"], "Don't print names");
             f.bool(&["-layer", "l"], "Only succeed if the match is a layer");
@@ -372,7 +374,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Examine an image",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: images::image,
     },
@@ -382,7 +384,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "List data items that are attached to an image",
         note: "",
         min_args: 1,
-        max_args: 1,
+        max_args: Some(1),
         add_flags: json_flag,
         action: data::list_image_data,
     },
@@ -392,7 +394,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Get data that is attached to an image",
         note: "",
         min_args: 2,
-        max_args: 0,
+        max_args: None,
         add_flags: write_file_flag,
         action: data::get_image_data,
     },
@@ -402,7 +404,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Get size of data that is attached to an image",
         note: "",
         min_args: 2,
-        max_args: 0,
+        max_args: None,
         add_flags: no_flags,
         action: data::get_image_data_size,
     },
@@ -412,7 +414,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Get digest of data that is attached to an image",
         note: "",
         min_args: 2,
-        max_args: 0,
+        max_args: None,
         add_flags: no_flags,
         action: data::get_image_data_digest,
     },
@@ -422,7 +424,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Set data that is attached to an image (with sometimes wrong digest)",
         note: "",
         min_args: 2,
-        max_args: 0,
+        max_args: None,
         add_flags: read_file_flag,
         action: data::set_image_data,
     },
@@ -432,7 +434,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "List images",
         note: "",
         min_args: 0,
-        max_args: 0,
+        max_args: None,
         add_flags: |f| {
             json_flag(f);
             f.bool(&["-quiet", "q"], "Only print IDs");
@@ -445,7 +447,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "List images by digest",
         note: "",
         min_args: 1,
-        max_args: 1,
+        max_args: Some(1),
         add_flags: |f| {
             json_flag(f);
             f.bool(&["-quiet", "q"], "Only print IDs");
@@ -458,7 +460,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Examine a layer",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: layers::layer,
     },
@@ -468,7 +470,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Compute the set of unmapped parent UIDs and GIDs of the layer",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: layers::layer_parent_owners,
     },
@@ -478,7 +480,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "List data items that are attached to a layer",
         note: "",
         min_args: 1,
-        max_args: 1,
+        max_args: Some(1),
         add_flags: json_flag,
         action: data::list_layer_data,
     },
@@ -488,7 +490,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Get data that is attached to a layer",
         note: "",
         min_args: 2,
-        max_args: 0,
+        max_args: None,
         add_flags: write_file_flag,
         action: data::get_layer_data,
     },
@@ -498,7 +500,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Set data that is attached to a layer",
         note: "",
         min_args: 2,
-        max_args: 0,
+        max_args: None,
         add_flags: read_file_flag,
         action: data::set_layer_data,
     },
@@ -508,7 +510,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "List layers",
         note: "",
         min_args: 0,
-        max_args: 0,
+        max_args: None,
         add_flags: |f| {
             f.bool(&["-tree", "t"], "Use a tree");
             json_flag(f);
@@ -521,7 +523,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Retrieve layer, image, or container metadata",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: |f| {
             f.bool(&["-quiet", "q"], "Omit names and IDs");
             json_flag(f);
@@ -534,7 +536,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Set layer, image, or container metadata",
         note: "",
         min_args: 1,
-        max_args: 1,
+        max_args: Some(1),
         add_flags: |f| {
             f.text(&["-metadata", "m"], "", "Metadata");
             f.text(&["-metadata-file", "f"], "", "Metadata File");
@@ -548,7 +550,7 @@ pub static COMMANDS: &[Command] = &[
         note: "Layers can be named by name (containers-storage 1.43 then fails with \"stat <dir>/<name>: no such file\"); \
                --opt options (comma-separated) are passed to the driver (1.43 ignores them).",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: |f| {
             f.text(&["-opt", "o"], "", "Mount Options");
             f.text(&["-label", "l"], "", "Mount Label");
@@ -563,7 +565,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Unmount an image, layer or container",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: |f| {
             json_flag(f);
             f.bool(&["-force", "f"], "Force the umount");
@@ -576,7 +578,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Check if a file system is mounted",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: mount::mounted,
     },
@@ -586,7 +588,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Get layer, image, or container name or names",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: names::get_names,
     },
@@ -597,7 +599,7 @@ pub static COMMANDS: &[Command] = &[
         note: "Images of additional image stores are read-only: their names cannot be changed (containers-storage 1.43 \
                copies the image into this store, without its first new name and without its data).",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: names::add_flags,
         action: names::add_names,
     },
@@ -608,7 +610,7 @@ pub static COMMANDS: &[Command] = &[
         note: "Images of additional image stores are read-only: their names cannot be changed (containers-storage 1.43 \
                copies the image into this store, without its first new name and without its data).",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: names::add_flags,
         action: names::set_names,
     },
@@ -619,7 +621,7 @@ pub static COMMANDS: &[Command] = &[
         note: "With --force, mounted layers are unmounted and the command returns \
                (containers-storage 1.43 unmounts them and then never exits).",
         min_args: 0,
-        max_args: 0,
+        max_args: None,
         add_flags: |f| {
             json_flag(f);
             f.bool(&["-force", "f"], "Unmount mounted layers first");
@@ -632,7 +634,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Check on graph driver status",
         note: "",
         min_args: 0,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: misc::status,
     },
@@ -643,7 +645,7 @@ pub static COMMANDS: &[Command] = &[
         note: "Reports libcstorage's version and the c/storage version it is compatible with \
                (containers-storage 1.43 prints nothing).",
         min_args: 0,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: misc::version,
     },
@@ -653,7 +655,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Wipe all layers, images, and containers",
         note: "",
         min_args: 0,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: delete::wipe,
     },

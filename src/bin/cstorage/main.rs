@@ -125,7 +125,7 @@ fn run_command(program: &str, name: &str, command: &Command, argv: &[String], mu
         help::print_command_usage(program, name, command, &flags, false);
         return 1;
     }
-    if command.max_args != 0 && args.len() > command.max_args {
+    if command.max_args.is_some_and(|max| args.len() > max) {
         outln!("{name}: too many arguments ({}).", output::go_list(&args));
         help::print_command_usage(program, name, command, &flags, false);
         return 1;
