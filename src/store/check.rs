@@ -431,8 +431,9 @@ fn check_sized_data<'a>(
 }
 
 /// An I/O error as Go prints one: the C library's text with a lower-case first letter
-/// ("no such file or directory"), without Rust's " (os error 2)".
-fn go_error_text(e: &io::Error) -> String {
+/// ("no such file or directory"), without Rust's " (os error 2)". (Check's messages are
+/// compared with c/storage's; the CLI words its own I/O errors with this too.)
+pub fn go_error_text(e: &io::Error) -> String {
     let text = e.to_string();
     let text = match e.raw_os_error() {
         Some(code) => text.strip_suffix(&format!(" (os error {code})")).unwrap_or(&text).to_string(),

@@ -1,10 +1,11 @@
 //! The table of subcommands: names and aliases, argument counts, flags and help texts of
-//! containers-storage 1.43, in the order its `--help` lists them.
+//! containers-storage 1.43 and of the commands 1.57 added, in the order 1.57's `--help` lists
+//! them.
 
 use cstorage::Store;
 
 use crate::args::FlagSet;
-use crate::{containers, copy, data, delete, diff, images, layers, metadata, misc, mount, names};
+use crate::{check, config, containers, copy, data, delete, diff, images, layers, metadata, misc, mount, names, storage_layers, unsupported};
 
 /// One run of a subcommand, after flags and argument counts were checked and the store opened.
 pub struct Invocation<'a> {
@@ -13,6 +14,8 @@ pub struct Invocation<'a> {
     pub flags: &'a FlagSet,
     pub args: &'a [String],
     pub store: &'a Store,
+    /// `--debug`: log what the command does to stderr, as the Go tool's logrus lines.
+    pub debug: bool,
 }
 
 impl Invocation<'_> {
@@ -71,6 +74,15 @@ fn layer_creation_flags(f: &mut FlagSet) {
     id_map_flags(f);
 }
 
+/// create-layer's flags less --name: a layer without a record has no names.
+fn storage_layer_flags(f: &mut FlagSet) {
+    f.text(&["-label", "l"], "", "Mount Label");
+    f.text(&["-id", "i"], "", "Layer ID");
+    f.bool(&["-readonly", "r"], "Mark as read-only");
+    json_flag(f);
+    id_map_flags(f);
+}
+
 fn write_file_flag(f: &mut FlagSet) {
     f.text(&["-file", "f"], "", "Write data to file");
 }
@@ -85,8 +97,37 @@ const ONE_IMAGE: &str = "[options [...]] imageNameOrID";
 const IMAGE_AND_KEY: &str = "[options [...]] imageNameOrID dataName";
 const TWO_LAYERS: &str = "[options [...]] layerNameOrID [referenceLayerNameOrID]";
 const NAMES_TARGET: &str = "[options [...]] imageOrContainerNameOrID";
+const IMAGE_DIR_NOTE: &str = "The argument must name an image (ID, name or ID prefix) and the directory is the image ID's. \
+    containers-storage 1.57 looks nothing up: it creates the directory under whatever was given, a name, a prefix, \
+    an unknown ID or an empty string, and exits 0.";
 
 pub static COMMANDS: &[Command] = &[
+    Command {
+        names: &["check"],
+        options_help: "",
+        usage: "Check storage consistency",
+        note: "cstorage checks records, layer directories and data items; it does not yet check layer contents \
+               (containers-storage 1.57 also regenerates every layer's diff to compare digests, mounts every layer and, \
+               without --quick, compares the mounted files), so --quick changes nothing. --repair and --force are refused \
+               when there is something to repair. With --json, each problem is its message (1.57 writes {} for each). \
+               A container whose layer has no record is reported (1.57 does not check that). The store is left as it was \
+               (1.57 then shuts the store down with force, unmounting every layer, those of running containers too).",
+        min_args: 0,
+        max_args: Some(0),
+        add_flags: check::add_flags,
+        action: check::check,
+    },
+    Command {
+        names: &["config"],
+        options_help: "[configurationFile]",
+        usage: "Print storage library configuration as JSON",
+        note: "A configuration file given is read instead of the default one (containers-storage 1.57 reads it over the \
+               default one). Settings libcstorage does not read are not printed.",
+        min_args: 0,
+        max_args: Some(1),
+        add_flags: no_flags,
+        action: config::config,
+    },
     Command {
         names: &["container"],
         options_help: "[options [...]] containerNameOrID [...]",
@@ -201,6 +242,17 @@ pub static COMMANDS: &[Command] = &[
         action: copy::copy,
     },
     Command {
+        names: &["create-storage-layer"],
+        options_help: "[options [...]] [parentLayerNameOrID]",
+        usage: "Create a new layer only in the storage driver",
+        note: "An ID the driver already has is refused (containers-storage 1.57's vfs driver accepts it and changes \
+               nothing). The parent may be a layer's name or ID prefix, or a driver layer without a record.",
+        min_args: 0,
+        max_args: Some(1),
+        add_flags: storage_layer_flags,
+        action: storage_layers::create_storage_layer,
+    },
+    Command {
         names: &["create-layer", "createlayer"],
         options_help: "[options [...]] [parentLayerNameOrID]",
         usage: "Create a new layer",
@@ -261,6 +313,19 @@ pub static COMMANDS: &[Command] = &[
             f.bool(&["-volatile"], "Mark as volatile");
         },
         action: containers::create_container,
+    },
+    Command {
+        names: &["dedup"],
+        options_help: "",
+        usage: "Dedup all images",
+        note: "Not supported by cstorage yet: it exits 1.",
+        min_args: 0,
+        max_args: Some(0),
+        add_flags: |f| {
+            json_flag(f);
+            f.text(&["-hash-method"], "crc", "Specify the hash function to use to detect identical files");
+        },
+        action: unsupported::dedup,
     },
     Command {
         names: &["delete"],
@@ -353,6 +418,16 @@ pub static COMMANDS: &[Command] = &[
         action: diff::apply_diff,
     },
     Command {
+        names: &["applydiff-using-staging-dir"],
+        options_help: "layerNameOrID directory",
+        usage: "Apply a diff to a layer using a staging directory",
+        note: "Not supported by cstorage: it exits 1.",
+        min_args: 2,
+        max_args: Some(2),
+        add_flags: no_flags,
+        action: unsupported::applydiff_using_staging_dir,
+    },
+    Command {
         names: &["exists"],
         options_help: "[LayerOrImageOrContainerNameOrID [...]]",
         usage: "Check if a layer or image or container exists",
@@ -367,6 +442,19 @@ pub static COMMANDS: &[Command] = &[
             json_flag(f);
         },
         action: misc::exists,
+    },
+    Command {
+        names: &["gc"],
+        options_help: "",
+        usage: "Perform garbage collection",
+        note: "Container directories in the run root that no container owns are removed too (containers-storage 1.57 \
+               leaves them). Directories that a file system is mounted in, and records kept by a process that opened the \
+               store in the other transient mode, are left alone. The store is left mounted as it was (1.57 then shuts \
+               the store down with force, unmounting every layer, those of running containers too).",
+        min_args: 0,
+        max_args: Some(0),
+        add_flags: json_flag,
+        action: misc::gc,
     },
     Command {
         names: &["image"],
@@ -427,6 +515,26 @@ pub static COMMANDS: &[Command] = &[
         max_args: None,
         add_flags: read_file_flag,
         action: data::set_image_data,
+    },
+    Command {
+        names: &["get-image-dir", "getimagedir"],
+        options_help: ONE_IMAGE,
+        usage: "Find the image's associated data directory",
+        note: IMAGE_DIR_NOTE,
+        min_args: 1,
+        max_args: Some(1),
+        add_flags: no_flags,
+        action: images::get_image_dir,
+    },
+    Command {
+        names: &["get-image-run-dir", "getimagerundir"],
+        options_help: ONE_IMAGE,
+        usage: "Find the image's associated runtime directory",
+        note: IMAGE_DIR_NOTE,
+        min_args: 1,
+        max_args: Some(1),
+        add_flags: no_flags,
+        action: images::get_image_run_dir,
     },
     Command {
         names: &["images"],
@@ -513,9 +621,20 @@ pub static COMMANDS: &[Command] = &[
         max_args: None,
         add_flags: |f| {
             f.bool(&["-tree", "t"], "Use a tree");
+            f.bool(&["-quick", "q"], "Just the IDs");
             json_flag(f);
         },
         action: layers::layers,
+    },
+    Command {
+        names: &["storage-layers"],
+        options_help: "[options [...]]",
+        usage: "List storage layers",
+        note: "",
+        min_args: 0,
+        max_args: Some(0),
+        add_flags: json_flag,
+        action: storage_layers::storage_layers,
     },
     Command {
         names: &["metadata"],
@@ -554,7 +673,7 @@ pub static COMMANDS: &[Command] = &[
         add_flags: |f| {
             f.text(&["-opt", "o"], "", "Mount Options");
             f.text(&["-label", "l"], "", "Mount Label");
-            f.bool(&["-ro", "r"], "Mount image readonly");
+            f.bool(&["-read-only", "-ro", "r"], "Mount image readonly");
             json_flag(f);
         },
         action: mount::mount,
@@ -604,6 +723,19 @@ pub static COMMANDS: &[Command] = &[
         action: names::add_names,
     },
     Command {
+        names: &["remove-names", "removenames"],
+        options_help: NAMES_TARGET,
+        usage: "Remove layer, image, or container name or names",
+        note: "",
+        min_args: 1,
+        max_args: None,
+        add_flags: |f| {
+            f.list(&["-name", "n"], &[], "Name to remove");
+            json_flag(f);
+        },
+        action: names::remove_names,
+    },
+    Command {
         names: &["set-names", "setnames"],
         options_help: NAMES_TARGET,
         usage: "Set layer, image, or container name or names",
@@ -637,6 +769,16 @@ pub static COMMANDS: &[Command] = &[
         max_args: None,
         add_flags: json_flag,
         action: misc::status,
+    },
+    Command {
+        names: &["unshare"],
+        options_help: "[command [...]]",
+        usage: "Run a command in a user namespace",
+        note: "Not supported by cstorage: it exits 1 without running the command.",
+        min_args: 0,
+        max_args: None,
+        add_flags: no_flags,
+        action: unsupported::unshare,
     },
     Command {
         names: &["version"],
