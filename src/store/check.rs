@@ -371,7 +371,7 @@ fn check_layer_data(layer: &Layer, dir: &Path, desc: &str, damaged: &mut Damaged
     for key in &layer.big_data_names {
         let result = crate::bigdata::path(dir, key)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.message().to_string()))
-            .and_then(|path| fs::File::open(path))
+            .and_then(fs::File::open)
             .and_then(|mut file| io::copy(&mut file, &mut io::sink()));
         match result {
             Ok(_) => {}

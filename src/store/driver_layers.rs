@@ -9,7 +9,7 @@
 
 use std::fs;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use super::Store;
@@ -61,7 +61,13 @@ pub(super) fn list_layer_dirs(driver: &dyn Driver) -> Result<Vec<String>> {
         "vfs" => (driver.home().join("dir"), &[]),
         _ => (driver.home().to_path_buf(), OVERLAY_NON_LAYERS),
     };
-    let entries = match fs::read_dir(&dir) {
+    Ok(subdirectories(&dir)?.into_iter().filter(|name| !skip.contains(&name.as_str())).collect())
+}
+
+/// The names of the directories in `dir` (not following symbolic links), sorted; none when
+/// `dir` does not exist.
+pub(super) fn subdirectories(dir: &Path) -> Result<Vec<String>> {
+    let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io(format_args!("reading {}", dir.display()), e)),
@@ -69,10 +75,8 @@ pub(super) fn list_layer_dirs(driver: &dyn Driver) -> Result<Vec<String>> {
     let mut names = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(format_args!("reading {}", dir.display()), e))?;
-        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if is_dir && !skip.contains(&name.as_str()) {
-            names.push(name);
+        if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            names.push(entry.file_name().to_string_lossy().into_owned());
         }
     }
     names.sort();

@@ -17,7 +17,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::driver_layers::{is_probe_in_progress, list_layer_dirs};
+use super::driver_layers::{is_probe_in_progress, layer_dir, list_layer_dirs, subdirectories};
 use super::{AllRecords, Store};
 use crate::driver::overlay::mount_points;
 use crate::driver::vfs::remove_tree;
@@ -50,11 +50,29 @@ impl GarbageCollection {
         log(Level::Debug, || format!("keeping {}: {why}", path.display()));
         self.kept.push((path, why.to_string()));
     }
+
+    /// Remove the record directories (named by record IDs) that `owned` does not claim.
+    fn remove_unowned_dirs(&mut self, dirs: Vec<PathBuf>, mounts: &[PathBuf], owned: impl Fn(&str) -> Result<bool>) -> Result<()> {
+        for dir in dirs {
+            if owned(file_name(&dir))? {
+                continue;
+            }
+            // podman mounts a container's /dev/shm in its run directory: never empty a file
+            // system that is still mounted there (c/storage would remove what is inside it).
+            if mounts.iter().any(|m| m.starts_with(&dir)) {
+                self.keep(dir, "a file system is mounted in it");
+                continue;
+            }
+            self.remove(&dir, || remove_tree(&dir));
+        }
+        Ok(())
+    }
 }
 
 impl Store {
-    /// Remove directories no record owns (see the module's documentation). Errors reading the
-    /// records stop it before anything is removed; errors removing are collected in the result.
+    /// Remove directories no record owns (see the module's documentation). An error reading
+    /// records stops it (nothing is removed on a guess); errors removing are collected in the
+    /// result and the rest goes on.
     pub fn garbage_collect(&self) -> Result<GarbageCollection> {
         self.check_writable()?;
         // All three record files locked for writing, so no record appears or goes while we
@@ -78,42 +96,25 @@ impl Store {
 
         let mut done = GarbageCollection::default();
         let mounts = mount_points();
-        let has_mount_inside = |dir: &Path| mounts.iter().any(|m| m.starts_with(dir));
-
         let container_ids: HashSet<&str> =
             containers.records().iter().map(|c| c.id.as_str()).chain(on_disk.containers.iter().map(String::as_str)).collect();
-        for dir in container_dirs {
-            if container_ids.contains(file_name(&dir)) {
-                continue;
-            }
-            // podman mounts a container's /dev/shm in its run directory: never empty a file
-            // system that is still mounted there (c/storage would remove what is inside it).
-            if has_mount_inside(&dir) {
-                done.keep(dir, "a file system is mounted in it");
-                continue;
-            }
-            done.remove(&dir, || remove_tree(&dir));
-        }
+        done.remove_unowned_dirs(container_dirs, &mounts, |id| Ok(container_ids.contains(id)))?;
+        // An image of an additional image store gets its directories in this store too
+        // (ImageDirectory).
+        done.remove_unowned_dirs(image_dirs, &mounts, |id| Ok(images.contains_id(id) || self.additional.has_id::<Image>(id)?))?;
 
-        for dir in image_dirs {
-            let id = file_name(&dir);
-            // An image of an additional image store gets its directories in this store too
-            // (ImageDirectory).
-            if images.contains_id(id) || self.additional.has_id::<Image>(id)? {
-                continue;
-            }
-            if has_mount_inside(&dir) {
-                done.keep(dir, "a file system is mounted in it");
-                continue;
-            }
-            done.remove(&dir, || remove_tree(&dir));
-        }
-
+        // A container's record names its layer even when the layer's record is gone: its files
+        // may be all that is left of the container.
+        let container_layers: HashSet<&str> = containers.records().iter().map(|c| c.layer.as_str()).collect();
         for id in layer_dirs {
-            if layers.records.contains_id(&id) || on_disk.layers.contains(&id) || self.additional.has_id::<Layer>(&id)? {
+            if layers.records.contains_id(&id)
+                || on_disk.layers.contains(&id)
+                || container_layers.contains(id.as_str())
+                || self.additional.has_id::<Layer>(&id)?
+            {
                 continue;
             }
-            let dir = super::driver_layers::layer_dir(driver, &id);
+            let dir = layer_dir(driver, &id);
             if is_probe_in_progress(driver, &id) {
                 done.keep(dir, "another process may be probing the kernel's overlay features in it");
                 continue;
@@ -138,21 +139,7 @@ impl Store {
 /// Directories in `dir` whose names are c/storage IDs (64 lowercase hex digits, its
 /// stringid.ValidateID): the only ones garbage collection may take for a record's.
 fn id_shaped_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(format_args!("reading {}", dir.display()), e)),
-    };
-    let mut dirs = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(format_args!("reading {}", dir.display()), e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if is_go_id(&name) && entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-            dirs.push(entry.path());
-        }
-    }
-    dirs.sort();
-    Ok(dirs)
+    Ok(subdirectories(dir)?.into_iter().filter(|name| is_go_id(name)).map(|name| dir.join(name)).collect())
 }
 
 fn is_go_id(name: &str) -> bool {

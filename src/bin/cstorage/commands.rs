@@ -110,7 +110,9 @@ pub static COMMANDS: &[Command] = &[
                (containers-storage 1.57 also regenerates every layer's diff to compare digests, mounts every layer and, \
                without --quick, compares the mounted files), so --quick changes nothing. --repair and --force are refused \
                when there is something to repair. With --json, each problem is its message (1.57 writes {} for each). \
-               A container whose layer has no record is reported (1.57 does not check that). The store is left as it was \
+               A container whose layer has no record is reported (1.57 does not check that); layers recorded by a process \
+               that opened the store in the other transient mode are not reported as unaccounted (1.57 reports them, and its \
+               gc removes them). The store is left as it was \
                (1.57 then shuts the store down with force, unmounting every layer, those of running containers too).",
         min_args: 0,
         max_args: Some(0),
