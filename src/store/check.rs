@@ -25,10 +25,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::driver_layers::{is_probe_in_progress, layer_dir, list_layer_dirs};
+use super::layer_store::LayerStore;
 use super::{AllRecords, Store};
 use crate::error::Result;
 use crate::lock::LockKind;
-use crate::record::{Image, Layer};
+use crate::record::{Container, Image, Layer};
 use crate::timestamp::Timestamp;
 
 /// Which checks to run.
@@ -181,6 +182,21 @@ impl KnownLayers {
         self.ours.contains_key(id) || self.read_only.contains(id)
     }
 
+    /// Record a layer; false if it was known already (an additional store's copy of ours).
+    fn learn(&mut self, layer: &Layer, read_only: bool) -> bool {
+        if self.knows(&layer.id) {
+            return false;
+        }
+        if read_only {
+            self.read_only.insert(layer.id.clone());
+        } else {
+            self.ours.insert(layer.id.clone(), false);
+        }
+        self.parents.insert(layer.id.clone(), layer.parent.clone());
+        self.order.push(layer.id.clone());
+        true
+    }
+
     fn parent(&self, id: &str) -> &str {
         self.parents.get(id).map_or("", String::as_str)
     }
@@ -192,6 +208,18 @@ impl KnownLayers {
     }
 }
 
+/// One check in progress: the steps of `Store::check`, in c/storage's order, each adding to
+/// the report what it finds.
+struct Checker<'a> {
+    store: &'a Store,
+    options: &'a CheckOptions,
+    report: CheckReport,
+    known: KnownLayers,
+    examined_images: HashSet<String>,
+    /// The layers containers' records name.
+    container_layers: HashSet<String>,
+}
+
 impl Store {
     /// Check the store (see the module's documentation). Reads only; an error means the
     /// records themselves could not be read.
@@ -200,78 +228,98 @@ impl Store {
         // in turn).
         let AllRecords { layers, layers_guard: _layers_guard, images, images_guard: _images_guard, containers, containers_guard: _containers_guard } =
             self.lock_all(LockKind::Shared)?;
-        let driver = self.driver.as_ref();
-        let mut report = CheckReport::default();
-        let mut known = KnownLayers::default();
+        let mut checker = Checker {
+            store: self,
+            options,
+            report: CheckReport::default(),
+            known: KnownLayers::default(),
+            examined_images: HashSet::new(),
+            container_layers: HashSet::new(),
+        };
+        checker.our_layers(&layers);
+        checker.read_only_layers()?;
+        checker.layer_parents();
+        checker.images(images.records(), false)?;
+        checker.images(&self.additional.images_matching(|_| true)?, true)?;
+        checker.containers(containers.records());
+        checker.unused_layers(layers.records.records());
+        checker.unaccounted_layer_dirs()?;
+        Ok(checker.report)
+    }
+}
 
+impl Checker<'_> {
+    /// Our layers: data items, driver directory, contents.
+    fn our_layers(&mut self, layers: &LayerStore) {
+        let driver = self.store.driver.as_ref();
         for layer in layers.records.records() {
-            if known.knows(&layer.id) {
+            if !self.known.learn(layer, false) || !has_valid_id(&layer.id, "layer", &mut self.report.layers) {
                 continue;
             }
-            known.ours.insert(layer.id.clone(), false);
-            known.parents.insert(layer.id.clone(), layer.parent.clone());
-            known.order.push(layer.id.clone());
-            if !has_valid_id(&layer.id, "layer", &mut report.layers) {
-                continue;
-            }
-            if options.layer_data {
-                check_layer_data(layer, &layers.big_data_dir(&layer.id), "", &mut report.layers);
+            if self.options.layer_data {
+                check_layer_data(layer, &layers.big_data_dir(&layer.id), "", &mut self.report.layers);
             }
             let dir = layer_dir(driver, &layer.id);
             if let Err(e) = fs::metadata(&dir) {
                 let kind = if e.kind() == io::ErrorKind::NotFound { ProblemKind::LayerDirectoryMissing } else { ProblemKind::Unreadable };
-                report.layers.add(&layer.id, kind, format!("layer {}: stat {}: {}", layer.id, dir.display(), go_error_text(&e)));
+                self.report.layers.add(&layer.id, kind, format!("layer {}: stat {}: {}", layer.id, dir.display(), go_error_text(&e)));
             }
-            self.check_layer_contents(layer);
+            check_layer_contents(layer);
         }
-        for layer in self.additional.layers()? {
-            if known.knows(&layer.id) {
+    }
+
+    /// The additional image stores' layers not already seen: their data items.
+    fn read_only_layers(&mut self) -> Result<()> {
+        let additional = &self.store.additional;
+        for layer in additional.layers()? {
+            if !self.known.learn(&layer, true) || !has_valid_id(&layer.id, "read-only layer", &mut self.report.read_only_layers) {
                 continue;
             }
-            known.read_only.insert(layer.id.clone());
-            known.parents.insert(layer.id.clone(), layer.parent.clone());
-            known.order.push(layer.id.clone());
-            if !has_valid_id(&layer.id, "read-only layer", &mut report.read_only_layers) {
-                continue;
-            }
-            if options.layer_data {
-                if let Some(dir) = self.additional.with_layer(&layer.id, |_, store| store.layer_big_data_dir(&layer.id))? {
-                    check_layer_data(&layer, &dir, "read-only ", &mut report.read_only_layers);
+            if self.options.layer_data {
+                if let Some(dir) = additional.with_layer(&layer.id, |_, store| store.layer_big_data_dir(&layer.id))? {
+                    check_layer_data(&layer, &dir, "read-only ", &mut self.report.read_only_layers);
                 }
             }
         }
-        for id in &known.order {
-            let parent = known.parent(id);
-            if parent.is_empty() || known.knows(parent) {
+        Ok(())
+    }
+
+    /// Every layer's parent must be a known layer.
+    fn layer_parents(&mut self) {
+        for id in &self.known.order {
+            let parent = self.known.parent(id);
+            if parent.is_empty() || self.known.knows(parent) {
                 continue;
             }
-            if known.ours.contains_key(id) {
-                report.layers.add(id, ProblemKind::LayerMissing, format!("layer {parent}: layer is missing"));
+            if self.known.ours.contains_key(id) {
+                self.report.layers.add(id, ProblemKind::LayerMissing, format!("layer {parent}: layer is missing"));
             } else {
-                report.read_only_layers.add(id, ProblemKind::LayerMissing, format!("read-only layer {parent}: layer is missing"));
+                self.report.read_only_layers.add(id, ProblemKind::LayerMissing, format!("read-only layer {parent}: layer is missing"));
             }
         }
+    }
 
-        // Images: ours first, then those of the additional stores not already seen (lookups
-        // find the first copy of an ID, so that is the one that counts).
-        let read_only_images = self.additional.images_matching(|_| true)?;
-        let mut examined_images = HashSet::new();
-        for (image, read_only) in images.records().iter().map(|i| (i, false)).chain(read_only_images.iter().map(|i| (i, true))) {
-            if !examined_images.insert(image.id.clone()) {
+    /// Images (ours, then an additional store's not already seen: lookups find the first copy
+    /// of an ID, so that is the one that counts): data items and layers.
+    fn images(&mut self, images: &[Image], read_only: bool) -> Result<()> {
+        let (desc, what) = if read_only { ("read-only ", "read-only image") } else { ("", "image") };
+        for image in images {
+            if !self.examined_images.insert(image.id.clone()) {
                 continue;
             }
-            let (desc, damaged) = if read_only { ("read-only ", &mut report.read_only_images) } else { ("", &mut report.images) };
-            if !has_valid_id(&image.id, &format!("{desc}image"), damaged) {
+            let damaged = if read_only { &mut self.report.read_only_images } else { &mut self.report.images };
+            if !has_valid_id(&image.id, what, damaged) {
                 continue;
             }
-            if options.image_data {
+            if self.options.image_data {
                 let dir = if read_only {
-                    self.additional.with_image(&image.id, |_, store| store.image_big_data_dir(&image.id))?
+                    self.store.additional.with_image(&image.id, |_, store| store.image_big_data_dir(&image.id))?
                 } else {
-                    Some(self.images_dir().join(&image.id))
+                    Some(self.store.images_dir().join(&image.id))
                 };
                 if let Some(dir) = dir {
-                    check_sized_data(image_data_items(image), &dir, &format!("{desc}image {}", image.id), DataKinds::IMAGE, &image.id, damaged);
+                    let items = image.big_data_names.iter().map(|key| (key.as_str(), image.big_data_sizes.get(key).copied().unwrap_or(0)));
+                    check_sized_data(items, &dir, &format!("{desc}image {}", image.id), DataKinds::IMAGE, &image.id, damaged);
                 }
             }
             // The image's layers, down each top layer's chain: a missing one is the image's
@@ -281,77 +329,91 @@ impl Store {
                 let mut layer = top.clone();
                 // (A parent loop in damaged records must not hang the check.)
                 while !layer.is_empty() && walked.insert(layer.clone()) {
-                    if known.knows(&layer) {
-                        known.mark_used(&layer);
+                    if self.known.knows(&layer) {
+                        self.known.mark_used(&layer);
                     } else {
                         damaged.add(&image.id, ProblemKind::ImageLayerMissing, format!("{desc}image {}: layer {layer}: image layer is missing", image.id));
                     }
-                    damaged.add_all(&image.id, report.layers.problems(&layer));
-                    damaged.add_all(&image.id, report.read_only_layers.problems(&layer));
-                    layer = known.parent(&layer).to_string();
+                    damaged.add_all(&image.id, self.report.layers.problems(&layer));
+                    damaged.add_all(&image.id, self.report.read_only_layers.problems(&layer));
+                    layer = self.known.parent(&layer).to_string();
                 }
             }
         }
-
-        let mut container_layers = HashSet::new();
-        for container in containers.records() {
-            let id = &container.id;
-            if !has_valid_id(id, "container", &mut report.containers) {
-                continue;
-            }
-            if options.container_data {
-                let items = container.big_data_names.iter().map(|key| (key.as_str(), container.big_data_sizes.get(key).copied().unwrap_or(0)));
-                check_sized_data(items, &self.container_graph_dir(id), &format!("container {id}"), DataKinds::CONTAINER, id, &mut report.containers);
-            }
-            if !container.image.is_empty() {
-                if !examined_images.contains(&container.image) {
-                    report.containers.add(id, ProblemKind::ContainerImageMissing, format!("image {}: image missing", container.image));
-                }
-                let image_problems: Vec<Problem> =
-                    [report.images.problems(&container.image), report.read_only_images.problems(&container.image)].concat();
-                report.containers.add_all(id, &image_problems);
-            }
-            if !container.layer.is_empty() {
-                if known.knows(&container.layer) {
-                    known.mark_used(&container.layer);
-                } else {
-                    report.containers.add(id, ProblemKind::ContainerLayerMissing, format!("layer {}: layer is missing", container.layer));
-                }
-                container_layers.insert(container.layer.as_str());
-            }
-        }
-
-        let now = Timestamp::now().unix_nanos();
-        let max_age = i64::try_from(options.unreferenced_layer_max_age.as_nanos()).unwrap_or(i64::MAX);
-        for layer in layers.records.records() {
-            let used = known.ours.get(&layer.id).copied().unwrap_or(true);
-            // A layer younger than that may belong to an image being written right now.
-            let old_enough = layer.created.is_zero() || layer.created.unix_nanos().saturating_add(max_age) < now;
-            if !used && old_enough {
-                report.layers.add(&layer.id, ProblemKind::LayerUnreferenced, format!("layer {}: layer not referenced by any images or containers", layer.id));
-            }
-        }
-
-        // Driver directories nobody owns. Records of another mode's volatile files own theirs
-        // too (see record_ids_on_disk), and a container's record names its layer even when the
-        // layer's record is gone (c/storage counts it as accounted for).
-        let on_disk = self.record_ids_on_disk()?;
-        for id in list_layer_dirs(driver)? {
-            if known.ours.contains_key(&id) || container_layers.contains(id.as_str()) || on_disk.layers.contains(&id) || is_probe_in_progress(driver, &id) {
-                continue;
-            }
-            report.layers.add(&id, ProblemKind::LayerUnaccounted, format!("layer {id}: layer in lower level storage driver not accounted for"));
-        }
-        Ok(report)
+        Ok(())
     }
 
-    /// Where the full check of a layer's contents goes (issue 14): regenerate the diff and
-    /// compare its digest and size with `uncompressed_digest`/`uncompressed_size` (c/storage's
-    /// LayerDigests), mount the layer read-only (LayerMountable), and compare the mounted files
-    /// with the diffs of the layer and its parents (LayerContents). Nothing is checked here yet:
-    /// reporting a layer as good on a check that was not made would be worse than saying so.
-    fn check_layer_contents(&self, _layer: &Layer) {}
+    /// Containers: data items, image (whose problems are theirs too) and layer.
+    fn containers(&mut self, containers: &[Container]) {
+        for container in containers {
+            let id = &container.id;
+            if !has_valid_id(id, "container", &mut self.report.containers) {
+                continue;
+            }
+            if self.options.container_data {
+                let items = container.big_data_names.iter().map(|key| (key.as_str(), container.big_data_sizes.get(key).copied().unwrap_or(0)));
+                let dir = self.store.container_graph_dir(id);
+                check_sized_data(items, &dir, &format!("container {id}"), DataKinds::CONTAINER, id, &mut self.report.containers);
+            }
+            if !container.image.is_empty() {
+                if !self.examined_images.contains(&container.image) {
+                    self.report.containers.add(id, ProblemKind::ContainerImageMissing, format!("image {}: image missing", container.image));
+                }
+                let image_problems: Vec<Problem> =
+                    [self.report.images.problems(&container.image), self.report.read_only_images.problems(&container.image)].concat();
+                self.report.containers.add_all(id, &image_problems);
+            }
+            if !container.layer.is_empty() {
+                if self.known.knows(&container.layer) {
+                    self.known.mark_used(&container.layer);
+                } else {
+                    self.report.containers.add(id, ProblemKind::ContainerLayerMissing, format!("layer {}: layer is missing", container.layer));
+                }
+                self.container_layers.insert(container.layer.clone());
+            }
+        }
+    }
+
+    /// Our layers that no image or container uses, once older than the options allow (a
+    /// younger one may belong to an image being written right now).
+    fn unused_layers(&mut self, layers: &[Layer]) {
+        let now = Timestamp::now().unix_nanos();
+        let max_age = i64::try_from(self.options.unreferenced_layer_max_age.as_nanos()).unwrap_or(i64::MAX);
+        for layer in layers {
+            let used = self.known.ours.get(&layer.id).copied().unwrap_or(true);
+            let old_enough = layer.created.is_zero() || layer.created.unix_nanos().saturating_add(max_age) < now;
+            if !used && old_enough {
+                self.report.layers.add(&layer.id, ProblemKind::LayerUnreferenced, format!("layer {}: layer not referenced by any images or containers", layer.id));
+            }
+        }
+    }
+
+    /// Driver directories nobody owns. Records of another mode's volatile files own theirs too
+    /// (see record_ids_on_disk), and a container's record names its layer even when the
+    /// layer's record is gone (c/storage counts it as accounted for).
+    fn unaccounted_layer_dirs(&mut self) -> Result<()> {
+        let driver = self.store.driver.as_ref();
+        let on_disk = self.store.record_ids_on_disk()?;
+        for id in list_layer_dirs(driver)? {
+            if self.known.ours.contains_key(&id)
+                || self.container_layers.contains(&id)
+                || on_disk.layers.contains(&id)
+                || is_probe_in_progress(driver, &id)
+            {
+                continue;
+            }
+            self.report.layers.add(&id, ProblemKind::LayerUnaccounted, format!("layer {id}: layer in lower level storage driver not accounted for"));
+        }
+        Ok(())
+    }
 }
+
+/// Where the full check of a layer's contents goes (issue 14): regenerate the diff and compare
+/// its digest and size with `uncompressed_digest`/`uncompressed_size` (c/storage's
+/// LayerDigests), mount the layer read-only (LayerMountable), and compare the mounted files
+/// with the diffs of the layer and its parents (LayerContents). Nothing is checked here yet:
+/// reporting a layer as good on a check that was not made would be worse than saying so.
+fn check_layer_contents(_layer: &Layer) {}
 
 /// Report an ID that cannot be a path component (a damaged or hostile record): nothing named
 /// by it is touched.
@@ -383,10 +445,6 @@ fn check_layer_data(layer: &Layer, dir: &Path, desc: &str, damaged: &mut Damaged
             Err(e) => damaged.add(&layer.id, ProblemKind::Unreadable, format!("{desc}layer {}: data item {key:?}: {}", layer.id, go_error_text(&e))),
         }
     }
-}
-
-fn image_data_items(image: &Image) -> impl Iterator<Item = (&str, i64)> {
-    image.big_data_names.iter().map(|key| (key.as_str(), image.big_data_sizes.get(key).copied().unwrap_or(0)))
 }
 
 /// The words and problem kinds of images' or containers' data items.

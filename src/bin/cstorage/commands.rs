@@ -124,7 +124,7 @@ pub static COMMANDS: &[Command] = &[
         options_help: "[configurationFile]",
         usage: "Print storage library configuration as JSON",
         note: "A configuration file given is read instead of the default one (containers-storage 1.57 reads it over the \
-               default one). Settings libcstorage does not read are not printed.",
+               default one). Settings libcstorage does not read are left out, and PullOptions is null.",
         min_args: 0,
         max_args: Some(1),
         add_flags: no_flags,

@@ -26,7 +26,8 @@ struct StoreOptionsJson {
     #[serde(rename = "driver-options", skip_serializing_if = "Vec::is_empty")]
     driver_options: Vec<String>,
     /// Always written by Go (null when storage.conf has none); libcstorage does not read
-    /// pull_options, so always null here.
+    /// pull_options, so always null here. TODO: the configured pull options once the library
+    /// reads them.
     #[serde(rename = "PullOptions")]
     pull_options: Option<()>,
     #[serde(rename = "transient_store", skip_serializing_if = "std::ops::Not::not")]
