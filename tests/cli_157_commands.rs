@@ -515,6 +515,9 @@ fn odd_command_lines_exit_as_1_57_does() {
     // 1.57: `check -m bogus` prints `time: invalid duration "bogus"`, exit 1.
     let run = cli.run(&["check", "-m", "bogus"]);
     assert_eq!((run.code, run.stderr.as_str()), (1, "time: invalid duration \"bogus\"\n"));
+    // 1.57: "time: missing unit in duration \"5\"", exit 1; an empty --max is the default (exit 0).
+    assert_eq!(cli.run(&["check", "-m", "5"]).stderr, "time: missing unit in duration \"5\"\n");
+    assert_eq!(cli.run(&["check", "-m", ""]).code, 0);
     // An unknown flag: mflag's message, exit 125 (as for every command).
     assert_eq!(cli.run(&["gc", "--bogus"]).code, 125);
     // --help on a new command: its usage, exit 125 as 1.57's mflag does.

@@ -41,7 +41,12 @@ fn json_section(damaged: &DamagedRecords) -> BTreeMap<&str, Vec<String>> {
 }
 
 pub fn check(inv: &Invocation) -> i32 {
-    let max_age = match parse_go_duration(inv.flags.get_text("m")) {
+    // An empty --max keeps c/storage's default (1.57 parses only a non-empty one).
+    let max_age = match inv.flags.get_text("m") {
+        "" => Ok(CheckOptions::default().unreferenced_layer_max_age),
+        text => parse_go_duration(text),
+    };
+    let max_age = match max_age {
         Ok(age) => age,
         Err(message) => {
             errln!("{message}");
