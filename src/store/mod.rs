@@ -5,10 +5,14 @@
 //! Both are always taken in c/storage's order (storage, layers, mountpoints, images, containers)
 //! and only for the duration of one call, so a Go process is never kept waiting by an idle store.
 
+mod check;
 mod config;
 mod containers;
 mod delete;
 mod diffs;
+mod driver_layers;
+mod gc;
+mod image_dirs;
 mod image_stores;
 mod images;
 mod layer_store;
@@ -19,10 +23,14 @@ mod names;
 mod options;
 mod parent_owners;
 mod record_file;
+mod record_ids_on_disk;
 
+pub use check::{go_error_text, CheckOptions, CheckReport, DamagedRecords, Problem, ProblemKind};
 pub use config::{ConfiguredOptions, DEFAULT_GRAPH_ROOT, DEFAULT_RUN_ROOT};
 pub use containers::ContainerOptions;
 pub use diffs::{DiffCompression, Progress};
+pub use driver_layers::StorageLayerOptions;
+pub use gc::GarbageCollection;
 pub use images::ImageOptions;
 pub use layers::LayerOptions;
 pub use multi_list::StoreListing;

@@ -1,10 +1,11 @@
 //! The table of subcommands: names and aliases, argument counts, flags and help texts of
-//! containers-storage 1.43, in the order its `--help` lists them.
+//! containers-storage 1.43 and of the commands 1.57 added, in the order 1.57's `--help` lists
+//! them.
 
 use cstorage::Store;
 
 use crate::args::FlagSet;
-use crate::{containers, copy, data, delete, diff, images, layers, metadata, misc, mount, names};
+use crate::{check, config, containers, copy, data, delete, diff, images, layers, metadata, misc, mount, names, storage_layers, unsupported};
 
 /// One run of a subcommand, after flags and argument counts were checked and the store opened.
 pub struct Invocation<'a> {
@@ -13,6 +14,8 @@ pub struct Invocation<'a> {
     pub flags: &'a FlagSet,
     pub args: &'a [String],
     pub store: &'a Store,
+    /// `--debug`: log what the command does to stderr, as the Go tool's logrus lines.
+    pub debug: bool,
 }
 
 impl Invocation<'_> {
@@ -33,8 +36,10 @@ pub struct Command {
     /// with the command's help).
     pub note: &'static str,
     pub min_args: usize,
-    /// 0 = no limit (as in the Go tool, which then ignores extra arguments).
-    pub max_args: usize,
+    /// `None` = no limit. Commands that came with containers-storage 1.43 have none where 1.43
+    /// had 0 (it then ignored extra arguments); those that 1.57 added keep 1.57's limits, where
+    /// `Some(0)` refuses any argument.
+    pub max_args: Option<usize>,
     pub add_flags: fn(&mut FlagSet),
     pub action: Action,
 }
@@ -69,6 +74,15 @@ fn layer_creation_flags(f: &mut FlagSet) {
     id_map_flags(f);
 }
 
+/// create-layer's flags less --name: a layer without a record has no names.
+fn storage_layer_flags(f: &mut FlagSet) {
+    f.text(&["-label", "l"], "", "Mount Label");
+    f.text(&["-id", "i"], "", "Layer ID");
+    f.bool(&["-readonly", "r"], "Mark as read-only");
+    json_flag(f);
+    id_map_flags(f);
+}
+
 fn write_file_flag(f: &mut FlagSet) {
     f.text(&["-file", "f"], "", "Write data to file");
 }
@@ -83,15 +97,46 @@ const ONE_IMAGE: &str = "[options [...]] imageNameOrID";
 const IMAGE_AND_KEY: &str = "[options [...]] imageNameOrID dataName";
 const TWO_LAYERS: &str = "[options [...]] layerNameOrID [referenceLayerNameOrID]";
 const NAMES_TARGET: &str = "[options [...]] imageOrContainerNameOrID";
+const IMAGE_DIR_NOTE: &str = "The argument must name an image (ID, name or ID prefix) and the directory is the image ID's. \
+    containers-storage 1.57 looks nothing up: it creates the directory under whatever was given, a name, a prefix, \
+    an unknown ID or an empty string, and exits 0.";
 
 pub static COMMANDS: &[Command] = &[
+    Command {
+        names: &["check"],
+        options_help: "",
+        usage: "Check storage consistency",
+        note: "cstorage checks records, layer directories and data items; it does not yet check layer contents \
+               (containers-storage 1.57 also regenerates every layer's diff to compare digests, mounts every layer and, \
+               without --quick, compares the mounted files), so --quick changes nothing. --repair and --force are refused \
+               when there is something to repair. With --json, each problem is its message (1.57 writes {} for each). \
+               A container whose layer has no record is reported (1.57 does not check that); layers recorded by a process \
+               that opened the store in the other transient mode are not reported as unaccounted (1.57 reports them, and its \
+               gc removes them). The store is left as it was \
+               (1.57 then shuts the store down with force, unmounting every layer, those of running containers too).",
+        min_args: 0,
+        max_args: Some(0),
+        add_flags: check::add_flags,
+        action: check::check,
+    },
+    Command {
+        names: &["config"],
+        options_help: "[configurationFile]",
+        usage: "Print storage library configuration as JSON",
+        note: "A configuration file given is read instead of the default one (containers-storage 1.57 reads it over the \
+               default one). Settings libcstorage does not read are left out, and PullOptions is null.",
+        min_args: 0,
+        max_args: Some(1),
+        add_flags: no_flags,
+        action: config::config,
+    },
     Command {
         names: &["container"],
         options_help: "[options [...]] containerNameOrID [...]",
         usage: "Examine a container",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: containers::container,
     },
@@ -101,7 +146,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "List data items that are attached to an container",
         note: "",
         min_args: 1,
-        max_args: 1,
+        max_args: Some(1),
         add_flags: json_flag,
         action: data::list_container_data,
     },
@@ -111,7 +156,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Get data that is attached to an container",
         note: "",
         min_args: 2,
-        max_args: 0,
+        max_args: None,
         add_flags: write_file_flag,
         action: data::get_container_data,
     },
@@ -121,7 +166,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Get size of data that is attached to an container",
         note: "",
         min_args: 2,
-        max_args: 0,
+        max_args: None,
         add_flags: no_flags,
         action: data::get_container_data_size,
     },
@@ -131,7 +176,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Get digest of data that is attached to an container",
         note: "",
         min_args: 2,
-        max_args: 0,
+        max_args: None,
         add_flags: no_flags,
         action: data::get_container_data_digest,
     },
@@ -141,7 +186,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Set data that is attached to an container",
         note: "",
         min_args: 2,
-        max_args: 0,
+        max_args: None,
         add_flags: read_file_flag,
         action: data::set_container_data,
     },
@@ -151,7 +196,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Find the container's associated data directory",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: no_flags,
         action: containers::get_container_dir,
     },
@@ -161,7 +206,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Find the container's associated runtime directory",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: no_flags,
         action: containers::get_container_run_dir,
     },
@@ -171,7 +216,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Compute the set of unmapped parent UIDs and GIDs of the container",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: containers::container_parent_owners,
     },
@@ -181,7 +226,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "List containers",
         note: "",
         min_args: 0,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: containers::containers,
     },
@@ -194,9 +239,20 @@ pub static COMMANDS: &[Command] = &[
                A single file keeps its user.* and security.capability xattrs, as files inside a copied \
                directory do (1.43 drops them for a single file).",
         min_args: 2,
-        max_args: 0,
+        max_args: None,
         add_flags: copy::add_flags,
         action: copy::copy,
+    },
+    Command {
+        names: &["create-storage-layer"],
+        options_help: "[options [...]] [parentLayerNameOrID]",
+        usage: "Create a new layer only in the storage driver",
+        note: "An ID the driver already has is refused (containers-storage 1.57's vfs driver accepts it and changes \
+               nothing). The parent may be a layer's name or ID prefix, or a driver layer without a record.",
+        min_args: 0,
+        max_args: Some(1),
+        add_flags: storage_layer_flags,
+        action: storage_layers::create_storage_layer,
     },
     Command {
         names: &["create-layer", "createlayer"],
@@ -206,7 +262,7 @@ pub static COMMANDS: &[Command] = &[
                An ID of a layer of an additional image store is refused (1.43 accepts it, and its overlay driver then \
                empties that store's layer).",
         min_args: 0,
-        max_args: 1,
+        max_args: Some(1),
         add_flags: layer_creation_flags,
         action: layers::create_layer,
     },
@@ -217,7 +273,7 @@ pub static COMMANDS: &[Command] = &[
         note: "An ID of a layer of an additional image store is refused (containers-storage 1.43 accepts it, and its \
                overlay driver then empties that store's layer).",
         min_args: 0,
-        max_args: 1,
+        max_args: Some(1),
         add_flags: |f| {
             layer_creation_flags(f);
             f.text(&["-file", "f"], "", "Read from file instead of stdin");
@@ -231,7 +287,7 @@ pub static COMMANDS: &[Command] = &[
         note: "An ID of an image of an additional image store is refused (containers-storage 1.43 accepts it and then \
                lists the ID twice).",
         min_args: 0,
-        max_args: 1,
+        max_args: Some(1),
         add_flags: |f| {
             f.list(&["-name", "n"], &[], "Image name");
             f.text(&["-id", "i"], "", "Image ID");
@@ -248,7 +304,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Create a new container from an image",
         note: "",
         min_args: 1,
-        max_args: 1,
+        max_args: Some(1),
         add_flags: |f| {
             f.list(&["-name", "n"], &[], "Container name");
             f.text(&["-id", "i"], "", "Container ID");
@@ -261,12 +317,25 @@ pub static COMMANDS: &[Command] = &[
         action: containers::create_container,
     },
     Command {
+        names: &["dedup"],
+        options_help: "",
+        usage: "Dedup all images",
+        note: "Not supported by cstorage yet: it exits 1.",
+        min_args: 0,
+        max_args: Some(0),
+        add_flags: |f| {
+            json_flag(f);
+            f.text(&["-hash-method"], "crc", "Specify the hash function to use to detect identical files");
+        },
+        action: unsupported::dedup,
+    },
+    Command {
         names: &["delete"],
         options_help: "[LayerOrImageOrContainerNameOrID [...]]",
         usage: "Delete a layer or image or container, with no safety checks",
         note: "Results are reported in argument order (containers-storage 1.43 uses a random order).",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: delete::delete,
     },
@@ -277,7 +346,7 @@ pub static COMMANDS: &[Command] = &[
         note: "The safety checks apply to layers named by name too (containers-storage 1.43 skips them then, \
                and deletes layers that have children or belong to an image).",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: delete::delete_layer,
     },
@@ -287,7 +356,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Delete an image, with safety checks",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: |f| {
             f.bool(&["-test", "t"], "Only test removal");
             json_flag(f);
@@ -300,7 +369,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Delete a container, with safety checks",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: delete::delete_container,
     },
@@ -310,7 +379,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Compare two layers",
         note: "",
         min_args: 1,
-        max_args: 2,
+        max_args: Some(2),
         add_flags: json_flag,
         action: diff::changes,
     },
@@ -320,7 +389,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Compare two layers",
         note: "",
         min_args: 1,
-        max_args: 2,
+        max_args: Some(2),
         add_flags: no_flags,
         action: diff::diff_size,
     },
@@ -330,7 +399,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Compare two layers",
         note: "",
         min_args: 1,
-        max_args: 2,
+        max_args: Some(2),
         add_flags: |f| {
             f.text(&["-file", "f"], "", "Write to file instead of stdout");
             f.bool(&["-uncompressed", "u"], "Use no compression");
@@ -346,9 +415,19 @@ pub static COMMANDS: &[Command] = &[
         usage: "Apply a diff to a layer",
         note: "",
         min_args: 1,
-        max_args: 1,
+        max_args: Some(1),
         add_flags: |f| f.text(&["-file", "f"], "", "Read from file instead of stdin"),
         action: diff::apply_diff,
+    },
+    Command {
+        names: &["applydiff-using-staging-dir"],
+        options_help: "layerNameOrID directory",
+        usage: "Apply a diff to a layer using a staging directory",
+        note: "Not supported by cstorage: it exits 1.",
+        min_args: 2,
+        max_args: Some(2),
+        add_flags: no_flags,
+        action: unsupported::applydiff_using_staging_dir,
     },
     Command {
         names: &["exists"],
@@ -356,7 +435,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Check if a layer or image or container exists",
         note: "Results are printed in argument order (containers-storage 1.43 uses a random order).",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: |f| {
             f.bool(&["-quiet", "q"], "Don't print names");
             f.bool(&["-layer", "l"], "Only succeed if the match is a layer");
@@ -367,12 +446,25 @@ pub static COMMANDS: &[Command] = &[
         action: misc::exists,
     },
     Command {
+        names: &["gc"],
+        options_help: "",
+        usage: "Perform garbage collection",
+        note: "Container directories in the run root that no container owns are removed too (containers-storage 1.57 \
+               leaves them). Directories that a file system is mounted in, and records kept by a process that opened the \
+               store in the other transient mode, are left alone. The store is left mounted as it was (1.57 then shuts \
+               the store down with force, unmounting every layer, those of running containers too).",
+        min_args: 0,
+        max_args: Some(0),
+        add_flags: json_flag,
+        action: misc::gc,
+    },
+    Command {
         names: &["image"],
         options_help: "[options [...]] imageNameOrID [...]",
         usage: "Examine an image",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: images::image,
     },
@@ -382,7 +474,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "List data items that are attached to an image",
         note: "",
         min_args: 1,
-        max_args: 1,
+        max_args: Some(1),
         add_flags: json_flag,
         action: data::list_image_data,
     },
@@ -392,7 +484,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Get data that is attached to an image",
         note: "",
         min_args: 2,
-        max_args: 0,
+        max_args: None,
         add_flags: write_file_flag,
         action: data::get_image_data,
     },
@@ -402,7 +494,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Get size of data that is attached to an image",
         note: "",
         min_args: 2,
-        max_args: 0,
+        max_args: None,
         add_flags: no_flags,
         action: data::get_image_data_size,
     },
@@ -412,7 +504,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Get digest of data that is attached to an image",
         note: "",
         min_args: 2,
-        max_args: 0,
+        max_args: None,
         add_flags: no_flags,
         action: data::get_image_data_digest,
     },
@@ -422,9 +514,29 @@ pub static COMMANDS: &[Command] = &[
         usage: "Set data that is attached to an image (with sometimes wrong digest)",
         note: "",
         min_args: 2,
-        max_args: 0,
+        max_args: None,
         add_flags: read_file_flag,
         action: data::set_image_data,
+    },
+    Command {
+        names: &["get-image-dir", "getimagedir"],
+        options_help: ONE_IMAGE,
+        usage: "Find the image's associated data directory",
+        note: IMAGE_DIR_NOTE,
+        min_args: 1,
+        max_args: Some(1),
+        add_flags: no_flags,
+        action: images::get_image_dir,
+    },
+    Command {
+        names: &["get-image-run-dir", "getimagerundir"],
+        options_help: ONE_IMAGE,
+        usage: "Find the image's associated runtime directory",
+        note: IMAGE_DIR_NOTE,
+        min_args: 1,
+        max_args: Some(1),
+        add_flags: no_flags,
+        action: images::get_image_run_dir,
     },
     Command {
         names: &["images"],
@@ -432,7 +544,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "List images",
         note: "",
         min_args: 0,
-        max_args: 0,
+        max_args: None,
         add_flags: |f| {
             json_flag(f);
             f.bool(&["-quiet", "q"], "Only print IDs");
@@ -445,7 +557,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "List images by digest",
         note: "",
         min_args: 1,
-        max_args: 1,
+        max_args: Some(1),
         add_flags: |f| {
             json_flag(f);
             f.bool(&["-quiet", "q"], "Only print IDs");
@@ -458,7 +570,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Examine a layer",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: layers::layer,
     },
@@ -468,7 +580,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Compute the set of unmapped parent UIDs and GIDs of the layer",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: layers::layer_parent_owners,
     },
@@ -478,7 +590,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "List data items that are attached to a layer",
         note: "",
         min_args: 1,
-        max_args: 1,
+        max_args: Some(1),
         add_flags: json_flag,
         action: data::list_layer_data,
     },
@@ -488,7 +600,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Get data that is attached to a layer",
         note: "",
         min_args: 2,
-        max_args: 0,
+        max_args: None,
         add_flags: write_file_flag,
         action: data::get_layer_data,
     },
@@ -498,7 +610,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Set data that is attached to a layer",
         note: "",
         min_args: 2,
-        max_args: 0,
+        max_args: None,
         add_flags: read_file_flag,
         action: data::set_layer_data,
     },
@@ -508,12 +620,23 @@ pub static COMMANDS: &[Command] = &[
         usage: "List layers",
         note: "",
         min_args: 0,
-        max_args: 0,
+        max_args: None,
         add_flags: |f| {
             f.bool(&["-tree", "t"], "Use a tree");
+            f.bool(&["-quick", "q"], "Just the IDs");
             json_flag(f);
         },
         action: layers::layers,
+    },
+    Command {
+        names: &["storage-layers"],
+        options_help: "[options [...]]",
+        usage: "List storage layers",
+        note: "",
+        min_args: 0,
+        max_args: Some(0),
+        add_flags: json_flag,
+        action: storage_layers::storage_layers,
     },
     Command {
         names: &["metadata"],
@@ -521,7 +644,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Retrieve layer, image, or container metadata",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: |f| {
             f.bool(&["-quiet", "q"], "Omit names and IDs");
             json_flag(f);
@@ -534,7 +657,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Set layer, image, or container metadata",
         note: "",
         min_args: 1,
-        max_args: 1,
+        max_args: Some(1),
         add_flags: |f| {
             f.text(&["-metadata", "m"], "", "Metadata");
             f.text(&["-metadata-file", "f"], "", "Metadata File");
@@ -548,11 +671,11 @@ pub static COMMANDS: &[Command] = &[
         note: "Layers can be named by name (containers-storage 1.43 then fails with \"stat <dir>/<name>: no such file\"); \
                --opt options (comma-separated) are passed to the driver (1.43 ignores them).",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: |f| {
             f.text(&["-opt", "o"], "", "Mount Options");
             f.text(&["-label", "l"], "", "Mount Label");
-            f.bool(&["-ro", "r"], "Mount image readonly");
+            f.bool(&["-read-only", "-ro", "r"], "Mount image readonly");
             json_flag(f);
         },
         action: mount::mount,
@@ -563,7 +686,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Unmount an image, layer or container",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: |f| {
             json_flag(f);
             f.bool(&["-force", "f"], "Force the umount");
@@ -576,7 +699,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Check if a file system is mounted",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: mount::mounted,
     },
@@ -586,7 +709,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Get layer, image, or container name or names",
         note: "",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: names::get_names,
     },
@@ -597,9 +720,22 @@ pub static COMMANDS: &[Command] = &[
         note: "Images of additional image stores are read-only: their names cannot be changed (containers-storage 1.43 \
                copies the image into this store, without its first new name and without its data).",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: names::add_flags,
         action: names::add_names,
+    },
+    Command {
+        names: &["remove-names", "removenames"],
+        options_help: NAMES_TARGET,
+        usage: "Remove layer, image, or container name or names",
+        note: "",
+        min_args: 1,
+        max_args: None,
+        add_flags: |f| {
+            f.list(&["-name", "n"], &[], "Name to remove");
+            json_flag(f);
+        },
+        action: names::remove_names,
     },
     Command {
         names: &["set-names", "setnames"],
@@ -608,7 +744,7 @@ pub static COMMANDS: &[Command] = &[
         note: "Images of additional image stores are read-only: their names cannot be changed (containers-storage 1.43 \
                copies the image into this store, without its first new name and without its data).",
         min_args: 1,
-        max_args: 0,
+        max_args: None,
         add_flags: names::add_flags,
         action: names::set_names,
     },
@@ -619,7 +755,7 @@ pub static COMMANDS: &[Command] = &[
         note: "With --force, mounted layers are unmounted and the command returns \
                (containers-storage 1.43 unmounts them and then never exits).",
         min_args: 0,
-        max_args: 0,
+        max_args: None,
         add_flags: |f| {
             json_flag(f);
             f.bool(&["-force", "f"], "Unmount mounted layers first");
@@ -632,9 +768,19 @@ pub static COMMANDS: &[Command] = &[
         usage: "Check on graph driver status",
         note: "",
         min_args: 0,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: misc::status,
+    },
+    Command {
+        names: &["unshare"],
+        options_help: "[command [...]]",
+        usage: "Run a command in a user namespace",
+        note: "Not supported by cstorage: it exits 1 without running the command.",
+        min_args: 0,
+        max_args: None,
+        add_flags: no_flags,
+        action: unsupported::unshare,
     },
     Command {
         names: &["version"],
@@ -643,7 +789,7 @@ pub static COMMANDS: &[Command] = &[
         note: "Reports libcstorage's version and the c/storage version it is compatible with \
                (containers-storage 1.43 prints nothing).",
         min_args: 0,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: misc::version,
     },
@@ -653,7 +799,7 @@ pub static COMMANDS: &[Command] = &[
         usage: "Wipe all layers, images, and containers",
         note: "",
         min_args: 0,
-        max_args: 0,
+        max_args: None,
         add_flags: json_flag,
         action: delete::wipe,
     },

@@ -1,5 +1,6 @@
-//! The global options (`--graph`, `--run`, `--storage-driver`, `--storage-opt`, `--debug`) and
-//! how they become an open store, following containers-storage 1.43:
+//! The global options (`--graph`, `--run`, `--storage-driver`, `--storage-opt`, `--debug`, and
+//! 1.57's `--transient-store`, `--image-store`, `--unshare`) and how they become an open store,
+//! following containers-storage 1.43:
 //!
 //! * global flags may come before the subcommand and again after it (the subcommand's flag set
 //!   repeats them); a later `--graph`/`--run`/`--storage-driver` wins, `--storage-opt` appends;
@@ -9,6 +10,10 @@
 //! * when one of them is given before the subcommand, only the given ones count: a missing root
 //!   still takes its configured default, but the driver is chosen automatically and the
 //!   configuration's driver options are not used.
+//!
+//! containers-storage 1.57 also drops `--transient-store` and `--image-store` given before the
+//! subcommand when no root, driver or driver option is (it replaces all its settings with the
+//! configured ones); cstorage keeps them.
 
 use cstorage::{Store, StoreOptions};
 
@@ -23,6 +28,12 @@ pub struct GlobalOptions {
     pub driver: String,
     pub driver_options: Vec<String>,
     pub debug: bool,
+    /// c/storage's transient store: containers (and their layers' records) in the run root.
+    pub transient_store: bool,
+    /// 1.57's separate image store (`--image-store`); empty = none.
+    pub image_store: String,
+    /// `--unshare`: run in a user namespace (c/storage's default when not root).
+    pub unshare: bool,
 }
 
 impl GlobalOptions {
@@ -34,6 +45,11 @@ impl GlobalOptions {
         flags.text(&["-storage-driver", "s"], &self.driver, "Storage driver to use ($STORAGE_DRIVER)");
         flags.list(&["-storage-opt"], &self.driver_options, "Set storage driver options ($STORAGE_OPTS)");
         flags.bool(&["-debug", "D"], "Print debugging information");
+        flags.text(&["-image-store"], &self.image_store, "Root of the separate image store");
+        flags.bool(&["-transient-store"], "Transient store");
+        // c/storage defaults to true when not run as root; cstorage never enters a user
+        // namespace on its own (see main.rs), so its default is false for everybody.
+        flags.bool(&["-unshare", "U"], "Run in a user namespace (default false)");
     }
 
     /// Take the values of a parsed flag set made by `add_flags`.
@@ -43,6 +59,9 @@ impl GlobalOptions {
         self.driver = flags.get_text("s").to_string();
         self.driver_options = flags.get_list("-storage-opt").to_vec();
         self.debug |= flags.get_bool("D");
+        self.image_store = flags.get_text("-image-store").to_string();
+        self.transient_store |= flags.get_bool("-transient-store");
+        self.unshare |= flags.get_bool("U");
     }
 
     /// Whether any store setting was given on the command line.
@@ -70,6 +89,7 @@ impl GlobalOptions {
             // options never sneak back in: the settings above are already complete.
             driver: Some(self.driver.clone()),
             driver_options: self.driver_options.clone(),
+            transient: self.transient_store,
             ..Default::default()
         }
     }
@@ -80,15 +100,21 @@ impl GlobalOptions {
 
     /// What `--debug` logs before opening the store (logrus text format, as the Go tool).
     pub fn debug_lines(&self) -> Vec<String> {
-        let now = cstorage::timestamp::Timestamp::from_unix_nanos(cstorage::timestamp::Timestamp::now().unix_nanos() / 1_000_000_000 * 1_000_000_000);
         [
             format!("Root: {}", self.graph_root),
             format!("Run Root: {}", self.run_root),
             format!("Driver Name: {}", self.driver),
             format!("Driver Options: {}", go_list(&self.driver_options)),
         ]
-        .into_iter()
-        .map(|msg| format!("time=\"{now}\" level=debug msg={}", crate::output::go_quote(&msg)))
+        .iter()
+        .map(|msg| debug_line(msg))
         .collect()
     }
+}
+
+/// A debug message as logrus prints one in text format (whole seconds, as the Go tool's).
+pub fn debug_line(msg: &str) -> String {
+    use cstorage::timestamp::Timestamp;
+    let now = Timestamp::from_unix_nanos(Timestamp::now().unix_nanos() / 1_000_000_000 * 1_000_000_000);
+    format!("time=\"{now}\" level=debug msg={}", crate::output::go_quote(msg))
 }

@@ -1,4 +1,5 @@
-//! Image subcommands: images, image, create-image, images-by-digest.
+//! Image subcommands: images, image, create-image, images-by-digest, get-image-dir,
+//! get-image-run-dir.
 
 use cstorage::{ErrorKind, Image, ImageOptions};
 
@@ -151,4 +152,14 @@ pub fn create_image(inv: &Invocation) -> i32 {
             1
         }
     }
+}
+
+/// `get-image-dir ID`: print (creating it) the image's data directory (containers-storage 1.57).
+pub fn get_image_dir(inv: &Invocation) -> i32 {
+    output::print_dir(inv.store.image_directory(&inv.args[0]))
+}
+
+/// `get-image-run-dir ID`: print (creating it) the image's runtime directory.
+pub fn get_image_run_dir(inv: &Invocation) -> i32 {
+    output::print_dir(inv.store.image_run_directory(&inv.args[0]))
 }

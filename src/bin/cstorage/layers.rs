@@ -9,7 +9,7 @@ use crate::idmaps;
 use crate::output::{self, go_list};
 use crate::tree;
 
-/// `layers [-t] [-j]`: every layer with its names, the images it is the top layer of and the
+/// `layers [-t] [-q] [-j]`: every layer with its names, the images it is the top layer of and the
 /// container it belongs to; as a tree with `-t`.
 pub fn layers(inv: &Invocation) -> i32 {
     let layers = match inv.store.layers() {
@@ -57,9 +57,14 @@ pub fn layers(inv: &Invocation) -> i32 {
         output::stdout_str(&tree::render(nodes));
         return 0;
     }
+    // -q (containers-storage 1.57): only the IDs; it changes neither -t nor -j.
+    let quick = inv.flags.get_bool("q");
     let mut text = String::new();
     for layer in &layers {
         text.push_str(&format!("{}\n", layer.id));
+        if quick {
+            continue;
+        }
         for name in &layer.names {
             text.push_str(&format!("\tname: {name}\n"));
         }

@@ -9,7 +9,9 @@
 mod output;
 
 mod args;
+mod check;
 mod commands;
+mod config;
 mod containers;
 mod copy;
 mod data;
@@ -26,7 +28,9 @@ mod misc;
 mod mount;
 mod names;
 mod progress;
+mod storage_layers;
 mod tree;
+mod unsupported;
 
 use args::{FlagSet, ParseError};
 use commands::{Command, Invocation};
@@ -125,9 +129,13 @@ fn run_command(program: &str, name: &str, command: &Command, argv: &[String], mu
         help::print_command_usage(program, name, command, &flags, false);
         return 1;
     }
-    if command.max_args != 0 && args.len() > command.max_args {
+    if command.max_args.is_some_and(|max| args.len() > max) {
         outln!("{name}: too many arguments ({}).", output::go_list(&args));
         help::print_command_usage(program, name, command, &flags, false);
+        return 1;
+    }
+    if let Some(refusal) = unsupported_global_option(&global) {
+        errln!("{refusal}");
         return 1;
     }
     if global.debug {
@@ -142,5 +150,21 @@ fn run_command(program: &str, name: &str, command: &Command, argv: &[String], mu
             return 1;
         }
     };
-    (command.action)(&Invocation { command: name, flags: &flags, args: &args, store: &store })
+    (command.action)(&Invocation { command: name, flags: &flags, args: &args, store: &store, debug: global.debug })
+}
+
+/// Why a global option given cannot be honoured, if one cannot: refused before the store is
+/// opened, so that nothing runs with a setting silently dropped.
+fn unsupported_global_option(global: &GlobalOptions) -> Option<String> {
+    if global.unshare {
+        // c/storage re-executes itself in a new user namespace mapping the caller's subordinate
+        // IDs; cstorage has no such re-execution.
+        return Some("--unshare: running in a user namespace is not supported by cstorage".to_string());
+    }
+    if !global.image_store.is_empty() {
+        // TODO: pass it as StoreOptions::image_store once the library has that field (c/storage
+        // 1.57's split image store: images and their layers under that root).
+        return Some(format!("--image-store {}: a separate image store is not supported yet", global.image_store));
+    }
+    None
 }

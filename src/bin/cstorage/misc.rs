@@ -1,4 +1,4 @@
-//! Store-wide subcommands: exists, status, version, shutdown.
+//! Store-wide subcommands: exists, status, version, shutdown, gc.
 
 use std::collections::BTreeMap;
 
@@ -90,4 +90,33 @@ pub fn shutdown(inv: &Invocation) -> i32 {
             1
         }
     }
+}
+
+/// `gc [-j]`: remove what no record owns; with `--debug`, say what went (and what stayed).
+pub fn gc(inv: &Invocation) -> i32 {
+    let collected = match inv.store.garbage_collect() {
+        Ok(collected) => collected,
+        Err(e) => {
+            errln!("{e}");
+            return 1;
+        }
+    };
+    if inv.debug {
+        for path in &collected.removed {
+            errln!("{}", crate::global::debug_line(&format!("removing {}", output::go_quote(&path.display().to_string()))));
+        }
+        for (path, why) in &collected.kept {
+            errln!("{}", crate::global::debug_line(&format!("keeping {}: {why}", output::go_quote(&path.display().to_string()))));
+        }
+    }
+    for e in &collected.errors {
+        errln!("{e}");
+    }
+    if !collected.errors.is_empty() {
+        return 1;
+    }
+    if inv.json() {
+        output::json("");
+    }
+    0
 }

@@ -1,4 +1,4 @@
-//! Name subcommands: get-names, add-names, set-names. Names are looked up in layers, then
+//! Name subcommands: get-names, add-names, set-names, remove-names. Names are looked up in layers, then
 //! images, then containers; a name another record of the same kind had moves to this one.
 
 use crate::args::FlagSet;
@@ -35,6 +35,11 @@ pub fn add_names(inv: &Invocation) -> i32 {
 
 pub fn set_names(inv: &Invocation) -> i32 {
     change_names(inv, |store, key, names| store.set_names(key, names))
+}
+
+/// `remove-names -n NAME... ID` (containers-storage 1.57); names it does not have are ignored.
+pub fn remove_names(inv: &Invocation) -> i32 {
+    change_names(inv, |store, key, names| store.remove_names(key, names))
 }
 
 /// Apply the change, then (with -j) print the resulting names.

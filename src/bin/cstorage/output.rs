@@ -76,3 +76,18 @@ pub fn unique_args(args: &[String]) -> Vec<&String> {
     }
     seen
 }
+
+/// A directory a store call made (get-container-dir and the like): its path on stdout, exit
+/// 0; or the error on stderr, exit 1.
+pub fn print_dir(dir: cstorage::Result<std::path::PathBuf>) -> i32 {
+    match dir {
+        Ok(dir) => {
+            outln!("{}", dir.display());
+            0
+        }
+        Err(e) => {
+            errln!("{e}");
+            1
+        }
+    }
+}

@@ -1,0 +1,529 @@
+//! The store's consistency check (c/storage 1.57's Check, `containers-storage check`): what is
+//! wrong with the records and the files they name, per layer, image and container, worded as
+//! c/storage words it so that reports can be compared.
+//!
+//! Checked: every big-data item of layers, images and containers can be read (and, for images
+//! and containers, has its recorded size); each layer of ours has its driver directory and a
+//! known parent; each image's layers exist; each container's image (and layer) exists; layers
+//! no image or container uses are reported once older than a given age; driver directories
+//! no record owns are reported. A damaged layer damages the images on it, a damaged image the
+//! containers made from it (their reports repeat its problems, as c/storage's do).
+//! Additional image stores are checked read-only ("read-only layer", "read-only image").
+//!
+//! Not checked yet: layer contents. c/storage (even with `--quick`) also regenerates each
+//! layer's diff and compares its digest and size with the record, mounts every layer, and
+//! without `--quick` compares the mounted files with the diffs. That full content check is
+//! issue 14's; it goes where `check_layer_contents` is called below. Until then a layer whose
+//! files were changed passes, and a missing directory is found by looking for it (c/storage
+//! finds it when the mount fails, with the same message).
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::Path;
+use std::time::Duration;
+
+use super::driver_layers::{is_probe_in_progress, layer_dir, list_layer_dirs};
+use super::layer_store::LayerStore;
+use super::{AllRecords, Store};
+use crate::error::Result;
+use crate::lock::LockKind;
+use crate::record::{Container, Image, Layer};
+use crate::timestamp::Timestamp;
+
+/// Which checks to run.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// A layer no image or container uses is reported once it is older than this (c/storage:
+    /// 24 hours, so that an image being written is not reported): `containers-storage check -m`.
+    pub unreferenced_layer_max_age: Duration,
+    /// Read every big-data item of every layer / image / container.
+    pub layer_data: bool,
+    pub image_data: bool,
+    pub container_data: bool,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            unreferenced_layer_max_age: Duration::from_secs(24 * 60 * 60),
+            layer_data: true,
+            image_data: true,
+            container_data: true,
+        }
+    }
+}
+
+/// What kind of problem a report line is, for callers that act on them (the message is for
+/// people). The c/storage error each corresponds to is named where there is one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProblemKind {
+    /// ErrLayerDataMissing.
+    LayerDataMissing,
+    /// ErrLayerMissing: a layer's parent has no record.
+    LayerMissing,
+    /// The driver has no directory for a recorded layer (c/storage: the mount fails).
+    LayerDirectoryMissing,
+    /// ErrLayerUnreferenced.
+    LayerUnreferenced,
+    /// ErrLayerUnaccounted: a driver directory no record owns.
+    LayerUnaccounted,
+    /// ErrImageDataMissing.
+    ImageDataMissing,
+    /// ErrImageDataIncorrectSize.
+    ImageDataIncorrectSize,
+    /// ErrImageLayerMissing.
+    ImageLayerMissing,
+    /// ErrContainerDataMissing.
+    ContainerDataMissing,
+    /// ErrContainerDataIncorrectSize.
+    ContainerDataIncorrectSize,
+    /// ErrContainerImageMissing.
+    ContainerImageMissing,
+    /// A container's layer has no record (c/storage 1.57 does not check this).
+    ContainerLayerMissing,
+    /// A record's ID cannot be a directory name; nothing of it was looked at.
+    InvalidId,
+    /// Something could not be read for another reason (the message says which).
+    Unreadable,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    /// As c/storage words it, e.g. `layer <id>: layer is missing`.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Damaged records of one kind, each with its problems, in the order they were found.
+#[derive(Debug, Clone, Default)]
+pub struct DamagedRecords {
+    entries: Vec<(String, Vec<Problem>)>,
+    index: HashMap<String, usize>,
+}
+
+impl DamagedRecords {
+    fn add(&mut self, id: &str, kind: ProblemKind, message: String) {
+        self.add_all(id, &[Problem { kind, message }]);
+    }
+
+    fn add_all(&mut self, id: &str, problems: &[Problem]) {
+        if problems.is_empty() {
+            return;
+        }
+        let at = *self.index.entry(id.to_string()).or_insert_with(|| {
+            self.entries.push((id.to_string(), Vec::new()));
+            self.entries.len() - 1
+        });
+        self.entries[at].1.extend_from_slice(problems);
+    }
+
+    /// The problems of record `id` (none if it is not damaged).
+    pub fn problems(&self, id: &str) -> &[Problem] {
+        self.index.get(id).map_or(&[], |&at| &self.entries[at].1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[Problem])> {
+        self.entries.iter().map(|(id, problems)| (id.as_str(), problems.as_slice()))
+    }
+
+    /// How many records are damaged.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// c/storage's CheckReport.
+#[derive(Debug, Clone, Default)]
+pub struct CheckReport {
+    pub layers: DamagedRecords,
+    /// Layers of additional image stores.
+    pub read_only_layers: DamagedRecords,
+    pub images: DamagedRecords,
+    pub read_only_images: DamagedRecords,
+    pub containers: DamagedRecords,
+}
+
+impl CheckReport {
+    pub fn is_clean(&self) -> bool {
+        self.layers.is_empty()
+            && self.read_only_layers.is_empty()
+            && self.images.is_empty()
+            && self.read_only_images.is_empty()
+            && self.containers.is_empty()
+    }
+}
+
+/// The layers known while checking: which store each is in, its parent, and whether an image
+/// or container uses it.
+#[derive(Default)]
+struct KnownLayers {
+    /// Our layers -> used by an image or container.
+    ours: HashMap<String, bool>,
+    read_only: HashSet<String>,
+    parents: HashMap<String, String>,
+    /// Every known layer in the order it was seen (the report's order).
+    order: Vec<String>,
+}
+
+impl KnownLayers {
+    fn knows(&self, id: &str) -> bool {
+        self.ours.contains_key(id) || self.read_only.contains(id)
+    }
+
+    /// Record a layer; false if it was known already (an additional store's copy of ours).
+    fn learn(&mut self, layer: &Layer, read_only: bool) -> bool {
+        if self.knows(&layer.id) {
+            return false;
+        }
+        if read_only {
+            self.read_only.insert(layer.id.clone());
+        } else {
+            self.ours.insert(layer.id.clone(), false);
+        }
+        self.parents.insert(layer.id.clone(), layer.parent.clone());
+        self.order.push(layer.id.clone());
+        true
+    }
+
+    fn parent(&self, id: &str) -> &str {
+        self.parents.get(id).map_or("", String::as_str)
+    }
+
+    fn mark_used(&mut self, id: &str) {
+        if let Some(used) = self.ours.get_mut(id) {
+            *used = true;
+        }
+    }
+}
+
+/// One check in progress: the steps of `Store::check`, in c/storage's order, each adding to
+/// the report what it finds.
+struct Checker<'a> {
+    store: &'a Store,
+    options: &'a CheckOptions,
+    report: CheckReport,
+    known: KnownLayers,
+    examined_images: HashSet<String>,
+    /// The layers containers' records name.
+    container_layers: HashSet<String>,
+}
+
+impl Store {
+    /// Check the store (see the module's documentation). Reads only; an error means the
+    /// records themselves could not be read.
+    pub fn check(&self, options: &CheckOptions) -> Result<CheckReport> {
+        // All three record files locked together: one consistent view (c/storage locks each
+        // in turn).
+        let AllRecords { layers, layers_guard: _layers_guard, images, images_guard: _images_guard, containers, containers_guard: _containers_guard } =
+            self.lock_all(LockKind::Shared)?;
+        let mut checker = Checker {
+            store: self,
+            options,
+            report: CheckReport::default(),
+            known: KnownLayers::default(),
+            examined_images: HashSet::new(),
+            container_layers: HashSet::new(),
+        };
+        checker.our_layers(&layers);
+        checker.read_only_layers()?;
+        checker.layer_parents();
+        checker.images(images.records(), false)?;
+        checker.images(&self.additional.images_matching(|_| true)?, true)?;
+        checker.containers(containers.records());
+        checker.unused_layers(layers.records.records());
+        checker.unaccounted_layer_dirs()?;
+        Ok(checker.report)
+    }
+}
+
+impl Checker<'_> {
+    /// Our layers: data items, driver directory, contents.
+    fn our_layers(&mut self, layers: &LayerStore) {
+        let driver = self.store.driver.as_ref();
+        for layer in layers.records.records() {
+            if !self.known.learn(layer, false) || !has_valid_id(&layer.id, "layer", &mut self.report.layers) {
+                continue;
+            }
+            if self.options.layer_data {
+                check_layer_data(layer, &layers.big_data_dir(&layer.id), "", &mut self.report.layers);
+            }
+            let dir = layer_dir(driver, &layer.id);
+            if let Err(e) = fs::metadata(&dir) {
+                let kind = if e.kind() == io::ErrorKind::NotFound { ProblemKind::LayerDirectoryMissing } else { ProblemKind::Unreadable };
+                self.report.layers.add(&layer.id, kind, format!("layer {}: stat {}: {}", layer.id, dir.display(), go_error_text(&e)));
+            }
+            check_layer_contents(layer);
+        }
+    }
+
+    /// The additional image stores' layers not already seen: their data items.
+    fn read_only_layers(&mut self) -> Result<()> {
+        let additional = &self.store.additional;
+        for layer in additional.layers()? {
+            if !self.known.learn(&layer, true) || !has_valid_id(&layer.id, "read-only layer", &mut self.report.read_only_layers) {
+                continue;
+            }
+            if self.options.layer_data {
+                if let Some(dir) = additional.with_layer(&layer.id, |_, store| store.layer_big_data_dir(&layer.id))? {
+                    check_layer_data(&layer, &dir, "read-only ", &mut self.report.read_only_layers);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every layer's parent must be a known layer.
+    fn layer_parents(&mut self) {
+        for id in &self.known.order {
+            let parent = self.known.parent(id);
+            if parent.is_empty() || self.known.knows(parent) {
+                continue;
+            }
+            if self.known.ours.contains_key(id) {
+                self.report.layers.add(id, ProblemKind::LayerMissing, format!("layer {parent}: layer is missing"));
+            } else {
+                self.report.read_only_layers.add(id, ProblemKind::LayerMissing, format!("read-only layer {parent}: layer is missing"));
+            }
+        }
+    }
+
+    /// Images (ours, then an additional store's not already seen: lookups find the first copy
+    /// of an ID, so that is the one that counts): data items and layers.
+    fn images(&mut self, images: &[Image], read_only: bool) -> Result<()> {
+        let (desc, what) = if read_only { ("read-only ", "read-only image") } else { ("", "image") };
+        for image in images {
+            if !self.examined_images.insert(image.id.clone()) {
+                continue;
+            }
+            let damaged = if read_only { &mut self.report.read_only_images } else { &mut self.report.images };
+            if !has_valid_id(&image.id, what, damaged) {
+                continue;
+            }
+            if self.options.image_data {
+                let dir = if read_only {
+                    self.store.additional.with_image(&image.id, |_, store| store.image_big_data_dir(&image.id))?
+                } else {
+                    Some(self.store.images_dir().join(&image.id))
+                };
+                if let Some(dir) = dir {
+                    let items = image.big_data_names.iter().map(|key| (key.as_str(), image.big_data_sizes.get(key).copied().unwrap_or(0)));
+                    check_sized_data(items, &dir, &format!("{desc}image {}", image.id), DataKinds::IMAGE, &image.id, damaged);
+                }
+            }
+            // The image's layers, down each top layer's chain: a missing one is the image's
+            // problem, and so is every problem of a layer it stands on.
+            let mut walked = HashSet::new();
+            for top in std::iter::once(&image.top_layer).chain(&image.mapped_top_layers) {
+                let mut layer = top.clone();
+                // (A parent loop in damaged records must not hang the check.)
+                while !layer.is_empty() && walked.insert(layer.clone()) {
+                    if self.known.knows(&layer) {
+                        self.known.mark_used(&layer);
+                    } else {
+                        damaged.add(&image.id, ProblemKind::ImageLayerMissing, format!("{desc}image {}: layer {layer}: image layer is missing", image.id));
+                    }
+                    damaged.add_all(&image.id, self.report.layers.problems(&layer));
+                    damaged.add_all(&image.id, self.report.read_only_layers.problems(&layer));
+                    layer = self.known.parent(&layer).to_string();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Containers: data items, image (whose problems are theirs too) and layer.
+    fn containers(&mut self, containers: &[Container]) {
+        for container in containers {
+            let id = &container.id;
+            if !has_valid_id(id, "container", &mut self.report.containers) {
+                continue;
+            }
+            if self.options.container_data {
+                let items = container.big_data_names.iter().map(|key| (key.as_str(), container.big_data_sizes.get(key).copied().unwrap_or(0)));
+                let dir = self.store.container_graph_dir(id);
+                check_sized_data(items, &dir, &format!("container {id}"), DataKinds::CONTAINER, id, &mut self.report.containers);
+            }
+            if !container.image.is_empty() {
+                if !self.examined_images.contains(&container.image) {
+                    self.report.containers.add(id, ProblemKind::ContainerImageMissing, format!("image {}: image missing", container.image));
+                }
+                let image_problems: Vec<Problem> =
+                    [self.report.images.problems(&container.image), self.report.read_only_images.problems(&container.image)].concat();
+                self.report.containers.add_all(id, &image_problems);
+            }
+            if !container.layer.is_empty() {
+                if self.known.knows(&container.layer) {
+                    self.known.mark_used(&container.layer);
+                } else {
+                    self.report.containers.add(id, ProblemKind::ContainerLayerMissing, format!("layer {}: layer is missing", container.layer));
+                }
+                self.container_layers.insert(container.layer.clone());
+            }
+        }
+    }
+
+    /// Our layers that no image or container uses, once older than the options allow (a
+    /// younger one may belong to an image being written right now).
+    fn unused_layers(&mut self, layers: &[Layer]) {
+        let now = Timestamp::now().unix_nanos();
+        let max_age = i64::try_from(self.options.unreferenced_layer_max_age.as_nanos()).unwrap_or(i64::MAX);
+        for layer in layers {
+            let used = self.known.ours.get(&layer.id).copied().unwrap_or(true);
+            let old_enough = layer.created.is_zero() || layer.created.unix_nanos().saturating_add(max_age) < now;
+            if !used && old_enough {
+                self.report.layers.add(&layer.id, ProblemKind::LayerUnreferenced, format!("layer {}: layer not referenced by any images or containers", layer.id));
+            }
+        }
+    }
+
+    /// Driver directories nobody owns. Records of another mode's volatile files own theirs too
+    /// (see record_ids_on_disk), and a container's record names its layer even when the
+    /// layer's record is gone (c/storage counts it as accounted for).
+    fn unaccounted_layer_dirs(&mut self) -> Result<()> {
+        let driver = self.store.driver.as_ref();
+        let on_disk = self.store.record_ids_on_disk()?;
+        for id in list_layer_dirs(driver)? {
+            if self.known.ours.contains_key(&id)
+                || self.container_layers.contains(&id)
+                || on_disk.layers.contains(&id)
+                || is_probe_in_progress(driver, &id)
+            {
+                continue;
+            }
+            self.report.layers.add(&id, ProblemKind::LayerUnaccounted, format!("layer {id}: layer in lower level storage driver not accounted for"));
+        }
+        Ok(())
+    }
+}
+
+/// Where the full check of a layer's contents goes (issue 14): regenerate the diff and compare
+/// its digest and size with `uncompressed_digest`/`uncompressed_size` (c/storage's
+/// LayerDigests), mount the layer read-only (LayerMountable), and compare the mounted files
+/// with the diffs of the layer and its parents (LayerContents). Nothing is checked here yet:
+/// reporting a layer as good on a check that was not made would be worse than saying so.
+fn check_layer_contents(_layer: &Layer) {}
+
+/// Report an ID that cannot be a path component (a damaged or hostile record): nothing named
+/// by it is touched.
+fn has_valid_id(id: &str, what: &str, damaged: &mut DamagedRecords) -> bool {
+    match crate::ids::validate_id(id) {
+        Ok(()) => true,
+        Err(e) => {
+            damaged.add(id, ProblemKind::InvalidId, format!("{what} {id}: {}", e.message()));
+            false
+        }
+    }
+}
+
+/// Read each big-data item of a layer to the end (c/storage records no size or digest for
+/// them, so reading is all that can be checked).
+fn check_layer_data(layer: &Layer, dir: &Path, desc: &str, damaged: &mut DamagedRecords) {
+    for key in &layer.big_data_names {
+        let result = crate::bigdata::path(dir, key)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.message().to_string()))
+            .and_then(fs::File::open)
+            .and_then(|mut file| io::copy(&mut file, &mut io::sink()));
+        match result {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => damaged.add(
+                &layer.id,
+                ProblemKind::LayerDataMissing,
+                format!("{desc}layer {}: data item {key:?}: layer data item is missing", layer.id),
+            ),
+            Err(e) => damaged.add(&layer.id, ProblemKind::Unreadable, format!("{desc}layer {}: data item {key:?}: {}", layer.id, go_error_text(&e))),
+        }
+    }
+}
+
+/// The words and problem kinds of images' or containers' data items.
+struct DataKinds {
+    missing: (ProblemKind, &'static str),
+    wrong_size: (ProblemKind, &'static str),
+}
+
+impl DataKinds {
+    const IMAGE: DataKinds = DataKinds {
+        missing: (ProblemKind::ImageDataMissing, "image data item is missing"),
+        wrong_size: (ProblemKind::ImageDataIncorrectSize, "image data item has incorrect size"),
+    };
+    const CONTAINER: DataKinds = DataKinds {
+        missing: (ProblemKind::ContainerDataMissing, "container data item is missing"),
+        wrong_size: (ProblemKind::ContainerDataIncorrectSize, "container data item has incorrect size"),
+    };
+}
+
+/// Read each (key, recorded size) item and compare its length with the size; `owner` is how
+/// messages name the record ("image <id>").
+fn check_sized_data<'a>(
+    items: impl Iterator<Item = (&'a str, i64)>,
+    dir: &Path,
+    owner: &str,
+    kinds: DataKinds,
+    id: &str,
+    damaged: &mut DamagedRecords,
+) {
+    for (key, size) in items {
+        let result = crate::bigdata::path(dir, key)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.message().to_string()))
+            .and_then(fs::read);
+        let (kind, what) = match result {
+            Ok(data) if data.len() as i64 == size => continue,
+            Ok(_) => (kinds.wrong_size.0, kinds.wrong_size.1.to_string()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => (kinds.missing.0, kinds.missing.1.to_string()),
+            Err(e) => (ProblemKind::Unreadable, go_error_text(&e)),
+        };
+        damaged.add(id, kind, format!("{owner}: data item {key:?}: {what}"));
+    }
+}
+
+/// An I/O error as Go prints one: the C library's text with a lower-case first letter
+/// ("no such file or directory"), without Rust's " (os error 2)". (Check's messages are
+/// compared with c/storage's; the CLI words its own I/O errors with this too.)
+pub fn go_error_text(e: &io::Error) -> String {
+    let text = e.to_string();
+    let text = match e.raw_os_error() {
+        Some(code) => text.strip_suffix(&format!(" (os error {code})")).unwrap_or(&text).to_string(),
+        None => text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_read_as_go_prints_them() {
+        assert_eq!(go_error_text(&io::Error::from_raw_os_error(libc::ENOENT)), "no such file or directory");
+        assert_eq!(go_error_text(&io::Error::from_raw_os_error(libc::EACCES)), "permission denied");
+    }
+
+    #[test]
+    fn damaged_records_keep_their_order_and_collect_problems() {
+        let mut damaged = DamagedRecords::default();
+        damaged.add("b", ProblemKind::LayerMissing, "one".into());
+        damaged.add("a", ProblemKind::LayerMissing, "two".into());
+        damaged.add("b", ProblemKind::Unreadable, "three".into());
+        damaged.add_all("c", &[]);
+        let ids: Vec<&str> = damaged.iter().map(|(id, _)| id).collect();
+        assert_eq!(ids, ["b", "a"]);
+        assert_eq!(damaged.problems("b").len(), 2);
+        assert!(damaged.problems("c").is_empty());
+    }
+}
