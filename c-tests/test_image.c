@@ -1,7 +1,7 @@
 /*
  * Images: options, creation on a layer or none, snapshot getters, lists by digest and top
  * layer, big data with sizes and digests, DeleteImage's rules and layer walk-down, read-only
- * mounts and sizes.
+ * mounts, sizes and the image's own directories.
  */
 #include "check.h"
 
@@ -212,6 +212,35 @@ static void deletion_walks_down_the_layers_only_this_image_used(cs_store *store,
     FAILS(cs_image_delete(NULL, IMAGE_ID, true, NULL, &err), CS_RESULT_NULL_PARAMETER);
 }
 
+/* c/storage 1.57's ImageDirectory / ImageRunDirectory: <root>/vfs-images/<id>/userdata, made
+ * on demand; an unknown image is an error, not a directory named after it. */
+static void images_have_directories_in_both_roots(const struct temp_store *t) {
+    cs_layer *layer = create_layer(t->store, NULL);
+    cs_image *image = NULL;
+    OK(cs_image_create(t->store, cs_layer_id(layer), NULL, &image, &err));
+    cs_layer_free(layer);
+    char want[256];
+    char *path = NULL;
+    OK(cs_image_directory(t->store, cs_image_id(image), &path, &err));
+    snprintf(want, sizeof want, "%s/vfs-images/%s/userdata", t->graph_root, cs_image_id(image));
+    CHECK_STR(path, want);
+    CHECK(access(path, W_OK) == 0);
+    cs_string_free(path);
+    path = NULL;
+    OK(cs_image_run_directory(t->store, cs_image_id(image), &path, &err));
+    snprintf(want, sizeof want, "%s/vfs-images/%s/userdata", t->run_root, cs_image_id(image));
+    CHECK_STR(path, want);
+    CHECK(access(path, W_OK) == 0);
+    cs_string_free(path);
+    path = NULL;
+    FAILS(cs_image_directory(t->store, "no-such-image", &path, &err), CS_RESULT_IMAGE_UNKNOWN);
+    FAILS(cs_image_run_directory(t->store, "", &path, &err), CS_RESULT_IMAGE_UNKNOWN);
+    FAILS(cs_image_directory(t->store, NULL, &path, &err), CS_RESULT_NULL_PARAMETER);
+    CHECK(path == NULL);
+    OK(cs_image_delete(t->store, cs_image_id(image), false, NULL, &err));
+    cs_image_free(image);
+}
+
 int main(void) {
     struct temp_store t;
     temp_store_open(&t);
@@ -221,6 +250,7 @@ int main(void) {
     lists_find_images_by_digest_and_top_layer(t.store, cs_layer_id(top));
     big_data_keeps_sizes_and_digests(t.store);
     mounts_are_read_only_and_counted(t.store, cs_layer_id(top));
+    images_have_directories_in_both_roots(&t);
     deletion_walks_down_the_layers_only_this_image_used(t.store, cs_layer_id(base), cs_layer_id(top));
     cs_layer_free(base);
     cs_layer_free(top);

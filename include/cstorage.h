@@ -863,6 +863,20 @@ cs_result cs_image_unmount(const cs_store *store, const char *key, bool force, b
 cs_result cs_image_size(const cs_store *store, const char *key, int64_t *size, cs_error **err);
 
 /**
+ * The image's own directory in the graph root, `<graph>/<driver>-images/<id>/userdata`
+ * (created if missing), for the caller's files about the image (c/storage 1.57's
+ * ImageDirectory). Free `*path` with `cs_string_free`.
+ */
+cs_result cs_image_directory(const cs_store *store, const char *key, char **path, cs_error **err);
+
+/**
+ * The image's own directory in the run root, `<run>/<driver>-images/<id>/userdata` (created
+ * if missing), for runtime files about the image (c/storage 1.57's ImageRunDirectory). Free
+ * `*path` with `cs_string_free`.
+ */
+cs_result cs_image_run_directory(const cs_store *store, const char *key, char **path, cs_error **err);
+
+/**
  * New layer options: a random ID, no parent, no names. Free with `cs_layer_options_free`.
  * NULL only if the library panicked.
  */

@@ -490,3 +490,35 @@ pub extern "C" fn cs_image_size(
         Ok(())
     })
 }
+
+/// The image's own directory in the graph root, `<graph>/<driver>-images/<id>/userdata`
+/// (created if missing), for the caller's files about the image (c/storage 1.57's
+/// ImageDirectory). Free `*path` with `cs_string_free`.
+#[no_mangle]
+pub extern "C" fn cs_image_directory(
+    store: *const cs_store,
+    key: *const c_char,
+    path: *mut *mut c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
+    boundary!(err = err; store: handle, key: str, path: out => {
+        path.write(owned_c_string(&store.image_directory(key)?.to_string_lossy()));
+        Ok(())
+    })
+}
+
+/// The image's own directory in the run root, `<run>/<driver>-images/<id>/userdata` (created
+/// if missing), for runtime files about the image (c/storage 1.57's ImageRunDirectory). Free
+/// `*path` with `cs_string_free`.
+#[no_mangle]
+pub extern "C" fn cs_image_run_directory(
+    store: *const cs_store,
+    key: *const c_char,
+    path: *mut *mut c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
+    boundary!(err = err; store: handle, key: str, path: out => {
+        path.write(owned_c_string(&store.image_run_directory(key)?.to_string_lossy()));
+        Ok(())
+    })
+}

@@ -75,9 +75,9 @@ pub fn container(inv: &Invocation) -> i32 {
 
 /// Whether `create-container` ends each name it prints with a newline, as containers-storage
 /// 1.57 does ("ID\n\tname\n"); 1.43 printed "ID\n\tname" with no newline after the names.
-/// The 1.57 way today; to follow the store's c/storage generation once the library knows it.
-fn ends_create_output_with_newline() -> bool {
-    true
+/// Scripts compare this output, so it follows the generation the store serves.
+fn ends_create_output_with_newline(store: &cstorage::Store) -> bool {
+    store.options().compat != cstorage::CompatLevel::V1_43
 }
 
 pub fn create_container(inv: &Invocation) -> i32 {
@@ -110,7 +110,7 @@ pub fn create_container(inv: &Invocation) -> i32 {
             if inv.json() {
                 output::json(&container);
             } else {
-                let name_end = if ends_create_output_with_newline() { "\n" } else { "" };
+                let name_end = if ends_create_output_with_newline(inv.store) { "\n" } else { "" };
                 let mut text = format!("{}\n", container.id);
                 for name in &container.names {
                     text.push_str(&format!("\t{name}{name_end}"));

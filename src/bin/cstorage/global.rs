@@ -89,7 +89,10 @@ impl GlobalOptions {
             // options never sneak back in: the settings above are already complete.
             driver: Some(self.driver.clone()),
             driver_options: self.driver_options.clone(),
-            transient: self.transient_store,
+            // Not given: storage.conf's transient_store decides, as in c/storage.
+            transient: self.transient_store.then_some(true),
+            // The library refuses it (not supported yet) with a specific error.
+            image_store: non_empty(&self.image_store),
             ..Default::default()
         }
     }
@@ -114,7 +117,12 @@ impl GlobalOptions {
 
 /// A debug message as logrus prints one in text format (whole seconds, as the Go tool's).
 pub fn debug_line(msg: &str) -> String {
+    log_line("debug", msg)
+}
+
+/// A message as logrus prints one in text format, at `level` ("debug", "warning", ...).
+pub fn log_line(level: &str, msg: &str) -> String {
     use cstorage::timestamp::Timestamp;
     let now = Timestamp::from_unix_nanos(Timestamp::now().unix_nanos() / 1_000_000_000 * 1_000_000_000);
-    format!("time=\"{now}\" level=debug msg={}", crate::output::go_quote(msg))
+    format!("time=\"{now}\" level={level} msg={}", crate::output::go_quote(msg))
 }

@@ -23,6 +23,7 @@ mod help;
 mod idmaps;
 mod images;
 mod layers;
+mod library_log;
 mod metadata;
 mod misc;
 mod mount;
@@ -88,6 +89,8 @@ fn run(argv: &[String]) -> i32 {
         return 0;
     }
     global.read_flags(&top);
+    // Before storage.conf is first read, whose warnings are reported once per process.
+    library_log::print_library_messages(global.debug);
     if !global.any_store_setting() {
         global.load_configured_defaults();
     }
@@ -143,6 +146,7 @@ fn run_command(program: &str, name: &str, command: &Command, argv: &[String], mu
             errln!("{line}");
         }
     }
+    library_log::print_library_messages(global.debug); // --debug may follow the command
     let store = match global.open_store() {
         Ok(store) => store,
         Err(error) => {
@@ -160,11 +164,6 @@ fn unsupported_global_option(global: &GlobalOptions) -> Option<String> {
         // c/storage re-executes itself in a new user namespace mapping the caller's subordinate
         // IDs; cstorage has no such re-execution.
         return Some("--unshare: running in a user namespace is not supported by cstorage".to_string());
-    }
-    if !global.image_store.is_empty() {
-        // TODO: pass it as StoreOptions::image_store once the library has that field (c/storage
-        // 1.57's split image store: images and their layers under that root).
-        return Some(format!("--image-store {}: a separate image store is not supported yet", global.image_store));
     }
     None
 }
