@@ -10,7 +10,8 @@
 //! in them.
 //!
 //! Most tests run on both drivers (`vfs::name`, `overlay::name`); the race runs on overlay,
-//! where a lost mount record unmounts what running containers use.
+//! where a lost mount record unmounts what starting containers use, and once more with 1.57 as
+//! the writer to show that the harness alone does not fail it.
 
 mod common;
 mod trixie_common;
@@ -18,7 +19,7 @@ mod trixie_common;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use trixie_common::{json, record_ids, records, sorted_lines, Ran, Store, Trixie, TEST_IMAGE};
+use trixie_common::{record_ids, records, sorted_lines, Ran, Store, Trixie, TEST_IMAGE};
 
 macro_rules! on_both_drivers {
     ($($name:ident),* $(,)?) => {
@@ -38,6 +39,7 @@ on_both_drivers!(
     podman_rm_container_name_is_taken,
     running_podman_rm_container_is_mount_counted_and_keeps_its_mount_record,
     container_layer_podman_wrote_exports_as_157_does,
+    sizes_of_a_container_layer_podman_wrote_are_157s,
     tar_split_layers_export_byte_identical,
     storage_conf_with_every_157_key_opens,
     storage_conf_keys_newer_than_157_are_accepted,
@@ -88,8 +90,8 @@ fn assert_same_bytes(ours: &Path, go: &Path) {
 fn tools_share_a_store_we_created(driver: &'static str) {
     let t = Trixie::start(&format!("share-{driver}"));
     let s = t.store(driver);
-    let ours_layer = s.ours(&["create-layer", "-n", "our-layer"]).ok_line();
-    let go_layer = s.go(&["create-layer", "-n", "go-layer"]).ok_line();
+    let ours_layer = s.ours(&["create-layer", "-n", "our-layer"]).ok_id();
+    let go_layer = s.go(&["create-layer", "-n", "go-layer"]).ok_id();
     let image = s.build_test_image();
     let run = s.podman_container("run", &["--name", "kept", TEST_IMAGE, "echo", "hello from podman 5"]);
     assert_eq!(run.ok(), "hello from podman 5\n");
@@ -102,7 +104,8 @@ fn tools_share_a_store_we_created(driver: &'static str) {
     assert_eq!(sorted_lines(s.ours(&["images"]).ok()), sorted_lines(s.go(&["images"]).ok()));
     assert_eq!(listed_ids(s.ours(&["images"]).ok()), vec![image.clone()]);
     assert_eq!(sorted_lines(s.ours(&["containers"]).ok()), sorted_lines(s.go(&["containers"]).ok()));
-    assert_same_as_157(&s, &["container", "kept"]);
+    let kept = s.ours(&["container", "kept"]);
+    assert!(kept.ok().contains(&s.container_layer("kept")), "{kept}");
     assert!(s.podman(&["images", "--noheading"]).ok().contains("localhost/cstorage-test"));
 }
 
@@ -112,7 +115,7 @@ fn podman_rm_container_is_listed_and_found(driver: &'static str) {
     let t = Trixie::start(&format!("rm-found-{driver}"));
     let s = t.store(driver);
     s.build_test_image();
-    let id = s.podman_container("create", &["--rm", "--name", "rm-ctr", TEST_IMAGE, "true"]).ok_line();
+    let id = s.podman_container("create", &["--rm", "--name", "rm-ctr", TEST_IMAGE, "true"]).ok_id();
     let layer = s.container_layer("rm-ctr");
     // What podman 5 wrote: the container and its layer only in the volatile files.
     assert_eq!(record_ids(&s.graph_file("containers", "volatile-containers.json")), vec![id.clone()]);
@@ -136,7 +139,7 @@ fn podman_rm_container_protects_its_image_and_layers(driver: &'static str) {
     let t = Trixie::start(&format!("rm-protects-{driver}"));
     let s = t.store(driver);
     s.build_test_image();
-    s.podman_container("create", &["--rm", "--name", "rm-ctr", TEST_IMAGE, "true"]).ok_line();
+    s.podman_container("create", &["--rm", "--name", "rm-ctr", TEST_IMAGE, "true"]).ok_id();
     let layer = s.container_layer("rm-ctr");
     let top = s.image_layer(TEST_IMAGE);
 
@@ -156,7 +159,7 @@ fn podman_rm_container_name_is_taken(driver: &'static str) {
     let t = Trixie::start(&format!("rm-name-{driver}"));
     let s = t.store(driver);
     s.build_test_image();
-    s.podman_container("create", &["--rm", "--name", "taken", TEST_IMAGE, "true"]).ok_line();
+    s.podman_container("create", &["--rm", "--name", "taken", TEST_IMAGE, "true"]).ok_id();
     let refused = assert_same_as_157(&s, &["create-container", "-n", "taken", TEST_IMAGE]);
     assert!(!refused.success(), "{refused}");
     assert_eq!(listed_ids(s.go(&["containers"]).ok()).len(), 1, "a second container was made");
@@ -169,7 +172,7 @@ fn running_podman_rm_container_is_mount_counted_and_keeps_its_mount_record(drive
     let t = Trixie::start(&format!("rm-running-{driver}"));
     let s = t.store(driver);
     s.build_test_image();
-    s.podman_container("run", &["--detach", "--rm", "--name", "live", TEST_IMAGE, "sleep", "600"]).ok_line();
+    s.podman_container("run", &["--detach", "--rm", "--name", "live", TEST_IMAGE, "sleep", "600"]).ok_id();
     let layer = s.container_layer("live");
     let mountpoints = s.run_file("layers", "mountpoints.json");
     let entry = |id: &str| records(&mountpoints).into_iter().find(|r| r["id"] == id);
@@ -185,7 +188,7 @@ fn running_podman_rm_container_is_mount_counted_and_keeps_its_mount_record(drive
     assert!(!assert_same_as_157(&s, &["delete-image", TEST_IMAGE]).success());
     assert!(!assert_same_as_157(&s, &["delete-layer", &layer]).success());
 
-    let ours = s.ours(&["create-layer"]).ok_line();
+    let ours = s.ours(&["create-layer"]).ok_id();
     assert_eq!(entry(&layer), Some(record.clone()), "our create-layer changed or dropped the mount record");
     s.ours(&["delete-layer", &ours]).ok();
     assert_eq!(entry(&layer), Some(record), "our delete-layer changed or dropped the mount record");
@@ -197,27 +200,43 @@ fn running_podman_rm_container_is_mount_counted_and_keeps_its_mount_record(drive
     assert!(entry(&layer).is_none(), "podman's stop left a mount record");
 }
 
-/// The race of issue 10: podman 5 runs `--rm` containers while we create and delete layers in
-/// the same overlay store. Every run must succeed (a dropped mount record made podman unmount
-/// the overlay home under the next container), and afterwards both tools list the same store
-/// and 1.57's `check` finds nothing wrong.
+/// The race of issue 10: podman 5 runs 60 `--rm` containers, two at a time, while we create
+/// and delete layers in the same overlay store. Every run must succeed: a layer-store write that
+/// drops podman's mount records makes the next podman process to exit believe nothing is mounted
+/// and unmount the overlay home under the container another one is starting ("exec: "true":
+/// executable file not found"). Afterwards both tools list the same store and 1.57's `check`
+/// finds nothing wrong.
 #[test]
 fn race_podman_run_rm_while_we_create_and_delete_layers() {
-    const RUNS: usize = 60;
-    let t = Trixie::start("race");
+    race_podman_run_rm_against("ours", |s, args| s.ours(args));
+}
+
+/// The same race with 1.57's containers-storage as the writer: it must pass on any machine the
+/// tests run on, so that a failure of the test above is ours, not the harness's or podman's.
+#[test]
+fn race_control_podman_run_rm_while_157_creates_and_deletes_layers() {
+    race_podman_run_rm_against("157", |s, args| s.go(args));
+}
+
+fn race_podman_run_rm_against(writer_name: &str, writer: fn(&Store, &[&str]) -> Ran) {
+    // Two loops at once: one podman's exit overlaps the other's start, the window in which a
+    // lost mount record does harm. (One loop alone finishes each cleanup before the next run.)
+    const LOOPS: usize = 2;
+    const RUNS_PER_LOOP: usize = 30;
+    let t = Trixie::start(&format!("race-{writer_name}"));
     let s = t.store("overlay");
     s.build_test_image();
     let stop = AtomicBool::new(false);
-    let (podman_failures, (our_rounds, our_failures)) = std::thread::scope(|scope| {
-        let ours = scope.spawn(|| {
+    let (podman_failures, (writer_rounds, writer_failures)) = std::thread::scope(|scope| {
+        let writing = scope.spawn(|| {
             let (mut rounds, mut failures) = (0usize, Vec::new());
             while !stop.load(Ordering::SeqCst) {
-                let created = s.ours(&["create-layer"]);
+                let created = writer(&s, &["create-layer"]);
                 if !created.success() {
                     failures.push(created.to_string());
                     continue;
                 }
-                let deleted = s.ours(&["delete-layer", created.stdout.trim()]);
+                let deleted = writer(&s, &["delete-layer", created.stdout.trim()]);
                 if !deleted.success() {
                     failures.push(deleted.to_string());
                 }
@@ -225,22 +244,31 @@ fn race_podman_run_rm_while_we_create_and_delete_layers() {
             }
             (rounds, failures)
         });
-        let failures: Vec<String> = (0..RUNS)
-            .map(|_| s.podman_container("run", &["--rm", TEST_IMAGE, "true"]))
-            .filter(|run| !run.success())
-            .map(|run| run.to_string())
+        let loops: Vec<_> = (0..LOOPS)
+            .map(|_| {
+                scope.spawn(|| {
+                    (0..RUNS_PER_LOOP)
+                        .map(|_| s.podman_container("run", &["--rm", TEST_IMAGE, "true"]))
+                        .filter(|run| !run.success())
+                        .map(|run| run.to_string())
+                        .collect::<Vec<String>>()
+                })
+            })
             .collect();
+        let failures: Vec<String> = loops.into_iter().flat_map(|l| l.join().unwrap()).collect();
         stop.store(true, Ordering::SeqCst);
-        (failures, ours.join().unwrap())
+        (failures, writing.join().unwrap())
     });
+    let runs = LOOPS * RUNS_PER_LOOP;
     assert!(
         podman_failures.is_empty(),
-        "{} of {RUNS} podman runs failed; the first:\n{}",
+        "{} of {runs} podman runs failed while {writer_name} wrote to the store; the first:\n{}",
         podman_failures.len(),
         podman_failures.iter().take(3).cloned().collect::<Vec<_>>().join("\n")
     );
-    assert!(our_failures.is_empty(), "our create/delete failed: {}", our_failures[..our_failures.len().min(3)].join("\n"));
-    assert!(our_rounds > 0, "our loop never ran alongside podman");
+    assert!(writer_failures.is_empty(), "{writer_name}'s create/delete failed: {}", writer_failures[..writer_failures.len().min(3)].join("\n"));
+    assert!(writer_rounds > 0, "{writer_name}'s loop never ran alongside podman");
+    eprintln!("race: {runs} podman runs, {writer_rounds} rounds of create-layer + delete-layer by {writer_name}");
 
     for listing in ["layers", "containers", "images"] {
         let (go, ours) = (s.go(&[listing]), s.ours(&[listing]));
@@ -269,6 +297,19 @@ fn container_layer_podman_wrote_exports_as_157_does(driver: &'static str) {
     assert_same_bytes(&our_tar, &go_tar);
 }
 
+/// The sizes of that kind of layer (no tar-split): `diffsize` and the `Size:` line of
+/// `container` are 1.57's. (Overlay's DiffSize in c/storage is the size of the files in the
+/// layer's diff directory as lstat reports them, symlinks included.)
+fn sizes_of_a_container_layer_podman_wrote_are_157s(driver: &'static str) {
+    let t = Trixie::start(&format!("sizes-{driver}"));
+    let s = t.store(driver);
+    s.build_test_image();
+    s.podman_container("run", &["--name", "writer", TEST_IMAGE, "sh", "-c", "echo x > /f; ln -s /f /link"]).ok();
+    let layer = s.container_layer("writer");
+    assert_same_as_157(&s, &["diffsize", &layer]);
+    assert_same_as_157(&s, &["container", "writer"]);
+}
+
 /// Layers that have a tar-split export as the very tar they were made from, whichever tool
 /// imported them and whichever exports them: our import-layer, 1.57's, and podman 5's image
 /// import (c/image writes the tar-split).
@@ -279,8 +320,8 @@ fn tar_split_layers_export_byte_identical(driver: &'static str) {
     let tar_arg = tar.to_str().unwrap();
     s.build_test_image();
     let layers = [
-        ("our import-layer", s.ours(&["import-layer", "-f", tar_arg]).ok_line()),
-        ("1.57's import-layer", s.go(&["import-layer", "-f", tar_arg]).ok_line()),
+        ("our import-layer", s.ours(&["import-layer", "-f", tar_arg]).ok_id()),
+        ("1.57's import-layer", s.go(&["import-layer", "-f", tar_arg]).ok_id()),
         ("podman's image import", s.image_layer(TEST_IMAGE)),
     ];
     for (made_by, layer) in &layers {
@@ -309,12 +350,12 @@ fn write_storage_conf(t: &Trixie, fixture: &str, driver: &str) -> String {
 /// then): ours must open it, list what 1.57 made and make what 1.57 lists. Returns our stderr.
 fn open_with_storage_conf(t: &Trixie, conf: &str) -> String {
     let env = [("CONTAINERS_STORAGE_CONF", conf)];
-    let go_layer = t.exec_env(&env, &["containers-storage", "create-layer"]).ok_line();
+    let go_layer = t.exec_env(&env, &["containers-storage", "create-layer"]).ok_id();
     let go_layers = t.exec_env(&env, &["containers-storage", "layers"]);
     let our_layers = t.exec_env(&env, &["cstorage", "layers"]);
     assert_eq!(our_layers.ok(), go_layers.ok(), "ours and 1.57 list different layers");
     assert!(listed_ids(&our_layers.stdout).contains(&go_layer));
-    let our_layer = t.exec_env(&env, &["cstorage", "create-layer"]).ok_line();
+    let our_layer = t.exec_env(&env, &["cstorage", "create-layer"]).ok_id();
     assert!(listed_ids(t.exec_env(&env, &["containers-storage", "layers"]).ok()).contains(&our_layer));
     assert!(t.graph().exists(), "the store is not at the graphroot of {conf}");
     t.exec_env(&env, &["containers-storage", "shutdown", "-f"]).ok();
@@ -352,7 +393,7 @@ fn transient_store_container_is_listed_with_transient_store_flag(driver: &'stati
     let t = Trixie::start(&format!("transient-{driver}"));
     let s = t.store(driver);
     s.build_test_image();
-    let id = s.podman_global(&["--transient-store"], &["create", "--network", "none", "--pull", "never", "--name", "tc", TEST_IMAGE, "true"]).ok_line();
+    let id = s.podman_global(&["--transient-store"], &["create", "--network", "none", "--pull", "never", "--name", "tc", TEST_IMAGE, "true"]).ok_id();
     assert_eq!(record_ids(&s.run_file("containers", "volatile-containers.json")), vec![id.clone()]);
     assert!(record_ids(&s.graph_file("containers", "volatile-containers.json")).is_empty());
 
@@ -366,7 +407,7 @@ fn transient_store_container_is_listed_with_transient_store_flag(driver: &'stati
 
 /// An image for the `--volatile` tests, made by 1.57 alone (no podman needed).
 fn image_by_157(s: &Store) -> &'static str {
-    let layer = s.go(&["create-layer"]).ok_line();
+    let layer = s.go(&["create-layer"]).ok_id();
     s.go(&["create-image", "-n", "vol-image", &layer]).ok();
     "vol-image"
 }
@@ -377,7 +418,7 @@ fn volatile_container_made_by_157_is_listed_by_us(driver: &'static str) {
     let s = t.store(driver);
     let image = image_by_157(&s);
     let made = s.go(&["create-container", "--volatile", "-n", "vc", image]);
-    let id = made.ok().lines().next().unwrap().trim().to_string();
+    let id = made.ok_id();
     assert_eq!(record_ids(&s.graph_file("containers", "volatile-containers.json")), vec![id.clone()]);
 
     let listed = assert_same_as_157(&s, &["containers"]);
@@ -394,7 +435,7 @@ fn our_volatile_container_goes_to_the_volatile_file_and_157_lists_it(driver: &'s
     let s = t.store(driver);
     let image = image_by_157(&s);
     let made = s.ours(&["create-container", "--volatile", "-n", "ov", image]);
-    let id = made.ok().lines().next().unwrap().trim().to_string();
+    let id = made.ok_id();
     let layer = s.container_layer("ov");
     assert_eq!(record_ids(&s.graph_file("containers", "volatile-containers.json")), vec![id.clone()], "volatile-containers.json");
     assert!(!record_ids(&s.graph_file("containers", "containers.json")).contains(&id), "also in containers.json");
@@ -403,6 +444,6 @@ fn our_volatile_container_goes_to_the_volatile_file_and_157_lists_it(driver: &'s
 
     let listed = s.go(&["containers"]);
     assert!(listed_ids(listed.ok()).contains(&id), "1.57: {listed}");
-    let record = json(s.go(&["container", "-j", "ov"]).ok());
+    let record = s.container_record("ov");
     assert_eq!(record["flags"]["Volatile"], true, "{record}");
 }

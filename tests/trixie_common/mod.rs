@@ -78,14 +78,12 @@ impl Ran {
         &self.stdout
     }
 
-    /// The only line of stdout (e.g. a new ID), after asserting success.
+    /// The ID a create command printed, after asserting success: the first word of stdout
+    /// (c/storage's CLIs print the new record's names after it, indented).
     #[track_caller]
-    pub fn ok_line(&self) -> String {
+    pub fn ok_id(&self) -> String {
         let out = self.ok();
-        let mut lines = out.lines().filter(|l| !l.trim().is_empty());
-        let line = lines.next().unwrap_or_else(|| panic!("no output: {self}"));
-        assert!(lines.next().is_none(), "more than one line: {self}");
-        line.trim().to_string()
+        out.split_whitespace().next().unwrap_or_else(|| panic!("no output: {self}")).to_string()
     }
 
     /// Exit code, stdout and stderr: what two tools must agree on.
@@ -106,13 +104,14 @@ impl Trixie {
     pub fn start(tag: &str) -> Trixie {
         let store = TempStore::new(&format!("trixie-{tag}"));
         // The holder: a shell in the chroot that prints its pid and then lives until its stdin
-        // closes. `cat` is what keeps it: it exits on EOF, and so does the namespace.
+        // closes: `cat` exits on EOF, and so does the namespace. Not `exec cat`: its environment
+        // is read below, and /proc/PID/environ reads empty while an exec is under way.
         let mut holder = Command::new(script())
             .arg("run")
             .arg("--bin")
             .arg(env!("CARGO_BIN_EXE_cstorage"))
             .arg(&store.dir)
-            .args(["--", "sh", "-c", "echo $$; exec cat >/dev/null"])
+            .args(["--", "sh", "-c", "echo $$; cat >/dev/null"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -138,7 +137,8 @@ impl Trixie {
                 let eq = kv.iter().position(|b| *b == b'=')?;
                 Some((OsString::from_vec(kv[..eq].to_vec()), OsString::from_vec(kv[eq + 1..].to_vec())))
             })
-            .collect();
+            .collect::<Vec<(OsString, OsString)>>();
+        assert!(env.iter().any(|(k, _)| k == "PATH"), "no PATH in the environment of {holder_pid}");
         Trixie {
             holder: Some(holder),
             holder_pid,
@@ -227,10 +227,13 @@ impl Trixie {
     /// Stop every podman container and shut Go's driver down: container processes
     /// would otherwise outlive the namespace's holder and keep its mounts alive.
     fn stop_tools(&self) {
-        for driver in self.podman_drivers.lock().unwrap().clone() {
+        // Copies: running a tool locks these lists again.
+        let podman_drivers = self.podman_drivers.lock().unwrap().clone();
+        for driver in podman_drivers {
             let _ = self.store(driver).podman(&["rm", "--all", "--force", "--time", "0"]);
         }
-        for driver in self.go_drivers.lock().unwrap().clone() {
+        let go_drivers = self.go_drivers.lock().unwrap().clone();
+        for driver in go_drivers {
             let _ = self.store(driver).go(&["shutdown", "-f"]);
         }
     }
@@ -335,7 +338,7 @@ impl Store<'_> {
     pub fn build_test_image(&self) -> String {
         let tar = self.test_image_tar();
         let out = self.podman(&["import", "--quiet", tar.to_str().unwrap(), TEST_IMAGE]);
-        out.ok_line().trim_start_matches("sha256:").to_string()
+        out.ok_id().trim_start_matches("sha256:").to_string()
     }
 
     /// The tar `build_test_image` imports (made once per session): busybox and the commands
@@ -356,15 +359,20 @@ impl Store<'_> {
         tar
     }
 
+    /// The record of a container (ID or name) as 1.57 prints it with `container -j`.
+    pub fn container_record(&self, container: &str) -> serde_json::Value {
+        only_record(self.go(&["container", "-j", container]).ok())
+    }
+
     /// The ID of the layer a container (ID or name) uses, as 1.57 reports it.
     pub fn container_layer(&self, container: &str) -> String {
-        let record = json(self.go(&["container", "-j", container]).ok());
+        let record = self.container_record(container);
         record["layer"].as_str().unwrap_or_else(|| panic!("no layer in {record}")).to_string()
     }
 
     /// The top layer of an image (ID or name), as 1.57 reports it.
     pub fn image_layer(&self, image: &str) -> String {
-        let record = json(self.go(&["image", "-j", image]).ok());
+        let record = only_record(self.go(&["image", "-j", image]).ok());
         record["layer"].as_str().unwrap_or_else(|| panic!("no layer in {record}")).to_string()
     }
 
@@ -402,6 +410,14 @@ pub fn records(path: &Path) -> Vec<serde_json::Value> {
         Ok(_) => Vec::new(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => panic!("{}: {e}", path.display()),
+    }
+}
+
+/// The one record of a CLI's `-j` output (a JSON array of the records asked for).
+fn only_record(output: &str) -> serde_json::Value {
+    match json(output) {
+        serde_json::Value::Array(mut items) if items.len() == 1 => items.remove(0),
+        other => panic!("not one record: {other}"),
     }
 }
 
