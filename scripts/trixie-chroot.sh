@@ -11,9 +11,11 @@
 #       Run CMD inside the chroot, in a mount namespace of its own, with the directory STORE
 #       (created if missing) visible at the same path inside as outside. Every `--bin FILE` is
 #       bind-mounted read-only at /usr/local/bin/<name of FILE> (our cstorage binary, built on
-#       the host). The environment points podman and the Go tools at configuration files of
-#       the chroot's own (see "config" below), never at the host's /etc/containers,
-#       /var/lib/containers or /run/containers. CMD's exit status is the script's.
+#       the host). CMD gets a clean environment (add variables with `env VAR=... CMD`) that
+#       points podman and the Go tools at configuration files of the chroot's own (write_config
+#       below), so they never read the host's /etc/containers nor use /var/lib/containers or
+#       /run/containers; /run in the chroot is a tmpfs of the namespace's own. CMD's exit status
+#       is the script's.
 #       Everything mounted is unmounted when CMD exits, whatever happens: by the trap below, and
 #       by the kernel when the namespace's last process is gone.
 #       Tests run many commands in one namespace: they start `run STORE -- sh -c '...'` as a
@@ -32,6 +34,7 @@ chroot_packages=(containers-storage podman skopeo runc busybox-static)
 # What the build writes last; its content names the package list, so that changing the list
 # rebuilds the chroot.
 ready_marker="$chroot_dir/.cstorage-trixie-ready"
+building_marker="$chroot_dir/.cstorage-trixie-building"
 ready_content="trixie minbase: ${chroot_packages[*]}"
 
 die() {
@@ -46,6 +49,7 @@ need_root() {
 # The Debian mirror this machine's apt uses, so that the chroot comes from the same place.
 host_mirror() {
   local uri
+  # shellcheck disable=SC2016 # $(REPO_URI) is apt's field name, not a shell expansion
   uri=$(apt-get indextargets --format '$(REPO_URI)' 'Origin: Debian' 2>/dev/null | grep -v security | head -n 1 || true)
   if [ -z "$uri" ]; then
     uri=$(grep -rhoE '^(deb[[:space:]]+|URIs:[[:space:]]*)[^[:space:]]+' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null |
@@ -96,11 +100,16 @@ build() {
   if ! command -v debootstrap >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
   fi
-  # Anything without the marker is a build that was cut off: start again from nothing.
+  # Anything without the ready marker is a build that was cut off (or made for another package
+  # list): start again from nothing. Only ever delete a directory this script made.
+  if [ -d "$chroot_dir" ] && [ -n "$(ls -A "$chroot_dir")" ] && [ ! -e "$building_marker" ] && [ ! -e "$ready_marker" ]; then
+    die "$chroot_dir is not empty and was not made by this script: remove it or set CSTORAGE_TRIXIE_ROOT"
+  fi
   # Unmount first in case a cut-off run left something mounted (only under the chroot).
   unmount_under "$chroot_dir"
   rm -rf --one-file-system "$chroot_dir"
   mkdir -p "$chroot_dir"
+  touch "$building_marker"
   local mirror
   mirror=$(host_mirror)
   echo "trixie-chroot.sh: debootstrap trixie from $mirror into $chroot_dir"
@@ -109,6 +118,7 @@ build() {
   # dpkg's fsyncs are most of an install's time and buy nothing in a throwaway chroot.
   echo force-unsafe-io >"$chroot_dir/etc/dpkg/dpkg.cfg.d/cstorage-unsafe-io"
   # apt inside needs /proc and /dev; mount them in a namespace that vanishes afterwards.
+  # shellcheck disable=SC2016 # expanded by the inner bash
   unshare --mount --propagation private -- bash -euo pipefail -c '
     root=$1; shift
     mount -t proc proc "$root/proc"
@@ -121,6 +131,7 @@ build() {
     { tail -n 30 "$chroot_dir.apt.log" >&2; die "apt-get install in the chroot failed (log: $chroot_dir.apt.log)"; }
   write_config
   echo "$ready_content" >"$ready_marker"
+  rm -f "$building_marker"
   echo "trixie-chroot.sh: built $chroot_dir in $((SECONDS - start)) s"
 }
 
@@ -146,13 +157,17 @@ run() {
       *) break ;;
     esac
   done
-  [ $# -ge 3 ] && [ "$2" = "--" ] || die "usage: $0 run [--bin FILE]... STORE -- CMD [ARG]..."
+  if [ $# -lt 3 ] || [ "$2" != "--" ]; then
+    die "usage: $0 run [--bin FILE]... STORE -- CMD [ARG]..."
+  fi
   local store
   mkdir -p "$1"
   store=$(realpath "$1")
   shift 2
   for bin in "${bins[@]}"; do
-    [ -x "$bin" ] || die "--bin $bin: not an executable file"
+    if [ ! -f "$bin" ] || [ ! -x "$bin" ]; then
+      die "--bin $bin: not an executable file"
+    fi
   done
   # A mount namespace of its own: nothing mounted here is seen by the machine or by another
   # test's namespace, and the kernel drops it all with the namespace.

@@ -106,6 +106,14 @@ fn tools_share_a_store_we_created(driver: &'static str) {
     assert_eq!(sorted_lines(s.ours(&["containers"]).ok()), sorted_lines(s.go(&["containers"]).ok()));
     let kept = s.ours(&["container", "kept"]);
     assert!(kept.ok().contains(&s.container_layer("kept")), "{kept}");
+
+    // A layer we mount in the chroot is mounted for 1.57 there too, and our unmount releases it.
+    let path = s.ours(&["mount", &ours_layer]).ok_id();
+    assert_eq!(s.go(&["mounted", &ours_layer]).ok(), format!("{ours_layer} mounted\n"));
+    assert_eq!(t.is_mount_point(Path::new(&path)), driver == "overlay", "{path}");
+    s.ours(&["unmount", &ours_layer]).ok();
+    assert!(!t.is_mount_point(Path::new(&path)), "{path} still mounted");
+    assert_eq!(s.go(&["mounted", &ours_layer]).ok(), "", "1.57 prints nothing for a layer not mounted");
     assert!(s.podman(&["images", "--noheading"]).ok().contains("localhost/cstorage-test"));
 }
 
