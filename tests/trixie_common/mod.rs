@@ -36,6 +36,14 @@ const COMMAND_TIMEOUT_SECS: u32 = 180;
 /// cgroup manager (cgroup v1, no systemd), and there is no journal to send events to.
 const PODMAN_ENGINE_FLAGS: &[&str] = &["--runtime", "runc", "--cgroup-manager", "cgroupfs", "--events-backend", "none"];
 
+/// The program the tests run as ours: `cstorage`, or the chroot's command named by
+/// $CSTORAGE_TRIXIE_OURS. With `CSTORAGE_TRIXIE_OURS=containers-storage` the tests check their
+/// own expectations against 1.57 itself: all must pass then but the storage.conf ones, which
+/// ask us for warnings that 1.57 does not print.
+fn our_program() -> String {
+    std::env::var("CSTORAGE_TRIXIE_OURS").unwrap_or_else(|_| "cstorage".to_string())
+}
+
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/trixie-chroot.sh")
 }
@@ -217,6 +225,17 @@ impl Trixie {
         }
     }
 
+    /// 1.57's containers-storage with `env` and no root flags (it then reads storage.conf).
+    pub fn go_env(&self, env: &[(&str, &str)], args: &[&str]) -> Ran {
+        self.exec_env(env, &[&["containers-storage"], args].concat())
+    }
+
+    /// Our cstorage with `env` and no root flags.
+    pub fn ours_env(&self, env: &[(&str, &str)], args: &[&str]) -> Ran {
+        let program = our_program();
+        self.exec_env(env, &[&[program.as_str()], args].concat())
+    }
+
     /// Whether `path` is a mount point in this session's namespace (inside the chroot, where
     /// the store has the same path).
     pub fn is_mount_point(&self, path: &Path) -> bool {
@@ -303,7 +322,7 @@ impl Store<'_> {
     }
 
     pub fn ours_global(&self, global: &[&str], args: &[&str]) -> Ran {
-        self.with_roots("cstorage", global, args)
+        self.with_roots(&our_program(), global, args)
     }
 
     /// podman 5 on this store, with the engine flags this machine needs.
