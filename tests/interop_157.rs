@@ -219,7 +219,7 @@ fn running_podman_rm_container_is_mount_counted_and_keeps_its_mount_record(drive
     }
 
     let mounted = assert_same_as_157(&s, &["mounted", &layer]);
-    assert!(mounted.stdout.contains("mounted") && !mounted.stdout.contains("not mounted"), "{mounted}");
+    assert_eq!(mounted.stdout, format!("{layer} mounted\n"), "{mounted}");
     assert!(!assert_same_as_157(&s, &["delete-image", TEST_IMAGE]).success());
     assert!(!assert_same_as_157(&s, &["delete-layer", &layer]).success());
 
