@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Install what building and testing libcstorage needs on Debian 12, as root: a C toolchain for
 # the C tests, valgrind, pkg-config, the Go implementation to test against (Debian's
-# containers-storage, c/storage 1.43), and the tools the tests use to build real tar streams.
-# Rust itself comes from rustup (https://rustup.rs); this script does not install it.
+# containers-storage, c/storage 1.43), the tools the tests use to build real tar streams, and a
+# Debian 13 chroot with c/storage 1.57 and podman 5 (scripts/trixie-chroot.sh; about 1.5 min the
+# first time, nothing once built). Rust itself comes from rustup (https://rustup.rs); this script
+# does not install it.
 set -euo pipefail
 
 packages=(
@@ -10,6 +12,7 @@ packages=(
   containers-storage                    # the Go c/storage CLI we interoperate with
   attr zstd gzip tar                    # real test tars: xattrs, zstd and gzip streams
   python3-cffi                          # the header check parses cstorage.h with cffi
+  debootstrap                           # the Debian 13 chroot for the 1.57 / podman 5 tests
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -24,3 +27,5 @@ if ! python3 -c 'import cffi' 2>/dev/null; then
   python3 -m pip install --quiet cffi
 fi
 echo "install-deps.sh: installed ${packages[*]}"
+# c/storage 1.57 and podman 5 for tests/interop_157.rs.
+"$(dirname "$0")/trixie-chroot.sh" build
