@@ -233,7 +233,7 @@ fn walk_upper(dir: &Path, lowers: &[std::path::PathBuf], rel: &[u8], out: &mut V
     Ok(())
 }
 
-/// Bytes in the regular files under `dir`, each hardlinked inode counted once; 0 when `dir`
+/// Bytes under `dir` (lstat sizes of all but directories), each hardlinked inode counted once; 0 when `dir`
 /// does not exist (Go's directory.Size, which c/storage uses for overlay diffs and container
 /// directories).
 pub fn disk_usage(dir: &Path) -> Result<u64> {
@@ -250,7 +250,9 @@ pub fn disk_usage(dir: &Path) -> Result<u64> {
             for entry in fs::read_dir(&path).ctx(format_args!("reading {}", path.display()))? {
                 stack.push(entry.ctx(format_args!("reading {}", path.display()))?.path());
             }
-        } else if md.is_file() && (md.nlink() == 1 || seen.insert((md.dev(), md.ino()))) {
+        } else if md.nlink() == 1 || seen.insert((md.dev(), md.ino())) {
+            // Everything but directories counts with its lstat size, as c/storage's
+            // directory.Size: a symlink by its target's length, devices and whiteouts by 0.
             total += md.size();
         }
     }

@@ -25,7 +25,7 @@ impl Store {
         if let Some(c) = containers.records().iter().find(|c| c.image == image.id) {
             return Err(Error::new(
                 ErrorKind::ImageUsedByContainer,
-                format!("image {} is in use by container {}", image.id, c.id),
+                format!("image used by {}: image is in use by a container", c.id),
             ));
         }
 

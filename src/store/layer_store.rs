@@ -100,10 +100,6 @@ impl LayerStore {
         self.dir.join(id)
     }
 
-    pub fn has_children(&self, id: &str) -> bool {
-        self.records.records().iter().any(|l| l.parent == id)
-    }
-
     /// Append `layer` marked incomplete to the file of `location`, save, then let the driver
     /// create its directories on `parent` (the record of `layer.parent`, ours or an additional
     /// image store's). The caller fills in data and then calls `mark_complete`. On failure

@@ -185,14 +185,18 @@ impl Store {
             self.lock_all(LockKind::Exclusive)?;
 
         let id = layers.records.get(key).ok_or_else(|| self.not_writable::<Layer>(key))?.id.clone();
-        if layers.has_children(&id) {
-            return Err(Error::new(ErrorKind::LayerHasChildren, format!("layer {id} has child layers")));
+        // c/storage 1.57's words: scripts look for the part after the last colon.
+        if let Some(child) = layers.records.records().iter().find(|l| l.parent == id) {
+            return Err(Error::new(ErrorKind::LayerHasChildren, format!("used by layer {}: layer has children", child.id)));
         }
         if let Some(image) = images.records().iter().find(|i| i.top_layer == id) {
-            return Err(Error::new(ErrorKind::LayerUsedByImage, format!("layer {id} is the top layer of image {}", image.id)));
+            return Err(Error::new(ErrorKind::LayerUsedByImage, format!("layer {id} used by image {}: layer is in use by an image", image.id)));
         }
         if let Some(c) = containers.records().iter().find(|c| c.layer == id) {
-            return Err(Error::new(ErrorKind::LayerUsedByContainer, format!("layer {id} is the layer of container {}", c.id)));
+            return Err(Error::new(
+                ErrorKind::LayerUsedByContainer,
+                format!("layer {id} used by container {}: layer is in use by a container", c.id),
+            ));
         }
         let mut images_changed = false;
         for image in images.records_mut() {

@@ -245,14 +245,20 @@ impl<T: Record> RecordFile<T> {
         self.by_id.contains_key(id)
     }
 
-    /// Fail with DuplicateName when any of `names` belongs to a record (c/storage's create check).
+    /// Fail with DuplicateName when any of `names` belongs to a record (c/storage's create
+    /// check), in c/storage 1.57's words, which end as its ErrDuplicateName.
     pub fn check_names_free(&self, names: &[String]) -> Result<()> {
         for name in names {
-            if self.by_name.contains_key(name) {
-                return Err(Error::new(
-                    ErrorKind::DuplicateName,
-                    format!("the {} name {name:?} is already in use", T::KIND),
-                ));
+            if let Some(&i) = self.by_name.get(name) {
+                let holder = self.records[i].id();
+                let message = match T::KIND {
+                    "container" => format!(
+                        "the container name {name:?} is already in use by {holder}. You have to remove that container to be able to reuse that name: that name is already in use"
+                    ),
+                    "image" => format!("image name {name:?} is already associated with image {holder:?}: that name is already in use"),
+                    kind => format!("the {kind} name {name:?} is already in use by {holder}: that name is already in use"),
+                };
+                return Err(Error::new(ErrorKind::DuplicateName, message));
             }
         }
         Ok(())
