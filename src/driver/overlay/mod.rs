@@ -103,15 +103,7 @@ impl Overlay {
     /// Whether overlay mounts take the kernel's "volatile" option (probed once, cached in
     /// R/overlay as `volatile-*`, as c/storage does).
     fn supports_volatile(&self) -> bool {
-        *self.volatile_option.get_or_init(|| {
-            const FEATURE: &str = "volatile";
-            if let Some((answer, _)) = self.features.get(FEATURE) {
-                return answer;
-            }
-            let answer = probe::probe_volatile(self.layout.home(), self.api);
-            let _ = self.features.record(FEATURE, answer, "");
-            answer
-        })
+        self.features.answer_once(&self.volatile_option, "volatile", || probe::probe_volatile(self.layout.home(), self.api))
     }
 
     /// Start the driver on `graph_root/overlay` (probe results cached in `run_root/overlay`).
@@ -584,15 +576,8 @@ impl Driver for Overlay {
         if std::env::var_os("_CONTAINERS_OVERLAY_DISABLE_IDMAP").is_some_and(|v| v == "yes") {
             return false;
         }
-        *self.idmapped_lowers.get_or_init(|| {
-            const FEATURE: &str = "idmapped-lower-dir";
-            if let Some((answer, _)) = self.features.get(FEATURE) {
-                return answer;
-            }
-            let answer = probe::probe_idmapped_lowers(self.layout.home(), self.api);
-            let _ = self.features.record(FEATURE, answer, "");
-            answer
-        })
+        self.features
+            .answer_once(&self.idmapped_lowers, "idmapped-lower-dir", || probe::probe_idmapped_lowers(self.layout.home(), self.api))
     }
 
     /// c/storage 1.57's lines; 1.43 has only the first four (the store leaves the others out

@@ -39,6 +39,19 @@ impl FeatureCache {
         None
     }
 
+    /// The answer for `feature`, found once per driver (kept in `cell`): the cached one, else
+    /// `probe`'s, which is then cached (a failure to cache only costs a probe next time).
+    pub fn answer_once(&self, cell: &std::sync::OnceLock<bool>, feature: &str, probe: impl FnOnce() -> bool) -> bool {
+        *cell.get_or_init(|| {
+            if let Some((answer, _)) = self.get(feature) {
+                return answer;
+            }
+            let answer = probe();
+            let _ = self.record(feature, answer, "");
+            answer
+        })
+    }
+
     pub fn record(&self, feature: &str, answer: bool, text: &str) -> Result<()> {
         let path = self.dir.join(format!("{feature}-{answer}"));
         fs::write(&path, text).ctx(format_args!("recording overlay feature {}", path.display()))
