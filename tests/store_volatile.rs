@@ -180,3 +180,30 @@ fn a_split_image_store_is_refused_rather_than_ignored() {
     assert!(e.to_string().contains(&images.display().to_string()), "{e}");
     assert!(!t.graph().exists(), "nothing created");
 }
+
+#[test]
+fn mount_records_of_layers_this_store_does_not_read_survive_its_writes() {
+    let t = TempStore::new("foreign-mounts");
+    let store = t.open();
+    let base = store.create_layer(&LayerOptions::default()).unwrap();
+    store.mount(&base.id, "", &[]).unwrap();
+    // What podman writes for a container of a transient store, whose layer record is in the run
+    // root's volatile-layers.json, which a store opened without the transient setting never reads.
+    let mounts_path = t.run().join("vfs-layers/mountpoints.json");
+    let theirs = format!(r#"{{"id":"{}","path":"/elsewhere/merged","count":1}}"#, "e".repeat(64));
+    let ours = fs::read_to_string(&mounts_path).unwrap();
+    fs::write(&mounts_path, format!("{},{theirs}]", ours.trim_end_matches(']'))).unwrap();
+    // Another writer's token, so that the store reloads the file.
+    fs::write(t.run().join("vfs-layers/mountpoints.lock"), [7u8; 64]).unwrap();
+
+    let layer = store.create_layer(&LayerOptions { parent: Some(base.id.clone()), ..Default::default() }).unwrap();
+    store.delete_layer(&layer.id).unwrap();
+    store.unmount(&base.id, false).unwrap();
+    let mounts = fs::read_to_string(&mounts_path).unwrap();
+    assert_eq!(mounts, format!("[{theirs}]"), "only our own layer's record went");
+
+    // A layer we delete takes its record with it, even when it was mounted.
+    store.mount(&base.id, "", &[]).unwrap();
+    store.delete_layer(&base.id).unwrap();
+    assert_eq!(fs::read_to_string(&mounts_path).unwrap(), format!("[{theirs}]"));
+}

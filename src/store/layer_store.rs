@@ -3,6 +3,7 @@
 //! layer is marked incomplete and saved before its data is touched, so a crash at any point
 //! leaves a record that the next exclusive opener removes.
 
+use std::collections::HashSet;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,9 @@ use crate::record::Layer;
 pub struct LayerStore {
     pub(super) records: RecordFile<Layer>,
     mounts: MountsFile,
+    /// Layers this process removed: their mount records go when mountpoints.json is next
+    /// written. Records of layers we do not know are kept (see `keeps_mount_record`).
+    removed: HashSet<String>,
     pub(super) driver: Arc<dyn Driver>,
     /// G/<driver>-layers: tar-split files and big-data directories.
     dir: PathBuf,
@@ -27,7 +31,7 @@ pub struct LayerStore {
 
 impl LayerStore {
     pub fn new(records: RecordFile<Layer>, mounts: MountsFile, driver: Arc<dyn Driver>, dir: PathBuf) -> Self {
-        LayerStore { records, mounts, driver, dir }
+        LayerStore { records, mounts, removed: HashSet::new(), driver, dir }
     }
 
     /// Lock layers.json (and read mountpoints.json under its shared lock), reloading what
@@ -60,7 +64,7 @@ impl LayerStore {
         for id in incomplete {
             crate::log::log(crate::log::Level::Warn, || format!("removing layer {id}: an interrupted create or delete left it incomplete"));
             self.remove_layer_data(&id)?;
-            self.records.remove(&id);
+            self.forget(&id);
         }
         self.save(guard)
     }
@@ -70,8 +74,8 @@ impl LayerStore {
     pub fn save(&mut self, guard: &LockGuard) -> Result<()> {
         let mounts_guard = self.mounts.lock(LockKind::Exclusive)?;
         self.records.save(guard)?;
-        let records = &self.records;
-        self.mounts.save(&mounts_guard, |id| records.contains_id(id))
+        let removed = &self.removed;
+        self.mounts.save(&mounts_guard, |id| keeps_mount_record(removed, id))
     }
 
     pub fn get(&self, key: &str) -> Result<&Layer> {
@@ -114,6 +118,7 @@ impl LayerStore {
     ) -> Result<()> {
         layer.flags.insert(INCOMPLETE_FLAG.into(), serde_json::Value::Bool(true));
         let id = layer.id.clone();
+        self.removed.remove(&id);
         self.records.push_to(layer.clone(), location);
         self.save(guard)?;
 
@@ -151,8 +156,14 @@ impl LayerStore {
         }
         self.save(guard)?;
         self.remove_layer_data(&id)?;
-        self.records.remove(&id);
+        self.forget(&id);
         self.save(guard)
+    }
+
+    /// Drop the record of a layer whose data is gone, and its mount record at the next write.
+    fn forget(&mut self, id: &str) {
+        self.records.remove(id);
+        self.removed.insert(id.to_string());
     }
 
     fn unmount_all(&mut self, id: &str) -> Result<()> {
@@ -160,8 +171,8 @@ impl LayerStore {
         if self.mounts.get(id).is_some() {
             self.driver.unmount(id)?;
             self.mounts.set(id, None);
-            let records = &self.records;
-            self.mounts.save(&mounts_guard, |i| records.contains_id(i))?;
+            let removed = &self.removed;
+            self.mounts.save(&mounts_guard, |i| keeps_mount_record(removed, i))?;
         }
         Ok(())
     }
@@ -188,8 +199,8 @@ impl LayerStore {
         };
         let count = current.map_or(0, |m| m.count) + 1;
         self.mounts.set(&id, Some(Mount { path: path.to_string_lossy().into_owned(), count }));
-        let records = &self.records;
-        self.mounts.save(&mounts_guard, |i| records.contains_id(i))?;
+        let removed = &self.removed;
+        self.mounts.save(&mounts_guard, |i| keeps_mount_record(removed, i))?;
         drop(mounts_guard);
         Ok(path)
     }
@@ -209,8 +220,8 @@ impl LayerStore {
             self.mounts.set(&id, None);
             false
         };
-        let records = &self.records;
-        self.mounts.save(&mounts_guard, |i| records.contains_id(i))?;
+        let removed = &self.removed;
+        self.mounts.save(&mounts_guard, |i| keeps_mount_record(removed, i))?;
         Ok(still_mounted)
     }
 
@@ -227,4 +238,13 @@ impl LayerStore {
         crate::atomic_file::create_private_dir(&dir)?;
         Ok(dir)
     }
+}
+
+/// Whether mountpoints.json keeps a layer's mount record when we rewrite it: unless we removed
+/// the layer ourselves. A record of a layer we do not know stays: it may be in a file this store
+/// does not read (a transient store's volatile-layers.json in the run root, opened without
+/// the transient setting, or a newer c/storage's), and dropping it would make the next
+/// c/storage process unmount a running container's layer. (c/storage drops such records.)
+fn keeps_mount_record(removed: &HashSet<String>, id: &str) -> bool {
+    !removed.contains(id)
 }

@@ -69,13 +69,13 @@ impl MountsFile {
     }
 
     /// Write the current counts (token first, then the file). Needs the exclusive lock, and
-    /// `existing` filters out layers that no longer exist.
-    pub fn save(&mut self, guard: &LockGuard, existing: impl Fn(&str) -> bool) -> Result<()> {
+    /// `keep` says which layers' records stay (not those of layers just removed).
+    pub fn save(&mut self, guard: &LockGuard, keep: impl Fn(&str) -> bool) -> Result<()> {
         let token = guard.record_write()?;
         let entries: Vec<Entry> = self
             .order
             .iter()
-            .filter(|id| existing(id))
+            .filter(|id| keep(id))
             .filter_map(|id| {
                 let m = self.mounts.get(id)?;
                 (m.count > 0 && !m.path.is_empty()).then(|| Entry { id: id.clone(), path: m.path.clone(), count: m.count })
