@@ -10,7 +10,7 @@ set -euo pipefail
 packages=(
   build-essential pkg-config valgrind   # C tests: compile through pkg-config, check for leaks
   containers-storage                    # the Go c/storage CLI we interoperate with
-  attr zstd gzip tar                    # real test tars: xattrs, zstd and gzip streams
+  attr zstd gzip bzip2 xz-utils tar     # real test tars: xattrs, zstd, gzip, bzip2 and xz streams
   python3-cffi                          # the header check parses cstorage.h with cffi
   debootstrap                           # the Debian 13 chroot for the 1.57 / podman 5 tests
 )

@@ -339,10 +339,32 @@ fn progress_reports_bytes_and_can_cancel() {
 }
 
 #[test]
-fn bzip2_and_xz_are_not_supported() {
-    let sb = Sandbox::new("bz");
-    let err = apply_bytes(b"BZh91AY&SY garbage", &sb.root, ApplyOptions::default()).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::NotSupported);
+fn bzip2_and_xz_streams_are_decompressed_even_when_concatenated() {
+    let tar = TarBuilder::default().file("a", b"one").file("dir/b", &vec![7u8; 200_000]).finish();
+    let work = Sandbox::new("bz-xz-work");
+    fs::write(work.root.join("l.tar"), &tar).unwrap();
+    // Two streams each, as parallel compressors (pbzip2, pixz) write them.
+    sh(&format!(
+        "cd '{}'; head -c 5120 l.tar > first; tail -c +5121 l.tar > rest; \
+         bzip2 -k first rest; cat first.bz2 rest.bz2 > l.tar.bz2; xz -k first rest; cat first.xz rest.xz > l.tar.xz",
+        work.root.display()
+    ));
+    for (ext, compression) in [("bz2", 1), ("xz", 3)] {
+        let blob = fs::read(work.root.join(format!("l.tar.{ext}"))).unwrap();
+        let sb = Sandbox::new(&format!("bz-xz-{ext}"));
+        let (stats, _) = apply_bytes(&blob, &sb.root, ApplyOptions::default()).unwrap();
+        assert_eq!(stats.compression as i32, compression, "{ext}");
+        assert_eq!(stats.uncompressed_digest, cstorage::digest::sha256_of(&tar), "{ext}");
+        assert_eq!(stats.compressed_digest, cstorage::digest::sha256_of(&blob), "{ext}");
+        assert_eq!(fs::read(sb.root.join("dir/b")).unwrap(), vec![7u8; 200_000]);
+
+        // A cut stream is refused like a cut gzip, and leaves nothing outside the layer.
+        let sb = Sandbox::new(&format!("bz-xz-cut-{ext}"));
+        let err = apply_bytes(&blob[..blob.len() / 2], &sb.root, ApplyOptions::default()).unwrap_err();
+        let gzip_err = apply_bytes(&[0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff, 1, 2], &sb.root, ApplyOptions::default()).unwrap_err();
+        assert_eq!(err.kind(), gzip_err.kind(), "{ext}: {err}");
+        sb.assert_outside_intact();
+    }
 }
 
 #[test]

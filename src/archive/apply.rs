@@ -102,8 +102,8 @@ struct ExtractRules {
 ///
 /// Errors: `BadArchive` for anything wrong with the stream (garbage, truncation, bad checksums,
 /// entries escaping the root, duplicate names, unmapped owners), `DigestMismatch` when an
-/// expected digest differs, `Cancelled` when the progress callback said so, `NotSupported` for
-/// bzip2/xz, `Io` for failures of the input, the tar-split output or the target file system.
+/// expected digest differs, `Cancelled` when the progress callback said so, `Io` for failures
+/// of the input, the tar-split output or the target file system.
 /// On error the target may hold part of the layer; the caller removes it.
 pub fn apply_layer(
     input: &mut dyn Read,

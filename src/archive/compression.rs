@@ -65,15 +65,18 @@ pub fn detect(prefix: &[u8]) -> Compression {
         .map_or(Compression::None, |&(_, kind)| kind)
 }
 
+/// Compressing as bzip2 or xz is refused, as c/storage refuses it ("unsupported compression
+/// format"): an export of such a layer is asked for uncompressed, gzip or zstd.
 fn not_supported(kind: Compression, what: &str) -> Error {
     Error::new(
         ErrorKind::NotSupported,
-        format!("{} {what} is not supported (only gzip and zstd are)", kind.name()),
+        format!("{} {what} is not supported (only gzip and zstd are): unsupported compression format {}", kind.name(), kind.name()),
     )
 }
 
-/// A reader producing the decompressed bytes of `input`. Gzip input may hold several members and
-/// zstd input several frames (as parallel compressors write them); all are decoded in sequence.
+/// A reader producing the decompressed bytes of `input`. Gzip input may hold several members,
+/// zstd input several frames, bzip2 and xz input several streams (as parallel compressors write
+/// them); all are decoded in sequence.
 pub fn decompress_reader<'a, R: BufRead + 'a>(kind: Compression, input: R) -> Result<Box<dyn Read + 'a>> {
     Ok(match kind {
         Compression::None => Box::new(input),
@@ -82,7 +85,8 @@ pub fn decompress_reader<'a, R: BufRead + 'a>(kind: Compression, input: R) -> Re
             zstd::stream::read::Decoder::with_buffer(input)
                 .map_err(|e| Error::io("initialising zstd decompression", e))?,
         ),
-        Compression::Bzip2 | Compression::Xz => return Err(not_supported(kind, "decompression")),
+        Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(input)),
+        Compression::Xz => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(input)),
     })
 }
 
@@ -181,8 +185,8 @@ mod tests {
     }
 
     #[test]
-    fn bzip2_and_xz_are_refused_as_not_supported() {
-        assert_eq!(decompress_reader(Compression::Xz, &b""[..]).err().unwrap().kind(), ErrorKind::NotSupported);
+    fn bzip2_and_xz_are_decompressed_but_not_written() {
         assert_eq!(compress_writer(Compression::Bzip2, Vec::new()).err().unwrap().kind(), ErrorKind::NotSupported);
+        assert_eq!(compress_writer(Compression::Xz, Vec::new()).err().unwrap().kind(), ErrorKind::NotSupported);
     }
 }

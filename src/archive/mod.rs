@@ -4,7 +4,7 @@
 //!
 //! * [`compression`]: [`Compression`] (numbered like c/storage's `compression` field),
 //!   [`detect`]`(prefix) -> Compression`, [`decompress_reader`]`(kind, BufRead) -> Box<dyn Read>`
-//!   (gzip multi-member, zstd multi-frame; bzip2/xz are `NotSupported`),
+//!   (gzip multi-member, zstd multi-frame, bzip2 and xz multi-stream),
 //!   [`compress_writer`]`(kind, Write) -> Box<dyn FinishWrite>` (gzip, zstd, none).
 //! * [`tarsplit`]: [`TarSplitWriter`](tarsplit::TarSplitWriter) and
 //!   [`TarSplitReader`](tarsplit::TarSplitReader) for `<layer>.tar-split.gz`, CRC-64/ISO.

@@ -78,7 +78,10 @@ impl Store {
             DiffCompression::Zstd => Compression::Zstd,
         };
         if matches!(kind, Compression::Bzip2 | Compression::Xz) {
-            return Err(Error::new(ErrorKind::NotSupported, format!("cannot write {} streams; ask for another compression", kind.name())));
+            // c/storage's words ("unsupported compression format"), which scripts look for.
+            let name = kind.name();
+            let message = format!("unsupported compression format {name}: cannot write {name} streams; ask for another compression");
+            return Err(Error::new(ErrorKind::NotSupported, message));
         }
         let mut writer = archive::compress_writer(kind, BufWriter::with_capacity(1 << 20, out))?;
         if from_id.as_deref() == layer.parent() && tar_split.exists() {
