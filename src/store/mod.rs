@@ -84,6 +84,9 @@ impl Store {
     /// Open (creating what is missing) the store the options describe.
     pub fn open(options: &StoreOptions) -> Result<Store> {
         let resolved = options.resolve()?;
+        if let Some(image_store) = &resolved.image_store {
+            refuse_split_image_store_unless_vfs(choose_driver(&resolved.graph_root, &resolved.driver)?.as_deref(), image_store)?;
+        }
         let graph_root = resolved.graph_root.clone();
         let run_root = resolved.run_root.clone();
         let read_only = resolved.read_only;
@@ -102,9 +105,6 @@ impl Store {
         }
 
         let chosen = choose_driver(&graph_root, &resolved.driver)?;
-        if let Some(image_store) = &resolved.image_store {
-            refuse_split_image_store_unless_vfs(chosen.as_deref(), image_store)?;
-        }
         let (driver, image_store_roots) = match chosen {
             Some(name) => make_driver(&name, &resolved)?,
             None => first_working_driver(&resolved)?,
