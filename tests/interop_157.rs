@@ -241,6 +241,9 @@ fn running_podman_rm_container_is_mount_counted_and_keeps_its_mount_record(drive
 /// and unmount the overlay home under the container another one is starting ("exec: "true":
 /// executable file not found"). Afterwards both tools list the same store and 1.57's `check`
 /// finds nothing wrong.
+/// One tool's command on the shared store.
+type ToolRun<'a> = dyn Fn(&[&str]) -> Ran + 'a;
+
 /// 1.57 and ours share a vfs store with `--image-store`: image layers (`create-layer -r`) and
 /// images made by one are listed, found, used by a container, mounted and deleted by the other,
 /// and 1.57's `check` is clean afterwards.
@@ -254,7 +257,7 @@ fn split_image_store_is_shared_with_157_on_vfs() {
     let ours = |args: &[&str]| s.ours_global(&flag, args);
 
     for (maker, user) in [("157", "ours"), ("ours", "157")] {
-        let (make, usr): (&dyn Fn(&[&str]) -> Ran, &dyn Fn(&[&str]) -> Ran) = if maker == "157" { (&go, &ours) } else { (&ours, &go) };
+        let (make, usr): (&ToolRun, &ToolRun) = if maker == "157" { (&go, &ours) } else { (&ours, &go) };
         let base = make(&["create-layer", "-r"]).ok_id();
         let top = make(&["create-layer", "-r", &base]).ok_id();
         let name = format!("split-{maker}");
