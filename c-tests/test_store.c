@@ -6,6 +6,7 @@
 #include "check.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 static int strarray_equals(const cs_strarray *array, const char *const *want, size_t count) {
     if (array->count != count) return 0;
@@ -149,14 +150,33 @@ static void storage_conf_and_the_environment_choose_the_roots(void) {
     FAILS(cs_store_open(options, &store, &err), CS_RESULT_CONFIG);
 
     /* transient_store and imagestore come from the file unless the options set them; keys
-     * libcstorage does not implement are accepted (with a warning through the log). A split
-     * image store is refused until it is implemented: ignoring it would hide its images. */
+     * libcstorage does not implement are accepted (with a warning through the log). With the
+     * split image store (vfs), images and image layers' data live under it. */
     OK(cs_store_options_set_config_file(options, settings_conf, &err));
     store = NULL;
-    FAILS(cs_store_open(options, &store, &err), CS_RESULT_NOT_SUPPORTED);
-    CHECK(store == NULL);
+    OK(cs_store_open(options, &store, &err));
+    CHECK_STR(cs_store_image_store(store), images);
+    {
+        cs_layer *split_layer = NULL;
+        cs_image *split_image = NULL;
+        char path[256];
+        OK(cs_layer_create(store, NULL, &split_layer, &err));
+        OK(cs_image_create(store, cs_layer_id(split_layer), NULL, &split_image, &err));
+        snprintf(path, sizeof path, "%s/vfs-images/images.json", images);
+        CHECK(access(path, F_OK) == 0);
+        snprintf(path, sizeof path, "%s/vfs/dir/%s", images, cs_layer_id(split_layer));
+        CHECK(access(path, F_OK) == 0);
+        snprintf(path, sizeof path, "%s/vfs-images/images.json", graph);
+        CHECK(access(path, F_OK) != 0);
+        cs_image_free(split_image);
+        cs_layer_free(split_layer);
+    }
+    cs_store_free(store);
     OK(cs_store_options_set_image_store(options, other_images, &err));
-    FAILS(cs_store_open(options, &store, &err), CS_RESULT_NOT_SUPPORTED);
+    OK(cs_store_open(options, &store, &err));
+    CHECK_STR(cs_store_image_store(store), other_images);
+    cs_store_free(store);
+    store = NULL;
     OK(cs_store_options_set_image_store(options, "relative/images", &err));
     FAILS(cs_store_open(options, &store, &err), CS_RESULT_CONFIG);
     OK(cs_store_options_set_image_store(options, NULL, &err));

@@ -56,6 +56,10 @@ struct LockInner {
 #[derive(Clone)]
 pub struct LockFile {
     inner: Arc<LockInner>,
+    /// A second lock file taken together with this one, after it (c/storage's
+    /// multipleLockFile: the layer store of a store with a split image store is guarded by
+    /// `G/D-layers/layers.lock` and `IS/D-layers/layers.lock`).
+    companion: Option<Box<LockFile>>,
 }
 
 impl LockFile {
@@ -96,7 +100,23 @@ impl LockFile {
         }
         LockFile {
             inner: Arc::new(LockInner { path: path.to_path_buf(), file: cell, read_only, depth: AtomicUsize::new(0) }),
+            companion: None,
         }
+    }
+
+    /// This lock and `other`, always taken and written together (this one first). Tokens are
+    /// read from this one only, as c/storage's multipleLockFile does.
+    pub fn with_companion(mut self, other: LockFile) -> Self {
+        self.companion = Some(Box::new(other));
+        self
+    }
+
+    /// Take the companion lock (if any) after ours; on failure, give ours back.
+    fn lock_companion(&self, mut own: LockGuard, kind: LockKind) -> Result<LockGuard> {
+        if let Some(companion) = &self.companion {
+            own.companion = Some(Box::new(companion.lock(kind)?));
+        }
+        Ok(own)
     }
 
     /// The open lock file; `None` only while a lock from `open_read_only_if_present` has no file.
@@ -134,7 +154,7 @@ impl LockFile {
                 return Err(Error::io(format_args!("locking {}", self.inner.path.display()), e));
             }
         }
-        Ok(LockGuard { lock: self.clone(), kind })
+        self.lock_companion(LockGuard { lock: self.clone(), kind, companion: None }, kind)
     }
 
     /// Take the lock only if nobody else holds a conflicting one; `None` when busy.
@@ -149,7 +169,9 @@ impl LockFile {
         match self.fcntl_lock(lock_type as i16, false) {
             Ok(()) => {
                 self.inner.depth.fetch_add(1, Ordering::AcqRel);
-                Ok(Some(LockGuard { lock: self.clone(), kind }))
+                // The companion is only ever taken after this lock, so waiting for it cannot
+                // deadlock with another holder of the pair.
+                self.lock_companion(LockGuard { lock: self.clone(), kind, companion: None }, kind).map(Some)
             }
             Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EACCES)) => Ok(None),
             Err(e) => Err(Error::io(format_args!("locking {}", self.inner.path.display()), e)),
@@ -213,6 +235,8 @@ fn open_for_reading(path: &Path) -> io::Result<File> {
 pub struct LockGuard {
     lock: LockFile,
     kind: LockKind,
+    /// The companion lock's guard; dropped (released) after ours.
+    companion: Option<Box<LockGuard>>,
 }
 
 impl LockGuard {
@@ -229,6 +253,10 @@ impl LockGuard {
         // Exclusive guards exist only on writable locks, which always have their file.
         let file = self.lock.inner.file.get().ok_or_else(|| Error::new(crate::ErrorKind::StoreReadOnly, format!("{} is read-only", path.display())))?;
         file.write_all_at(&token, 0).ctx(format_args!("writing token to {}", path.display()))?;
+        // c/storage writes every lock file of a pair, so readers of either see the change.
+        if let Some(companion) = &self.companion {
+            companion.record_write()?;
+        }
         Ok(token)
     }
 

@@ -487,7 +487,7 @@ fn commands_cstorage_cannot_carry_out_exit_1_and_say_why() {
         (&["dedup", "-j", "--hash-method", "sha256"], "not supported"),
         (&["unshare", "true"], "unshare: running a command in a user namespace is not supported"),
         (&["applydiff-using-staging-dir", "layer", "/tmp"], "applydiff-using-staging-dir: applying a layer through a staging directory"),
-        (&["--image-store", "/tmp/images", "layers"], "the split image store (/tmp/images) is not supported yet"),
+        (&["-s", "overlay", "--image-store", "/tmp/images", "layers"], "the split image store (/tmp/images) is not supported with the overlay driver yet"),
         (&["--unshare", "layers"], "--unshare: running in a user namespace is not supported"),
         (&["layers", "-U"], "--unshare: running in a user namespace is not supported"),
     ] {
@@ -560,4 +560,27 @@ fn help_lists_the_new_commands_and_flags() {
     assert!(String::from_utf8_lossy(&run.stderr).contains("--read-only, --ro, -r"));
     let run = Command::new(env!("CARGO_BIN_EXE_cstorage")).args(["layers", "--help"]).output().unwrap();
     assert!(String::from_utf8_lossy(&run.stderr).contains("--quick, -q"));
+}
+
+#[test]
+fn image_store_flag_puts_images_and_read_only_layers_under_it() {
+    let t = TempStore::new("cli157-image-store");
+    let cli = Cli::vfs(&t);
+    let images = t.dir.join("images");
+    let is = images.display().to_string();
+    let image_layer = cli.run(&["--image-store", &is, "create-layer", "-r"]);
+    assert_eq!(image_layer.code, 0, "{}", image_layer.stderr);
+    let image_layer = image_layer.stdout.lines().next().unwrap().to_string();
+    let rw_layer = cli.run(&["--image-store", &is, "create-layer", &image_layer]);
+    assert_eq!(rw_layer.code, 0, "{}", rw_layer.stderr);
+    let rw_layer = rw_layer.stdout.lines().next().unwrap().to_string();
+    assert!(images.join("vfs/dir").join(&image_layer).is_dir(), "create-layer -r: in the image store");
+    assert!(t.graph().join("vfs/dir").join(&rw_layer).is_dir(), "create-layer: in the graph root");
+    let image = cli.run(&["--image-store", &is, "create-image", "-n", "split", &image_layer]);
+    assert_eq!(image.code, 0, "{}", image.stderr);
+    assert!(images.join("vfs-images/images.json").is_file());
+    let listed = cli.run(&["--image-store", &is, "images"]);
+    assert!(listed.stdout.contains("split"), "{}", listed.stdout);
+    // Without the flag the image store's images are not seen.
+    assert!(!cli.run(&["images"]).stdout.contains("split"));
 }

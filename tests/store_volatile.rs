@@ -169,15 +169,68 @@ fn a_store_serving_c_storage_1_43_keeps_volatile_containers_in_the_stable_files(
 }
 
 #[test]
-fn a_split_image_store_is_refused_rather_than_ignored() {
+fn a_split_image_store_holds_images_and_image_layers_and_the_graph_root_the_rest() {
     let t = TempStore::new("imagestore");
     let mut options = t.options("vfs");
     let images = t.dir.join("images");
-    fs::create_dir_all(&images).unwrap();
+    options.image_store = Some(images.clone());
+    let store = Store::open(&options).unwrap();
+    let base = store.create_layer(&LayerOptions::default()).unwrap();
+    let image = store.create_image(Some(&base.id), &ImageOptions { names: vec!["split:1".into()], ..Default::default() }).unwrap();
+    store.set_image_big_data(&image.id, "manifest", b"{}").unwrap();
+    let ctr = store.create_container(Some(&image.id), &ContainerOptions::default()).unwrap();
+
+    // Images (records, lock, big data) and the image's layer data under the image store;
+    // layers.json, containers and the container's layer data in the graph root.
+    assert!(images.join("vfs-images/images.json").is_file());
+    assert!(images.join(format!("vfs-images/{}/manifest", image.id)).is_file());
+    assert!(images.join("vfs-layers/layers.lock").is_file(), "the layer store's second lock");
+    assert!(images.join(format!("vfs/dir/{}", base.id)).is_dir());
+    assert!(!t.graph().join(format!("vfs/dir/{}", base.id)).exists());
+    assert!(t.graph().join(format!("vfs/dir/{}", ctr.layer)).is_dir());
+    assert!(t.graph().join("vfs-images/images.lock").is_file());
+    assert!(!t.graph().join("vfs-images/images.json").exists());
+    assert!(fs::read_to_string(t.graph().join("vfs-layers/layers.json")).unwrap().contains(&base.id));
+
+    // Found, listed once, mounted from where they are, and deleted from there.
+    assert_eq!(store.images().unwrap().len(), 1);
+    assert_eq!(store.layers().unwrap().len(), 2);
+    assert!(store.additional_image_stores().is_empty());
+    assert_eq!(store.mount(&ctr.id, "", &[]).unwrap(), t.graph().join(format!("vfs/dir/{}", ctr.layer)));
+    store.unmount(&ctr.id, false).unwrap();
+    assert_eq!(store.mount(&base.id, "", &[]).unwrap(), images.join(format!("vfs/dir/{}", base.id)));
+    store.unmount(&base.id, false).unwrap();
+    store.delete_container(&ctr.id).unwrap();
+    store.delete_image(&image.id, true).unwrap();
+    assert!(!images.join(format!("vfs-images/{}", image.id)).exists());
+    assert!(!images.join(format!("vfs/dir/{}", base.id)).exists());
+    assert!(store.layers().unwrap().is_empty());
+}
+
+#[test]
+fn images_left_in_the_graph_root_stay_visible_with_a_split_image_store() {
+    let t = TempStore::new("imagestore-old");
+    let before = Store::open(&t.options("vfs")).unwrap();
+    let layer = before.create_layer(&LayerOptions::default()).unwrap();
+    let old = before.create_image(Some(&layer.id), &ImageOptions { names: vec!["old:1".into()], ..Default::default() }).unwrap();
+    drop(before);
+    let mut options = t.options("vfs");
+    options.image_store = Some(t.dir.join("images"));
+    let store = Store::open(&options).unwrap();
+    assert_eq!(store.image("old:1").unwrap().id, old.id);
+    assert_eq!(store.images().unwrap().len(), 1);
+    assert_eq!(store.layers().unwrap().len(), 1, "the graph root's layers are listed once");
+}
+
+#[test]
+fn a_split_image_store_is_refused_with_overlay_rather_than_ignored() {
+    let t = TempStore::new("imagestore-overlay");
+    let mut options = t.options("overlay");
+    let images = t.dir.join("images");
     options.image_store = Some(images.clone());
     let e = Store::open(&options).err().expect("open must fail");
     assert_eq!(e.kind(), ErrorKind::NotSupported);
-    assert!(e.to_string().contains(&images.display().to_string()), "{e}");
+    assert!(e.to_string().contains(&images.display().to_string()) && e.to_string().contains("overlay"), "{e}");
     assert!(!t.graph().exists(), "nothing created");
 }
 

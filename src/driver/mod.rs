@@ -56,6 +56,11 @@ pub trait Driver: Send + Sync {
     fn name(&self) -> &'static str;
     /// G/<driver>.
     fn home(&self) -> &Path;
+    /// IS/<driver> when the store has a split image store (c/storage's `imagestore`): the
+    /// home of its read-only layers.
+    fn split_image_store_home(&self) -> Option<&Path> {
+        None
+    }
     /// Create the directory state of a new layer (a copy of the parent for vfs).
     fn create(&self, id: &str, opts: &CreateOptions) -> Result<()>;
     /// Remove everything the driver keeps for the layer; a missing layer is not an error.

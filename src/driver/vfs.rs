@@ -16,6 +16,8 @@ pub struct Vfs {
     home: PathBuf,
     /// `S/vfs` of each additional image store, where the layers that are not ours live.
     image_store_homes: Vec<PathBuf>,
+    /// `IS/vfs` of the split image store: where read-only (image) layers are created.
+    split_image_store_home: Option<PathBuf>,
     /// `vfs.ignore_chown_errors`.
     ignore_chown_errors: bool,
 }
@@ -34,7 +36,18 @@ impl Vfs {
         }
         let home = graph_root.join("vfs");
         create_private_dir(&home.join("dir"))?;
-        Ok(Vfs { home, image_store_homes: Vec::new(), ignore_chown_errors })
+        Ok(Vfs { home, image_store_homes: Vec::new(), split_image_store_home: None, ignore_chown_errors })
+    }
+
+    /// Keep read-only layers under the split image store `root` (c/storage's `imagestore`):
+    /// `root/vfs/dir/<id>`, created if missing (unless the store is read-only).
+    pub fn with_split_image_store(mut self, root: &Path, read_only: bool) -> Result<Vfs> {
+        let home = root.join("vfs");
+        if !read_only {
+            create_private_dir(&home.join("dir"))?;
+        }
+        self.split_image_store_home = Some(home);
+        Ok(self)
     }
 
     /// Read layers that are not ours from these additional image stores (graph roots).
@@ -43,9 +56,28 @@ impl Vfs {
         self
     }
 
-    /// A layer of ours: what we create, fill, remove and mount.
+    /// A layer of ours: what we fill, remove and mount. With a split image store, a layer
+    /// lives either in the graph root's home (read-write layers) or in the image store's
+    /// (read-only layers): the graph root's when it has the layer, else the image store's
+    /// when that has it (c/storage's dir2 looks in the same order), else the graph root's.
     fn dir(&self, id: &str) -> PathBuf {
-        self.home.join("dir").join(id)
+        let in_graph_root = self.home.join("dir").join(id);
+        if in_graph_root.is_dir() {
+            return in_graph_root;
+        }
+        match &self.split_image_store_home {
+            Some(home) if home.join("dir").join(id).is_dir() => home.join("dir").join(id),
+            _ => in_graph_root,
+        }
+    }
+
+    /// Where a new layer goes: read-only layers into the split image store when there is one
+    /// (c/storage's Create vs. CreateReadWrite), everything else into the graph root.
+    fn new_layer_dir(&self, id: &str, read_write: bool) -> PathBuf {
+        match &self.split_image_store_home {
+            Some(home) if !read_write => home.join("dir").join(id),
+            _ => self.home.join("dir").join(id),
+        }
     }
 
 }
@@ -60,7 +92,10 @@ impl Driver for Vfs {
     }
 
     fn create(&self, id: &str, opts: &CreateOptions) -> Result<()> {
-        let dir = self.dir(id);
+        if self.dir(id).is_dir() {
+            return Err(Error::new(ErrorKind::DuplicateId, format!("vfs layer directory {} already exists", self.dir(id).display())));
+        }
+        let dir = self.new_layer_dir(id, opts.read_write);
         // A base layer's root is 0555 and owned by the container's root; a child starts with
         // its parent root's mode and owner (as Go's vfs does).
         let (mode, uid, gid, parent_dir) = match opts.parent {
@@ -107,7 +142,12 @@ impl Driver for Vfs {
     }
 
     fn remove(&self, id: &str) -> Result<()> {
-        remove_tree(&self.dir(id))
+        // Both homes: a layer is in one of them, and a half-made one may be in either.
+        remove_tree(&self.home.join("dir").join(id))?;
+        match &self.split_image_store_home {
+            Some(home) => remove_tree(&home.join("dir").join(id)),
+            None => Ok(()),
+        }
     }
 
     fn exists(&self, id: &str) -> bool {
@@ -139,6 +179,10 @@ impl Driver for Vfs {
 
     /// Ours when we have it, else the first additional image store's (c/storage's vfs looks
     /// in the same order).
+    fn split_image_store_home(&self) -> Option<&Path> {
+        self.split_image_store_home.as_deref()
+    }
+
     fn diff_dir_to_read(&self, id: &str) -> PathBuf {
         let own = self.dir(id);
         if own.is_dir() {

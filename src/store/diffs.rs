@@ -35,7 +35,7 @@ impl Store {
     /// pass that records both digests and sizes, the compression, the owners and the tar-split.
     /// Any failure (bad archive, digest mismatch, cancel) removes the half-made layer.
     pub fn put_layer(&self, options: &LayerOptions, input: &mut dyn Read, progress: Progress) -> Result<Layer> {
-        self.create_layer_with(options, false, |layers, id| {
+        self.create_layer_with(options, options.writeable, |layers, id| {
             apply_to_layer(layers, id, options.compressed_digest.clone(), options.uncompressed_digest.clone(), input, progress)
         })
     }

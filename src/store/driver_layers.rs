@@ -49,7 +49,8 @@ pub struct StorageLayerOptions {
 /// link and the rest).
 pub(super) fn layer_dir(driver: &dyn Driver, id: &str) -> PathBuf {
     match driver.name() {
-        "vfs" => driver.home().join("dir").join(id),
+        // The graph root's or the split image store's, wherever the layer is.
+        "vfs" => driver.diff_dir(id),
         _ => driver.home().join(id),
     }
 }
@@ -57,11 +58,19 @@ pub(super) fn layer_dir(driver: &dyn Driver, id: &str) -> PathBuf {
 /// The names of the driver's layer directories, sorted (c/storage reads them with
 /// os.ReadDir, which sorts). A driver home that does not exist yet holds none.
 pub(super) fn list_layer_dirs(driver: &dyn Driver) -> Result<Vec<String>> {
-    let (dir, skip): (PathBuf, &[&str]) = match driver.name() {
-        "vfs" => (driver.home().join("dir"), &[]),
-        _ => (driver.home().to_path_buf(), OVERLAY_NON_LAYERS),
-    };
-    Ok(subdirectories(&dir)?.into_iter().filter(|name| !skip.contains(&name.as_str())).collect())
+    let homes = std::iter::once(driver.home()).chain(driver.split_image_store_home());
+    let mut names = Vec::new();
+    for home in homes {
+        let (dir, skip): (PathBuf, &[&str]) = match driver.name() {
+            "vfs" => (home.join("dir"), &[]),
+            _ => (home.to_path_buf(), OVERLAY_NON_LAYERS),
+        };
+        names.extend(subdirectories(&dir)?.into_iter().filter(|name| !skip.contains(&name.as_str())));
+    }
+    // One list, sorted, each layer once, whichever home (or both) holds it.
+    names.sort();
+    names.dedup();
+    Ok(names)
 }
 
 /// The names of the directories in `dir` (not following symbolic links), sorted; none when

@@ -34,16 +34,27 @@ pub struct AdditionalImageStore {
     images_dir: PathBuf,
     layers: Mutex<RecordFile<Layer>>,
     images: Mutex<RecordFile<Image>>,
+    /// Only the images of this store are visible: it is our own graph root, seen as an image
+    /// store because a split image store took its place (its layers are ours already).
+    images_only: bool,
 }
 
 /// The kinds of record an additional image store holds (layers and images; never containers).
 pub trait StoredRecord: Record {
     fn records_of(store: &AdditionalImageStore) -> &Mutex<RecordFile<Self>>;
+    /// Whether records of this kind are looked for in `store`.
+    fn shown_by(_store: &AdditionalImageStore) -> bool {
+        true
+    }
 }
 
 impl StoredRecord for Layer {
     fn records_of(store: &AdditionalImageStore) -> &Mutex<RecordFile<Self>> {
         &store.layers
+    }
+
+    fn shown_by(store: &AdditionalImageStore) -> bool {
+        !store.images_only
     }
 }
 
@@ -65,7 +76,15 @@ impl AdditionalImageStore {
             images: Mutex::new(read_only_records(&images_dir, "images")?),
             layers_dir,
             images_dir,
+            images_only: false,
         })
+    }
+
+    /// c/storage 1.57 with a split image store keeps reading the images of the graph root
+    /// (G/<driver>-images), after the image store's: those made before the split. Only the
+    /// images: the graph root's layers are the store's own.
+    fn open_graph_root_images(root: &Path, driver: &str) -> Result<Self> {
+        Ok(AdditionalImageStore { images_only: true, ..Self::open(root, driver)? })
     }
 
     /// Run `read` on the store's layers or images, under their shared lock and up to date.
@@ -94,13 +113,22 @@ pub struct AdditionalImageStores {
 }
 
 impl AdditionalImageStores {
-    pub fn open(roots: &[PathBuf], driver: &str) -> Result<Self> {
-        let stores = roots.iter().map(|root| AdditionalImageStore::open(root, driver)).collect::<Result<_>>()?;
+    /// `graph_root_images`: the graph root, when a split image store holds our images, so that
+    /// the images left in the graph root stay visible (first, as in c/storage).
+    pub fn open(roots: &[PathBuf], graph_root_images: Option<&Path>, driver: &str) -> Result<Self> {
+        let mut stores = Vec::new();
+        if let Some(graph_root) = graph_root_images {
+            stores.push(AdditionalImageStore::open_graph_root_images(graph_root, driver)?);
+        }
+        for root in roots {
+            stores.push(AdditionalImageStore::open(root, driver)?);
+        }
         Ok(AdditionalImageStores { stores })
     }
 
+    /// The configured additional image stores (not the graph root seen as one).
     pub fn roots(&self) -> Vec<PathBuf> {
-        self.stores.iter().map(|s| s.root.clone()).collect()
+        self.stores.iter().filter(|s| !s.images_only).map(|s| s.root.clone()).collect()
     }
 
     /// Every layer of every store, store by store.
@@ -148,7 +176,7 @@ impl AdditionalImageStores {
 
     /// Whether some store has a layer or image (`T`) with exactly this ID.
     pub fn has_id<T: StoredRecord>(&self, id: &str) -> Result<bool> {
-        for store in &self.stores {
+        for store in self.stores.iter().filter(|s| T::shown_by(s)) {
             if store.read(|file: &RecordFile<T>| file.contains_id(id))? {
                 return Ok(true);
             }
@@ -158,7 +186,7 @@ impl AdditionalImageStores {
 
     fn matching<T: StoredRecord>(&self, copy: fn(&T) -> T, wanted: impl Fn(&T) -> bool) -> Result<Vec<T>> {
         let mut out = Vec::new();
-        for store in &self.stores {
+        for store in self.stores.iter().filter(|s| T::shown_by(s)) {
             store.read(|file| out.extend(file.records().iter().map(copy).filter(|r| wanted(r))))?;
         }
         Ok(out)
@@ -166,7 +194,7 @@ impl AdditionalImageStores {
 
     fn find<T: StoredRecord, R>(&self, key: &str, read: impl FnOnce(&T, &AdditionalImageStore) -> R) -> Result<Option<R>> {
         let mut read = Some(read);
-        for store in &self.stores {
+        for store in self.stores.iter().filter(|s| T::shown_by(s)) {
             let found = store.read(|file: &RecordFile<T>| file.get(key).map(|record| (read.take().expect("called once"))(record, store)))?;
             if found.is_some() {
                 return Ok(found);

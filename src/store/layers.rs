@@ -32,6 +32,10 @@ pub struct LayerOptions {
     /// Keep the record in volatile-layers.json (c/storage 1.45+: the layer of a volatile
     /// container, or of any container in a transient store).
     pub volatile: bool,
+    /// Go's `writeable` argument of CreateLayer/PutLayer: a layer a container may write to.
+    /// With a split image store, layers that are not writeable (image layers, what c/image
+    /// makes) have their data there, writeable ones in the graph root.
+    pub writeable: bool,
 }
 
 /// What mounting a key means: a layer, and for a container its options, ID maps and whether
@@ -48,7 +52,7 @@ struct MountTarget {
 impl Store {
     /// Create an empty layer (Go's CreateLayer; `read_write` for a container's layer).
     pub fn create_layer(&self, options: &LayerOptions) -> Result<Layer> {
-        self.create_layer_with(options, false, |_, _| Ok(()))
+        self.create_layer_with(options, options.writeable, |_, _| Ok(()))
     }
 
     /// Create a layer and let `fill` put its contents in place while the layer is still marked

@@ -85,12 +85,7 @@ impl Store {
     pub fn open(options: &StoreOptions) -> Result<Store> {
         let resolved = options.resolve()?;
         if let Some(image_store) = &resolved.image_store {
-            // Ignoring it would hide the images c/storage keeps there, and put ours where it
-            // does not look.
-            return Err(Error::new(
-                ErrorKind::NotSupported,
-                format!("the split image store ({}) is not supported yet: open the store without imagestore", image_store.display()),
-            ));
+            refuse_split_image_store_unless_vfs(choose_driver(&resolved.graph_root, &resolved.driver)?.as_deref(), image_store)?;
         }
         let graph_root = resolved.graph_root.clone();
         let run_root = resolved.run_root.clone();
@@ -109,7 +104,8 @@ impl Store {
             create_private_dir(&graph_root.join("tmp"))?;
         }
 
-        let (driver, image_store_roots) = match choose_driver(&graph_root, &resolved.driver)? {
+        let chosen = choose_driver(&graph_root, &resolved.driver)?;
+        let (driver, image_store_roots) = match chosen {
             Some(name) => make_driver(&name, &resolved)?,
             None => first_working_driver(&resolved)?,
         };
@@ -124,7 +120,19 @@ impl Store {
         };
         let layers_dir = dir(&graph_root, "layers")?;
         let run_layers_dir = dir(&run_root, "layers")?;
-        let images_dir = dir(&graph_root, "images")?;
+        // With a split image store (c/storage's `imagestore`), images live there; layers.json
+        // stays in the graph root, its lock paired with IS/<driver>-layers/layers.lock.
+        let images_dir = dir(resolved.image_store.as_deref().unwrap_or(&graph_root), "images")?;
+        let mut layers_lock = open_lock(&layers_dir.join("layers.lock"))?;
+        if let Some(image_store) = &resolved.image_store {
+            layers_lock = layers_lock.with_companion(open_lock(&dir(image_store, "layers")?.join("layers.lock"))?);
+            // c/storage 1.57 also opens the graph root's images (as a second image store, see
+            // `AdditionalImageStores`), creating their lock.
+            let graph_images_dir = dir(&graph_root, "images")?;
+            if !read_only {
+                LockFile::open(&graph_images_dir.join("images.lock"))?;
+            }
+        }
         let containers_dir = dir(&graph_root, "containers")?;
         // Go creates these at open too: c/image's digest locks (and, below, per-container run
         // directories).
@@ -137,7 +145,7 @@ impl Store {
         let transient = resolved.transient;
         let (volatile_layers_dir, volatile_containers_dir) =
             if transient { (&run_layers_dir, &run_containers_dir) } else { (&layers_dir, &containers_dir) };
-        let layer_records = RecordFile::open(layers_dir.join("layers.json"), open_lock(&layers_dir.join("layers.lock"))?, read_only)
+        let layer_records = RecordFile::open(layers_dir.join("layers.json"), layers_lock, read_only)
             .with_volatile_file(volatile_layers_dir.join("volatile-layers.json"));
         let mounts = MountsFile::open(run_layers_dir.join("mountpoints.json"), open_lock(&run_layers_dir.join("mountpoints.lock"))?);
         let images = RecordFile::open(images_dir.join("images.json"), open_lock(&images_dir.join("images.lock"))?, read_only);
@@ -148,6 +156,7 @@ impl Store {
         )
         .with_volatile_file(volatile_containers_dir.join("volatile-containers.json"));
 
+        let graph_root_images = resolved.image_store.is_some().then(|| graph_root.clone());
         let store = Store {
             graph_root,
             run_root,
@@ -157,7 +166,7 @@ impl Store {
             layers: Mutex::new(LayerStore::new(layer_records, mounts, driver, layers_dir)),
             images: Mutex::new(images),
             containers: Mutex::new(containers),
-            additional: AdditionalImageStores::open(&image_store_roots, driver_name)?,
+            additional: AdditionalImageStores::open(&image_store_roots, graph_root_images.as_deref(), driver_name)?,
         };
         // Like c/storage's GetStore, read images and containers now, so damaged metadata fails
         // the open rather than a later call. Layers load (and incomplete ones are cleaned up) on
@@ -282,8 +291,9 @@ impl Store {
         self.run_root.join(format!("{}-containers", self.driver.name())).join(id)
     }
 
+    /// G/<driver>-images, or IS/<driver>-images with a split image store.
     fn images_dir(&self) -> PathBuf {
-        self.graph_root.join(format!("{}-images", self.driver.name()))
+        self.options.image_store.as_deref().unwrap_or(&self.graph_root).join(format!("{}-images", self.driver.name()))
     }
 }
 
@@ -317,6 +327,23 @@ fn choose_driver(graph_root: &Path, requested: &str) -> Result<Option<String>> {
     }
 }
 
+/// The split image store is honoured by the vfs driver only (so far): overlay's layers in an
+/// image store need c/storage's `l/` link and `lower` layout there, which we do not write yet.
+/// Refused before any driver starts, so nothing is created for a store we will not open.
+fn refuse_split_image_store_unless_vfs(driver: Option<&str>, image_store: &Path) -> Result<()> {
+    match driver {
+        Some("vfs") => Ok(()),
+        Some(other) => Err(Error::new(
+            ErrorKind::NotSupported,
+            format!("the split image store ({}) is not supported with the {other} driver yet, only with vfs", image_store.display()),
+        )),
+        None => Err(Error::new(
+            ErrorKind::NotSupported,
+            format!("the split image store ({}) needs the driver named explicitly; only vfs supports it so far", image_store.display()),
+        )),
+    }
+}
+
 /// A started driver and the additional image stores it reads from.
 type DriverAndImageStores = (Arc<dyn Driver>, Vec<PathBuf>);
 
@@ -341,7 +368,13 @@ fn make_driver(name: &str, options: &ResolvedOptions) -> Result<DriverAndImageSt
     let (stores, driver_options) =
         options::take_image_stores(name, driver_options, &options.additional_image_stores, &options.graph_root)?;
     let driver: Arc<dyn Driver> = match name {
-        "vfs" => Arc::new(Vfs::new(&options.graph_root, &driver_options)?.with_image_stores(&stores)),
+                "vfs" => {
+            let mut vfs = Vfs::new(&options.graph_root, &driver_options)?.with_image_stores(&stores);
+            if let Some(image_store) = &options.image_store {
+                vfs = vfs.with_split_image_store(image_store, options.read_only)?;
+            }
+            Arc::new(vfs)
+        }
         "overlay" => Arc::new(Overlay::new(&options.graph_root, &options.run_root, &driver_options)?.with_image_stores(&stores)),
         other => return Err(Error::new(ErrorKind::NotSupported, format!("storage driver {other:?} is not supported by this build"))),
     };

@@ -141,6 +141,9 @@ fn layer_options(inv: &Invocation) -> Result<LayerOptions, String> {
         mount_label: inv.flags.get_text("l").to_string(),
         uid_map: mappings.uid_map,
         gid_map: mappings.gid_map,
+        // As containers-storage: writeable unless -r (with a split image store, -r layers go
+        // there, the others into the graph root).
+        writeable: !inv.flags.get_bool("r"),
         ..Default::default()
     })
 }
