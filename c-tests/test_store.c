@@ -168,6 +168,19 @@ static void storage_conf_and_the_environment_choose_the_roots(void) {
         CHECK(access(path, F_OK) == 0);
         snprintf(path, sizeof path, "%s/vfs-images/images.json", graph);
         CHECK(access(path, F_OK) != 0);
+        /* A layer containers write to keeps its data under the graph root. */
+        cs_layer_options *writeable = cs_layer_options_new();
+        OK(cs_layer_options_set_writeable(writeable, true, &err));
+        FAILS(cs_layer_options_set_writeable(NULL, true, &err), CS_RESULT_NULL_PARAMETER);
+        cs_layer *rw_layer = NULL;
+        OK(cs_layer_create(store, writeable, &rw_layer, &err));
+        cs_layer_options_free(writeable);
+        snprintf(path, sizeof path, "%s/vfs/dir/%s", graph, cs_layer_id(rw_layer));
+        CHECK(access(path, F_OK) == 0);
+        snprintf(path, sizeof path, "%s/vfs/dir/%s", images, cs_layer_id(rw_layer));
+        CHECK(access(path, F_OK) != 0);
+        OK(cs_layer_delete(store, cs_layer_id(rw_layer), &err));
+        cs_layer_free(rw_layer);
         cs_image_free(split_image);
         cs_layer_free(split_layer);
     }

@@ -899,6 +899,14 @@ cs_result cs_layer_options_set_id(cs_layer_options *options, const char *id, cs_
 cs_result cs_layer_options_set_parent(cs_layer_options *options, const char *parent, cs_error **err);
 
 /**
+ * Whether containers will write to the layer (c/storage's `writeable`; default false: an image
+ * layer, what c/image makes). With a split image store, layers that are not writeable keep
+ * their data under the image store and writeable ones under the graph root, as in c/storage
+ * 1.57; elsewhere it changes nothing.
+ */
+cs_result cs_layer_options_set_writeable(cs_layer_options *options, bool writeable, cs_error **err);
+
+/**
  * Add a name; names are unique among layers (`CS_RESULT_DUPLICATE_NAME` at creation).
  */
 cs_result cs_layer_options_add_name(cs_layer_options *options, const char *name, cs_error **err);

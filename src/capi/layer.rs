@@ -106,6 +106,22 @@ pub extern "C" fn cs_layer_options_set_parent(
     })
 }
 
+/// Whether containers will write to the layer (c/storage's `writeable`; default false: an image
+/// layer, what c/image makes). With a split image store, layers that are not writeable keep
+/// their data under the image store and writeable ones under the graph root, as in c/storage
+/// 1.57; elsewhere it changes nothing.
+#[no_mangle]
+pub extern "C" fn cs_layer_options_set_writeable(
+    options: *mut cs_layer_options,
+    writeable: bool,
+    err: *mut *mut cs_error,
+) -> cs_result {
+    boundary!(err = err; options: handle_mut => {
+        options.options.writeable = writeable;
+        Ok(())
+    })
+}
+
 /// Add a name; names are unique among layers (`CS_RESULT_DUPLICATE_NAME` at creation).
 #[no_mangle]
 pub extern "C" fn cs_layer_options_add_name(
