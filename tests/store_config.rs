@@ -185,7 +185,7 @@ fn a_storage_conf_with_every_key_of_the_1_57_man_page_opens_vfs_and_overlay_stor
         let resolved = store.options();
         assert!(resolved.transient && resolved.disable_volatile);
         assert_eq!(resolved.image_store, Some(image_store.clone()), "{driver}");
-        assert!(image_store.join(format!("{driver}-images/images.json")).is_file(), "{driver}: images kept in the image store");
+        assert!(image_store.join(format!("{driver}-images")).is_dir(), "{driver}: images kept in the image store");
         assert_eq!(resolved.compat, CompatLevel::V1_57);
         assert_eq!(store.additional_image_stores(), vec![dir.join("extra")]);
         let own_table = match driver {
