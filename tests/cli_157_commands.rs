@@ -487,7 +487,6 @@ fn commands_cstorage_cannot_carry_out_exit_1_and_say_why() {
         (&["dedup", "-j", "--hash-method", "sha256"], "not supported"),
         (&["unshare", "true"], "unshare: running a command in a user namespace is not supported"),
         (&["applydiff-using-staging-dir", "layer", "/tmp"], "applydiff-using-staging-dir: applying a layer through a staging directory"),
-        (&["-s", "overlay", "--image-store", "/tmp/images", "layers"], "the split image store (/tmp/images) is not supported with the overlay driver yet"),
         (&["--unshare", "layers"], "--unshare: running in a user namespace is not supported"),
         (&["layers", "-U"], "--unshare: running in a user namespace is not supported"),
     ] {
@@ -583,4 +582,43 @@ fn image_store_flag_puts_images_and_read_only_layers_under_it() {
     assert!(listed.stdout.contains("split"), "{}", listed.stdout);
     // Without the flag the image store's images are not seen.
     assert!(!cli.run(&["images"]).stdout.contains("split"));
+}
+
+#[test]
+fn image_store_flag_works_on_overlay_as_in_1_57() {
+    let o = OverlayTest::new("cli157-image-store-overlay");
+    let cli = Cli { graph: o.graph(), run: o.run(), driver: "overlay" };
+    let images = o.dir().join("images");
+    let is = images.display().to_string();
+    let first = cli.ok(&["--image-store", &is, "create-layer", "-r"]).lines().next().unwrap().to_string();
+    let second = cli.ok(&["--image-store", &is, "create-layer", "-r", &first]).lines().next().unwrap().to_string();
+    let rw_layer = cli.ok(&["--image-store", &is, "create-layer", &second]).lines().next().unwrap().to_string();
+    // 1.57: image layers and their links under IS/overlay, the read-write one in G/overlay with
+    // `lower` naming the image layers' links; an (unused) IS/l.
+    let is_home = images.join("overlay");
+    let link = |dir: &Path| fs::read_to_string(dir.join("link")).unwrap();
+    assert!(is_home.join(&first).join("empty").is_dir() && is_home.join(&second).join("lower").is_file());
+    assert!(is_home.join("l").join(link(&is_home.join(&first))).is_dir());
+    assert!(images.join("l").is_dir());
+    let rw_dir = o.graph().join("overlay").join(&rw_layer);
+    assert_eq!(
+        fs::read_to_string(rw_dir.join("lower")).unwrap(),
+        format!("l/{}:l/{}", link(&is_home.join(&second)), link(&is_home.join(&first)))
+    );
+    assert!(o.graph().join("overlay/l").join(link(&rw_dir)).is_dir());
+    let merged = cli.ok(&["--image-store", &is, "mount", &rw_layer]);
+    assert_eq!(merged, format!("{}\n", rw_dir.join("merged").display()));
+    let line = o.mountinfo_line(&rw_dir.join("merged")).expect("mounted");
+    // lowerdir=A:B (mount(2)) or lowerdir+=A,lowerdir+=B (fsconfig), each in IS/overlay/l.
+    assert!(line.contains(&format!("lowerdir={is}/overlay/l/")) || line.contains(&format!("lowerdir+={is}/overlay/l/")), "{line}");
+    cli.ok(&["--image-store", &is, "unmount", &rw_layer]);
+    cli.ok(&["--image-store", &is, "create-image", "-n", "split", &second]);
+    assert!(images.join("overlay-images/images.json").is_file());
+    assert!(cli.ok(&["--image-store", &is, "images"]).contains("split"));
+    cli.ok(&["--image-store", &is, "delete-layer", &rw_layer]);
+    cli.ok(&["--image-store", &is, "delete-image", "split"]);
+    assert!(!is_home.join(&first).exists() && !is_home.join(&second).exists());
+    assert_eq!(fs::read_dir(is_home.join("l")).unwrap().count(), 0, "the image layers' links are gone too");
+    cli.ok(&["--image-store", &is, "shutdown", "-f"]);
+    o.assert_nothing_mounted();
 }

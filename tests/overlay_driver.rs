@@ -725,3 +725,74 @@ fn diffs_against_a_layer_other_than_the_parent_compare_the_whole_trees() {
     modern.cleanup().unwrap();
     o.assert_nothing_mounted();
 }
+
+/// c/storage 1.57's split image store (`imagestore`) on overlay: read-only (image) layers and
+/// their `l/` links under `IS/overlay`, container layers in `G/overlay`, a container's lowers
+/// named `l/<LINK>` and resolved in IS; deleting removes the layer's directory and link there.
+#[test]
+fn a_split_image_store_holds_image_layers_and_their_links_and_containers_mount_on_them() {
+    let o = OverlayTest::new("ov-imagestore");
+    let images = o.dir().join("images");
+    let mut options = o.options();
+    options.image_store = Some(images.clone());
+    let store = Store::open(&options).unwrap();
+    let (home, is_home) = (o.home(), images.join("overlay"));
+    // 1.57's stray IS/l (it means IS/overlay/l), empty.
+    assert!(images.join("l").is_dir() && fs::read_dir(images.join("l")).unwrap().count() == 0);
+
+    let base = store.create_layer(&LayerOptions::default()).unwrap();
+    write(&store.layer_diff_dir(&base.id).unwrap(), "etc/hello.txt", "hello\n");
+    let top = store.create_layer(&child_of(&base.id)).unwrap();
+    write(&store.layer_diff_dir(&top.id).unwrap(), "top.txt", "top\n");
+    let image = store.create_image(Some(&top.id), &ImageOptions { names: vec!["split:1".into()], ..Default::default() }).unwrap();
+    let ctr = store.create_container(Some(&image.id), &ContainerOptions::default()).unwrap();
+
+    let entries = |dir: &Path| {
+        let mut names: Vec<String> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(entries(&is_home.join(&base.id)), ["diff", "empty", "link", "merged", "work"]);
+    assert_eq!(entries(&is_home.join(&top.id)), ["diff", "link", "lower", "merged", "work"]);
+    assert_eq!(entries(&home.join(&ctr.layer)), ["diff", "link", "lower", "merged", "work"]);
+    assert!(!home.join(&base.id).exists() && !home.join(&top.id).exists() && !is_home.join(&ctr.layer).exists());
+    let (base_link, top_link, ctr_link) = (link_of(&is_home, &base.id), link_of(&is_home, &top.id), link_of(&home, &ctr.layer));
+    assert_eq!(fs::read_link(is_home.join("l").join(&base_link)).unwrap(), Path::new("..").join(&base.id).join("diff"));
+    assert_eq!(fs::read_link(is_home.join("l").join(&top_link)).unwrap(), Path::new("..").join(&top.id).join("diff"));
+    assert_eq!(fs::read_link(home.join("l").join(&ctr_link)).unwrap(), Path::new("..").join(&ctr.layer).join("diff"));
+    assert!(!home.join("l").join(&base_link).exists());
+    assert_eq!(fs::read_to_string(is_home.join(&top.id).join("lower")).unwrap(), format!("l/{base_link}"));
+    assert_eq!(fs::read_to_string(home.join(&ctr.layer).join("lower")).unwrap(), format!("l/{top_link}:l/{base_link}"));
+    assert!(images.join("overlay-images/images.json").is_file() && images.join("overlay-layers/layers.lock").is_file());
+    assert_eq!(store.layers().unwrap().len(), 3);
+    assert!(store.check(&cstorage::store::CheckOptions::default()).unwrap().is_clean());
+
+    let merged = store.mount(&ctr.id, "", &[]).unwrap();
+    assert_eq!(merged, home.join(&ctr.layer).join("merged"));
+    let line = o.mountinfo_line(&merged).expect("the container is mounted");
+    let (is, g) = (is_home.display(), home.display());
+    // lowerdir=A:B (mount(2)) or lowerdir+=A,lowerdir+=B (fsconfig): the image layers' links in
+    // IS, nearest first; upper and work in G.
+    let (top_at, base_at) = (line.find(&format!("{is}/l/{top_link}")), line.find(&format!("{is}/l/{base_link}")));
+    assert!(top_at.is_some() && base_at.is_some() && top_at < base_at, "lowers in the image store: {line}");
+    assert!(line.contains(&format!(",upperdir={g}/{}/diff,workdir={g}/{}/work", ctr.layer, ctr.layer)), "{line}");
+    assert_eq!(fs::read_to_string(merged.join("etc/hello.txt")).unwrap(), "hello\n");
+    fs::write(merged.join("new.txt"), "new\n").unwrap();
+    assert!(home.join(&ctr.layer).join("diff/new.txt").is_file());
+    assert!(!store.unmount(&ctr.id, false).unwrap());
+
+    // An image layer mounts where it is.
+    assert_eq!(store.mount(&top.id, "", &[]).unwrap(), is_home.join(&top.id).join("merged"));
+    assert_eq!(fs::read_to_string(is_home.join(&top.id).join("merged/top.txt")).unwrap(), "top\n");
+    store.unmount(&top.id, false).unwrap();
+
+    store.delete_container(&ctr.id).unwrap();
+    assert!(!home.join(&ctr.layer).exists() && fs::symlink_metadata(home.join("l").join(&ctr_link)).is_err());
+    store.delete_image(&image.id, true).unwrap();
+    for (id, link) in [(&base.id, &base_link), (&top.id, &top_link)] {
+        assert!(!is_home.join(id).exists());
+        assert!(fs::symlink_metadata(is_home.join("l").join(link)).is_err(), "the link of {id} is gone");
+    }
+    assert!(store.layers().unwrap().is_empty());
+    o.finish(store);
+}

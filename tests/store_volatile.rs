@@ -223,18 +223,6 @@ fn images_left_in_the_graph_root_stay_visible_with_a_split_image_store() {
 }
 
 #[test]
-fn a_split_image_store_is_refused_with_overlay_rather_than_ignored() {
-    let t = TempStore::new("imagestore-overlay");
-    let mut options = t.options("overlay");
-    let images = t.dir.join("images");
-    options.image_store = Some(images.clone());
-    let e = Store::open(&options).err().expect("open must fail");
-    assert_eq!(e.kind(), ErrorKind::NotSupported);
-    assert!(e.to_string().contains(&images.display().to_string()) && e.to_string().contains("overlay"), "{e}");
-    assert!(!t.graph().exists(), "nothing created");
-}
-
-#[test]
 fn mount_records_of_layers_this_store_does_not_read_survive_its_writes() {
     let t = TempStore::new("foreign-mounts");
     let store = t.open();

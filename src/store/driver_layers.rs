@@ -51,7 +51,8 @@ pub(super) fn layer_dir(driver: &dyn Driver, id: &str) -> PathBuf {
     match driver.name() {
         // The graph root's or the split image store's, wherever the layer is.
         "vfs" => driver.diff_dir(id),
-        _ => driver.home().join(id),
+        // `<home>/<id>/diff`, in whichever home (G or IS) has the layer.
+        _ => driver.diff_dir(id).parent().map(Path::to_path_buf).unwrap_or_else(|| driver.home().join(id)),
     }
 }
 

@@ -84,9 +84,6 @@ impl Store {
     /// Open (creating what is missing) the store the options describe.
     pub fn open(options: &StoreOptions) -> Result<Store> {
         let resolved = options.resolve()?;
-        if let Some(image_store) = &resolved.image_store {
-            refuse_split_image_store_unless_vfs(choose_driver(&resolved.graph_root, &resolved.driver)?.as_deref(), image_store)?;
-        }
         let graph_root = resolved.graph_root.clone();
         let run_root = resolved.run_root.clone();
         let read_only = resolved.read_only;
@@ -327,23 +324,6 @@ fn choose_driver(graph_root: &Path, requested: &str) -> Result<Option<String>> {
     }
 }
 
-/// The split image store is honoured by the vfs driver only (so far): overlay's layers in an
-/// image store need c/storage's `l/` link and `lower` layout there, which we do not write yet.
-/// Refused before any driver starts, so nothing is created for a store we will not open.
-fn refuse_split_image_store_unless_vfs(driver: Option<&str>, image_store: &Path) -> Result<()> {
-    match driver {
-        Some("vfs") => Ok(()),
-        Some(other) => Err(Error::new(
-            ErrorKind::NotSupported,
-            format!("the split image store ({}) is not supported with the {other} driver yet, only with vfs", image_store.display()),
-        )),
-        None => Err(Error::new(
-            ErrorKind::NotSupported,
-            format!("the split image store ({}) needs the driver named explicitly; only vfs supports it so far", image_store.display()),
-        )),
-    }
-}
-
 /// A started driver and the additional image stores it reads from.
 type DriverAndImageStores = (Arc<dyn Driver>, Vec<PathBuf>);
 
@@ -368,14 +348,20 @@ fn make_driver(name: &str, options: &ResolvedOptions) -> Result<DriverAndImageSt
     let (stores, driver_options) =
         options::take_image_stores(name, driver_options, &options.additional_image_stores, &options.graph_root)?;
     let driver: Arc<dyn Driver> = match name {
-                "vfs" => {
+        "vfs" => {
             let mut vfs = Vfs::new(&options.graph_root, &driver_options)?.with_image_stores(&stores);
             if let Some(image_store) = &options.image_store {
                 vfs = vfs.with_split_image_store(image_store, options.read_only)?;
             }
             Arc::new(vfs)
         }
-        "overlay" => Arc::new(Overlay::new(&options.graph_root, &options.run_root, &driver_options)?.with_image_stores(&stores)),
+        "overlay" => {
+            let mut overlay = Overlay::new(&options.graph_root, &options.run_root, &driver_options)?.with_image_stores(&stores);
+            if let Some(image_store) = &options.image_store {
+                overlay = overlay.with_split_image_store(image_store, options.read_only)?;
+            }
+            Arc::new(overlay)
+        }
         other => return Err(Error::new(ErrorKind::NotSupported, format!("storage driver {other:?} is not supported by this build"))),
     };
     Ok((driver, stores))

@@ -55,16 +55,64 @@ fn base32_prefix(bytes: &[u8], len: usize) -> String {
 /// same way; they are only ever read. A layer of ours may have their layers below it: its
 /// `lower` file then names their `l/<LINK>` links, which are found in the first tree that has
 /// them (ours, then each store's), as c/storage does.
+///
+/// With a split image store (c/storage 1.57's `imagestore`), our layers live in two trees:
+/// read-only (image) layers in `IS/overlay`, each with its link in `IS/overlay/l`, and the
+/// others in `G/overlay`. A layer is looked for in `G/overlay` first, then in `IS/overlay`
+/// (c/storage's dir2), and `l/<LINK>` entries resolve in G, then IS, then the additional
+/// image stores.
 #[derive(Debug, Clone)]
 pub struct Layout {
     home: PathBuf,
+    /// `IS/overlay` of the split image store, when there is one.
+    split_home: Option<PathBuf>,
     /// `S/overlay` of each additional image store, in lookup order.
     image_store_homes: Vec<PathBuf>,
 }
 
 impl Layout {
     pub fn new(home: PathBuf) -> Self {
-        Layout { home, image_store_homes: Vec::new() }
+        Layout { home, split_home: None, image_store_homes: Vec::new() }
+    }
+
+    /// Keep read-only layers in `split_home` (`IS/overlay`).
+    pub fn with_split_home(self, split_home: PathBuf) -> Self {
+        Layout { split_home: Some(split_home), ..self }
+    }
+
+    pub fn split_home(&self) -> Option<&Path> {
+        self.split_home.as_deref()
+    }
+
+    /// The trees of our own layers: `G/overlay`, then `IS/overlay`.
+    fn own_homes(&self) -> impl Iterator<Item = &PathBuf> {
+        std::iter::once(&self.home).chain(&self.split_home)
+    }
+
+    /// Every tree layers are read from, in lookup order: ours (G, IS), then the additional
+    /// image stores'.
+    pub fn all_homes(&self) -> impl Iterator<Item = &PathBuf> {
+        self.own_homes().chain(&self.image_store_homes)
+    }
+
+    /// The tree of ours that holds layer `id`: the first that has its directory, else
+    /// `G/overlay`.
+    pub fn layer_home(&self, id: &str) -> &Path {
+        self.own_homes().find(|home| fs::symlink_metadata(home.join(id)).is_ok()).unwrap_or(&self.home)
+    }
+
+    /// The tree a new layer goes to: read-only layers into the split image store when there is
+    /// one (c/storage's create(readOnly)), everything else into `G/overlay`.
+    pub fn new_layer_home(&self, read_write: bool) -> &Path {
+        match &self.split_home {
+            Some(home) if !read_write => home,
+            _ => &self.home,
+        }
+    }
+
+    /// The layer's directory in each of our trees (a half-made layer may be in either).
+    pub fn own_layer_dirs(&self, id: &str) -> Vec<PathBuf> {
+        self.own_homes().map(|home| home.join(id)).collect()
     }
 
     pub fn with_image_store_homes(self, image_store_homes: Vec<PathBuf>) -> Self {
@@ -75,13 +123,10 @@ impl Layout {
         &self.home
     }
 
-    pub fn image_store_homes(&self) -> &[PathBuf] {
-        &self.image_store_homes
-    }
-
-    /// A layer of ours: what we create, fill, mount and remove.
+    /// A layer of ours: what we create, fill, mount and remove (in whichever of our trees
+    /// has it; see `layer_home`).
     pub fn layer_dir(&self, id: &str) -> PathBuf {
-        self.home.join(id)
+        self.layer_home(id).join(id)
     }
 
     /// Where another layer's files are read from: ours when we have the layer, else the first
@@ -107,7 +152,7 @@ impl Layout {
     /// is there, else in the first additional image store's tree that has it. The path of the
     /// link itself is returned (not its target), as c/storage passes it to the kernel.
     pub fn resolve_lower_entry(&self, entry: &str) -> Option<PathBuf> {
-        std::iter::once(&self.home).chain(&self.image_store_homes).map(|home| home.join(entry)).find(|path| path.is_dir())
+        self.all_homes().map(|home| home.join(entry)).find(|path| path.is_dir())
     }
 
     /// The layer's own changes (the upper directory of a read-write mount).
@@ -139,8 +184,14 @@ impl Layout {
         self.layer_dir(id).join("mapped")
     }
 
+    /// `G/overlay/l`.
     pub fn link_dir(&self) -> PathBuf {
         self.home.join(LINK_DIR)
+    }
+
+    /// The `l/` directory of the tree that holds layer `id`.
+    fn link_dir_of(&self, id: &str) -> PathBuf {
+        self.layer_home(id).join(LINK_DIR)
     }
 
     fn link_file(&self, id: &str) -> PathBuf {
@@ -149,11 +200,6 @@ impl Layout {
 
     fn lower_file(&self, id: &str) -> PathBuf {
         self.layer_dir(id).join(LOWER_FILE)
-    }
-
-    /// `G/overlay/l/<link>`.
-    pub fn link_path(&self, link: &str) -> PathBuf {
-        self.link_dir().join(link)
     }
 
     /// The layer's link ID, or `None` when it has no `link` file.
@@ -167,7 +213,7 @@ impl Layout {
     pub fn create_link(&self, id: &str) -> Result<String> {
         loop {
             let link = new_link_id();
-            match std::os::unix::fs::symlink(Path::new("..").join(id).join("diff"), self.link_path(&link)) {
+            match std::os::unix::fs::symlink(Path::new("..").join(id).join("diff"), self.link_dir_of(id).join(&link)) {
                 Ok(()) => {
                     write_new_file(&self.link_file(id), link.as_bytes(), 0o644)?;
                     return Ok(link);
@@ -220,64 +266,86 @@ impl Layout {
     /// points at a layer whose link file is missing or different rewrites that link file; a
     /// symlink whose target does not look like `../<id>/diff` is removed. Directories that are
     /// not layers (no `diff`) are left alone.
+    ///
+    /// Each of our trees (G/overlay, and IS/overlay when it exists) is repaired on its own.
     pub fn repair_links(&self) -> Result<()> {
-        fs::DirBuilder::new().recursive(true).mode(0o755).create(self.link_dir()).ctx("creating the overlay link directory")?;
-        let entries = fs::read_dir(&self.home).ctx(format_args!("reading {}", self.home.display()))?;
-        for entry in entries {
-            let entry = entry.ctx(format_args!("reading {}", self.home.display()))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name == LINK_DIR || !entry.path().join("diff").is_dir() {
-                continue;
-            }
-            if let Some(link) = self.read_link_id(&name)? {
-                let path = self.link_path(&link);
-                if fs::symlink_metadata(&path).is_err() {
-                    std::os::unix::fs::symlink(Path::new("..").join(&name).join("diff"), &path)
-                        .ctx(format_args!("recreating {}", path.display()))?;
-                }
-            }
-        }
-        for entry in fs::read_dir(self.link_dir()).ctx("reading the overlay link directory")? {
-            let entry = entry.ctx("reading the overlay link directory")?;
-            let link = entry.file_name().to_string_lossy().into_owned();
-            let target = match fs::read_link(entry.path()) {
-                Ok(t) => t,
-                Err(_) => continue,
-            };
-            let parts: Vec<&str> = target.to_str().unwrap_or("").split('/').collect();
-            let layer = match parts.as_slice() {
-                ["..", layer, "diff"] if !layer.is_empty() => layer.to_string(),
-                _ => {
-                    let _ = fs::remove_file(entry.path());
-                    continue;
-                }
-            };
-            if !self.layer_dir(&layer).is_dir() {
-                continue;
-            }
-            if self.read_link_id(&layer)?.as_deref() != Some(link.as_str()) {
-                let file = self.link_file(&layer);
-                let _ = fs::remove_file(&file);
-                write_new_file(&file, link.as_bytes(), 0o644)?;
+        for home in self.own_homes() {
+            if home == &self.home || home.is_dir() {
+                repair_links_in(home)?;
             }
         }
         Ok(())
     }
 
-    /// Remove the layer's `l/` symlink (if its link file names one) and its directory.
-    pub fn remove_link(&self, id: &str) -> Result<()> {
-        if let Some(link) = self.read_link_id(id)? {
-            if !link.is_empty() && !link.contains('/') {
-                match fs::remove_file(self.link_path(&link)) {
-                    Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                        return Err(Error::io(format_args!("removing the link of layer {id}"), e))
-                    }
-                    _ => {}
-                }
+    /// Remove the layer's `l/` symlink in each of our trees that has the layer's directory.
+    pub fn remove_links_everywhere(&self, id: &str) -> Result<()> {
+        for home in self.own_homes() {
+            if fs::symlink_metadata(home.join(id)).is_ok() {
+                remove_link_in(home, id)?;
             }
         }
         Ok(())
     }
+}
+
+/// `repair_links` for one tree (`home`: G/overlay or IS/overlay).
+fn repair_links_in(home: &Path) -> Result<()> {
+    let link_dir = home.join(LINK_DIR);
+    let read_link_id = |layer: &str| read_link_file(&home.join(layer), layer);
+    fs::DirBuilder::new().recursive(true).mode(0o755).create(&link_dir).ctx("creating the overlay link directory")?;
+    let entries = fs::read_dir(home).ctx(format_args!("reading {}", home.display()))?;
+    for entry in entries {
+        let entry = entry.ctx(format_args!("reading {}", home.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == LINK_DIR || !entry.path().join("diff").is_dir() {
+            continue;
+        }
+        if let Some(link) = read_link_id(&name)? {
+            let path = link_dir.join(&link);
+            if fs::symlink_metadata(&path).is_err() {
+                std::os::unix::fs::symlink(Path::new("..").join(&name).join("diff"), &path)
+                    .ctx(format_args!("recreating {}", path.display()))?;
+            }
+        }
+    }
+    for entry in fs::read_dir(&link_dir).ctx("reading the overlay link directory")? {
+        let entry = entry.ctx("reading the overlay link directory")?;
+        let link = entry.file_name().to_string_lossy().into_owned();
+        let target = match fs::read_link(entry.path()) {
+            Ok(t) => t,
+            Err(_) => continue,
+        };
+        let parts: Vec<&str> = target.to_str().unwrap_or("").split('/').collect();
+        let layer = match parts.as_slice() {
+            ["..", layer, "diff"] if !layer.is_empty() => layer.to_string(),
+            _ => {
+                let _ = fs::remove_file(entry.path());
+                continue;
+            }
+        };
+        if !home.join(&layer).is_dir() {
+            continue;
+        }
+        if read_link_id(&layer)?.as_deref() != Some(link.as_str()) {
+            let file = home.join(&layer).join(LINK_FILE);
+            let _ = fs::remove_file(&file);
+            write_new_file(&file, link.as_bytes(), 0o644)?;
+        }
+    }
+    Ok(())
+}
+
+/// Remove the `l/` symlink of layer `id` of tree `home`, if its link file names one.
+fn remove_link_in(home: &Path, id: &str) -> Result<()> {
+    if let Some(link) = read_link_file(&home.join(id), id)? {
+        if !link.is_empty() && !link.contains('/') {
+            match fs::remove_file(home.join(LINK_DIR).join(&link)) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(Error::io(format_args!("removing the link of layer {id}"), e)),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The link ID in a layer directory's `link` file, or `None` when it has none.

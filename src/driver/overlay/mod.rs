@@ -180,6 +180,21 @@ impl Overlay {
         self
     }
 
+    /// Keep read-only (image) layers under the split image store `root` (c/storage 1.57's
+    /// `imagestore`): `root/overlay/<id>`, with their links in `root/overlay/l`, both created
+    /// with the first such layer. The other layers stay in `G/overlay`.
+    pub fn with_split_image_store(mut self, root: &Path, read_only: bool) -> Result<Overlay> {
+        if !read_only {
+            // c/storage 1.57 makes `IS/l` at driver start (`MkdirAllAs(path.Join(ImageStore,
+            // linkDir))`, meant as `IS/overlay/l`); nothing uses it, but it is made here too so
+            // that both implementations leave the same tree.
+            let stray = root.join(layout::LINK_DIR);
+            fs::DirBuilder::new().recursive(true).mode(0o755).create(&stray).ctx(format_args!("creating {}", stray.display()))?;
+        }
+        self.layout = self.layout.with_split_home(root.join("overlay"));
+        Ok(self)
+    }
+
     pub fn mount_api(&self) -> MountApi {
         self.api
     }
@@ -307,7 +322,7 @@ impl Overlay {
         };
         let userns = UserNamespace::new(uid_map, gid_map)?;
         let own_diff = layout.diff_dir(id);
-        let trees: Vec<&Path> = std::iter::once(layout.home()).chain(layout.image_store_homes().iter().map(PathBuf::as_path)).collect();
+        let trees: Vec<&Path> = layout.all_homes().map(PathBuf::as_path).collect();
         let mut views: Vec<PathBuf> = Vec::new();
         let result = (|| {
             let mut lowers = Vec::with_capacity(spec.lowers.len());
@@ -354,7 +369,8 @@ impl Overlay {
             }
             None => (layer_owner, 0o555),
         };
-        make_dir(&layout.layer_dir(id), 0o700, layer_owner)?;
+        // From here on, layer_dir(id) finds the layer in the tree it was made in.
+        make_dir(&layout.new_layer_home(opts.read_write).join(id), 0o700, layer_owner)?;
         make_dir(&layout.diff_dir(id), diff_mode, dirs_owner)?;
         layout.create_link(id)?;
         make_dir(&layout.work_dir(id), 0o700, dirs_owner)?;
@@ -431,14 +447,20 @@ impl Driver for Overlay {
         self.layout.home()
     }
 
+    fn split_image_store_home(&self) -> Option<&Path> {
+        self.layout.split_home()
+    }
+
     fn create(&self, id: &str, opts: &CreateOptions) -> Result<()> {
-        let dir = self.layout.layer_dir(id);
-        if fs::symlink_metadata(&dir).is_ok() {
+        if self.layout.own_layer_dirs(id).iter().any(|dir| fs::symlink_metadata(dir).is_ok()) {
             // Left by a crash or an outside tool: start over, as c/storage does (removing the
             // old link too, so two links never point at one layer).
             self.remove(id)?;
         }
-        fs::DirBuilder::new().recursive(true).mode(0o755).create(self.layout.link_dir()).ctx("creating the overlay link directory")?;
+        // The link directory of the tree the layer goes to (with a split image store, c/storage
+        // makes IS/overlay and IS/overlay/l here, 0755).
+        let link_dir = self.layout.new_layer_home(opts.read_write).join(layout::LINK_DIR);
+        fs::DirBuilder::new().recursive(true).mode(0o755).create(&link_dir).ctx("creating the overlay link directory")?;
         let result = self.create_layer_dirs(id, opts);
         if result.is_err() {
             let _ = self.remove(id);
@@ -446,14 +468,24 @@ impl Driver for Overlay {
         result
     }
 
+    /// The layer's directory and link in each of our trees that has it (with a split image
+    /// store, a half-made layer may be in either). c/storage 1.57 removes the link from
+    /// `G/overlay/l` only, leaving a dangling one in `IS/overlay/l`; we remove it from the
+    /// layer's own tree.
     fn remove(&self, id: &str) -> Result<()> {
-        let dir = self.layout.layer_dir(id);
-        if fs::symlink_metadata(&dir).is_err() {
-            return Ok(());
+        for dir in self.layout.own_layer_dirs(id) {
+            if fs::symlink_metadata(&dir).is_err() {
+                continue;
+            }
+            Self::unmount_everything_under(&dir);
         }
-        Self::unmount_everything_under(&dir);
-        self.layout.remove_link(id)?;
-        remove_tree(&dir)
+        self.layout.remove_links_everywhere(id)?;
+        for dir in self.layout.own_layer_dirs(id) {
+            if fs::symlink_metadata(&dir).is_ok() {
+                remove_tree(&dir)?;
+            }
+        }
+        Ok(())
     }
 
     fn exists(&self, id: &str) -> bool {
