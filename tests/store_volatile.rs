@@ -19,21 +19,20 @@ fn ids_in(path: &std::path::Path) -> Vec<String> {
 }
 
 /// A store with one layer, an image on it and a volatile container named "rm-ctr".
-fn store_with_volatile_container(t: &TempStore, options: StoreOptions) -> (Store, String, cstorage::Container) {
+fn store_with_volatile_container(options: StoreOptions) -> (Store, String, cstorage::Container) {
     let store = Store::open(&options).unwrap();
     let base = store.create_layer(&LayerOptions { names: vec!["base".into()], ..Default::default() }).unwrap();
     let image = store.create_image(Some(&base.id), &ImageOptions { names: vec!["img".into()], ..Default::default() }).unwrap();
     let ctr = store
         .create_container(Some(&image.id), &ContainerOptions { names: vec!["rm-ctr".into()], volatile: true, ..Default::default() })
         .unwrap();
-    let _ = t;
     (store, image.id, ctr)
 }
 
 #[test]
 fn a_volatile_container_and_its_layer_go_to_the_volatile_files() {
     let t = TempStore::new("volatile-files");
-    let (_store, _image, ctr) = store_with_volatile_container(&t, t.options("vfs"));
+    let (_store, _image, ctr) = store_with_volatile_container(t.options("vfs"));
     let g = t.graph();
     assert_eq!(ids_in(&g.join("vfs-containers/volatile-containers.json")), vec![ctr.id.clone()]);
     assert_eq!(ids_in(&g.join("vfs-containers/containers.json")), Vec::<String>::new());
@@ -46,7 +45,7 @@ fn a_volatile_container_and_its_layer_go_to_the_volatile_files() {
 #[test]
 fn volatile_records_are_listed_found_and_protect_what_they_use() {
     let t = TempStore::new("volatile-rules");
-    let (_first, image, ctr) = store_with_volatile_container(&t, t.options("vfs"));
+    let (_first, image, ctr) = store_with_volatile_container(t.options("vfs"));
     // A second handle reads everything from disk, as another process would.
     let store = Store::open(&t.options("vfs")).unwrap();
     assert_eq!(store.containers().unwrap().iter().map(|c| c.id.clone()).collect::<Vec<_>>(), vec![ctr.id.clone()]);
@@ -71,7 +70,7 @@ fn volatile_records_are_listed_found_and_protect_what_they_use() {
 #[test]
 fn writes_to_either_file_keep_the_other_files_records_and_mounts() {
     let t = TempStore::new("volatile-keep");
-    let (store, image, ctr) = store_with_volatile_container(&t, t.options("vfs"));
+    let (store, image, ctr) = store_with_volatile_container(t.options("vfs"));
     store.mount(&ctr.id, "", &[]).unwrap();
     let volatile_layers = fs::read(t.graph().join("vfs-layers/volatile-layers.json")).unwrap();
     let volatile_containers = fs::read(t.graph().join("vfs-containers/volatile-containers.json")).unwrap();
@@ -125,7 +124,7 @@ fn a_transient_store_keeps_container_records_and_their_lock_in_the_run_root() {
     let t = TempStore::new("transient");
     let mut options = t.options("vfs");
     options.transient = Some(true);
-    let (_store, _image, ctr) = store_with_volatile_container(&t, options.clone());
+    let (_store, _image, ctr) = store_with_volatile_container(options.clone());
     let store = Store::open(&options).unwrap();
     let plain = store.create_container(Some("img"), &ContainerOptions::default()).unwrap();
     let run = t.run();
@@ -142,7 +141,7 @@ fn a_transient_store_keeps_container_records_and_their_lock_in_the_run_root() {
 #[test]
 fn multi_list_shows_volatile_and_stable_records_together() {
     let t = TempStore::new("multi-list");
-    let (store, image, ctr) = store_with_volatile_container(&t, t.options("vfs"));
+    let (store, image, ctr) = store_with_volatile_container(t.options("vfs"));
     let stable = store.create_container(Some(&image), &ContainerOptions::default()).unwrap();
     // Read through another handle: stable records first, then volatile ones, as c/storage loads.
     let listing = Store::open(&t.options("vfs")).unwrap().multi_list().unwrap();
@@ -157,7 +156,7 @@ fn a_store_serving_c_storage_1_43_keeps_volatile_containers_in_the_stable_files(
     let t = TempStore::new("volatile-143");
     let mut options = t.options("vfs");
     options.compat = Some(cstorage::CompatLevel::V1_43);
-    let (_store, _image, ctr) = store_with_volatile_container(&t, options);
+    let (_store, _image, ctr) = store_with_volatile_container(options);
     let g = t.graph();
     // 1.43 never reads the volatile files: the container lives with the others, flagged.
     assert_eq!(ids_in(&g.join("vfs-containers/containers.json")), vec![ctr.id.clone()]);

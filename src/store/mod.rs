@@ -101,8 +101,7 @@ impl Store {
             create_private_dir(&graph_root.join("tmp"))?;
         }
 
-        let chosen = choose_driver(&graph_root, &resolved.driver)?;
-        let (driver, image_store_roots) = match chosen {
+        let (driver, image_store_roots) = match choose_driver(&graph_root, &resolved.driver)? {
             Some(name) => make_driver(&name, &resolved)?,
             None => first_working_driver(&resolved)?,
         };
