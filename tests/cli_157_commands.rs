@@ -283,13 +283,13 @@ fn remove_names_drops_only_the_names_given() {
     let t = TempStore::new("cli157-names");
     let cli = Cli::vfs(&t);
     let (_, image, _) = image_and_container(&cli, &t.dir);
-    cli.ok(&["add-names", "-n", "a", "-n", "b", "img"]);
-    assert_eq!(cli.ok(&["remove-names", "-n", "a", "img"]), "");
-    assert_eq!(cli.ok(&["get-names", "img"]), "img\nb\n");
+    cli.ok(&["add-names", "-n", "alias-one", "-n", "alias-two", "img"]);
+    assert_eq!(cli.ok(&["remove-names", "-n", "alias-one", "img"]), "");
+    assert_eq!(cli.ok(&["get-names", "img"]), "img\nalias-two\n");
     // A name the image does not have is no error.
-    assert_eq!(cli.ok(&["remove-names", "-j", "-n", "zzz", "b"]), "[\"img\",\"b\"]\n");
+    assert_eq!(cli.ok(&["remove-names", "-j", "-n", "zzz", "alias-two"]), "[\"img\",\"alias-two\"]\n");
     // 1.57: removing every name prints null with -j.
-    assert_eq!(cli.ok(&["remove-names", "-j", "-n", "b", "-n", "img", &image]), "null\n");
+    assert_eq!(cli.ok(&["remove-names", "-j", "-n", "alias-two", "-n", "img", &image]), "null\n");
     assert_eq!(cli.ok(&["get-names", &image]), "");
     // Containers and layers too; the alias works.
     cli.ok(&["removenames", "-n", "ctr", "ctr"]);

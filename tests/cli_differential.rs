@@ -545,7 +545,7 @@ fn names_and_metadata_match() {
     p.check(&["add-names", "-j", "-n", "two", "-n", "zwei", "I2"]);
     // Setting a name another image has moves it.
     p.check(&["set-names", "-n", "one", "I2"]);
-    p.check(&["set-names", "-j", "-n", "c1", "-n", "c2", "ctr"]);
+    p.check(&["set-names", "-j", "-n", "cx1", "-n", "cx2", "ctr"]);
     p.check(&["set-names", "-j", "L1"]);
     p.check(&["add-names", "-n", "x", "nothing"]);
     p.check(&["images", "-j"]);
@@ -559,8 +559,8 @@ fn names_and_metadata_match() {
     p.check(&["set-metadata", "-m", "x", "nothing"]);
     std::fs::write(p.go.root.join("meta"), b"from a file").unwrap();
     std::fs::write(p.ours.root.join("meta"), b"from a file").unwrap();
-    p.check(&["set-metadata", "-f", "{root}/meta", "c1"]);
-    p.check(&["metadata", "-j", "L1", "c1", "I1"]);
+    p.check(&["set-metadata", "-f", "{root}/meta", "cx1"]);
+    p.check(&["metadata", "-j", "L1", "cx1", "I1"]);
     p.check(&["layers", "-j"]);
     p.check(&["containers", "-j"]);
 }
