@@ -128,7 +128,15 @@ pub fn create_image(inv: &Invocation) -> i32 {
         let value = inv.flags.get_text(flag);
         (!value.is_empty()).then(|| value.to_string())
     };
+    let created = match text("-created").map(|t| cstorage::timestamp::Timestamp::parse(&t).ok_or(t)).transpose() {
+        Ok(created) => created,
+        Err(t) => {
+            errln!("invalid --created {t:?}: expected an RFC 3339 time such as 2024-01-02T03:04:05Z");
+            return 1;
+        }
+    };
     let options = ImageOptions {
+        created,
         id: text("i"),
         names: inv.flags.get_list("n").to_vec(),
         metadata,
