@@ -161,7 +161,18 @@ fn put_layers(
                 // Someone (skopeo, another import) made the same layer meanwhile: c/image
                 // takes it too.
                 Err(e) if e.kind() == ErrorKind::DuplicateId => {}
-                Err(e) => return Err(e.context(format_args!("layer {index} ({})", diff_id))),
+                // A corrupt compressed blob usually fails in the decompressor before its
+                // digest is known: say it is the blob that is wrong, if it is.
+                Err(e) if e.kind() == ErrorKind::BadArchive => {
+                    let cause = match reader.into_blob().check_digest() {
+                        Err(mismatch) if mismatch.kind() == ErrorKind::DigestMismatch => {
+                            Error::new(ErrorKind::DigestMismatch, format!("{mismatch} (reading it failed: {e})"))
+                        }
+                        _ => e,
+                    };
+                    return Err(cause.context(format_args!("layer {index} ({diff_id})")));
+                }
+                Err(e) => return Err(e.context(format_args!("layer {index} ({diff_id})"))),
             }
         } else if let Some(report) = progress.as_mut() {
             if !report(&ImportProgress { layer_index: index, layer_count, done: blob.size, total: blob.size }) {

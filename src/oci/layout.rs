@@ -117,6 +117,11 @@ pub struct VerifiedBlob {
 }
 
 impl VerifiedBlob {
+    /// The blob back, to check it again after a failed import (see `check_digest`).
+    pub fn into_blob(self) -> Blob {
+        self.blob
+    }
+
     /// `check_digest`: false when the consumer checks the digest itself (a layer import digests
     /// the raw stream anyway; hashing it twice would only cost time).
     pub fn new(blob: Blob, check_digest: bool) -> VerifiedBlob {
@@ -221,4 +226,15 @@ fn regular_file(fd: OwnedFd, path: &Path) -> Result<File> {
         unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK) };
     }
     Ok(file)
+}
+
+impl Blob {
+    /// Read the whole blob again and compare its digest: after an import failed on a layer,
+    /// this tells a corrupt blob (`DigestMismatch`) from a well-formed blob of a bad tar.
+    pub fn check_digest(mut self) -> Result<()> {
+        use std::io::{Seek, SeekFrom};
+        self.file.seek(SeekFrom::Start(0)).ctx("rewinding a blob")?;
+        let mut reader = VerifiedBlob::new(self, true);
+        std::io::copy(&mut reader, &mut std::io::sink()).map(drop).map_err(|e| crate::archive::stream_error(e, "blob"))
+    }
 }
