@@ -10,9 +10,9 @@
 //!   (c/image 5.3x also refuses a layer whose DiffID differs from the config's);
 //! - the image ID is the config digest's hex; its big data are the config under "sha256:<hex>",
 //!   the index the reference named (when it was one) under "manifest-<digest>", the manifest
-//!   under "manifest-<digest>" and "manifest", then the (empty: a layout has none) signatures
-//!   under "signature-<manifest hex>", in that order; metadata {"signatures-sizes":
-//!   {"<manifest digest>":[]}}; created is the config's; the image digest the manifest's; the
+//!   under "manifest-<digest>" and "manifest", in that order, then, as c/image 5.23 does for the
+//!   c/storage 1.43 generation, an empty "signature-<manifest hex>" with metadata
+//!   {"signatures-sizes":{"<manifest digest>":[]}} (5.3x: neither, metadata "{}"); created is the config's; the image digest the manifest's; the
 //!   names are added as c/storage's AddNames does (moving them from other images).
 //!
 //! Atomic per image: before anything is created every blob is opened and its size checked; on a
@@ -25,6 +25,7 @@ use super::layout::{Layout, VerifiedBlob};
 use super::manifest::{bad_layout, parse, Config, Platform};
 use super::resolve::{resolve, Resolved};
 use super::retain::Retained;
+use crate::compat::CompatLevel;
 use crate::digest::sha256_of;
 use crate::error::{Error, ErrorKind, Result};
 use crate::record::Image;
@@ -195,11 +196,16 @@ fn commit_image(store: &Store, resolved: &Resolved, config_bytes: &[u8], config:
     }
     big_data.push((manifest_key(&resolved.manifest_digest), resolved.manifest_bytes.clone()));
     big_data.push(("manifest".to_string(), resolved.manifest_bytes.clone()));
-    // c/image always stores the manifest's signatures, an empty item when there are none, and
-    // their sizes in the metadata.
-    let manifest_hex = resolved.manifest_digest.strip_prefix("sha256:").unwrap_or(&resolved.manifest_digest);
-    big_data.push((format!("signature-{manifest_hex}"), Vec::new()));
-    let metadata = serde_json::json!({ "signatures-sizes": { resolved.manifest_digest.as_str(): [] } }).to_string();
+    // c/image 5.23 (beside c/storage 1.43) stores the manifest's signatures even when there are
+    // none, as an empty item, with their sizes in the metadata; 5.3x (beside 1.57) stores
+    // neither and leaves the metadata "{}". A layout carries no signatures.
+    let metadata = if store.options().compat == CompatLevel::V1_43 {
+        let manifest_hex = resolved.manifest_digest.strip_prefix("sha256:").unwrap_or(&resolved.manifest_digest);
+        big_data.push((format!("signature-{manifest_hex}"), Vec::new()));
+        serde_json::json!({ "signatures-sizes": { resolved.manifest_digest.as_str(): [] } }).to_string()
+    } else {
+        "{}".to_string()
+    };
     let options = ImageOptions {
         id: Some(id.clone()),
         metadata,
