@@ -20,8 +20,9 @@ use serde_json::Value;
 
 const NAME: &str = "localhost/oci-busybox:v1";
 
+/// A store of the generation the host's tools belong to (c/storage 1.43, c/image 5.23).
 fn open(t: &TempStore, driver: &str) -> Store {
-    Store::open(&t.options(driver)).expect("open store")
+    Store::open(&cstorage::StoreOptions { compat: Some(cstorage::CompatLevel::V1_43), ..t.options(driver) }).expect("open store")
 }
 
 fn import(store: &Store, dir: &Path, tag: &str) -> cstorage::Result<cstorage::Image> {
@@ -88,7 +89,7 @@ fn import_stores_the_image_as_skopeo_does_and_podman_runs_it() {
     assert_eq!(records(&t, "vfs", "images"), records(&theirs, "vfs", "images"));
     assert_eq!(layers_without_created(&t, "vfs"), layers_without_created(&theirs, "vfs"));
     for key in &image.big_data_names {
-        assert_eq!(store.image_big_data(&image.id, key).unwrap(), Store::open(&theirs.options("vfs")).unwrap().image_big_data(&image.id, key).unwrap(), "{key}");
+        assert_eq!(store.image_big_data(&image.id, key).unwrap(), open(&theirs, "vfs").image_big_data(&image.id, key).unwrap(), "{key}");
     }
 
     let listed = podman("vfs", &t.graph(), &t.run(), &["images", "--format", "{{.ID}} {{.Digest}} {{.CreatedAt}} {{.Repository}}:{{.Tag}}"]);
@@ -227,6 +228,7 @@ fn cli_imports_and_exports() {
     let (_, built) = Layout::busybox_image(&t.dir.join("hand"), "v1");
     let ours = |args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_cstorage"))
+            .env("CSTORAGE_COMPAT", "1.43")
             .args(["--graph", t.graph().to_str().unwrap(), "--run", t.run().to_str().unwrap(), "--storage-driver", "vfs"])
             .args(args)
             .output()
