@@ -12,6 +12,7 @@ packages=(
   containers-storage                    # the Go c/storage CLI we interoperate with
   attr zstd gzip bzip2 xz-utils tar     # real test tars: xattrs, zstd, gzip, bzip2 and xz streams
   python3-cffi                          # the header check parses cstorage.h with cffi
+  skopeo podman runc busybox-static     # OCI image import/export against c/image 5.23 and podman 4.3
   debootstrap                           # the Debian 13 chroot for the 1.57 / podman 5 tests
 )
 
