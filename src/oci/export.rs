@@ -155,7 +155,7 @@ fn update_index(layout_dir: &Path, entry: Descriptor, tag: Option<&str>) -> Resu
         Err(e) => return Err(Error::io(format_args!("reading {}", path.display()), e)),
     };
     if let Some(tag) = tag {
-        index.manifests.retain(|d| d.annotations.get(REF_NAME).is_none_or(|t| t != tag));
+        index.manifests.retain(|d| d.annotations.get(REF_NAME).map_or(true, |t| t != tag));
     }
     index.manifests.retain(|d| !(d.digest == entry.digest && d.annotations == entry.annotations));
     index.manifests.push(entry);

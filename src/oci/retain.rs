@@ -72,7 +72,7 @@ pub(crate) fn retained_layers(dir: &Path) -> HashSet<String> {
     let Ok(entries) = fs::read_dir(dir) else { return held };
     for entry in entries.flatten() {
         let path = entry.path();
-        if path.extension().is_none_or(|e| e != "hold") {
+        if path.extension().map_or(true, |e| e != "hold") {
             continue;
         }
         let Ok(mut file) = File::open(&path) else { continue };

@@ -40,7 +40,7 @@ pub fn import_oci(inv: &Invocation) -> i32 {
         progress.update(p.done);
         true
     };
-    let result = oci::import(&inv.store, Path::new(dir), tag, &options, Some(&mut report));
+    let result = oci::import(inv.store, Path::new(dir), tag, &options, Some(&mut report));
     progress.finish();
     match result {
         Ok(image) => {
@@ -89,7 +89,7 @@ pub fn export_oci(inv: &Invocation) -> i32 {
             return 1;
         }
     };
-    match oci::export(&inv.store, &inv.args[0], Path::new(dir), tag, &ExportOptions { compression }) {
+    match oci::export(inv.store, &inv.args[0], Path::new(dir), tag, &ExportOptions { compression }) {
         Ok(digest) => {
             outln!("{digest}");
             0
