@@ -143,7 +143,12 @@ pub fn create_image(inv: &Invocation) -> i32 {
         digest: text("d"),
         ..Default::default()
     };
-    match inv.store.create_image(inv.args.first().map(String::as_str), &options) {
+    report_new_image(inv, inv.store.create_image(inv.args.first().map(String::as_str), &options))
+}
+
+/// What create-image (and import-oci) print: the image as JSON, or its ID and names; or the error.
+pub fn report_new_image(inv: &Invocation, result: cstorage::Result<Image>) -> i32 {
+    match result {
         Ok(image) => {
             if inv.json() {
                 output::json(&image);

@@ -6,7 +6,6 @@ use std::path::Path;
 use cstorage::oci::{self, ExportCompression, ExportOptions, ImportOptions, Platform};
 
 use crate::commands::Invocation;
-use crate::output;
 
 /// "DIR:TAG" into (DIR, Some(TAG)); a colon inside the last path component's directory part
 /// stays in DIR ("./a:b/c" has no tag).
@@ -42,23 +41,7 @@ pub fn import_oci(inv: &Invocation) -> i32 {
     };
     let result = oci::import(inv.store, Path::new(dir), tag, &options, Some(&mut report));
     progress.finish();
-    match result {
-        Ok(image) => {
-            if inv.json() {
-                output::json(&image);
-            } else {
-                outln!("{}", image.id);
-                for name in &image.names {
-                    outln!("\t{name}");
-                }
-            }
-            0
-        }
-        Err(e) => {
-            errln!("{e}");
-            1
-        }
-    }
+    crate::images::report_new_image(inv, result)
 }
 
 /// Names given after the layout (`import-oci DIR -n a -n b`), which the flag parser, stopping at
