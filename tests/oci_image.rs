@@ -468,3 +468,27 @@ fn layers_held_by_an_import_survive_a_concurrent_delete_image() {
     assert_eq!(removed, vec![base_layer]);
     assert!(!stale.exists());
 }
+
+#[test]
+fn docker_schema2_manifests_import_too() {
+    let t = TempStore::new("oci-docker-v2s2");
+    let layout = Layout::new(&t.dir.join("docker"));
+    let built = layout.image(&[(busybox_tar(), Comp::Gzip)], "2022-02-02T02:02:02Z", oci_common::host_arch());
+    let mut manifest = built.manifest.clone();
+    manifest["mediaType"] = "application/vnd.docker.distribution.manifest.v2+json".into();
+    manifest["config"]["mediaType"] = "application/vnd.docker.container.image.v1+json".into();
+    manifest["layers"][0]["mediaType"] = "application/vnd.docker.image.rootfs.diff.tar.gzip".into();
+    let docker = layout.put_manifest(manifest, built.config_digest.clone(), built.layer_digests.clone(), built.diff_ids.clone());
+    let mut entry = docker.entry(Some("v2s2"));
+    entry["mediaType"] = "application/vnd.docker.distribution.manifest.v2+json".into();
+    layout.set_index(vec![entry]);
+    let store = open(&t, "vfs");
+    let image = oci::import(&store, &layout.dir, Some("v2s2"), &ImportOptions::default(), None).unwrap();
+    assert_eq!(image.id, built.image_id());
+    assert_eq!(image.digest, docker.manifest_digest);
+    assert_eq!(store.image_big_data(&image.id, "manifest").unwrap(), docker.manifest_bytes);
+    // The same image again (a second tag, say): completed in place, no second record.
+    let again = oci::import(&store, &layout.dir, Some("v2s2"), &ImportOptions { names: vec!["localhost/d:1".into()], ..Default::default() }, None).unwrap();
+    assert_eq!(again.id, image.id);
+    assert_eq!(store.images().unwrap().len(), 1);
+}

@@ -223,6 +223,7 @@ fn commit_image(store: &Store, resolved: &Resolved, config_bytes: &[u8], config:
             for (key, data) in &options.big_data {
                 store.set_image_big_data(&id, key, data)?;
             }
+            store.set_metadata(&id, &options.metadata)?;
             true
         }
         Err(e) => return Err(e),
