@@ -55,6 +55,25 @@ fn check_driver(driver: &'static str) {
     let into_ours = format!("containers-storage:[{driver}@{}+{}]localhost/again:v1", ours_dir.display(), t.run_root().display());
     t.exec(&["skopeo", "--insecure-policy", "copy", "-q", &format!("oci:{layout_ref}"), &into_ours]).ok();
     assert_eq!(records(&ours_dir.join(format!("{driver}-layers/layers.json"))), before);
+
+    // And the other way round: our import into skopeo's store makes no layer either.
+    let theirs_layers = theirs.join(format!("g/{driver}-layers/layers.json"));
+    let before = records(&theirs_layers);
+    let (g, r) = (format!("{}/g", theirs.display()), format!("{}/r", theirs.display()));
+    t.exec(&["cstorage", "--graph", &g, "--run", &r, "--storage-driver", driver, "import-oci", &layout_ref, "-n", "localhost/ours:v1"]).ok();
+    assert_eq!(records(&theirs_layers), before);
+
+    // Our export, read by skopeo 1.18: the same config, hence the same image ID.
+    let exported = t.dir().join("exported");
+    store.ours(&["export-oci", NAME, &format!("{}:out", exported.display())]).ok();
+    let config = t.exec(&["skopeo", "inspect", "--raw", &format!("oci:{}:out", exported.display())]);
+    let manifest: serde_json::Value = serde_json::from_str(config.ok()).unwrap();
+    assert_eq!(manifest["config"]["digest"], built.config_digest.as_str());
+    let back = format!("containers-storage:[{driver}@{}/b/g+{}/b/r]localhost/back:v1", t.dir().display(), t.dir().display());
+    t.exec(&["skopeo", "--insecure-policy", "copy", "-q", &format!("oci:{}:out", exported.display()), &back]).ok();
+    let back_images = images(&t.dir().join(format!("b/g/{driver}-images")));
+    assert_eq!(back_images[0]["id"], built.image_id().as_str());
+    assert_eq!(back_images[0]["layer"], built.layer_ids().last().unwrap().as_str());
 }
 
 #[test]
