@@ -94,7 +94,7 @@ func (k Kind) String() string {
 
 // unsupported is the error of an operation the C API does not offer for a kind of record.
 func unsupported(op string, k Kind) error {
-	return &Error{Code: ErrNotSupported, Message: fmt.Sprintf("%s of a %s is not offered by libcstorage", op, k)}
+	return &Error{Code: ErrNotSupported, Message: fmt.Sprintf("libcstorage offers no %s for %ss", op, k)}
 }
 
 // Mount mounts the layer, the image's top layer (read-only) or the container's layer and
@@ -123,7 +123,7 @@ func (s *Store) Unmount(kind Kind, key string, force bool) (stillMounted bool, e
 // Mounted tells how many times the layer or the container's layer is mounted.
 func (s *Store) Mounted(kind Kind, key string) (uint32, error) {
 	if kind == KindImage {
-		return 0, unsupported("the mount count", kind)
+		return 0, unsupported("mount count", kind)
 	}
 	var a arena
 	defer a.free()
@@ -158,7 +158,7 @@ func (s *Store) RunDirectory(kind Kind, key string) (string, error) {
 
 func (s *Store) directory(kind Kind, key string, run bool) (string, error) {
 	if kind == KindLayer {
-		return "", unsupported("a directory", kind)
+		return "", unsupported("directory", kind)
 	}
 	var a arena
 	defer a.free()
@@ -210,7 +210,7 @@ func (s *Store) BigDataNames(kind Kind, id string) ([]string, error) {
 // BigDataSize is the size of an image's or container's big-data item.
 func (s *Store) BigDataSize(kind Kind, id, key string) (int64, error) {
 	if kind == KindLayer {
-		return 0, unsupported("a big-data size", kind)
+		return 0, unsupported("big-data size", kind)
 	}
 	var a arena
 	defer a.free()
@@ -224,7 +224,7 @@ func (s *Store) BigDataSize(kind Kind, id, key string) (int64, error) {
 // BigDataDigest is the digest ("sha256:...") of an image's or container's big-data item.
 func (s *Store) BigDataDigest(kind Kind, id, key string) (string, error) {
 	if kind == KindLayer {
-		return "", unsupported("a big-data digest", kind)
+		return "", unsupported("big-data digest", kind)
 	}
 	var a arena
 	defer a.free()
