@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Install what building and testing libcstorage needs on Debian 12, as root: a C toolchain for
 # the C tests, valgrind, pkg-config, Go and pytest for the bindings' tests, podman, the Go
-# implementation to test against (Debian's containers-storage, c/storage 1.43), the tools the tests use to build real tar streams, and a
-# Debian 13 chroot with c/storage 1.57 and podman 5 (scripts/trixie-chroot.sh; about 1.5 min the
-# first time, nothing once built). Rust itself comes from rustup (https://rustup.rs); this script
-# does not install it.
+# implementation to test against (Debian's containers-storage, c/storage 1.43), the tools the
+# tests use to build real tar streams, and a Debian 13 chroot with c/storage 1.57 and podman 5
+# (scripts/trixie-chroot.sh; about 1.5 min the first time, nothing once built). Rust itself comes
+# from rustup (https://rustup.rs); this script does not install it.
 set -euo pipefail
 
 packages=(
