@@ -2,7 +2,8 @@
 # Build the example in C, Go and Python against the library installed in PREFIX (default
 # ./_install) and run each on a store of its own in a temporary directory, on a real gzip layer
 # tarball. Each must export the tar inside it byte for byte, leave a store podman lists (when podman
-# is installed), and print the same lines as the others (IDs aside).
+# is installed), and print the same lines as the others (IDs aside). The README's C program is
+# built and run too.
 # Usage: examples/run.sh [PREFIX] [DRIVER]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,5 +59,19 @@ for lang in c go python; do
     echo "PASS $lang"; passed=$((passed + 1))
   fi
 done
+# The README's C program, compiled as printed: it imports the tarball and prints the layer's
+# ID and diff ID, which must be the digest of the tar inside the tarball.
+echo "== the README's C program"
+sed -n '/^## Using it from C/,/^## /p' README.md | sed -n '/^```c$/,/^```$/p' | sed '1d;$d' > "$work/readme.c"
+diff_id=sha256:$(gunzip -c "$work/layer.tar.gz" | sha256sum | cut -d' ' -f1)
+if cc -std=c11 -Wall -Wextra -Wpedantic -Werror "$work/readme.c" -o "$work/readme-c" \
+     $(pkg-config --cflags --libs cstorage) -Wl,-rpath,"$libdir" &&
+   "$work/readme-c" "$work/readme-store" "$work/layer.tar.gz" > "$work/readme.out" &&
+   grep -Eqx "[0-9a-f]{64} $diff_id" "$work/readme.out"; then
+  echo "PASS readme-c"; passed=$((passed + 1))
+else
+  echo "FAIL readme-c: $(cat "$work/readme.out" 2>/dev/null)"; failed=$((failed + 1))
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
