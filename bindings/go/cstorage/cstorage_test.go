@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -239,4 +240,42 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func TestLogMessagesReachTheFunction(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "storage.conf")
+	must(t, os.WriteFile(conf, []byte("[storage]\ndriver = \"vfs\"\nnosuchkey = \"x\"\n"), 0o644))
+	var mu sync.Mutex
+	var messages []string
+	SetLogFunc(func(level LogLevel, message string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if level == LogWarn {
+			messages = append(messages, message)
+		}
+	}, LogWarn)
+	s, err := Open(Options{GraphRoot: dir + "/g", RunRoot: dir + "/r", ConfigFile: conf})
+	SetLogFunc(nil, LogWarn)
+	must(t, err)
+	s.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(messages) != 1 || !strings.Contains(messages[0], "nosuchkey") {
+		t.Fatalf("warnings: %q", messages)
+	}
+}
+
+func TestChainID(t *testing.T) {
+	a, b := "sha256:"+strings.Repeat("a", 64), "sha256:"+strings.Repeat("b", 64)
+	if got, err := ChainID("", a); err != nil || got != a {
+		t.Fatalf("base chain ID %q %v", got, err)
+	}
+	want := fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(a+" "+b)))
+	if got, err := ChainID(a, b); err != nil || got != want {
+		t.Fatalf("chain ID %q %v, want %q", got, err, want)
+	}
+	if _, err := ChainID("", "not a digest"); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("bad digest: %v", err)
+	}
 }

@@ -127,3 +127,24 @@ def test_close_waits_and_then_refuses(make_store):
     store.close()
     with pytest.raises(cstorage.StoreClosed):
         store.layers()
+
+
+def test_log_messages_reach_the_callback(tmp_path):
+    conf = tmp_path / "storage.conf"
+    conf.write_text('[storage]\ndriver = "vfs"\nnosuchkey = "x"\n')
+    messages = []
+    cstorage.set_log_callback(lambda level, message: messages.append((level, message)), cstorage.LOG_WARN)
+    try:
+        cstorage.Store(str(tmp_path / "g"), str(tmp_path / "r"), config_file=str(conf)).close()
+    finally:
+        cstorage.set_log_callback(None)
+    assert any(level == cstorage.LOG_WARN and "nosuchkey" in message for level, message in messages), messages
+
+
+def test_chain_id():
+    diff_a, diff_b = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+    assert cstorage.chain_id(None, diff_a) == diff_a
+    expected = "sha256:" + hashlib.sha256((diff_a + " " + diff_b).encode()).hexdigest()
+    assert cstorage.chain_id(diff_a, diff_b) == expected
+    with pytest.raises(cstorage.InvalidArgument):
+        cstorage.chain_id(None, "not a digest")
