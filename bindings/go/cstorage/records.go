@@ -189,74 +189,71 @@ func (s *Store) ContainerByLayer(layer string) (Container, error) {
 	return takeContainer(c), err
 }
 
-// Layers lists all layers, oldest first.
-func (s *Store) Layers() ([]Layer, error) {
-	var list *C.cs_layer_list
-	if err := s.call(func(st *C.cs_store, e **C.cs_error) C.cs_result { return C.cs_store_layers(st, &list, e) }); err != nil {
+// layerList, imageList and containerList run one listing call and copy its snapshots.
+func (s *Store) layerList(list func(st *C.cs_store, out **C.cs_layer_list, e **C.cs_error) C.cs_result) ([]Layer, error) {
+	var out *C.cs_layer_list
+	if err := s.call(func(st *C.cs_store, e **C.cs_error) C.cs_result { return list(st, &out, e) }); err != nil {
 		return nil, err
 	}
-	return takeLayers(list), nil
+	return takeLayers(out), nil
+}
+
+func (s *Store) imageList(list func(st *C.cs_store, out **C.cs_image_list, e **C.cs_error) C.cs_result) ([]Image, error) {
+	var out *C.cs_image_list
+	if err := s.call(func(st *C.cs_store, e **C.cs_error) C.cs_result { return list(st, &out, e) }); err != nil {
+		return nil, err
+	}
+	return takeImages(out), nil
+}
+
+// Layers lists all layers, oldest first.
+func (s *Store) Layers() ([]Layer, error) {
+	return s.layerList(func(st *C.cs_store, out **C.cs_layer_list, e **C.cs_error) C.cs_result {
+		return C.cs_store_layers(st, out, e)
+	})
 }
 
 // LayersByCompressedDigest lists the layers whose compressed tar stream has digest.
 func (s *Store) LayersByCompressedDigest(digest string) ([]Layer, error) {
 	var a arena
 	defer a.free()
-	var list *C.cs_layer_list
-	if err := s.call(func(st *C.cs_store, e **C.cs_error) C.cs_result {
-		return C.cs_store_layers_by_compressed_digest(st, a.str(digest), &list, e)
-	}); err != nil {
-		return nil, err
-	}
-	return takeLayers(list), nil
+	return s.layerList(func(st *C.cs_store, out **C.cs_layer_list, e **C.cs_error) C.cs_result {
+		return C.cs_store_layers_by_compressed_digest(st, a.str(digest), out, e)
+	})
 }
 
 // LayersByUncompressedDigest lists the layers whose uncompressed tar stream has digest.
 func (s *Store) LayersByUncompressedDigest(digest string) ([]Layer, error) {
 	var a arena
 	defer a.free()
-	var list *C.cs_layer_list
-	if err := s.call(func(st *C.cs_store, e **C.cs_error) C.cs_result {
-		return C.cs_store_layers_by_uncompressed_digest(st, a.str(digest), &list, e)
-	}); err != nil {
-		return nil, err
-	}
-	return takeLayers(list), nil
+	return s.layerList(func(st *C.cs_store, out **C.cs_layer_list, e **C.cs_error) C.cs_result {
+		return C.cs_store_layers_by_uncompressed_digest(st, a.str(digest), out, e)
+	})
 }
 
 // Images lists all images.
 func (s *Store) Images() ([]Image, error) {
-	var list *C.cs_image_list
-	if err := s.call(func(st *C.cs_store, e **C.cs_error) C.cs_result { return C.cs_store_images(st, &list, e) }); err != nil {
-		return nil, err
-	}
-	return takeImages(list), nil
+	return s.imageList(func(st *C.cs_store, out **C.cs_image_list, e **C.cs_error) C.cs_result {
+		return C.cs_store_images(st, out, e)
+	})
 }
 
 // ImagesByDigest lists the images that have digest among their digests.
 func (s *Store) ImagesByDigest(digest string) ([]Image, error) {
 	var a arena
 	defer a.free()
-	var list *C.cs_image_list
-	if err := s.call(func(st *C.cs_store, e **C.cs_error) C.cs_result {
-		return C.cs_store_images_by_digest(st, a.str(digest), &list, e)
-	}); err != nil {
-		return nil, err
-	}
-	return takeImages(list), nil
+	return s.imageList(func(st *C.cs_store, out **C.cs_image_list, e **C.cs_error) C.cs_result {
+		return C.cs_store_images_by_digest(st, a.str(digest), out, e)
+	})
 }
 
 // ImagesByTopLayer lists the images whose top layer is layer.
 func (s *Store) ImagesByTopLayer(layer string) ([]Image, error) {
 	var a arena
 	defer a.free()
-	var list *C.cs_image_list
-	if err := s.call(func(st *C.cs_store, e **C.cs_error) C.cs_result {
-		return C.cs_store_images_by_top_layer(st, a.str(layer), &list, e)
-	}); err != nil {
-		return nil, err
-	}
-	return takeImages(list), nil
+	return s.imageList(func(st *C.cs_store, out **C.cs_image_list, e **C.cs_error) C.cs_result {
+		return C.cs_store_images_by_top_layer(st, a.str(layer), out, e)
+	})
 }
 
 // Containers lists all containers.

@@ -69,32 +69,30 @@ func (s *Store) Names(key string) ([]string, error) {
 
 // SetNames replaces the record's names; a name another record of the same kind had moves here.
 func (s *Store) SetNames(key string, names []string) error {
-	var a arena
-	defer a.free()
-	ptr, n := a.strs(names)
-	return s.call(func(st *C.cs_store, e **C.cs_error) C.cs_result {
-		return C.cs_store_set_names(st, a.str(key), ptr, n, e)
+	return s.changeNames(key, names, func(st *C.cs_store, k *C.char, n **C.char, count C.size_t, e **C.cs_error) C.cs_result {
+		return C.cs_store_set_names(st, k, n, count, e)
 	})
 }
 
 // AddNames adds names after the record's current ones.
 func (s *Store) AddNames(key string, names []string) error {
-	var a arena
-	defer a.free()
-	ptr, n := a.strs(names)
-	return s.call(func(st *C.cs_store, e **C.cs_error) C.cs_result {
-		return C.cs_store_add_names(st, a.str(key), ptr, n, e)
+	return s.changeNames(key, names, func(st *C.cs_store, k *C.char, n **C.char, count C.size_t, e **C.cs_error) C.cs_result {
+		return C.cs_store_add_names(st, k, n, count, e)
 	})
 }
 
 // RemoveNames removes names from the record; names it does not have are ignored.
 func (s *Store) RemoveNames(key string, names []string) error {
+	return s.changeNames(key, names, func(st *C.cs_store, k *C.char, n **C.char, count C.size_t, e **C.cs_error) C.cs_result {
+		return C.cs_store_remove_names(st, k, n, count, e)
+	})
+}
+
+func (s *Store) changeNames(key string, names []string, change func(*C.cs_store, *C.char, **C.char, C.size_t, **C.cs_error) C.cs_result) error {
 	var a arena
 	defer a.free()
 	ptr, n := a.strs(names)
-	return s.call(func(st *C.cs_store, e **C.cs_error) C.cs_result {
-		return C.cs_store_remove_names(st, a.str(key), ptr, n, e)
-	})
+	return s.call(func(st *C.cs_store, e **C.cs_error) C.cs_result { return change(st, a.str(key), ptr, n, e) })
 }
 
 // Metadata is the metadata string of the record key names ("" if none).
