@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import errno as errno_codes
+import json
 import threading
 from datetime import datetime
 from typing import BinaryIO, Callable, Iterator, Mapping, Sequence
@@ -44,7 +45,7 @@ def _for(table: dict, kind: Kind, what: str):
         raise NotSupported("libcstorage offers no %s for %ss" % (what, kind.value)) from None
 
 
-def _setters(setters) -> Callable:
+def _setters(setters) -> None:
     """Run option setters (function, *args) in order, raising at the first failure."""
     for function, *args in setters:
         check(function, *args)
@@ -464,11 +465,11 @@ class Store:
         return self._out_strarray(lib.cs_store_driver_options)
 
     def status(self) -> list[tuple[str, str]]:
-        import json
+        """The driver's status as (key, value) pairs, as Go's Status."""
         return [tuple(p) for p in json.loads(self._out_str(lib.cs_store_status_json))]
 
     def version(self) -> list[tuple[str, str]]:
-        import json
+        """The library and format versions as (key, value) pairs, as Go's Version."""
         return [tuple(p) for p in json.loads(self._out_str(lib.cs_store_version_json))]
 
     # --- mounts, sizes, directories -----------------------------------------------------
