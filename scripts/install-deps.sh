@@ -15,6 +15,7 @@ packages=(
   python3-pytest                        # the Python binding's tests
   golang-go                             # the Go binding's tests and example (cgo, standard library only)
   podman                                # examples and the README walkthrough: podman lists their stores
+  groff-base                            # install-check renders the man page
   debootstrap                           # the Debian 13 chroot for the 1.57 / podman 5 tests
 )
 
