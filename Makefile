@@ -1,16 +1,23 @@
 # libcstorage: build, install, regenerate and check the header, run the C tests.
 #
 #   make build                      cargo build --release
-#   make install PREFIX=/usr        shared + static library, header, pkg-config file, cstorage
+#   make install PREFIX=/usr        shared + static library, header, pkg-config file, cstorage,
+#                                   its man page; the .so and cstorage stripped (STRIP= keeps
+#                                   their debug info)
 #   make header                     regenerate include/cstorage.h from src/capi
 #   make header-check               the header compiles alone as C99 and as C++, cffi reads it
 #   make c-tests                    C tests against the library installed in TEST_PREFIX
 #                                   (default ./_install: make install PREFIX=$PWD/_install first)
 #   make c-tests-valgrind           the same under valgrind (leaks and memory errors fail)
 #   make c-tests-asan               the same built with AddressSanitizer and UBSan
+#   make go-test                    the Go binding's tests (bindings/go) against TEST_PREFIX
+#   make python-test                the Python binding's tests (bindings/python) against TEST_PREFIX
+#   make examples                   build and run examples/ in C, Go and Python against TEST_PREFIX
+#   make python-cdef                regenerate the Python binding's declarations from the header
 #   make test                       cargo test
 #   make check                      every test: Rust (unit, integration, Go interop), header,
-#                                   C tests plain, under valgrind and under ASan
+#                                   C tests plain, under valgrind and under ASan, the Go and
+#                                   Python bindings' tests, the examples, the installed files
 #   make demo                       install into ./_install and run the demo on a real layer
 #   make bench                      benchmarks side by side with Go c/storage (slow; root)
 
@@ -19,10 +26,14 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
 
 CARGO ?= cargo
 CXX ?= c++
+STRIP ?= strip
+GO ?= go
+PYTHON ?= python3
 
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 ABI_VERSION := $(shell sed -n 's/^const ABI_VERSION: u32 = \([0-9]*\);/\1/p' build.rs)
@@ -30,7 +41,8 @@ REAL_NAME := libcstorage.so.$(VERSION)
 SONAME := libcstorage.so.$(ABI_VERSION)
 RELEASE_DIR := target/release
 
-.PHONY: build install uninstall header header-check test check demo bench c-tests c-tests-valgrind c-tests-asan
+.PHONY: build install uninstall header header-check test check demo bench c-tests c-tests-valgrind c-tests-asan \
+        go-test python-test python-cdef examples install-check
 
 build:
 	$(CARGO) build --release
@@ -49,11 +61,15 @@ install: build
 	    -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
 	    -e 's|@VERSION@|$(VERSION)|' \
 	    pkgconfig/cstorage.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/cstorage.pc
+	$(if $(STRIP),$(STRIP) --strip-unneeded $(DESTDIR)$(LIBDIR)/$(REAL_NAME) $(DESTDIR)$(BINDIR)/cstorage)
+	install -d $(DESTDIR)$(MANDIR)/man1
+	$(PYTHON) scripts/gen-manpage.py $(RELEASE_DIR)/cstorage $(VERSION) > $(DESTDIR)$(MANDIR)/man1/cstorage.1
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/cstorage
 	rm -f $(DESTDIR)$(LIBDIR)/$(REAL_NAME) $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libcstorage.so \
-	      $(DESTDIR)$(LIBDIR)/libcstorage.a $(DESTDIR)$(INCLUDEDIR)/cstorage.h $(DESTDIR)$(PKGCONFIGDIR)/cstorage.pc
+	      $(DESTDIR)$(LIBDIR)/libcstorage.a $(DESTDIR)$(INCLUDEDIR)/cstorage.h $(DESTDIR)$(PKGCONFIGDIR)/cstorage.pc \
+	      $(DESTDIR)$(MANDIR)/man1/cstorage.1
 
 header:
 	CSTORAGE_BLESS_HEADER=1 $(CARGO) test --test capi_header the_committed_header_matches_the_source
@@ -77,6 +93,10 @@ check:
 	$(MAKE) c-tests
 	$(MAKE) c-tests-valgrind
 	$(MAKE) c-tests-asan
+	$(MAKE) install-check
+	$(MAKE) go-test
+	$(MAKE) python-test
+	$(MAKE) examples
 
 demo:
 	$(MAKE) install PREFIX=$(CURDIR)/_install
@@ -121,3 +141,29 @@ c-tests-valgrind: $(addprefix $(TEST_BUILD)/plain/,$(TEST_NAMES))
 # Leak checking is on, and UBSan stops at the first finding.
 c-tests-asan: $(addprefix $(TEST_BUILD)/asan/,$(TEST_NAMES))
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 c-tests/run.sh $^
+
+# --- Go and Python bindings, examples and installed files, against TEST_PREFIX ----------
+
+BINDINGS_ENV := PKG_CONFIG_PATH=$(TEST_PREFIX)/lib/pkgconfig CGO_LDFLAGS=-Wl,-rpath,$(TEST_PREFIX)/lib \
+    CSTORAGE_HEADER=$(TEST_PREFIX)/include/cstorage.h \
+    CSTORAGE_LIBRARY=$(TEST_PREFIX)/lib/libcstorage.so.$(ABI_VERSION)
+
+go-test: $(TEST_PC)
+	cd bindings/go && $(BINDINGS_ENV) $(GO) vet ./... && $(BINDINGS_ENV) $(GO) test -count=1 ./...
+
+python-test: $(TEST_PC)
+	cd bindings/python && $(BINDINGS_ENV) PYTHONPATH=. $(PYTHON) -m pytest -q -p no:cacheprovider tests
+
+python-cdef:
+	$(PYTHON) bindings/python/gen_cdef.py include/cstorage.h
+
+examples: $(TEST_PC)
+	examples/run.sh $(TEST_PREFIX)
+
+# The installed shared object and command carry no debug sections (unless installed with
+# STRIP=), and the man page renders without a warning.
+install-check: $(TEST_PC)
+	@for f in $(TEST_PREFIX)/lib/$(REAL_NAME) $(TEST_PREFIX)/bin/cstorage; do \
+	    if readelf -S $$f | grep -q '\.debug_info'; then echo "$$f is not stripped" >&2; exit 1; fi; done
+	groff -man -Tutf8 -ww -z $(TEST_PREFIX)/share/man/man1/cstorage.1 2>&1 | { ! grep .; }
+	@echo "install-check: stripped $(REAL_NAME) ($$(stat -c %s $(TEST_PREFIX)/lib/$(REAL_NAME)) bytes), man page renders"

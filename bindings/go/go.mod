@@ -1,0 +1,3 @@
+module libcstorage/bindings/go
+
+go 1.19
