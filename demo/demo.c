@@ -1,13 +1,14 @@
 /*
  * libcstorage demo: the library's main job, end to end, from C.
  *
- *   demo GRAPH_ROOT RUN_ROOT DRIVER LAYER.tar[.gz|.zst] EXPORT.tar
+ *   demo GRAPH_ROOT RUN_ROOT DRIVER OCI_LAYOUT_DIR TAG EXPORT.tar
  *
  * DRIVER is "overlay", "vfs", or "auto" to let the library choose (overlay where it works).
- * Imports the layer tarball, creates an image on it (with a manifest) and a container from the
- * image, mounts the container and writes a file into it, lists what the store holds, exports the
- * layer again as a plain tar and checks that its digest is the layer's recorded diff ID, then
- * cleans up. Prints what it does; exits non-zero on the first failure.
+ * Imports the image TAG of the OCI image layout as skopeo would store it (so podman can run
+ * it), creates a container from the image, mounts the container and writes a file into it,
+ * lists what the store holds, exports the image's layer again as a plain tar and checks that
+ * its digest is the layer's recorded diff ID, then cleans up. Prints what it does; exits
+ * non-zero on the first failure.
  */
 #include <cstorage.h>
 
@@ -36,8 +37,8 @@ static int32_t write_to_file(void *userdata, const uint8_t *buf, size_t len, siz
 }
 
 int main(int argc, char **argv) {
-    if (argc != 6) {
-        fprintf(stderr, "usage: %s GRAPH_ROOT RUN_ROOT DRIVER LAYER.tar EXPORT.tar\n", argv[0]);
+    if (argc != 7) {
+        fprintf(stderr, "usage: %s GRAPH_ROOT RUN_ROOT DRIVER OCI_LAYOUT_DIR TAG EXPORT.tar\n", argv[0]);
         return 2;
     }
     printf("libcstorage %s (ABI %u)\n", cs_library_version_string(), cs_library_abi_version());
@@ -51,32 +52,20 @@ int main(int argc, char **argv) {
     cs_store_options_free(options);
     printf("store: %s (driver %s)\n", cs_store_graph_root(store), cs_store_driver_name(store));
 
-    /* 1. Import the layer tarball (compression detected, digests recorded). */
-    int fd = open(argv[4], O_RDONLY);
-    if (fd < 0) {
-        perror(argv[4]);
-        return 1;
-    }
-    cs_layer_options *layer_options = cs_layer_options_new();
-    check(cs_layer_options_add_name(layer_options, "demo-base", &err), "name layer");
+    /* 1. Import the OCI image: layers verified and stored with c/image's IDs, the image with its
+     *    config, manifest, digest and creation time, named so that podman finds it. */
+    cs_image_import_options *import_options = cs_image_import_options_new();
+    check(cs_image_import_options_add_name(import_options, "localhost/demo:latest", &err), "name image");
+    cs_image *image = NULL;
+    check(cs_image_import_oci(store, argv[4], argv[5], import_options, &image, &err), "import OCI image");
+    cs_image_import_options_free(import_options);
+    printf("imported image %.12s localhost/demo:latest, digest %s, created %lld\n", cs_image_id(image),
+           cs_image_digest(image), (long long)cs_image_created(image));
     cs_layer *layer = NULL;
-    check(cs_layer_import_fd(store, layer_options, fd, &layer, &err), "import layer");
-    close(fd);
-    cs_layer_options_free(layer_options);
-    printf("imported layer %.12s: %lld bytes as given (%s), %lld bytes of tar, diff ID %s\n", cs_layer_id(layer),
+    check(cs_layer_get(store, cs_image_top_layer(image), &layer, &err), "look up the image's layer");
+    printf("its layer %.12s: %lld bytes as given (%s), %lld bytes of tar, diff ID %s\n", cs_layer_id(layer),
            (long long)cs_layer_compressed_size(layer), cs_layer_compressed_digest(layer),
            (long long)cs_layer_uncompressed_size(layer), cs_layer_uncompressed_digest(layer));
-
-    /* 2. An image on that layer, with a manifest. */
-    static const char manifest[] = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\"}";
-    cs_image_options *image_options = cs_image_options_new();
-    check(cs_image_options_add_name(image_options, "localhost/demo:latest", &err), "name image");
-    check(cs_image_options_add_big_data(image_options, "manifest", (const uint8_t *)manifest, sizeof manifest - 1, &err),
-          "add manifest");
-    cs_image *image = NULL;
-    check(cs_image_create(store, cs_layer_id(layer), image_options, &image, &err), "create image");
-    cs_image_options_free(image_options);
-    printf("created image %.12s localhost/demo:latest, digest %s\n", cs_image_id(image), cs_image_digest(image));
 
     /* 3. A container from the image, mounted, with a file written into it. */
     cs_container_options *container_options = cs_container_options_new();
@@ -133,20 +122,20 @@ int main(int argc, char **argv) {
     /* 5. Export the layer as a plain tar; re-importing the bytes must give the same diff ID. */
     cs_diff_options *diff_options = cs_diff_options_new();
     check(cs_diff_options_set_compression(diff_options, CS_DIFF_UNCOMPRESSED, &err), "choose compression");
-    FILE *out = fopen(argv[5], "wb");
+    FILE *out = fopen(argv[6], "wb");
     if (out == NULL) {
-        perror(argv[5]);
+        perror(argv[6]);
         return 1;
     }
     check(cs_layer_export(store, NULL, cs_layer_id(layer), diff_options, write_to_file, out, &err), "export layer");
     fclose(out);
     cs_diff_options_free(diff_options);
-    fd = open(argv[5], O_RDONLY);
+    int fd = open(argv[6], O_RDONLY);
     cs_layer *reimported = NULL;
     check(cs_layer_import_fd(store, NULL, fd, &reimported, &err), "re-import export");
     close(fd);
     int same = strcmp(cs_layer_uncompressed_digest(reimported), cs_layer_uncompressed_digest(layer)) == 0;
-    printf("exported layer to %s: digest %s %s\n", argv[5], cs_layer_uncompressed_digest(reimported),
+    printf("exported layer to %s: digest %s %s\n", argv[6], cs_layer_uncompressed_digest(reimported),
            same ? "matches the diff ID" : "DIFFERS from the diff ID");
     printf("diff-id %s\n", cs_layer_uncompressed_digest(layer));
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build and run the demo against the library installed in PREFIX (default ./_install), on a real
-# layer: Debian's busybox-static package unpacked into a small root file system and tarred with
-# gzip. Then check independently, with sha256sum, that the exported tar is the original one.
+# OCI image: Debian's busybox-static package unpacked into a small root file system, tarred with
+# gzip, and put in an OCI image layout with a config and manifest written here. Then check
+# independently, with sha256sum, that the exported layer tar is the original one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 prefix=${1:-$PWD/_install}
@@ -23,13 +24,30 @@ if [ ! -f "$layer" ]; then
   tar --numeric-owner -C "$work/rootfs" -czf "$layer.tmp" . && mv "$layer.tmp" "$layer"
 fi
 
+echo "== writing an OCI image layout around the layer (config and manifest, as a registry would)"
+layout=$work/oci-layout
+mkdir -p "$layout/blobs/sha256"
+put_blob() { local d; d=$(sha256sum "$1" | cut -d' ' -f1); cp "$1" "$layout/blobs/sha256/$d"; echo "$d"; }
+diff_id=$(gunzip -c "$layer" | sha256sum | cut -d' ' -f1)
+layer_blob=$(put_blob "$layer")
+printf '{"created":"2024-01-02T03:04:05Z","architecture":"amd64","os":"linux","config":{"Cmd":["/bin/sh"],"Env":["PATH=/bin"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"history":[{"created":"2024-01-02T03:04:05Z","created_by":"demo/run.sh"}]}' \
+  "$diff_id" > "$work/config.json"
+config_blob=$(put_blob "$work/config.json")
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%d},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:%s","size":%d}]}' \
+  "$config_blob" "$(stat -c %s "$work/config.json")" "$layer_blob" "$(stat -c %s "$layer")" > "$work/manifest.json"
+manifest_blob=$(put_blob "$work/manifest.json")
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%d,"annotations":{"org.opencontainers.image.ref.name":"latest"}}]}' \
+  "$manifest_blob" "$(stat -c %s "$work/manifest.json")" > "$layout/index.json"
+echo '{"imageLayoutVersion":"1.0.0"}' > "$layout/oci-layout"
+
 echo "== compiling demo/demo.c against $prefix through pkg-config"
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 cc -std=c11 -Wall -Wextra -Wpedantic -Werror demo/demo.c -o "$work/demo" \
   $(pkg-config --cflags --libs cstorage) -Wl,-rpath,"$(pkg-config --variable=libdir cstorage)"
 
 echo "== running the demo (driver: $driver)"
-"$work/demo" "$work/graph" "$work/run" "$driver" "$layer" "$work/exported.tar" | tee "$work/demo.log"
+"$work/demo" "$work/graph" "$work/run" "$driver" "$layout" latest "$work/exported.tar" | tee "$work/demo.log"
+grep -q "^imported image ${config_blob:0:12} " "$work/demo.log"  # the image ID is the config digest, as in c/image
 
 echo "== checking the exported tar with sha256sum"
 diff_id=$(sed -n 's/^diff-id sha256:\([0-9a-f]*\)$/\1/p' "$work/demo.log")

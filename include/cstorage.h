@@ -126,6 +126,16 @@ typedef struct cs_error cs_error;
 typedef struct cs_image cs_image;
 
 /**
+ * How `cs_image_export_oci` writes layers. Free with `cs_image_export_options_free`.
+ */
+typedef struct cs_image_export_options cs_image_export_options;
+
+/**
+ * How `cs_image_import_oci` chooses and names the image. Free with `cs_image_import_options_free`.
+ */
+typedef struct cs_image_import_options cs_image_import_options;
+
+/**
  * Snapshots of several images, owned by the caller. Free with `cs_image_list_free`.
  */
 typedef struct cs_image_list cs_image_list;
@@ -220,6 +230,13 @@ typedef int32_t cs_log_level;
  * string valid only during the call.
  */
 typedef void (*cs_log_fn)(void *userdata, cs_log_level level, const char *message);
+
+/**
+ * Progress of `cs_image_import_oci`: the layer being read (0 = base) of `layer_count`, and
+ * the bytes of its blob read so far of `total_bytes`. Return 0 to go on, non-zero to cancel
+ * (`CS_RESULT_CANCELLED`; nothing of the image stays).
+ */
+typedef int32_t (*cs_image_import_progress_fn)(void *userdata, size_t layer_index, size_t layer_count, uint64_t done_bytes, uint64_t total_bytes);
 
 /**
  * The library hit a bug (a panic) or lost data.
@@ -396,6 +413,36 @@ typedef void (*cs_log_fn)(void *userdata, cs_log_level level, const char *messag
  * Mounting or unmounting failed.
  */
 #define CS_RESULT_MOUNT -110
+
+/**
+ * A blob of an image layout is longer or shorter than its descriptor says (a truncated blob).
+ */
+#define CS_RESULT_BLOB_SIZE_MISMATCH -120
+
+/**
+ * A blob that a descriptor of the image layout names is missing.
+ */
+#define CS_RESULT_BLOB_UNKNOWN -121
+
+/**
+ * No manifest in the image index is for the platform asked for.
+ */
+#define CS_RESULT_NO_MATCHING_PLATFORM -122
+
+/**
+ * A path in the image layout is a symlink or leaves the layout directory.
+ */
+#define CS_RESULT_UNSAFE_LAYOUT_PATH -123
+
+/**
+ * index.json, a manifest or an image config is malformed or of an unsupported kind.
+ */
+#define CS_RESULT_BAD_LAYOUT -124
+
+/**
+ * The image layout has no image under the reference (tag) asked for.
+ */
+#define CS_RESULT_REFERENCE_UNKNOWN -125
 
 #ifdef __cplusplus
 extern "C" {
@@ -1237,6 +1284,80 @@ cs_result cs_digest_chain_id(const char *parent_chain_id, const char *diff_id, c
  * this function returns, the previous callback is no longer running and will not be called again.
  */
 void cs_set_log_callback(cs_log_fn callback, void *userdata, cs_log_level max_level);
+
+/**
+ * New import options: this host's platform, no names, no progress callback.
+ * NULL only if the library panicked.
+ */
+cs_image_import_options *cs_image_import_options_new(void);
+
+/**
+ * Free import options. NULL is allowed.
+ */
+void cs_image_import_options_free(cs_image_import_options *options);
+
+/**
+ * The platform ("os/arch" or "os/arch/variant", as podman's --platform) whose manifest an
+ * image index offers; NULL for this host's.
+ */
+cs_result cs_image_import_options_set_platform(cs_image_import_options *options, const char *platform, cs_error **err);
+
+/**
+ * Add a name for the imported image ("localhost/app:1"); another image that has it loses it,
+ * as with c/storage's AddNames.
+ */
+cs_result cs_image_import_options_add_name(cs_image_import_options *options, const char *name, cs_error **err);
+
+/**
+ * Call `progress` while layers are read (see `cs_image_import_progress_fn`); NULL removes it.
+ * It runs on the importing thread, during the call only, and must not use the store.
+ */
+cs_result cs_image_import_options_set_progress(cs_image_import_options *options, cs_image_import_progress_fn progress, void *userdata, cs_error **err);
+
+/**
+ * Import the image `reference` names (a tag of index.json, a manifest digest, or NULL when the
+ * layout holds one image) from the OCI image layout directory `layout_dir`, as c/image's
+ * storage destination stores it; `image` receives a snapshot of it. Layers already in the
+ * store are reused. Blob digests and sizes, and the config's DiffIDs, are checked while the
+ * blobs stream; on failure no image is recorded and only layers made for it are removed.
+ * Codes beside the usual: CS_RESULT_REFERENCE_UNKNOWN, CS_RESULT_NO_MATCHING_PLATFORM,
+ * CS_RESULT_BLOB_UNKNOWN, CS_RESULT_BLOB_SIZE_MISMATCH, CS_RESULT_DIGEST_MISMATCH,
+ * CS_RESULT_UNSAFE_LAYOUT_PATH, CS_RESULT_BAD_LAYOUT, CS_RESULT_BAD_ARCHIVE, CS_RESULT_CANCELLED.
+ */
+cs_result cs_image_import_oci(const cs_store *store, const char *layout_dir, const char *reference, const cs_image_import_options *options, cs_image **image, cs_error **err);
+
+/**
+ * `cs_image_import_oci` from a layout directory the caller opened (`dir_fd`, lent for the
+ * call).
+ */
+cs_result cs_image_import_oci_fd(const cs_store *store, int dir_fd, const char *reference, const cs_image_import_options *options, cs_image **image, cs_error **err);
+
+/**
+ * New export options: layers compressed as they were imported. Free with
+ * `cs_image_export_options_free`. NULL only if the library panicked.
+ */
+cs_image_export_options *cs_image_export_options_new(void);
+
+/**
+ * Free export options. NULL is allowed.
+ */
+void cs_image_export_options_free(cs_image_export_options *options);
+
+/**
+ * The layer blobs' compression: one of the `CS_DIFF_*` constants (default CS_DIFF_AS_STORED).
+ */
+cs_result cs_image_export_options_set_compression(cs_image_export_options *options, int32_t compression, cs_error **err);
+
+/**
+ * Write `image` (ID, name or unique ID prefix) to the OCI image layout `layout_dir` (made if
+ * missing, added to if not) under the tag `reference` (NULL: untagged); the tag moves from any
+ * other entry. The config is written as stored, each layer as a blob, the stored manifest when
+ * the blobs have its digests, else a new OCI manifest; `skopeo copy oci:` then gives the same
+ * image ID and layer IDs. `manifest_digest` (may be NULL) receives the digest of the manifest
+ * written, freed with `cs_string_free`. CS_RESULT_NOT_SUPPORTED for an image without a
+ * manifest (one not stored from an image).
+ */
+cs_result cs_image_export_oci(const cs_store *store, const char *image, const char *layout_dir, const char *reference, const cs_image_export_options *options, char **manifest_digest, cs_error **err);
 
 /**
  * The name of a result code ("CS_RESULT_LAYER_UNKNOWN"), a static string never to be freed;

@@ -16,6 +16,7 @@ packages=(
   golang-go                             # the Go binding's tests and example (cgo, standard library only)
   podman                                # examples and the README walkthrough: podman lists their stores
   groff-base                            # install-check renders the man page
+  skopeo runc busybox-static            # OCI image import/export against c/image 5.23 and podman 4.3
   debootstrap                           # the Debian 13 chroot for the 1.57 / podman 5 tests
 )
 

@@ -44,6 +44,19 @@ pub enum ErrorKind {
     Panic,
     Config,
     Mount,
+    // Images in and out (OCI image layouts, src/oci).
+    /// A blob is longer or shorter than its descriptor says.
+    BlobSizeMismatch,
+    /// A blob a descriptor names is not in the layout.
+    BlobUnknown,
+    /// No manifest of the index is for the platform asked for.
+    NoMatchingPlatform,
+    /// A layout path is a symlink or leaves the layout directory.
+    UnsafeLayoutPath,
+    /// index.json, a manifest or a config is malformed or of an unsupported kind.
+    BadLayout,
+    /// The layout has no image under the reference (tag) asked for.
+    ReferenceUnknown,
 }
 
 #[derive(Debug)]

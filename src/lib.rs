@@ -20,6 +20,7 @@ pub mod ids;
 pub mod known_settings;
 pub mod lock;
 pub mod log;
+pub mod oci;
 pub mod record;
 pub mod store;
 pub mod timestamp;

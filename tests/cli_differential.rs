@@ -301,20 +301,25 @@ const COMMANDS_NEW_IN_1_57: &[&str] = &[
     "get-image-run-dir", "storage-layers", "remove-names", "unshare",
 ];
 
-/// The tool's usage without the lines of the commands 1.57 added: what 1.43 prints.
+/// Commands of cstorage's own (images in and out as OCI layouts), in no containers-storage.
+const COMMANDS_OF_OURS: &[&str] = &["import-oci", "export-oci"];
+
+/// The tool's usage without the lines of the commands 1.57 added and of our own: what 1.43
+/// prints.
 fn without_1_57_commands(usage: &str) -> String {
     usage
         .split_inclusive('\n')
-        .filter(|line| !COMMANDS_NEW_IN_1_57.iter().any(|c| line.starts_with(&format!("  {c} "))))
+        .filter(|line| !COMMANDS_NEW_IN_1_57.iter().chain(COMMANDS_OF_OURS).any(|c| line.starts_with(&format!("  {c} "))))
         .collect()
 }
 
 /// A command's option list without what 1.57 added (the global --image-store,
-/// --transient-store and --unshare, layers' --quick) and with mount's `--read-only, --ro, -r`
+/// --transient-store and --unshare, layers' --quick) and what we add (create-image's
+/// --created), and with mount's `--read-only, --ro, -r`
 /// as 1.43's `--ro, -r`: what 1.43 prints. (None of these is the widest entry, so the column
 /// does not move.)
 fn options_as_1_43(options: &str) -> String {
-    const ADDED: &[&str] = &["  --image-store ", "  --transient-store ", "  --unshare, -U ", "  --quick, -q "];
+    const ADDED: &[&str] = &["  --image-store ", "  --transient-store ", "  --unshare, -U ", "  --quick, -q ", "  --created "];
     options
         .split_inclusive('\n')
         .filter(|line| !ADDED.iter().any(|a| line.starts_with(a)))

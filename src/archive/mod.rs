@@ -46,3 +46,6 @@ pub use changes::{changes, diff_size, disk_usage, overlay_changes, Change, Chang
 pub use compression::{compress_writer, decompress_reader, detect, Compression, FinishWrite};
 pub use export::{export_from_tar_split, export_naive_diff, export_overlay_diff};
 pub use export_style::ExportStyle;
+// For sources that check their own bytes (OCI blobs): their errors keep their kind through the
+// decompressors.
+pub use stream::{carry as carry_error, io_to_error as stream_error};

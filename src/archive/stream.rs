@@ -61,6 +61,8 @@ impl Read for SourceReader<'_, '_> {
             match self.input.read(buf) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // A source that checks its bytes (an OCI blob) says why in a carried error.
+                Err(e) if e.get_ref().is_some_and(|inner| inner.is::<Carried>()) => return Err(e),
                 Err(e) => return Err(carry(Error::io("reading the layer stream", e))),
             }
         };

@@ -12,6 +12,7 @@
 //! - `log`, `version`: process-wide logging callback, library and ABI versions;
 //! - `id_map`: the `cs_id_map` struct shared by layer, container and store options;
 //! - `store`, `layer`, `image`, `container`: the handles, options and operations of each noun;
+//! - `oci`: images in and out as OCI image layouts (import as c/image stores them, export);
 //! - `streams`: file descriptors lent by the caller; the read/write callback types and the tar
 //!   import/export calls built on them belong here and in `layer`.
 
@@ -31,6 +32,7 @@ pub mod image;
 pub mod layer;
 pub mod layer_diff;
 pub mod log;
+pub mod oci;
 pub mod result;
 pub mod store;
 pub mod streams;

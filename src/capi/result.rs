@@ -80,6 +80,21 @@ pub const CS_RESULT_CONFIG: cs_result = -109;
 /// Mounting or unmounting failed.
 pub const CS_RESULT_MOUNT: cs_result = -110;
 
+// Images in and out (OCI image layouts).
+
+/// A blob of an image layout is longer or shorter than its descriptor says (a truncated blob).
+pub const CS_RESULT_BLOB_SIZE_MISMATCH: cs_result = -120;
+/// A blob that a descriptor of the image layout names is missing.
+pub const CS_RESULT_BLOB_UNKNOWN: cs_result = -121;
+/// No manifest in the image index is for the platform asked for.
+pub const CS_RESULT_NO_MATCHING_PLATFORM: cs_result = -122;
+/// A path in the image layout is a symlink or leaves the layout directory.
+pub const CS_RESULT_UNSAFE_LAYOUT_PATH: cs_result = -123;
+/// index.json, a manifest or an image config is malformed or of an unsupported kind.
+pub const CS_RESULT_BAD_LAYOUT: cs_result = -124;
+/// The image layout has no image under the reference (tag) asked for.
+pub const CS_RESULT_REFERENCE_UNKNOWN: cs_result = -125;
+
 /// The code of each core error kind. No wildcard arm: a new `ErrorKind` does not compile until
 /// it has its own code here.
 pub(crate) fn code_of(kind: ErrorKind) -> cs_result {
@@ -113,6 +128,12 @@ pub(crate) fn code_of(kind: ErrorKind) -> cs_result {
         ErrorKind::Panic => CS_RESULT_PANIC,
         ErrorKind::Config => CS_RESULT_CONFIG,
         ErrorKind::Mount => CS_RESULT_MOUNT,
+        ErrorKind::BlobSizeMismatch => CS_RESULT_BLOB_SIZE_MISMATCH,
+        ErrorKind::BlobUnknown => CS_RESULT_BLOB_UNKNOWN,
+        ErrorKind::NoMatchingPlatform => CS_RESULT_NO_MATCHING_PLATFORM,
+        ErrorKind::UnsafeLayoutPath => CS_RESULT_UNSAFE_LAYOUT_PATH,
+        ErrorKind::BadLayout => CS_RESULT_BAD_LAYOUT,
+        ErrorKind::ReferenceUnknown => CS_RESULT_REFERENCE_UNKNOWN,
     }
 }
 
@@ -148,6 +169,12 @@ pub(crate) const RESULT_NAMES: &[(cs_result, &CStr)] = &[
     (CS_RESULT_PANIC, c"CS_RESULT_PANIC"),
     (CS_RESULT_CONFIG, c"CS_RESULT_CONFIG"),
     (CS_RESULT_MOUNT, c"CS_RESULT_MOUNT"),
+    (CS_RESULT_BLOB_SIZE_MISMATCH, c"CS_RESULT_BLOB_SIZE_MISMATCH"),
+    (CS_RESULT_BLOB_UNKNOWN, c"CS_RESULT_BLOB_UNKNOWN"),
+    (CS_RESULT_NO_MATCHING_PLATFORM, c"CS_RESULT_NO_MATCHING_PLATFORM"),
+    (CS_RESULT_UNSAFE_LAYOUT_PATH, c"CS_RESULT_UNSAFE_LAYOUT_PATH"),
+    (CS_RESULT_BAD_LAYOUT, c"CS_RESULT_BAD_LAYOUT"),
+    (CS_RESULT_REFERENCE_UNKNOWN, c"CS_RESULT_REFERENCE_UNKNOWN"),
 ];
 
 /// The name of a result code ("CS_RESULT_LAYER_UNKNOWN"), a static string never to be freed;

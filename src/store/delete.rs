@@ -37,12 +37,14 @@ impl Store {
             .flat_map(|i| std::iter::once(i.top_layer.as_str()).chain(i.mapped_top_layers.iter().map(String::as_str)))
             .collect();
 
+        // Layers an image import in progress relies on stay (see oci/retain.rs).
+        let retained = crate::oci::retain::retained_layers(&crate::oci::retain::retained_dir_in(&self.run_root, self.driver.name()));
         let mut doomed: Vec<String> = image.mapped_top_layers.clone();
         let mut next = image.top_layer().map(String::from);
         let mut first = true;
         while let Some(id) = next.take() {
             let Some(layer) = layers.records.by_exact_id(&id) else { break };
-            if container_layers.contains(id.as_str()) || other_images_layers.contains(id.as_str()) {
+            if container_layers.contains(id.as_str()) || other_images_layers.contains(id.as_str()) || retained.contains(&id) {
                 break;
             }
             // A layer with a child that is not going away stays. For the top layer, children of

@@ -45,6 +45,13 @@ const (
 	ErrPanic                Code = C.CS_RESULT_PANIC
 	ErrConfig               Code = C.CS_RESULT_CONFIG
 	ErrMount                Code = C.CS_RESULT_MOUNT
+	// OCI image layouts (Store.ImportOCI).
+	ErrBlobSizeMismatch   Code = C.CS_RESULT_BLOB_SIZE_MISMATCH
+	ErrBlobUnknown        Code = C.CS_RESULT_BLOB_UNKNOWN
+	ErrNoMatchingPlatform Code = C.CS_RESULT_NO_MATCHING_PLATFORM
+	ErrUnsafeLayoutPath   Code = C.CS_RESULT_UNSAFE_LAYOUT_PATH
+	ErrBadLayout          Code = C.CS_RESULT_BAD_LAYOUT
+	ErrReferenceUnknown   Code = C.CS_RESULT_REFERENCE_UNKNOWN
 )
 
 // Error is the name of the code, "CS_RESULT_LAYER_UNKNOWN".

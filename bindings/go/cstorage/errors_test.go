@@ -120,7 +120,8 @@ var allCodes = []Code{ErrLayerUnknown, ErrImageUnknown, ErrContainerUnknown, Err
 	ErrImageUsedByContainer, ErrLayerNotMounted, ErrStoreReadOnly, ErrNotSupported, ErrSizeUnknown,
 	ErrBigDataUnknown, ErrLayerIncomplete, ErrParentIsContainer, ErrMaxDepthExceeded,
 	ErrInvalidArgument, ErrNullParameter, ErrIO, ErrCorruptMetadata, ErrDigestMismatch,
-	ErrBadArchive, ErrCallbackFailed, ErrCancelled, ErrPanic, ErrConfig, ErrMount}
+	ErrBadArchive, ErrCallbackFailed, ErrCancelled, ErrPanic, ErrConfig, ErrMount,
+	ErrBlobSizeMismatch, ErrBlobUnknown, ErrNoMatchingPlatform, ErrUnsafeLayoutPath, ErrBadLayout, ErrReferenceUnknown}
 
 type failingReader struct{}
 

@@ -21,6 +21,8 @@ typedef struct cs_container_options cs_container_options;
 typedef struct cs_diff_options cs_diff_options;
 typedef struct cs_error cs_error;
 typedef struct cs_image cs_image;
+typedef struct cs_image_export_options cs_image_export_options;
+typedef struct cs_image_import_options cs_image_import_options;
 typedef struct cs_image_list cs_image_list;
 typedef struct cs_image_options cs_image_options;
 typedef struct cs_layer cs_layer;
@@ -43,6 +45,7 @@ typedef int32_t (*cs_read_fn)(void *userdata, uint8_t *buf, size_t len, size_t *
 typedef int32_t (*cs_write_fn)(void *userdata, const uint8_t *buf, size_t len, size_t *out_n);
 typedef int32_t cs_log_level;
 typedef void (*cs_log_fn)(void *userdata, cs_log_level level, const char *message);
+typedef int32_t (*cs_image_import_progress_fn)(void *userdata, size_t layer_index, size_t layer_count, uint64_t done_bytes, uint64_t total_bytes);
 #define CS_LOG_ERROR 1
 #define CS_LOG_WARN 2
 #define CS_LOG_INFO 3
@@ -78,6 +81,12 @@ typedef void (*cs_log_fn)(void *userdata, cs_log_level level, const char *messag
 #define CS_RESULT_PANIC -108
 #define CS_RESULT_CONFIG -109
 #define CS_RESULT_MOUNT -110
+#define CS_RESULT_BLOB_SIZE_MISMATCH -120
+#define CS_RESULT_BLOB_UNKNOWN -121
+#define CS_RESULT_NO_MATCHING_PLATFORM -122
+#define CS_RESULT_UNSAFE_LAYOUT_PATH -123
+#define CS_RESULT_BAD_LAYOUT -124
+#define CS_RESULT_REFERENCE_UNKNOWN -125
 cs_container_options *cs_container_options_new(void);
 void cs_container_options_free(cs_container_options *options);
 cs_result cs_container_options_set_id(cs_container_options *options, const char *id, cs_error **err);
@@ -228,6 +237,17 @@ void cs_change_list_free(cs_change_list *list);
 cs_result cs_layer_diff_size(const cs_store *store, const char *from, const char *to, int64_t *size, cs_error **err);
 cs_result cs_digest_chain_id(const char *parent_chain_id, const char *diff_id, char **chain_id, cs_error **err);
 void cs_set_log_callback(cs_log_fn callback, void *userdata, cs_log_level max_level);
+cs_image_import_options *cs_image_import_options_new(void);
+void cs_image_import_options_free(cs_image_import_options *options);
+cs_result cs_image_import_options_set_platform(cs_image_import_options *options, const char *platform, cs_error **err);
+cs_result cs_image_import_options_add_name(cs_image_import_options *options, const char *name, cs_error **err);
+cs_result cs_image_import_options_set_progress(cs_image_import_options *options, cs_image_import_progress_fn progress, void *userdata, cs_error **err);
+cs_result cs_image_import_oci(const cs_store *store, const char *layout_dir, const char *reference, const cs_image_import_options *options, cs_image **image, cs_error **err);
+cs_result cs_image_import_oci_fd(const cs_store *store, int dir_fd, const char *reference, const cs_image_import_options *options, cs_image **image, cs_error **err);
+cs_image_export_options *cs_image_export_options_new(void);
+void cs_image_export_options_free(cs_image_export_options *options);
+cs_result cs_image_export_options_set_compression(cs_image_export_options *options, int32_t compression, cs_error **err);
+cs_result cs_image_export_oci(const cs_store *store, const char *image, const char *layout_dir, const char *reference, const cs_image_export_options *options, char **manifest_digest, cs_error **err);
 const char *cs_result_name(cs_result code);
 cs_store_options *cs_store_options_new(void);
 void cs_store_options_free(cs_store_options *options);

@@ -180,6 +180,36 @@ class Mount(CStorageError):
     code = lib.CS_RESULT_MOUNT
 
 
+
+class BlobSizeMismatch(CStorageError):
+    """A blob of an image layout is longer or shorter than its descriptor says."""
+    code = lib.CS_RESULT_BLOB_SIZE_MISMATCH
+
+
+class BlobUnknown(CStorageError):
+    """A blob that a descriptor of the image layout names is missing."""
+    code = lib.CS_RESULT_BLOB_UNKNOWN
+
+
+class NoMatchingPlatform(CStorageError):
+    """No manifest in the image index is for the platform asked for."""
+    code = lib.CS_RESULT_NO_MATCHING_PLATFORM
+
+
+class UnsafeLayoutPath(CStorageError):
+    """A path in the image layout is a symlink or leaves the layout directory."""
+    code = lib.CS_RESULT_UNSAFE_LAYOUT_PATH
+
+
+class BadLayout(CStorageError):
+    """index.json, a manifest or an image config is malformed or of an unsupported kind."""
+    code = lib.CS_RESULT_BAD_LAYOUT
+
+
+class ReferenceUnknown(CStorageError):
+    """The image layout has no image under the reference (tag) asked for."""
+    code = lib.CS_RESULT_REFERENCE_UNKNOWN
+
 #: cs_result code -> its exception class.
 BY_CODE: dict[int, type[CStorageError]] = {
     cls.code: cls for cls in CStorageError.__subclasses__() if cls is not StoreClosed}

@@ -381,6 +381,51 @@ class Store:
         _setters(setters)
         return take_one(Kind.IMAGE, self._out("cs_image **", lib.cs_image_create, cstr(top_layer), options))
 
+    def import_oci(self, layout_dir: str, reference: str | None = None, *,
+                   names: Sequence[str] = (), platform: str | None = None,
+                   progress: Callable[[int, int, int, int], bool | None] | None = None) -> Image:
+        """Import the image `reference` (a tag; None when the layout holds one image) of the OCI
+        image layout directory as skopeo copy oci: containers-storage: stores it (c/image's layer
+        and image IDs, big data, digest, created time). `platform` ("os/arch[/variant]") picks
+        from an image index. `progress(layer_index, layer_count, done, total)` returning False
+        cancels (Cancelled; nothing of the image stays)."""
+        options = ffi.gc(lib.cs_image_import_options_new(), lib.cs_image_import_options_free)
+        setters = [(lib.cs_image_import_options_set_platform, options, cstr(platform))]
+        setters += [(lib.cs_image_import_options_add_name, options, cstr(n)) for n in names]
+        _setters(setters)
+        failure = []
+
+        def on_progress(_userdata, index, count, done, total):
+            try:
+                return 0 if progress(index, count, done, total) is not False else 1
+            except BaseException as e:  # raised again after the call
+                failure.append(e)
+                return 1
+
+        callback = ffi.callback("cs_image_import_progress_fn", on_progress) if progress else ffi.NULL
+        check(lib.cs_image_import_options_set_progress, options, callback, ffi.NULL)
+        image = ffi.new("cs_image **")
+        try:
+            self._call(lib.cs_image_import_oci, cstr(layout_dir), cstr(reference), options, image)
+        except CStorageError:
+            if failure:
+                raise failure[0]
+            raise
+        return take_one(Kind.IMAGE, image[0])
+
+    def import_oci_fd(self, dir_fd: int, reference: str | None = None) -> Image:
+        """import_oci from a layout directory opened by the caller (borrowed)."""
+        return take_one(Kind.IMAGE, self._out("cs_image **", lib.cs_image_import_oci_fd, dir_fd,
+                                              cstr(reference), ffi.NULL))
+
+    def export_oci(self, image: str, layout_dir: str, reference: str | None = None, *,
+                   compression: Compression = Compression.AS_STORED) -> str:
+        """Write the image to an OCI image layout (made or added to) under the tag `reference`,
+        as skopeo copy oci: reads it; returns the digest of the manifest written."""
+        options = ffi.gc(lib.cs_image_export_options_new(), lib.cs_image_export_options_free)
+        check(lib.cs_image_export_options_set_compression, options, int(compression))
+        return self._out_str(lib.cs_image_export_oci, cstr(image), cstr(layout_dir), cstr(reference), options)
+
     def create_container(self, image: str | None = None, *, id: str | None = None,
                          names: Sequence[str] = (), metadata: str | None = None,
                          layer_id: str | None = None, mount_label: str | None = None,

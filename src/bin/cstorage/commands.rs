@@ -5,7 +5,7 @@
 use cstorage::Store;
 
 use crate::args::FlagSet;
-use crate::{check, config, containers, copy, data, delete, diff, images, layers, metadata, misc, mount, names, storage_layers, unsupported};
+use crate::{check, config, containers, copy, data, delete, diff, images, layers, metadata, misc, mount, names, oci, storage_layers, unsupported};
 
 /// One run of a subcommand, after flags and argument counts were checked and the store opened.
 pub struct Invocation<'a> {
@@ -294,9 +294,36 @@ pub static COMMANDS: &[Command] = &[
             f.text(&["-digest", "d"], "", "Image Digest");
             f.text(&["-metadata", "m"], "", "Metadata");
             f.text(&["-metadata-file", "f"], "", "Metadata File");
+            f.text(&["-created"], "", "Creation time (RFC 3339; default: now)");
             json_flag(f);
         },
         action: images::create_image,
+    },
+    Command {
+        names: &["import-oci"],
+        options_help: "[options [...]] layoutDir[:tag] [-n name]...",
+        usage: "Import an image from an OCI image layout as skopeo copy oci: containers-storage: stores it",
+        note: "Not in containers-storage. Names may also follow the layout (-n NAME, --name NAME, --name=NAME).",
+        min_args: 1,
+        max_args: None,
+        add_flags: |f| {
+            f.list(&["-name", "n"], &[], "Image name");
+            f.text(&["-platform"], "", "Platform os/arch[/variant] to choose from an image index (default: this host's)");
+            json_flag(f);
+        },
+        action: oci::import_oci,
+    },
+    Command {
+        names: &["export-oci"],
+        options_help: "[options [...]] imageNameOrID layoutDir[:tag]",
+        usage: "Export an image to an OCI image layout that skopeo copy oci: reads",
+        note: "Not in containers-storage.",
+        min_args: 2,
+        max_args: Some(2),
+        add_flags: |f| {
+            f.text(&["-compression"], "", "Layer compression: as-stored (default), none, gzip or zstd");
+        },
+        action: oci::export_oci,
     },
     Command {
         names: &["create-container", "createcontainer"],

@@ -128,14 +128,27 @@ pub fn create_image(inv: &Invocation) -> i32 {
         let value = inv.flags.get_text(flag);
         (!value.is_empty()).then(|| value.to_string())
     };
+    let created = match text("-created").map(|t| cstorage::timestamp::Timestamp::parse(&t).ok_or(t)).transpose() {
+        Ok(created) => created,
+        Err(t) => {
+            errln!("invalid --created {t:?}: expected an RFC 3339 time such as 2024-01-02T03:04:05Z");
+            return 1;
+        }
+    };
     let options = ImageOptions {
+        created,
         id: text("i"),
         names: inv.flags.get_list("n").to_vec(),
         metadata,
         digest: text("d"),
         ..Default::default()
     };
-    match inv.store.create_image(inv.args.first().map(String::as_str), &options) {
+    report_new_image(inv, inv.store.create_image(inv.args.first().map(String::as_str), &options))
+}
+
+/// What create-image (and import-oci) print: the image as JSON, or its ID and names; or the error.
+pub fn report_new_image(inv: &Invocation, result: cstorage::Result<Image>) -> i32 {
+    match result {
         Ok(image) => {
             if inv.json() {
                 output::json(&image);

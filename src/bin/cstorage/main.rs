@@ -27,6 +27,7 @@ mod library_log;
 mod metadata;
 mod misc;
 mod mount;
+mod oci;
 mod names;
 mod progress;
 mod storage_layers;
