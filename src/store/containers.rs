@@ -45,7 +45,8 @@ impl Store {
         if options.mount_label.is_empty() != options.process_label.is_empty() {
             return Err(Error::invalid("ProcessLabel and MountLabel must either not be specified or both specified"));
         }
-        let image: Option<Image> = match image {
+        // An empty image key is no image, as in Go.
+        let image: Option<Image> = match image.filter(|key| !key.is_empty()) {
             Some(key) => Some(self.image(key)?),
             None => None,
         };

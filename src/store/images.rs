@@ -31,8 +31,9 @@ impl Store {
         let mut images = self.lock_images();
         let guard = images.lock_exclusive()?;
 
-        // The top layer may be an additional image store's (c/storage allows it too).
-        let top_layer = match top_layer {
+        // The top layer may be an additional image store's (c/storage allows it too). An empty
+        // key is no top layer, as in Go.
+        let top_layer = match top_layer.filter(|key| !key.is_empty()) {
             Some(key) => match layers.records.get(key) {
                 Some(layer) => layer.id.clone(),
                 None => self.additional.layer(key)?.ok_or_else(|| unknown_error::<Layer>(key))?.id,

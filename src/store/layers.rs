@@ -72,8 +72,8 @@ impl Store {
 
         let mut layer = self.new_layer_record(&layers, options)?;
         // The parent may be a layer of an additional image store: the new layer, ours, then
-        // lies on it (a container of one of its images, say).
-        let parent = match options.parent.as_deref() {
+        // lies on it (a container of one of its images, say). An empty parent is none, as in Go.
+        let parent = match options.parent.as_deref().filter(|key| !key.is_empty()) {
             Some(key) => Some(match layers.records.get(key) {
                 Some(parent) => parent.clone(),
                 None => self.additional.layer(key)?.ok_or_else(|| unknown_error::<Layer>(key))?,
