@@ -247,6 +247,42 @@ static void volatile_containers_are_kept_apart_and_listed(const struct temp_stor
     cs_container_free(container);
 }
 
+/* An empty parent, top layer or image key means none, as in Go (c/storage tests for ""). */
+static void empty_keys_mean_none(cs_store *store) {
+    cs_layer_options *layer_options = cs_layer_options_new();
+    OK(cs_layer_options_set_parent(layer_options, "", &err));
+    cs_layer *layer = NULL;
+    OK(cs_layer_create(store, layer_options, &layer, &err));
+    CHECK_STR(cs_layer_parent(layer), "");
+    cs_layer_free(layer);
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    close(fds[1]); /* an empty stream: an empty layer */
+    layer = NULL;
+    OK(cs_layer_import_fd(store, layer_options, fds[0], &layer, &err));
+    close(fds[0]);
+    CHECK_STR(cs_layer_parent(layer), "");
+    cs_layer_free(layer);
+    cs_layer_options_free(layer_options);
+
+    cs_image *image = NULL;
+    OK(cs_image_create(store, "", NULL, &image, &err));
+    CHECK_STR(cs_image_top_layer(image), "");
+    cs_image_free(image);
+
+    cs_container_options *options = cs_container_options_new();
+    OK(cs_container_options_add_name(options, "from-nothing", &err));
+    cs_container *container = NULL;
+    OK(cs_container_create(store, "", options, &container, &err));
+    cs_container_options_free(options);
+    CHECK_STR(cs_container_image(container), "");
+    OK(cs_layer_get(store, cs_container_layer(container), &layer, &err));
+    CHECK_STR(cs_layer_parent(layer), "");
+    cs_layer_free(layer);
+    OK(cs_container_delete(store, cs_container_id(container), &err));
+    cs_container_free(container);
+}
+
 int main(void) {
     struct temp_store t;
     temp_store_open(&t);
@@ -263,6 +299,7 @@ int main(void) {
     big_data_directories_and_size(t.store);
     mounts_use_the_containers_options(t.store, image);
     volatile_containers_are_kept_apart_and_listed(&t);
+    empty_keys_mean_none(t.store);
 
     OK(cs_container_delete(t.store, "web", &err));
     OK(cs_image_delete(t.store, "app", true, NULL, &err));

@@ -491,6 +491,38 @@ fn truncated_garbage_and_bad_checksums_are_bad_archives() {
     }
 }
 
+/// Bad streams keep their code, and their messages carry the words of Go's (archive/tar's
+/// "unexpected EOF" and "invalid tar header"), which scripts written for c/storage look for.
+#[test]
+fn bad_streams_are_described_in_go_words() {
+    let tar = TarBuilder::default().file("a", &vec![7u8; 5000]).file("b", b"x").finish();
+    let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8 | 1).collect();
+    let mut bad_sum = tar.clone();
+    bad_sum[0] ^= 0x20;
+    let mut zero_then_data = vec![0u8; 512];
+    zero_then_data.extend_from_slice(&tar[..1024]);
+    let mut gz = Vec::new();
+    {
+        let mut encoder = flate2::write::GzEncoder::new(&mut gz, flate2::Compression::default());
+        encoder.write_all(&tar).unwrap();
+        encoder.finish().unwrap();
+    }
+    for (tag, stream, words) in [
+        ("in-data", &tar[..2000], "unexpected EOF"),
+        ("in-header", &tar[..5632 + 100], "unexpected EOF"),
+        ("short", &b"hello"[..], "unexpected EOF"),
+        ("gzip-cut", &gz[..gz.len() / 2], "unexpected EOF"),
+        ("garbage", &garbage[..], "invalid tar header"),
+        ("checksum", &bad_sum[..], "invalid tar header"),
+        ("zero-block", &zero_then_data[..], "invalid tar header"),
+    ] {
+        let sb = Sandbox::new(tag);
+        let err = apply_bytes(stream, &sb.root, ApplyOptions::default()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BadArchive, "{tag}: {err}");
+        assert!(err.to_string().contains(words), "{tag}: {err}");
+    }
+}
+
 #[test]
 fn device_and_fifo_entries_cannot_be_used_to_escape() {
     // A device node is created as a node, never opened; writing "through" it fails.

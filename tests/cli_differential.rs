@@ -216,6 +216,22 @@ impl Pair {
 
     /// Run `args` with both tools and insist they agree; returns our (normalised) run.
     fn check_with(&mut self, args: &[&str], stdin: &[u8], compare: Compare) -> Run {
+        self.compare(args, stdin, compare).1
+    }
+
+    /// Like `check_stdin`, and both tools' stderr must contain each of `words` (the words of
+    /// Go's message that scripts look for; the rest of our message is our own).
+    fn check_words(&mut self, args: &[&str], stdin: &[u8], words: &[&str]) -> Run {
+        let (go, ours) = self.compare(args, stdin, Compare::Exact);
+        for word in words {
+            assert!(go.stderr.contains(word), "[{}] {args:?}: Go's stderr lacks {word:?}: {go:?}", self.tag);
+            assert!(ours.stderr.contains(word), "[{}] {args:?}: our stderr lacks {word:?}: {ours:?}", self.tag);
+        }
+        ours
+    }
+
+    /// Run `args` with both tools and insist they agree; returns Go's and our (normalised) runs.
+    fn compare(&mut self, args: &[&str], stdin: &[u8], compare: Compare) -> (Run, Run) {
         let go = self.go.run(args, stdin);
         let ours = self.ours.run(args, stdin);
         let context = format!("[{}] containers-storage {}\n--- go ---\n{go:#?}\n--- ours ---\n{ours:#?}", self.tag, args.join(" "));
@@ -243,7 +259,7 @@ impl Pair {
         }
         assert_eq!(go.stderr.is_empty(), ours.stderr.is_empty(), "stderr presence differs: {context}");
         assert_eq!(go.code, ours.code, "exit code differs: {context}");
-        ours
+        (go, ours)
     }
 
     /// Run with one tool only (for steps where the tools differ on purpose).
@@ -1153,4 +1169,80 @@ fn overlay_commands_match() {
         let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
         assert!(!mounts.contains(tool.root.to_str().unwrap()), "{} left mounts behind", tool.exe.display());
     }
+}
+
+/// An empty argument where a parent, top layer or image is expected means "none" in Go:
+/// `create-layer ""` makes a base layer, `create-image ""` an image without layers,
+/// `create-container ""` a container from no image.
+#[test]
+fn empty_arguments_mean_none() {
+    require_go!();
+    let mut p = Pair::new("empty-args");
+    let tar = layer_tar(&[("etc/motd", b"hi\n")], &["etc/"]);
+    p.check(&["create-layer", "-i", "from-nothing", ""]);
+    p.check(&["create-layer", "-j", "-n", "json-nothing", ""]);
+    p.check_stdin(&["import-layer", "-j", "-i", "imported-on-nothing", ""], &tar);
+    p.check(&["layer", "from-nothing", "json-nothing", "imported-on-nothing"]);
+    p.check(&["create-image", "-i", "img-on-nothing", ""]);
+    p.check(&["create-image", "-j", "-n", "json-img", ""]);
+    p.check(&["image", "img-on-nothing", "json-img"]);
+    p.check(&["create-container", "-i", "ctr-on-nothing", ""]);
+    p.check(&["create-container", "-j", "-n", "json-ctr", ""]);
+    p.check(&["container", "-j", "ctr-on-nothing"]);
+    p.check(&["layers", "-j"]);
+    p.check(&["images", "-j"]);
+    p.check(&["containers", "-j"]);
+}
+
+/// Junk and truncated tar streams, plain and compressed, through `applydiff` and
+/// `import-layer`: Go's message says "invalid tar header" or "unexpected EOF", and ours must
+/// too. A missing big-data item: Go's image and layer stores say "file does not exist", its
+/// container store "no such file or directory", the size and digest queries their own words.
+#[test]
+fn error_messages_carry_the_go_tools_words() {
+    require_go!();
+    let mut p = Pair::new("error-words");
+    let whole = layer_tar(&[("etc/big.bin", &[0x5au8; 5000]), ("etc/small.txt", b"small\n")], &["etc/"]);
+    let junk: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8 | 1).collect();
+    let second_header = 512 + 512 + 5120;
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        ("junk", junk, "invalid tar header"),
+        ("short", b"hello".to_vec(), "unexpected EOF"),
+        ("cut-in-data", whole[..2000].to_vec(), "unexpected EOF"),
+        ("cut-in-header", whole[..second_header + 100].to_vec(), "unexpected EOF"),
+    ];
+    p.check(&["create-layer", "-i", "target"]);
+    for (name, tar, words) in &cases {
+        let zstd = zstd::encode_all(&tar[..], 3).unwrap();
+        for (compression, stream) in [("plain", tar.clone()), ("gzip", gzip(tar)), ("zstd", zstd)] {
+            let file = format!("{name}.{compression}");
+            for tool in [&p.go, &p.ours] {
+                std::fs::write(tool.root.join(&file), &stream).unwrap();
+            }
+            let path = format!("{{root}}/{file}");
+            p.check_words(&["applydiff", "-f", &path, "target"], b"", &[words]);
+            p.check_words(&["import-layer", "-f", &path], b"", &[words]);
+            p.check_words(&["import-layer", "target"], &stream, &[words]);
+        }
+    }
+    // A compressed stream cut short: the decompressor's early end.
+    let gz = gzip(&whole);
+    let zst = zstd::encode_all(&whole[..], 3).unwrap();
+    for (file, stream) in [("cut.gz", &gz[..gz.len() / 2]), ("cut.zst", &zst[..zst.len() / 2])] {
+        for tool in [&p.go, &p.ours] {
+            std::fs::write(tool.root.join(file), stream).unwrap();
+        }
+        p.check_words(&["applydiff", "-f", &format!("{{root}}/{file}"), "target"], b"", &["unexpected EOF"]);
+    }
+    p.check(&["layers", "-j"]);
+
+    p.check(&["create-image", "-i", "image-x", "target"]);
+    p.check(&["create-container", "-i", "container-x", "image-x"]);
+    p.check_words(&["get-layer-data", "target", "no-such-key"], b"", &["does not exist"]);
+    p.check_words(&["get-image-data", "image-x", "no-such-key"], b"", &["does not exist"]);
+    p.check_words(&["get-container-data", "container-x", "no-such-key"], b"", &["no such file or directory"]);
+    p.check_words(&["get-image-data-size", "image-x", "no-such-key"], b"", &["size is not known"]);
+    p.check_words(&["get-container-data-size", "container-x", "no-such-key"], b"", &["size is not known"]);
+    p.check_words(&["get-image-data-digest", "image-x", "no-such-key"], b"", &["could not compute digest of item"]);
+    p.check_words(&["get-container-data-digest", "container-x", "no-such-key"], b"", &["could not compute digest of item"]);
 }

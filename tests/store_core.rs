@@ -75,6 +75,22 @@ fn layers_images_and_containers_are_created_found_and_written_as_go_writes_them(
     assert_eq!(again.lookup(&ctr.layer).unwrap().1, ctr.layer);
 }
 
+/// An empty parent, top layer or image key means none, as in Go, which tests for "".
+#[test]
+fn empty_keys_mean_none() {
+    let t = TempStore::new("empty-keys");
+    let store = t.open();
+    let layer = store.create_layer(&layer_opts(Some(""), &["on-nothing"])).unwrap();
+    assert_eq!(layer.parent, "");
+    let imported = store.put_layer(&layer_opts(Some(""), &[]), &mut &b""[..], None).unwrap();
+    assert_eq!(imported.parent, "");
+    let image = store.create_image(Some(""), &ImageOptions::default()).unwrap();
+    assert_eq!(image.top_layer, "");
+    let ctr = store.create_container(Some(""), &ContainerOptions::default()).unwrap();
+    assert_eq!(ctr.image, "");
+    assert_eq!(store.layer(&ctr.layer).unwrap().parent, "");
+}
+
 #[test]
 fn names_are_unique_per_kind_and_set_names_steals_them() {
     let t = TempStore::new("names");
