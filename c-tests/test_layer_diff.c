@@ -93,6 +93,38 @@ static size_t layer_count(cs_store *store) {
     return n;
 }
 
+/* A GNU tar with times before 1970 (base-256, negative) imports, exports byte for byte, and its
+ * regular file is dated the epoch on disk, as c/storage leaves it. */
+static void pre_1970_times_import(struct temp_store *t) {
+    char tar_path[96], cmd[1024], file[256];
+    snprintf(tar_path, sizeof tar_path, "%s/old.tar", t->dir);
+    snprintf(cmd, sizeof cmd,
+             "set -e; mkdir -p %s/old/etc; echo old > %s/old/etc/old.txt;"
+             " touch -d 1960-01-01T00:00:00Z %s/old/etc/old.txt %s/old/etc;"
+             " tar --format=gnu --numeric-owner -C %s/old -cf %s etc",
+             t->dir, t->dir, t->dir, t->dir, t->dir, tar_path);
+    run(cmd);
+    struct buffer old = read_file(tar_path);
+    CHECK((old.data[512 + 136] & 0xc0) == 0xc0); /* a negative base-256 mtime */
+    cs_layer *layer = NULL;
+    int fd = open(tar_path, O_RDONLY);
+    OK(cs_layer_import_fd(t->store, NULL, fd, &layer, &err));
+    close(fd);
+    struct buffer sink = {0};
+    cs_diff_options *plain = cs_diff_options_new();
+    OK(cs_diff_options_set_compression(plain, CS_DIFF_UNCOMPRESSED, &err));
+    OK(cs_layer_export(t->store, NULL, cs_layer_id(layer), plain, write_to_buffer, &sink, &err));
+    CHECK(sink.len == old.len && memcmp(sink.data, old.data, old.len) == 0);
+    snprintf(file, sizeof file, "%s/vfs/dir/%s/etc/old.txt", t->graph_root, cs_layer_id(layer));
+    struct stat st;
+    CHECK(stat(file, &st) == 0 && st.st_mtime == 0);
+    OK(cs_layer_delete(t->store, cs_layer_id(layer), &err));
+    cs_diff_options_free(plain);
+    cs_layer_free(layer);
+    free(sink.data);
+    free(old.data);
+}
+
 int main(void) {
     struct temp_store t;
     temp_store_open(&t);
@@ -243,6 +275,8 @@ int main(void) {
     FAILS(cs_digest_chain_id(NULL, "not-a-digest", &chain, &err), CS_RESULT_INVALID_ARGUMENT);
     cs_string_free(chain);
     cs_string_free(child_chain);
+
+    pre_1970_times_import(&t);
 
     free(diff_id);
     free(base.data);

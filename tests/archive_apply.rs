@@ -523,6 +523,32 @@ fn bad_streams_are_described_in_go_words() {
     }
 }
 
+/// GNU base-256 times may be negative (a file from 1960): accepted, as Go's archive/tar does;
+/// files and directories get the epoch on disk (c/storage's Chtimes clamps earlier times),
+/// symlinks their own time. (That exports give the same bytes back is checked in
+/// tests/cli_differential.rs and c-tests/test_layer_diff.c.)
+#[test]
+fn negative_base256_times_are_read_as_go_reads_them() {
+    const T1960: i64 = -315_619_200;
+    let base256 = |h: &mut [u8; 512]| {
+        h[136..144].copy_from_slice(&[0xff; 8]);
+        h[144..148].copy_from_slice(&(T1960 as i32).to_be_bytes());
+        util::fix_checksum(h);
+    };
+    let mut dir = header(b"etc/", b'5', 0, b"", 0o755, 0, 0);
+    let mut file = header(b"etc/old.txt", b'0', 4, b"", 0o644, 0, 0);
+    let mut link = header(b"etc/old-link", b'2', 0, b"old.txt", 0o777, 0, 0);
+    for h in [&mut dir, &mut file, &mut link] {
+        base256(h);
+    }
+    let tar = TarBuilder::default().raw_entry(dir, b"").raw_entry(file, b"old\n").raw_entry(link, b"").finish();
+    let sb = Sandbox::new("old-times");
+    apply_bytes(&tar, &sb.root, ApplyOptions::default()).unwrap();
+    let mtime = |p: &str| fs::symlink_metadata(sb.root.join(p)).unwrap().mtime();
+    assert_eq!((mtime("etc"), mtime("etc/old.txt"), mtime("etc/old-link")), (0, 0, T1960));
+    assert_eq!(fs::read(sb.root.join("etc/old.txt")).unwrap(), b"old\n");
+}
+
 #[test]
 fn device_and_fifo_entries_cannot_be_used_to_escape() {
     // A device node is created as a node, never opened; writing "through" it fails.

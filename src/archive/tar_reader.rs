@@ -266,7 +266,10 @@ impl<R: BufRead> TarReader<R> {
         let uid = num(108..116, "uid")?;
         let gid = num(116..124, "gid")?;
         let mut size = num(124..136, "size")?;
-        let mtime = Timestamp { sec: num(136..148, "mtime")? as i64, nsec: 0 };
+        let time = |range: std::ops::Range<usize>, field: &str| {
+            parse_time_field(&block[range]).ok_or_else(|| invalid_entry_header(index, format_args!("invalid {field} field")))
+        };
+        let mtime = Timestamp { sec: time(136..148, "mtime")?, nsec: 0 };
         let mut devmajor = 0;
         let mut devminor = 0;
         let mut atime = None;
@@ -281,16 +284,16 @@ impl<R: BufRead> TarReader<R> {
         let prefix: &[u8] = match format {
             Format::Ustar => until_nul(&block[345..500]),
             Format::Star => {
-                let a = num(476..488, "atime")?;
+                let a = time(476..488, "atime")?;
                 if a != 0 {
-                    atime = Some(Timestamp { sec: a as i64, nsec: 0 });
+                    atime = Some(Timestamp { sec: a, nsec: 0 });
                 }
                 until_nul(&block[345..476])
             }
             Format::Gnu => {
-                let a = num(345..357, "atime")?;
+                let a = time(345..357, "atime")?;
                 if a != 0 {
-                    atime = Some(Timestamp { sec: a as i64, nsec: 0 });
+                    atime = Some(Timestamp { sec: a, nsec: 0 });
                 }
                 &[]
             }
@@ -591,18 +594,12 @@ fn verify_checksum(block: &[u8; BLOCK]) -> Result<()> {
     Ok(())
 }
 
-/// A numeric header field: octal text (spaces/NULs around it allowed) or GNU base-256 when the
-/// high bit of the first byte is set. Negative base-256 values are refused.
+/// A numeric header field that cannot be negative: octal text (spaces/NULs around it allowed)
+/// or GNU base-256 when the high bit of the first byte is set. Negative base-256 values are
+/// refused here (a negative size, owner or mode means nothing to us).
 pub fn parse_numeric(field: &[u8]) -> Option<u64> {
     if field.first().is_some_and(|&b| b & 0x80 != 0) {
-        if field[0] & 0x40 != 0 {
-            return None; // negative
-        }
-        let mut v: u64 = (field[0] & 0x3f) as u64;
-        for &b in &field[1..] {
-            v = v.checked_mul(256)?.checked_add(b as u64)?;
-        }
-        return Some(v);
+        return u64::try_from(parse_base256(field)?).ok();
     }
     let trimmed: &[u8] = {
         let s = field.iter().position(|&b| b != b' ' && b != 0).unwrap_or(field.len());
@@ -617,6 +614,37 @@ pub fn parse_numeric(field: &[u8]) -> Option<u64> {
         v = v.checked_mul(8)?.checked_add((b - b'0') as u64)?;
     }
     Some(v)
+}
+
+/// A time field (mtime, GNU and star atime): like [`parse_numeric`], and base-256 values may be
+/// negative (a file from before 1970), as Go's archive/tar reads them.
+fn parse_time_field(field: &[u8]) -> Option<i64> {
+    if field.first().is_some_and(|&b| b & 0x80 != 0) {
+        return parse_base256(field);
+    }
+    i64::try_from(parse_numeric(field)?).ok()
+}
+
+/// GNU base-256: a big-endian two's-complement number, the high bit of the first byte marking
+/// the encoding and the next bit the sign (Go's parseNumeric; `None` where it overflows an
+/// i64, which Go refuses too).
+fn parse_base256(field: &[u8]) -> Option<i64> {
+    let invert = if field[0] & 0x40 != 0 { 0xff } else { 0 };
+    let mut v: u64 = 0;
+    for (i, &b) in field.iter().enumerate() {
+        let mut b = b ^ invert;
+        if i == 0 {
+            b &= 0x7f;
+        }
+        if v >> 56 != 0 {
+            return None;
+        }
+        v = v << 8 | b as u64;
+    }
+    if v >> 63 != 0 {
+        return None;
+    }
+    Some(if invert == 0xff { !(v as i64) } else { v as i64 })
 }
 
 /// PAX time: decimal seconds with an optional fraction ("1700000000.123456789", may be negative).
@@ -672,6 +700,21 @@ mod tests {
         assert_eq!(parse_numeric(&[0x80, 0, 0, 1, 0]), Some(256));
         assert_eq!(parse_numeric(b"12x"), None);
         assert_eq!(parse_numeric(&[0xff, 0xff]), None);
+    }
+
+    #[test]
+    fn time_fields_take_negative_base256_as_go_does() {
+        // 1960-01-01T00:00:00Z as GNU tar and Go write it: 12 bytes of two's complement.
+        let mut field = (-315_619_200i64).to_be_bytes().to_vec();
+        field.splice(0..0, [0xff; 4]);
+        field[0] |= 0x80;
+        assert_eq!(parse_time_field(&field), Some(-315_619_200));
+        assert_eq!(parse_time_field(&[0xff; 12]), Some(-1));
+        assert_eq!(parse_time_field(b"00000000017\0"), Some(0o17));
+        assert_eq!(parse_time_field(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]), Some(256));
+        // More than an i64 holds, either way: refused, as in Go.
+        assert_eq!(parse_time_field(&[0x80, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), None);
+        assert_eq!(parse_time_field(&[0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), None);
     }
 
     #[test]
