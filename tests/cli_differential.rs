@@ -1363,3 +1363,57 @@ fn pre_1970_times_in_base_256_match() {
         pre_1970_times_match_on("overlay");
     }
 }
+
+/// Overlay `changes` and `diff` where a directory was deleted in one layer and re-created in
+/// the next (by tar and by hand in a mount), and where a file changes below an unchanged
+/// directory: the re-created directory is added (c/storage sees the whiteout below it), an
+/// unchanged directory is left out.
+#[test]
+fn overlay_changes_of_a_directory_deleted_and_recreated_match() {
+    require_go!();
+    if !overlay_works() {
+        eprintln!("overlay mounts do not work here; skipping");
+        return;
+    }
+    let mut p = Pair::with_driver("overlay-recreated", "overlay");
+    let first = layer_tar(&[("etc/sub/old", b"1\n"), ("etc/keep", b"k\n")], &["etc/", "etc/sub/"]);
+    let delete = layer_tar(&[("etc/.wh.sub", b"")], &["etc/"]);
+    let recreate = layer_tar(&[("etc/sub/new", b"n\n")], &["etc/", "etc/sub/"]);
+    for tool in [&p.go, &p.ours] {
+        std::fs::write(tool.root.join("first.tar"), &first).unwrap();
+        std::fs::write(tool.root.join("delete.tar"), &delete).unwrap();
+        std::fs::write(tool.root.join("recreate.tar"), &recreate).unwrap();
+    }
+    p.check(&["import-layer", "-i", "first", "-f", "{root}/first.tar"]);
+    p.check(&["import-layer", "-i", "deleting", "-f", "{root}/delete.tar", "first"]);
+    p.check(&["create-layer", "-i", "recreating", "deleting"]);
+    p.check(&["applydiff", "-f", "{root}/recreate.tar", "recreating"]);
+    // By hand in mounts: the directory replaced again, then a file changed beside it.
+    p.check(&["create-layer", "-i", "replacing", "recreating"]);
+    p.check(&["create-layer", "-i", "touching", "replacing"]);
+    for tool in [&mut p.go, &mut p.ours] {
+        let root = tool.root.display().to_string();
+        let mount = tool.run(&["mount", "replacing"], b"").stdout.trim().replace("<ROOT>", &root);
+        let sub = Path::new(&mount).join("etc/sub");
+        std::fs::remove_dir_all(&sub).unwrap();
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::write(sub.join("fresh"), b"x\n").unwrap();
+        assert_eq!(tool.run(&["unmount", "replacing"], b"").code, 0);
+        let mount = tool.run(&["mount", "touching"], b"").stdout.trim().replace("<ROOT>", &root);
+        std::fs::write(Path::new(&mount).join("etc/keep"), b"changed\n").unwrap();
+        assert_eq!(tool.run(&["unmount", "touching"], b"").code, 0);
+    }
+    for layer in ["deleting", "recreating", "replacing", "touching"] {
+        p.check_unordered(&["changes", layer]);
+        p.check_unordered_json(&["changes", "-j", layer]);
+        p.check(&["diffsize", layer]);
+        p.check(&["diff", "-u", "-f", "{root}/out.tar", layer]);
+        let entries = |tool: &Tool| {
+            let mut e = tar_entries(&std::fs::read(tool.root.join("out.tar")).unwrap());
+            e.sort();
+            e
+        };
+        assert_eq!(entries(&p.go), entries(&p.ours), "{layer}");
+    }
+    p.check(&["shutdown"]);
+}

@@ -152,6 +152,44 @@ fn a_container_mount_writes_files_and_whiteouts_into_its_diff() {
     o.finish(store);
 }
 
+/// A directory deleted in one layer and re-created in the next is added there, with its new
+/// contents, as c/storage's OverlayChanges finds it (the whiteout below makes it new); an
+/// unchanged directory above a changed file is left out.
+#[test]
+fn changes_after_a_directory_is_deleted_and_recreated_say_added() {
+    use cstorage::archive::{Change, ChangeKind};
+    let o = OverlayTest::new("ov-recreated");
+    let store = o.open();
+    let base = store.create_layer(&LayerOptions::default()).unwrap();
+    let merged = store.mount(&base.id, "", &[]).unwrap();
+    write(&merged, "etc/sub/old", "1\n");
+    write(&merged, "etc/keep", "k\n");
+    store.unmount(&base.id, false).unwrap();
+    let step = |parent: &str, edit: &dyn Fn(&Path)| {
+        let layer = store.create_layer(&child_of(parent)).unwrap();
+        let merged = store.mount(&layer.id, "", &[]).unwrap();
+        edit(&merged);
+        store.unmount(&layer.id, false).unwrap();
+        layer.id
+    };
+    let deleting = step(&base.id, &|m| fs::remove_dir_all(m.join("etc/sub")).unwrap());
+    let recreating = step(&deleting, &|m| write(m, "etc/sub/new", "n\n"));
+    let touching = step(&recreating, &|m| write(m, "etc/keep", "changed\n"));
+    let sorted = |id: &str| {
+        let mut c = store.changes(None, id).unwrap();
+        c.sort_by(|a, b| a.path.cmp(&b.path));
+        c
+    };
+    let change = |path: &str, kind| Change { path: path.to_string(), kind };
+    assert_eq!(sorted(&deleting), [change("/etc", ChangeKind::Modify), change("/etc/sub", ChangeKind::Delete)]);
+    assert_eq!(
+        sorted(&recreating),
+        [change("/etc", ChangeKind::Modify), change("/etc/sub", ChangeKind::Add), change("/etc/sub/new", ChangeKind::Add)]
+    );
+    assert_eq!(sorted(&touching), [change("/etc/keep", ChangeKind::Modify)]);
+    o.finish(store);
+}
+
 #[test]
 fn an_image_mount_is_read_only_without_upper_and_counted_on_its_top_layer() {
     let o = OverlayTest::new("ov-image");

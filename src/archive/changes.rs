@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use super::export_style::ExportStyle;
@@ -190,47 +190,6 @@ pub fn diff_size(parent: Option<&Path>, layer: &Path, style: ExportStyle) -> Res
         size += md.size();
     }
     Ok(size)
-}
-
-/// Changes of an overlay layer, read from its upper directory alone (c/storage's overlay
-/// changes): a 0/0 character device, or an opaque directory over one a lower layer has, is a
-/// deletion; anything else is a modification when some lower layer has the path, else an
-/// addition.
-pub fn overlay_changes(upper: &Path, lowers: &[std::path::PathBuf]) -> Result<Vec<Change>> {
-    let mut out = Vec::new();
-    walk_upper(upper, lowers, b"", &mut out)?;
-    Ok(out)
-}
-
-fn walk_upper(dir: &Path, lowers: &[std::path::PathBuf], rel: &[u8], out: &mut Vec<Change>) -> Result<()> {
-    let mut names: Vec<_> = fs::read_dir(dir)
-        .ctx(format_args!("reading {}", dir.display()))?
-        .map(|e| e.map(|e| e.file_name()))
-        .collect::<std::io::Result<_>>()
-        .ctx(format_args!("reading {}", dir.display()))?;
-    names.sort();
-    for name in names {
-        let path = dir.join(&name);
-        let child: Vec<u8> = [rel, b"/", name.as_bytes()].concat();
-        let md = fs::symlink_metadata(&path).ctx(format_args!("inspecting {}", path.display()))?;
-        let whiteout = md.file_type().is_char_device() && md.rdev() == 0;
-        let in_lower = lowers.iter().any(|l| fs::symlink_metadata(l.join(OsStr::from_bytes(&child[1..]))).is_ok());
-        // An opaque directory hides what the lowers had there: Go reports it as deleted (and
-        // its new children as added).
-        let opaque = md.is_dir() && super::xattrs::get(&path, super::apply::OVERLAY_OPAQUE_XATTR).is_some_and(|v| v == b"y");
-        let kind = if whiteout || (opaque && in_lower) {
-            ChangeKind::Delete
-        } else if in_lower {
-            ChangeKind::Modify
-        } else {
-            ChangeKind::Add
-        };
-        out.push(Change { path: String::from_utf8_lossy(&child).into_owned(), kind });
-        if md.is_dir() {
-            walk_upper(&path, lowers, &child, out)?;
-        }
-    }
-    Ok(())
 }
 
 /// Bytes under `dir` (lstat sizes of all but directories), each hardlinked inode counted once; 0 when `dir`
