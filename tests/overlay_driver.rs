@@ -10,7 +10,7 @@ use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use cstorage::archive::ExportStyle;
+use cstorage::archive::{ExportStyle, OwnerMaps};
 use cstorage::driver::overlay::{MountApi, Overlay};
 use cstorage::driver::{CreateOptions, Driver, MountOptions};
 use cstorage::{ContainerOptions, ErrorKind, IdMap, ImageOptions, LayerOptions, Store, StoreOptions};
@@ -724,12 +724,12 @@ fn diffs_against_a_layer_other_than_the_parent_compare_the_whole_trees() {
     .map(|(p, k)| (p.to_string(), k))
     .collect();
     for driver in [&modern, &legacy] {
-        let changes = driver.changes(ids[2], Some(ids[0]), false, ExportStyle::default()).unwrap();
+        let changes = driver.changes(ids[2], Some(ids[0]), false, OwnerMaps::default(), ExportStyle::default()).unwrap();
         assert_eq!(files_changed(&changes), expected, "{:?}: {changes:?}", driver.mount_api());
-        assert_eq!(driver.diff_size(ids[2], Some(ids[0]), false, ExportStyle::default()).unwrap(), ("new!\n".len() + "added in l2\n".len() + "three\n".len() + "fresh\n".len()) as u64);
+        assert_eq!(driver.diff_size(ids[2], Some(ids[0]), false, OwnerMaps::default(), ExportStyle::default()).unwrap(), ("new!\n".len() + "added in l2\n".len() + "three\n".len() + "fresh\n".len()) as u64);
 
         let mut tar_bytes = Vec::new();
-        driver.write_diff(ids[2], Some(ids[0]), false, (&[], &[]), ExportStyle::default(), &mut tar_bytes).unwrap();
+        driver.write_diff(ids[2], Some(ids[0]), false, OwnerMaps::default(), ExportStyle::default(), &mut tar_bytes).unwrap();
         let mut entries = std::collections::BTreeMap::new();
         for entry in tar::Archive::new(&tar_bytes[..]).entries().unwrap() {
             let mut entry = entry.unwrap();
@@ -749,10 +749,10 @@ fn diffs_against_a_layer_other_than_the_parent_compare_the_whole_trees() {
         assert!(views.is_empty(), "the views are gone after the diff: {views:?}");
     }
     // Against the parent, the native diff still holds only L3's own changes.
-    let own = modern.changes(ids[2], Some(ids[1]), true, ExportStyle::default()).unwrap();
+    let own = modern.changes(ids[2], Some(ids[1]), true, OwnerMaps::default(), ExportStyle::default()).unwrap();
     assert!(own.iter().all(|c| !c.path.starts_with("/a") && !c.path.starts_with("/b")), "{own:?}");
     // Against nothing: every file of the whole tree is added.
-    let all = modern.changes(ids[2], None, false, ExportStyle::default()).unwrap();
+    let all = modern.changes(ids[2], None, false, OwnerMaps::default(), ExportStyle::default()).unwrap();
     assert!(all.iter().any(|c| c.path == "/a/keep" && c.kind == Add), "{all:?}");
 
     for id in ids.iter().rev() {

@@ -272,6 +272,35 @@ fn id_mapped_layers_record_maps_and_shift_owners() {
     assert_eq!(c.uid_map, maps);
 }
 
+/// Changes of a layer whose maps differ from its parent's compare owners as the container sees
+/// them (c/storage's statDifferent): the re-owned copy itself is no change, a file whose owner
+/// was changed is. A fresh container with its own maps has size 0.
+#[test]
+fn changes_across_id_maps_compare_container_owners() {
+    let t = TempStore::new("mapped-changes");
+    let store = t.open();
+    let base = store.create_layer(&layer_opts(None, &[])).unwrap();
+    let root = store.layer_diff_dir(&base.id).unwrap();
+    for name in ["a", "b", "c"] {
+        fs::write(root.join(name), name).unwrap();
+    }
+    let maps = vec![cstorage::IdMap { container_id: 0, host_id: 100000, size: 65536 }];
+    let mapped = store
+        .create_layer(&LayerOptions { parent: Some(base.id.clone()), uid_map: maps.clone(), gid_map: maps.clone(), ..Default::default() })
+        .unwrap();
+    assert!(store.changes(None, &mapped.id).unwrap().is_empty());
+    assert_eq!(store.diff_size(None, &mapped.id).unwrap(), 0);
+    std::os::unix::fs::lchown(store.layer_diff_dir(&mapped.id).unwrap().join("b"), Some(100001), Some(100001)).unwrap();
+    let changes = store.changes(None, &mapped.id).unwrap();
+    assert_eq!(changes.iter().map(|c| (c.path.as_str(), c.kind)).collect::<Vec<_>>(), [("/b", cstorage::archive::ChangeKind::Modify)]);
+    assert_eq!(store.diff_size(None, &mapped.id).unwrap(), 1);
+
+    let img = store.create_image(Some(&base.id), &ImageOptions::default()).unwrap();
+    let other = vec![cstorage::IdMap { container_id: 0, host_id: 200000, size: 65536 }];
+    let c = store.create_container(Some(&img.id), &ContainerOptions { uid_map: other.clone(), gid_map: other, ..Default::default() }).unwrap();
+    assert_eq!(store.container_size(&c.id).unwrap(), 0);
+}
+
 #[test]
 fn vfs_mounts_are_counted_in_mountpoints_json() {
     let t = TempStore::new("mount");
