@@ -877,6 +877,14 @@ fn tar_entries(data: &[u8]) -> Vec<String> {
     out
 }
 
+/// The entries (see `tar_entries`) of the tar `file` in the tool's directory, sorted: Go writes
+/// them in directory order.
+fn sorted_tar_entries(tool: &Tool, file: &str) -> Vec<String> {
+    let mut entries = tar_entries(&std::fs::read(tool.root.join(file)).unwrap());
+    entries.sort();
+    entries
+}
+
 /// Set a path's modification time to a fixed value (directories' change when entries move).
 fn pin_time(path: &Path) {
     let file = std::fs::File::open(path).unwrap();
@@ -946,12 +954,7 @@ fn tar_import_export_matches() {
     p.check_unordered(&["changes", "plain", "work"]);
     p.check(&["diffsize", "work"]);
     p.check(&["diff", "-f", "{root}/work.tar", "work"]);
-    let entries = |tool: &Tool| {
-        let mut e = tar_entries(&std::fs::read(tool.root.join("work.tar")).unwrap());
-        e.sort();
-        e
-    };
-    assert_eq!(entries(&p.go), entries(&p.ours));
+    assert_eq!(sorted_tar_entries(&p.go, "work.tar"), sorted_tar_entries(&p.ours, "work.tar"));
     // Applying a diff gives the layer a tar-split: its diff is then that tar again.
     p.check(&["applydiff", "-f", "{root}/second.tar", "work"]);
     p.check(&["layer", "-j", "work"]);
@@ -1408,12 +1411,7 @@ fn overlay_changes_of_a_directory_deleted_and_recreated_match() {
         p.check_unordered_json(&["changes", "-j", layer]);
         p.check(&["diffsize", layer]);
         p.check(&["diff", "-u", "-f", "{root}/out.tar", layer]);
-        let entries = |tool: &Tool| {
-            let mut e = tar_entries(&std::fs::read(tool.root.join("out.tar")).unwrap());
-            e.sort();
-            e
-        };
-        assert_eq!(entries(&p.go), entries(&p.ours), "{layer}");
+        assert_eq!(sorted_tar_entries(&p.go, "out.tar"), sorted_tar_entries(&p.ours, "out.tar"), "{layer}");
     }
     p.check(&["shutdown"]);
 }
@@ -1444,12 +1442,7 @@ fn id_mapped_changes_match_on(driver: &'static str) {
     // layer without maps (its files stay unshifted, the export keeps host owners); we record
     // the maps and export container owners.
     if driver == "vfs" {
-        let entries = |tool: &Tool| {
-            let mut e = tar_entries(&std::fs::read(tool.root.join("out.tar")).unwrap());
-            e.sort();
-            e
-        };
-        assert_eq!(entries(&p.go), entries(&p.ours));
+        assert_eq!(sorted_tar_entries(&p.go, "out.tar"), sorted_tar_entries(&p.ours, "out.tar"));
     }
     p.check(&["create-image", "-i", "mapped-img", "unmapped-base"]);
     p.check(&["create-container", "-i", "mapped-ctr", "--uidmap", "0:200000:65536", "--gidmap", "0:200000:65536", "mapped-img"]);
