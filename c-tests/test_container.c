@@ -51,10 +51,17 @@ static void a_container_has_what_its_options_said(cs_store *store, const cs_imag
     CHECK(strstr(json, "\"MountOpts\":[\"ro\"]") != NULL);
     cs_container_free(container);
 
-    /* The layer is a child of the image's top layer. */
+    /* The layer is a child of the image's top layer; with other maps than that layer's, on
+     * vfs, of the image's copy of it shifted to the container's maps (a mapped top layer). */
     cs_layer *layer = NULL;
     OK(cs_layer_get(store, RW_LAYER_ID, &layer, &err));
-    CHECK_STR(cs_layer_parent(layer), cs_image_top_layer(image));
+    cs_layer *parent = NULL, *top = NULL;
+    OK(cs_layer_get(store, cs_layer_parent(layer), &parent, &err));
+    OK(cs_layer_get(store, cs_image_top_layer(image), &top, &err));
+    CHECK_STR(cs_layer_parent(parent), cs_layer_parent(top));
+    cs_layer_free(top);
+    CHECK(strstr(cs_layer_json(parent), "\"uidmap\":[{\"container_id\":0,\"host_id\":300000,\"size\":65536}]") != NULL);
+    cs_layer_free(parent);
     cs_layer_free(layer);
 
     container = NULL;
@@ -283,6 +290,31 @@ static void empty_keys_mean_none(cs_store *store) {
     cs_container_free(container);
 }
 
+/* On vfs, a container with other maps than its image's top layer goes on the image's
+ * ID-shifted copy of that layer (c/storage's mapped top layers, in the image's JSON). */
+static void other_maps_use_a_mapped_top_layer(cs_store *store, const cs_image *image) {
+    cs_container_options *options = cs_container_options_new();
+    cs_id_map map = {0, 400000, 65536};
+    OK(cs_container_options_set_uid_map(options, &map, 1, &err));
+    OK(cs_container_options_set_gid_map(options, &map, 1, &err));
+    cs_container *container = NULL;
+    OK(cs_container_create(store, cs_image_id(image), options, &container, &err));
+    cs_container_options_free(options);
+    cs_layer *layer = NULL;
+    OK(cs_layer_get(store, cs_container_layer(container), &layer, &err));
+    cs_image *updated = NULL;
+    OK(cs_image_get(store, cs_image_id(image), &updated, &err));
+    char expected[80];
+    snprintf(expected, sizeof expected, "\"%s\"", cs_layer_parent(layer));
+    const char *mapped = strstr(cs_image_json(updated), "\"mapped-layers\":[");
+    CHECK(mapped != NULL && strstr(mapped, expected) != NULL);
+    CHECK(strcmp(cs_layer_parent(layer), cs_image_top_layer(image)) != 0);
+    OK(cs_container_delete(store, cs_container_id(container), &err));
+    cs_image_free(updated);
+    cs_layer_free(layer);
+    cs_container_free(container);
+}
+
 int main(void) {
     struct temp_store t;
     temp_store_open(&t);
@@ -300,6 +332,7 @@ int main(void) {
     mounts_use_the_containers_options(t.store, image);
     volatile_containers_are_kept_apart_and_listed(&t);
     empty_keys_mean_none(t.store);
+    other_maps_use_a_mapped_top_layer(t.store, image);
 
     OK(cs_container_delete(t.store, "web", &err));
     OK(cs_image_delete(t.store, "app", true, NULL, &err));

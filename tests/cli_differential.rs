@@ -1458,3 +1458,44 @@ fn id_mapped_changes_and_sizes_match() {
         id_mapped_changes_match_on("overlay");
     }
 }
+
+/// vfs: containers with other ID maps than their image's top layer go on the image's mapped
+/// copy of it (one per distinct mapping, in the image's `mapped-layers`, with the top layer's
+/// digests and sizes), whose files are owned as the maps say (layer_tar's files are 7:8);
+/// deleting the image deletes them.
+#[test]
+fn mapped_top_layers_match_on_vfs() {
+    require_go!();
+    let mut p = Pair::new("mapped-top");
+    let base = layer_tar(&[("etc/one", b"1\n"), ("etc/two", b"2\n")], &["etc/"]);
+    for tool in [&p.go, &p.ours] {
+        std::fs::write(tool.root.join("base.tar"), &base).unwrap();
+    }
+    p.check(&["import-layer", "-i", "top-of-img", "-f", "{root}/base.tar"]);
+    p.check(&["create-image", "-i", "img-mapped", "top-of-img"]);
+    let shifted = ["--uidmap", "0:200000:65536", "--gidmap", "0:200000:65536"];
+    let other = ["--uidmap", "0:300000:65536", "--gidmap", "0:300000:65536"];
+    p.check(&[&["create-container", "-i", "ctr-one"][..], &shifted, &["img-mapped"]].concat());
+    p.check(&[&["create-container", "-i", "ctr-two"][..], &shifted, &["img-mapped"]].concat());
+    p.check(&[&["create-container", "-i", "ctr-three"][..], &other, &["img-mapped"]].concat());
+    p.check(&["create-container", "-i", "ctr-plain", "img-mapped"]);
+    p.check(&["images", "-j"]);
+    p.check(&["layers", "-j"]);
+    p.check(&["layers", "-t"]);
+    p.check(&["container", "ctr-one", "ctr-three"]);
+    p.check(&["mount", "ctr-one"]);
+    for tool in [&p.go, &p.ours] {
+        let layer = tool.run_raw(&[tool.store_args(), vec!["container".into(), "-j".into(), "ctr-one".into()]].concat(), b"");
+        let layer: serde_json::Value = serde_json::from_str(&layer.stdout).unwrap();
+        let dir = tool.root.join("graph/vfs/dir").join(layer[0]["layer"].as_str().unwrap());
+        use std::os::unix::fs::MetadataExt;
+        let owner = std::fs::metadata(dir.join("etc/one")).unwrap();
+        assert_eq!((owner.uid(), owner.gid()), (200007, 200008), "{}", tool.exe.display());
+    }
+    p.check(&["unmount", "ctr-one"]);
+    for ctr in ["ctr-one", "ctr-two", "ctr-three", "ctr-plain"] {
+        p.check(&["delete-container", ctr]);
+    }
+    p.check_unordered(&["delete-image", "img-mapped"]);
+    p.check(&["layers"]);
+}

@@ -301,6 +301,41 @@ fn changes_across_id_maps_compare_container_owners() {
     assert_eq!(store.container_size(&c.id).unwrap(), 0);
 }
 
+/// vfs cannot shift at mount time: containers with other maps than the image's top layer go
+/// on the image's mapped copy of it, one per distinct mapping (c/storage's mapped top layers),
+/// owned as the maps say; deleting the image deletes the copies.
+#[test]
+fn containers_with_other_maps_share_a_mapped_copy_of_the_top_layer() {
+    let t = TempStore::new("mapped-top");
+    let store = t.open();
+    let top = store.create_layer(&layer_opts(None, &[])).unwrap();
+    fs::write(store.layer_diff_dir(&top.id).unwrap().join("f"), "x").unwrap();
+    let img = store.create_image(Some(&top.id), &ImageOptions::default()).unwrap();
+    let maps = |host| vec![cstorage::IdMap { container_id: 0, host_id: host, size: 65536 }];
+    let with_maps = |host| ContainerOptions { uid_map: maps(host), gid_map: maps(host), ..Default::default() };
+    let one = store.create_container(Some(&img.id), &with_maps(200000)).unwrap();
+    let two = store.create_container(Some(&img.id), &with_maps(200000)).unwrap();
+    let three = store.create_container(Some(&img.id), &with_maps(300000)).unwrap();
+    let plain = store.create_container(Some(&img.id), &ContainerOptions::default()).unwrap();
+    let mapped = store.image(&img.id).unwrap().mapped_top_layers;
+    assert_eq!(mapped.len(), 2, "one copy per mapping");
+    let parent = |c: &cstorage::Container| store.layer(&c.layer).unwrap().parent;
+    assert_eq!((parent(&one), parent(&two), parent(&three), parent(&plain)), (mapped[0].clone(), mapped[0].clone(), mapped[1].clone(), top.id.clone()));
+    let copy = store.layer(&mapped[0]).unwrap();
+    assert_eq!((copy.uid_map.clone(), copy.parent.as_str()), (maps(200000), ""));
+    let owner = fs::metadata(store.layer_diff_dir(&one.layer).unwrap().join("f")).unwrap();
+    assert_eq!((owner.uid(), owner.gid()), (200000, 200000));
+    for c in [&one, &two, &three, &plain] {
+        store.delete_container(&c.id).unwrap();
+    }
+    let mut deleted = store.delete_image(&img.id, true).unwrap();
+    deleted.sort();
+    let mut expected = vec![top.id.clone(), mapped[0].clone(), mapped[1].clone()];
+    expected.sort();
+    assert_eq!(deleted, expected);
+    assert!(store.layers().unwrap().is_empty());
+}
+
 #[test]
 fn vfs_mounts_are_counted_in_mountpoints_json() {
     let t = TempStore::new("mount");

@@ -65,6 +65,13 @@ impl Store {
             options.gid_map.clone()
         };
 
+        // Without shifting at mount time, other maps than the top layer's mean the image's
+        // mapped copy of it, as c/storage makes them.
+        let top_layer = match (image.as_ref(), top_layer) {
+            (Some(image), Some(top)) => Some(self.top_layer_for_mapping(image, top, &uid_map, &gid_map)?),
+            (_, top) => top,
+        };
+
         // Check the container's own ID and names before making a layer for it.
         let id = {
             let mut containers = self.lock_containers();
