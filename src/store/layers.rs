@@ -115,6 +115,7 @@ impl Store {
         for digest in options.compressed_digest.iter().chain(options.uncompressed_digest.iter()) {
             crate::digest::validate(digest)?;
         }
+        let shifting = self.can_use_shifting(&options.uid_map, &options.gid_map);
         Ok(Layer {
             id,
             names,
@@ -122,8 +123,10 @@ impl Store {
             mount_label: options.mount_label.clone(),
             created: Timestamp::now(),
             flags: options.flags.clone(),
-            uid_map: options.uid_map.clone(),
-            gid_map: options.gid_map.clone(),
+            // Where the driver shifts owners at mount time, c/storage (1.43 and 1.57) records the
+            // layer without maps: its files stay as they are, and containers' mounts shift them.
+            uid_map: if shifting { Vec::new() } else { options.uid_map.clone() },
+            gid_map: if shifting { Vec::new() } else { options.gid_map.clone() },
             ..Default::default()
         })
     }
