@@ -1457,6 +1457,24 @@ fn id_mapped_changes_match_on(driver: &'static str) {
         assert_eq!(tool.run(&["unmount", "mapped-ctr"], b"").code, 0);
     }
     assert_eq!(owners[0], owners[1], "owners in the container's mount (Go, ours)");
+    // An image whose top layer has maps: containers without maps, or with the host's, get
+    // their files unmapped (vfs: on the image's unmapped copy of the layer).
+    p.check(&["create-image", "-i", "img-of-shifted", "shifted"]);
+    p.check(&["create-container", "-i", "host-mapped", "--hostuidmap", "--hostgidmap", "img-of-shifted"]);
+    p.check(&["create-container", "-i", "inheriting", "img-of-shifted"]);
+    p.check(&["images", "-j"]);
+    p.check(&["container", "-j", "host-mapped", "inheriting"]);
+    for ctr in ["host-mapped", "inheriting"] {
+        let mut owners = Vec::new();
+        for tool in [&mut p.go, &mut p.ours] {
+            use std::os::unix::fs::MetadataExt;
+            let mount = tool.run_raw(&[tool.store_args(), vec!["mount".into(), ctr.into()]].concat(), b"").stdout;
+            let md = std::fs::metadata(Path::new(mount.trim()).join("etc/file2")).unwrap();
+            owners.push((md.uid(), md.gid()));
+            assert_eq!(tool.run(&["unmount", ctr], b"").code, 0);
+        }
+        assert_eq!(owners[0], owners[1], "{ctr}: owners in the mount (Go, ours)");
+    }
     p.check(&["layers", "-j"]);
     p.check(&["shutdown"]);
 }

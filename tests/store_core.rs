@@ -266,10 +266,18 @@ fn id_mapped_layers_record_maps_and_shift_owners() {
     assert_eq!((m.uid(), m.gid()), (100005, 100006));
     let json = fs::read_to_string(t.graph().join("vfs-layers/layers.json")).unwrap();
     assert!(json.contains(r#""uidmap":[{"container_id":0,"host_id":100000,"size":65536}]"#), "{json}");
-    // A container on an image of the mapped layer inherits the maps.
+    // A container without maps on an image of the mapped layer goes, as in c/storage, on the
+    // image's unmapped copy of it (vfs cannot shift at mount time) and has no maps; one with
+    // the layer's maps goes on the layer itself.
     let img = store.create_image(Some(&mapped.id), &ImageOptions::default()).unwrap();
     let c = store.create_container(Some(&img.id), &ContainerOptions::default()).unwrap();
-    assert_eq!(c.uid_map, maps);
+    assert!(c.uid_map.is_empty());
+    let copy = store.layer(&store.layer(&c.layer).unwrap().parent).unwrap();
+    assert_eq!((copy.uid_map.len(), copy.parent.as_str()), (0, base.id.as_str()));
+    let f = fs::metadata(store.layer_diff_dir(&c.layer).unwrap().join("f")).unwrap();
+    assert_eq!((f.uid(), f.gid()), (5, 6));
+    let same = store.create_container(Some(&img.id), &ContainerOptions { uid_map: maps.clone(), gid_map: maps.clone(), ..Default::default() }).unwrap();
+    assert_eq!((same.uid_map.clone(), store.layer(&same.layer).unwrap().parent), (maps, mapped.id));
 }
 
 /// Changes of a layer whose maps differ from its parent's compare owners as the container sees

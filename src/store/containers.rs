@@ -39,7 +39,8 @@ pub struct ContainerOptions {
 
 impl Store {
     /// Create a container from `image` (or none) with its own read-write layer on the image's
-    /// top layer. Without explicit ID maps the container takes the image's top layer's maps.
+    /// top layer (or its mapped copy, see `top_layer_for_mapping`). Without explicit ID maps
+    /// the container takes that layer's maps.
     pub fn create_container(&self, image: Option<&str>, options: &ContainerOptions) -> Result<Container> {
         self.check_writable()?;
         if options.mount_label.is_empty() != options.process_label.is_empty() {
@@ -54,6 +55,13 @@ impl Store {
             Some(id) => Some(self.layer(id)?),
             None => None,
         };
+        // The container goes on the top layer, or on the image's copy of it mapped as asked
+        // (no maps asked: unmapped), where the driver cannot shift at mount time; without maps
+        // of its own it takes that layer's, as c/storage's CreateContainer does.
+        let top_layer = match (image.as_ref(), top_layer) {
+            (Some(image), Some(top)) => Some(self.top_layer_for_mapping(image, top, &options.uid_map, &options.gid_map)?),
+            (_, top) => top,
+        };
         let uid_map = if options.uid_map.is_empty() {
             top_layer.as_ref().map(|l| l.uid_map.clone()).unwrap_or_else(|| self.options.uid_map.clone())
         } else {
@@ -63,13 +71,6 @@ impl Store {
             top_layer.as_ref().map(|l| l.gid_map.clone()).unwrap_or_else(|| self.options.gid_map.clone())
         } else {
             options.gid_map.clone()
-        };
-
-        // Without shifting at mount time, other maps than the top layer's mean the image's
-        // mapped copy of it, as c/storage makes them.
-        let top_layer = match (image.as_ref(), top_layer) {
-            (Some(image), Some(top)) => Some(self.top_layer_for_mapping(image, top, &uid_map, &gid_map)?),
-            (_, top) => top,
         };
 
         // Check the container's own ID and names before making a layer for it.

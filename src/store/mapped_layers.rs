@@ -5,8 +5,9 @@
 //! deleting the image deletes it).
 //!
 //! The copy is a layer on the top layer's parent, filled with the top layer's diff applied
-//! with the new maps: the same files, owned as the maps say. (c/storage copies the top layer's
-//! directory as a template; the files, owners and diff are the same.)
+//! with the new maps: the same files, owned as the maps say, with the top layer's digests and
+//! sizes. (c/storage copies the top layer's directory as a template; the files, owners, diff
+//! and record are the same.)
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Seek, Write};
@@ -75,9 +76,31 @@ impl Store {
                 gid_map: gid_map.to_vec(),
                 ..Default::default()
             };
-            self.put_layer(&options, &mut file, None)
+            let copy = self.put_layer(&options, &mut file, None)?;
+            self.take_template_sums(&copy.id, top).inspect_err(|_| {
+                let _ = self.delete_layer(&copy.id);
+            })
         })();
         let _ = fs::remove_file(&path);
         result
+    }
+
+    /// Give the copy the digests, sizes, compression and owner sets of `top`, as c/storage's
+    /// template copy has them (the same files: for a top layer with a tar-split these are what
+    /// the import computed anyway; one without has none, and neither has its copy).
+    fn take_template_sums(&self, id: &str, top: &Layer) -> Result<Layer> {
+        let mut layers = self.lock_layers();
+        let guard = layers.lock(LockKind::Exclusive)?;
+        if let Some(record) = layers.records.get_mut(id) {
+            record.compressed_digest = top.compressed_digest.clone();
+            record.compressed_size = top.compressed_size;
+            record.uncompressed_digest = top.uncompressed_digest.clone();
+            record.uncompressed_size = top.uncompressed_size;
+            record.compression = top.compression;
+            record.uid_set = top.uid_set.clone();
+            record.gid_set = top.gid_set.clone();
+        }
+        layers.save(&guard)?;
+        Self::layer_snapshot(&layers, id)
     }
 }
