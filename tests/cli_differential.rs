@@ -1416,6 +1416,16 @@ fn overlay_changes_of_a_directory_deleted_and_recreated_match() {
     p.check(&["shutdown"]);
 }
 
+/// The owner of `path` in the tool's mount of `key` (mounted and unmounted again).
+fn owner_in_mount(tool: &mut Tool, key: &str, path: &str) -> (u32, u32) {
+    use std::os::unix::fs::MetadataExt;
+    // Raw: the mount point holds the layer's ID, which normalising would replace.
+    let mount = tool.run_raw(&[tool.store_args(), vec!["mount".into(), key.into()]].concat(), b"").stdout;
+    let md = std::fs::metadata(Path::new(mount.trim()).join(path)).unwrap();
+    assert_eq!(tool.run(&["unmount", key], b"").code, 0);
+    (md.uid(), md.gid())
+}
+
 /// A layer with other ID maps than its parent: its files were copied with shifted owners, and
 /// `changes`, `diffsize` and `diff` compare owners as the container sees them, so only the file
 /// whose owner was really changed is listed. A fresh container with its own maps has size 0.
@@ -1447,16 +1457,7 @@ fn id_mapped_changes_match_on(driver: &'static str) {
     assert!(p.check(&["container", "mapped-ctr"]).stdout.contains("Size: 0"));
     // Through a mount, the container's files have the owners c/storage gives them (vfs: the
     // mapped copy's; overlay: shifted by the mount).
-    let mut owners = Vec::new();
-    for tool in [&mut p.go, &mut p.ours] {
-        use std::os::unix::fs::MetadataExt;
-        // Raw: the path holds the layer's ID, which normalising would replace.
-        let mount = tool.run_raw(&[tool.store_args(), vec!["mount".into(), "mapped-ctr".into()]].concat(), b"").stdout;
-        let md = std::fs::metadata(Path::new(mount.trim()).join("etc/file1")).unwrap();
-        owners.push((md.uid(), md.gid()));
-        assert_eq!(tool.run(&["unmount", "mapped-ctr"], b"").code, 0);
-    }
-    assert_eq!(owners[0], owners[1], "owners in the container's mount (Go, ours)");
+    assert_eq!(owner_in_mount(&mut p.go, "mapped-ctr", "etc/file1"), owner_in_mount(&mut p.ours, "mapped-ctr", "etc/file1"));
     // An image whose top layer has maps: containers without maps, or with the host's, get
     // their files unmapped (vfs: on the image's unmapped copy of the layer).
     p.check(&["create-image", "-i", "img-of-shifted", "shifted"]);
@@ -1465,15 +1466,7 @@ fn id_mapped_changes_match_on(driver: &'static str) {
     p.check(&["images", "-j"]);
     p.check(&["container", "-j", "host-mapped", "inheriting"]);
     for ctr in ["host-mapped", "inheriting"] {
-        let mut owners = Vec::new();
-        for tool in [&mut p.go, &mut p.ours] {
-            use std::os::unix::fs::MetadataExt;
-            let mount = tool.run_raw(&[tool.store_args(), vec!["mount".into(), ctr.into()]].concat(), b"").stdout;
-            let md = std::fs::metadata(Path::new(mount.trim()).join("etc/file2")).unwrap();
-            owners.push((md.uid(), md.gid()));
-            assert_eq!(tool.run(&["unmount", ctr], b"").code, 0);
-        }
-        assert_eq!(owners[0], owners[1], "{ctr}: owners in the mount (Go, ours)");
+        assert_eq!(owner_in_mount(&mut p.go, ctr, "etc/file2"), owner_in_mount(&mut p.ours, ctr, "etc/file2"), "{ctr}");
     }
     p.check(&["layers", "-j"]);
     p.check(&["shutdown"]);

@@ -46,9 +46,7 @@ impl Store {
             images.save(&guard)
         })();
         if let Err(e) = recorded {
-            let mut layers = self.lock_layers();
-            let guard = layers.lock(LockKind::Exclusive)?;
-            layers.delete(&guard, &mapped.id)?;
+            let _ = self.delete_layer(&mapped.id);
             return Err(e);
         }
         Ok(mapped)
