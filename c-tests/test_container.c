@@ -51,10 +51,17 @@ static void a_container_has_what_its_options_said(cs_store *store, const cs_imag
     CHECK(strstr(json, "\"MountOpts\":[\"ro\"]") != NULL);
     cs_container_free(container);
 
-    /* The layer is a child of the image's top layer. */
+    /* The layer is a child of the image's top layer; with other maps than that layer's, on
+     * vfs, of the image's copy of it shifted to the container's maps (a mapped top layer). */
     cs_layer *layer = NULL;
     OK(cs_layer_get(store, RW_LAYER_ID, &layer, &err));
-    CHECK_STR(cs_layer_parent(layer), cs_image_top_layer(image));
+    cs_layer *parent = NULL, *top = NULL;
+    OK(cs_layer_get(store, cs_layer_parent(layer), &parent, &err));
+    OK(cs_layer_get(store, cs_image_top_layer(image), &top, &err));
+    CHECK_STR(cs_layer_parent(parent), cs_layer_parent(top));
+    cs_layer_free(top);
+    CHECK(strstr(cs_layer_json(parent), "\"uidmap\":[{\"container_id\":0,\"host_id\":300000,\"size\":65536}]") != NULL);
+    cs_layer_free(parent);
     cs_layer_free(layer);
 
     container = NULL;
@@ -247,6 +254,67 @@ static void volatile_containers_are_kept_apart_and_listed(const struct temp_stor
     cs_container_free(container);
 }
 
+/* An empty parent, top layer or image key means none, as in Go (c/storage tests for ""). */
+static void empty_keys_mean_none(cs_store *store) {
+    cs_layer_options *layer_options = cs_layer_options_new();
+    OK(cs_layer_options_set_parent(layer_options, "", &err));
+    cs_layer *layer = NULL;
+    OK(cs_layer_create(store, layer_options, &layer, &err));
+    CHECK_STR(cs_layer_parent(layer), "");
+    cs_layer_free(layer);
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    close(fds[1]); /* an empty stream: an empty layer */
+    layer = NULL;
+    OK(cs_layer_import_fd(store, layer_options, fds[0], &layer, &err));
+    close(fds[0]);
+    CHECK_STR(cs_layer_parent(layer), "");
+    cs_layer_free(layer);
+    cs_layer_options_free(layer_options);
+
+    cs_image *image = NULL;
+    OK(cs_image_create(store, "", NULL, &image, &err));
+    CHECK_STR(cs_image_top_layer(image), "");
+    cs_image_free(image);
+
+    cs_container_options *options = cs_container_options_new();
+    OK(cs_container_options_add_name(options, "from-nothing", &err));
+    cs_container *container = NULL;
+    OK(cs_container_create(store, "", options, &container, &err));
+    cs_container_options_free(options);
+    CHECK_STR(cs_container_image(container), "");
+    OK(cs_layer_get(store, cs_container_layer(container), &layer, &err));
+    CHECK_STR(cs_layer_parent(layer), "");
+    cs_layer_free(layer);
+    OK(cs_container_delete(store, cs_container_id(container), &err));
+    cs_container_free(container);
+}
+
+/* On vfs, a container with other maps than its image's top layer goes on the image's
+ * ID-shifted copy of that layer (c/storage's mapped top layers, in the image's JSON). */
+static void other_maps_use_a_mapped_top_layer(cs_store *store, const cs_image *image) {
+    cs_container_options *options = cs_container_options_new();
+    cs_id_map map = {0, 400000, 65536};
+    OK(cs_container_options_set_uid_map(options, &map, 1, &err));
+    OK(cs_container_options_set_gid_map(options, &map, 1, &err));
+    cs_container *container = NULL;
+    OK(cs_container_create(store, cs_image_id(image), options, &container, &err));
+    cs_container_options_free(options);
+    cs_layer *layer = NULL;
+    OK(cs_layer_get(store, cs_container_layer(container), &layer, &err));
+    cs_image *updated = NULL;
+    OK(cs_image_get(store, cs_image_id(image), &updated, &err));
+    char expected[80];
+    snprintf(expected, sizeof expected, "\"%s\"", cs_layer_parent(layer));
+    const char *mapped = strstr(cs_image_json(updated), "\"mapped-layers\":[");
+    CHECK(mapped != NULL && strstr(mapped, expected) != NULL);
+    CHECK(strcmp(cs_layer_parent(layer), cs_image_top_layer(image)) != 0);
+    OK(cs_container_delete(store, cs_container_id(container), &err));
+    cs_image_free(updated);
+    cs_layer_free(layer);
+    cs_container_free(container);
+}
+
 int main(void) {
     struct temp_store t;
     temp_store_open(&t);
@@ -263,6 +331,8 @@ int main(void) {
     big_data_directories_and_size(t.store);
     mounts_use_the_containers_options(t.store, image);
     volatile_containers_are_kept_apart_and_listed(&t);
+    empty_keys_mean_none(t.store);
+    other_maps_use_a_mapped_top_layer(t.store, image);
 
     OK(cs_container_delete(t.store, "web", &err));
     OK(cs_image_delete(t.store, "app", true, NULL, &err));

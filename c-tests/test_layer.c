@@ -278,6 +278,55 @@ static void deletion_follows_the_safety_rules(cs_store *store) {
     cs_container_free(container);
 }
 
+/* Import `len` bytes of `stream` through a pipe; it must fail with CS_RESULT_BAD_ARCHIVE and a
+ * message holding `words` (those of Go's message, which callers may look for). */
+static void import_fails_with_words(cs_store *store, const void *stream, size_t len, const char *words) {
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    CHECK(write(fds[1], stream, len) == (ssize_t)len);
+    close(fds[1]);
+    cs_layer *layer = NULL;
+    CHECK(cs_layer_import_fd(store, NULL, fds[0], &layer, &err) == CS_RESULT_BAD_ARCHIVE);
+    close(fds[0]);
+    CHECK(layer == NULL);
+    CHECK(err != NULL && cs_error_code(err) == CS_RESULT_BAD_ARCHIVE);
+    CHECK(strstr(cs_error_message(err), words) != NULL);
+    cs_error_free(err);
+    err = NULL;
+}
+
+/* Junk and truncated tars keep their code; their messages carry Go's words. */
+static void bad_tars_say_what_go_says(cs_store *store) {
+    cs_layer_list *layers = NULL;
+    OK(cs_store_layers(store, &layers, &err));
+    size_t layers_before = cs_layer_list_len(layers);
+    cs_layer_list_free(layers);
+    static char junk[1024];
+    memset(junk, 'j', sizeof junk);
+    import_fails_with_words(store, junk, sizeof junk, "invalid tar header");
+    import_fails_with_words(store, "hello", 5, "unexpected EOF");
+    /* A header announcing 1000 bytes of data, followed by 10. */
+    static char header[512 + 10];
+    memset(header, 0, sizeof header);
+    strcpy(header, "cut-file");
+    memcpy(header + 100, "0000644", 7);
+    memcpy(header + 108, "0000000", 7);
+    memcpy(header + 116, "0000000", 7);
+    memcpy(header + 124, "00000001750", 11);
+    memcpy(header + 136, "00000000000", 11);
+    header[156] = '0';
+    memcpy(header + 257, "ustar\00000", 8);
+    memset(header + 148, ' ', 8);
+    unsigned sum = 0;
+    for (int i = 0; i < 512; i++) sum += (unsigned char)header[i];
+    snprintf(header + 148, 8, "%06o", sum);
+    import_fails_with_words(store, header, sizeof header, "unexpected EOF");
+    /* No half-made layer is left. */
+    OK(cs_store_layers(store, &layers, &err));
+    CHECK(cs_layer_list_len(layers) == layers_before);
+    cs_layer_list_free(layers);
+}
+
 int main(void) {
     struct temp_store t;
     temp_store_open(&t);
@@ -287,6 +336,7 @@ int main(void) {
     big_data_round_trips(t.store);
     mounts_are_counted(t.store);
     deletion_follows_the_safety_rules(t.store);
+    bad_tars_say_what_go_says(t.store);
     temp_store_close(&t);
     return finish();
 }

@@ -93,6 +93,89 @@ static size_t layer_count(cs_store *store) {
     return n;
 }
 
+/* A GNU tar with times before 1970 (base-256, negative) imports, exports byte for byte, and its
+ * regular file is dated the epoch on disk, as c/storage leaves it. */
+static void pre_1970_times_import(struct temp_store *t) {
+    char tar_path[96], cmd[1024], file[256];
+    snprintf(tar_path, sizeof tar_path, "%s/old.tar", t->dir);
+    snprintf(cmd, sizeof cmd,
+             "set -e; mkdir -p %s/old/etc; echo old > %s/old/etc/old.txt;"
+             " touch -d 1960-01-01T00:00:00Z %s/old/etc/old.txt %s/old/etc;"
+             " tar --format=gnu --numeric-owner -C %s/old -cf %s etc",
+             t->dir, t->dir, t->dir, t->dir, t->dir, tar_path);
+    run(cmd);
+    struct buffer old = read_file(tar_path);
+    CHECK((old.data[512 + 136] & 0xc0) == 0xc0); /* a negative base-256 mtime */
+    cs_layer *layer = NULL;
+    int fd = open(tar_path, O_RDONLY);
+    OK(cs_layer_import_fd(t->store, NULL, fd, &layer, &err));
+    close(fd);
+    struct buffer sink = {0};
+    cs_diff_options *plain = cs_diff_options_new();
+    OK(cs_diff_options_set_compression(plain, CS_DIFF_UNCOMPRESSED, &err));
+    OK(cs_layer_export(t->store, NULL, cs_layer_id(layer), plain, write_to_buffer, &sink, &err));
+    CHECK(sink.len == old.len && memcmp(sink.data, old.data, old.len) == 0);
+    snprintf(file, sizeof file, "%s/vfs/dir/%s/etc/old.txt", t->graph_root, cs_layer_id(layer));
+    struct stat st;
+    CHECK(stat(file, &st) == 0 && st.st_mtime == 0);
+    OK(cs_layer_delete(t->store, cs_layer_id(layer), &err));
+    cs_diff_options_free(plain);
+    cs_layer_free(layer);
+    free(sink.data);
+    free(old.data);
+}
+
+/* A layer with other ID maps than its parent is a re-owned copy: no changes until an owner
+ * really changes (owners compared as the container sees them, as in c/storage); a container
+ * with its own maps has size 0. */
+static void changes_across_id_maps(struct temp_store *t) {
+    char cmd[512];
+    cs_layer *base = NULL;
+    OK(cs_layer_create(t->store, NULL, &base, &err));
+    snprintf(cmd, sizeof cmd, "echo a > %s/vfs/dir/%s/a; echo b > %s/vfs/dir/%s/b", t->graph_root, cs_layer_id(base), t->graph_root,
+             cs_layer_id(base));
+    run(cmd);
+    cs_id_map map = {0, 100000, 65536};
+    cs_layer_options *options = cs_layer_options_new();
+    OK(cs_layer_options_set_parent(options, cs_layer_id(base), &err));
+    OK(cs_layer_options_set_uid_map(options, &map, 1, &err));
+    OK(cs_layer_options_set_gid_map(options, &map, 1, &err));
+    cs_layer *mapped = NULL;
+    OK(cs_layer_create(t->store, options, &mapped, &err));
+    cs_layer_options_free(options);
+    cs_change_list *changes = NULL;
+    OK(cs_layer_changes(t->store, NULL, cs_layer_id(mapped), &changes, &err));
+    CHECK(cs_change_list_len(changes) == 0);
+    cs_change_list_free(changes);
+    snprintf(cmd, sizeof cmd, "chown 100001:100001 %s/vfs/dir/%s/b", t->graph_root, cs_layer_id(mapped));
+    run(cmd);
+    OK(cs_layer_changes(t->store, NULL, cs_layer_id(mapped), &changes, &err));
+    CHECK(cs_change_list_len(changes) == 1);
+    CHECK_STR(cs_change_list_path(changes, 0), "/b");
+    CHECK(cs_change_list_kind(changes, 0) == CS_CHANGE_MODIFY);
+    cs_change_list_free(changes);
+
+    cs_image *image = NULL;
+    OK(cs_image_create(t->store, cs_layer_id(base), NULL, &image, &err));
+    cs_id_map other = {0, 200000, 65536};
+    cs_container_options *container_options = cs_container_options_new();
+    OK(cs_container_options_set_uid_map(container_options, &other, 1, &err));
+    OK(cs_container_options_set_gid_map(container_options, &other, 1, &err));
+    cs_container *container = NULL;
+    OK(cs_container_create(t->store, cs_image_id(image), container_options, &container, &err));
+    int64_t size = -1;
+    OK(cs_container_size(t->store, cs_container_id(container), &size, &err));
+    CHECK(size == 0);
+    OK(cs_container_delete(t->store, cs_container_id(container), &err));
+    OK(cs_layer_delete(t->store, cs_layer_id(mapped), &err));
+    OK(cs_image_delete(t->store, cs_image_id(image), true, NULL, &err)); /* and the base layer */
+    cs_container_options_free(container_options);
+    cs_container_free(container);
+    cs_image_free(image);
+    cs_layer_free(mapped);
+    cs_layer_free(base);
+}
+
 int main(void) {
     struct temp_store t;
     temp_store_open(&t);
@@ -243,6 +326,9 @@ int main(void) {
     FAILS(cs_digest_chain_id(NULL, "not-a-digest", &chain, &err), CS_RESULT_INVALID_ARGUMENT);
     cs_string_free(chain);
     cs_string_free(child_chain);
+
+    pre_1970_times_import(&t);
+    changes_across_id_maps(&t);
 
     free(diff_id);
     free(base.data);

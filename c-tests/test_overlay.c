@@ -26,6 +26,41 @@ static int mounts_under(const char *dir) {
     return count;
 }
 
+/* A new layer on `parent` with `shell` run in its mount (`%s` is the mount point); returns it. */
+static cs_layer *layer_edited_by(cs_store *store, const char *parent, const char *shell) {
+    cs_layer_options *options = cs_layer_options_new();
+    OK(cs_layer_options_set_parent(options, parent, &err));
+    cs_layer *layer = NULL;
+    OK(cs_layer_create(store, options, &layer, &err));
+    cs_layer_options_free(options);
+    char *root = NULL, command[1024];
+    OK(cs_layer_mount(store, cs_layer_id(layer), NULL, &root, &err));
+    snprintf(command, sizeof command, shell, root);
+    run(command);
+    OK(cs_layer_unmount(store, cs_layer_id(layer), false, NULL, &err));
+    cs_string_free(root);
+    return layer;
+}
+
+/* A directory deleted in one layer and re-created in the next is added there, as c/storage's
+ * overlay changes say (not modified). */
+static void a_recreated_directory_is_added(cs_store *store, const char *base) {
+    cs_layer *deleting = layer_edited_by(store, base, "rm -r %s/etc");
+    cs_layer *recreating = layer_edited_by(store, cs_layer_id(deleting), "cd %s && mkdir etc && echo n > etc/new");
+    cs_change_list *changes = NULL;
+    OK(cs_layer_changes(store, NULL, cs_layer_id(recreating), &changes, &err));
+    CHECK(cs_change_list_len(changes) == 2);
+    CHECK_STR(cs_change_list_path(changes, 0), "/etc");
+    CHECK(cs_change_list_kind(changes, 0) == CS_CHANGE_ADD);
+    CHECK_STR(cs_change_list_path(changes, 1), "/etc/new");
+    CHECK(cs_change_list_kind(changes, 1) == CS_CHANGE_ADD);
+    cs_change_list_free(changes);
+    OK(cs_layer_delete(store, cs_layer_id(recreating), &err));
+    OK(cs_layer_delete(store, cs_layer_id(deleting), &err));
+    cs_layer_free(recreating);
+    cs_layer_free(deleting);
+}
+
 int main(void) {
     char dir[32], graph[64], run_root[64], tarball[96], exported[96], command[1024];
     make_temp_dir(dir);
@@ -98,6 +133,8 @@ int main(void) {
     snprintf(command, sizeof command, "tar -tf %s | grep -qx 'etc/added' && tar -tf %s | grep -qx 'etc/.wh.remove'", exported, exported);
     run(command);
     checks++;
+
+    a_recreated_directory_is_added(store, cs_layer_id(base));
 
     OK(cs_container_delete(store, "box", &err));
     cs_strarray removed = {0};

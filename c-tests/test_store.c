@@ -427,6 +427,24 @@ static void an_additional_image_store_is_read_only(void) {
     CHECK(cs_layer_read_only(found_layer));
     cs_layer_free(found_layer);
     FAILS(cs_store_set_metadata(t.store, cs_image_id(image), "x", &err), CS_RESULT_IMAGE_UNKNOWN);
+    /* Naming its image copies the image, with its big data, into our store (as c/storage). */
+    OK(cs_image_set_big_data(other.store, cs_image_id(image), "manifest", (const uint8_t *)"{}", 2, &err));
+    const char *tag[] = {"localhost/tagged:1"};
+    OK(cs_store_add_names(t.store, cs_image_id(image), tag, 1, &err));
+    OK(cs_image_get(t.store, "localhost/tagged:1", &found, &err));
+    CHECK(!cs_image_read_only(found));
+    CHECK_STR(cs_image_id(found), cs_image_id(image));
+    CHECK(cs_image_big_data_names_count(found) == 1);
+    cs_image_free(found);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    OK(cs_image_big_data(t.store, "localhost/tagged:1", "manifest", &data, &len, &err));
+    CHECK(len == 2 && memcmp(data, "{}", 2) == 0);
+    cs_bytes_free(data);
+    cs_strarray names = {NULL, 0};
+    OK(cs_store_get_names(other.store, cs_image_id(image), &names, &err));
+    CHECK(names.count == 0); /* the other store's record is unchanged */
+    cs_strarray_dispose(&names);
     cs_container *container = NULL;
     OK(cs_container_create(t.store, cs_image_id(image), NULL, &container, &err));
     cs_layer *container_layer = NULL;

@@ -519,8 +519,8 @@ cs_result cs_container_options_set_uid_map(cs_container_options *options, const 
 cs_result cs_container_options_set_gid_map(cs_container_options *options, const cs_id_map *maps, size_t count, cs_error **err);
 
 /**
- * Go's CreateContainer: a container from `image` (ID, name or prefix; NULL for none) with a
- * new read-write layer on the image's top layer. `options` may be NULL. On success
+ * Go's CreateContainer: a container from `image` (ID, name or prefix; NULL or "" for none)
+ * with a new read-write layer on the image's top layer. `options` may be NULL. On success
  * `*container` receives a snapshot of the new container.
  */
 cs_result cs_container_create(const cs_store *store, const char *image, const cs_container_options *options, cs_container **container, cs_error **err);
@@ -741,8 +741,8 @@ cs_result cs_image_options_set_created(cs_image_options *options, int64_t create
 cs_result cs_image_options_add_big_data(cs_image_options *options, const char *key, const uint8_t *data, size_t len, cs_error **err);
 
 /**
- * Go's CreateImage: an image on `top_layer` (ID, name or prefix; NULL for none). `options` may
- * be NULL. On success `*image` receives a snapshot of the new image.
+ * Go's CreateImage: an image on `top_layer` (ID, name or prefix; NULL or "" for none).
+ * `options` may be NULL. On success `*image` receives a snapshot of the new image.
  */
 cs_result cs_image_create(const cs_store *store, const char *top_layer, const cs_image_options *options, cs_image **image, cs_error **err);
 
@@ -941,7 +941,7 @@ void cs_layer_options_free(cs_layer_options *options);
 cs_result cs_layer_options_set_id(cs_layer_options *options, const char *id, cs_error **err);
 
 /**
- * The parent layer (ID, name or ID prefix); NULL for a base layer.
+ * The parent layer (ID, name or ID prefix); NULL or "" for a base layer (as in Go).
  */
 cs_result cs_layer_options_set_parent(cs_layer_options *options, const char *parent, cs_error **err);
 
@@ -1594,7 +1594,9 @@ cs_result cs_store_get_names(const cs_store *store, const char *key, cs_strarray
 
 /**
  * Replace the names of the record `key` names with `names` (`count` strings; NULL when 0).
- * A name another record of the same kind had moves to this one, as in c/storage.
+ * A name another record of the same kind had moves to this one, as in c/storage. An image of
+ * an additional image store is first copied, with its big data, into this store (same ID),
+ * whose copy then gets the names, as c/storage 1.57 does (also for add and remove).
  */
 cs_result cs_store_set_names(const cs_store *store, const char *key, const char *const *names, size_t count, cs_error **err);
 

@@ -149,13 +149,12 @@ fn check_reads(store: &Store, ais: &GoImageStore, go_image_size: i64) {
 }
 
 /// Changes to the store's records fail with c/storage's "unknown" kinds (saying where the
-/// record is), and IDs of its records cannot be taken by new records of ours.
+/// record is), and IDs of its records cannot be taken by new records of ours. (Names of its
+/// images are the exception: see `check_names_copy_the_image`.)
 fn check_writes_refused(store: &Store, ais: &GoImageStore) {
     let kind = |r: cstorage::Result<()>| r.unwrap_err().kind();
     let names = ["x:1".to_string()];
     use ErrorKind::{ImageUnknown, LayerUnknown};
-    assert_eq!(kind(store.set_names(&ais.image, &names)), ImageUnknown);
-    assert_eq!(kind(store.add_names("example.com/ro:v1", &names)), ImageUnknown);
     assert_eq!(kind(store.set_names("ro-top", &names)), LayerUnknown);
     assert_eq!(kind(store.set_metadata(&ais.image, "m")), ImageUnknown);
     assert_eq!(kind(store.set_metadata(&ais.top, "m")), LayerUnknown);
@@ -179,6 +178,40 @@ fn check_writes_refused(store: &Store, ais: &GoImageStore) {
     assert_eq!(store.create_layer(&same_layer_id).unwrap_err().kind(), ErrorKind::DuplicateId);
     let same_image_id = ImageOptions { id: Some(ais.image.clone()), ..Default::default() };
     assert_eq!(store.create_image(None, &same_image_id).unwrap_err().kind(), ErrorKind::DuplicateId);
+}
+
+/// Changing the names of the store's image copies it, with its big data, digests and
+/// metadata, into our store under the changed names, as c/storage 1.57 does (`podman tag` on a
+/// shared store); the store's record keeps its names, and later changes go to our copy.
+fn check_names_copy_the_image(store: &Store, ais: &GoImageStore) {
+    store.add_names("example.com/ro:v1", &["localhost/tagged:1".to_string()]).unwrap();
+    let copy = store.image("localhost/tagged:1").unwrap();
+    assert_eq!((copy.id.as_str(), copy.read_only, copy.top_layer.as_str()), (ais.image.as_str(), false, ais.top.as_str()));
+    assert_eq!(copy.names, ["example.com/ro:v1", "shared:name", "localhost/tagged:1"]);
+    assert_eq!(copy.metadata, "ro meta");
+    assert!(copy.digests.contains(&sha256(MANIFEST.as_bytes())), "{:?}", copy.digests);
+    assert_eq!(store.image_big_data("localhost/tagged:1", "manifest").unwrap(), MANIFEST.as_bytes());
+    assert_eq!(store.image_big_data_digest("localhost/tagged:1", "manifest").unwrap(), sha256(MANIFEST.as_bytes()));
+    let read_only: Vec<Image> = store.images().unwrap().into_iter().filter(|i| i.read_only).collect();
+    assert_eq!(read_only.len(), 1);
+    assert_eq!(read_only[0].names, ["example.com/ro:v1", "shared:name"]);
+    // Now the copy is ours: names and metadata change there.
+    store.set_names(&ais.image, &["localhost/only:1".to_string()]).unwrap();
+    assert_eq!(store.names(&ais.image).unwrap(), ["localhost/only:1"]);
+    assert!(store.image("example.com/ro:v1").unwrap().read_only, "the store's name finds its record again");
+    store.set_metadata(&ais.image, "our meta").unwrap();
+    // Deleting the copy leaves the store's image and layers.
+    store.delete_image(&ais.image, true).unwrap();
+    let image = store.image(&ais.image).unwrap();
+    assert_eq!((image.read_only, image.metadata.as_str()), (true, "ro meta"));
+    assert!(store.layer(&ais.top).unwrap().read_only);
+    // set-names (and remove-names) copy it too.
+    store.remove_names(&ais.image, &["shared:name".to_string()]).unwrap();
+    assert_eq!(store.names(&ais.image).unwrap(), ["example.com/ro:v1"]);
+    store.delete_image(&ais.image, true).unwrap();
+    store.set_names(&ais.image[..12], &["localhost/set:1".to_string()]).unwrap();
+    assert_eq!(store.image("localhost/set:1").unwrap().names, ["localhost/set:1"]);
+    store.delete_image(&ais.image, true).unwrap();
 }
 
 /// The size Go's `image` command reports for the store's image, through `go`.
@@ -278,6 +311,7 @@ fn overlay_store_made_by_go_is_read_only_and_containers_on_its_images_work_both_
     store.delete_container(&mapped.id).unwrap();
     stdout_of_success(&["delete-container"], go(&["delete-container", "go-ctr"]));
     stdout_of_success(&["shutdown"], go(&["shutdown", "-f"]));
+    check_names_copy_the_image(&store, &ais);
     o.finish(store);
     assert_eq!(snapshot_tree(&ais.graph), before, "nothing in the additional image store changed");
 }
@@ -322,6 +356,7 @@ fn vfs_store_made_by_go_is_read_only_and_containers_on_its_images_work_both_ways
 
     store.delete_container(&ctr.id).unwrap();
     store.delete_container(&go_ctr).unwrap();
+    check_names_copy_the_image(&store, &ais);
     drop(store);
     assert_eq!(snapshot_tree(&ais.graph), before, "nothing in the additional image store changed");
 }

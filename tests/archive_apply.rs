@@ -491,6 +491,64 @@ fn truncated_garbage_and_bad_checksums_are_bad_archives() {
     }
 }
 
+/// Bad streams keep their code, and their messages carry the words of Go's (archive/tar's
+/// "unexpected EOF" and "invalid tar header"), which scripts written for c/storage look for.
+#[test]
+fn bad_streams_are_described_in_go_words() {
+    let tar = TarBuilder::default().file("a", &vec![7u8; 5000]).file("b", b"x").finish();
+    let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8 | 1).collect();
+    let mut bad_sum = tar.clone();
+    bad_sum[0] ^= 0x20;
+    let mut zero_then_data = vec![0u8; 512];
+    zero_then_data.extend_from_slice(&tar[..1024]);
+    let mut gz = Vec::new();
+    {
+        let mut encoder = flate2::write::GzEncoder::new(&mut gz, flate2::Compression::default());
+        encoder.write_all(&tar).unwrap();
+        encoder.finish().unwrap();
+    }
+    for (tag, stream, words) in [
+        ("in-data", &tar[..2000], "unexpected EOF"),
+        ("in-header", &tar[..5632 + 100], "unexpected EOF"),
+        ("short", &b"hello"[..], "unexpected EOF"),
+        ("gzip-cut", &gz[..gz.len() / 2], "unexpected EOF"),
+        ("garbage", &garbage[..], "invalid tar header"),
+        ("checksum", &bad_sum[..], "invalid tar header"),
+        ("zero-block", &zero_then_data[..], "invalid tar header"),
+    ] {
+        let sb = Sandbox::new(tag);
+        let err = apply_bytes(stream, &sb.root, ApplyOptions::default()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BadArchive, "{tag}: {err}");
+        assert!(err.to_string().contains(words), "{tag}: {err}");
+    }
+}
+
+/// GNU base-256 times may be negative (a file from 1960): accepted, as Go's archive/tar does;
+/// files and directories get the epoch on disk (c/storage's Chtimes clamps earlier times),
+/// symlinks their own time. (That exports give the same bytes back is checked in
+/// tests/cli_differential.rs and c-tests/test_layer_diff.c.)
+#[test]
+fn negative_base256_times_are_read_as_go_reads_them() {
+    const T1960: i64 = -315_619_200;
+    let base256 = |h: &mut [u8; 512]| {
+        h[136..144].copy_from_slice(&[0xff; 8]);
+        h[144..148].copy_from_slice(&(T1960 as i32).to_be_bytes());
+        util::fix_checksum(h);
+    };
+    let mut dir = header(b"etc/", b'5', 0, b"", 0o755, 0, 0);
+    let mut file = header(b"etc/old.txt", b'0', 4, b"", 0o644, 0, 0);
+    let mut link = header(b"etc/old-link", b'2', 0, b"old.txt", 0o777, 0, 0);
+    for h in [&mut dir, &mut file, &mut link] {
+        base256(h);
+    }
+    let tar = TarBuilder::default().raw_entry(dir, b"").raw_entry(file, b"old\n").raw_entry(link, b"").finish();
+    let sb = Sandbox::new("old-times");
+    apply_bytes(&tar, &sb.root, ApplyOptions::default()).unwrap();
+    let mtime = |p: &str| fs::symlink_metadata(sb.root.join(p)).unwrap().mtime();
+    assert_eq!((mtime("etc"), mtime("etc/old.txt"), mtime("etc/old-link")), (0, 0, T1960));
+    assert_eq!(fs::read(sb.root.join("etc/old.txt")).unwrap(), b"old\n");
+}
+
 #[test]
 fn device_and_fifo_entries_cannot_be_used_to_escape() {
     // A device node is created as a node, never opened; writing "through" it fails.

@@ -11,7 +11,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use cstorage::archive::{
-    apply_layer, changes, diff_size, export_from_tar_split, export_naive_diff, export_overlay_diff, ApplyOptions, Change,
+    apply_layer, changes, diff_size, export_from_tar_split, export_naive_diff, export_overlay_diff, ApplyOptions, Change, OwnerMaps,
     ChangeKind, ExportStyle, WhiteoutMode,
 };
 use cstorage::{ErrorKind, IdMap};
@@ -162,9 +162,9 @@ fn make_pair(tmp: &TempDir) -> (PathBuf, PathBuf) {
 fn changes_and_diff_size_follow_go_rules() {
     let tmp = TempDir::new("changes");
     let (parent, layer) = make_pair(&tmp);
-    let got = changes(Some(&parent), &layer, ExportStyle::V1_57).unwrap();
+    let got = changes(Some(&parent), &layer, OwnerMaps::default(), ExportStyle::V1_57).unwrap();
     // No directory here changed its mtime alone, so both generations agree.
-    assert_eq!(changes(Some(&parent), &layer, ExportStyle::V1_43).unwrap(), got);
+    assert_eq!(changes(Some(&parent), &layer, OwnerMaps::default(), ExportStyle::V1_43).unwrap(), got);
     let c = |p: &str, kind| Change { path: p.to_string(), kind };
     assert_eq!(
         got,
@@ -184,8 +184,8 @@ fn changes_and_diff_size_follow_go_rules() {
         ]
     );
     // new.txt (4) + hello.txt (7, hardlinked with usr/bin/hl: once) + f (2)
-    assert_eq!(diff_size(Some(&parent), &layer, ExportStyle::default()).unwrap(), 4 + 7 + 2);
-    let all = changes(None, &parent, ExportStyle::default()).unwrap();
+    assert_eq!(diff_size(Some(&parent), &layer, OwnerMaps::default(), ExportStyle::default()).unwrap(), 4 + 7 + 2);
+    let all = changes(None, &parent, OwnerMaps::default(), ExportStyle::default()).unwrap();
     assert!(all.iter().all(|c| c.kind == ChangeKind::Add));
     assert!(all.iter().any(|c| c.path == "/etc/hello.txt"));
 }
@@ -388,16 +388,16 @@ fn a_directory_touched_or_a_symlink_retargeted_is_a_change_only_for_1_57() {
     // same length, time put back: only its target changes.
     sh(&format!("set -e; cd '{}'; touch d/tmp; rm d/tmp; rm link; ln -s bbb link", layer.display()));
     set_mtime(&layer.join("link"), 1_600_000_000);
-    let paths = |style| changes(Some(&parent), &layer, style).unwrap().into_iter().map(|c| (c.path, c.kind)).collect::<Vec<_>>();
+    let paths = |style| changes(Some(&parent), &layer, OwnerMaps::default(), style).unwrap().into_iter().map(|c| (c.path, c.kind)).collect::<Vec<_>>();
     assert_eq!(paths(ExportStyle::V1_43), []);
     assert_eq!(paths(ExportStyle::V1_57), [("/d".to_string(), ChangeKind::Modify), ("/link".to_string(), ChangeKind::Modify)]);
-    assert_eq!(diff_size(Some(&parent), &layer, ExportStyle::V1_57).unwrap(), 3, "the symlink's size");
+    assert_eq!(diff_size(Some(&parent), &layer, OwnerMaps::default(), ExportStyle::V1_57).unwrap(), 3, "the symlink's size");
     let mut tar = Vec::new();
     export_naive_diff(Some(&parent), &layer, &[], &[], ExportStyle::V1_57, &mut tar).unwrap();
     assert_eq!(tar_names(&tar).into_iter().map(|e| e.0).collect::<Vec<_>>(), ["d/", "link"]);
     // A time with nanoseconds against the same second without: the same (Go's sameFsTimeSpec).
     sh(&format!("touch -h -d @1600000000.5 '{}/same'", layer.display()));
-    assert!(changes(Some(&parent), &layer, ExportStyle::V1_57).unwrap().iter().all(|c| c.path != "/same"));
+    assert!(changes(Some(&parent), &layer, OwnerMaps::default(), ExportStyle::V1_57).unwrap().iter().all(|c| c.path != "/same"));
 }
 
 #[test]

@@ -90,13 +90,15 @@ fn go_mounts_what_libcstorage_made_and_mount_counts_are_shared() {
     assert!(!go_path.join("etc/gone.txt").exists());
     assert!(!store.unmount(&mapped.id, false).unwrap());
 
-    // A layer with its own maps gets a re-owned copy (diff1, c/storage's layout for it); Go
-    // mounts it and finds the copy above the parent's layers.
+    // A layer with its own maps that no ID-mapped mount takes (two ranges; one range would be
+    // recorded without maps, as c/storage does) gets a re-owned copy (diff1, c/storage's
+    // layout for it); Go mounts it and finds the copy above the parent's layers.
+    let split = vec![IdMap { container_id: 0, host_id: 200000, size: 1000 }, IdMap { container_id: 1000, host_id: 301000, size: 64536 }];
     let copied = store
-        .create_layer(&LayerOptions { parent: Some(child.id.clone()), uid_map: map.clone(), gid_map: map, ..Default::default() })
+        .create_layer(&LayerOptions { parent: Some(child.id.clone()), uid_map: split.clone(), gid_map: split, ..Default::default() })
         .unwrap();
     let go_path = PathBuf::from(o.go_ok(&["mount", &copied.id]).trim());
-    assert_eq!(fs::metadata(go_path.join("etc/hello.txt")).unwrap().uid(), 201000);
+    assert_eq!(fs::metadata(go_path.join("etc/hello.txt")).unwrap().uid(), 301000);
     assert!(!go_path.join("etc/gone.txt").exists());
     assert!(o.go_ok(&["unmount", &copied.id]).contains("unmounted"));
 

@@ -75,6 +75,22 @@ fn layers_images_and_containers_are_created_found_and_written_as_go_writes_them(
     assert_eq!(again.lookup(&ctr.layer).unwrap().1, ctr.layer);
 }
 
+/// An empty parent, top layer or image key means none, as in Go, which tests for "".
+#[test]
+fn empty_keys_mean_none() {
+    let t = TempStore::new("empty-keys");
+    let store = t.open();
+    let layer = store.create_layer(&layer_opts(Some(""), &["on-nothing"])).unwrap();
+    assert_eq!(layer.parent, "");
+    let imported = store.put_layer(&layer_opts(Some(""), &[]), &mut &b""[..], None).unwrap();
+    assert_eq!(imported.parent, "");
+    let image = store.create_image(Some(""), &ImageOptions::default()).unwrap();
+    assert_eq!(image.top_layer, "");
+    let ctr = store.create_container(Some(""), &ContainerOptions::default()).unwrap();
+    assert_eq!(ctr.image, "");
+    assert_eq!(store.layer(&ctr.layer).unwrap().parent, "");
+}
+
 #[test]
 fn names_are_unique_per_kind_and_set_names_steals_them() {
     let t = TempStore::new("names");
@@ -250,10 +266,82 @@ fn id_mapped_layers_record_maps_and_shift_owners() {
     assert_eq!((m.uid(), m.gid()), (100005, 100006));
     let json = fs::read_to_string(t.graph().join("vfs-layers/layers.json")).unwrap();
     assert!(json.contains(r#""uidmap":[{"container_id":0,"host_id":100000,"size":65536}]"#), "{json}");
-    // A container on an image of the mapped layer inherits the maps.
+    // A container without maps on an image of the mapped layer goes, as in c/storage, on the
+    // image's unmapped copy of it (vfs cannot shift at mount time) and has no maps; one with
+    // the layer's maps goes on the layer itself.
     let img = store.create_image(Some(&mapped.id), &ImageOptions::default()).unwrap();
     let c = store.create_container(Some(&img.id), &ContainerOptions::default()).unwrap();
-    assert_eq!(c.uid_map, maps);
+    assert!(c.uid_map.is_empty());
+    let copy = store.layer(&store.layer(&c.layer).unwrap().parent).unwrap();
+    assert_eq!((copy.uid_map.len(), copy.parent.as_str()), (0, base.id.as_str()));
+    let f = fs::metadata(store.layer_diff_dir(&c.layer).unwrap().join("f")).unwrap();
+    assert_eq!((f.uid(), f.gid()), (5, 6));
+    let same = store.create_container(Some(&img.id), &ContainerOptions { uid_map: maps.clone(), gid_map: maps.clone(), ..Default::default() }).unwrap();
+    assert_eq!((same.uid_map.clone(), store.layer(&same.layer).unwrap().parent), (maps, mapped.id));
+}
+
+/// Changes of a layer whose maps differ from its parent's compare owners as the container sees
+/// them (c/storage's statDifferent): the re-owned copy itself is no change, a file whose owner
+/// was changed is. A fresh container with its own maps has size 0.
+#[test]
+fn changes_across_id_maps_compare_container_owners() {
+    let t = TempStore::new("mapped-changes");
+    let store = t.open();
+    let base = store.create_layer(&layer_opts(None, &[])).unwrap();
+    let root = store.layer_diff_dir(&base.id).unwrap();
+    for name in ["a", "b", "c"] {
+        fs::write(root.join(name), name).unwrap();
+    }
+    let maps = vec![cstorage::IdMap { container_id: 0, host_id: 100000, size: 65536 }];
+    let mapped = store
+        .create_layer(&LayerOptions { parent: Some(base.id.clone()), uid_map: maps.clone(), gid_map: maps.clone(), ..Default::default() })
+        .unwrap();
+    assert!(store.changes(None, &mapped.id).unwrap().is_empty());
+    assert_eq!(store.diff_size(None, &mapped.id).unwrap(), 0);
+    std::os::unix::fs::lchown(store.layer_diff_dir(&mapped.id).unwrap().join("b"), Some(100001), Some(100001)).unwrap();
+    let changes = store.changes(None, &mapped.id).unwrap();
+    assert_eq!(changes.iter().map(|c| (c.path.as_str(), c.kind)).collect::<Vec<_>>(), [("/b", cstorage::archive::ChangeKind::Modify)]);
+    assert_eq!(store.diff_size(None, &mapped.id).unwrap(), 1);
+
+    let img = store.create_image(Some(&base.id), &ImageOptions::default()).unwrap();
+    let other = vec![cstorage::IdMap { container_id: 0, host_id: 200000, size: 65536 }];
+    let c = store.create_container(Some(&img.id), &ContainerOptions { uid_map: other.clone(), gid_map: other, ..Default::default() }).unwrap();
+    assert_eq!(store.container_size(&c.id).unwrap(), 0);
+}
+
+/// vfs cannot shift at mount time: containers with other maps than the image's top layer go
+/// on the image's mapped copy of it, one per distinct mapping (c/storage's mapped top layers),
+/// owned as the maps say; deleting the image deletes the copies.
+#[test]
+fn containers_with_other_maps_share_a_mapped_copy_of_the_top_layer() {
+    let t = TempStore::new("mapped-top");
+    let store = t.open();
+    let top = store.create_layer(&layer_opts(None, &[])).unwrap();
+    fs::write(store.layer_diff_dir(&top.id).unwrap().join("f"), "x").unwrap();
+    let img = store.create_image(Some(&top.id), &ImageOptions::default()).unwrap();
+    let maps = |host| vec![cstorage::IdMap { container_id: 0, host_id: host, size: 65536 }];
+    let with_maps = |host| ContainerOptions { uid_map: maps(host), gid_map: maps(host), ..Default::default() };
+    let one = store.create_container(Some(&img.id), &with_maps(200000)).unwrap();
+    let two = store.create_container(Some(&img.id), &with_maps(200000)).unwrap();
+    let three = store.create_container(Some(&img.id), &with_maps(300000)).unwrap();
+    let plain = store.create_container(Some(&img.id), &ContainerOptions::default()).unwrap();
+    let mapped = store.image(&img.id).unwrap().mapped_top_layers;
+    assert_eq!(mapped.len(), 2, "one copy per mapping");
+    let parent = |c: &cstorage::Container| store.layer(&c.layer).unwrap().parent;
+    assert_eq!((parent(&one), parent(&two), parent(&three), parent(&plain)), (mapped[0].clone(), mapped[0].clone(), mapped[1].clone(), top.id.clone()));
+    let copy = store.layer(&mapped[0]).unwrap();
+    assert_eq!((copy.uid_map.clone(), copy.parent.as_str()), (maps(200000), ""));
+    let owner = fs::metadata(store.layer_diff_dir(&one.layer).unwrap().join("f")).unwrap();
+    assert_eq!((owner.uid(), owner.gid()), (200000, 200000));
+    for c in [&one, &two, &three, &plain] {
+        store.delete_container(&c.id).unwrap();
+    }
+    let mut deleted = store.delete_image(&img.id, true).unwrap();
+    deleted.sort();
+    let mut expected = vec![top.id.clone(), mapped[0].clone(), mapped[1].clone()];
+    expected.sort();
+    assert_eq!(deleted, expected);
+    assert!(store.layers().unwrap().is_empty());
 }
 
 #[test]

@@ -264,8 +264,16 @@ fn timespec(t: Timestamp) -> libc::timespec {
     libc::timespec { tv_sec: t.sec as libc::time_t, tv_nsec: t.nsec as libc::c_long }
 }
 
-/// atime never before mtime, as c/storage sets it.
+/// atime never before mtime, as c/storage sets it; times before 1970 become the epoch, as
+/// c/storage's system.Chtimes makes them (for everything but symlinks, see [`symlink_times_of`]),
+/// so that a layer's files look the same whichever tool extracted it.
 fn times_of(h: &Header) -> [libc::timespec; 2] {
+    let epoch_at_least = |t: libc::timespec| if t.tv_sec < 0 { libc::timespec { tv_sec: 0, tv_nsec: 0 } } else { t };
+    symlink_times_of(h).map(epoch_at_least)
+}
+
+/// A symlink's times are set as they are, before 1970 too (c/storage's LUtimesNano).
+fn symlink_times_of(h: &Header) -> [libc::timespec; 2] {
     let atime = match h.atime {
         Some(a) if (a.sec, a.nsec) >= (h.mtime.sec, h.mtime.nsec) => a,
         _ => h.mtime,
@@ -608,7 +616,7 @@ impl EntryCtx<'_> {
     }
 
     fn utimes_at(&self, h: &Header) -> Result<()> {
-        let times = times_of(h);
+        let times = if h.kind == Kind::Symlink { symlink_times_of(h) } else { times_of(h) };
         // SAFETY: plain syscall with two valid timespecs; the final component is not followed.
         cvt(unsafe { libc::utimensat(self.parent.as_raw_fd(), self.base.as_ptr(), times.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) })
             .map_err(|e| entry_io_error(self.name, "setting times", e))

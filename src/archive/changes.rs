@@ -6,11 +6,12 @@ use std::collections::{BTreeMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use super::export_style::ExportStyle;
 use crate::error::{IoContext, Result};
+use crate::idmap::IdMap;
 
 /// Go's `archive.ChangeType` numbering.
 #[repr(i32)]
@@ -34,24 +35,57 @@ pub(crate) struct RawChange {
     pub kind: ChangeKind,
 }
 
+/// The ID maps of the two trees compared (c/storage's idMappings of each side of a naive
+/// diff). Owners are compared as the container sees them, so a layer whose files were
+/// re-owned for other maps than its parent's shows only what really changed; the layer's maps
+/// also turn its owners into the container's in exports. Empty maps are the identity.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OwnerMaps<'a> {
+    pub uid_map: &'a [IdMap],
+    pub gid_map: &'a [IdMap],
+    pub parent_uid_map: &'a [IdMap],
+    pub parent_gid_map: &'a [IdMap],
+}
+
+impl<'a> OwnerMaps<'a> {
+    /// The same maps on both sides.
+    pub fn same(uid_map: &'a [IdMap], gid_map: &'a [IdMap]) -> Self {
+        OwnerMaps { uid_map, gid_map, parent_uid_map: uid_map, parent_gid_map: gid_map }
+    }
+
+    /// Go's statDifferent: the layer's owner in container IDs if its maps cover it, and then
+    /// the parent's through the parent's maps where they cover it; raw IDs otherwise.
+    fn owners_differ(&self, old: &fs::Metadata, new: &fs::Metadata) -> bool {
+        let in_container = |uids: &[IdMap], gids: &[IdMap], md: &fs::Metadata| {
+            Some((crate::idmap::to_container(uids, md.uid())?, crate::idmap::to_container(gids, md.gid())?))
+        };
+        let raw = |md: &fs::Metadata| (md.uid(), md.gid());
+        let (old_owner, new_owner) = match in_container(self.uid_map, self.gid_map, new) {
+            Some(new_owner) => (in_container(self.parent_uid_map, self.parent_gid_map, old).unwrap_or_else(|| raw(old)), new_owner),
+            None => (raw(old), raw(new)),
+        };
+        old_owner != new_owner
+    }
+}
+
 /// The changes that turn `parent` (absent = empty) into `layer`, sorted by path, by the rules of
 /// `style`'s c/storage. A directory with changes below it is reported as modified itself (so
 /// its metadata is exported), a deleted directory only once at its top.
-pub fn changes(parent: Option<&Path>, layer: &Path, style: ExportStyle) -> Result<Vec<Change>> {
-    Ok(raw_changes(parent, layer, style)?
+pub fn changes(parent: Option<&Path>, layer: &Path, maps: OwnerMaps<'_>, style: ExportStyle) -> Result<Vec<Change>> {
+    Ok(raw_changes(parent, layer, maps, style)?
         .into_iter()
         .map(|c| Change { path: String::from_utf8_lossy(&c.path).into_owned(), kind: c.kind })
         .collect())
 }
 
-pub(crate) fn raw_changes(parent: Option<&Path>, layer: &Path, style: ExportStyle) -> Result<Vec<RawChange>> {
+pub(crate) fn raw_changes(parent: Option<&Path>, layer: &Path, maps: OwnerMaps<'_>, style: ExportStyle) -> Result<Vec<RawChange>> {
     let mut out = Vec::new();
     let old = match parent {
         Some(p) => Some(fs::symlink_metadata(p).ctx(format!("inspecting {}", p.display()))?),
         None => None,
     };
     let new = fs::symlink_metadata(layer).ctx(format!("inspecting {}", layer.display()))?;
-    let walk = Walk { style };
+    let walk = Walk { style, maps };
     walk.compare_dir(parent.filter(|_| old.as_ref().is_some_and(|m| m.is_dir())), layer, &new, b"", false, &mut out)?;
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
@@ -93,11 +127,12 @@ fn same_mtime(old: &fs::Metadata, new: &fs::Metadata) -> bool {
 }
 
 /// One comparison of two trees.
-struct Walk {
+struct Walk<'a> {
     style: ExportStyle,
+    maps: OwnerMaps<'a>,
 }
 
-impl Walk {
+impl Walk<'_> {
     /// Go's `statDifferent` plus the capability, user.* xattr and (1.57) symlink target
     /// comparisons of `addChanges`.
     fn differs(&self, old_path: &Path, old: &fs::Metadata, new_path: &Path, new: &fs::Metadata) -> bool {
@@ -105,8 +140,7 @@ impl Walk {
         let old_is_dir = old.mode() & libc::S_IFDIR == libc::S_IFDIR;
         let newer_rules = self.style.compares_dir_mtimes_and_link_targets();
         let stat_differs = old.mode() != new.mode()
-            || old.uid() != new.uid()
-            || old.gid() != new.gid()
+            || self.maps.owners_differ(old, new)
             || old.rdev() != new.rdev()
             || ((newer_rules || !old_is_dir) && !same_mtime(old, new))
             || (!old_is_dir && old.size() != new.size());
@@ -178,10 +212,10 @@ impl Walk {
 
 /// The size of the diff from `parent` to `layer` as `style`'s c/storage reports it for naive
 /// diffs: the sizes of added or modified non-directories, each hardlinked inode counted once.
-pub fn diff_size(parent: Option<&Path>, layer: &Path, style: ExportStyle) -> Result<u64> {
+pub fn diff_size(parent: Option<&Path>, layer: &Path, maps: OwnerMaps<'_>, style: ExportStyle) -> Result<u64> {
     let mut seen = HashSet::new();
     let mut size = 0;
-    for c in raw_changes(parent, layer, style)?.iter().filter(|c| c.kind != ChangeKind::Delete) {
+    for c in raw_changes(parent, layer, maps, style)?.iter().filter(|c| c.kind != ChangeKind::Delete) {
         let path = layer.join(OsStr::from_bytes(&c.path[1..]));
         let Ok(md) = fs::symlink_metadata(&path) else { continue };
         if md.is_dir() || (md.nlink() > 1 && !seen.insert(md.ino())) {
@@ -190,47 +224,6 @@ pub fn diff_size(parent: Option<&Path>, layer: &Path, style: ExportStyle) -> Res
         size += md.size();
     }
     Ok(size)
-}
-
-/// Changes of an overlay layer, read from its upper directory alone (c/storage's overlay
-/// changes): a 0/0 character device, or an opaque directory over one a lower layer has, is a
-/// deletion; anything else is a modification when some lower layer has the path, else an
-/// addition.
-pub fn overlay_changes(upper: &Path, lowers: &[std::path::PathBuf]) -> Result<Vec<Change>> {
-    let mut out = Vec::new();
-    walk_upper(upper, lowers, b"", &mut out)?;
-    Ok(out)
-}
-
-fn walk_upper(dir: &Path, lowers: &[std::path::PathBuf], rel: &[u8], out: &mut Vec<Change>) -> Result<()> {
-    let mut names: Vec<_> = fs::read_dir(dir)
-        .ctx(format_args!("reading {}", dir.display()))?
-        .map(|e| e.map(|e| e.file_name()))
-        .collect::<std::io::Result<_>>()
-        .ctx(format_args!("reading {}", dir.display()))?;
-    names.sort();
-    for name in names {
-        let path = dir.join(&name);
-        let child: Vec<u8> = [rel, b"/", name.as_bytes()].concat();
-        let md = fs::symlink_metadata(&path).ctx(format_args!("inspecting {}", path.display()))?;
-        let whiteout = md.file_type().is_char_device() && md.rdev() == 0;
-        let in_lower = lowers.iter().any(|l| fs::symlink_metadata(l.join(OsStr::from_bytes(&child[1..]))).is_ok());
-        // An opaque directory hides what the lowers had there: Go reports it as deleted (and
-        // its new children as added).
-        let opaque = md.is_dir() && super::xattrs::get(&path, super::apply::OVERLAY_OPAQUE_XATTR).is_some_and(|v| v == b"y");
-        let kind = if whiteout || (opaque && in_lower) {
-            ChangeKind::Delete
-        } else if in_lower {
-            ChangeKind::Modify
-        } else {
-            ChangeKind::Add
-        };
-        out.push(Change { path: String::from_utf8_lossy(&child).into_owned(), kind });
-        if md.is_dir() {
-            walk_upper(&path, lowers, &child, out)?;
-        }
-    }
-    Ok(())
 }
 
 /// Bytes under `dir` (lstat sizes of all but directories), each hardlinked inode counted once; 0 when `dir`

@@ -10,7 +10,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use super::apply::{WHITEOUT_OPAQUE, WHITEOUT_PREFIX};
-use super::changes::{raw_changes, ChangeKind};
+use super::changes::{raw_changes, ChangeKind, OwnerMaps};
 use super::export_style::ExportStyle;
 use super::owner_names::OwnerNames;
 use super::paths::{clean, escapes};
@@ -315,7 +315,13 @@ pub fn export_naive_diff(
     style: ExportStyle,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let changes = raw_changes(parent, layer, style)?;
+    export_naive_diff_with_maps(parent, layer, OwnerMaps::same(uid_map, gid_map), style, out)
+}
+
+/// [`export_naive_diff`] where the parent's tree has ID maps of its own (`maps`).
+pub fn export_naive_diff_with_maps(parent: Option<&Path>, layer: &Path, maps: OwnerMaps<'_>, style: ExportStyle, out: &mut dyn Write) -> Result<()> {
+    let (uid_map, gid_map) = (maps.uid_map, maps.gid_map);
+    let changes = raw_changes(parent, layer, maps, style)?;
     // Go's tar writer rounds the whiteouts' time.Now() to the nearest second.
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

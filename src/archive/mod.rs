@@ -32,6 +32,7 @@ mod chunk_pipe;
 pub mod compression;
 pub mod export;
 mod export_style;
+mod overlay_changes;
 mod owner_names;
 mod paths;
 mod rootdir;
@@ -42,9 +43,10 @@ pub mod tarsplit;
 mod xattrs;
 
 pub use apply::{apply_layer, ApplyOptions, ApplyStats, WhiteoutMode};
-pub use changes::{changes, diff_size, disk_usage, overlay_changes, Change, ChangeKind};
+pub use changes::{changes, diff_size, disk_usage, Change, ChangeKind, OwnerMaps};
+pub use overlay_changes::overlay_changes;
 pub use compression::{compress_writer, decompress_reader, detect, Compression, FinishWrite};
-pub use export::{export_from_tar_split, export_naive_diff, export_overlay_diff};
+pub use export::{export_from_tar_split, export_naive_diff, export_naive_diff_with_maps, export_overlay_diff};
 pub use export_style::ExportStyle;
 // For sources that check their own bytes (OCI blobs): their errors keep their kind through the
 // decompressors.

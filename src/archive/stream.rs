@@ -34,7 +34,8 @@ pub fn io_to_error(e: io::Error, context: &str) -> Error {
         return inner.downcast::<Carried>().expect("checked above").0;
     }
     if e.kind() == io::ErrorKind::UnexpectedEof {
-        return Error::new(ErrorKind::BadArchive, format!("{context}: stream truncated"));
+        // Go's words for it end the text: scripts written for containers-storage look for them.
+        return Error::new(ErrorKind::BadArchive, format!("{context}: stream truncated: unexpected EOF"));
     }
     Error::new(ErrorKind::BadArchive, format!("{context}: corrupt compressed stream: {e}"))
 }

@@ -124,6 +124,23 @@ fn bad(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::BadArchive, message)
 }
 
+/// A stream that ends early. The text ends with Go's words ("unexpected EOF", archive/tar's
+/// io.ErrUnexpectedEOF), which scripts written for containers-storage look for.
+fn truncated(place: impl std::fmt::Display) -> Error {
+    bad(format!("tar stream truncated in {place}: unexpected EOF"))
+}
+
+/// A header Go's archive/tar refuses with ErrHeader; the text carries its words ("invalid tar
+/// header") before what exactly is wrong.
+fn invalid_header(detail: impl std::fmt::Display) -> Error {
+    bad(format!("invalid tar header: {detail}"))
+}
+
+/// The same, for a numbered entry.
+fn invalid_entry_header(index: u64, detail: impl std::fmt::Display) -> Error {
+    bad(format!("tar entry {index}: invalid tar header: {detail}"))
+}
+
 impl<R: BufRead> TarReader<R> {
     pub fn new(input: R) -> Self {
         TarReader {
@@ -171,7 +188,7 @@ impl<R: BufRead> TarReader<R> {
         if self.padding_due > 0 {
             let due = self.padding_due;
             if self.read_raw_exact(due, "reading tar padding")? != due {
-                return Err(bad("tar stream truncated in the padding after an entry's data"));
+                return Err(truncated("the padding after an entry's data"));
             }
             self.padding_due = 0;
         }
@@ -184,7 +201,7 @@ impl<R: BufRead> TarReader<R> {
                 return Ok(None);
             }
             if got != BLOCK {
-                return Err(bad(format!("tar stream truncated in the header of entry {}", self.entry_index + 1)));
+                return Err(truncated(format_args!("the header of entry {}", self.entry_index + 1)));
             }
             let block: [u8; BLOCK] = self.raw[start..].try_into().expect("one block");
             if block.iter().all(|&b| b == 0) {
@@ -195,7 +212,7 @@ impl<R: BufRead> TarReader<R> {
                     return Ok(None);
                 }
                 if got != BLOCK || self.raw[second..].iter().any(|&b| b != 0) {
-                    return Err(bad("tar stream has a zero block followed by data"));
+                    return Err(invalid_header("a zero block followed by data"));
                 }
                 self.finished = true;
                 return Ok(None);
@@ -206,7 +223,7 @@ impl<R: BufRead> TarReader<R> {
             let format = format_of(&block);
             match typeflag {
                 b'L' | b'K' | b'x' | b'g' => {
-                    let size = parse_numeric(&block[124..136]).ok_or_else(|| bad("invalid size in tar extension header"))?;
+                    let size = parse_numeric(&block[124..136]).ok_or_else(|| invalid_header("invalid size in an extension header"))?;
                     if size > MAX_SPECIAL_FILE {
                         return Err(bad(format!("tar extension header of {size} bytes is too large")));
                     }
@@ -214,7 +231,7 @@ impl<R: BufRead> TarReader<R> {
                     let data_start = self.raw.len();
                     let padded = size.div_ceil(BLOCK) * BLOCK;
                     if self.read_raw_exact(padded, "reading a tar extension header")? != padded {
-                        return Err(bad("tar stream truncated in an extension header"));
+                        return Err(truncated("an extension header"));
                     }
                     let data = &self.raw[data_start..data_start + size];
                     match typeflag {
@@ -243,13 +260,16 @@ impl<R: BufRead> TarReader<R> {
     fn parse_entry(&mut self, block: &[u8; BLOCK], format: Format, typeflag: u8, pending: Pending) -> Result<()> {
         let index = self.entry_index;
         let num = |range: std::ops::Range<usize>, field: &str| {
-            parse_numeric(&block[range]).ok_or_else(|| bad(format!("tar entry {index}: invalid {field} field")))
+            parse_numeric(&block[range]).ok_or_else(|| invalid_entry_header(index, format_args!("invalid {field} field")))
         };
         let mode = num(100..108, "mode")?;
         let uid = num(108..116, "uid")?;
         let gid = num(116..124, "gid")?;
         let mut size = num(124..136, "size")?;
-        let mtime = Timestamp { sec: num(136..148, "mtime")? as i64, nsec: 0 };
+        let time = |range: std::ops::Range<usize>, field: &str| {
+            parse_time_field(&block[range]).ok_or_else(|| invalid_entry_header(index, format_args!("invalid {field} field")))
+        };
+        let mtime = Timestamp { sec: time(136..148, "mtime")?, nsec: 0 };
         let mut devmajor = 0;
         let mut devminor = 0;
         let mut atime = None;
@@ -264,16 +284,16 @@ impl<R: BufRead> TarReader<R> {
         let prefix: &[u8] = match format {
             Format::Ustar => until_nul(&block[345..500]),
             Format::Star => {
-                let a = num(476..488, "atime")?;
+                let a = time(476..488, "atime")?;
                 if a != 0 {
-                    atime = Some(Timestamp { sec: a as i64, nsec: 0 });
+                    atime = Some(Timestamp { sec: a, nsec: 0 });
                 }
                 until_nul(&block[345..476])
             }
             Format::Gnu => {
-                let a = num(345..357, "atime")?;
+                let a = time(345..357, "atime")?;
                 if a != 0 {
-                    atime = Some(Timestamp { sec: a as i64, nsec: 0 });
+                    atime = Some(Timestamp { sec: a, nsec: 0 });
                 }
                 &[]
             }
@@ -302,7 +322,7 @@ impl<R: BufRead> TarReader<R> {
                 std::str::from_utf8(&value)
                     .ok()
                     .and_then(|v| v.parse::<u64>().ok())
-                    .ok_or_else(|| bad(format!("tar entry {index}: invalid PAX record {}", String::from_utf8_lossy(&key))))
+                    .ok_or_else(|| invalid_entry_header(index, format_args!("invalid PAX record {}", String::from_utf8_lossy(&key))))
             };
             match key.as_slice() {
                 b"path" => name = value,
@@ -310,8 +330,8 @@ impl<R: BufRead> TarReader<R> {
                 b"size" => size = pax_num()?,
                 b"uid" => uid = pax_num()?,
                 b"gid" => gid = pax_num()?,
-                b"mtime" => mtime = parse_pax_time(&value).ok_or_else(|| bad(format!("tar entry {index}: invalid PAX mtime")))?,
-                b"atime" => atime = Some(parse_pax_time(&value).ok_or_else(|| bad(format!("tar entry {index}: invalid PAX atime")))?),
+                b"mtime" => mtime = parse_pax_time(&value).ok_or_else(|| invalid_entry_header(index, "invalid PAX mtime"))?,
+                b"atime" => atime = Some(parse_pax_time(&value).ok_or_else(|| invalid_entry_header(index, "invalid PAX atime"))?),
                 b"GNU.sparse.size" | b"GNU.sparse.realsize" => sparse_size = Some(pax_num()?),
                 b"GNU.sparse.major" => sparse_major = Some(pax_num()?),
                 b"GNU.sparse.name" => sparse_name = Some(value),
@@ -349,12 +369,12 @@ impl<R: BufRead> TarReader<R> {
                         .split(|&b| b == b',')
                         .map(|t| std::str::from_utf8(t).ok().and_then(|t| t.parse().ok()))
                         .collect::<Option<_>>()
-                        .ok_or_else(|| bad(format!("tar entry {index}: invalid GNU.sparse.map")))?,
+                        .ok_or_else(|| invalid_entry_header(index, "invalid GNU.sparse.map"))?,
                     Some(_) => Vec::new(),
                     None => sparse_pairs,
                 };
                 if numbers.len() % 2 != 0 {
-                    return Err(bad(format!("tar entry {index}: odd GNU sparse map")));
+                    return Err(invalid_entry_header(index, "odd GNU sparse map"));
                 }
                 sparse.map = numbers.chunks(2).map(|p| (p[0], p[1])).collect();
                 validate_sparse_map(&sparse, index)?;
@@ -387,7 +407,7 @@ impl<R: BufRead> TarReader<R> {
     /// Old GNU sparse ('S'): four map entries in the header, more in extension blocks.
     fn read_gnu_sparse_headers(&mut self, block: &[u8; BLOCK]) -> Result<Sparse> {
         let index = self.entry_index;
-        let invalid = || bad(format!("tar entry {index}: invalid GNU sparse header"));
+        let invalid = || invalid_entry_header(index, "invalid GNU sparse header");
         let real_size = parse_numeric(&block[483..495]).ok_or_else(invalid)?;
         let mut sparse = Sparse { real_size, ..Sparse::default() };
         let mut entries = block[386..482].to_vec();
@@ -406,7 +426,7 @@ impl<R: BufRead> TarReader<R> {
             }
             let start = self.raw.len();
             if self.read_raw_exact(BLOCK, "reading a GNU sparse extension block")? != BLOCK {
-                return Err(bad("tar stream truncated in a GNU sparse extension block"));
+                return Err(truncated("a GNU sparse extension block"));
             }
             entries = self.raw[start..start + 504].to_vec();
             extended = self.raw[start + 504] != 0;
@@ -424,7 +444,7 @@ impl<R: BufRead> TarReader<R> {
         let remaining = self.data_remaining;
         let buf = self.input.fill_buf().map_err(|e| io_to_error(e, "reading tar data"))?;
         if buf.is_empty() {
-            return Err(bad(format!("tar stream truncated in the data of entry {}", self.entry_index)));
+            return Err(truncated(format_args!("the data of entry {}", self.entry_index)));
         }
         let n = buf.len().min(usize::try_from(remaining).unwrap_or(usize::MAX));
         Ok(&buf[..n])
@@ -455,7 +475,7 @@ impl<R: BufRead> TarReader<R> {
     /// kept as raw bytes when `record` is set.
     pub fn read_sparse_map_from_data(&mut self, real_size: u64, record: bool) -> Result<Vec<(u64, u64)>> {
         let index = self.entry_index;
-        let invalid = || bad(format!("tar entry {index}: invalid PAX sparse 1.0 map"));
+        let invalid = || invalid_entry_header(index, "invalid PAX sparse 1.0 map");
         let mut text = Vec::new();
         let mut numbers: Vec<u64> = Vec::new();
         let mut wanted: Option<u64> = None;
@@ -530,7 +550,7 @@ fn validate_sparse_map(sparse: &Sparse, index: u64) -> Result<()> {
     for &(off, len) in &sparse.map {
         let chunk_end = off.checked_add(len);
         if off < end || chunk_end.map_or(true, |e| e > sparse.real_size) {
-            return Err(bad(format!("tar entry {index}: invalid sparse map")));
+            return Err(invalid_entry_header(index, "invalid sparse map"));
         }
         end = chunk_end.unwrap_or(0);
     }
@@ -561,7 +581,7 @@ fn format_of(block: &[u8; BLOCK]) -> Format {
 
 /// The header checksum, accepted as Go and GNU tar do: unsigned or signed byte sum.
 fn verify_checksum(block: &[u8; BLOCK]) -> Result<()> {
-    let stored = parse_numeric(&block[148..156]).ok_or_else(|| bad("invalid tar header checksum field"))?;
+    let stored = parse_numeric(&block[148..156]).ok_or_else(|| invalid_header("invalid checksum field"))?;
     let (mut unsigned, mut signed) = (0i64, 0i64);
     for (i, &b) in block.iter().enumerate() {
         let b = if (148..156).contains(&i) { b' ' } else { b };
@@ -569,23 +589,17 @@ fn verify_checksum(block: &[u8; BLOCK]) -> Result<()> {
         signed += b as i8 as i64;
     }
     if stored as i64 != unsigned && stored as i64 != signed {
-        return Err(bad("tar header checksum mismatch"));
+        return Err(invalid_header("checksum mismatch"));
     }
     Ok(())
 }
 
-/// A numeric header field: octal text (spaces/NULs around it allowed) or GNU base-256 when the
-/// high bit of the first byte is set. Negative base-256 values are refused.
+/// A numeric header field that cannot be negative: octal text (spaces/NULs around it allowed)
+/// or GNU base-256 when the high bit of the first byte is set. Negative base-256 values are
+/// refused here (a negative size, owner or mode means nothing to us).
 pub fn parse_numeric(field: &[u8]) -> Option<u64> {
     if field.first().is_some_and(|&b| b & 0x80 != 0) {
-        if field[0] & 0x40 != 0 {
-            return None; // negative
-        }
-        let mut v: u64 = (field[0] & 0x3f) as u64;
-        for &b in &field[1..] {
-            v = v.checked_mul(256)?.checked_add(b as u64)?;
-        }
-        return Some(v);
+        return u64::try_from(parse_base256(field)?).ok();
     }
     let trimmed: &[u8] = {
         let s = field.iter().position(|&b| b != b' ' && b != 0).unwrap_or(field.len());
@@ -600,6 +614,37 @@ pub fn parse_numeric(field: &[u8]) -> Option<u64> {
         v = v.checked_mul(8)?.checked_add((b - b'0') as u64)?;
     }
     Some(v)
+}
+
+/// A time field (mtime, GNU and star atime): like [`parse_numeric`], and base-256 values may be
+/// negative (a file from before 1970), as Go's archive/tar reads them.
+fn parse_time_field(field: &[u8]) -> Option<i64> {
+    if field.first().is_some_and(|&b| b & 0x80 != 0) {
+        return parse_base256(field);
+    }
+    i64::try_from(parse_numeric(field)?).ok()
+}
+
+/// GNU base-256: a big-endian two's-complement number, the high bit of the first byte marking
+/// the encoding and the next bit the sign (Go's parseNumeric; `None` where it overflows an
+/// i64, which Go refuses too).
+fn parse_base256(field: &[u8]) -> Option<i64> {
+    let invert = if field[0] & 0x40 != 0 { 0xff } else { 0 };
+    let mut v: u64 = 0;
+    for (i, &b) in field.iter().enumerate() {
+        let mut b = b ^ invert;
+        if i == 0 {
+            b &= 0x7f;
+        }
+        if v >> 56 != 0 {
+            return None;
+        }
+        v = v << 8 | b as u64;
+    }
+    if v >> 63 != 0 {
+        return None;
+    }
+    Some(if invert == 0xff { !(v as i64) } else { v as i64 })
 }
 
 /// PAX time: decimal seconds with an optional fraction ("1700000000.123456789", may be negative).
@@ -624,7 +669,7 @@ fn parse_pax_time(value: &[u8]) -> Option<Timestamp> {
 
 /// PAX records "<len> <key>=<value>\n"; the length counts the whole record.
 fn parse_pax(mut data: &[u8], out: &mut Vec<(Vec<u8>, Vec<u8>)>) -> Result<()> {
-    let invalid = || bad("invalid PAX extended header record");
+    let invalid = || invalid_header("invalid PAX extended header record");
     // Trailing NULs are padding some writers leave inside the size.
     while let Some(&b) = data.first() {
         if b == 0 {
@@ -655,6 +700,21 @@ mod tests {
         assert_eq!(parse_numeric(&[0x80, 0, 0, 1, 0]), Some(256));
         assert_eq!(parse_numeric(b"12x"), None);
         assert_eq!(parse_numeric(&[0xff, 0xff]), None);
+    }
+
+    #[test]
+    fn time_fields_take_negative_base256_as_go_does() {
+        // 1960-01-01T00:00:00Z as GNU tar and Go write it: 12 bytes of two's complement.
+        let mut field = (-315_619_200i64).to_be_bytes().to_vec();
+        field.splice(0..0, [0xff; 4]);
+        field[0] |= 0x80;
+        assert_eq!(parse_time_field(&field), Some(-315_619_200));
+        assert_eq!(parse_time_field(&[0xff; 12]), Some(-1));
+        assert_eq!(parse_time_field(b"00000000017\0"), Some(0o17));
+        assert_eq!(parse_time_field(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]), Some(256));
+        // More than an i64 holds, either way: refused, as in Go.
+        assert_eq!(parse_time_field(&[0x80, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), None);
+        assert_eq!(parse_time_field(&[0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), None);
     }
 
     #[test]

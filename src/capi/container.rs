@@ -206,8 +206,8 @@ pub extern "C" fn cs_container_options_set_gid_map(
     })
 }
 
-/// Go's CreateContainer: a container from `image` (ID, name or prefix; NULL for none) with a
-/// new read-write layer on the image's top layer. `options` may be NULL. On success
+/// Go's CreateContainer: a container from `image` (ID, name or prefix; NULL or "" for none)
+/// with a new read-write layer on the image's top layer. `options` may be NULL. On success
 /// `*container` receives a snapshot of the new container.
 #[no_mangle]
 pub extern "C" fn cs_container_create(

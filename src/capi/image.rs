@@ -154,8 +154,8 @@ pub extern "C" fn cs_image_options_add_big_data(
     })
 }
 
-/// Go's CreateImage: an image on `top_layer` (ID, name or prefix; NULL for none). `options` may
-/// be NULL. On success `*image` receives a snapshot of the new image.
+/// Go's CreateImage: an image on `top_layer` (ID, name or prefix; NULL or "" for none).
+/// `options` may be NULL. On success `*image` receives a snapshot of the new image.
 #[no_mangle]
 pub extern "C" fn cs_image_create(
     store: *const cs_store,

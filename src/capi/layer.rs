@@ -93,7 +93,7 @@ pub extern "C" fn cs_layer_options_set_id(
     })
 }
 
-/// The parent layer (ID, name or ID prefix); NULL for a base layer.
+/// The parent layer (ID, name or ID prefix); NULL or "" for a base layer (as in Go).
 #[no_mangle]
 pub extern "C" fn cs_layer_options_set_parent(
     options: *mut cs_layer_options,

@@ -515,7 +515,9 @@ pub extern "C" fn cs_store_get_names(
 }
 
 /// Replace the names of the record `key` names with `names` (`count` strings; NULL when 0).
-/// A name another record of the same kind had moves to this one, as in c/storage.
+/// A name another record of the same kind had moves to this one, as in c/storage. An image of
+/// an additional image store is first copied, with its big data, into this store (same ID),
+/// whose copy then gets the names, as c/storage 1.57 does (also for add and remove).
 #[no_mangle]
 pub extern "C" fn cs_store_set_names(
     store: *const cs_store,

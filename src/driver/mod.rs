@@ -10,7 +10,7 @@ pub use copy::{copy_tree, OwnerShift};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::archive::ExportStyle;
+use crate::archive::{ExportStyle, OwnerMaps};
 use crate::error::Result;
 use crate::idmap::IdMap;
 
@@ -97,22 +97,22 @@ pub trait Driver: Send + Sync {
     /// only the layer's own changes (overlay) export them directly. The default compares the two
     /// full trees, right for drivers whose diff dir holds the whole root file system (vfs).
     /// `style`: whose c/storage's header bytes and change rules to follow.
-    fn write_diff(&self, id: &str, from: Option<&str>, from_is_parent: bool, maps: (&[IdMap], &[IdMap]), style: ExportStyle, out: &mut dyn Write) -> Result<()> {
+    fn write_diff(&self, id: &str, from: Option<&str>, from_is_parent: bool, maps: OwnerMaps<'_>, style: ExportStyle, out: &mut dyn Write) -> Result<()> {
         let _ = from_is_parent;
         let from_dir = from.map(|f| self.diff_dir_to_read(f));
-        crate::archive::export_naive_diff(from_dir.as_deref(), &self.diff_dir_to_read(id), maps.0, maps.1, style, out)
+        crate::archive::export_naive_diff_with_maps(from_dir.as_deref(), &self.diff_dir_to_read(id), maps, style, out)
     }
     /// Paths changed between `from` and the layer (same arguments and default as `write_diff`).
-    fn changes(&self, id: &str, from: Option<&str>, from_is_parent: bool, style: ExportStyle) -> Result<Vec<crate::archive::Change>> {
+    fn changes(&self, id: &str, from: Option<&str>, from_is_parent: bool, maps: OwnerMaps<'_>, style: ExportStyle) -> Result<Vec<crate::archive::Change>> {
         let _ = from_is_parent;
         let from_dir = from.map(|f| self.diff_dir_to_read(f));
-        crate::archive::changes(from_dir.as_deref(), &self.diff_dir_to_read(id), style)
+        crate::archive::changes(from_dir.as_deref(), &self.diff_dir_to_read(id), maps, style)
     }
     /// Bytes of file data changed between `from` and the layer.
-    fn diff_size(&self, id: &str, from: Option<&str>, from_is_parent: bool, style: ExportStyle) -> Result<u64> {
+    fn diff_size(&self, id: &str, from: Option<&str>, from_is_parent: bool, maps: OwnerMaps<'_>, style: ExportStyle) -> Result<u64> {
         let _ = from_is_parent;
         let from_dir = from.map(|f| self.diff_dir_to_read(f));
-        crate::archive::diff_size(from_dir.as_deref(), &self.diff_dir_to_read(id), style)
+        crate::archive::diff_size(from_dir.as_deref(), &self.diff_dir_to_read(id), maps, style)
     }
     /// Whether `mount` can show a layer's files with shifted owners (`MountOptions::uid_map`)
     /// without changing them, so containers with their own ID maps can use unshifted layers

@@ -39,19 +39,28 @@ pub struct ContainerOptions {
 
 impl Store {
     /// Create a container from `image` (or none) with its own read-write layer on the image's
-    /// top layer. Without explicit ID maps the container takes the image's top layer's maps.
+    /// top layer (or its mapped copy, see `top_layer_for_mapping`). Without explicit ID maps
+    /// the container takes that layer's maps.
     pub fn create_container(&self, image: Option<&str>, options: &ContainerOptions) -> Result<Container> {
         self.check_writable()?;
         if options.mount_label.is_empty() != options.process_label.is_empty() {
             return Err(Error::invalid("ProcessLabel and MountLabel must either not be specified or both specified"));
         }
-        let image: Option<Image> = match image {
+        // An empty image key is no image, as in Go.
+        let image: Option<Image> = match image.filter(|key| !key.is_empty()) {
             Some(key) => Some(self.image(key)?),
             None => None,
         };
         let top_layer = match image.as_ref().and_then(|i| i.top_layer()) {
             Some(id) => Some(self.layer(id)?),
             None => None,
+        };
+        // The container goes on the top layer, or on the image's copy of it mapped as asked
+        // (no maps asked: unmapped), where the driver cannot shift at mount time; without maps
+        // of its own it takes that layer's, as c/storage's CreateContainer does.
+        let top_layer = match (image.as_ref(), top_layer) {
+            (Some(image), Some(top)) => Some(self.top_layer_for_mapping(image, top, &options.uid_map, &options.gid_map)?),
+            (_, top) => top,
         };
         let uid_map = if options.uid_map.is_empty() {
             top_layer.as_ref().map(|l| l.uid_map.clone()).unwrap_or_else(|| self.options.uid_map.clone())

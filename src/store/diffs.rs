@@ -9,7 +9,7 @@ use super::layer_store::LayerStore;
 use super::layers::LayerOptions;
 use super::record_file::unknown_error;
 use super::Store;
-use crate::archive::{self, ApplyOptions, Change, Compression, WhiteoutMode};
+use crate::archive::{self, ApplyOptions, Change, Compression, OwnerMaps, WhiteoutMode};
 use crate::driver::WhiteoutStyle;
 use crate::compat::CompatLevel;
 use crate::error::{Error, ErrorKind, IoContext, Result};
@@ -58,19 +58,21 @@ impl Store {
     /// byte; otherwise the driver computes the diff. Nothing is buffered in memory. `to` may
     /// be a layer of an additional image store (read under that store's lock).
     pub fn diff(&self, from: Option<&str>, to: &str, compression: DiffCompression, out: &mut dyn Write) -> Result<()> {
-        let from_id = from.map(|f| self.layer(f)).transpose()?.map(|l| l.id);
+        // Both records are looked up before the lock is taken: the maps of the layer compared
+        // with (the parent by default) matter when the trees are compared.
+        let (from_layer, _, _) = self.diff_pair(from, to)?;
         let mut layers = self.lock_layers();
         let _guard = layers.lock(LockKind::Shared)?;
         if let Some(layer) = layers.records.get(to) {
-            return self.write_diff(layer, &layers.tar_split_path(&layer.id), from_id, compression, out);
+            return self.write_diff(layer, &layers.tar_split_path(&layer.id), from_layer.as_ref(), compression, out);
         }
-        let found = self.additional.with_layer(to, |layer, store| self.write_diff(layer, &store.tar_split_path(&layer.id), from_id, compression, out))?;
+        let found = self.additional.with_layer(to, |layer, store| self.write_diff(layer, &store.tar_split_path(&layer.id), from_layer.as_ref(), compression, out))?;
         found.unwrap_or_else(|| Err(unknown_error::<Layer>(to)))
     }
 
     /// `diff` of `layer`, whose tar-split (if it has one) is at `tar_split`.
-    fn write_diff(&self, layer: &Layer, tar_split: &Path, from_id: Option<String>, compression: DiffCompression, out: &mut dyn Write) -> Result<()> {
-        let from_id = from_id.or_else(|| layer.parent().map(String::from));
+    fn write_diff(&self, layer: &Layer, tar_split: &Path, from_layer: Option<&Layer>, compression: DiffCompression, out: &mut dyn Write) -> Result<()> {
+        let from_id = from_layer.map(|l| l.id.clone());
         let kind = match compression {
             DiffCompression::AsStored => Compression::from_i32(layer.compression).unwrap_or(Compression::None),
             DiffCompression::Uncompressed => Compression::None,
@@ -92,7 +94,8 @@ impl Store {
             archive::export_from_tar_split(&mut file, &roots, &mut writer)?;
         } else {
             let from_is_parent = from_id.as_deref() == layer.parent();
-            self.driver.write_diff(&layer.id, from_id.as_deref(), from_is_parent, (&layer.uid_map, &layer.gid_map), self.export_style(), &mut writer)?;
+            let maps = owner_maps(layer, from_layer);
+            self.driver.write_diff(&layer.id, from_id.as_deref(), from_is_parent, maps, self.export_style(), &mut writer)?;
         }
         writer.finish().ctx("finishing the layer stream")?;
         Ok(())
@@ -100,16 +103,18 @@ impl Store {
 
     /// Paths added, modified and deleted in `to` relative to `from` (its parent when `None`).
     pub fn changes(&self, from: Option<&str>, to: &str) -> Result<Vec<Change>> {
-        let (from_id, to_id, from_is_parent) = self.diff_pair(from, to)?;
-        self.driver.changes(&to_id, from_id.as_deref(), from_is_parent, self.export_style())
+        let (from_layer, layer, from_is_parent) = self.diff_pair(from, to)?;
+        let maps = owner_maps(&layer, from_layer.as_ref());
+        self.driver.changes(&layer.id, from_layer.as_ref().map(|l| l.id.as_str()), from_is_parent, maps, self.export_style())
     }
 
     /// Size of `to`'s diff relative to `from` (its parent when `None`), measured by the driver
     /// as c/storage 1.43 does: the sizes of changed files, not the recorded tar size (checked
     /// against the Go CLI's `diffsize`).
     pub fn diff_size(&self, from: Option<&str>, to: &str) -> Result<i64> {
-        let (from_id, to_id, from_is_parent) = self.diff_pair(from, to)?;
-        Ok(self.driver.diff_size(&to_id, from_id.as_deref(), from_is_parent, self.export_style())? as i64)
+        let (from_layer, layer, from_is_parent) = self.diff_pair(from, to)?;
+        let maps = owner_maps(&layer, from_layer.as_ref());
+        Ok(self.driver.diff_size(&layer.id, from_layer.as_ref().map(|l| l.id.as_str()), from_is_parent, maps, self.export_style())? as i64)
     }
 
     /// Whose c/storage generation's bytes and change rules exports without tar-split follow:
@@ -122,15 +127,26 @@ impl Store {
         }
     }
 
-    /// Full IDs of `to` and of `from` (default: `to`'s parent), and whether `from` is the parent.
-    fn diff_pair(&self, from: Option<&str>, to: &str) -> Result<(Option<String>, String, bool)> {
+    /// The layers `from` (default: `to`'s parent) and `to`, and whether `from` is the parent.
+    fn diff_pair(&self, from: Option<&str>, to: &str) -> Result<(Option<Layer>, Layer, bool)> {
         let layer = self.layer(to)?;
-        let from_id = match from {
-            Some(f) => Some(self.layer(f)?.id),
-            None => layer.parent().map(String::from),
+        let from_layer = match from.or(layer.parent()) {
+            Some(f) => Some(self.layer(f)?),
+            None => None,
         };
-        let from_is_parent = from_id.as_deref() == layer.parent();
-        Ok((from_id, layer.id, from_is_parent))
+        let from_is_parent = from_layer.as_ref().map(|l| l.id.as_str()) == layer.parent();
+        Ok((from_layer, layer, from_is_parent))
+    }
+}
+
+/// The ID maps of a diff's two sides: `layer`'s and those of the layer it is compared with
+/// (none for the empty tree).
+fn owner_maps<'a>(layer: &'a Layer, from: Option<&'a Layer>) -> OwnerMaps<'a> {
+    OwnerMaps {
+        uid_map: &layer.uid_map,
+        gid_map: &layer.gid_map,
+        parent_uid_map: from.map_or(&[], |f| f.uid_map.as_slice()),
+        parent_gid_map: from.map_or(&[], |f| f.gid_map.as_slice()),
     }
 }
 

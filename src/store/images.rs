@@ -31,8 +31,9 @@ impl Store {
         let mut images = self.lock_images();
         let guard = images.lock_exclusive()?;
 
-        // The top layer may be an additional image store's (c/storage allows it too).
-        let top_layer = match top_layer {
+        // The top layer may be an additional image store's (c/storage allows it too). An empty
+        // key is no top layer, as in Go.
+        let top_layer = match top_layer.filter(|key| !key.is_empty()) {
             Some(key) => match layers.records.get(key) {
                 Some(layer) => layer.id.clone(),
                 None => self.additional.layer(key)?.ok_or_else(|| unknown_error::<Layer>(key))?.id,
@@ -200,6 +201,50 @@ impl Store {
             }
         }
         Ok(total)
+    }
+}
+
+/// An image of an additional image store with its big data, read to become a record of ours.
+pub(super) struct ImageCopy {
+    pub image: Image,
+    big_data: Vec<(String, Vec<u8>)>,
+}
+
+impl Store {
+    /// The image `key` names in an additional image store, with every big-data item read, or
+    /// `None` if none has it: what c/storage 1.57's updateNames "pulls up" into the writable
+    /// store before changing the names of a read-only image (`podman tag` on a shared store).
+    pub(super) fn read_only_image_copy(&self, key: &str) -> Result<Option<ImageCopy>> {
+        let found = self.additional.with_image(key, |image, store| -> Result<ImageCopy> {
+            let dir = store.image_big_data_dir(&image.id);
+            let big_data =
+                image.big_data_names.iter().map(|k| Ok((k.clone(), read_image_big_data(image, &dir, k)?))).collect::<Result<_>>()?;
+            Ok(ImageCopy { image: image.clone(), big_data })
+        })?;
+        found.transpose()
+    }
+
+    /// Make `copy` one of our images (in `images`, locked exclusively by the caller, who saves):
+    /// its big data written under our images directory, the record as it was (ID, top layer,
+    /// digests, metadata, creation time, flags, names history) but without names, which the
+    /// caller gives it, and without mapped top layers, which belong to the other store (as
+    /// c/storage's copy). Returns the directory of its big data, for the caller to remove if
+    /// saving fails.
+    pub(super) fn add_image_copy(&self, images: &mut super::record_file::RecordFile<Image>, copy: ImageCopy) -> Result<std::path::PathBuf> {
+        let ImageCopy { mut image, big_data } = copy;
+        let dir = self.images_dir().join(&image.id);
+        for (key, data) in &big_data {
+            if let Err(e) = bigdata::write(&dir, key, data) {
+                let _ = crate::driver::vfs::remove_tree(&dir);
+                return Err(e);
+            }
+        }
+        image.names.clear();
+        image.mapped_top_layers.clear();
+        image.read_only = false;
+        image.recompute_digests();
+        images.push(image);
+        Ok(dir)
     }
 }
 

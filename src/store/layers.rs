@@ -72,8 +72,8 @@ impl Store {
 
         let mut layer = self.new_layer_record(&layers, options)?;
         // The parent may be a layer of an additional image store: the new layer, ours, then
-        // lies on it (a container of one of its images, say).
-        let parent = match options.parent.as_deref() {
+        // lies on it (a container of one of its images, say). An empty parent is none, as in Go.
+        let parent = match options.parent.as_deref().filter(|key| !key.is_empty()) {
             Some(key) => Some(match layers.records.get(key) {
                 Some(parent) => parent.clone(),
                 None => self.additional.layer(key)?.ok_or_else(|| unknown_error::<Layer>(key))?,
@@ -115,6 +115,7 @@ impl Store {
         for digest in options.compressed_digest.iter().chain(options.uncompressed_digest.iter()) {
             crate::digest::validate(digest)?;
         }
+        let shifting = self.can_use_shifting(&options.uid_map, &options.gid_map);
         Ok(Layer {
             id,
             names,
@@ -122,8 +123,10 @@ impl Store {
             mount_label: options.mount_label.clone(),
             created: Timestamp::now(),
             flags: options.flags.clone(),
-            uid_map: options.uid_map.clone(),
-            gid_map: options.gid_map.clone(),
+            // Where the driver shifts owners at mount time, c/storage (1.43 and 1.57) records the
+            // layer without maps: its files stay as they are, and containers' mounts shift them.
+            uid_map: if shifting { Vec::new() } else { options.uid_map.clone() },
+            gid_map: if shifting { Vec::new() } else { options.gid_map.clone() },
             ..Default::default()
         })
     }

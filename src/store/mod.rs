@@ -17,6 +17,7 @@ mod image_stores;
 mod images;
 mod layer_store;
 mod layers;
+mod mapped_layers;
 mod mountpoints;
 mod multi_list;
 mod names;

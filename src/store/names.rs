@@ -60,8 +60,8 @@ impl Store {
 
     /// Like `lookup`, among the records of this store only: the ones that can be changed. A
     /// key that names only an additional image store's record fails with that kind's
-    /// "unknown" error, saying so (c/storage 1.43 fails too, except that it copies an image
-    /// whose names are set into its own store, which we do not).
+    /// "unknown" error, saying so (as in c/storage; names are the exception, see
+    /// `change_names_of_image_copy`).
     fn lookup_writable(&self, key: &str) -> Result<(RecordKind, String)> {
         {
             let mut layers = self.lock_layers();
@@ -128,7 +128,13 @@ impl Store {
 
     fn change_names(&self, key: &str, names: &[String], change: NamesChange) -> Result<()> {
         self.check_writable()?;
-        let (kind, id) = self.lookup_writable(key)?;
+        let (kind, id) = match self.lookup_writable(key) {
+            Ok(found) => found,
+            Err(e) => match self.read_only_image_copy(key)? {
+                Some(copy) => return self.change_names_of_image_copy(copy, names, change),
+                None => return Err(e),
+            },
+        };
         match kind {
             RecordKind::Layer => {
                 let mut layers = self.lock_layers();
@@ -154,6 +160,37 @@ impl Store {
                 containers.save(&guard)
             }
         }
+    }
+
+    /// Change the names of an image of an additional image store as c/storage 1.57 does: the
+    /// image, with its big data, becomes ours (same ID), under its old names changed by
+    /// `change`; the other store is not touched. Names other images of ours had move to it.
+    fn change_names_of_image_copy(&self, copy: super::images::ImageCopy, names: &[String], change: NamesChange) -> Result<()> {
+        let id = copy.image.id.clone();
+        let old_names = copy.image.names.clone();
+        let mut images = self.lock_images();
+        let guard = images.lock_exclusive()?;
+        if images.by_exact_id(&id).is_some() {
+            // Another process copied it meanwhile: change the names of that record.
+            drop(guard);
+            drop(images);
+            return self.change_names(&id, names, change);
+        }
+        let dir = self.add_image_copy(&mut images, copy)?;
+        let resulting = changed_names(old_names, names, change);
+        let outcome = images.set_names(&id, &resulting).and_then(|()| {
+            if !matches!(change, NamesChange::Remove) {
+                if let Some(image) = images.get_mut(&id) {
+                    image.add_names_to_history(&resulting);
+                }
+            }
+            images.save(&guard)
+        });
+        if outcome.is_err() {
+            images.remove(&id);
+            let _ = crate::driver::vfs::remove_tree(&dir);
+        }
+        outcome
     }
 
     /// The metadata string of any record.
@@ -193,14 +230,19 @@ impl Store {
 /// Compute the new names, give them to the record, and return them.
 fn apply_names<T: Record>(records: &mut RecordFile<T>, id: &str, names: &[String], change: NamesChange) -> Result<Vec<String>> {
     let current = records.get(id).ok_or_else(|| super::record_file::unknown_error::<T>(id))?.names().to_vec();
-    let new_names = match change {
-        NamesChange::Set => dedup_names(names),
-        NamesChange::Add => dedup_names(&[current, names.to_vec()].concat()),
-        NamesChange::Remove => current.into_iter().filter(|n| !names.contains(n)).collect(),
-    };
+    let new_names = changed_names(current, names, change);
     let full_id = records.get(id).expect("checked").id().to_string();
     records.set_names(&full_id, &new_names)?;
     Ok(new_names)
+}
+
+/// `current` names changed by `change` with `names`.
+fn changed_names(current: Vec<String>, names: &[String], change: NamesChange) -> Vec<String> {
+    match change {
+        NamesChange::Set => dedup_names(names),
+        NamesChange::Add => dedup_names(&[current, names.to_vec()].concat()),
+        NamesChange::Remove => current.into_iter().filter(|n| !names.contains(n)).collect(),
+    }
 }
 
 fn set_field<T: Record>(records: &mut RecordFile<T>, id: &str, f: impl FnOnce(&mut T)) -> Result<()> {

@@ -35,6 +35,16 @@ impl Owner {
         written.map_err(|e| cstorage::Error::io(format_args!("writing big-data item {item:?}"), e))
     }
 
+    /// The words of containers-storage 1.43's message for an item the record lacks: the
+    /// os.ErrNotExist text of the file it failed to open (Go's image and layer stores say "file
+    /// does not exist", the container store passes the open error on).
+    fn missing_item_words(self) -> &'static str {
+        match self {
+            Owner::Layer | Owner::Image => "file does not exist",
+            Owner::Container => "no such file or directory",
+        }
+    }
+
     fn set_item(self, store: &Store, id: &str, item: &str, input: &mut dyn Read) -> cstorage::Result<()> {
         let read_all = |input: &mut dyn Read| {
             let mut data = Vec::new();
@@ -97,9 +107,19 @@ fn get(inv: &Invocation, owner: Owner) -> i32 {
     match result {
         Ok(()) => 0,
         Err(e) => {
-            errln!("{e}");
+            report_with_go_words(&e, owner.missing_item_words());
             1
         }
+    }
+}
+
+/// Print our message; for an item the record lacks, followed by the words of the Go tool's
+/// message, which scripts written for it look for.
+fn report_with_go_words(e: &cstorage::Error, go_words: &str) {
+    if e.kind() == cstorage::ErrorKind::BigDataUnknown {
+        errln!("{e}: {go_words}");
+    } else {
+        errln!("{e}");
     }
 }
 
@@ -126,8 +146,14 @@ fn set(inv: &Invocation, owner: Owner) -> i32 {
     }
 }
 
-/// Print what `query` returns for the record and item named by the arguments.
-fn query<T: std::fmt::Display>(inv: &Invocation, owner: Owner, query: impl Fn(&Store, &str, &str) -> cstorage::Result<T>) -> i32 {
+/// Print what `query` returns for the record and item named by the arguments; `go_words` is
+/// what the Go tool says when the item is missing.
+fn query<T: std::fmt::Display>(
+    inv: &Invocation,
+    owner: Owner,
+    go_words: &str,
+    query: impl Fn(&Store, &str, &str) -> cstorage::Result<T>,
+) -> i32 {
     let Some((id, _)) = resolve(inv, owner) else { return 1 };
     match query(inv.store, &id, &inv.args[1]) {
         Ok(value) => {
@@ -135,11 +161,15 @@ fn query<T: std::fmt::Display>(inv: &Invocation, owner: Owner, query: impl Fn(&S
             0
         }
         Err(e) => {
-            errln!("{e}");
+            report_with_go_words(&e, go_words);
             1
         }
     }
 }
+
+/// containers-storage 1.43's words for a missing item's size and digest.
+const SIZE_NOT_KNOWN: &str = "size is not known";
+const DIGEST_NOT_KNOWN: &str = "could not compute digest of item";
 
 pub fn list_layer_data(inv: &Invocation) -> i32 {
     list(inv, Owner::Layer)
@@ -178,17 +208,17 @@ pub fn set_container_data(inv: &Invocation) -> i32 {
 }
 
 pub fn get_image_data_size(inv: &Invocation) -> i32 {
-    query(inv, Owner::Image, Store::image_big_data_size)
+    query(inv, Owner::Image, SIZE_NOT_KNOWN, Store::image_big_data_size)
 }
 
 pub fn get_image_data_digest(inv: &Invocation) -> i32 {
-    query(inv, Owner::Image, Store::image_big_data_digest)
+    query(inv, Owner::Image, DIGEST_NOT_KNOWN, Store::image_big_data_digest)
 }
 
 pub fn get_container_data_size(inv: &Invocation) -> i32 {
-    query(inv, Owner::Container, Store::container_big_data_size)
+    query(inv, Owner::Container, SIZE_NOT_KNOWN, Store::container_big_data_size)
 }
 
 pub fn get_container_data_digest(inv: &Invocation) -> i32 {
-    query(inv, Owner::Container, Store::container_big_data_digest)
+    query(inv, Owner::Container, DIGEST_NOT_KNOWN, Store::container_big_data_digest)
 }

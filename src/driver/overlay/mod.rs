@@ -37,9 +37,9 @@ use std::sync::OnceLock;
 
 use super::vfs::remove_tree;
 use super::{CreateOptions, Driver, MountOptions, OwnerShift, WhiteoutStyle};
-use crate::archive::ExportStyle;
+use crate::archive::{ExportStyle, OwnerMaps};
 use crate::error::{Error, ErrorKind, IoContext, Result};
-use crate::idmap::{to_host, IdMap};
+use crate::idmap::to_host;
 use crate::known_settings::{image_store_given_to_driver, parse_bool, screen_driver_options};
 use idmapped::{bind_idmapped, UserNamespace};
 use view::LayerView;
@@ -577,27 +577,27 @@ impl Driver for Overlay {
 
     /// The native diff: the upper directory is exactly the layer's changes (whiteouts as 0/0
     /// devices, opaque directories marked), so it is exported as it is.
-    fn write_diff(&self, id: &str, from: Option<&str>, from_is_parent: bool, maps: (&[IdMap], &[IdMap]), style: ExportStyle, out: &mut dyn Write) -> Result<()> {
+    fn write_diff(&self, id: &str, from: Option<&str>, from_is_parent: bool, maps: OwnerMaps<'_>, style: ExportStyle, out: &mut dyn Write) -> Result<()> {
         if self.can_diff_natively(from_is_parent) {
-            return crate::archive::export_overlay_diff(&self.diff_dir_to_read(id), &self.lower_diff_dirs(id)?, maps.0, maps.1, style, out);
+            return crate::archive::export_overlay_diff(&self.diff_dir_to_read(id), &self.lower_diff_dirs(id)?, maps.uid_map, maps.gid_map, style, out);
         }
-        self.diff_views(id, from, |base, layer| crate::archive::export_naive_diff(base, layer, maps.0, maps.1, style, out))
+        self.diff_views(id, from, |base, layer| crate::archive::export_naive_diff_with_maps(base, layer, maps, style, out))
     }
 
-    fn changes(&self, id: &str, from: Option<&str>, from_is_parent: bool, style: ExportStyle) -> Result<Vec<crate::archive::Change>> {
+    fn changes(&self, id: &str, from: Option<&str>, from_is_parent: bool, maps: OwnerMaps<'_>, style: ExportStyle) -> Result<Vec<crate::archive::Change>> {
         if self.can_diff_natively(from_is_parent) {
             return crate::archive::overlay_changes(&self.diff_dir_to_read(id), &self.lower_diff_dirs(id)?);
         }
-        self.diff_views(id, from, |base, layer| crate::archive::changes(base, layer, style))
+        self.diff_views(id, from, |base, layer| crate::archive::changes(base, layer, maps, style))
     }
 
     /// As c/storage: natively, the size of what the upper directory holds; otherwise the size
     /// of the files that differ.
-    fn diff_size(&self, id: &str, from: Option<&str>, from_is_parent: bool, style: ExportStyle) -> Result<u64> {
+    fn diff_size(&self, id: &str, from: Option<&str>, from_is_parent: bool, maps: OwnerMaps<'_>, style: ExportStyle) -> Result<u64> {
         if self.can_diff_natively(from_is_parent) {
             return crate::archive::disk_usage(&self.diff_dir_to_read(id));
         }
-        self.diff_views(id, from, |base, layer| crate::archive::diff_size(base, layer, style))
+        self.diff_views(id, from, |base, layer| crate::archive::diff_size(base, layer, maps, style))
     }
 
     /// Through ID-mapped lowers, where overlay takes them (probed once, cached in R/overlay as
