@@ -236,6 +236,26 @@ impl Store {
             examined_images: HashSet::new(),
             container_layers: HashSet::new(),
         };
+        // Records whose IDs cannot be file names were left alone when read; they are reported
+        // first and nothing named by them is looked at.
+        let invalid = |id: &str, what: &str, damaged: &mut DamagedRecords| {
+            has_valid_id(id, what, damaged);
+        };
+        for layer in layers.records.quarantined() {
+            invalid(&layer.id, "layer", &mut checker.report.layers);
+        }
+        for id in self.additional.quarantined_ids::<Layer>()? {
+            invalid(&id, "read-only layer", &mut checker.report.read_only_layers);
+        }
+        for image in images.quarantined() {
+            invalid(&image.id, "image", &mut checker.report.images);
+        }
+        for id in self.additional.quarantined_ids::<Image>()? {
+            invalid(&id, "read-only image", &mut checker.report.read_only_images);
+        }
+        for container in containers.quarantined() {
+            invalid(&container.id, "container", &mut checker.report.containers);
+        }
         checker.our_layers(&layers);
         checker.read_only_layers()?;
         checker.layer_parents();

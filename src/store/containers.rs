@@ -45,6 +45,8 @@ impl Store {
         if options.mount_label.is_empty() != options.process_label.is_empty() {
             return Err(Error::invalid("ProcessLabel and MountLabel must either not be specified or both specified"));
         }
+        crate::idmap::validate(&options.uid_map, "uid")?;
+        crate::idmap::validate(&options.gid_map, "gid")?;
         let image: Option<Image> = match image {
             Some(key) => Some(self.image(key)?),
             None => None,

@@ -147,7 +147,7 @@ fn apply_to_layer(
     let layer = layers.get(id)?.clone();
     let target = layers.driver.diff_dir(id);
     let tar_split_path = layers.tar_split_path(id);
-    let tmp_path = tar_split_path.with_extension("gz.tmp");
+    let tmp_path = layers.tar_split_temp_path(id);
     let options = ApplyOptions {
         whiteouts: match layers.driver.whiteout_style() {
             WhiteoutStyle::Delete => WhiteoutMode::Naive,

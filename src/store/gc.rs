@@ -5,7 +5,8 @@
 //!   which c/storage leaves) whose name is a c/storage ID and which no container owns;
 //! * image directories (`G/<driver>-images/<id>`) likewise;
 //! * driver layer directories no layer record owns, with their tar-split file and big-data
-//!   directory.
+//!   directory;
+//! * tar-split files a killed import was writing (`<id>.tar-split.gz.tmp`).
 //!
 //! Owners are looked for in every record file, not only in those this store reads: volatile
 //! records in both roots (a process that opened the store as transient keeps its containers
@@ -77,7 +78,7 @@ impl Store {
         self.check_writable()?;
         // All three record files locked for writing, so no record appears or goes while we
         // decide (c/storage locks them one after the other).
-        let AllRecords { layers, layers_guard: _layers_guard, images, images_guard: _images_guard, containers, containers_guard: _containers_guard } =
+        let AllRecords { layers, layers_guard, images, images_guard: _images_guard, containers, containers_guard: _containers_guard } =
             self.lock_all(LockKind::Exclusive)?;
         let driver = self.driver.as_ref();
 
@@ -131,6 +132,11 @@ impl Store {
             if big_data.is_dir() {
                 done.remove(&big_data, || remove_tree(&big_data));
             }
+        }
+        // Tar-splits a killed import was writing (its record, if any, is gone by now).
+        match layers.remove_tar_split_temps(&layers_guard) {
+            Ok(removed) => done.removed.extend(removed),
+            Err(e) => done.errors.push(e),
         }
         Ok(done)
     }

@@ -105,6 +105,8 @@ impl Store {
 
     fn new_layer_record(&self, layers: &super::LayerStore, options: &LayerOptions) -> Result<Layer> {
         let id = layers.records.new_id(options.id.as_deref())?;
+        crate::idmap::validate(&options.uid_map, "uid")?;
+        crate::idmap::validate(&options.gid_map, "gid")?;
         // c/storage checks only its own store and then (overlay) wipes the additional store's
         // layer directory of that ID; an ID is used once across all of them here.
         if self.additional.has_id::<Layer>(&id)? {

@@ -78,6 +78,8 @@ impl StoreOptions {
         let driver_options = if caller_chose { self.driver_options.clone() } else { configured.driver_options };
         let graph_root = absolute(self.graph_root.as_deref().unwrap_or(&configured.graph_root))?;
         let image_store = self.image_store.clone().or(configured.image_store).map(|path| checked_image_store_root(&path, &graph_root)).transpose()?;
+        crate::idmap::validate(&self.uid_map, "uid")?;
+        crate::idmap::validate(&self.gid_map, "gid")?;
         let compat = match self.compat {
             Some(level) => level,
             None => CompatLevel::from_environment()?.unwrap_or_default(),
