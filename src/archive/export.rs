@@ -61,7 +61,12 @@ pub fn export_from_tar_split(tar_split_gz: &mut dyn Read, file_roots: &[PathBuf]
                         Err(e) => return Err(Error::io(format!("opening {shown:?} of the layer"), e)),
                     }
                 }
-                let mut file = file.ok_or_else(|| Error::corrupt(format!("file {shown:?} listed in the tar-split is not in the layer")))?;
+                // In c/storage's words (os.Open's, on the layer's own directory), which its check
+                // report shows.
+                let mut file = file.ok_or_else(|| {
+                    let path = file_roots[0].join(String::from_utf8_lossy(&cleaned).as_ref());
+                    Error::corrupt(format!("open {}: no such file or directory", path.display()))
+                })?;
                 let checksum = if size >= PIPELINE_THRESHOLD {
                     copy_checksummed_pipelined(&file, size, out, &shown)?
                 } else {
@@ -71,7 +76,8 @@ pub fn export_from_tar_split(tar_split_gz: &mut dyn Read, file_roots: &[PathBuf]
                 if crc.is_some_and(|c| c != checksum) {
                     return Err(Error::new(
                         ErrorKind::DigestMismatch,
-                        format!("file {shown:?} does not match the checksum recorded in the tar-split"),
+                        // tar-split's words, which c/storage's check report shows.
+                        format!("file integrity checksum failed for {shown:?}"),
                     ));
                 }
             }

@@ -69,7 +69,7 @@ impl Store {
     }
 
     /// `diff` of `layer`, whose tar-split (if it has one) is at `tar_split`.
-    fn write_diff(&self, layer: &Layer, tar_split: &Path, from_id: Option<String>, compression: DiffCompression, out: &mut dyn Write) -> Result<()> {
+    pub(super) fn write_diff(&self, layer: &Layer, tar_split: &Path, from_id: Option<String>, compression: DiffCompression, out: &mut dyn Write) -> Result<()> {
         let from_id = from_id.or_else(|| layer.parent().map(String::from));
         let kind = match compression {
             DiffCompression::AsStored => Compression::from_i32(layer.compression).unwrap_or(Compression::None),

@@ -6,6 +6,7 @@
 //! and only for the duration of one call, so a Go process is never kept waiting by an idle store.
 
 mod check;
+mod check_contents;
 mod config;
 mod containers;
 mod delete;
@@ -24,6 +25,7 @@ mod options;
 mod parent_owners;
 mod record_file;
 mod record_ids_on_disk;
+mod repair;
 
 pub use check::{go_error_text, CheckOptions, CheckReport, DamagedRecords, Problem, ProblemKind};
 pub use config::{ConfiguredOptions, DEFAULT_GRAPH_ROOT, DEFAULT_RUN_ROOT};
@@ -36,6 +38,7 @@ pub use layers::LayerOptions;
 pub use multi_list::StoreListing;
 pub use names::RecordKind;
 pub use options::{ResolvedOptions, StoreOptions};
+pub use repair::{RepairOptions, RepairOutcome};
 
 use std::fs;
 use std::path::{Path, PathBuf};
