@@ -51,8 +51,8 @@ fn files_of(s: &Store, layer: &str) -> PathBuf {
 /// A report's lines in a stable order: Go prints its maps in random order.
 fn report_lines(ran: &Ran) -> Vec<String> {
     let mut groups: Vec<String> = Vec::new();
-    for line in ran.stdout.lines() {
-        if line.starts_with(' ') {
+    for line in ran.stdout.lines().filter(|l| !l.is_empty()) {
+        if line.starts_with(' ') && !groups.is_empty() {
             let last = groups.last_mut().expect("a problem line before any heading");
             last.push('\n');
             last.push_str(line);
@@ -65,7 +65,7 @@ fn report_lines(ran: &Ran) -> Vec<String> {
         .iter()
         .map(|group| {
             let mut parts: Vec<&str> = group.lines().collect();
-            parts[1..].sort();
+            parts.get_mut(1..).unwrap_or_default().sort();
             parts.join("\n")
         })
         .collect();
@@ -82,6 +82,7 @@ fn damaged_store_agrees_with_157(driver: &'static str) {
     let (added, _) = image(&s, "added");
     let (chmodded, _) = image(&s, "chmodded");
     let (_, data_image) = image(&s, "data");
+    let (gone, _) = image(&s, "gone");
     let data_file = t.dir().join("item");
     fs::write(&data_file, b"some data").unwrap();
     s.ours(&["set-image-data", "-f", data_file.to_str().unwrap(), &data_image, "item"]).ok();
@@ -96,6 +97,12 @@ fn damaged_store_agrees_with_157(driver: &'static str) {
     fs::write(files_of(&s, &added).join("etc/extra"), b"extra").unwrap();
     fs::set_permissions(files_of(&s, &chmodded).join("tool"), fs::Permissions::from_mode(0o600)).unwrap();
     fs::remove_file(t.graph().join(format!("{driver}-images")).join(&data_image).join("item")).unwrap();
+    // A layer directory removed by hand: on overlay 1.57 words this with its file-getter's and
+    // faccessat's errors, which ours do not repeat (the layer is reported all the same), so
+    // only vfs removes it here.
+    if driver == "vfs" {
+        fs::remove_dir_all(files_of(&s, &gone)).unwrap();
+    }
     // A driver directory nobody owns.
     let stray = "5".repeat(64);
     fs::create_dir_all(files_of(&s, &stray)).unwrap();
@@ -115,7 +122,7 @@ fn damaged_store_agrees_with_157(driver: &'static str) {
     assert_eq!(repaired.code, 0, "{repaired}");
     assert_eq!(s.ours(&["check"]).outcome(), (0, "", ""));
     assert!(s.go(&["check"]).success(), "{}", s.go(&["check"]));
-    for gone in [&modified, &deleted, &added, &chmodded, &stray] {
+    for gone in [&modified, &deleted, &added, &chmodded, &stray].into_iter().chain((driver == "vfs").then_some(&gone)) {
         assert!(!files_of(&s, gone).exists(), "{gone} is still there");
     }
     assert!(s.ours(&["exists", "-i", &data_image]).code != 0);

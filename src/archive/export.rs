@@ -29,7 +29,9 @@ const COPY_BUFFER: usize = 1 << 20;
 /// was modified); a file missing or shorter than recorded, or a malformed tar-split, is
 /// `CorruptMetadata`. Returns the number of bytes written.
 pub fn export_from_tar_split(tar_split_gz: &mut dyn Read, file_roots: &[PathBuf], out: &mut dyn Write) -> Result<u64> {
-    let roots = file_roots.iter().map(|p| RootDir::open(p)).collect::<Result<Vec<_>>>()?;
+    // A root that is gone (a layer directory removed by hand) has no files: the first file
+    // then fails as c/storage's does, naming the path it opened.
+    let roots = file_roots.iter().filter(|p| p.exists()).map(|p| RootDir::open(p)).collect::<Result<Vec<_>>>()?;
     let mut reader = TarSplitReader::new(tar_split_gz);
     let mut buf = vec![0u8; COPY_BUFFER];
     let mut written = 0u64;
