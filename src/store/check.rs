@@ -15,12 +15,14 @@
 //! tree is compared with the diffs. A missing directory is found by looking for it (c/storage
 //! finds it when the mount fails, with the same message).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::fs;
 use std::io;
 use std::path::Path;
 use std::time::Duration;
+
+use serde::Serialize;
 
 use super::check_contents::{compare_contents, DiffHeaders, Ignore};
 use super::driver_layers::{is_probe_in_progress, layer_dir, list_layer_dirs};
@@ -188,6 +190,37 @@ impl CheckReport {
             && self.images.is_empty()
             && self.read_only_images.is_empty()
             && self.containers.is_empty()
+    }
+}
+
+/// The report as 1.57's `check --json` writes its CheckReport (Go encodes map keys sorted),
+/// each problem as its message.
+#[derive(Serialize)]
+pub struct CheckReportJson<'a> {
+    #[serde(rename = "Layers")]
+    layers: BTreeMap<&'a str, Vec<&'a str>>,
+    #[serde(rename = "ROLayers")]
+    read_only_layers: BTreeMap<&'a str, Vec<&'a str>>,
+    #[serde(rename = "Images")]
+    images: BTreeMap<&'a str, Vec<&'a str>>,
+    #[serde(rename = "ROImages")]
+    read_only_images: BTreeMap<&'a str, Vec<&'a str>>,
+    #[serde(rename = "Containers")]
+    containers: BTreeMap<&'a str, Vec<&'a str>>,
+}
+
+impl CheckReport {
+    pub fn to_json(&self) -> CheckReportJson<'_> {
+        fn section(damaged: &DamagedRecords) -> BTreeMap<&str, Vec<&str>> {
+            damaged.iter().map(|(id, problems)| (id, problems.iter().map(|p| p.message.as_str()).collect())).collect()
+        }
+        CheckReportJson {
+            layers: section(&self.layers),
+            read_only_layers: section(&self.read_only_layers),
+            images: section(&self.images),
+            read_only_images: section(&self.read_only_images),
+            containers: section(&self.containers),
+        }
     }
 }
 

@@ -3,11 +3,9 @@
 //! layers, read-only layers, images, read-only images, containers; exit 1 with a count of each
 //! on stderr when anything is damaged.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use cstorage::store::{CheckOptions, CheckReport, DamagedRecords, RepairOptions};
-use serde::Serialize;
+use cstorage::store::{CheckOptions, CheckReport, RepairOptions};
 
 use crate::args::FlagSet;
 use crate::commands::{json_flag, Invocation};
@@ -19,25 +17,6 @@ pub fn add_flags(f: &mut FlagSet) {
     f.bool(&["-repair", "r"], "Remove damaged images and layers");
     f.bool(&["-force", "f"], "Remove damaged containers");
     f.bool(&["-quick", "q"], "Perform only quick checks");
-}
-
-/// The report as 1.57's `check -j` writes its CheckReport (Go encodes map keys sorted).
-#[derive(Serialize)]
-struct JsonReport<'a> {
-    #[serde(rename = "Layers")]
-    layers: BTreeMap<&'a str, Vec<String>>,
-    #[serde(rename = "ROLayers")]
-    read_only_layers: BTreeMap<&'a str, Vec<String>>,
-    #[serde(rename = "Images")]
-    images: BTreeMap<&'a str, Vec<String>>,
-    #[serde(rename = "ROImages")]
-    read_only_images: BTreeMap<&'a str, Vec<String>>,
-    #[serde(rename = "Containers")]
-    containers: BTreeMap<&'a str, Vec<String>>,
-}
-
-fn json_section(damaged: &DamagedRecords) -> BTreeMap<&str, Vec<String>> {
-    damaged.iter().map(|(id, problems)| (id, problems.iter().map(|p| p.message.clone()).collect())).collect()
 }
 
 pub fn check(inv: &Invocation) -> i32 {
@@ -64,13 +43,7 @@ pub fn check(inv: &Invocation) -> i32 {
         }
     };
     if inv.json() {
-        output::json(&JsonReport {
-            layers: json_section(&report.layers),
-            read_only_layers: json_section(&report.read_only_layers),
-            images: json_section(&report.images),
-            read_only_images: json_section(&report.read_only_images),
-            containers: json_section(&report.containers),
-        });
+        output::json(&report.to_json());
     } else {
         output::stdout_str(&plain_report(&report));
     }
