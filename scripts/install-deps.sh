@@ -13,6 +13,7 @@ packages=(
   attr zstd gzip bzip2 xz-utils tar     # real test tars: xattrs, zstd, gzip, bzip2 and xz streams
   python3-cffi                          # the header check parses cstorage.h with cffi
   debootstrap                           # the Debian 13 chroot for the 1.57 / podman 5 tests
+  strace                                # tests/durability.rs asserts the order of syncs and renames
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -27,5 +28,9 @@ if ! python3 -c 'import cffi' 2>/dev/null; then
   python3 -m pip install --quiet cffi
 fi
 echo "install-deps.sh: installed ${packages[*]}"
+# cargo-fuzz for `make fuzz` and CI's fuzz smoke (nightly comes from rustup, as Rust does).
+if command -v rustup >/dev/null && rustup toolchain list | grep -q nightly && ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+  cargo install --locked cargo-fuzz
+fi
 # c/storage 1.57 and podman 5 for tests/interop_157.rs.
 "$(dirname "$0")/trixie-chroot.sh" build

@@ -31,11 +31,12 @@ pub fn path(dir: &Path, key: &str) -> Result<PathBuf> {
     Ok(dir.join(file_name(key)?))
 }
 
-/// Store `data` under `key` in `dir` (created 0700 if missing), atomically, mode 0600.
-pub fn write(dir: &Path, key: &str, data: &[u8]) -> Result<()> {
+/// Store `data` under `key` in `dir` (created 0700 if missing), atomically, mode 0600
+/// (`durable`: see atomic_file).
+pub fn write(dir: &Path, key: &str, data: &[u8], durable: bool) -> Result<()> {
     let path = path(dir, key)?;
     create_private_dir(dir)?;
-    write_atomic(&path, data, 0o600)
+    write_atomic(&path, data, 0o600, durable)
 }
 
 /// Read the item `key`; `BigDataUnknown` when there is none.

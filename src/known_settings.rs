@@ -53,6 +53,12 @@ const FALSE: &[&str] = &["false", "0", "f"];
 
 /// The keys of storage.conf.
 pub const STORAGE_CONF: &[Rule] = &[
+    Rule {
+        table: "storage.options",
+        keys: &["sync"],
+        handling: Honoured,
+        reason: "libcstorage's durable writes (\"filesystem\"): layer contents and renamed files synced before a layer is recorded complete",
+    },
     Rule { table: "storage", keys: &["driver"], handling: Honoured, reason: "the graph driver (\"overlay2\" means overlay)" },
     Rule { table: "storage", keys: &["graphroot", "runroot"], handling: Honoured, reason: "the store's roots" },
     Rule {

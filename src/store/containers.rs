@@ -177,7 +177,7 @@ impl Store {
         let mut containers = self.lock_containers();
         let guard = containers.lock_exclusive()?;
         let id = containers.get(key_or_name).ok_or_else(|| unknown_error::<Container>(key_or_name))?.id.clone();
-        bigdata::write(&self.container_graph_dir(&id), key, data)?;
+        bigdata::write(&self.container_graph_dir(&id), key, data, self.options.durable)?;
         let c = containers.get_mut(&id).expect("looked up above");
         record_big_data(&mut c.big_data_names, &mut c.big_data_sizes, &mut c.big_data_digests, key, data);
         containers.save(&guard)

@@ -36,7 +36,7 @@ impl Store {
     /// Any failure (bad archive, digest mismatch, cancel) removes the half-made layer.
     pub fn put_layer(&self, options: &LayerOptions, input: &mut dyn Read, progress: Progress) -> Result<Layer> {
         self.create_layer_with(options, options.writeable, |layers, id| {
-            apply_to_layer(layers, id, options.compressed_digest.clone(), options.uncompressed_digest.clone(), input, progress)
+            apply_to_layer(layers, id, options.compressed_digest.clone(), options.uncompressed_digest.clone(), input, progress, self.options.durable)
         })
     }
 
@@ -48,7 +48,7 @@ impl Store {
         let mut layers = self.lock_layers();
         let guard = layers.lock(LockKind::Exclusive)?;
         let id = layers.records.get(key).ok_or_else(|| self.not_writable::<Layer>(key))?.id.clone();
-        apply_to_layer(&mut layers, &id, None, None, input, progress)?;
+        apply_to_layer(&mut layers, &id, None, None, input, progress, self.options.durable)?;
         layers.save(&guard)?;
         Ok(layers.get(&id)?.uncompressed_size)
     }
@@ -143,6 +143,7 @@ fn apply_to_layer(
     expected_uncompressed: Option<String>,
     input: &mut dyn Read,
     progress: Progress,
+    durable: bool,
 ) -> Result<()> {
     let layer = layers.get(id)?.clone();
     let target = layers.driver.diff_dir(id);
@@ -166,7 +167,17 @@ fn apply_to_layer(
         let stats = archive::apply_layer(input, &target, options, Some(&mut tar_split))?;
         let file = tar_split.into_inner().map_err(|e| Error::io("writing tar-split", e.into_error()))?;
         file.sync_data().ctx("syncing tar-split")?;
+        if durable {
+            // The layer's files, their directories and the tar-split all reach the disk before
+            // the rename that makes the tar-split the layer's; the caller then records the
+            // layer complete (a durable record write).
+            // (The tar-split itself was synced just above.)
+            crate::atomic_file::sync_file_system(&target)?;
+        }
         fs::rename(&tmp_path, &tar_split_path).ctx(format_args!("renaming {}", tmp_path.display()))?;
+        if durable {
+            crate::atomic_file::sync_dir(&tar_split_path.with_file_name(""))?;
+        }
         Ok(stats)
     })();
     let stats = match result {

@@ -145,15 +145,17 @@ impl Store {
         let (volatile_layers_dir, volatile_containers_dir) =
             if transient { (&run_layers_dir, &run_containers_dir) } else { (&layers_dir, &containers_dir) };
         let layer_records = RecordFile::open(layers_dir.join("layers.json"), layers_lock, read_only)
-            .with_volatile_file(volatile_layers_dir.join("volatile-layers.json"));
+            .with_volatile_file(volatile_layers_dir.join("volatile-layers.json"))
+            .durable(resolved.durable);
         let mounts = MountsFile::open(run_layers_dir.join("mountpoints.json"), open_lock(&run_layers_dir.join("mountpoints.lock"))?);
-        let images = RecordFile::open(images_dir.join("images.json"), open_lock(&images_dir.join("images.lock"))?, read_only);
+        let images = RecordFile::open(images_dir.join("images.json"), open_lock(&images_dir.join("images.lock"))?, read_only).durable(resolved.durable);
         let containers = RecordFile::open(
             containers_dir.join("containers.json"),
             open_lock(&volatile_containers_dir.join("containers.lock"))?,
             read_only,
         )
-        .with_volatile_file(volatile_containers_dir.join("volatile-containers.json"));
+        .with_volatile_file(volatile_containers_dir.join("volatile-containers.json"))
+        .durable(resolved.durable);
 
         let graph_root_images = resolved.image_store.is_some().then(|| graph_root.clone());
         let store = Store {

@@ -52,6 +52,8 @@ pub struct RecordFile<T: Record> {
     /// Names were found on two records at load; the next exclusive holder writes the fix.
     names_repaired: bool,
     read_only: bool,
+    /// Sync the directory after each rename (the store's `sync` option).
+    durable: bool,
 }
 
 impl<T: Record> RecordFile<T> {
@@ -71,7 +73,14 @@ impl<T: Record> RecordFile<T> {
             quarantined: Vec::new(),
             names_repaired: false,
             read_only,
+            durable: false,
         }
+    }
+
+    /// Make every save durable (see atomic_file).
+    pub fn durable(mut self, durable: bool) -> Self {
+        self.durable = durable;
+        self
     }
 
     /// Also read (and write back) the volatile records kept at `path`, under the same lock.
@@ -205,14 +214,14 @@ impl<T: Record> RecordFile<T> {
             }
         }
         let json = encode(&stable, &self.json_path)?;
-        write_atomic(&self.json_path, &json, 0o600)?;
+        write_atomic(&self.json_path, &json, 0o600, self.durable)?;
         if let Some(path) = &self.volatile_path {
             let json = encode(&volatile, path)?;
             if json != self.volatile_bytes && !(volatile.is_empty() && self.volatile_bytes.iter().all(u8::is_ascii_whitespace)) {
                 if let Some(dir) = path.parent() {
                     crate::atomic_file::create_private_dir(dir)?;
                 }
-                write_atomic(path, &json, 0o600)?;
+                write_atomic(path, &json, 0o600, self.durable)?;
                 self.volatile_bytes = json;
             }
             self.seen_volatile_mtime = modified_time(path);
