@@ -13,6 +13,9 @@
 #                                   C tests plain, under valgrind and under ASan
 #   make demo                       install into ./_install and run the demo on a real layer
 #   make bench                      benchmarks side by side with Go c/storage (slow; root)
+#   make fuzz FUZZ_SECONDS=600      each cargo-fuzz target (fuzz/) for FUZZ_SECONDS, from its
+#                                   seed corpus; needs nightly and cargo-fuzz (install-deps.sh)
+#   make fuzz-smoke                 the same for 20 s each (CI)
 
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
@@ -30,7 +33,7 @@ REAL_NAME := libcstorage.so.$(VERSION)
 SONAME := libcstorage.so.$(ABI_VERSION)
 RELEASE_DIR := target/release
 
-.PHONY: build install uninstall header header-check test check demo bench c-tests c-tests-valgrind c-tests-asan
+.PHONY: build install uninstall header header-check test check demo bench c-tests c-tests-valgrind c-tests-asan fuzz fuzz-smoke
 
 build:
 	$(CARGO) build --release
@@ -120,3 +123,23 @@ c-tests-valgrind: $(addprefix $(TEST_BUILD)/plain/,$(TEST_NAMES))
 # Leak checking is on, and UBSan stops at the first finding.
 c-tests-asan: $(addprefix $(TEST_BUILD)/asan/,$(TEST_NAMES))
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 c-tests/run.sh $^
+
+# --- fuzzing: fuzz/ is a workspace of its own, built only here --------------------------------
+
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS := tar_import record_files storage_conf
+
+# Each target runs on a scratch copy of its seeds (fuzz/seeds/<target>, committed), so new
+# inputs libFuzzer finds do not dirty the tree; a crash stops the run and leaves its input in
+# fuzz/artifacts/<target>/.
+fuzz:
+	cd fuzz && for target in $(FUZZ_TARGETS); do \
+	    rm -rf ../target/fuzz-corpus/$$target && mkdir -p ../target/fuzz-corpus/$$target && \
+	    cp seeds/$$target/* ../target/fuzz-corpus/$$target/ && \
+	    cargo +nightly fuzz run -O $$target ../target/fuzz-corpus/$$target -- \
+	        -max_total_time=$(FUZZ_SECONDS) -max_len=1048576 -rss_limit_mb=4096 -print_final_stats=1 \
+	        || exit 1; \
+	done
+
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=20

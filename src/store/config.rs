@@ -31,14 +31,13 @@ pub struct ConfiguredOptions {
     pub image_store: Option<PathBuf>,
     /// `[storage.options] disable-volatile`.
     pub disable_volatile: bool,
-    /// `[storage.options] sync = "filesystem"` (libcstorage's): durable writes.
-    pub durable: bool,
     /// What the file sets that libcstorage does not do, or does not know, for the log
     /// (`load` reports them; see known_settings.rs).
     pub notes: Vec<(Level, String)>,
 }
 
-/// The values of the `sync` setting: "none" (the default: records are fdatasync'd, layer
+/// The values of the `sync` driver option (newer c/storage's, in `[storage.options.<driver>]`
+/// or `<driver>.sync=` in STORAGE_OPTS): "none" (the default: records are fdatasync'd, layer
 /// contents and directories are not) or "filesystem" (durable: see atomic_file).
 pub fn sync_mode(value: &str) -> Result<bool> {
     match value {
@@ -188,7 +187,6 @@ fn apply_honoured(opts: &mut ConfiguredOptions, setting: &Setting, driver_as_wri
         ("storage", "imagestore") => opts.image_store = Some(string(setting)?).filter(|s| !s.is_empty()).map(PathBuf::from),
         ("storage", "transient_store") => opts.transient = boolean(setting)?,
         ("storage.options", "disable-volatile") => opts.disable_volatile = boolean(setting)?,
-        ("storage.options", "sync") => opts.durable = sync_mode(&string(setting)?)?,
         // c/storage turns each store into a driver option, first, prefixed with the driver name
         // as written (so `driver = ""` gives ".imagestore=", which any driver takes). Being
         // driver options, they are dropped with the others when the caller chooses roots or

@@ -6,7 +6,8 @@
 //! * image directories (`G/<driver>-images/<id>`) likewise;
 //! * driver layer directories no layer record owns, with their tar-split file and big-data
 //!   directory;
-//! * tar-split files a killed import was writing (`<id>.tar-split.gz.tmp`).
+//! * tar-split files a killed import was writing (`<id>.tar-split.gz.tmp`), and record files a
+//!   killed writer left beside layers.json, images.json, containers.json (`.tmp-*`).
 //!
 //! Owners are looked for in every record file, not only in those this store reads: volatile
 //! records in both roots (a process that opened the store as transient keeps its containers
@@ -133,10 +134,17 @@ impl Store {
                 done.remove(&big_data, || remove_tree(&big_data));
             }
         }
-        // Tar-splits a killed import was writing (its record, if any, is gone by now).
+        // Tar-splits a killed import was writing (its record, if any, is gone by now), and record
+        // files a killed writer left half-written beside the real ones: under the three locks
+        // nobody is writing either.
         match layers.remove_tar_split_temps(&layers_guard) {
             Ok(removed) => done.removed.extend(removed),
             Err(e) => done.errors.push(e),
+        }
+        for dir in [self.graph_root.join(format!("{}-layers", driver.name())), self.images_dir(), self.graph_root.join(&containers_dir)] {
+            for path in atomic_write_temps(&dir)? {
+                done.remove(&path, || remove_file(&path));
+            }
         }
         Ok(done)
     }
@@ -150,6 +158,24 @@ fn id_shaped_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
 
 fn is_go_id(name: &str) -> bool {
     name.len() == 64 && name.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The temporary files `write_atomic` leaves when its process is killed before the rename
+/// (`.tmp-<name><12 hex digits>`), directly in `dir`.
+fn atomic_write_temps(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(format_args!("reading {}", dir.display()), e)),
+    };
+    let mut temps = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(format_args!("reading {}", dir.display()), e))?;
+        if entry.file_name().to_string_lossy().starts_with(".tmp-") && entry.file_type().is_ok_and(|t| t.is_file()) {
+            temps.push(entry.path());
+        }
+    }
+    Ok(temps)
 }
 
 fn file_name(path: &Path) -> &str {

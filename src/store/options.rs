@@ -32,9 +32,8 @@ pub struct StoreOptions {
     /// `CSTORAGE_COMPAT` environment variable, else 1.57.
     pub compat: Option<CompatLevel>,
     /// Durable writes: a layer is recorded complete only after its files are on disk, and
-    /// every rename is followed by a sync of its directory. `None`: storage.conf's
-    /// `[storage.options] sync`, or `sync=filesystem` among the driver options (STORAGE_OPTS,
-    /// `--storage-opt`).
+    /// every rename is followed by a sync of its directory. `None`: the `sync` driver option
+    /// (`sync = "filesystem"` in storage.conf's driver table, STORAGE_OPTS, `--storage-opt`).
     pub durable: Option<bool>,
 }
 
@@ -62,7 +61,7 @@ pub struct ResolvedOptions {
     pub disable_volatile: bool,
     /// The c/storage generation served (the caller's, else `CSTORAGE_COMPAT`, else 1.57).
     pub compat: CompatLevel,
-    /// Durable writes (the caller's, else a `sync` driver option, else storage.conf's).
+    /// Durable writes (the caller's, else the `sync` driver option's).
     pub durable: bool,
 }
 
@@ -105,7 +104,7 @@ impl StoreOptions {
             image_store,
             disable_volatile: configured.disable_volatile,
             compat,
-            durable: self.durable.or(sync_option).unwrap_or(configured.durable),
+            durable: self.durable.or(sync_option).unwrap_or(false),
         })
     }
 }
