@@ -127,7 +127,7 @@ fn durable_imports_killed_at_any_point_leave_a_store_that_checks_clean() {
     let tar_path = store.dir.join("big.tar");
     fs::write(&tar_path, tar.finish()).unwrap();
     let layers_dir = store.graph().join("vfs-layers");
-    for round in 0..8 {
+    for round in 0..9 {
         let mut child = Command::new(env!("CARGO_BIN_EXE_cstorage"))
             .args(["--graph", store.graph().to_str().unwrap(), "--run", store.run().to_str().unwrap(), "--storage-driver", "vfs"])
             .args(["--storage-opt", "sync=filesystem", "import-layer", "-f", tar_path.to_str().unwrap()])
@@ -136,14 +136,24 @@ fn durable_imports_killed_at_any_point_leave_a_store_that_checks_clean() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        // Rounds alternate between killing mid-import (the tar-split temporary exists) and
-        // killing whenever the process is seen running next.
-        while round % 2 == 0 && child.try_wait().unwrap().is_none() {
-            let writing = fs::read_dir(&layers_dir).map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().ends_with(".tmp"))).unwrap_or(false);
-            if writing {
-                break;
+        // Rounds take turns: killed while the files are written (the tar-split temporary
+        // exists), killed as soon as it started, or killed after the layer was recorded.
+        match round % 3 {
+            0 => {
+                while child.try_wait().unwrap().is_none() {
+                    let writing = fs::read_dir(&layers_dir)
+                        .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().ends_with(".tar-split.gz.tmp")))
+                        .unwrap_or(false);
+                    if writing {
+                        break;
+                    }
+                    std::thread::yield_now();
+                }
             }
-            std::thread::yield_now();
+            1 => {}
+            _ => {
+                child.wait().unwrap();
+            }
         }
         let _ = child.kill();
         child.wait().unwrap();
