@@ -127,6 +127,9 @@ c-tests-asan: $(addprefix $(TEST_BUILD)/asan/,$(TEST_NAMES))
 # --- fuzzing: fuzz/ is a workspace of its own, built only here --------------------------------
 
 FUZZ_SECONDS ?= 600
+# The targets' temp stores: on tmpfs, record writes (fdatasync) cost nothing, so the fuzzer
+# spends its time in our code (tar_import: 110 executions per second against 33 on ext4).
+FUZZ_TMPDIR ?= $(if $(wildcard /dev/shm),/dev/shm,/tmp)
 FUZZ_TARGETS := tar_import record_files storage_conf
 
 # Each target runs on a scratch copy of its seeds (fuzz/seeds/<target>, committed), so new
@@ -136,7 +139,7 @@ fuzz:
 	cd fuzz && for target in $(FUZZ_TARGETS); do \
 	    rm -rf ../target/fuzz-corpus/$$target && mkdir -p ../target/fuzz-corpus/$$target && \
 	    cp seeds/$$target/* ../target/fuzz-corpus/$$target/ && \
-	    cargo +nightly fuzz run -O $$target ../target/fuzz-corpus/$$target -- \
+	    TMPDIR=$(FUZZ_TMPDIR) cargo +nightly fuzz run -O $$target ../target/fuzz-corpus/$$target -- \
 	        -max_total_time=$(FUZZ_SECONDS) -max_len=1048576 -rss_limit_mb=4096 -print_final_stats=1 \
 	        || exit 1; \
 	done

@@ -61,7 +61,7 @@ fn a_durable_import_syncs_files_then_tar_split_then_the_record() {
 
     let files_synced = position(&calls, 0, "syncfs of the layer's files", |c| c.starts_with("syncfs(") && c.contains(&files_dir));
     let tar_split_renamed = position(&calls, files_synced, "the tar-split's rename", |c| c.starts_with("rename") && c.contains(".tar-split.gz.tmp"));
-    let tar_split_dir_synced = position(&calls, tar_split_renamed, "fsync of the layers directory", |c| c.starts_with(&format!("fsync(")) && c.contains(&format!("<{layers_dir}>")));
+    let tar_split_dir_synced = position(&calls, tar_split_renamed, "fsync of the layers directory", |c| c.starts_with("fsync(") && c.contains(&format!("<{layers_dir}>")));
     assert_eq!(tar_split_dir_synced, tar_split_renamed + 1, "{}", calls.join("\n"));
     // The record that clears the incomplete flag: layers.json's last rename, then its directory.
     let recorded = calls.iter().rposition(|c| c.starts_with("rename") && c.contains("/vfs-layers/layers.json\"")).unwrap();

@@ -19,7 +19,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::driver_layers::{is_probe_in_progress, layer_dir, list_layer_dirs, subdirectories};
+use super::driver_layers::{files_where, is_probe_in_progress, layer_dir, list_layer_dirs, subdirectories};
 use super::{AllRecords, Store};
 use crate::driver::overlay::mount_points;
 use crate::driver::vfs::remove_tree;
@@ -142,7 +142,8 @@ impl Store {
             Err(e) => done.errors.push(e),
         }
         for dir in [self.graph_root.join(format!("{}-layers", driver.name())), self.images_dir(), self.graph_root.join(&containers_dir)] {
-            for path in atomic_write_temps(&dir)? {
+            // (`write_atomic`'s temporaries: `.tmp-<name><12 hex digits>`.)
+            for path in files_where(&dir, |name| name.starts_with(".tmp-"))? {
                 done.remove(&path, || remove_file(&path));
             }
         }
@@ -158,24 +159,6 @@ fn id_shaped_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
 
 fn is_go_id(name: &str) -> bool {
     name.len() == 64 && name.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-/// The temporary files `write_atomic` leaves when its process is killed before the rename
-/// (`.tmp-<name><12 hex digits>`), directly in `dir`.
-fn atomic_write_temps(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(format_args!("reading {}", dir.display()), e)),
-    };
-    let mut temps = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(format_args!("reading {}", dir.display()), e))?;
-        if entry.file_name().to_string_lossy().starts_with(".tmp-") && entry.file_type().is_ok_and(|t| t.is_file()) {
-            temps.push(entry.path());
-        }
-    }
-    Ok(temps)
 }
 
 fn file_name(path: &Path) -> &str {

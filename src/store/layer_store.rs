@@ -78,18 +78,8 @@ impl LayerStore {
     /// one, so each was left by a process that died. Returns what was removed.
     pub fn remove_tar_split_temps(&self, guard: &LockGuard) -> Result<Vec<PathBuf>> {
         debug_assert_eq!(guard.kind(), LockKind::Exclusive);
-        let entries = match fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io(format_args!("reading {}", self.dir.display()), e)),
-        };
         let mut removed = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io(format_args!("reading {}", self.dir.display()), e))?;
-            if !entry.file_name().as_encoded_bytes().ends_with(TAR_SPLIT_TEMP_SUFFIX.as_bytes()) {
-                continue;
-            }
-            let path = entry.path();
+        for path in super::driver_layers::files_where(&self.dir, |name| name.ends_with(TAR_SPLIT_TEMP_SUFFIX))? {
             match fs::remove_file(&path) {
                 Ok(()) => removed.push(path),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
