@@ -177,6 +177,13 @@ pub const STORAGE_CONF: &[Rule] = &[
 
 /// The options of the drivers, keyed without the driver prefix.
 pub const DRIVER_OPTIONS: &[Rule] = &[
+    Rule {
+        table: "overlay",
+        keys: &["sync"],
+        handling: Honoured,
+        reason: "newer c/storage's durable writes (\"none\" or \"filesystem\"), taken by the store",
+    },
+    Rule { table: "vfs", keys: &["sync"], handling: Honoured, reason: "newer c/storage's durable writes, taken by the store" },
     Rule { table: "overlay", keys: &["mountopt"], handling: Honoured, reason: "mount options used when the caller gives none" },
     Rule { table: "overlay", keys: &["skip_mount_home"], handling: Honoured, reason: "no private bind mount of the driver home" },
     Rule {

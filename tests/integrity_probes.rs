@@ -107,6 +107,26 @@ fn a_link_file_that_names_a_path_is_never_followed() {
 }
 
 #[test]
+fn gc_removes_overlay_links_to_layers_that_are_gone() {
+    let store = TempStore::new("dangling-link");
+    let options = store.options("overlay");
+    let Ok(opened) = Store::open(&options) else { return };
+    if opened.driver_name() != "overlay" {
+        return;
+    }
+    let layer = opened.create_layer(&LayerOptions::default()).unwrap();
+    let links = store.graph().join("overlay/l");
+    let dangling = links.join("ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+    std::os::unix::fs::symlink(format!("../{}/diff", "9".repeat(64)), &dangling).unwrap();
+    let collected = opened.garbage_collect().unwrap();
+    assert_eq!(collected.removed, [dangling.clone()]);
+    assert!(fs::symlink_metadata(&dangling).is_err());
+    // The layer's own link stays and still leads to its files.
+    let own = fs::read_to_string(store.graph().join("overlay").join(&layer.id).join("link")).unwrap();
+    assert!(fs::metadata(links.join(own.trim())).unwrap().is_dir());
+}
+
+#[test]
 fn ids_too_long_for_a_file_name_are_refused_before_anything_is_written() {
     let store = TempStore::new("long-ids");
     let opened = store.open();

@@ -6,6 +6,7 @@
 //! * image directories (`G/<driver>-images/<id>`) likewise;
 //! * driver layer directories no layer record owns, with their tar-split file and big-data
 //!   directory;
+//! * overlay `l/` links whose layer directory is gone;
 //! * tar-split files a killed import was writing (`<id>.tar-split.gz.tmp`), and record files a
 //!   killed writer left beside layers.json, images.json, containers.json (`.tmp-*`).
 //!
@@ -133,6 +134,11 @@ impl Store {
             if big_data.is_dir() {
                 done.remove(&big_data, || remove_tree(&big_data));
             }
+        }
+        // The driver's own leftovers (overlay: links to layers that are gone).
+        match driver.collect_garbage() {
+            Ok(removed) => done.removed.extend(removed),
+            Err(e) => done.errors.push(e),
         }
         // Tar-splits a killed import was writing (its record, if any, is gone by now), and record
         // files a killed writer left half-written beside the real ones: under the three locks

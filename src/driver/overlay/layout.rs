@@ -277,6 +277,30 @@ impl Layout {
         Ok(())
     }
 
+    /// Remove the `l/` symlinks of our trees whose layer directory is gone (a crash between
+    /// removing a layer and its link, or a layer removed by hand). Returns what was removed.
+    pub fn remove_dangling_links(&self) -> Result<Vec<PathBuf>> {
+        let mut removed = Vec::new();
+        for home in self.own_homes() {
+            let link_dir = home.join(LINK_DIR);
+            let entries = match fs::read_dir(&link_dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io(format_args!("reading {}", link_dir.display()), e)),
+            };
+            for entry in entries {
+                let path = entry.ctx("reading the overlay link directory")?.path();
+                let is_link = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+                // (metadata follows the link: NotFound means it leads nowhere.)
+                if is_link && fs::metadata(&path).is_err_and(|e| e.kind() == io::ErrorKind::NotFound) {
+                    fs::remove_file(&path).ctx(format_args!("removing {}", path.display()))?;
+                    removed.push(path);
+                }
+            }
+        }
+        Ok(removed)
+    }
+
     /// Remove the layer's `l/` symlink in each of our trees that has the layer's directory.
     pub fn remove_links_everywhere(&self, id: &str) -> Result<()> {
         for home in self.own_homes() {
