@@ -93,6 +93,12 @@
 typedef struct cs_change_list cs_change_list;
 
 /**
+ * The result of `cs_store_check`; free it with `cs_check_report_free`. Strings from its getters
+ * live as long as the report.
+ */
+typedef struct cs_check_report cs_check_report;
+
+/**
  * A snapshot of one container, owned by the caller: later changes to the store do not show in
  * it. Strings from its getters live as long as the snapshot. Free it with `cs_container_free`.
  */
@@ -178,14 +184,14 @@ typedef struct cs_store_options cs_store_options;
 typedef int32_t cs_result;
 
 /**
- * `size` IDs starting at `container_id` inside the container are `host_id`, `host_id + 1`, ...
- * on the host.
+ * A report section: which kind of record (`CS_CHECK_SECTION_*`).
  */
-typedef struct {
-    uint32_t container_id;
-    uint32_t host_id;
-    uint32_t size;
-} cs_id_map;
+typedef int32_t cs_check_section;
+
+/**
+ * What kind of problem (`CS_CHECK_PROBLEM_*`); new kinds are only appended.
+ */
+typedef int32_t cs_check_problem;
 
 /**
  * An array of strings owned by the caller once returned. Release the strings and the array
@@ -198,6 +204,16 @@ typedef struct {
     char **strings;
     size_t count;
 } cs_strarray;
+
+/**
+ * `size` IDs starting at `container_id` inside the container are `host_id`, `host_id + 1`, ...
+ * on the host.
+ */
+typedef struct {
+    uint32_t container_id;
+    uint32_t host_id;
+    uint32_t size;
+} cs_id_map;
 
 /**
  * Progress of an import: bytes of the stream read so far, and the stream's total size when
@@ -237,6 +253,115 @@ typedef void (*cs_log_fn)(void *userdata, cs_log_level level, const char *messag
  * (`CS_RESULT_CANCELLED`; nothing of the image stays).
  */
 typedef int32_t (*cs_image_import_progress_fn)(void *userdata, size_t layer_index, size_t layer_count, uint64_t done_bytes, uint64_t total_bytes);
+
+/**
+ * Layers of the store.
+ */
+#define CS_CHECK_SECTION_LAYERS 0
+
+/**
+ * Layers of additional image stores (never repaired).
+ */
+#define CS_CHECK_SECTION_READ_ONLY_LAYERS 1
+
+#define CS_CHECK_SECTION_IMAGES 2
+
+/**
+ * Images of additional image stores (never repaired).
+ */
+#define CS_CHECK_SECTION_READ_ONLY_IMAGES 3
+
+#define CS_CHECK_SECTION_CONTAINERS 4
+
+/**
+ * Something could not be read for another reason (the message says which).
+ */
+#define CS_CHECK_PROBLEM_OTHER 0
+
+/**
+ * A layer's big-data item is missing (Go: ErrLayerDataMissing).
+ */
+#define CS_CHECK_PROBLEM_LAYER_DATA_MISSING 1
+
+/**
+ * A layer's parent has no record (Go: ErrLayerMissing).
+ */
+#define CS_CHECK_PROBLEM_LAYER_MISSING 2
+
+/**
+ * The driver has no directory for a recorded layer.
+ */
+#define CS_CHECK_PROBLEM_LAYER_DIRECTORY_MISSING 3
+
+/**
+ * No image or container uses the layer (Go: ErrLayerUnreferenced).
+ */
+#define CS_CHECK_PROBLEM_LAYER_UNREFERENCED 4
+
+/**
+ * A driver directory no record owns (Go: ErrLayerUnaccounted).
+ */
+#define CS_CHECK_PROBLEM_LAYER_UNACCOUNTED 5
+
+/**
+ * The regenerated diff has another digest (Go: ErrLayerIncorrectContentDigest).
+ */
+#define CS_CHECK_PROBLEM_LAYER_INCORRECT_DIGEST 6
+
+/**
+ * The regenerated diff has another size (Go: ErrLayerIncorrectContentSize).
+ */
+#define CS_CHECK_PROBLEM_LAYER_INCORRECT_SIZE 7
+
+/**
+ * The mounted layer departs from its diffs (Go: ErrLayerContentModified).
+ */
+#define CS_CHECK_PROBLEM_LAYER_CONTENT_MODIFIED 8
+
+/**
+ * The layer's diff could not be regenerated or the layer could not be mounted.
+ */
+#define CS_CHECK_PROBLEM_LAYER_UNUSABLE 9
+
+/**
+ * Go: ErrImageDataMissing.
+ */
+#define CS_CHECK_PROBLEM_IMAGE_DATA_MISSING 10
+
+/**
+ * Go: ErrImageDataIncorrectSize.
+ */
+#define CS_CHECK_PROBLEM_IMAGE_DATA_INCORRECT_SIZE 11
+
+/**
+ * Go: ErrImageLayerMissing.
+ */
+#define CS_CHECK_PROBLEM_IMAGE_LAYER_MISSING 12
+
+/**
+ * Go: ErrContainerDataMissing.
+ */
+#define CS_CHECK_PROBLEM_CONTAINER_DATA_MISSING 13
+
+/**
+ * Go: ErrContainerDataIncorrectSize.
+ */
+#define CS_CHECK_PROBLEM_CONTAINER_DATA_INCORRECT_SIZE 14
+
+/**
+ * Go: ErrContainerImageMissing.
+ */
+#define CS_CHECK_PROBLEM_CONTAINER_IMAGE_MISSING 15
+
+/**
+ * A container's layer has no record.
+ */
+#define CS_CHECK_PROBLEM_CONTAINER_LAYER_MISSING 16
+
+/**
+ * The record's ID cannot be a file name: reported, never acted on.
+ */
+#define CS_CHECK_PROBLEM_INVALID_ID 17
 
 /**
  * The library hit a bug (a panic) or lost data.
@@ -447,6 +572,70 @@ typedef int32_t (*cs_image_import_progress_fn)(void *userdata, size_t layer_inde
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Check the store as c/storage 1.57's Check does. `full` adds the comparison of every mounted
+ * layer with its diffs (CheckEverything; without it, CheckMost: `check --quick`). A layer no
+ * image or container uses is reported once older than `unreferenced_layer_max_age_seconds`
+ * (c/storage's default is 86400). Reads only. `*report` receives an owned report.
+ */
+cs_result cs_store_check(const cs_store *store, bool full, uint64_t unreferenced_layer_max_age_seconds, cs_check_report **report, cs_error **err);
+
+void cs_check_report_free(cs_check_report *report);
+
+/**
+ * Whether nothing was found. False for NULL.
+ */
+bool cs_check_report_is_clean(const cs_check_report *report);
+
+/**
+ * How many records of `section` are damaged (0 for NULL or an unknown section).
+ */
+size_t cs_check_report_count(const cs_check_report *report, cs_check_section section);
+
+/**
+ * The ID of damaged record `index` of `section`; NULL when out of range.
+ */
+const char *cs_check_report_id(const cs_check_report *report, cs_check_section section, size_t index);
+
+/**
+ * How many problems record `index` of `section` has.
+ */
+size_t cs_check_report_problem_count(const cs_check_report *report, cs_check_section section, size_t index);
+
+/**
+ * The kind (`CS_CHECK_PROBLEM_*`) of problem `problem` of record `index`; -1 when out of range.
+ */
+cs_check_problem cs_check_report_problem_kind(const cs_check_report *report, cs_check_section section, size_t index, size_t problem);
+
+/**
+ * The message of a problem, as c/storage words it; NULL when out of range.
+ */
+const char *cs_check_report_problem_message(const cs_check_report *report, cs_check_section section, size_t index, size_t problem);
+
+/**
+ * Remove what `report` found damaged, as c/storage 1.57's Repair: damaged containers (only with
+ * `remove_containers`), damaged images, damaged layers, driver directories no record owns;
+ * never anything of an additional image store or a record whose ID cannot be a file name.
+ * `actions` (may be NULL) receives one line per removal; dispose of it with
+ * `cs_strarray_dispose`. When a removal fails the others are still made and the first failure
+ * is returned (with every failure in its message).
+ */
+cs_result cs_store_repair(const cs_store *store, const cs_check_report *report, bool remove_containers, cs_strarray *actions, cs_error **err);
+
+/**
+ * Garbage collection, as c/storage 1.57's GarbageCollect: remove container, image and layer
+ * directories no record owns and tar-splits killed imports left. `removed` (may be NULL)
+ * receives the removed paths; dispose of it with `cs_strarray_dispose`. The first failure is
+ * returned after the rest was collected.
+ */
+cs_result cs_store_gc(const cs_store *store, cs_strarray *removed, cs_error **err);
+
+/**
+ * The report as c/storage's `check --json` writes it (with each problem's message). Free
+ * `*json` with `cs_string_free`.
+ */
+cs_result cs_check_report_json(const cs_check_report *report, char **json, cs_error **err);
 
 /**
  * New container options: a random ID, no names, the image's ID maps. Free with

@@ -18,6 +18,7 @@ packages=(
   groff-base                            # install-check renders the man page
   skopeo runc busybox-static            # OCI image import/export against c/image 5.23 and podman 4.3
   debootstrap                           # the Debian 13 chroot for the 1.57 / podman 5 tests
+  strace                                # tests/durability.rs asserts the order of syncs and renames
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -34,5 +35,9 @@ for module in cffi pytest; do
   fi
 done
 echo "install-deps.sh: installed ${packages[*]}"
+# cargo-fuzz for `make fuzz` and CI's fuzz smoke (nightly comes from rustup, as Rust does).
+if command -v rustup >/dev/null && rustup toolchain list | grep -q nightly && ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+  cargo install --locked cargo-fuzz
+fi
 # c/storage 1.57 and podman 5 for tests/interop_157.rs.
 "$(dirname "$0")/trixie-chroot.sh" build

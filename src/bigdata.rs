@@ -15,22 +15,28 @@ pub fn file_name(key: &str) -> Result<String> {
     if key.is_empty() {
         return Err(Error::invalid("big-data key must not be empty"));
     }
-    if key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.') && key != "." && key != ".." {
-        Ok(key.to_string())
+    let name = if key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.') && key != "." && key != ".." {
+        key.to_string()
     } else {
-        Ok(format!("={}", base64::engine::general_purpose::STANDARD.encode(key)))
+        format!("={}", base64::engine::general_purpose::STANDARD.encode(key))
+    };
+    // The item is written as `.tmp-<name><12 hex digits>` and renamed: both must be file names.
+    if name.len() + ".tmp-".len() + 12 > crate::ids::NAME_MAX {
+        return Err(Error::invalid(format!("big-data key {:?}... is too long: its file name would be {} bytes", key.chars().take(32).collect::<String>(), name.len())));
     }
+    Ok(name)
 }
 
 pub fn path(dir: &Path, key: &str) -> Result<PathBuf> {
     Ok(dir.join(file_name(key)?))
 }
 
-/// Store `data` under `key` in `dir` (created 0700 if missing), atomically, mode 0600.
-pub fn write(dir: &Path, key: &str, data: &[u8]) -> Result<()> {
+/// Store `data` under `key` in `dir` (created 0700 if missing), atomically, mode 0600
+/// (`durable`: see atomic_file).
+pub fn write(dir: &Path, key: &str, data: &[u8], durable: bool) -> Result<()> {
     let path = path(dir, key)?;
     create_private_dir(dir)?;
-    write_atomic(&path, data, 0o600)
+    write_atomic(&path, data, 0o600, durable)
 }
 
 /// Read the item `key`; `BigDataUnknown` when there is none.
@@ -75,5 +81,15 @@ mod tests {
         assert!(file_name("sha256:9d99").unwrap().starts_with("=c2hhMjU2Ojl"));
         assert!(file_name("").is_err());
         assert_eq!(file_name("..").unwrap(), "=Li4=");
+    }
+
+    #[test]
+    fn keys_whose_file_names_would_not_fit_are_invalid_arguments() {
+        // "=" and base64: 4 bytes per 3, and the temporary name adds 17.
+        assert!(file_name(&"K".repeat(177)).is_ok());
+        let err = file_name(&"K".repeat(178)).unwrap_err();
+        assert_eq!(err.kind(), crate::error::ErrorKind::InvalidArgument);
+        assert!(file_name(&"k".repeat(238)).is_ok());
+        assert!(file_name(&"k".repeat(239)).is_err());
     }
 }

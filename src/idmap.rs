@@ -33,6 +33,21 @@ pub fn to_container(maps: &[IdMap], id: u32) -> Option<u32> {
     })
 }
 
+/// Refuse ranges that are empty or run past the last 32-bit ID on either side (the kernel
+/// refuses such maps, and translating IDs through them would overflow): InvalidArgument.
+pub fn validate(maps: &[IdMap], what: &str) -> crate::Result<()> {
+    for m in maps {
+        let past_end = |start: u32| u64::from(start) + u64::from(m.size) > 1 << 32;
+        if m.size == 0 || past_end(m.container_id) || past_end(m.host_id) {
+            return Err(crate::Error::invalid(format!(
+                "invalid {what} map range {}:{}:{}: the size must be above 0 and both ranges must end within 32-bit IDs",
+                m.container_id, m.host_id, m.size
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Whether consecutive ranges continue each other in both container and host IDs, so the maps
 /// are one range in effect (c/storage's idtools.IsContiguous).
 pub fn is_contiguous(maps: &[IdMap]) -> bool {
@@ -54,5 +69,14 @@ mod tests {
         assert_eq!(to_container(&maps, 100001), Some(1));
         assert_eq!(to_container(&maps, 5), None);
         assert_eq!(to_host(&[], 42), Some(42));
+    }
+
+    #[test]
+    fn ranges_past_the_last_32_bit_id_are_refused() {
+        assert!(validate(&[IdMap { container_id: 0, host_id: u32::MAX, size: 1 }], "uid").is_ok());
+        let err = validate(&[IdMap { container_id: 0, host_id: u32::MAX, size: 2 }], "uid").unwrap_err();
+        assert_eq!(err.kind(), crate::error::ErrorKind::InvalidArgument);
+        assert!(validate(&[IdMap { container_id: u32::MAX - 1, host_id: 0, size: 3 }], "gid").is_err());
+        assert!(validate(&[IdMap { container_id: 0, host_id: 0, size: 0 }], "gid").is_err());
     }
 }

@@ -44,12 +44,55 @@ pub fn to_hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Caller-chosen IDs become directory names, so they must be one harmless path component.
+/// The longest file name Linux allows (NAME_MAX).
+pub const NAME_MAX: usize = 255;
+
+/// The longest ID a new record may have: every name made from an ID must fit in NAME_MAX, and
+/// the longest is a layer's tar-split while it is written (`<id>.tar-split.gz.tmp`, 17 more
+/// bytes). An ID that does not fit would fail half-way with ENAMETOOLONG, after its record
+/// was saved.
+pub const MAX_NEW_ID_LEN: usize = NAME_MAX - ".tar-split.gz.tmp".len();
+
+/// IDs become directory names, so they must be one harmless path component that fits in a
+/// file name. Used for IDs read from record files, which c/storage does not check: a record
+/// whose ID fails is reported and never acted on (see RecordFile).
 pub fn validate_id(id: &str) -> crate::Result<()> {
-    if id.is_empty() || id == "." || id == ".." || id.contains('/') || id.contains('\0') {
+    if !is_path_component(id) {
         return Err(crate::Error::invalid(format!("invalid ID {id:?}: must be a non-empty path component")));
     }
+    if id.len() > NAME_MAX {
+        return Err(crate::Error::invalid(format!("invalid ID {:?}...: {} bytes, longer than a file name may be ({NAME_MAX})", shortened(id), id.len())));
+    }
     Ok(())
+}
+
+/// A caller's ID for a new record: `validate_id`, and short enough for every name made from it.
+pub fn validate_new_id(id: &str) -> crate::Result<()> {
+    validate_id(id)?;
+    if id.len() > MAX_NEW_ID_LEN {
+        return Err(crate::Error::invalid(format!(
+            "invalid ID {:?}...: {} bytes, longer than {MAX_NEW_ID_LEN} (the files named after it would not fit in a file name)",
+            shortened(id),
+            id.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The start of a long ID, for messages.
+fn shortened(id: &str) -> &str {
+    let mut end = id.len().min(32);
+    while !id.is_char_boundary(end) {
+        end -= 1;
+    }
+    &id[..end]
+}
+
+/// One path component that names something inside its directory: not empty, `.` or `..`, no
+/// `/` and no NUL. (Overlay link names read from `link` and `lower` files are checked with
+/// this too.)
+pub fn is_path_component(name: &str) -> bool {
+    !(name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0'))
 }
 
 #[cfg(test)]
@@ -71,5 +114,15 @@ mod tests {
             assert!(validate_id(bad).is_err(), "{bad:?}");
         }
         assert!(validate_id("abc").is_ok());
+        assert!(validate_id(&"a".repeat(255)).is_ok());
+        assert!(validate_id(&"a".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn new_ids_leave_room_for_the_longest_file_named_after_them() {
+        assert!(validate_new_id(&"a".repeat(MAX_NEW_ID_LEN)).is_ok());
+        let too_long = validate_new_id(&"a".repeat(MAX_NEW_ID_LEN + 1)).unwrap_err();
+        assert_eq!(too_long.kind(), crate::error::ErrorKind::InvalidArgument);
+        assert!(validate_new_id("../x").is_err());
     }
 }

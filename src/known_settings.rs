@@ -53,6 +53,7 @@ const FALSE: &[&str] = &["false", "0", "f"];
 
 /// The keys of storage.conf.
 pub const STORAGE_CONF: &[Rule] = &[
+
     Rule { table: "storage", keys: &["driver"], handling: Honoured, reason: "the graph driver (\"overlay2\" means overlay)" },
     Rule { table: "storage", keys: &["graphroot", "runroot"], handling: Honoured, reason: "the store's roots" },
     Rule {
@@ -137,14 +138,14 @@ pub const STORAGE_CONF: &[Rule] = &[
     Rule {
         table: "storage.options.overlay",
         keys: &["sync"],
-        handling: Ignored { harmless: &[] },
-        reason: "not a c/storage 1.57 key; libcstorage flushes each layer's tar-split and the metadata files to disk, not every file of a layer",
+        handling: DriverOption,
+        reason: "newer c/storage's durable writes (\"none\" or \"filesystem\"): the store takes it from the driver options",
     },
     Rule {
         table: "storage.options.vfs",
         keys: &["sync"],
-        handling: Ignored { harmless: &[] },
-        reason: "not a c/storage 1.57 key; libcstorage flushes each layer's tar-split and the metadata files to disk, not every file of a layer",
+        handling: DriverOption,
+        reason: "newer c/storage's durable writes (\"none\" or \"filesystem\"): the store takes it from the driver options",
     },
     Rule { table: "storage.options.aufs", keys: &["mountopt"], handling: Irrelevant, reason: "a driver libcstorage does not have" },
     Rule { table: "storage.options.btrfs", keys: &["min_space", "size"], handling: Irrelevant, reason: "a driver libcstorage does not have" },
@@ -176,6 +177,13 @@ pub const STORAGE_CONF: &[Rule] = &[
 
 /// The options of the drivers, keyed without the driver prefix.
 pub const DRIVER_OPTIONS: &[Rule] = &[
+    Rule {
+        table: "overlay",
+        keys: &["sync"],
+        handling: Honoured,
+        reason: "newer c/storage's durable writes (\"none\" or \"filesystem\"), taken by the store",
+    },
+    Rule { table: "vfs", keys: &["sync"], handling: Honoured, reason: "newer c/storage's durable writes, taken by the store" },
     Rule { table: "overlay", keys: &["mountopt"], handling: Honoured, reason: "mount options used when the caller gives none" },
     Rule { table: "overlay", keys: &["skip_mount_home"], handling: Honoured, reason: "no private bind mount of the driver home" },
     Rule {

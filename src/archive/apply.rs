@@ -256,6 +256,23 @@ fn entry_io_error(name: &[u8], doing: &str, e: io::Error) -> Error {
     }
 }
 
+/// An entry's parent that cannot be reached: when something on the way is in the way (a file,
+/// a symlink that leads out of the layer or nowhere), say so rather than "File exists".
+fn parent_error(name: &[u8], parent: &[u8], e: io::Error) -> Error {
+    match e.raw_os_error() {
+        Some(errno @ (libc::EEXIST | libc::ENOTDIR | libc::ELOOP | libc::EXDEV)) => Error::with_errno(
+            ErrorKind::BadArchive,
+            errno,
+            format!(
+                "tar entry {:?}: its parent {:?} is not a directory inside the layer (a file, or a symlink that leads out of the layer or nowhere)",
+                String::from_utf8_lossy(name),
+                String::from_utf8_lossy(parent)
+            ),
+        ),
+        _ => entry_io_error(name, "resolving parent directory", e),
+    }
+}
+
 fn ts_error(e: io::Error) -> Error {
     Error::io("writing tar-split", e)
 }
@@ -406,11 +423,17 @@ impl Extractor {
             }
             let (target_parent, target_base) = split(&target);
             let dir = self.root.open_dir(target_parent).map_err(|e| entry_io_error(name, "resolving hardlink target", e))?;
-            Some((dir, cstring(target_base).map_err(|e| bad_entry(name, e))?))
+            let target_base = cstring(target_base).map_err(|e| bad_entry(name, e))?;
+            // linkat refuses directories with EPERM, which would read as a permission problem.
+            let target_stat = stat_at(dir.as_fd(), &target_base).map_err(|e| entry_io_error(name, "resolving hardlink target", e))?;
+            if target_stat.is_some_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR) {
+                return Err(bad_entry(name, format!("hardlink target {:?} is a directory", String::from_utf8_lossy(&h.linkname))));
+            }
+            Some((dir, target_base))
         } else {
             None
         };
-        let parent_fd = self.root.dir(parent, root_owner).map_err(|e| entry_io_error(name, "resolving parent directory", e))?;
+        let parent_fd = self.root.dir(parent, root_owner).map_err(|e| parent_error(name, parent, e))?;
         let ctx = EntryCtx {
             name,
             parent: parent_fd,

@@ -29,7 +29,9 @@ const COPY_BUFFER: usize = 1 << 20;
 /// was modified); a file missing or shorter than recorded, or a malformed tar-split, is
 /// `CorruptMetadata`. Returns the number of bytes written.
 pub fn export_from_tar_split(tar_split_gz: &mut dyn Read, file_roots: &[PathBuf], out: &mut dyn Write) -> Result<u64> {
-    let roots = file_roots.iter().map(|p| RootDir::open(p)).collect::<Result<Vec<_>>>()?;
+    // A root that is gone (a layer directory removed by hand) has no files: the first file
+    // then fails as c/storage's does, naming the path it opened.
+    let roots = file_roots.iter().filter(|p| p.exists()).map(|p| RootDir::open(p)).collect::<Result<Vec<_>>>()?;
     let mut reader = TarSplitReader::new(tar_split_gz);
     let mut buf = vec![0u8; COPY_BUFFER];
     let mut written = 0u64;
@@ -61,7 +63,12 @@ pub fn export_from_tar_split(tar_split_gz: &mut dyn Read, file_roots: &[PathBuf]
                         Err(e) => return Err(Error::io(format!("opening {shown:?} of the layer"), e)),
                     }
                 }
-                let mut file = file.ok_or_else(|| Error::corrupt(format!("file {shown:?} listed in the tar-split is not in the layer")))?;
+                // In c/storage's words (os.Open's, on the layer's own directory), which its check
+                // report shows.
+                let mut file = file.ok_or_else(|| {
+                    let path = file_roots[0].join(String::from_utf8_lossy(&cleaned).as_ref());
+                    Error::corrupt(format!("open {}: no such file or directory", path.display()))
+                })?;
                 let checksum = if size >= PIPELINE_THRESHOLD {
                     copy_checksummed_pipelined(&file, size, out, &shown)?
                 } else {
@@ -71,7 +78,8 @@ pub fn export_from_tar_split(tar_split_gz: &mut dyn Read, file_roots: &[PathBuf]
                 if crc.is_some_and(|c| c != checksum) {
                     return Err(Error::new(
                         ErrorKind::DigestMismatch,
-                        format!("file {shown:?} does not match the checksum recorded in the tar-split"),
+                        // tar-split's words, which c/storage's check report shows.
+                        format!("file integrity checksum failed for {shown:?}"),
                     ));
                 }
             }

@@ -28,7 +28,7 @@
 
 pub mod apply;
 pub mod changes;
-mod chunk_pipe;
+pub(crate) mod chunk_pipe;
 pub mod compression;
 pub mod export;
 mod export_style;
@@ -37,7 +37,7 @@ mod owner_names;
 mod paths;
 mod rootdir;
 mod stream;
-mod tar_reader;
+pub(crate) mod tar_reader;
 mod tar_writer;
 pub mod tarsplit;
 mod xattrs;

@@ -154,6 +154,11 @@ impl<R: BufRead> TarReader<R> {
         }
     }
 
+    /// The input, positioned after what was read (the end blocks once `next_entry` gave `None`).
+    pub fn into_inner(self) -> R {
+        self.input
+    }
+
     /// Raw bytes read since the last call (for a tar-split segment); the buffer is then empty.
     pub fn raw(&mut self) -> &mut Vec<u8> {
         &mut self.raw

@@ -28,5 +28,7 @@ pub(crate) unsafe fn id_maps_arg(ptr: *const cs_id_map, count: usize, name: &str
     }
     // SAFETY: non-NULL and `count` long per the caller's promise.
     let maps = unsafe { slice::from_raw_parts(ptr, count) };
-    Ok(maps.iter().map(|m| IdMap { container_id: m.container_id, host_id: m.host_id, size: m.size }).collect())
+    let maps: Vec<IdMap> = maps.iter().map(|m| IdMap { container_id: m.container_id, host_id: m.host_id, size: m.size }).collect();
+    crate::idmap::validate(&maps, name)?;
+    Ok(maps)
 }

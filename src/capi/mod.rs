@@ -25,6 +25,7 @@
 // Declared in the order the header presents them: basics, then store, layer, image, container.
 #[macro_use]
 mod boundary;
+pub mod check;
 pub mod container;
 pub mod error;
 pub mod id_map;

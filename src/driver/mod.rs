@@ -124,4 +124,10 @@ pub trait Driver: Send + Sync {
     fn status(&self) -> Vec<(String, String)>;
     /// Release what the driver holds process-wide (unmount its home, ...).
     fn cleanup(&self) -> Result<()>;
+    /// Remove what the driver keeps that belongs to no layer (overlay: `l/` links to layers
+    /// that are gone); called by garbage collection with every record file locked. Returns
+    /// what was removed.
+    fn collect_garbage(&self) -> Result<Vec<PathBuf>> {
+        Ok(Vec::new())
+    }
 }

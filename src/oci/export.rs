@@ -119,7 +119,7 @@ fn layout_dirs(layout_dir: &Path) -> Result<std::path::PathBuf> {
     fs::create_dir_all(&blobs).ctx(format_args!("creating {}", blobs.display()))?;
     let marker = layout_dir.join("oci-layout");
     if !marker.exists() {
-        write_atomic(&marker, br#"{"imageLayoutVersion": "1.0.0"}"#, 0o644)?;
+        write_atomic(&marker, br#"{"imageLayoutVersion": "1.0.0"}"#, 0o644, false)?;
     }
     Ok(blobs)
 }
@@ -159,5 +159,5 @@ fn update_index(layout_dir: &Path, entry: Descriptor, tag: Option<&str>) -> Resu
     }
     index.manifests.retain(|d| !(d.digest == entry.digest && d.annotations == entry.annotations));
     index.manifests.push(entry);
-    write_atomic(&path, &serde_json::to_vec(&index).expect("an index serialises"), 0o644)
+    write_atomic(&path, &serde_json::to_vec(&index).expect("an index serialises"), 0o644, false)
 }

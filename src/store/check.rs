@@ -10,20 +10,21 @@
 //! containers made from it (their reports repeat its problems, as c/storage's do).
 //! Additional image stores are checked read-only ("read-only layer", "read-only image").
 //!
-//! Not checked yet: layer contents. c/storage (even with `--quick`) also regenerates each
-//! layer's diff and compares its digest and size with the record, mounts every layer, and
-//! without `--quick` compares the mounted files with the diffs. That full content check is
-//! issue 14's; it goes where `check_layer_contents` is called below. Until then a layer whose
-//! files were changed passes, and a missing directory is found by looking for it (c/storage
+//! Layer contents (check_contents.rs): each layer's diff is regenerated and its digest and
+//! size compared with the record, each layer of ours is mounted, and in full mode the mounted
+//! tree is compared with the diffs. A missing directory is found by looking for it (c/storage
 //! finds it when the mount fails, with the same message).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::fs;
 use std::io;
 use std::path::Path;
 use std::time::Duration;
 
+use serde::Serialize;
+
+use super::check_contents::{compare_contents, DiffHeaders, Ignore};
 use super::driver_layers::{is_probe_in_progress, layer_dir, list_layer_dirs};
 use super::layer_store::LayerStore;
 use super::{AllRecords, Store};
@@ -32,22 +33,41 @@ use crate::lock::LockKind;
 use crate::record::{Container, Image, Layer};
 use crate::timestamp::Timestamp;
 
-/// Which checks to run.
+/// Which checks to run. The default is c/storage's CheckMost (quick mode); `full` is its
+/// CheckEverything.
 #[derive(Debug, Clone)]
 pub struct CheckOptions {
     /// A layer no image or container uses is reported once it is older than this (c/storage:
     /// 24 hours, so that an image being written is not reported): `containers-storage check -m`.
     pub unreferenced_layer_max_age: Duration,
+    /// Regenerate each layer's diff and compare its digest and size with the record
+    /// (c/storage's LayerDigests; on in quick mode too).
+    pub layer_digests: bool,
+    /// Mount each layer of ours (LayerMountable).
+    pub layer_mountable: bool,
+    /// Full mode: compare each mounted layer with what its diffs and its parents' describe
+    /// (LayerContents; off in quick mode).
+    pub layer_contents: bool,
     /// Read every big-data item of every layer / image / container.
     pub layer_data: bool,
     pub image_data: bool,
     pub container_data: bool,
 }
 
+impl CheckOptions {
+    /// Everything, layer contents included (`containers-storage check` without `--quick`).
+    pub fn full() -> Self {
+        CheckOptions { layer_contents: true, ..Default::default() }
+    }
+}
+
 impl Default for CheckOptions {
     fn default() -> Self {
         CheckOptions {
             unreferenced_layer_max_age: Duration::from_secs(24 * 60 * 60),
+            layer_digests: true,
+            layer_mountable: true,
+            layer_contents: false,
             layer_data: true,
             image_data: true,
             container_data: true,
@@ -67,6 +87,14 @@ pub enum ProblemKind {
     LayerDirectoryMissing,
     /// ErrLayerUnreferenced.
     LayerUnreferenced,
+    /// ErrLayerIncorrectContentDigest: the regenerated diff has another digest.
+    LayerIncorrectContentDigest,
+    /// ErrLayerIncorrectContentSize: the regenerated diff has another length.
+    LayerIncorrectContentSize,
+    /// ErrLayerContentModified: the mounted layer departs from its diffs (full mode).
+    LayerContentModified,
+    /// The layer could not be mounted, or its diff regenerated (the message says why).
+    LayerUnusable,
     /// ErrLayerUnaccounted: a driver directory no record owns.
     LayerUnaccounted,
     /// ErrImageDataMissing.
@@ -165,6 +193,37 @@ impl CheckReport {
     }
 }
 
+/// The report as 1.57's `check --json` writes its CheckReport (Go encodes map keys sorted),
+/// each problem as its message.
+#[derive(Serialize)]
+pub struct CheckReportJson<'a> {
+    #[serde(rename = "Layers")]
+    layers: BTreeMap<&'a str, Vec<&'a str>>,
+    #[serde(rename = "ROLayers")]
+    read_only_layers: BTreeMap<&'a str, Vec<&'a str>>,
+    #[serde(rename = "Images")]
+    images: BTreeMap<&'a str, Vec<&'a str>>,
+    #[serde(rename = "ROImages")]
+    read_only_images: BTreeMap<&'a str, Vec<&'a str>>,
+    #[serde(rename = "Containers")]
+    containers: BTreeMap<&'a str, Vec<&'a str>>,
+}
+
+impl CheckReport {
+    pub fn to_json(&self) -> CheckReportJson<'_> {
+        fn section(damaged: &DamagedRecords) -> BTreeMap<&str, Vec<&str>> {
+            damaged.iter().map(|(id, problems)| (id, problems.iter().map(|p| p.message.as_str()).collect())).collect()
+        }
+        CheckReportJson {
+            layers: section(&self.layers),
+            read_only_layers: section(&self.read_only_layers),
+            images: section(&self.images),
+            read_only_images: section(&self.read_only_images),
+            containers: section(&self.containers),
+        }
+    }
+}
+
 /// The layers known while checking: which store each is in, its parent, and whether an image
 /// or container uses it.
 #[derive(Default)]
@@ -218,6 +277,8 @@ struct Checker<'a> {
     examined_images: HashSet<String>,
     /// The layers containers' records name.
     container_layers: HashSet<String>,
+    /// The headers of each layer's regenerated diff whose digest and size were right.
+    diff_headers: HashMap<String, DiffHeaders>,
 }
 
 impl Store {
@@ -235,7 +296,28 @@ impl Store {
             known: KnownLayers::default(),
             examined_images: HashSet::new(),
             container_layers: HashSet::new(),
+            diff_headers: HashMap::new(),
         };
+        // Records whose IDs cannot be file names were left alone when read; they are reported
+        // first and nothing named by them is looked at.
+        let invalid = |id: &str, what: &str, damaged: &mut DamagedRecords| {
+            has_valid_id(id, what, damaged);
+        };
+        for layer in layers.records.quarantined() {
+            invalid(&layer.id, "layer", &mut checker.report.layers);
+        }
+        for id in self.additional.quarantined_ids::<Layer>()? {
+            invalid(&id, "read-only layer", &mut checker.report.read_only_layers);
+        }
+        for image in images.quarantined() {
+            invalid(&image.id, "image", &mut checker.report.images);
+        }
+        for id in self.additional.quarantined_ids::<Image>()? {
+            invalid(&id, "read-only image", &mut checker.report.read_only_images);
+        }
+        for container in containers.quarantined() {
+            invalid(&container.id, "container", &mut checker.report.containers);
+        }
         checker.our_layers(&layers);
         checker.read_only_layers()?;
         checker.layer_parents();
@@ -259,12 +341,103 @@ impl Checker<'_> {
             if self.options.layer_data {
                 check_layer_data(layer, &layers.big_data_dir(&layer.id), "", &mut self.report.layers);
             }
+            let parent = layer.parent().and_then(|p| layers.records.get(p));
+            self.check_layer_digest(layer, parent, &layers.tar_split_path(&layer.id), "");
+        }
+        // Then each is mounted (c/storage: a second pass, our store only), its contents
+        // compared in full mode. A missing directory is reported as c/storage's vfs reports
+        // the failed mount.
+        for layer in layers.records.records() {
+            if self.report.layers.problems(&layer.id).iter().any(|p| p.kind == ProblemKind::InvalidId) {
+                continue;
+            }
             let dir = layer_dir(driver, &layer.id);
             if let Err(e) = fs::metadata(&dir) {
                 let kind = if e.kind() == io::ErrorKind::NotFound { ProblemKind::LayerDirectoryMissing } else { ProblemKind::Unreadable };
                 self.report.layers.add(&layer.id, kind, format!("layer {}: stat {}: {}", layer.id, dir.display(), go_error_text(&e)));
+            } else if self.options.layer_mountable {
+                self.check_layer_mount(layers, layer);
             }
-            check_layer_contents(layer);
+        }
+    }
+
+    /// Regenerate the layer's diff and compare its digest and size with the record; keep its
+    /// headers when both are right (what the content check builds on).
+    fn check_layer_digest(&mut self, layer: &Layer, parent: Option<&Layer>, tar_split: &Path, desc: &str) {
+        if !self.options.layer_digests || layer.uncompressed_digest.is_empty() {
+            return;
+        }
+        let damaged = if desc.is_empty() { &mut self.report.layers } else { &mut self.report.read_only_layers };
+        let id = &layer.id;
+        if let Err(e) = crate::digest::validate(&layer.uncompressed_digest) {
+            damaged.add(id, ProblemKind::Unreadable, format!("{desc}layer {id}: {}", e.message()));
+            return;
+        }
+        let diff = match self.store.regenerate_diff(layer, parent, tar_split) {
+            Ok(diff) => diff,
+            Err(e) => {
+                // c/storage reports a diff that fails twice: once from the goroutine that reads
+                // it (without "read-only"), once from the check itself.
+                damaged.add(id, ProblemKind::LayerUnusable, format!("layer {id}: consume any trailer after the EOF marker: {}", e.message()));
+                damaged.add(id, ProblemKind::LayerUnusable, format!("{desc}layer {id}: {}", e.message()));
+                return;
+            }
+        };
+        let mut good = true;
+        if diff.digest != layer.uncompressed_digest {
+            damaged.add(id, ProblemKind::LayerIncorrectContentDigest, format!("{desc}layer {id}: layer content incorrect digest"));
+            good = false;
+        }
+        if layer.uncompressed_size != -1 && diff.size != layer.uncompressed_size {
+            damaged.add(
+                id,
+                ProblemKind::LayerIncorrectContentSize,
+                format!("{desc}layer {id}: read {} bytes instead of {} bytes: layer content incorrect size", diff.size, layer.uncompressed_size),
+            );
+            good = false;
+        }
+        if good {
+            self.diff_headers.insert(id.clone(), diff.headers);
+        }
+    }
+
+    /// Mount the layer read-only; in full mode compare what is there with its diffs and its
+    /// parents' (only when all of them are known and right, as c/storage does).
+    fn check_layer_mount(&mut self, layers: &LayerStore, layer: &Layer) {
+        let id = &layer.id;
+        let mut chain: Vec<&DiffHeaders> = Vec::new();
+        let mut at = id.clone();
+        let compare = self.options.layer_contents && !layer.uncompressed_digest.is_empty() && loop {
+            match self.diff_headers.get(&at) {
+                Some(headers) => chain.insert(0, headers),
+                None => break false,
+            }
+            at = self.known.parent(&at).to_string();
+            if at.is_empty() {
+                break true;
+            }
+            if chain.len() > self.known.order.len() {
+                break false; // a parent loop in damaged records
+            }
+        };
+        let maps = (!self.store.can_use_shifting(&layer.uid_map, &layer.gid_map)).then_some((layer.uid_map.as_slice(), layer.gid_map.as_slice()));
+        let ignore = Ignore { ownership: self.store.driver.ignore_chown_errors() };
+        let mounted_at = layers.snapshot(layer).mount_point;
+        let result = self.store.with_mounted_layer(layer, Some(&mounted_at).filter(|p| !p.is_empty()).map(String::as_str), |root| {
+            if compare {
+                compare_contents(&chain, root, maps, ignore)
+            } else {
+                Ok(Vec::new())
+            }
+        });
+        match result {
+            Err(e) => self.report.layers.add(id, ProblemKind::LayerUnusable, format!("layer {id}: {}", e.message())),
+            Ok(Err(e)) => self.report.layers.add(id, ProblemKind::Unreadable, format!("scanning contents of layer {id}: {}", go_error_text(&e))),
+            Ok(Ok(departures)) => {
+                for departure in departures {
+                    self.report.layers.add(id, ProblemKind::LayerContentModified, format!("layer {id}: {departure}, layer content modified"));
+                }
+            }
         }
     }
 
@@ -275,11 +448,17 @@ impl Checker<'_> {
             if !self.known.learn(&layer, true) || !has_valid_id(&layer.id, "read-only layer", &mut self.report.read_only_layers) {
                 continue;
             }
+            let Some((big_data, tar_split)) = additional.with_layer(&layer.id, |_, store| (store.layer_big_data_dir(&layer.id), store.tar_split_path(&layer.id)))? else {
+                continue;
+            };
             if self.options.layer_data {
-                if let Some(dir) = additional.with_layer(&layer.id, |_, store| store.layer_big_data_dir(&layer.id))? {
-                    check_layer_data(&layer, &dir, "read-only ", &mut self.report.read_only_layers);
-                }
+                check_layer_data(&layer, &big_data, "read-only ", &mut self.report.read_only_layers);
             }
+            let parent = match layer.parent() {
+                Some(p) => additional.with_layer(p, |parent, _| parent.clone())?,
+                None => None,
+            };
+            self.check_layer_digest(&layer, parent.as_ref(), &tar_split, "read-only ");
         }
         Ok(())
     }
@@ -407,13 +586,6 @@ impl Checker<'_> {
         Ok(())
     }
 }
-
-/// Where the full check of a layer's contents goes (issue 14): regenerate the diff and compare
-/// its digest and size with `uncompressed_digest`/`uncompressed_size` (c/storage's
-/// LayerDigests), mount the layer read-only (LayerMountable), and compare the mounted files
-/// with the diffs of the layer and its parents (LayerContents). Nothing is checked here yet:
-/// reporting a layer as good on a check that was not made would be worse than saying so.
-fn check_layer_contents(_layer: &Layer) {}
 
 /// Report an ID that cannot be a path component (a damaged or hostile record): nothing named
 /// by it is touched.

@@ -46,6 +46,8 @@ impl Store {
         if options.mount_label.is_empty() != options.process_label.is_empty() {
             return Err(Error::invalid("ProcessLabel and MountLabel must either not be specified or both specified"));
         }
+        crate::idmap::validate(&options.uid_map, "uid")?;
+        crate::idmap::validate(&options.gid_map, "gid")?;
         // An empty image key is no image, as in Go.
         let image: Option<Image> = match image.filter(|key| !key.is_empty()) {
             Some(key) => Some(self.image(key)?),
@@ -184,7 +186,7 @@ impl Store {
         let mut containers = self.lock_containers();
         let guard = containers.lock_exclusive()?;
         let id = containers.get(key_or_name).ok_or_else(|| unknown_error::<Container>(key_or_name))?.id.clone();
-        bigdata::write(&self.container_graph_dir(&id), key, data)?;
+        bigdata::write(&self.container_graph_dir(&id), key, data, self.options.durable)?;
         let c = containers.get_mut(&id).expect("looked up above");
         record_big_data(&mut c.big_data_names, &mut c.big_data_sizes, &mut c.big_data_digests, key, data);
         containers.save(&guard)

@@ -36,7 +36,7 @@ impl Store {
     /// Any failure (bad archive, digest mismatch, cancel) removes the half-made layer.
     pub fn put_layer(&self, options: &LayerOptions, input: &mut dyn Read, progress: Progress) -> Result<Layer> {
         self.create_layer_with(options, options.writeable, |layers, id| {
-            apply_to_layer(layers, id, options.compressed_digest.clone(), options.uncompressed_digest.clone(), input, progress)
+            apply_to_layer(layers, id, options.compressed_digest.clone(), options.uncompressed_digest.clone(), input, progress, self.options.durable)
         })
     }
 
@@ -48,7 +48,7 @@ impl Store {
         let mut layers = self.lock_layers();
         let guard = layers.lock(LockKind::Exclusive)?;
         let id = layers.records.get(key).ok_or_else(|| self.not_writable::<Layer>(key))?.id.clone();
-        apply_to_layer(&mut layers, &id, None, None, input, progress)?;
+        apply_to_layer(&mut layers, &id, None, None, input, progress, self.options.durable)?;
         layers.save(&guard)?;
         Ok(layers.get(&id)?.uncompressed_size)
     }
@@ -71,7 +71,8 @@ impl Store {
     }
 
     /// `diff` of `layer`, whose tar-split (if it has one) is at `tar_split`.
-    fn write_diff(&self, layer: &Layer, tar_split: &Path, from_layer: Option<&Layer>, compression: DiffCompression, out: &mut dyn Write) -> Result<()> {
+    /// `from_layer` is the layer compared with (the empty tree when `None`).
+    pub(super) fn write_diff(&self, layer: &Layer, tar_split: &Path, from_layer: Option<&Layer>, compression: DiffCompression, out: &mut dyn Write) -> Result<()> {
         let from_id = from_layer.map(|l| l.id.clone());
         let kind = match compression {
             DiffCompression::AsStored => Compression::from_i32(layer.compression).unwrap_or(Compression::None),
@@ -159,11 +160,12 @@ fn apply_to_layer(
     expected_uncompressed: Option<String>,
     input: &mut dyn Read,
     progress: Progress,
+    durable: bool,
 ) -> Result<()> {
     let layer = layers.get(id)?.clone();
     let target = layers.driver.diff_dir(id);
     let tar_split_path = layers.tar_split_path(id);
-    let tmp_path = tar_split_path.with_extension("gz.tmp");
+    let tmp_path = layers.tar_split_temp_path(id);
     let options = ApplyOptions {
         whiteouts: match layers.driver.whiteout_style() {
             WhiteoutStyle::Delete => WhiteoutMode::Naive,
@@ -182,7 +184,17 @@ fn apply_to_layer(
         let stats = archive::apply_layer(input, &target, options, Some(&mut tar_split))?;
         let file = tar_split.into_inner().map_err(|e| Error::io("writing tar-split", e.into_error()))?;
         file.sync_data().ctx("syncing tar-split")?;
+        if durable {
+            // The layer's files, their directories and the tar-split all reach the disk before
+            // the rename that makes the tar-split the layer's; the caller then records the
+            // layer complete (a durable record write).
+            // (The tar-split itself was synced just above.)
+            crate::atomic_file::sync_file_system(&target)?;
+        }
         fs::rename(&tmp_path, &tar_split_path).ctx(format_args!("renaming {}", tmp_path.display()))?;
+        if durable {
+            crate::atomic_file::sync_dir(&tar_split_path.with_file_name(""))?;
+        }
         Ok(stats)
     })();
     let stats = match result {

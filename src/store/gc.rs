@@ -5,7 +5,10 @@
 //!   which c/storage leaves) whose name is a c/storage ID and which no container owns;
 //! * image directories (`G/<driver>-images/<id>`) likewise;
 //! * driver layer directories no layer record owns, with their tar-split file and big-data
-//!   directory.
+//!   directory;
+//! * overlay `l/` links whose layer directory is gone;
+//! * tar-split files a killed import was writing (`<id>.tar-split.gz.tmp`), and record files a
+//!   killed writer left beside layers.json, images.json, containers.json (`.tmp-*`).
 //!
 //! Owners are looked for in every record file, not only in those this store reads: volatile
 //! records in both roots (a process that opened the store as transient keeps its containers
@@ -17,7 +20,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::driver_layers::{is_probe_in_progress, layer_dir, list_layer_dirs, subdirectories};
+use super::driver_layers::{files_where, is_probe_in_progress, layer_dir, list_layer_dirs, subdirectories};
 use super::{AllRecords, Store};
 use crate::driver::overlay::mount_points;
 use crate::driver::vfs::remove_tree;
@@ -77,7 +80,7 @@ impl Store {
         self.check_writable()?;
         // All three record files locked for writing, so no record appears or goes while we
         // decide (c/storage locks them one after the other).
-        let AllRecords { layers, layers_guard: _layers_guard, images, images_guard: _images_guard, containers, containers_guard: _containers_guard } =
+        let AllRecords { layers, layers_guard, images, images_guard: _images_guard, containers, containers_guard: _containers_guard } =
             self.lock_all(LockKind::Exclusive)?;
         let driver = self.driver.as_ref();
 
@@ -130,6 +133,24 @@ impl Store {
             let big_data = layers.big_data_dir(&id);
             if big_data.is_dir() {
                 done.remove(&big_data, || remove_tree(&big_data));
+            }
+        }
+        // The driver's own leftovers (overlay: links to layers that are gone).
+        match driver.collect_garbage() {
+            Ok(removed) => done.removed.extend(removed),
+            Err(e) => done.errors.push(e),
+        }
+        // Tar-splits a killed import was writing (its record, if any, is gone by now), and record
+        // files a killed writer left half-written beside the real ones: under the three locks
+        // nobody is writing either.
+        match layers.remove_tar_split_temps(&layers_guard) {
+            Ok(removed) => done.removed.extend(removed),
+            Err(e) => done.errors.push(e),
+        }
+        for dir in [self.graph_root.join(format!("{}-layers", driver.name())), self.images_dir(), self.graph_root.join(&containers_dir)] {
+            // (`write_atomic`'s temporaries: `.tmp-<name><12 hex digits>`.)
+            for path in files_where(&dir, |name| name.starts_with(".tmp-"))? {
+                done.remove(&path, || remove_file(&path));
             }
         }
         Ok(done)

@@ -131,6 +131,18 @@ impl AdditionalImageStores {
         self.stores.iter().filter(|s| !s.images_only).map(|s| s.root.clone()).collect()
     }
 
+    /// The IDs of the records (of kind `T`) left alone because they cannot be file names.
+    pub fn quarantined_ids<T: StoredRecord>(&self) -> Result<Vec<String>> {
+        let mut ids = Vec::new();
+        for store in &self.stores {
+            if !T::shown_by(store) {
+                continue;
+            }
+            ids.extend(store.read(|file: &RecordFile<T>| file.quarantined().map(|r| r.id().to_string()).collect::<Vec<_>>())?);
+        }
+        Ok(ids)
+    }
+
     /// Every layer of every store, store by store.
     pub fn layers(&self) -> Result<Vec<Layer>> {
         self.layers_matching(|_| true)

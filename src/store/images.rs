@@ -71,7 +71,7 @@ impl Store {
         // that is not there; on failure the directory goes away with everything in it.
         let dir = self.images_dir().join(&id);
         for (key, data) in &options.big_data {
-            if let Err(e) = bigdata::write(&dir, key, data) {
+            if let Err(e) = bigdata::write(&dir, key, data, self.options.durable) {
                 let _ = crate::driver::vfs::remove_tree(&dir);
                 return Err(e);
             }
@@ -138,7 +138,7 @@ impl Store {
         let mut images = self.lock_images();
         let guard = images.lock_exclusive()?;
         let id = images.get(key_or_name).ok_or_else(|| self.not_writable::<Image>(key_or_name))?.id.clone();
-        bigdata::write(&self.images_dir().join(&id), key, data)?;
+        bigdata::write(&self.images_dir().join(&id), key, data, self.options.durable)?;
         let image = images.get_mut(&id).expect("looked up above");
         record_big_data(&mut image.big_data_names, &mut image.big_data_sizes, &mut image.big_data_digests, key, data);
         if is_manifest_key(key) {
@@ -234,7 +234,7 @@ impl Store {
         let ImageCopy { mut image, big_data } = copy;
         let dir = self.images_dir().join(&image.id);
         for (key, data) in &big_data {
-            if let Err(e) = bigdata::write(&dir, key, data) {
+            if let Err(e) = bigdata::write(&dir, key, data, self.options.durable) {
                 let _ = crate::driver::vfs::remove_tree(&dir);
                 return Err(e);
             }

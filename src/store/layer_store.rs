@@ -18,6 +18,8 @@ use crate::lock::{LockGuard, LockKind};
 use crate::record::layer::INCOMPLETE_FLAG;
 use crate::record::Layer;
 
+const TAR_SPLIT_TEMP_SUFFIX: &str = ".tar-split.gz.tmp";
+
 pub struct LayerStore {
     pub(super) records: RecordFile<Layer>,
     mounts: MountsFile,
@@ -66,7 +68,25 @@ impl LayerStore {
             self.remove_layer_data(&id)?;
             self.forget(&id);
         }
+        // Tar-splits being written when a process was killed (their layers were among those
+        // just removed, or were removed by a tool that does not know these files).
+        self.remove_tar_split_temps(guard)?;
         self.save(guard)
+    }
+
+    /// Remove every `<id>.tar-split.gz.tmp`: under the exclusive lock no import is writing
+    /// one, so each was left by a process that died. Returns what was removed.
+    pub fn remove_tar_split_temps(&self, guard: &LockGuard) -> Result<Vec<PathBuf>> {
+        debug_assert_eq!(guard.kind(), LockKind::Exclusive);
+        let mut removed = Vec::new();
+        for path in super::driver_layers::files_where(&self.dir, |name| name.ends_with(TAR_SPLIT_TEMP_SUFFIX))? {
+            match fs::remove_file(&path) {
+                Ok(()) => removed.push(path),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(format_args!("removing {}", path.display()), e)),
+            }
+        }
+        Ok(removed)
     }
 
     /// Save layers.json and mountpoints.json, each with a new token (c/storage saves both on
@@ -98,6 +118,11 @@ impl LayerStore {
 
     pub fn tar_split_path(&self, id: &str) -> PathBuf {
         self.dir.join(format!("{id}.tar-split.gz"))
+    }
+
+    /// Where a layer's tar-split is written before it is renamed into place.
+    pub fn tar_split_temp_path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}{TAR_SPLIT_TEMP_SUFFIX}"))
     }
 
     pub fn big_data_dir(&self, id: &str) -> PathBuf {
@@ -179,11 +204,14 @@ impl LayerStore {
 
     fn remove_layer_data(&mut self, id: &str) -> Result<()> {
         self.driver.remove(id)?;
-        match fs::remove_file(self.tar_split_path(id)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                return Err(Error::io(format_args!("removing tar-split of layer {id}"), e))
+        for path in [self.tar_split_path(id), self.tar_split_temp_path(id)] {
+            match fs::remove_file(path) {
+                // A name too long to exist (a record written by another tool) is not there.
+                Err(e) if e.kind() != io::ErrorKind::NotFound && e.raw_os_error() != Some(libc::ENAMETOOLONG) => {
+                    return Err(Error::io(format_args!("removing tar-split of layer {id}"), e))
+                }
+                _ => {}
             }
-            _ => {}
         }
         remove_tree(&self.big_data_dir(id))
     }

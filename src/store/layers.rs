@@ -99,12 +99,19 @@ impl Store {
             layers.delete(&guard, &id)?;
             return Err(e);
         }
+        if self.options.durable {
+            // The layer's directories (and whatever `fill` wrote) reach the disk before the
+            // record says the layer is complete. (After an import this finds little to do.)
+            crate::atomic_file::sync_file_system(&layers.driver.diff_dir(&id))?;
+        }
         layers.mark_complete(&guard, &id)?;
         Self::layer_snapshot(&layers, &id)
     }
 
     fn new_layer_record(&self, layers: &super::LayerStore, options: &LayerOptions) -> Result<Layer> {
         let id = layers.records.new_id(options.id.as_deref())?;
+        crate::idmap::validate(&options.uid_map, "uid")?;
+        crate::idmap::validate(&options.gid_map, "gid")?;
         // c/storage checks only its own store and then (overlay) wipes the additional store's
         // layer directory of that ID; an ID is used once across all of them here.
         if self.additional.has_id::<Layer>(&id)? {
@@ -227,7 +234,7 @@ impl Store {
         let id = layers.records.get(key_or_name).ok_or_else(|| self.not_writable::<Layer>(key_or_name))?.id.clone();
         let dir = layers.ensure_big_data_dir(&id)?;
         let path = bigdata::path(&dir, key)?;
-        write_atomic_with(&path, 0o600, |f| std::io::copy(data, f).map(|_| ()))?;
+        write_atomic_with(&path, 0o600, self.options.durable, |f| std::io::copy(data, f).map(|_| ()))?;
         let layer = layers.records.get_mut(&id).expect("layer looked up above");
         if !layer.big_data_names.iter().any(|n| n == key) {
             layer.big_data_names.push(key.to_string());

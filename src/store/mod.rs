@@ -6,6 +6,7 @@
 //! and only for the duration of one call, so a Go process is never kept waiting by an idle store.
 
 mod check;
+mod check_contents;
 mod config;
 mod containers;
 mod delete;
@@ -25,8 +26,9 @@ mod options;
 mod parent_owners;
 mod record_file;
 mod record_ids_on_disk;
+mod repair;
 
-pub use check::{go_error_text, CheckOptions, CheckReport, DamagedRecords, Problem, ProblemKind};
+pub use check::{go_error_text, CheckOptions, CheckReport, CheckReportJson, DamagedRecords, Problem, ProblemKind};
 pub use config::{ConfiguredOptions, DEFAULT_GRAPH_ROOT, DEFAULT_RUN_ROOT};
 pub use containers::ContainerOptions;
 pub use diffs::{DiffCompression, Progress};
@@ -37,6 +39,7 @@ pub use layers::LayerOptions;
 pub use multi_list::StoreListing;
 pub use names::RecordKind;
 pub use options::{ResolvedOptions, StoreOptions};
+pub use repair::{RepairOptions, RepairOutcome};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -143,15 +146,17 @@ impl Store {
         let (volatile_layers_dir, volatile_containers_dir) =
             if transient { (&run_layers_dir, &run_containers_dir) } else { (&layers_dir, &containers_dir) };
         let layer_records = RecordFile::open(layers_dir.join("layers.json"), layers_lock, read_only)
-            .with_volatile_file(volatile_layers_dir.join("volatile-layers.json"));
+            .with_volatile_file(volatile_layers_dir.join("volatile-layers.json"))
+            .durable(resolved.durable);
         let mounts = MountsFile::open(run_layers_dir.join("mountpoints.json"), open_lock(&run_layers_dir.join("mountpoints.lock"))?);
-        let images = RecordFile::open(images_dir.join("images.json"), open_lock(&images_dir.join("images.lock"))?, read_only);
+        let images = RecordFile::open(images_dir.join("images.json"), open_lock(&images_dir.join("images.lock"))?, read_only).durable(resolved.durable);
         let containers = RecordFile::open(
             containers_dir.join("containers.json"),
             open_lock(&volatile_containers_dir.join("containers.lock"))?,
             read_only,
         )
-        .with_volatile_file(volatile_containers_dir.join("volatile-containers.json"));
+        .with_volatile_file(volatile_containers_dir.join("volatile-containers.json"))
+        .durable(resolved.durable);
 
         let graph_root_images = resolved.image_store.is_some().then(|| graph_root.clone());
         let store = Store {

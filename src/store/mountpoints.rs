@@ -82,7 +82,8 @@ impl MountsFile {
             })
             .collect();
         let json = crate::gojson::to_vec(&entries).expect("mount entries serialize");
-        write_atomic(&self.json_path, &json, 0o600)?;
+        // (In the run root, which does not outlive a reboot: nothing to make durable.)
+        write_atomic(&self.json_path, &json, 0o600, false)?;
         self.seen_token = Some(token);
         Ok(())
     }

@@ -31,6 +31,10 @@ pub struct StoreOptions {
     /// The c/storage generation to produce the bytes of (see `compat`). `None`: the
     /// `CSTORAGE_COMPAT` environment variable, else 1.57.
     pub compat: Option<CompatLevel>,
+    /// Durable writes: a layer is recorded complete only after its files are on disk, and
+    /// every rename is followed by a sync of its directory. `None`: the `sync` driver option
+    /// (`sync = "filesystem"` in storage.conf's driver table, STORAGE_OPTS, `--storage-opt`).
+    pub durable: Option<bool>,
 }
 
 /// The settings a store is opened with, all decided.
@@ -57,6 +61,8 @@ pub struct ResolvedOptions {
     pub disable_volatile: bool,
     /// The c/storage generation served (the caller's, else `CSTORAGE_COMPAT`, else 1.57).
     pub compat: CompatLevel,
+    /// Durable writes (the caller's, else the `sync` driver option's).
+    pub durable: bool,
 }
 
 impl StoreOptions {
@@ -76,8 +82,11 @@ impl StoreOptions {
             || self.driver.is_some()
             || !self.driver_options.is_empty();
         let driver_options = if caller_chose { self.driver_options.clone() } else { configured.driver_options };
+        let (sync_option, driver_options) = take_sync_option(driver_options)?;
         let graph_root = absolute(self.graph_root.as_deref().unwrap_or(&configured.graph_root))?;
         let image_store = self.image_store.clone().or(configured.image_store).map(|path| checked_image_store_root(&path, &graph_root)).transpose()?;
+        crate::idmap::validate(&self.uid_map, "uid")?;
+        crate::idmap::validate(&self.gid_map, "gid")?;
         let compat = match self.compat {
             Some(level) => level,
             None => CompatLevel::from_environment()?.unwrap_or_default(),
@@ -95,8 +104,29 @@ impl StoreOptions {
             image_store,
             disable_volatile: configured.disable_volatile,
             compat,
+            durable: self.durable.or(sync_option).unwrap_or(false),
         })
     }
+}
+
+/// Take `sync=<mode>` (or `<driver>.sync=<mode>`) out of the driver options: a store setting
+/// given where c/storage's tools let users give settings (STORAGE_OPTS, `--storage-opt`).
+fn take_sync_option(options: Vec<String>) -> Result<(Option<bool>, Vec<String>)> {
+    let mut sync = None;
+    let mut rest = Vec::new();
+    for option in options {
+        let Some((key, value)) = option.split_once('=') else {
+            rest.push(option);
+            continue;
+        };
+        let key = key.trim().to_lowercase();
+        if key == "sync" || key.ends_with(".sync") {
+            sync = Some(config::sync_mode(value.trim())?);
+        } else {
+            rest.push(option);
+        }
+    }
+    Ok((sync, rest))
 }
 
 /// The split image store's root: absolute (a relative one would follow the process's working

@@ -45,9 +45,15 @@ pub struct RecordFile<T: Record> {
     /// The volatile file's content as last read or written: it is rewritten only when its
     /// records changed (it is small, so keeping it costs little).
     volatile_bytes: Vec<u8>,
+    /// Records whose ID cannot be a file name (a damaged or hostile file: `../../x`): kept
+    /// out of `records`, so nothing ever builds a path from them, reported by check, and
+    /// written back unchanged to the file they came from.
+    quarantined: Vec<(T, Location)>,
     /// Names were found on two records at load; the next exclusive holder writes the fix.
     names_repaired: bool,
     read_only: bool,
+    /// Sync the directory after each rename (the store's `sync` option).
+    durable: bool,
 }
 
 impl<T: Record> RecordFile<T> {
@@ -64,9 +70,17 @@ impl<T: Record> RecordFile<T> {
             seen_mtime: None,
             seen_volatile_mtime: None,
             volatile_bytes: Vec::new(),
+            quarantined: Vec::new(),
             names_repaired: false,
             read_only,
+            durable: false,
         }
+    }
+
+    /// Make every save durable (see atomic_file).
+    pub fn durable(mut self, durable: bool) -> Self {
+        self.durable = durable;
+        self
     }
 
     /// Also read (and write back) the volatile records kept at `path`, under the same lock.
@@ -137,9 +151,23 @@ impl<T: Record> RecordFile<T> {
             }
             self.volatile_bytes = bytes;
         }
+        self.quarantined.clear();
+        let (records, bad): (Vec<T>, Vec<T>) = records.into_iter().partition(|r| crate::ids::validate_id(r.id()).is_ok());
+        for record in bad {
+            crate::log::log(crate::log::Level::Warn, || {
+                format!("{} {:?} in {} has an ID that cannot be a file name; it is left alone", T::KIND, record.id(), self.json_path.display())
+            });
+            let location = if self.volatile_ids.remove(record.id()) { Location::Volatile } else { Location::Stable };
+            self.quarantined.push((record, location));
+        }
         self.records = records;
         self.reindex();
         Ok(())
+    }
+
+    /// The records left alone because their IDs cannot be file names (see `quarantined`).
+    pub fn quarantined(&self) -> impl Iterator<Item = &T> {
+        self.quarantined.iter().map(|(record, _)| record)
     }
 
     /// Rebuild the ID and name indexes. When two records share a name, the later one keeps it,
@@ -178,16 +206,22 @@ impl<T: Record> RecordFile<T> {
         }
         debug_assert_eq!(guard.kind(), LockKind::Exclusive);
         let token = guard.record_write()?;
-        let (volatile, stable): (Vec<&T>, Vec<&T>) = self.records.iter().partition(|r| self.volatile_ids.contains(r.id()));
+        let (mut volatile, mut stable): (Vec<&T>, Vec<&T>) = self.records.iter().partition(|r| self.volatile_ids.contains(r.id()));
+        for (record, location) in &self.quarantined {
+            match location {
+                Location::Stable => stable.push(record),
+                Location::Volatile => volatile.push(record),
+            }
+        }
         let json = encode(&stable, &self.json_path)?;
-        write_atomic(&self.json_path, &json, 0o600)?;
+        write_atomic(&self.json_path, &json, 0o600, self.durable)?;
         if let Some(path) = &self.volatile_path {
             let json = encode(&volatile, path)?;
             if json != self.volatile_bytes && !(volatile.is_empty() && self.volatile_bytes.iter().all(u8::is_ascii_whitespace)) {
                 if let Some(dir) = path.parent() {
                     crate::atomic_file::create_private_dir(dir)?;
                 }
-                write_atomic(path, &json, 0o600)?;
+                write_atomic(path, &json, 0o600, self.durable)?;
                 self.volatile_bytes = json;
             }
             self.seen_volatile_mtime = modified_time(path);
@@ -269,7 +303,7 @@ impl<T: Record> RecordFile<T> {
     pub fn new_id(&self, requested: Option<&str>) -> Result<String> {
         match requested {
             Some(id) => {
-                crate::ids::validate_id(id)?;
+                crate::ids::validate_new_id(id)?;
                 self.check_id_free(id)?;
                 Ok(id.to_string())
             }
@@ -318,6 +352,7 @@ impl<T: Record> RecordFile<T> {
 
     pub fn clear(&mut self) {
         self.records.clear();
+        self.quarantined.clear();
         self.volatile_ids.clear();
         self.reindex();
     }

@@ -3,11 +3,9 @@
 //! layers, read-only layers, images, read-only images, containers; exit 1 with a count of each
 //! on stderr when anything is damaged.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use cstorage::store::{CheckOptions, CheckReport, DamagedRecords};
-use serde::Serialize;
+use cstorage::store::{CheckOptions, CheckReport, RepairOptions};
 
 use crate::args::FlagSet;
 use crate::commands::{json_flag, Invocation};
@@ -19,25 +17,6 @@ pub fn add_flags(f: &mut FlagSet) {
     f.bool(&["-repair", "r"], "Remove damaged images and layers");
     f.bool(&["-force", "f"], "Remove damaged containers");
     f.bool(&["-quick", "q"], "Perform only quick checks");
-}
-
-/// The report as 1.57's `check -j` writes its CheckReport (Go encodes map keys sorted).
-#[derive(Serialize)]
-struct JsonReport<'a> {
-    #[serde(rename = "Layers")]
-    layers: BTreeMap<&'a str, Vec<String>>,
-    #[serde(rename = "ROLayers")]
-    read_only_layers: BTreeMap<&'a str, Vec<String>>,
-    #[serde(rename = "Images")]
-    images: BTreeMap<&'a str, Vec<String>>,
-    #[serde(rename = "ROImages")]
-    read_only_images: BTreeMap<&'a str, Vec<String>>,
-    #[serde(rename = "Containers")]
-    containers: BTreeMap<&'a str, Vec<String>>,
-}
-
-fn json_section(damaged: &DamagedRecords) -> BTreeMap<&str, Vec<String>> {
-    damaged.iter().map(|(id, problems)| (id, problems.iter().map(|p| p.message.clone()).collect())).collect()
 }
 
 pub fn check(inv: &Invocation) -> i32 {
@@ -53,9 +32,9 @@ pub fn check(inv: &Invocation) -> i32 {
             return 1;
         }
     };
-    // --quick: c/storage then skips comparing mounted files with the layers' diffs; cstorage
-    // does not make that comparison (nor the other content checks) yet, so both are the same.
-    let options = CheckOptions { unreferenced_layer_max_age: max_age, ..Default::default() };
+    // --quick skips comparing mounted files with the layers' diffs (c/storage's CheckMost).
+    let base = if inv.flags.get_bool("q") { CheckOptions::default() } else { CheckOptions::full() };
+    let options = CheckOptions { unreferenced_layer_max_age: max_age, ..base };
     let report = match inv.store.check(&options) {
         Ok(report) => report,
         Err(e) => {
@@ -64,26 +43,52 @@ pub fn check(inv: &Invocation) -> i32 {
         }
     };
     if inv.json() {
-        output::json(&JsonReport {
-            layers: json_section(&report.layers),
-            read_only_layers: json_section(&report.read_only_layers),
-            images: json_section(&report.images),
-            read_only_images: json_section(&report.read_only_images),
-            containers: json_section(&report.containers),
-        });
+        output::json(&report.to_json());
     } else {
         output::stdout_str(&plain_report(&report));
     }
-    if report.is_clean() {
-        return 0;
-    }
-    if inv.flags.get_bool("r") || inv.flags.get_bool("f") {
-        // TODO(issue 14): Store::repair, as c/storage's Repair.
-        errln!("{}: repairing a store is not supported by cstorage yet; nothing was changed", counts(&report));
-    } else {
+    let force = inv.flags.get_bool("f");
+    if !(inv.flags.get_bool("r") || force) {
+        if report.is_clean() {
+            return 0;
+        }
         errln!("{}", counts(&report));
+        return 1;
     }
-    1
+    let outcome = match inv.store.repair(&report, &RepairOptions { remove_containers: force }) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            errln!("{e}");
+            return 1;
+        }
+    };
+    if inv.debug {
+        for action in &outcome.actions {
+            errln!("{}", crate::global::debug_line(action));
+        }
+    }
+    if let Some(first) = outcome.errors.first() {
+        if inv.json() {
+            output::json(&outcome.errors.iter().map(|_| serde_json::json!({})).collect::<Vec<_>>());
+        } else {
+            for e in &outcome.errors {
+                errln!("{e}");
+            }
+        }
+        errln!("{first}");
+        return 1;
+    }
+    // What repair leaves: additional image stores' damage, and containers unless forced.
+    let (ro_layers, ro_images, containers) = (report.read_only_layers.len(), report.read_only_images.len(), report.containers.len());
+    if ro_layers > 0 || ro_images > 0 || (!force && containers > 0) {
+        if force {
+            errln!("{ro_layers} read-only layer errors, {ro_images} read-only image errors");
+        } else {
+            errln!("{ro_layers} read-only layer errors, {ro_images} read-only image errors, {containers} container errors");
+        }
+        return 1;
+    }
+    0
 }
 
 fn plain_report(report: &CheckReport) -> String {

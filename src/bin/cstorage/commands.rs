@@ -106,13 +106,13 @@ pub static COMMANDS: &[Command] = &[
         names: &["check"],
         options_help: "",
         usage: "Check storage consistency",
-        note: "cstorage checks records, layer directories and data items; it does not yet check layer contents \
-               (containers-storage 1.57 also regenerates every layer's diff to compare digests, mounts every layer and, \
-               without --quick, compares the mounted files), so --quick changes nothing. --repair and --force are refused \
-               when there is something to repair. With --json, each problem is its message (1.57 writes {} for each). \
+        note: "As 1.57: records, data items, every layer's regenerated diff against its digest, every layer mounted and, \
+               without --quick, the mounted files against the diffs; --repair removes what is damaged as 1.57 does (containers \
+               only with --force). With --json, each problem is its message (1.57 writes {} for each). \
+               A record whose ID cannot be a file name is reported and never repaired (1.57 does not check IDs). \
                A container whose layer has no record is reported (1.57 does not check that); layers recorded by a process \
                that opened the store in the other transient mode are not reported as unaccounted (1.57 reports them, and its \
-               gc removes them). The store is left as it was \
+               gc removes them). The store is left mounted as it was \
                (1.57 then shuts the store down with force, unmounting every layer, those of running containers too).",
         min_args: 0,
         max_args: Some(0),

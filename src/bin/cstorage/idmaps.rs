@@ -69,6 +69,7 @@ pub fn parse_map(text: &str, what: &str) -> Result<Vec<IdMap>, String> {
             }
         }
     }
+    cstorage::idmap::validate(&maps, what).map_err(|e| e.message().to_string())?;
     Ok(maps)
 }
 

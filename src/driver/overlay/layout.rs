@@ -277,6 +277,30 @@ impl Layout {
         Ok(())
     }
 
+    /// Remove the `l/` symlinks of our trees whose layer directory is gone (a crash between
+    /// removing a layer and its link, or a layer removed by hand). Returns what was removed.
+    pub fn remove_dangling_links(&self) -> Result<Vec<PathBuf>> {
+        let mut removed = Vec::new();
+        for home in self.own_homes() {
+            let link_dir = home.join(LINK_DIR);
+            let entries = match fs::read_dir(&link_dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io(format_args!("reading {}", link_dir.display()), e)),
+            };
+            for entry in entries {
+                let path = entry.ctx("reading the overlay link directory")?.path();
+                let is_link = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+                // (metadata follows the link: NotFound means it leads nowhere.)
+                if is_link && fs::metadata(&path).is_err_and(|e| e.kind() == io::ErrorKind::NotFound) {
+                    fs::remove_file(&path).ctx(format_args!("removing {}", path.display()))?;
+                    removed.push(path);
+                }
+            }
+        }
+        Ok(removed)
+    }
+
     /// Remove the layer's `l/` symlink in each of our trees that has the layer's directory.
     pub fn remove_links_everywhere(&self, id: &str) -> Result<()> {
         for home in self.own_homes() {
@@ -291,7 +315,16 @@ impl Layout {
 /// `repair_links` for one tree (`home`: G/overlay or IS/overlay).
 fn repair_links_in(home: &Path) -> Result<()> {
     let link_dir = home.join(LINK_DIR);
-    let read_link_id = |layer: &str| read_link_file(&home.join(layer), layer);
+    // A damaged link file is left as it is (check reports the layer when it cannot be mounted).
+    let read_link_id = |layer: &str| -> Result<Option<String>> {
+        match read_link_file(&home.join(layer), layer) {
+            Err(e) if e.kind() == ErrorKind::CorruptMetadata => {
+                crate::log::log(crate::log::Level::Warn, || e.to_string());
+                Ok(None)
+            }
+            other => other,
+        }
+    };
     fs::DirBuilder::new().recursive(true).mode(0o755).create(&link_dir).ctx("creating the overlay link directory")?;
     let entries = fs::read_dir(home).ctx(format_args!("reading {}", home.display()))?;
     for entry in entries {
@@ -317,7 +350,7 @@ fn repair_links_in(home: &Path) -> Result<()> {
         };
         let parts: Vec<&str> = target.to_str().unwrap_or("").split('/').collect();
         let layer = match parts.as_slice() {
-            ["..", layer, "diff"] if !layer.is_empty() => layer.to_string(),
+            ["..", layer, "diff"] if crate::ids::is_path_component(layer) => layer.to_string(),
             _ => {
                 let _ = fs::remove_file(entry.path());
                 continue;
@@ -337,21 +370,32 @@ fn repair_links_in(home: &Path) -> Result<()> {
 
 /// Remove the `l/` symlink of layer `id` of tree `home`, if its link file names one.
 fn remove_link_in(home: &Path, id: &str) -> Result<()> {
-    if let Some(link) = read_link_file(&home.join(id), id)? {
-        if !link.is_empty() && !link.contains('/') {
-            match fs::remove_file(home.join(LINK_DIR).join(&link)) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(Error::io(format_args!("removing the link of layer {id}"), e)),
-                _ => {}
-            }
+    // A damaged link file names nothing we may remove; the layer's directory still goes.
+    let link = read_link_file(&home.join(id), id).unwrap_or_else(|e| {
+        crate::log::log(crate::log::Level::Warn, || e.to_string());
+        None
+    });
+    if let Some(link) = link {
+        match fs::remove_file(home.join(LINK_DIR).join(&link)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(Error::io(format_args!("removing the link of layer {id}"), e)),
+            _ => {}
         }
     }
     Ok(())
 }
 
-/// The link ID in a layer directory's `link` file, or `None` when it has none.
+/// The link ID in a layer directory's `link` file, or `None` when it has none. A link ID
+/// becomes a path under `l/`, so one that is not a single file name is an error (CorruptMetadata),
+/// never used.
 fn read_link_file(layer_dir: &Path, id: &str) -> Result<Option<String>> {
     match fs::read_to_string(layer_dir.join(LINK_FILE)) {
-        Ok(s) => Ok(Some(s.trim_end_matches('\n').to_string())),
+        Ok(s) => {
+            let link = s.trim_end_matches('\n');
+            if !crate::ids::is_path_component(link) || link.len() > crate::ids::NAME_MAX {
+                return Err(Error::corrupt(format!("the link file of layer {id} names {link:?}, which is not a link name")));
+            }
+            Ok(Some(link.to_string()))
+        }
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(format_args!("reading the link file of layer {id}"), e)),
     }
@@ -360,7 +404,17 @@ fn read_link_file(layer_dir: &Path, id: &str) -> Result<Option<String>> {
 /// The entries of a layer directory's `lower` file; none when it has none.
 fn read_lower_file(layer_dir: &Path, id: &str) -> Result<Vec<String>> {
     match fs::read_to_string(layer_dir.join(LOWER_FILE)) {
-        Ok(s) => Ok(s.split(':').filter(|e| !e.is_empty()).map(String::from).collect()),
+        Ok(s) => {
+            let entries: Vec<String> = s.split(':').filter(|e| !e.is_empty()).map(String::from).collect();
+            // Each entry is `l/<link>`: anything else would make a mount reach outside the tree.
+            for entry in &entries {
+                let link = entry.strip_prefix("l/").unwrap_or("");
+                if !crate::ids::is_path_component(link) {
+                    return Err(Error::corrupt(format!("the lower file of layer {id} has the entry {entry:?}, which is not l/<link>")));
+                }
+            }
+            Ok(entries)
+        }
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(Error::io(format_args!("reading the lower file of layer {id}"), e)),
     }

@@ -625,6 +625,10 @@ impl Driver for Overlay {
         ]
     }
 
+    fn collect_garbage(&self) -> Result<Vec<PathBuf>> {
+        self.layout.remove_dangling_links()
+    }
+
     /// Undo the home's bind mount (c/storage's Cleanup). Layers still mounted under it are
     /// detached with it; the store only calls this once every counted mount is released.
     fn cleanup(&self) -> Result<()> {

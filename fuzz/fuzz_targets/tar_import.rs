@@ -1,0 +1,32 @@
+//! The tar importer through the public import path: any bytes given to `put_layer` on a real
+//! (vfs) store in a temp directory either make a layer or fail with an error, never a crash,
+//! and never leave a half-made layer behind.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use cstorage::{LayerOptions, Store, StoreOptions};
+use libfuzzer_sys::fuzz_target;
+
+fn store() -> &'static Store {
+    static STORE: OnceLock<Store> = OnceLock::new();
+    STORE.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("cstorage-fuzz-tar-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        Store::open(&StoreOptions {
+            graph_root: Some(dir.join("graph")),
+            run_root: Some(dir.join("run")),
+            driver: Some("vfs".into()),
+            ..Default::default()
+        })
+        .expect("open the fuzzing store")
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let store = store();
+    if let Ok(layer) = store.put_layer(&LayerOptions::default(), &mut &data[..], None) {
+        store.delete_layer(&layer.id).expect("delete the imported layer");
+    }
+    assert!(store.layers().expect("list layers").is_empty(), "a failed import left a layer");
+});
