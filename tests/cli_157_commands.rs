@@ -192,6 +192,44 @@ fn gc_leaves_a_directory_with_a_mount_inside() {
 }
 
 #[test]
+fn gc_drops_mount_records_no_record_file_owns_unless_mounted() {
+    let t = TempStore::new("cli157-gc-mountrec");
+    let cli = Cli::vfs(&t);
+    let (layer, _, _) = image_and_container(&cli, &t.dir);
+    let mounted_dir = t.dir.join("still-mounted");
+    fs::create_dir_all(&mounted_dir).unwrap();
+    let (stale, live) = (hex_id('e'), hex_id('f'));
+    let records = serde_json::json!([
+        {"id": layer, "path": t.dir.join("ours").display().to_string(), "count": 1},
+        {"id": stale, "path": t.dir.join("gone").display().to_string(), "count": 2},
+        {"id": live, "path": mounted_dir.display().to_string(), "count": 1},
+    ]);
+    let mounts_json = t.run().join("vfs-layers/mountpoints.json");
+    fs::write(&mounts_json, serde_json::to_vec(&records).unwrap()).unwrap();
+    // An ordinary write keeps every record (another store's file may have those layers).
+    cli.ok(&["create-layer"]);
+    assert_eq!(json(&fs::read_to_string(&mounts_json).unwrap()).as_array().unwrap().len(), 3);
+
+    let target = std::ffi::CString::new(mounted_dir.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: NUL-terminated paths; a bind mount of the directory onto itself.
+    let rc = unsafe { libc::mount(target.as_ptr(), target.as_ptr(), std::ptr::null(), libc::MS_BIND, std::ptr::null()) };
+    assert_eq!(rc, 0, "bind mount: {}", std::io::Error::last_os_error());
+    let run = cli.run(&["--debug", "gc"]);
+    // SAFETY: as above.
+    unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("removing the mount record of layer {stale}")), "{}", run.stderr);
+    let left: Vec<String> =
+        json(&fs::read_to_string(&mounts_json).unwrap()).as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(left, [layer.clone(), live.clone()], "gc kept the wrong mount records");
+    // Unmounted, the last stale record goes too; the layer's own record stays.
+    cli.ok(&["gc"]);
+    let left: Vec<String> =
+        json(&fs::read_to_string(&mounts_json).unwrap()).as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(left, [layer]);
+}
+
+#[test]
 fn check_is_quiet_and_exits_0_on_a_whole_store() {
     let t = TempStore::new("cli157-check-clean");
     let cli = Cli::vfs(&t);

@@ -219,8 +219,9 @@ pub extern "C" fn cs_store_repair(
 }
 
 /// Garbage collection, as c/storage 1.57's GarbageCollect: remove container, image and layer
-/// directories no record owns and tar-splits killed imports left. `removed` (may be NULL)
-/// receives the removed paths; dispose of it with `cs_strarray_dispose`. The first failure is
+/// directories no record owns, tar-splits killed imports left and mount records of layers no
+/// record file has. `removed` (may be NULL) receives the removed paths, and "mount record of
+/// layer <id>" for each mount record dropped; dispose of it with `cs_strarray_dispose`. The first failure is
 /// returned after the rest was collected.
 #[no_mangle]
 pub extern "C" fn cs_store_gc(store: *const cs_store, removed: *mut cs_strarray, err: *mut *mut cs_error) -> cs_result {
@@ -230,7 +231,9 @@ pub extern "C" fn cs_store_gc(store: *const cs_store, removed: *mut cs_strarray,
             return Err(collected.errors.remove(0));
         }
         if let Some(out) = removed {
-            out.write(strarray(collected.removed.iter().map(|p| p.to_string_lossy().into_owned()).collect()));
+            let paths = collected.removed.iter().map(|p| p.to_string_lossy().into_owned());
+            let mounts = collected.forgotten_mounts.iter().map(|id| format!("mount record of layer {id}"));
+            out.write(strarray(paths.chain(mounts).collect()));
         }
         Ok(())
     })

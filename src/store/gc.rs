@@ -7,6 +7,8 @@
 //! * driver layer directories no layer record owns, with their tar-split file and big-data
 //!   directory;
 //! * overlay `l/` links whose layer directory is gone;
+//! * mount records (mountpoints.json) of layers that no record file has and whose mount point
+//!   is not mounted: nothing would ever unmount them, and their counts would stay forever;
 //! * tar-split files a killed import was writing (`<id>.tar-split.gz.tmp`), and record files a
 //!   killed writer left beside layers.json, images.json, containers.json (`.tmp-*`).
 //!
@@ -34,6 +36,8 @@ use crate::record::{Image, Layer};
 pub struct GarbageCollection {
     /// Removed, in the order they went.
     pub removed: Vec<PathBuf>,
+    /// Layers whose mount records were dropped from mountpoints.json.
+    pub forgotten_mounts: Vec<String>,
     /// Left in place although no record owns them, and why.
     pub kept: Vec<(PathBuf, String)>,
     /// What failed; collection goes on past a failure, as c/storage's does.
@@ -80,7 +84,7 @@ impl Store {
         self.check_writable()?;
         // All three record files locked for writing, so no record appears or goes while we
         // decide (c/storage locks them one after the other).
-        let AllRecords { layers, layers_guard, images, images_guard: _images_guard, containers, containers_guard: _containers_guard } =
+        let AllRecords { mut layers, layers_guard, images, images_guard: _images_guard, containers, containers_guard: _containers_guard } =
             self.lock_all(LockKind::Exclusive)?;
         let driver = self.driver.as_ref();
 
@@ -133,6 +137,32 @@ impl Store {
             let big_data = layers.big_data_dir(&id);
             if big_data.is_dir() {
                 done.remove(&big_data, || remove_tree(&big_data));
+            }
+        }
+        // Mount records are kept for layers we cannot see (a record file this store does not
+        // read may have them), but not when no record file in either root or any additional
+        // store has the layer and nothing is mounted where the record says: then the count
+        // only keeps a c/storage process from ever cleaning up.
+        let mut stale_mounts = Vec::new();
+        for (id, path) in layers.mount_records() {
+            let owned = layers.records.contains_id(&id) || on_disk.layers.contains(&id) || self.additional.has_id::<Layer>(&id)?;
+            if owned {
+                continue;
+            }
+            if mounts.contains(&path) {
+                done.keep(path, "a mount record of a layer no record has, but it is mounted");
+                continue;
+            }
+            stale_mounts.push(id);
+        }
+        if !stale_mounts.is_empty() {
+            for id in &stale_mounts {
+                log(Level::Debug, || format!("removing the mount record of layer {id}"));
+                layers.forget_mount_record(id);
+            }
+            match layers.save(&layers_guard) {
+                Ok(()) => done.forgotten_mounts = stale_mounts,
+                Err(e) => done.errors.push(e),
             }
         }
         // The driver's own leftovers (overlay: links to layers that are gone).

@@ -98,6 +98,17 @@ impl LayerStore {
         self.mounts.save(&mounts_guard, |id| keeps_mount_record(removed, id))
     }
 
+    /// The layers mountpoints.json has a record of, with where each is mounted.
+    pub fn mount_records(&self) -> Vec<(String, PathBuf)> {
+        self.mounts.mounted_ids().into_iter().filter_map(|id| self.mounts.get(&id).map(|m| (id.clone(), PathBuf::from(&m.path)))).collect()
+    }
+
+    /// Drop `id`'s mount record at the next save, although this process did not remove the
+    /// layer (garbage collection, which has made sure no record file anywhere has it).
+    pub fn forget_mount_record(&mut self, id: &str) {
+        self.removed.insert(id.to_string());
+    }
+
     pub fn get(&self, key: &str) -> Result<&Layer> {
         self.records.get(key).ok_or_else(|| unknown_error::<Layer>(key))
     }

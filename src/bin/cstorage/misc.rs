@@ -105,6 +105,9 @@ pub fn gc(inv: &Invocation) -> i32 {
         for path in &collected.removed {
             errln!("{}", crate::global::debug_line(&format!("removing {}", output::go_quote(&path.display().to_string()))));
         }
+        for id in &collected.forgotten_mounts {
+            errln!("{}", crate::global::debug_line(&format!("removing the mount record of layer {id}")));
+        }
         for (path, why) in &collected.kept {
             errln!("{}", crate::global::debug_line(&format!("keeping {}: {why}", output::go_quote(&path.display().to_string()))));
         }
