@@ -15,6 +15,7 @@ CDEF = r'''
 #define CS_VERSION_NUMBER 1000
 #define CS_ABI_VERSION 0
 typedef struct cs_change_list cs_change_list;
+typedef struct cs_check_report cs_check_report;
 typedef struct cs_container cs_container;
 typedef struct cs_container_list cs_container_list;
 typedef struct cs_container_options cs_container_options;
@@ -31,21 +32,46 @@ typedef struct cs_layer_options cs_layer_options;
 typedef struct cs_store cs_store;
 typedef struct cs_store_options cs_store_options;
 typedef int32_t cs_result;
+typedef int32_t cs_check_section;
+typedef int32_t cs_check_problem;
+typedef struct {
+    char **strings;
+    size_t count;
+} cs_strarray;
 typedef struct {
     uint32_t container_id;
     uint32_t host_id;
     uint32_t size;
 } cs_id_map;
-typedef struct {
-    char **strings;
-    size_t count;
-} cs_strarray;
 typedef int32_t (*cs_progress_fn)(void *userdata, uint64_t done_bytes, uint64_t total_bytes);
 typedef int32_t (*cs_read_fn)(void *userdata, uint8_t *buf, size_t len, size_t *out_n);
 typedef int32_t (*cs_write_fn)(void *userdata, const uint8_t *buf, size_t len, size_t *out_n);
 typedef int32_t cs_log_level;
 typedef void (*cs_log_fn)(void *userdata, cs_log_level level, const char *message);
 typedef int32_t (*cs_image_import_progress_fn)(void *userdata, size_t layer_index, size_t layer_count, uint64_t done_bytes, uint64_t total_bytes);
+#define CS_CHECK_SECTION_LAYERS 0
+#define CS_CHECK_SECTION_READ_ONLY_LAYERS 1
+#define CS_CHECK_SECTION_IMAGES 2
+#define CS_CHECK_SECTION_READ_ONLY_IMAGES 3
+#define CS_CHECK_SECTION_CONTAINERS 4
+#define CS_CHECK_PROBLEM_OTHER 0
+#define CS_CHECK_PROBLEM_LAYER_DATA_MISSING 1
+#define CS_CHECK_PROBLEM_LAYER_MISSING 2
+#define CS_CHECK_PROBLEM_LAYER_DIRECTORY_MISSING 3
+#define CS_CHECK_PROBLEM_LAYER_UNREFERENCED 4
+#define CS_CHECK_PROBLEM_LAYER_UNACCOUNTED 5
+#define CS_CHECK_PROBLEM_LAYER_INCORRECT_DIGEST 6
+#define CS_CHECK_PROBLEM_LAYER_INCORRECT_SIZE 7
+#define CS_CHECK_PROBLEM_LAYER_CONTENT_MODIFIED 8
+#define CS_CHECK_PROBLEM_LAYER_UNUSABLE 9
+#define CS_CHECK_PROBLEM_IMAGE_DATA_MISSING 10
+#define CS_CHECK_PROBLEM_IMAGE_DATA_INCORRECT_SIZE 11
+#define CS_CHECK_PROBLEM_IMAGE_LAYER_MISSING 12
+#define CS_CHECK_PROBLEM_CONTAINER_DATA_MISSING 13
+#define CS_CHECK_PROBLEM_CONTAINER_DATA_INCORRECT_SIZE 14
+#define CS_CHECK_PROBLEM_CONTAINER_IMAGE_MISSING 15
+#define CS_CHECK_PROBLEM_CONTAINER_LAYER_MISSING 16
+#define CS_CHECK_PROBLEM_INVALID_ID 17
 #define CS_LOG_ERROR 1
 #define CS_LOG_WARN 2
 #define CS_LOG_INFO 3
@@ -87,6 +113,17 @@ typedef int32_t (*cs_image_import_progress_fn)(void *userdata, size_t layer_inde
 #define CS_RESULT_UNSAFE_LAYOUT_PATH -123
 #define CS_RESULT_BAD_LAYOUT -124
 #define CS_RESULT_REFERENCE_UNKNOWN -125
+cs_result cs_store_check(const cs_store *store, bool full, uint64_t unreferenced_layer_max_age_seconds, cs_check_report **report, cs_error **err);
+void cs_check_report_free(cs_check_report *report);
+bool cs_check_report_is_clean(const cs_check_report *report);
+size_t cs_check_report_count(const cs_check_report *report, cs_check_section section);
+const char *cs_check_report_id(const cs_check_report *report, cs_check_section section, size_t index);
+size_t cs_check_report_problem_count(const cs_check_report *report, cs_check_section section, size_t index);
+cs_check_problem cs_check_report_problem_kind(const cs_check_report *report, cs_check_section section, size_t index, size_t problem);
+const char *cs_check_report_problem_message(const cs_check_report *report, cs_check_section section, size_t index, size_t problem);
+cs_result cs_store_repair(const cs_store *store, const cs_check_report *report, bool remove_containers, cs_strarray *actions, cs_error **err);
+cs_result cs_store_gc(const cs_store *store, cs_strarray *removed, cs_error **err);
+cs_result cs_check_report_json(const cs_check_report *report, char **json, cs_error **err);
 cs_container_options *cs_container_options_new(void);
 void cs_container_options_free(cs_container_options *options);
 cs_result cs_container_options_set_id(cs_container_options *options, const char *id, cs_error **err);

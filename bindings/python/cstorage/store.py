@@ -5,11 +5,12 @@ import contextlib
 import errno as errno_codes
 import json
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import BinaryIO, Callable, Iterator, Mapping, Sequence
 
 from ._native import cstr, ffi, lib, pystr, take_str, take_strarray
-from .errors import CStorageError, NotSupported, StoreClosed, check
+from .check import CheckReport, take_report
+from .errors import CStorageError, InvalidArgument, NotSupported, StoreClosed, check
 from .records import (Change, ChangeKind, Compression, Container, IDMap, Image, Kind, Layer,
                       id_maps, py_id_maps, take_list, take_one)
 
@@ -473,6 +474,31 @@ class Store:
     def shutdown(self, force: bool = False) -> list[str]:
         """Go's Shutdown: with force, unmount every layer; returns the layers left mounted."""
         return self._out_strarray(lib.cs_store_shutdown, force)
+
+    # --- check, repair, garbage collection -----------------------------------------------
+
+    def check(self, full: bool = False, max_age: timedelta | float | None = None) -> CheckReport:
+        """c/storage 1.57's Check: full adds the comparison of every layer's contents with its
+        diff (CheckEverything; else CheckMost, `check --quick`). A layer no image or container
+        uses is reported once older than max_age (a timedelta or seconds; None: c/storage's
+        24 hours; whole seconds count). Reads only."""
+        seconds = 86400 if max_age is None else (
+            max_age.total_seconds() if isinstance(max_age, timedelta) else max_age)
+        if seconds < 0:
+            raise InvalidArgument("check: max_age must not be negative")
+        return take_report(self._out("cs_check_report **", lib.cs_store_check, full, int(seconds)))
+
+    def repair(self, report: CheckReport, remove_containers: bool = False) -> list[str]:
+        """c/storage 1.57's Repair of what report found: damaged containers (only with
+        remove_containers), damaged images and layers, driver directories no record owns; never
+        anything of an additional image store. Returns one line per removal."""
+        report_pointer = ffi.NULL if report is None else report._report  # None: NullParameter
+        return self._out_strarray(lib.cs_store_repair, report_pointer, remove_containers)
+
+    def gc(self) -> list[str]:
+        """c/storage 1.57's GarbageCollect: remove container, image and layer directories no
+        record owns and tar-splits killed imports left; returns the removed paths."""
+        return self._out_strarray(lib.cs_store_gc)
 
     # --- names, metadata, lookups -----------------------------------------------------
 

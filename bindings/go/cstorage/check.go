@@ -1,0 +1,145 @@
+package cstorage
+
+/*
+#include <cstorage.h>
+*/
+import "C"
+
+import (
+	"runtime"
+	"time"
+)
+
+// CheckSection says which kind of record a part of a CheckReport is about.
+type CheckSection int32
+
+// The report's sections, numbered as the header numbers them.
+const (
+	CheckLayers         CheckSection = C.CS_CHECK_SECTION_LAYERS
+	CheckReadOnlyLayers CheckSection = C.CS_CHECK_SECTION_READ_ONLY_LAYERS // of additional image stores; never repaired
+	CheckImages         CheckSection = C.CS_CHECK_SECTION_IMAGES
+	CheckReadOnlyImages CheckSection = C.CS_CHECK_SECTION_READ_ONLY_IMAGES // of additional image stores; never repaired
+	CheckContainers     CheckSection = C.CS_CHECK_SECTION_CONTAINERS
+)
+
+// CheckProblem is the kind of one problem Check found (c/storage's error of that kind is
+// named after each); new kinds are only appended.
+type CheckProblem int32
+
+const (
+	ProblemOther                      CheckProblem = C.CS_CHECK_PROBLEM_OTHER
+	ProblemLayerDataMissing           CheckProblem = C.CS_CHECK_PROBLEM_LAYER_DATA_MISSING
+	ProblemLayerMissing               CheckProblem = C.CS_CHECK_PROBLEM_LAYER_MISSING
+	ProblemLayerDirectoryMissing      CheckProblem = C.CS_CHECK_PROBLEM_LAYER_DIRECTORY_MISSING
+	ProblemLayerUnreferenced          CheckProblem = C.CS_CHECK_PROBLEM_LAYER_UNREFERENCED
+	ProblemLayerUnaccounted           CheckProblem = C.CS_CHECK_PROBLEM_LAYER_UNACCOUNTED
+	ProblemLayerIncorrectDigest       CheckProblem = C.CS_CHECK_PROBLEM_LAYER_INCORRECT_DIGEST
+	ProblemLayerIncorrectSize         CheckProblem = C.CS_CHECK_PROBLEM_LAYER_INCORRECT_SIZE
+	ProblemLayerContentModified       CheckProblem = C.CS_CHECK_PROBLEM_LAYER_CONTENT_MODIFIED
+	ProblemLayerUnusable              CheckProblem = C.CS_CHECK_PROBLEM_LAYER_UNUSABLE
+	ProblemImageDataMissing           CheckProblem = C.CS_CHECK_PROBLEM_IMAGE_DATA_MISSING
+	ProblemImageDataIncorrectSize     CheckProblem = C.CS_CHECK_PROBLEM_IMAGE_DATA_INCORRECT_SIZE
+	ProblemImageLayerMissing          CheckProblem = C.CS_CHECK_PROBLEM_IMAGE_LAYER_MISSING
+	ProblemContainerDataMissing       CheckProblem = C.CS_CHECK_PROBLEM_CONTAINER_DATA_MISSING
+	ProblemContainerDataIncorrectSize CheckProblem = C.CS_CHECK_PROBLEM_CONTAINER_DATA_INCORRECT_SIZE
+	ProblemContainerImageMissing      CheckProblem = C.CS_CHECK_PROBLEM_CONTAINER_IMAGE_MISSING
+	ProblemContainerLayerMissing      CheckProblem = C.CS_CHECK_PROBLEM_CONTAINER_LAYER_MISSING
+	ProblemInvalidID                  CheckProblem = C.CS_CHECK_PROBLEM_INVALID_ID
+)
+
+// Problem is one thing wrong with a record, worded as c/storage words it.
+type Problem struct {
+	Kind    CheckProblem
+	Message string
+}
+
+// DamagedRecord is a record Check found problems with (ID is a directory name for a
+// directory no record owns).
+type DamagedRecord struct {
+	ID       string
+	Problems []Problem
+}
+
+// CheckReport is what Check found, copied out of the library's report. The library's report
+// itself, which Repair needs, stays attached and is freed when the value is garbage.
+type CheckReport struct {
+	Sections map[CheckSection][]DamagedRecord // only the sections with damaged records
+	JSON     string                           // as c/storage's `check --json` writes it
+	clean    bool
+	report   *C.cs_check_report
+}
+
+// Clean tells whether Check found nothing.
+func (r *CheckReport) Clean() bool { return r.clean }
+
+// Check is c/storage 1.57's Check: full adds the comparison of every layer's contents with
+// its diff (CheckEverything; else CheckMost, `check --quick`). A layer no image or container
+// uses is reported once older than maxAge (c/storage's default is 24h; whole seconds count).
+// Reads only.
+func (s *Store) Check(full bool, maxAge time.Duration) (*CheckReport, error) {
+	if maxAge < 0 {
+		return nil, &Error{Code: ErrInvalidArgument, Message: "Check: maxAge must not be negative"}
+	}
+	var report *C.cs_check_report
+	if err := s.call(func(st *C.cs_store, e **C.cs_error) C.cs_result {
+		return C.cs_store_check(st, C.bool(full), C.uint64_t(maxAge/time.Second), &report, e)
+	}); err != nil {
+		return nil, err
+	}
+	out := &CheckReport{Sections: map[CheckSection][]DamagedRecord{}, clean: bool(C.cs_check_report_is_clean(report)), report: report}
+	// A finalizer rather than a Free method: the report holds no lock or file, only memory.
+	runtime.SetFinalizer(out, func(r *CheckReport) { C.cs_check_report_free(r.report) })
+	for section := CheckLayers; section <= CheckContainers; section++ {
+		if records := goDamagedRecords(report, section); len(records) > 0 {
+			out.Sections[section] = records
+		}
+	}
+	var json *C.char
+	if err := check(func(e **C.cs_error) C.cs_result { return C.cs_check_report_json(report, &json, e) }); err != nil {
+		return nil, err
+	}
+	out.JSON = takeString(json)
+	return out, nil
+}
+
+func goDamagedRecords(report *C.cs_check_report, section CheckSection) []DamagedRecord {
+	sec := C.cs_check_section(section)
+	var records []DamagedRecord
+	for i := C.size_t(0); i < C.cs_check_report_count(report, sec); i++ {
+		record := DamagedRecord{ID: goString(C.cs_check_report_id(report, sec, i))}
+		for p := C.size_t(0); p < C.cs_check_report_problem_count(report, sec, i); p++ {
+			record.Problems = append(record.Problems, Problem{
+				Kind:    CheckProblem(C.cs_check_report_problem_kind(report, sec, i, p)),
+				Message: goString(C.cs_check_report_problem_message(report, sec, i, p)),
+			})
+		}
+		records = append(records, record)
+	}
+	return records
+}
+
+// Repair is c/storage 1.57's Repair of what report found: damaged containers (only with
+// removeContainers), damaged images and layers, driver directories no record owns; never
+// anything of an additional image store. Returns one line per removal; when a removal fails
+// the others are still made and the first failure is returned with the lines.
+func (s *Store) Repair(report *CheckReport, removeContainers bool) ([]string, error) {
+	if report == nil || report.report == nil {
+		return nil, &Error{Code: ErrNullParameter, Message: "Repair needs a report from Check"}
+	}
+	defer runtime.KeepAlive(report)
+	var actions C.cs_strarray
+	err := s.call(func(st *C.cs_store, e **C.cs_error) C.cs_result {
+		return C.cs_store_repair(st, report.report, C.bool(removeContainers), &actions, e)
+	})
+	return takeStrings(&actions), err
+}
+
+// GC is c/storage 1.57's GarbageCollect: removes container, image and layer directories no
+// record owns and tar-splits killed imports left; returns the removed paths.
+func (s *Store) GC() ([]string, error) {
+	var removed C.cs_strarray
+	err := s.call(func(st *C.cs_store, e **C.cs_error) C.cs_result {
+		return C.cs_store_gc(st, &removed, e)
+	})
+	return takeStrings(&removed), err
+}
