@@ -6,7 +6,6 @@ package cstorage
 import "C"
 
 import (
-	"runtime"
 	"time"
 )
 
@@ -60,13 +59,15 @@ type DamagedRecord struct {
 	Problems []Problem
 }
 
-// CheckReport is what Check found, copied out of the library's report. The library's report
-// itself, which Repair needs, stays attached and is freed when the value is garbage.
+// CheckReport is what Check found, copied out of the library's report (freed before Check
+// returns: the Go side never keeps a C pointer). It remembers how it was made, so that Repair
+// can check again the same way.
 type CheckReport struct {
 	Sections map[CheckSection][]DamagedRecord // only the sections with damaged records
 	JSON     string                           // as c/storage's `check --json` writes it
 	clean    bool
-	report   *C.cs_check_report
+	full     bool
+	maxAge   time.Duration
 }
 
 // Clean tells whether Check found nothing.
@@ -86,9 +87,8 @@ func (s *Store) Check(full bool, maxAge time.Duration) (*CheckReport, error) {
 	}); err != nil {
 		return nil, err
 	}
-	out := &CheckReport{Sections: map[CheckSection][]DamagedRecord{}, clean: bool(C.cs_check_report_is_clean(report)), report: report}
-	// A finalizer rather than a Free method: the report holds no lock or file, only memory.
-	runtime.SetFinalizer(out, func(r *CheckReport) { C.cs_check_report_free(r.report) })
+	defer C.cs_check_report_free(report)
+	out := &CheckReport{Sections: map[CheckSection][]DamagedRecord{}, clean: bool(C.cs_check_report_is_clean(report)), full: full, maxAge: maxAge}
 	for section := CheckLayers; section <= CheckContainers; section++ {
 		if records := goDamagedRecords(report, section); len(records) > 0 {
 			out.Sections[section] = records
@@ -118,18 +118,24 @@ func goDamagedRecords(report *C.cs_check_report, section CheckSection) []Damaged
 	return records
 }
 
-// Repair is c/storage 1.57's Repair of what report found: damaged containers (only with
-// removeContainers), damaged images and layers, driver directories no record owns; never
-// anything of an additional image store. Returns one line per removal; when a removal fails
-// the others are still made and the first failure is returned with the lines.
+// Repair is c/storage 1.57's Repair: damaged containers (only with removeContainers), damaged
+// images and layers, driver directories no record owns; never anything of an additional
+// image store. It checks again as report was made and repairs what that check finds, within
+// one call (the store may have changed since report; a repair acts on what is there now, as
+// `containers-storage check -r` does). Returns one line per removal; when a removal fails the
+// others are still made and the first failure is returned with the lines.
 func (s *Store) Repair(report *CheckReport, removeContainers bool) ([]string, error) {
-	if report == nil || report.report == nil {
+	if report == nil {
 		return nil, &Error{Code: ErrNullParameter, Message: "Repair needs a report from Check"}
 	}
-	defer runtime.KeepAlive(report)
 	var actions C.cs_strarray
 	err := s.call(func(st *C.cs_store, e **C.cs_error) C.cs_result {
-		return C.cs_store_repair(st, report.report, C.bool(removeContainers), &actions, e)
+		var fresh *C.cs_check_report
+		if rc := C.cs_store_check(st, C.bool(report.full), C.uint64_t(report.maxAge/time.Second), &fresh, e); rc != C.CS_RESULT_OK {
+			return rc
+		}
+		defer C.cs_check_report_free(fresh)
+		return C.cs_store_repair(st, fresh, C.bool(removeContainers), &actions, e)
 	})
 	return takeStrings(&actions), err
 }
