@@ -8,6 +8,8 @@
 //! in each part `@D<n>@`/`@S<n>@` become the digest/size of part n (parts refer only to later
 //! ones, so they are digested from the last), and `@LD@`/`@LS@` the digest/size of a small
 //! valid layer blob (an uncompressed tar, so it is its own DiffID) that every layout holds.
+//! index.json may start with a line `ref:<tag or digest>`: the reference imported (none
+//! otherwise, which index.json with one entry allows).
 #![no_main]
 
 use std::path::{Path, PathBuf};
@@ -76,6 +78,15 @@ fn fill_placeholders(data: &[u8]) -> (Vec<Vec<u8>>, Vec<String>) {
     (parts, digests)
 }
 
+/// The `ref:` line of index.json, taken off it.
+fn take_reference(index: &mut Vec<u8>) -> Option<String> {
+    let rest = index.strip_prefix(b"ref:")?;
+    let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+    let reference = String::from_utf8_lossy(&rest[..end]).into_owned();
+    *index = rest[(end + 1).min(rest.len())..].to_vec();
+    Some(reference)
+}
+
 fn write_layout(dir: &Path, parts: &[Vec<u8>], digests: &[String]) {
     let _ = std::fs::remove_dir_all(dir);
     let blobs = dir.join("blobs/sha256");
@@ -100,7 +111,8 @@ fn parse_raw(data: &[u8]) {
 
 fuzz_target!(|data: &[u8]| {
     parse_raw(data);
-    let (parts, digests) = fill_placeholders(data);
+    let (mut parts, digests) = fill_placeholders(data);
+    let reference = take_reference(&mut parts[0]);
     for part in &parts {
         parse_raw(part);
     }
@@ -109,7 +121,7 @@ fuzz_target!(|data: &[u8]| {
     let layout_dir = scratch().join("layout");
     write_layout(&layout_dir, &parts, &digests);
     let options = ImportOptions { platform: Some(Platform::parse("linux/amd64").expect("a platform")), names: vec![] };
-    let result = import(store, &layout_dir, None, &options, None);
+    let result = import(store, &layout_dir, reference.as_deref(), &options, None);
     // Seeds should import: `OCI_LAYOUT_FUZZ_SHOW=1 fuzz/target/.../oci_layout SEED` shows how each ends.
     if std::env::var_os("OCI_LAYOUT_FUZZ_SHOW").is_some() {
         eprintln!("import: {:?}", result.as_ref().map(|image| &image.id));
