@@ -18,8 +18,10 @@ use std::sync::OnceLock;
 use cstorage::digest::sha256_of;
 use cstorage::oci::manifest::{document_kind, parse, Config, Index, Manifest};
 use cstorage::oci::{import, ImportOptions, Platform};
-use cstorage::{Store, StoreOptions};
+use cstorage::Store;
 use libfuzzer_sys::fuzz_target;
+
+mod common;
 
 /// A real tar (files, a symlink, a hard link) as the one layer blob every layout offers.
 const LAYER: &[u8] = include_bytes!("../seeds/tar_import/ustar.tar");
@@ -29,25 +31,12 @@ const MAX_PARTS: usize = 8;
 
 fn scratch() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("cstorage-fuzz-oci-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        dir
-    })
+    DIR.get_or_init(|| common::scratch_dir("oci"))
 }
 
 fn store() -> &'static Store {
     static STORE: OnceLock<Store> = OnceLock::new();
-    STORE.get_or_init(|| {
-        let dir = scratch();
-        Store::open(&StoreOptions {
-            graph_root: Some(dir.join("graph")),
-            run_root: Some(dir.join("run")),
-            driver: Some("vfs".into()),
-            ..Default::default()
-        })
-        .expect("open the fuzzing store")
-    })
+    STORE.get_or_init(|| common::vfs_store(scratch()))
 }
 
 fn hex(digest: &str) -> &str {
