@@ -177,7 +177,7 @@ FUZZ_SECONDS ?= 600
 # The targets' temp stores: on tmpfs, record writes (fdatasync) cost nothing, so the fuzzer
 # spends its time in our code (tar_import: 110 executions per second against 33 on ext4).
 FUZZ_TMPDIR ?= $(if $(wildcard /dev/shm),/dev/shm,/tmp)
-FUZZ_TARGETS := tar_import record_files storage_conf
+FUZZ_TARGETS := tar_import record_files storage_conf oci_layout
 
 # Each target runs on a scratch copy of its seeds (fuzz/seeds/<target>, committed), so new
 # inputs libFuzzer finds do not dirty the tree; a crash stops the run and leaves its input in

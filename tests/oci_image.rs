@@ -394,6 +394,16 @@ fn unknown_tags_and_malformed_documents_are_refused() {
 }
 
 #[test]
+fn a_negative_descriptor_size_is_named_as_such() {
+    let (t, layout, built) = failure_setup("oci-negative-size");
+    let mut entry = built.entry(Some("v1"));
+    entry["size"] = (-1).into();
+    layout.set_index(vec![entry]);
+    let message = expect_failure(&t, &layout.dir, Some("v1"), &ImportOptions::default(), ErrorKind::BadLayout);
+    assert!(message.contains("negative size -1"), "{message}");
+}
+
+#[test]
 fn a_failure_in_a_later_layer_removes_only_the_layers_made_for_the_image() {
     let t = TempStore::new("oci-rollback");
     let layout = Layout::new(&t.dir.join("three"));

@@ -5,22 +5,14 @@
 
 use std::sync::OnceLock;
 
-use cstorage::{LayerOptions, Store, StoreOptions};
+use cstorage::{LayerOptions, Store};
 use libfuzzer_sys::fuzz_target;
+
+mod common;
 
 fn store() -> &'static Store {
     static STORE: OnceLock<Store> = OnceLock::new();
-    STORE.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("cstorage-fuzz-tar-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        Store::open(&StoreOptions {
-            graph_root: Some(dir.join("graph")),
-            run_root: Some(dir.join("run")),
-            driver: Some("vfs".into()),
-            ..Default::default()
-        })
-        .expect("open the fuzzing store")
-    })
+    STORE.get_or_init(|| common::vfs_store(&common::scratch_dir("tar")))
 }
 
 fuzz_target!(|data: &[u8]| {

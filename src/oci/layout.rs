@@ -97,7 +97,8 @@ impl Layout {
 
     /// A small blob (manifest, index, config), read whole and checked against its digest.
     pub fn read_blob(&self, descriptor: &Descriptor, what: &str) -> Result<Vec<u8>> {
-        if descriptor.size as u64 > MAX_DOCUMENT {
+        // A negative size is left to open_blob, which names it; cast, it would read as huge.
+        if u64::try_from(descriptor.size).is_ok_and(|size| size > MAX_DOCUMENT) {
             return Err(bad_layout(format!("the {what} {} is larger than {MAX_DOCUMENT} bytes", descriptor.digest)));
         }
         let blob = self.open_blob(descriptor)?;
