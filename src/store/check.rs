@@ -13,7 +13,8 @@
 //! Layer contents (check_contents.rs): each layer's diff is regenerated and its digest and
 //! size compared with the record, each layer of ours is mounted, and in full mode the mounted
 //! tree is compared with the diffs. A missing directory is found by looking for it (c/storage
-//! finds it when the mount fails, with the same message).
+//! finds it when the mount fails, with the same message: vfs's stat, overlay's faccessat or
+//! readlink of `diff`; overlay's diff fails before it is read, in its file getter's words).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -351,12 +352,10 @@ impl Checker<'_> {
             if self.report.layers.problems(&layer.id).iter().any(|p| p.kind == ProblemKind::InvalidId) {
                 continue;
             }
-            let dir = layer_dir(driver, &layer.id);
-            if let Err(e) = fs::metadata(&dir) {
-                let kind = if e.kind() == io::ErrorKind::NotFound { ProblemKind::LayerDirectoryMissing } else { ProblemKind::Unreadable };
-                self.report.layers.add(&layer.id, kind, format!("layer {}: stat {}: {}", layer.id, dir.display(), go_error_text(&e)));
-            } else if self.options.layer_mountable {
-                self.check_layer_mount(layers, layer);
+            match missing_layer_dir(driver, &layer.id) {
+                Some((kind, message)) => self.report.layers.add(&layer.id, kind, format!("layer {}: {message}", layer.id)),
+                None if self.options.layer_mountable => self.check_layer_mount(layers, layer),
+                None => {}
             }
         }
     }
@@ -372,6 +371,15 @@ impl Checker<'_> {
         if let Err(e) = crate::digest::validate(&layer.uncompressed_digest) {
             damaged.add(id, ProblemKind::Unreadable, format!("{desc}layer {id}: {}", e.message()));
             return;
+        }
+        // c/storage's overlay reads a diff through a file getter, made before the first byte
+        // is read: a missing diff directory fails there, once, in go-multierror's words.
+        if self.store.driver.name() != "vfs" && tar_split.exists() {
+            if let Some((_, e)) = unreadable_diff_link(&layer_dir(self.store.driver.as_ref(), id)) {
+                let message = format!("{desc}layer {id}: 1 error occurred:\n\t* creating file-getter: {e}\n\n");
+                damaged.add(id, ProblemKind::LayerUnusable, message);
+                return;
+            }
         }
         let diff = match self.store.regenerate_diff(layer, parent, tar_split) {
             Ok(diff) => diff,
@@ -584,6 +592,34 @@ impl Checker<'_> {
             self.report.layers.add(&id, ProblemKind::LayerUnaccounted, format!("layer {id}: layer in lower level storage driver not accounted for"));
         }
         Ok(())
+    }
+}
+
+/// Why the driver cannot mount the layer because its directory is not there, worded as
+/// c/storage's driver fails: vfs stats the directory; overlay checks it with faccessat, then
+/// reads its `diff` as a possible link to an additional layer store.
+fn missing_layer_dir(driver: &dyn crate::driver::Driver, id: &str) -> Option<(ProblemKind, String)> {
+    let dir = layer_dir(driver, id);
+    let kind_of = |e: &io::Error| if e.kind() == io::ErrorKind::NotFound { ProblemKind::LayerDirectoryMissing } else { ProblemKind::Unreadable };
+    if driver.name() == "vfs" {
+        return fs::metadata(&dir).err().map(|e| (kind_of(&e), format!("stat {}: {}", dir.display(), go_error_text(&e))));
+    }
+    if let Err(e) = fs::metadata(&dir) {
+        return Some((kind_of(&e), format!("faccessat {}: {}", dir.display(), go_error_text(&e))));
+    }
+    unreadable_diff_link(&dir).map(|(e, message)| (kind_of(&e), message))
+}
+
+/// Overlay's `<layer dir>/diff` cannot be read as a link or a directory (c/storage's
+/// redirectDiffIfAdditionalLayer fails on anything but EINVAL): the error, and how Go prints it.
+fn unreadable_diff_link(dir: &Path) -> Option<(io::Error, String)> {
+    let link = dir.join("diff");
+    match fs::read_link(&link) {
+        Err(e) if e.raw_os_error() != Some(libc::EINVAL) => {
+            let message = format!("readlink {}: {}", link.display(), go_error_text(&e));
+            Some((e, message))
+        }
+        _ => None,
     }
 }
 
