@@ -379,7 +379,7 @@ impl Checker<'_, '_> {
     fn progress(&mut self, step: CheckStep, done: usize, total: usize) -> Result<()> {
         let at = CheckProgress { step, done, total };
         self.at = at;
-        if self.progress.as_mut().is_none_or(|hook| hook(&at)) {
+        if go_on(&mut self.progress, &at) {
             Ok(())
         } else {
             Err(cancelled_error())
@@ -458,7 +458,7 @@ impl Checker<'_, '_> {
         let (at, hook) = (self.at, &mut self.progress);
         let mut cancelled = false;
         let mut go_on = || {
-            let go = hook.as_mut().is_none_or(|hook| hook(&at));
+            let go = go_on(hook, &at);
             cancelled |= !go;
             go
         };
@@ -687,6 +687,14 @@ impl Checker<'_, '_> {
             }
             Ok(())
         })
+    }
+}
+
+/// What the progress hook, if any, says about going on from `at`.
+fn go_on(hook: &mut Option<CheckProgressFn>, at: &CheckProgress) -> bool {
+    match hook {
+        Some(hook) => hook(at),
+        None => true,
     }
 }
 
