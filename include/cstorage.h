@@ -93,6 +93,11 @@
 typedef struct cs_change_list cs_change_list;
 
 /**
+ * How `cs_store_check_with_options` checks. Free with `cs_check_options_free`.
+ */
+typedef struct cs_check_options cs_check_options;
+
+/**
  * The result of `cs_store_check`; free it with `cs_check_report_free`. Strings from its getters
  * live as long as the report.
  */
@@ -182,6 +187,21 @@ typedef struct cs_store_options cs_store_options;
  * The outcome of a fallible call: `CS_RESULT_OK` (0) or one of the negative `CS_RESULT_*` codes.
  */
 typedef int32_t cs_result;
+
+/**
+ * A step of a check (`CS_CHECK_STEP_*`), numbered in the order the steps run; new steps are
+ * only appended.
+ */
+typedef int32_t cs_check_step;
+
+/**
+ * Progress of a check: `done` of the `total` items of `step` are checked. Called at the start
+ * of each step (`done` 0, even when `total` is 0), after each item, and again with the same
+ * counts every few megabytes while one layer's diff is read; steps come in order and counts
+ * never go back. Return 0 to go on, non-zero to cancel (`CS_RESULT_CANCELLED`; a check only
+ * reads, so nothing is changed).
+ */
+typedef int32_t (*cs_check_progress_fn)(void *userdata, cs_check_step step, size_t done, size_t total);
 
 /**
  * A report section: which kind of record (`CS_CHECK_SECTION_*`).
@@ -362,6 +382,36 @@ typedef int32_t (*cs_image_import_progress_fn)(void *userdata, size_t layer_inde
  * The record's ID cannot be a file name: reported, never acted on.
  */
 #define CS_CHECK_PROBLEM_INVALID_ID 17
+
+/**
+ * The store's layers: big-data items read, diffs regenerated and their digests compared
+ * (with big layers, the long step).
+ */
+#define CS_CHECK_STEP_LAYERS 0
+
+/**
+ * The store's layers mounted; in a full check their files compared with their diffs.
+ */
+#define CS_CHECK_STEP_LAYER_CONTENTS 1
+
+/**
+ * The layers of additional image stores.
+ */
+#define CS_CHECK_STEP_READ_ONLY_LAYERS 2
+
+#define CS_CHECK_STEP_IMAGES 3
+
+/**
+ * The images of additional image stores.
+ */
+#define CS_CHECK_STEP_READ_ONLY_IMAGES 4
+
+#define CS_CHECK_STEP_CONTAINERS 5
+
+/**
+ * The driver's layer directories, for those no record owns.
+ */
+#define CS_CHECK_STEP_UNACCOUNTED_LAYER_DIRS 6
 
 /**
  * The library hit a bug (a panic) or lost data.
@@ -574,10 +624,46 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * New check options: a quick check (c/storage's CheckMost), unused layers reported once a day
+ * old, no progress callback. NULL only if the library panicked.
+ */
+cs_check_options *cs_check_options_new(void);
+
+/**
+ * Free check options. NULL is allowed.
+ */
+void cs_check_options_free(cs_check_options *options);
+
+/**
+ * `full`: also compare every mounted layer with its diffs (CheckEverything); else a quick
+ * check (CheckMost, `check --quick`).
+ */
+cs_result cs_check_options_set_full(cs_check_options *options, bool full, cs_error **err);
+
+/**
+ * A layer no image or container uses is reported once older than `seconds` (c/storage's
+ * default, 86400).
+ */
+cs_result cs_check_options_set_unreferenced_layer_max_age(cs_check_options *options, uint64_t seconds, cs_error **err);
+
+/**
+ * Call `progress` as the check goes (see `cs_check_progress_fn`); NULL removes it. It runs on
+ * the checking thread, during the call only, and must not use the store.
+ */
+cs_result cs_check_options_set_progress(cs_check_options *options, cs_check_progress_fn progress, void *userdata, cs_error **err);
+
+/**
+ * Check the store as `options` say (NULL: the defaults of `cs_check_options_new`); otherwise
+ * as `cs_store_check`. CS_RESULT_CANCELLED when the progress callback cancels.
+ */
+cs_result cs_store_check_with_options(const cs_store *store, const cs_check_options *options, cs_check_report **report, cs_error **err);
+
+/**
  * Check the store as c/storage 1.57's Check does. `full` adds the comparison of every mounted
  * layer with its diffs (CheckEverything; without it, CheckMost: `check --quick`). A layer no
  * image or container uses is reported once older than `unreferenced_layer_max_age_seconds`
- * (c/storage's default is 86400). Reads only. `*report` receives an owned report.
+ * (c/storage's default is 86400). Reads only. `*report` receives an owned report. For a
+ * progress callback, use `cs_store_check_with_options`.
  */
 cs_result cs_store_check(const cs_store *store, bool full, uint64_t unreferenced_layer_max_age_seconds, cs_check_report **report, cs_error **err);
 

@@ -1,19 +1,21 @@
 //! `cs_store_check`, `cs_store_repair`, `cs_store_gc`: c/storage 1.57's Check, Repair and
 //! GarbageCollect. A check gives an owned `cs_check_report`: per section (layers, read-only
 //! layers, images, read-only images, containers) the damaged records, each with its problems
-//! (a kind and c/storage's message).
+//! (a kind and c/storage's message). `cs_store_check_with_options` takes a `cs_check_options`
+//! handle (mode, age, progress callback) so that options can be added without new functions.
 
 use std::ffi::CString;
-use std::os::raw::c_char;
+use std::os::raw::{c_char, c_void};
 use std::ptr;
 use std::time::Duration;
 
+use super::boundary::into_handle;
 use super::error::cs_error;
 use super::result::cs_result;
 use super::store::cs_store;
 use super::strings::{c_string, cs_strarray, owned_c_string, strarray};
 use crate::error::Error;
-use crate::store::{CheckOptions, CheckReport, DamagedRecords, ProblemKind, RepairOptions};
+use crate::store::{CheckOptions, CheckProgress, CheckReport, CheckStep, DamagedRecords, ProblemKind, RepairOptions};
 
 /// A report section: which kind of record (`CS_CHECK_SECTION_*`).
 pub type cs_check_section = i32;
@@ -129,10 +131,129 @@ impl cs_check_report {
     }
 }
 
+/// A step of a check (`CS_CHECK_STEP_*`), numbered in the order the steps run; new steps are
+/// only appended.
+pub type cs_check_step = i32;
+/// The store's layers: big-data items read, diffs regenerated and their digests compared
+/// (with big layers, the long step).
+pub const CS_CHECK_STEP_LAYERS: cs_check_step = 0;
+/// The store's layers mounted; in a full check their files compared with their diffs.
+pub const CS_CHECK_STEP_LAYER_CONTENTS: cs_check_step = 1;
+/// The layers of additional image stores.
+pub const CS_CHECK_STEP_READ_ONLY_LAYERS: cs_check_step = 2;
+pub const CS_CHECK_STEP_IMAGES: cs_check_step = 3;
+/// The images of additional image stores.
+pub const CS_CHECK_STEP_READ_ONLY_IMAGES: cs_check_step = 4;
+pub const CS_CHECK_STEP_CONTAINERS: cs_check_step = 5;
+/// The driver's layer directories, for those no record owns.
+pub const CS_CHECK_STEP_UNACCOUNTED_LAYER_DIRS: cs_check_step = 6;
+
+fn step_code(step: CheckStep) -> cs_check_step {
+    match step {
+        CheckStep::Layers => CS_CHECK_STEP_LAYERS,
+        CheckStep::LayerContents => CS_CHECK_STEP_LAYER_CONTENTS,
+        CheckStep::ReadOnlyLayers => CS_CHECK_STEP_READ_ONLY_LAYERS,
+        CheckStep::Images => CS_CHECK_STEP_IMAGES,
+        CheckStep::ReadOnlyImages => CS_CHECK_STEP_READ_ONLY_IMAGES,
+        CheckStep::Containers => CS_CHECK_STEP_CONTAINERS,
+        CheckStep::UnaccountedLayerDirs => CS_CHECK_STEP_UNACCOUNTED_LAYER_DIRS,
+    }
+}
+
+/// Progress of a check: `done` of the `total` items of `step` are checked. Called at the start
+/// of each step (`done` 0, even when `total` is 0), after each item, and again with the same
+/// counts every few megabytes while one layer's diff is read; steps come in order and counts
+/// never go back. Return 0 to go on, non-zero to cancel (`CS_RESULT_CANCELLED`; a check only
+/// reads, so nothing is changed).
+pub type cs_check_progress_fn = Option<unsafe extern "C" fn(userdata: *mut c_void, step: cs_check_step, done: usize, total: usize) -> i32>;
+
+/// How `cs_store_check_with_options` checks. Free with `cs_check_options_free`.
+pub struct cs_check_options {
+    options: CheckOptions,
+    progress: Option<(unsafe extern "C" fn(*mut c_void, cs_check_step, usize, usize) -> i32, *mut c_void)>,
+}
+
+/// New check options: a quick check (c/storage's CheckMost), unused layers reported once a day
+/// old, no progress callback. NULL only if the library panicked.
+#[no_mangle]
+pub extern "C" fn cs_check_options_new() -> *mut cs_check_options {
+    boundary!(=> { into_handle(cs_check_options { options: CheckOptions::default(), progress: None }) })
+}
+
+/// Free check options. NULL is allowed.
+#[no_mangle]
+pub extern "C" fn cs_check_options_free(options: *mut cs_check_options) {
+    boundary!(options: owned => { drop(options) })
+}
+
+/// `full`: also compare every mounted layer with its diffs (CheckEverything); else a quick
+/// check (CheckMost, `check --quick`).
+#[no_mangle]
+pub extern "C" fn cs_check_options_set_full(options: *mut cs_check_options, full: bool, err: *mut *mut cs_error) -> cs_result {
+    boundary!(err = err; options: handle_mut => {
+        let age = options.options.unreferenced_layer_max_age;
+        let base = if full { CheckOptions::full() } else { CheckOptions::default() };
+        options.options = CheckOptions { unreferenced_layer_max_age: age, ..base };
+        Ok(())
+    })
+}
+
+/// A layer no image or container uses is reported once older than `seconds` (c/storage's
+/// default, 86400).
+#[no_mangle]
+pub extern "C" fn cs_check_options_set_unreferenced_layer_max_age(options: *mut cs_check_options, seconds: u64, err: *mut *mut cs_error) -> cs_result {
+    boundary!(err = err; options: handle_mut => {
+        options.options.unreferenced_layer_max_age = Duration::from_secs(seconds);
+        Ok(())
+    })
+}
+
+/// Call `progress` as the check goes (see `cs_check_progress_fn`); NULL removes it. It runs on
+/// the checking thread, during the call only, and must not use the store.
+#[no_mangle]
+pub extern "C" fn cs_check_options_set_progress(
+    options: *mut cs_check_options,
+    progress: cs_check_progress_fn,
+    userdata: *mut c_void,
+    err: *mut *mut cs_error,
+) -> cs_result {
+    boundary!(err = err; options: handle_mut => {
+        options.progress = progress.map(|function| (function, userdata));
+        Ok(())
+    })
+}
+
+/// Check the store as `options` say (NULL: the defaults of `cs_check_options_new`); otherwise
+/// as `cs_store_check`. CS_RESULT_CANCELLED when the progress callback cancels.
+#[no_mangle]
+pub extern "C" fn cs_store_check_with_options(
+    store: *const cs_store,
+    options: *const cs_check_options,
+    report: *mut *mut cs_check_report,
+    err: *mut *mut cs_error,
+) -> cs_result {
+    boundary!(err = err; store: handle, options: opt_handle, report: out => {
+        let default = CheckOptions::default();
+        let check_options = options.map_or(&default, |o| &o.options);
+        let checked = match options.and_then(|o| o.progress) {
+            Some((function, userdata)) => {
+                // SAFETY: the caller registered this function and userdata for use during its
+                // calls, which is the only time the hook runs.
+                let mut hook = |p: &CheckProgress| unsafe { function(userdata, step_code(p.step), p.done, p.total) == 0 };
+                store.check_with_progress(check_options, Some(&mut hook))?
+            }
+            None => store.check(check_options)?,
+        };
+        report.write(into_handle(cs_check_report::from(checked)));
+        Ok(())
+    })
+}
+
 /// Check the store as c/storage 1.57's Check does. `full` adds the comparison of every mounted
 /// layer with its diffs (CheckEverything; without it, CheckMost: `check --quick`). A layer no
 /// image or container uses is reported once older than `unreferenced_layer_max_age_seconds`
-/// (c/storage's default is 86400). Reads only. `*report` receives an owned report.
+/// (c/storage's default is 86400). Reads only. `*report` receives an owned report. For a
+/// progress callback, use `cs_store_check_with_options`.
 #[no_mangle]
 pub extern "C" fn cs_store_check(
     store: *const cs_store,
@@ -145,7 +266,7 @@ pub extern "C" fn cs_store_check(
         let base = if full { CheckOptions::full() } else { CheckOptions::default() };
         let options = CheckOptions { unreferenced_layer_max_age: Duration::from_secs(unreferenced_layer_max_age_seconds), ..base };
         let checked = store.check(&options)?;
-        report.write(super::boundary::into_handle(cs_check_report::from(checked)));
+        report.write(into_handle(cs_check_report::from(checked)));
         Ok(())
     })
 }

@@ -13,7 +13,8 @@
 //! Layer contents (check_contents.rs): each layer's diff is regenerated and its digest and
 //! size compared with the record, each layer of ours is mounted, and in full mode the mounted
 //! tree is compared with the diffs. A missing directory is found by looking for it (c/storage
-//! finds it when the mount fails, with the same message).
+//! finds it when the mount fails, with the same message: vfs's stat, overlay's faccessat or
+//! readlink of `diff`; overlay's diff fails before it is read, in its file getter's words).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -28,7 +29,7 @@ use super::check_contents::{compare_contents, DiffHeaders, Ignore};
 use super::driver_layers::{is_probe_in_progress, layer_dir, list_layer_dirs};
 use super::layer_store::LayerStore;
 use super::{AllRecords, Store};
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::lock::LockKind;
 use crate::record::{Container, Image, Layer};
 use crate::timestamp::Timestamp;
@@ -74,6 +75,37 @@ impl Default for CheckOptions {
         }
     }
 }
+
+/// The steps of a check, in the order they run (the C API numbers them the same way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CheckStep {
+    /// Our layers: their big-data items read, their diffs regenerated and digested (with big
+    /// layers, the long step).
+    Layers,
+    /// Our layers mounted; in full mode their files compared with their diffs.
+    LayerContents,
+    /// The additional image stores' layers: data items and diffs.
+    ReadOnlyLayers,
+    Images,
+    ReadOnlyImages,
+    Containers,
+    /// The driver's directories, for those no record owns.
+    UnaccountedLayerDirs,
+}
+
+/// Where a check is: `done` of the step's `total` items are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckProgress {
+    pub step: CheckStep,
+    pub done: usize,
+    pub total: usize,
+}
+
+/// Told where a check is: at the start of each step (`done` 0), after each item, and again
+/// with the same counts now and then while one layer's diff is read (so that a cancel is
+/// prompt with big layers). Returning false cancels the check (`Cancelled`; nothing was
+/// changed, a check only reads).
+pub type CheckProgressFn<'a> = &'a mut dyn FnMut(&CheckProgress) -> bool;
 
 /// What kind of problem a report line is, for callers that act on them (the message is for
 /// people). The c/storage error each corresponds to is named where there is one.
@@ -269,9 +301,12 @@ impl KnownLayers {
 
 /// One check in progress: the steps of `Store::check`, in c/storage's order, each adding to
 /// the report what it finds.
-struct Checker<'a> {
+struct Checker<'a, 'p> {
     store: &'a Store,
     options: &'a CheckOptions,
+    progress: Option<CheckProgressFn<'p>>,
+    /// The step and counts last reported (what a poll during a long diff repeats).
+    at: CheckProgress,
     report: CheckReport,
     known: KnownLayers,
     examined_images: HashSet<String>,
@@ -285,6 +320,12 @@ impl Store {
     /// Check the store (see the module's documentation). Reads only; an error means the
     /// records themselves could not be read.
     pub fn check(&self, options: &CheckOptions) -> Result<CheckReport> {
+        self.check_with_progress(options, None)
+    }
+
+    /// `check`, telling `progress` where it is (see `CheckProgressFn`); `Cancelled` when the
+    /// hook says to stop.
+    pub fn check_with_progress(&self, options: &CheckOptions, progress: Option<CheckProgressFn>) -> Result<CheckReport> {
         // All three record files locked together: one consistent view (c/storage locks each
         // in turn).
         let AllRecords { layers, layers_guard: _layers_guard, images, images_guard: _images_guard, containers, containers_guard: _containers_guard } =
@@ -292,6 +333,8 @@ impl Store {
         let mut checker = Checker {
             store: self,
             options,
+            progress,
+            at: CheckProgress { step: CheckStep::Layers, done: 0, total: 0 },
             report: CheckReport::default(),
             known: KnownLayers::default(),
             examined_images: HashSet::new(),
@@ -318,69 +361,119 @@ impl Store {
         for container in containers.quarantined() {
             invalid(&container.id, "container", &mut checker.report.containers);
         }
-        checker.our_layers(&layers);
+        checker.our_layers(&layers)?;
         checker.read_only_layers()?;
         checker.layer_parents();
         checker.images(images.records(), false)?;
         checker.images(&self.additional.images_matching(|_| true)?, true)?;
-        checker.containers(containers.records());
+        checker.containers(containers.records())?;
         checker.unused_layers(layers.records.records());
         checker.unaccounted_layer_dirs()?;
         Ok(checker.report)
     }
 }
 
-impl Checker<'_> {
+impl Checker<'_, '_> {
+    /// Tell the progress hook that `done` of the step's `total` items are checked; `Cancelled`
+    /// when it says to stop.
+    fn progress(&mut self, step: CheckStep, done: usize, total: usize) -> Result<()> {
+        let at = CheckProgress { step, done, total };
+        self.at = at;
+        if go_on(&mut self.progress, &at) {
+            Ok(())
+        } else {
+            Err(cancelled_error())
+        }
+    }
+
+    /// Check each of `items` with `check`, telling the hook how many are done.
+    fn each<T>(&mut self, step: CheckStep, items: &[T], mut check: impl FnMut(&mut Self, &T) -> Result<()>) -> Result<()> {
+        self.progress(step, 0, items.len())?;
+        for (done, item) in items.iter().enumerate() {
+            check(self, item)?;
+            self.progress(step, done + 1, items.len())?;
+        }
+        Ok(())
+    }
+
     /// Our layers: data items, driver directory, contents.
-    fn our_layers(&mut self, layers: &LayerStore) {
+    fn our_layers(&mut self, layers: &LayerStore) -> Result<()> {
         let driver = self.store.driver.as_ref();
-        for layer in layers.records.records() {
-            if !self.known.learn(layer, false) || !has_valid_id(&layer.id, "layer", &mut self.report.layers) {
-                continue;
+        let records = layers.records.records();
+        self.each(CheckStep::Layers, records, |checker, layer| {
+            if !checker.known.learn(layer, false) || !has_valid_id(&layer.id, "layer", &mut checker.report.layers) {
+                return Ok(());
             }
-            if self.options.layer_data {
-                check_layer_data(layer, &layers.big_data_dir(&layer.id), "", &mut self.report.layers);
+            if checker.options.layer_data {
+                check_layer_data(layer, &layers.big_data_dir(&layer.id), "", &mut checker.report.layers);
             }
             let parent = layer.parent().and_then(|p| layers.records.get(p));
-            self.check_layer_digest(layer, parent, &layers.tar_split_path(&layer.id), "");
-        }
+            checker.check_layer_digest(layer, parent, &layers.tar_split_path(&layer.id), "")
+        })?;
         // Then each is mounted (c/storage: a second pass, our store only), its contents
-        // compared in full mode. A missing directory is reported as c/storage's vfs reports
-        // the failed mount.
-        for layer in layers.records.records() {
-            if self.report.layers.problems(&layer.id).iter().any(|p| p.kind == ProblemKind::InvalidId) {
-                continue;
-            }
-            let dir = layer_dir(driver, &layer.id);
-            if let Err(e) = fs::metadata(&dir) {
-                let kind = if e.kind() == io::ErrorKind::NotFound { ProblemKind::LayerDirectoryMissing } else { ProblemKind::Unreadable };
-                self.report.layers.add(&layer.id, kind, format!("layer {}: stat {}: {}", layer.id, dir.display(), go_error_text(&e)));
-            } else if self.options.layer_mountable {
-                self.check_layer_mount(layers, layer);
-            }
+        // compared in full mode. A missing directory is reported as c/storage's driver
+        // reports the failed mount.
+        self.each(CheckStep::LayerContents, records, |checker, layer| {
+            checker.layer_contents(driver, layers, layer);
+            Ok(())
+        })
+    }
+
+    /// One of our layers: its directory is there, it mounts, and in full mode its files are
+    /// what its diffs say.
+    fn layer_contents(&mut self, driver: &dyn crate::driver::Driver, layers: &LayerStore, layer: &Layer) {
+        if self.report.layers.problems(&layer.id).iter().any(|p| p.kind == ProblemKind::InvalidId) {
+            return;
+        }
+        match missing_layer_dir(driver, &layer.id) {
+            Some((kind, message)) => self.report.layers.add(&layer.id, kind, format!("layer {}: {message}", layer.id)),
+            None if self.options.layer_mountable => self.check_layer_mount(layers, layer),
+            None => {}
         }
     }
 
     /// Regenerate the layer's diff and compare its digest and size with the record; keep its
     /// headers when both are right (what the content check builds on).
-    fn check_layer_digest(&mut self, layer: &Layer, parent: Option<&Layer>, tar_split: &Path, desc: &str) {
+    fn check_layer_digest(&mut self, layer: &Layer, parent: Option<&Layer>, tar_split: &Path, desc: &str) -> Result<()> {
         if !self.options.layer_digests || layer.uncompressed_digest.is_empty() {
-            return;
+            return Ok(());
         }
         let damaged = if desc.is_empty() { &mut self.report.layers } else { &mut self.report.read_only_layers };
         let id = &layer.id;
         if let Err(e) = crate::digest::validate(&layer.uncompressed_digest) {
             damaged.add(id, ProblemKind::Unreadable, format!("{desc}layer {id}: {}", e.message()));
-            return;
+            return Ok(());
         }
-        let diff = match self.store.regenerate_diff(layer, parent, tar_split) {
+        // c/storage's overlay reads a diff through a file getter, made before the first byte
+        // is read: a missing diff directory fails there, once, in go-multierror's words.
+        if self.store.driver.name() != "vfs" && tar_split.exists() {
+            if let Some((_, e)) = unreadable_diff_link(&layer_dir(self.store.driver.as_ref(), id)) {
+                let message = format!("{desc}layer {id}: 1 error occurred:\n\t* creating file-getter: {e}\n\n");
+                damaged.add(id, ProblemKind::LayerUnusable, message);
+                return Ok(());
+            }
+        }
+        // The hook is asked again while the diff is read, so that a cancel need not wait for
+        // the end of a big layer.
+        let (at, hook) = (self.at, &mut self.progress);
+        let mut cancelled = false;
+        let mut go_on = || {
+            let go = go_on(hook, &at);
+            cancelled |= !go;
+            go
+        };
+        let regenerated = self.store.regenerate_diff(layer, parent, tar_split, &mut go_on);
+        if cancelled {
+            return Err(cancelled_error());
+        }
+        let diff = match regenerated {
             Ok(diff) => diff,
             Err(e) => {
                 // c/storage reports a diff that fails twice: once from the goroutine that reads
                 // it (without "read-only"), once from the check itself.
                 damaged.add(id, ProblemKind::LayerUnusable, format!("layer {id}: consume any trailer after the EOF marker: {}", e.message()));
                 damaged.add(id, ProblemKind::LayerUnusable, format!("{desc}layer {id}: {}", e.message()));
-                return;
+                return Ok(());
             }
         };
         let mut good = true;
@@ -399,6 +492,7 @@ impl Checker<'_> {
         if good {
             self.diff_headers.insert(id.clone(), diff.headers);
         }
+        Ok(())
     }
 
     /// Mount the layer read-only; in full mode compare what is there with its diffs and its
@@ -444,23 +538,27 @@ impl Checker<'_> {
     /// The additional image stores' layers not already seen: their data items.
     fn read_only_layers(&mut self) -> Result<()> {
         let additional = &self.store.additional;
-        for layer in additional.layers()? {
-            if !self.known.learn(&layer, true) || !has_valid_id(&layer.id, "read-only layer", &mut self.report.read_only_layers) {
-                continue;
-            }
-            let Some((big_data, tar_split)) = additional.with_layer(&layer.id, |_, store| (store.layer_big_data_dir(&layer.id), store.tar_split_path(&layer.id)))? else {
-                continue;
-            };
-            if self.options.layer_data {
-                check_layer_data(&layer, &big_data, "read-only ", &mut self.report.read_only_layers);
-            }
-            let parent = match layer.parent() {
-                Some(p) => additional.with_layer(p, |parent, _| parent.clone())?,
-                None => None,
-            };
-            self.check_layer_digest(&layer, parent.as_ref(), &tar_split, "read-only ");
+        let layers = additional.layers()?;
+        self.each(CheckStep::ReadOnlyLayers, &layers, Self::read_only_layer)
+    }
+
+    /// An additional image store's layer not already seen: its data items and diff.
+    fn read_only_layer(&mut self, layer: &Layer) -> Result<()> {
+        let additional = &self.store.additional;
+        if !self.known.learn(layer, true) || !has_valid_id(&layer.id, "read-only layer", &mut self.report.read_only_layers) {
+            return Ok(());
         }
-        Ok(())
+        let Some((big_data, tar_split)) = additional.with_layer(&layer.id, |_, store| (store.layer_big_data_dir(&layer.id), store.tar_split_path(&layer.id)))? else {
+            return Ok(());
+        };
+        if self.options.layer_data {
+            check_layer_data(layer, &big_data, "read-only ", &mut self.report.read_only_layers);
+        }
+        let parent = match layer.parent() {
+            Some(p) => additional.with_layer(p, |parent, _| parent.clone())?,
+            None => None,
+        };
+        self.check_layer_digest(layer, parent.as_ref(), &tar_split, "read-only ")
     }
 
     /// Every layer's parent must be a known layer.
@@ -481,75 +579,84 @@ impl Checker<'_> {
     /// Images (ours, then an additional store's not already seen: lookups find the first copy
     /// of an ID, so that is the one that counts): data items and layers.
     fn images(&mut self, images: &[Image], read_only: bool) -> Result<()> {
+        let step = if read_only { CheckStep::ReadOnlyImages } else { CheckStep::Images };
+        self.each(step, images, |checker, image| checker.image(image, read_only))
+    }
+
+    /// One image: its data items and the layers it stands on.
+    fn image(&mut self, image: &Image, read_only: bool) -> Result<()> {
         let (desc, what) = if read_only { ("read-only ", "read-only image") } else { ("", "image") };
-        for image in images {
-            if !self.examined_images.insert(image.id.clone()) {
-                continue;
+        if !self.examined_images.insert(image.id.clone()) {
+            return Ok(());
+        }
+        let damaged = if read_only { &mut self.report.read_only_images } else { &mut self.report.images };
+        if !has_valid_id(&image.id, what, damaged) {
+            return Ok(());
+        }
+        if self.options.image_data {
+            let dir = if read_only {
+                self.store.additional.with_image(&image.id, |_, store| store.image_big_data_dir(&image.id))?
+            } else {
+                Some(self.store.images_dir().join(&image.id))
+            };
+            if let Some(dir) = dir {
+                let items = image.big_data_names.iter().map(|key| (key.as_str(), image.big_data_sizes.get(key).copied().unwrap_or(0)));
+                check_sized_data(items, &dir, &format!("{desc}image {}", image.id), DataKinds::IMAGE, &image.id, damaged);
             }
-            let damaged = if read_only { &mut self.report.read_only_images } else { &mut self.report.images };
-            if !has_valid_id(&image.id, what, damaged) {
-                continue;
-            }
-            if self.options.image_data {
-                let dir = if read_only {
-                    self.store.additional.with_image(&image.id, |_, store| store.image_big_data_dir(&image.id))?
+        }
+        // The image's layers, down each top layer's chain: a missing one is the image's
+        // problem, and so is every problem of a layer it stands on.
+        let mut walked = HashSet::new();
+        for top in std::iter::once(&image.top_layer).chain(&image.mapped_top_layers) {
+            let mut layer = top.clone();
+            // (A parent loop in damaged records must not hang the check.)
+            while !layer.is_empty() && walked.insert(layer.clone()) {
+                if self.known.knows(&layer) {
+                    self.known.mark_used(&layer);
                 } else {
-                    Some(self.store.images_dir().join(&image.id))
-                };
-                if let Some(dir) = dir {
-                    let items = image.big_data_names.iter().map(|key| (key.as_str(), image.big_data_sizes.get(key).copied().unwrap_or(0)));
-                    check_sized_data(items, &dir, &format!("{desc}image {}", image.id), DataKinds::IMAGE, &image.id, damaged);
+                    damaged.add(&image.id, ProblemKind::ImageLayerMissing, format!("{desc}image {}: layer {layer}: image layer is missing", image.id));
                 }
-            }
-            // The image's layers, down each top layer's chain: a missing one is the image's
-            // problem, and so is every problem of a layer it stands on.
-            let mut walked = HashSet::new();
-            for top in std::iter::once(&image.top_layer).chain(&image.mapped_top_layers) {
-                let mut layer = top.clone();
-                // (A parent loop in damaged records must not hang the check.)
-                while !layer.is_empty() && walked.insert(layer.clone()) {
-                    if self.known.knows(&layer) {
-                        self.known.mark_used(&layer);
-                    } else {
-                        damaged.add(&image.id, ProblemKind::ImageLayerMissing, format!("{desc}image {}: layer {layer}: image layer is missing", image.id));
-                    }
-                    damaged.add_all(&image.id, self.report.layers.problems(&layer));
-                    damaged.add_all(&image.id, self.report.read_only_layers.problems(&layer));
-                    layer = self.known.parent(&layer).to_string();
-                }
+                damaged.add_all(&image.id, self.report.layers.problems(&layer));
+                damaged.add_all(&image.id, self.report.read_only_layers.problems(&layer));
+                layer = self.known.parent(&layer).to_string();
             }
         }
         Ok(())
     }
 
     /// Containers: data items, image (whose problems are theirs too) and layer.
-    fn containers(&mut self, containers: &[Container]) {
-        for container in containers {
-            let id = &container.id;
-            if !has_valid_id(id, "container", &mut self.report.containers) {
-                continue;
+    fn containers(&mut self, containers: &[Container]) -> Result<()> {
+        self.each(CheckStep::Containers, containers, |checker, container| {
+            checker.container(container);
+            Ok(())
+        })
+    }
+
+    fn container(&mut self, container: &Container) {
+        let id = &container.id;
+        if !has_valid_id(id, "container", &mut self.report.containers) {
+            return;
+        }
+        if self.options.container_data {
+            let items = container.big_data_names.iter().map(|key| (key.as_str(), container.big_data_sizes.get(key).copied().unwrap_or(0)));
+            let dir = self.store.container_graph_dir(id);
+            check_sized_data(items, &dir, &format!("container {id}"), DataKinds::CONTAINER, id, &mut self.report.containers);
+        }
+        if !container.image.is_empty() {
+            if !self.examined_images.contains(&container.image) {
+                self.report.containers.add(id, ProblemKind::ContainerImageMissing, format!("image {}: image missing", container.image));
             }
-            if self.options.container_data {
-                let items = container.big_data_names.iter().map(|key| (key.as_str(), container.big_data_sizes.get(key).copied().unwrap_or(0)));
-                let dir = self.store.container_graph_dir(id);
-                check_sized_data(items, &dir, &format!("container {id}"), DataKinds::CONTAINER, id, &mut self.report.containers);
+            let image_problems: Vec<Problem> =
+                [self.report.images.problems(&container.image), self.report.read_only_images.problems(&container.image)].concat();
+            self.report.containers.add_all(id, &image_problems);
+        }
+        if !container.layer.is_empty() {
+            if self.known.knows(&container.layer) {
+                self.known.mark_used(&container.layer);
+            } else {
+                self.report.containers.add(id, ProblemKind::ContainerLayerMissing, format!("layer {}: layer is missing", container.layer));
             }
-            if !container.image.is_empty() {
-                if !self.examined_images.contains(&container.image) {
-                    self.report.containers.add(id, ProblemKind::ContainerImageMissing, format!("image {}: image missing", container.image));
-                }
-                let image_problems: Vec<Problem> =
-                    [self.report.images.problems(&container.image), self.report.read_only_images.problems(&container.image)].concat();
-                self.report.containers.add_all(id, &image_problems);
-            }
-            if !container.layer.is_empty() {
-                if self.known.knows(&container.layer) {
-                    self.known.mark_used(&container.layer);
-                } else {
-                    self.report.containers.add(id, ProblemKind::ContainerLayerMissing, format!("layer {}: layer is missing", container.layer));
-                }
-                self.container_layers.insert(container.layer.clone());
-            }
+            self.container_layers.insert(container.layer.clone());
         }
     }
 
@@ -573,17 +680,53 @@ impl Checker<'_> {
     fn unaccounted_layer_dirs(&mut self) -> Result<()> {
         let driver = self.store.driver.as_ref();
         let on_disk = self.store.record_ids_on_disk()?;
-        for id in list_layer_dirs(driver)? {
-            if self.known.ours.contains_key(&id)
-                || self.container_layers.contains(&id)
-                || on_disk.layers.contains(&id)
-                || is_probe_in_progress(driver, &id)
-            {
-                continue;
+        self.each(CheckStep::UnaccountedLayerDirs, &list_layer_dirs(driver)?, |checker, id| {
+            let owned = checker.known.ours.contains_key(id) || checker.container_layers.contains(id) || on_disk.layers.contains(id) || is_probe_in_progress(driver, id);
+            if !owned {
+                checker.report.layers.add(id, ProblemKind::LayerUnaccounted, format!("layer {id}: layer in lower level storage driver not accounted for"));
             }
-            self.report.layers.add(&id, ProblemKind::LayerUnaccounted, format!("layer {id}: layer in lower level storage driver not accounted for"));
+            Ok(())
+        })
+    }
+}
+
+/// What the progress hook, if any, says about going on from `at`.
+fn go_on(hook: &mut Option<CheckProgressFn>, at: &CheckProgress) -> bool {
+    match hook {
+        Some(hook) => hook(at),
+        None => true,
+    }
+}
+
+fn cancelled_error() -> Error {
+    Error::new(ErrorKind::Cancelled, "check cancelled by the progress callback")
+}
+
+/// Why the driver cannot mount the layer because its directory is not there, worded as
+/// c/storage's driver fails: vfs stats the directory; overlay checks it with faccessat, then
+/// reads its `diff` as a possible link to an additional layer store.
+fn missing_layer_dir(driver: &dyn crate::driver::Driver, id: &str) -> Option<(ProblemKind, String)> {
+    let dir = layer_dir(driver, id);
+    let kind_of = |e: &io::Error| if e.kind() == io::ErrorKind::NotFound { ProblemKind::LayerDirectoryMissing } else { ProblemKind::Unreadable };
+    if driver.name() == "vfs" {
+        return fs::metadata(&dir).err().map(|e| (kind_of(&e), format!("stat {}: {}", dir.display(), go_error_text(&e))));
+    }
+    if let Err(e) = fs::metadata(&dir) {
+        return Some((kind_of(&e), format!("faccessat {}: {}", dir.display(), go_error_text(&e))));
+    }
+    unreadable_diff_link(&dir).map(|(e, message)| (kind_of(&e), message))
+}
+
+/// Overlay's `<layer dir>/diff` cannot be read as a link or a directory (c/storage's
+/// redirectDiffIfAdditionalLayer fails on anything but EINVAL): the error, and how Go prints it.
+fn unreadable_diff_link(dir: &Path) -> Option<(io::Error, String)> {
+    let link = dir.join("diff");
+    match fs::read_link(&link) {
+        Err(e) if e.raw_os_error() != Some(libc::EINVAL) => {
+            let message = format!("readlink {}: {}", link.display(), go_error_text(&e));
+            Some((e, message))
         }
-        Ok(())
+        _ => None,
     }
 }
 

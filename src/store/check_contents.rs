@@ -56,8 +56,9 @@ const WHITEOUT_OPAQUE: &str = ".wh..wh..opq";
 impl Store {
     /// Regenerate `layer`'s diff against `parent` (its parent's record; uncompressed) and read
     /// it back: digest, size and headers. Writing runs on its own thread, so nothing is held in
-    /// memory but a few chunks.
-    pub(super) fn regenerate_diff(&self, layer: &Layer, parent: Option<&Layer>, tar_split: &Path) -> Result<RegeneratedDiff> {
+    /// memory but a few chunks. `go_on` is asked every few megabytes whether to continue; when
+    /// it says no, reading stops with an error (the caller knows why).
+    pub(super) fn regenerate_diff(&self, layer: &Layer, parent: Option<&Layer>, tar_split: &Path, go_on: &mut dyn FnMut() -> bool) -> Result<RegeneratedDiff> {
         let (sender, reader) = chunk_pipe();
         std::thread::scope(|scope| {
             let writer = scope.spawn(move || {
@@ -65,7 +66,7 @@ impl Store {
                 self.write_diff(layer, tar_split, parent, DiffCompression::Uncompressed, &mut out)?;
                 out.finish().map_err(|e| crate::Error::io("regenerating the diff", e))
             });
-            let read = read_diff(reader);
+            let read = read_diff(Interruptible { inner: reader, go_on, unasked: 0 });
             let written = writer.join().unwrap_or_else(|_| Err(crate::Error::io("regenerating the diff", io::Error::other("the writer panicked"))));
             // The writer's error explains a reader's error (a missing file ends the stream).
             written?;
@@ -84,6 +85,32 @@ impl Store {
         let result = look(&path);
         self.driver.unmount(&layer.id)?;
         Ok(result)
+    }
+}
+
+/// How many bytes of a diff are read between two questions to `Interruptible::go_on`.
+const ASK_EVERY_BYTES: u64 = 8 << 20;
+
+/// A reader that stops, with an error, once `go_on` says so.
+struct Interruptible<'a, R> {
+    inner: R,
+    go_on: &'a mut dyn FnMut() -> bool,
+    /// Bytes read since `go_on` was last asked.
+    unasked: u64,
+}
+
+impl<R: Read> Read for Interruptible<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.unasked >= ASK_EVERY_BYTES {
+            self.unasked = 0;
+            if !(self.go_on)() {
+                // (Not ErrorKind::Interrupted: readers retry that.)
+                return Err(io::Error::other("stopped by the caller"));
+            }
+        }
+        let n = self.inner.read(buf)?;
+        self.unasked += n as u64;
+        Ok(n)
     }
 }
 

@@ -28,7 +28,7 @@ mod record_file;
 mod record_ids_on_disk;
 mod repair;
 
-pub use check::{go_error_text, CheckOptions, CheckReport, CheckReportJson, DamagedRecords, Problem, ProblemKind};
+pub use check::{go_error_text, CheckOptions, CheckProgress, CheckProgressFn, CheckReport, CheckReportJson, CheckStep, DamagedRecords, Problem, ProblemKind};
 pub use config::{ConfiguredOptions, DEFAULT_GRAPH_ROOT, DEFAULT_RUN_ROOT};
 pub use containers::ContainerOptions;
 pub use diffs::{DiffCompression, Progress};

@@ -1,11 +1,23 @@
 package cstorage
 
 /*
+#include <stdint.h>
 #include <cstorage.h>
+
+// The Go progress callback of check_progress.go, handed to the library with a cgo.Handle (a
+// uintptr) as userdata.
+extern int32_t cstorageGoCheckProgress(void *userdata, cs_check_step step, size_t done, size_t total);
+
+static cs_result go_check_options_set_progress(cs_check_options *o, uintptr_t h, cs_error **e) {
+	return cs_check_options_set_progress(o, cstorageGoCheckProgress, (void *)h, e);
+}
 */
 import "C"
 
 import (
+	"context"
+	"errors"
+	"runtime/cgo"
 	"time"
 )
 
@@ -45,6 +57,25 @@ const (
 	ProblemContainerLayerMissing      CheckProblem = C.CS_CHECK_PROBLEM_CONTAINER_LAYER_MISSING
 	ProblemInvalidID                  CheckProblem = C.CS_CHECK_PROBLEM_INVALID_ID
 )
+
+// CheckStep is a step of a check, numbered in the order the steps run (new steps are only
+// appended).
+type CheckStep int32
+
+const (
+	CheckStepLayers               CheckStep = C.CS_CHECK_STEP_LAYERS         // data items and diffs of the store's layers (the long step)
+	CheckStepLayerContents        CheckStep = C.CS_CHECK_STEP_LAYER_CONTENTS // layers mounted; in a full check, files compared with diffs
+	CheckStepReadOnlyLayers       CheckStep = C.CS_CHECK_STEP_READ_ONLY_LAYERS
+	CheckStepImages               CheckStep = C.CS_CHECK_STEP_IMAGES
+	CheckStepReadOnlyImages       CheckStep = C.CS_CHECK_STEP_READ_ONLY_IMAGES
+	CheckStepContainers           CheckStep = C.CS_CHECK_STEP_CONTAINERS
+	CheckStepUnaccountedLayerDirs CheckStep = C.CS_CHECK_STEP_UNACCOUNTED_LAYER_DIRS // driver directories, for those no record owns
+)
+
+// CheckProgressFunc hears that done of the total items of step are checked: at the start of
+// each step (done 0), after each item, and again with the same counts while a big layer's
+// diff is read. It runs on the checking goroutine, during the call only.
+type CheckProgressFunc func(step CheckStep, done, total int)
 
 // Problem is one thing wrong with a record, worded as c/storage words it.
 type Problem struct {
@@ -87,6 +118,49 @@ func (s *Store) Check(full bool, maxAge time.Duration) (*CheckReport, error) {
 	}); err != nil {
 		return nil, err
 	}
+	return goCheckReport(report, full, maxAge)
+}
+
+// CheckContext is Check telling progress (may be nil) where it is; cancelling ctx stops the
+// check between two items or within a big layer's diff, and the error then matches both
+// ErrCancelled and ctx.Err(). A check only reads: a cancelled one changes nothing.
+func (s *Store) CheckContext(ctx context.Context, full bool, maxAge time.Duration, progress CheckProgressFunc) (*CheckReport, error) {
+	if maxAge < 0 {
+		return nil, &Error{Code: ErrInvalidArgument, Message: "CheckContext: maxAge must not be negative"}
+	}
+	copts := C.cs_check_options_new()
+	if copts == nil {
+		return nil, &Error{Code: ErrPanic, Message: "cs_check_options_new failed"}
+	}
+	defer C.cs_check_options_free(copts)
+	st := &checkProgress{ctx: ctx, progress: progress}
+	h := cgo.NewHandle(st)
+	defer h.Delete()
+	var report *C.cs_check_report
+	err := check(
+		func(e **C.cs_error) C.cs_result { return C.cs_check_options_set_full(copts, C.bool(full), e) },
+		func(e **C.cs_error) C.cs_result {
+			return C.cs_check_options_set_unreferenced_layer_max_age(copts, C.uint64_t(maxAge/time.Second), e)
+		},
+		func(e **C.cs_error) C.cs_result { return C.go_check_options_set_progress(copts, C.uintptr_t(h), e) },
+	)
+	if err == nil {
+		err = s.call(func(cs *C.cs_store, e **C.cs_error) C.cs_result {
+			return C.cs_store_check_with_options(cs, copts, &report, e)
+		})
+	}
+	var cerr *Error
+	if st.failure != nil && errors.As(err, &cerr) {
+		cerr.cause = st.failure
+	}
+	if err != nil {
+		return nil, err
+	}
+	return goCheckReport(report, full, maxAge)
+}
+
+// goCheckReport copies the library's report out and frees it.
+func goCheckReport(report *C.cs_check_report, full bool, maxAge time.Duration) (*CheckReport, error) {
 	defer C.cs_check_report_free(report)
 	out := &CheckReport{Sections: map[CheckSection][]DamagedRecord{}, clean: bool(C.cs_check_report_is_clean(report)), full: full, maxAge: maxAge}
 	for section := CheckLayers; section <= CheckContainers; section++ {

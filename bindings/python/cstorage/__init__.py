@@ -16,7 +16,7 @@ import threading
 from typing import Callable
 
 from ._native import cstr, ffi, lib, pystr, take_str
-from .check import CheckProblem, CheckReport, CheckSection, DamagedRecord, Problem  # noqa: F401
+from .check import CheckProblem, CheckReport, CheckSection, CheckStep, DamagedRecord, Problem  # noqa: F401
 from .errors import *  # noqa: F401,F403 - the exception classes, one per code
 from .errors import BY_CODE, CStorageError, StoreClosed, check
 from .records import (Change, ChangeKind, Compression, Container, IDMap, Image, Kind,  # noqa: F401

@@ -15,6 +15,7 @@ CDEF = r'''
 #define CS_VERSION_NUMBER 1000
 #define CS_ABI_VERSION 0
 typedef struct cs_change_list cs_change_list;
+typedef struct cs_check_options cs_check_options;
 typedef struct cs_check_report cs_check_report;
 typedef struct cs_container cs_container;
 typedef struct cs_container_list cs_container_list;
@@ -32,6 +33,8 @@ typedef struct cs_layer_options cs_layer_options;
 typedef struct cs_store cs_store;
 typedef struct cs_store_options cs_store_options;
 typedef int32_t cs_result;
+typedef int32_t cs_check_step;
+typedef int32_t (*cs_check_progress_fn)(void *userdata, cs_check_step step, size_t done, size_t total);
 typedef int32_t cs_check_section;
 typedef int32_t cs_check_problem;
 typedef struct {
@@ -72,6 +75,13 @@ typedef int32_t (*cs_image_import_progress_fn)(void *userdata, size_t layer_inde
 #define CS_CHECK_PROBLEM_CONTAINER_IMAGE_MISSING 15
 #define CS_CHECK_PROBLEM_CONTAINER_LAYER_MISSING 16
 #define CS_CHECK_PROBLEM_INVALID_ID 17
+#define CS_CHECK_STEP_LAYERS 0
+#define CS_CHECK_STEP_LAYER_CONTENTS 1
+#define CS_CHECK_STEP_READ_ONLY_LAYERS 2
+#define CS_CHECK_STEP_IMAGES 3
+#define CS_CHECK_STEP_READ_ONLY_IMAGES 4
+#define CS_CHECK_STEP_CONTAINERS 5
+#define CS_CHECK_STEP_UNACCOUNTED_LAYER_DIRS 6
 #define CS_LOG_ERROR 1
 #define CS_LOG_WARN 2
 #define CS_LOG_INFO 3
@@ -113,6 +123,12 @@ typedef int32_t (*cs_image_import_progress_fn)(void *userdata, size_t layer_inde
 #define CS_RESULT_UNSAFE_LAYOUT_PATH -123
 #define CS_RESULT_BAD_LAYOUT -124
 #define CS_RESULT_REFERENCE_UNKNOWN -125
+cs_check_options *cs_check_options_new(void);
+void cs_check_options_free(cs_check_options *options);
+cs_result cs_check_options_set_full(cs_check_options *options, bool full, cs_error **err);
+cs_result cs_check_options_set_unreferenced_layer_max_age(cs_check_options *options, uint64_t seconds, cs_error **err);
+cs_result cs_check_options_set_progress(cs_check_options *options, cs_check_progress_fn progress, void *userdata, cs_error **err);
+cs_result cs_store_check_with_options(const cs_store *store, const cs_check_options *options, cs_check_report **report, cs_error **err);
 cs_result cs_store_check(const cs_store *store, bool full, uint64_t unreferenced_layer_max_age_seconds, cs_check_report **report, cs_error **err);
 void cs_check_report_free(cs_check_report *report);
 bool cs_check_report_is_clean(const cs_check_report *report);

@@ -27,6 +27,25 @@ CheckProblem = enum.IntEnum("CheckProblem", {
 CheckProblem.__doc__ = "What kind of problem check found (c/storage's error of that kind)."
 
 
+class CheckStep(enum.IntEnum):
+    """A step of a check, in the order the steps run (progress callbacks hear them)."""
+    LAYERS = lib.CS_CHECK_STEP_LAYERS  # data items and diffs of the store's layers (the long step)
+    LAYER_CONTENTS = lib.CS_CHECK_STEP_LAYER_CONTENTS  # mounted; in a full check, files vs. diffs
+    READ_ONLY_LAYERS = lib.CS_CHECK_STEP_READ_ONLY_LAYERS
+    IMAGES = lib.CS_CHECK_STEP_IMAGES
+    READ_ONLY_IMAGES = lib.CS_CHECK_STEP_READ_ONLY_IMAGES
+    CONTAINERS = lib.CS_CHECK_STEP_CONTAINERS
+    UNACCOUNTED_LAYER_DIRS = lib.CS_CHECK_STEP_UNACCOUNTED_LAYER_DIRS  # driver directories no record owns
+
+
+def step(number: int) -> CheckStep | int:
+    """The step the library reports (its number when newer than this binding)."""
+    try:
+        return CheckStep(number)
+    except ValueError:
+        return number
+
+
 @dataclass(frozen=True)
 class Problem:
     kind: CheckProblem

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import BinaryIO, Callable, Iterator, Mapping, Sequence
 
 from ._native import cstr, ffi, lib, pystr, take_str, take_strarray
-from .check import CheckReport, take_report
+from .check import CheckReport, CheckStep, step, take_report
 from .errors import CStorageError, InvalidArgument, NotSupported, StoreClosed, check
 from .records import (Change, ChangeKind, Compression, Container, IDMap, Image, Kind, Layer,
                       id_maps, py_id_maps, take_list, take_one)
@@ -477,16 +477,42 @@ class Store:
 
     # --- check, repair, garbage collection -----------------------------------------------
 
-    def check(self, full: bool = False, max_age: timedelta | float | None = None) -> CheckReport:
+    def check(self, full: bool = False, max_age: timedelta | float | None = None, *,
+              progress: Callable[[CheckStep, int, int], bool | None] | None = None) -> CheckReport:
         """c/storage 1.57's Check: full adds the comparison of every layer's contents with its
         diff (CheckEverything; else CheckMost, `check --quick`). A layer no image or container
         uses is reported once older than max_age (a timedelta or seconds; None: c/storage's
-        24 hours; whole seconds count). Reads only."""
+        24 hours; whole seconds count). Reads only. `progress(step, done, total)` hears each
+        step start (done 0) and each item checked, and again while a big layer's diff is read;
+        returning False cancels (Cancelled; nothing was changed)."""
         seconds = 86400 if max_age is None else (
             max_age.total_seconds() if isinstance(max_age, timedelta) else max_age)
         if seconds < 0:
             raise InvalidArgument("check: max_age must not be negative")
-        return take_report(self._out("cs_check_report **", lib.cs_store_check, full, int(seconds)))
+        if progress is None:
+            return take_report(self._out("cs_check_report **", lib.cs_store_check, full, int(seconds)))
+        options = ffi.gc(lib.cs_check_options_new(), lib.cs_check_options_free)
+        failure = []
+
+        def on_progress(_userdata, number, done, total):
+            try:
+                return 0 if progress(step(number), done, total) is not False else 1
+            except BaseException as e:  # raised again after the call
+                failure.append(e)
+                return 1
+
+        callback = ffi.callback("cs_check_progress_fn", on_progress)
+        _setters([(lib.cs_check_options_set_full, options, full),
+                  (lib.cs_check_options_set_unreferenced_layer_max_age, options, int(seconds)),
+                  (lib.cs_check_options_set_progress, options, callback, ffi.NULL)])
+        report = ffi.new("cs_check_report **")
+        try:
+            self._call(lib.cs_store_check_with_options, options, report)
+        except CStorageError:
+            if failure:
+                raise failure[0]
+            raise
+        return take_report(report[0])
 
     def repair(self, report: CheckReport, remove_containers: bool = False) -> list[str]:
         """c/storage 1.57's Repair of what report found: damaged containers (only with

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 import cstorage
-from cstorage import CheckProblem, CheckSection
+from cstorage import CheckProblem, CheckSection, CheckStep
 from conftest import layer_tar
 
 
@@ -55,3 +55,43 @@ def test_check_and_repair_refuse_bad_arguments(store):
     store.close()
     with pytest.raises(cstorage.StoreClosed):
         store.gc()
+
+
+def test_check_progress_hears_each_step_and_can_cancel(store):
+    base = store.import_layer(io.BytesIO(layer_tar({"etc/motd": b"hi\n"})))
+    store.create_image(base.id, names=["kept"])
+    stray = os.path.join(store.graph_root, "vfs", "dir", "5" * 64)
+    os.mkdir(stray)
+
+    heard = []
+    report = store.check(full=True, max_age=3600, progress=lambda *event: heard.append(event))
+    assert report.json == store.check(full=True, max_age=3600).json
+    assert [r.id for r in report.sections[CheckSection.LAYERS]] == ["5" * 64]
+    # Each step once, in order, from 0 to its total (one layer, one image, two directories).
+    totals = {CheckStep.LAYERS: 1, CheckStep.LAYER_CONTENTS: 1, CheckStep.READ_ONLY_LAYERS: 0,
+              CheckStep.IMAGES: 1, CheckStep.READ_ONLY_IMAGES: 0, CheckStep.CONTAINERS: 0,
+              CheckStep.UNACCOUNTED_LAYER_DIRS: 2}
+    assert list(dict.fromkeys(step for step, _, _ in heard)) == list(totals)
+    assert all(isinstance(step, CheckStep) for step, _, _ in heard)
+    assert heard == sorted(heard), "steps and counts never go back"
+    for step, total in totals.items():
+        counts = [(done, of) for s, done, of in heard if s == step]
+        assert counts[0] == (0, total) and counts[-1] == (total, total), (step, counts)
+
+    # False cancels where it is; an exception the callback raises is raised by check.
+    heard.clear()
+
+    def cancel_at_images(step, done, total):
+        heard.append((step, done, total))
+        return step != CheckStep.IMAGES
+
+    with pytest.raises(cstorage.Cancelled):
+        store.check(full=True, progress=cancel_at_images)
+    assert heard[-1] == (CheckStep.IMAGES, 0, 1)
+
+    def fails(*_):
+        raise KeyError("from the callback")
+
+    with pytest.raises(KeyError):
+        store.check(progress=fails)
+    assert os.path.isdir(stray), "a cancelled check changed the store"
