@@ -212,14 +212,14 @@ impl Store {
                 format!("layer {id} used by container {}: layer is in use by a container", c.id),
             ));
         }
-        let mut images_changed = false;
-        for image in images.records_mut() {
-            if image.mapped_top_layers.contains(&id) {
+        // Only the images that change are taken for changing: the others' JSON is reused.
+        let mapping: Vec<String> = images.records().iter().filter(|i| i.mapped_top_layers.contains(&id)).map(|i| i.id.clone()).collect();
+        for image_id in &mapping {
+            if let Some(image) = images.get_mut(image_id) {
                 image.mapped_top_layers.retain(|l| *l != id);
-                images_changed = true;
             }
         }
-        if images_changed {
+        if !mapping.is_empty() {
             images.save(&images_guard)?;
         }
         layers.delete(&guard, &id)

@@ -290,12 +290,6 @@ impl<T: Record> RecordFile<T> {
         &self.records
     }
 
-    /// Every record, for changing: each will be encoded again at the next save. Prefer
-    /// `get_mut` for the few that change.
-    pub fn records_mut(&mut self) -> &mut [T] {
-        self.encoded.forget_all();
-        &mut self.records
-    }
 
     /// Find by exact ID, then exact name, then unique ID prefix (never a name prefix).
     pub fn index_of(&self, key: &str) -> Option<usize> {
@@ -460,7 +454,8 @@ impl<T: Record> RecordFile<T> {
 /// Where each record's JSON is in the bytes of the stable file as the last save wrote them, so
 /// the next save copies it instead of encoding it again: at 50,000 layers encoding was most of
 /// a save's cost. Parallel to `RecordFile::records`; `None` for a record loaded, added or handed
-/// out for changing since (and for volatile records, which are few). Only a process that saves
+/// out for changing (`get_mut`) since, and for volatile records, which are few. (So there is no
+/// `records_mut`: it would make every record's JSON unknown.) Only a process that saves
 /// fills it, so a reader holds no more than its records.
 #[derive(Default)]
 struct EncodedRecords {
@@ -480,10 +475,6 @@ impl EncodedRecords {
 
     fn forget(&mut self, i: usize) {
         self.at[i] = None;
-    }
-
-    fn forget_all(&mut self) {
-        self.at.iter_mut().for_each(|at| *at = None);
     }
 }
 
