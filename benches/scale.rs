@@ -113,6 +113,7 @@ fn cli_layers_rows(root: &Path, n: usize) {
 }
 
 /// Run `cmd` to completion and return its ru_maxrss (KiB), as wait4 reports it.
+#[allow(clippy::zombie_processes)] // reaped by wait4 below, which std's wait cannot replace
 fn max_rss_kib(mut cmd: Command) -> i64 {
     let child = cmd.stdout(Stdio::null()).spawn().unwrap();
     let mut status = 0;
