@@ -173,3 +173,20 @@ fn fields_of_newer_versions_survive_saves_that_reuse_cached_json() {
     assert_file_is_a_fresh_encoding(&layers_json(&t));
     assert_eq!(go_names(&t, "layers", "1111111111111111111111111111111111111111111111111111111111111111"), ["newer"]);
 }
+
+#[test]
+fn layers_handed_out_one_at_a_time_are_those_layers_lists_with_mount_state() {
+    let t = TempStore::new("cache-for-each");
+    let store = t.open();
+    let base = store.create_layer(&LayerOptions { names: vec!["base".into()], ..Default::default() }).unwrap();
+    store.create_layer(&LayerOptions { parent: Some(base.id.clone()), ..Default::default() }).unwrap();
+    t.go_ok(&["create-layer", "-n", "from-go"]);
+    store.mount(&base.id, "", &[]).unwrap();
+    let mut visited = Vec::new();
+    store.for_each_layer(|layer| visited.push(layer)).unwrap();
+    assert_eq!(visited, store.layers().unwrap());
+    assert_eq!(visited.len(), 3);
+    assert_eq!(visited[0].mount_count, 1);
+    assert!(!visited[0].mount_point.is_empty());
+    store.unmount(&base.id, false).unwrap();
+}
