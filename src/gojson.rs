@@ -13,6 +13,9 @@ impl Formatter for GoFormatter {
         // Scan bytes: the characters to escape are '<', '>', '&' and the three-byte sequences
         // E2 80 A8 / E2 80 A9 (U+2028, U+2029); most strings contain none of them.
         let bytes = fragment.as_bytes();
+        if !needs_go_escape(bytes) {
+            return writer.write_all(bytes);
+        }
         let mut start = 0;
         let mut i = 0;
         while i < bytes.len() {
@@ -34,6 +37,13 @@ impl Formatter for GoFormatter {
         }
         writer.write_all(&bytes[start..])
     }
+}
+
+/// Whether `bytes` holds a character Go escapes and serde_json does not. Checked a chunk at a
+/// time without an early exit inside the chunk, which the compiler turns into vector compares:
+/// the byte-at-a-time scan was a quarter of encoding a 50,000-layer list.
+fn needs_go_escape(bytes: &[u8]) -> bool {
+    bytes.chunks(32).any(|chunk| chunk.iter().fold(false, |found, &b| found | matches!(b, b'<' | b'>' | b'&' | 0xE2)))
 }
 
 /// Serialize `value` as Go would.
@@ -59,5 +69,12 @@ mod tests {
     fn html_characters_are_escaped_like_go() {
         let s = super::to_string(&serde_json::json!({"k": "a<b>&c\u{2028}"}));
         assert_eq!(s, r#"{"k":"a\u003cb\u003e\u0026c\u2028"}"#);
+    }
+
+    #[test]
+    fn escapes_are_found_past_the_first_chunk_and_other_e2_characters_pass() {
+        let long = format!("{}&{}\u{2029}\u{2013}", "x".repeat(40), "y".repeat(70));
+        let s = super::to_string(&serde_json::json!([long]));
+        assert_eq!(s, format!("[\"{}\\u0026{}\\u2029\u{2013}\"]", "x".repeat(40), "y".repeat(70)));
     }
 }

@@ -149,6 +149,22 @@ impl Store {
         Ok(all)
     }
 
+    /// Hand every layer to `visit` in `layers()`'s order, each a copy with its mount state made
+    /// just before: a listing that prints as it goes holds one copy, not a copy of the whole list
+    /// beside the store's own (at 50,000 layers that copy is about 30 MiB, a third of a listing's
+    /// peak RSS). `visit` runs under the store's lock and must not call the Store.
+    pub fn for_each_layer(&self, mut visit: impl FnMut(Layer)) -> Result<()> {
+        {
+            let mut layers = self.lock_layers();
+            let _guard = layers.lock(LockKind::Shared)?;
+            for layer in layers.records.records() {
+                visit(layers.snapshot(layer));
+            }
+        }
+        self.additional.layers()?.into_iter().for_each(visit);
+        Ok(())
+    }
+
     /// One layer by ID, name or unique ID prefix: ours first, then each additional image
     /// store's (each store resolves the key on its own, the first that does wins).
     pub fn layer(&self, key: &str) -> Result<Layer> {
@@ -212,14 +228,14 @@ impl Store {
                 format!("layer {id} used by container {}: layer is in use by a container", c.id),
             ));
         }
-        let mut images_changed = false;
-        for image in images.records_mut() {
-            if image.mapped_top_layers.contains(&id) {
+        // Only the images that change are taken for changing: the others' JSON is reused.
+        let mapping: Vec<String> = images.records().iter().filter(|i| i.mapped_top_layers.contains(&id)).map(|i| i.id.clone()).collect();
+        for image_id in &mapping {
+            if let Some(image) = images.get_mut(image_id) {
                 image.mapped_top_layers.retain(|l| *l != id);
-                images_changed = true;
             }
         }
-        if images_changed {
+        if !mapping.is_empty() {
             images.save(&images_guard)?;
         }
         layers.delete(&guard, &id)

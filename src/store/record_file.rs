@@ -10,10 +10,16 @@
 //! store is transient. Both are read as one list (stable records first); each record is written
 //! back to the file it came from, and a file is rewritten only when its own records changed,
 //! so a record another tool keeps in either file is never dropped or moved.
+//!
+//! A store kept open pays only for what changed: nothing is reread while the token and mtimes
+//! are the ones we saw (our own writes record theirs), the indexes are updated in place rather
+//! than rebuilt, and each save copies the JSON of every record that did not change since the
+//! last save from the bytes that save wrote (see `EncodedRecords`), encoding only the others.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -49,6 +55,8 @@ pub struct RecordFile<T: Record> {
     /// out of `records`, so nothing ever builds a path from them, reported by check, and
     /// written back unchanged to the file they came from.
     quarantined: Vec<(T, Location)>,
+    /// Each record's JSON as the last save wrote it, to copy instead of encoding again.
+    encoded: EncodedRecords,
     /// Names were found on two records at load; the next exclusive holder writes the fix.
     names_repaired: bool,
     read_only: bool,
@@ -71,6 +79,7 @@ impl<T: Record> RecordFile<T> {
             seen_volatile_mtime: None,
             volatile_bytes: Vec::new(),
             quarantined: Vec::new(),
+            encoded: EncodedRecords::default(),
             names_repaired: false,
             read_only,
             durable: false,
@@ -137,8 +146,10 @@ impl<T: Record> RecordFile<T> {
         self.volatile_bytes.clear();
         if let Some(path) = &self.volatile_path {
             let bytes = read_if_present(path)?;
-            let stable_ids: HashSet<String> = records.iter().map(|r| r.id().to_string()).collect();
-            for record in parse_list::<T>(&bytes, path)? {
+            let volatile_records = parse_list::<T>(&bytes, path)?;
+            let stable_ids: HashSet<&str> = if volatile_records.is_empty() { HashSet::new() } else { records.iter().map(|r| r.id()).collect() };
+            let mut kept = Vec::with_capacity(volatile_records.len());
+            for record in volatile_records {
                 // c/storage skips a volatile record whose ID the stable file already has.
                 if stable_ids.contains(record.id()) || self.volatile_ids.contains(record.id()) {
                     crate::log::log(crate::log::Level::Warn, || {
@@ -147,12 +158,21 @@ impl<T: Record> RecordFile<T> {
                     continue;
                 }
                 self.volatile_ids.insert(record.id().to_string());
-                records.push(record);
+                kept.push(record);
             }
+            records.append(&mut kept);
             self.volatile_bytes = bytes;
         }
         self.quarantined.clear();
-        let (records, bad): (Vec<T>, Vec<T>) = records.into_iter().partition(|r| crate::ids::validate_id(r.id()).is_ok());
+        // Split off the bad records only when there are any: moving 50,000 good ones into a
+        // second vector would hold two copies of the list at once.
+        let bad: Vec<T> = if records.iter().all(|r| crate::ids::validate_id(r.id()).is_ok()) {
+            Vec::new()
+        } else {
+            let (good, bad) = records.into_iter().partition(|r| crate::ids::validate_id(r.id()).is_ok());
+            records = good;
+            bad
+        };
         for record in bad {
             crate::log::log(crate::log::Level::Warn, || {
                 format!("{} {:?} in {} has an ID that cannot be a file name; it is left alone", T::KIND, record.id(), self.json_path.display())
@@ -160,8 +180,10 @@ impl<T: Record> RecordFile<T> {
             let location = if self.volatile_ids.remove(record.id()) { Location::Volatile } else { Location::Stable };
             self.quarantined.push((record, location));
         }
+        records.shrink_to_fit(); // the room parse_list made
         self.records = records;
         self.reindex();
+        self.encoded.reset();
         Ok(())
     }
 
@@ -206,18 +228,16 @@ impl<T: Record> RecordFile<T> {
         }
         debug_assert_eq!(guard.kind(), LockKind::Exclusive);
         let token = guard.record_write()?;
-        let (mut volatile, mut stable): (Vec<&T>, Vec<&T>) = self.records.iter().partition(|r| self.volatile_ids.contains(r.id()));
-        for (record, location) in &self.quarantined {
-            match location {
-                Location::Stable => stable.push(record),
-                Location::Volatile => volatile.push(record),
-            }
-        }
-        let json = encode(&stable, &self.json_path)?;
+        let (json, encoded_at, volatile) = self.encode_stable()?;
+        let volatile = match &self.volatile_path {
+            Some(path) => Some((encode(&volatile, path)?, volatile.is_empty())),
+            None => None,
+        };
         write_atomic(&self.json_path, &json, 0o600, self.durable)?;
-        if let Some(path) = &self.volatile_path {
-            let json = encode(&volatile, path)?;
-            if json != self.volatile_bytes && !(volatile.is_empty() && self.volatile_bytes.iter().all(u8::is_ascii_whitespace)) {
+        self.encoded.bytes = json;
+        self.encoded.at = encoded_at;
+        if let (Some(path), Some((json, none_volatile))) = (&self.volatile_path, volatile) {
+            if json != self.volatile_bytes && !(none_volatile && self.volatile_bytes.iter().all(u8::is_ascii_whitespace)) {
                 if let Some(dir) = path.parent() {
                     crate::atomic_file::create_private_dir(dir)?;
                 }
@@ -232,13 +252,45 @@ impl<T: Record> RecordFile<T> {
         Ok(())
     }
 
+    /// The stable file's JSON, as Go's encoding/json writes the list: each record's JSON copied
+    /// from the last save where the record has not changed since, encoded where it has. Also
+    /// where each record's JSON now is, and the records that go to the volatile file.
+    #[allow(clippy::type_complexity)]
+    fn encode_stable(&self) -> Result<(Vec<u8>, Vec<Option<Range<usize>>>, Vec<&T>)> {
+        let mut json = Vec::with_capacity(self.encoded.bytes.len() + 4096);
+        let mut encoded_at = vec![None; self.records.len()];
+        let mut volatile = Vec::new();
+        json.push(b'[');
+        for (i, record) in self.records.iter().enumerate() {
+            if !self.volatile_ids.is_empty() && self.volatile_ids.contains(record.id()) {
+                volatile.push(record);
+                continue;
+            }
+            let start = start_list_item(&mut json);
+            match self.encoded.of(i) {
+                Some(cached) => json.extend_from_slice(cached),
+                None => encode_into(&mut json, record, &self.json_path)?,
+            }
+            encoded_at[i] = Some(start..json.len());
+        }
+        // Quarantined records are rare and never changed: encoded each time, not remembered.
+        for (record, location) in &self.quarantined {
+            match location {
+                Location::Stable => {
+                    start_list_item(&mut json);
+                    encode_into(&mut json, record, &self.json_path)?;
+                }
+                Location::Volatile => volatile.push(record),
+            }
+        }
+        json.push(b']');
+        Ok((json, encoded_at, volatile))
+    }
+
     pub fn records(&self) -> &[T] {
         &self.records
     }
 
-    pub fn records_mut(&mut self) -> &mut [T] {
-        &mut self.records
-    }
 
     /// Find by exact ID, then exact name, then unique ID prefix (never a name prefix).
     pub fn index_of(&self, key: &str) -> Option<usize> {
@@ -267,8 +319,11 @@ impl<T: Record> RecordFile<T> {
         self.index_of(key).map(|i| &self.records[i])
     }
 
+    /// The record, for changing (it is encoded again at the next save).
     pub fn get_mut(&mut self, key: &str) -> Option<&mut T> {
-        self.index_of(key).map(move |i| &mut self.records[i])
+        let i = self.index_of(key)?;
+        self.encoded.forget(i);
+        Some(&mut self.records[i])
     }
 
     pub fn by_exact_id(&self, id: &str) -> Option<&T> {
@@ -339,14 +394,27 @@ impl<T: Record> RecordFile<T> {
             self.by_name.insert(name.clone(), i);
         }
         self.records.push(record);
+        self.encoded.pushed();
     }
 
-    /// Remove the record with this exact ID, keeping the order of the others.
+    /// Remove the record with this exact ID, keeping the order of the others. The indexes are
+    /// updated in place (rebuilding them cost a 50,000-layer store milliseconds per delete).
     pub fn remove(&mut self, id: &str) -> Option<T> {
         let i = *self.by_id.get(id)?;
         let record = self.records.remove(i);
+        self.encoded.removed(i);
         self.volatile_ids.remove(id);
-        self.reindex();
+        self.by_id.remove(id);
+        for name in record.names() {
+            if self.by_name.get(name) == Some(&i) {
+                self.by_name.remove(name);
+            }
+        }
+        for index in self.by_id.values_mut().chain(self.by_name.values_mut()) {
+            if *index > i {
+                *index -= 1;
+            }
+        }
         Some(record)
     }
 
@@ -355,6 +423,7 @@ impl<T: Record> RecordFile<T> {
         self.quarantined.clear();
         self.volatile_ids.clear();
         self.reindex();
+        self.encoded.reset();
     }
 
     /// Give record `id` exactly `names`, taking each from any other record that has it.
@@ -365,13 +434,75 @@ impl<T: Record> RecordFile<T> {
             if let Some(&other) = self.by_name.get(name) {
                 if other != i {
                     self.records[other].names_mut().retain(|n| n != name);
+                    self.encoded.forget(other);
                 }
             }
         }
+        for old in self.records[i].names() {
+            if self.by_name.get(old) == Some(&i) {
+                self.by_name.remove(old);
+            }
+        }
+        for name in &names {
+            self.by_name.insert(name.clone(), i);
+        }
         *self.records[i].names_mut() = names;
-        self.reindex();
+        self.encoded.forget(i);
         Ok(())
     }
+}
+
+/// Where each record's JSON is in the bytes of the stable file as the last save wrote them, so
+/// the next save copies it instead of encoding it again: at 50,000 layers encoding was most of
+/// a save's cost. Parallel to `RecordFile::records`; `None` for a record loaded, added or handed
+/// out for changing (`get_mut`) since, and for volatile records, which are few. Empty until the
+/// first save, so a process that only reads holds no more than its records. (There is no
+/// `records_mut`: it would make every record's JSON unknown.)
+#[derive(Default)]
+struct EncodedRecords {
+    bytes: Vec<u8>,
+    at: Vec<Option<Range<usize>>>,
+}
+
+impl EncodedRecords {
+    /// Forget everything (the records were reloaded).
+    fn reset(&mut self) {
+        self.bytes = Vec::new();
+        self.at = Vec::new();
+    }
+
+    fn of(&self, i: usize) -> Option<&[u8]> {
+        self.at.get(i)?.clone().map(|range| &self.bytes[range])
+    }
+
+    fn forget(&mut self, i: usize) {
+        if let Some(at) = self.at.get_mut(i) {
+            *at = None;
+        }
+    }
+
+    /// A record was appended to the list.
+    fn pushed(&mut self) {
+        if !self.at.is_empty() {
+            self.at.push(None);
+        }
+    }
+
+    /// Record `i` was removed from the list.
+    fn removed(&mut self, i: usize) {
+        if i < self.at.len() {
+            self.at.remove(i);
+        }
+    }
+}
+
+/// Write the comma before a list item after the first ('[' is the first byte); returns where
+/// the item starts.
+fn start_list_item(json: &mut Vec<u8>) -> usize {
+    if json.len() > 1 {
+        json.push(b',');
+    }
+    json.len()
 }
 
 fn modified_time(path: &Path) -> Option<SystemTime> {
@@ -391,11 +522,57 @@ fn parse_list<T: Record>(bytes: &[u8], path: &Path) -> Result<Vec<T>> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Vec::new());
     }
-    serde_json::from_slice(bytes).map_err(|e| Error::corrupt(format!("{} is not a valid {} list: {e}", path.display(), T::KIND)))
+    // Every record opens at least one object, so the count of '{' is room enough: the list is
+    // parsed into place instead of being moved to a vector twice its size again and again
+    // (a fifth of loading 50,000 layers). Room never written to is never paged in, and the
+    // caller gives back what is left. Bounded by the size of a minimal record as c/storage writes
+    // it (an ID and "created"), so a file of braces cannot ask for gigabytes; a list of smaller
+    // records still loads, growing as it goes.
+    const MIN_RECORD_BYTES: usize = 40;
+    let room = bytes.iter().filter(|&&b| b == b'{').count().min(bytes.len() / MIN_RECORD_BYTES);
+    let parse = || -> serde_json::Result<Vec<T>> {
+        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        let records = serde::de::DeserializeSeed::deserialize(ListWithRoom::<T>(room, std::marker::PhantomData), &mut deserializer)?;
+        deserializer.end()?;
+        Ok(records)
+    };
+    parse().map_err(|e| Error::corrupt(format!("{} is not a valid {} list: {e}", path.display(), T::KIND)))
+}
+
+/// A JSON list read into a vector made with room for this many records.
+struct ListWithRoom<T>(usize, std::marker::PhantomData<T>);
+
+impl<'de, T: serde::Deserialize<'de>> serde::de::DeserializeSeed<'de> for ListWithRoom<T> {
+    type Value = Vec<T>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> std::result::Result<Vec<T>, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for ListWithRoom<T> {
+    type Value = Vec<T>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a sequence") // serde's words for a Vec, so messages stay as they were
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Vec<T>, A::Error> {
+        let mut records = Vec::with_capacity(self.0);
+        while let Some(record) = seq.next_element()? {
+            records.push(record);
+        }
+        Ok(records)
+    }
 }
 
 fn encode<T: Record>(records: &[&T], path: &Path) -> Result<Vec<u8>> {
-    crate::gojson::to_vec(&records).map_err(|e| Error::new(ErrorKind::Io, format!("encoding {}: {e}", path.display())))
+    crate::gojson::to_vec(&records).map_err(|e| encode_error(path, e))
+}
+
+fn encode_into<T: Record>(json: &mut Vec<u8>, record: &T, path: &Path) -> Result<()> {
+    crate::gojson::to_writer(json, record).map_err(|e| encode_error(path, e))
+}
+
+fn encode_error(path: &Path, e: serde_json::Error) -> Error {
+    Error::new(ErrorKind::Io, format!("encoding {}: {e}", path.display()))
 }
 
 pub fn read_only_error(path: &Path) -> Error {
