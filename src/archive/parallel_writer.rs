@@ -11,6 +11,10 @@
 //! Memory is bounded: jobs carry the bytes they hold, and [`WriterPool::submit`] waits while
 //! [`BYTES_IN_FLIGHT`] are queued or being written.
 //!
+//! Waking a thread is a futex call: the extracting thread wakes idle writers only once
+//! [`WAKE_BATCH`] jobs are queued (or when it is about to wait itself), and writers wake the
+//! extracting thread only when it waits.
+//!
 //! Errors: the first failing job in submission order wins (as if the files had been written one
 //! by one); once a job failed, later ones are dropped undone and `submit`/`wait_idle` answer
 //! [`WorkerFailed`] so the extracting thread stops; [`WriterPool::take_error`] gives the error.
@@ -24,6 +28,9 @@ use crate::error::Error;
 /// for the whole import).
 pub const BYTES_IN_FLIGHT: usize = 16 << 20;
 
+/// Jobs queued before idle writers are woken.
+const WAKE_BATCH: usize = 8;
+
 /// A job failed; the pool holds its error (see [`WriterPool::take_error`]).
 #[derive(Debug)]
 pub struct WorkerFailed;
@@ -34,6 +41,9 @@ struct State<T> {
     /// Bytes of the queued jobs and of those being run.
     bytes: usize,
     running: usize,
+    /// Writers waiting for jobs, and submitters waiting for a job to finish.
+    idle_writers: usize,
+    waiting_submitters: usize,
     closed: bool,
     /// The failure of the earliest failed job so far, with its sequence number.
     failed: Option<(u64, Error)>,
@@ -50,7 +60,16 @@ pub struct WriterPool<T> {
 impl<T: Send> WriterPool<T> {
     pub fn new() -> Self {
         WriterPool {
-            state: Mutex::new(State { queue: VecDeque::new(), next_seq: 0, bytes: 0, running: 0, closed: false, failed: None }),
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                next_seq: 0,
+                bytes: 0,
+                running: 0,
+                idle_writers: 0,
+                waiting_submitters: 0,
+                closed: false,
+                failed: None,
+            }),
             work_queued: Condvar::new(),
             job_done: Condvar::new(),
         }
@@ -64,10 +83,8 @@ impl<T: Send> WriterPool<T> {
     /// Queue `job`, which holds `bytes` of contents. Waits while the pool already holds
     /// [`BYTES_IN_FLIGHT`] (a larger job is accepted once the pool is empty).
     pub fn submit(&self, bytes: usize, job: T) -> Result<(), WorkerFailed> {
-        let mut state = self.lock();
-        while state.failed.is_none() && state.bytes > 0 && state.bytes + bytes > BYTES_IN_FLIGHT {
-            state = self.job_done.wait(state).unwrap_or_else(|poisoned| poisoned.into_inner());
-        }
+        let state = self.lock();
+        let mut state = self.wait_until(state, |s| s.bytes == 0 || s.bytes + bytes <= BYTES_IN_FLIGHT);
         if state.failed.is_some() {
             return Err(WorkerFailed);
         }
@@ -75,21 +92,36 @@ impl<T: Send> WriterPool<T> {
         state.next_seq += 1;
         state.bytes += bytes;
         state.queue.push_back((seq, bytes, job));
+        let wake = state.idle_writers > 0 && state.queue.len() >= WAKE_BATCH;
         drop(state);
-        self.work_queued.notify_one();
+        if wake {
+            self.work_queued.notify_all();
+        }
         Ok(())
     }
 
     /// Wait until every submitted job is done: the ordering barrier.
     pub fn wait_idle(&self) -> Result<(), WorkerFailed> {
-        let mut state = self.lock();
-        while state.failed.is_none() && (state.running > 0 || !state.queue.is_empty()) {
-            state = self.job_done.wait(state).unwrap_or_else(|poisoned| poisoned.into_inner());
-        }
+        let state = self.lock();
+        let state = self.wait_until(state, |s| s.running == 0 && s.queue.is_empty());
         match state.failed {
             Some(_) => Err(WorkerFailed),
             None => Ok(()),
         }
+    }
+
+    /// Wait until `ready` holds or a job failed, waking the writers first so that they work
+    /// off the queue meanwhile.
+    fn wait_until<'a>(&self, mut state: MutexGuard<'a, State<T>>, ready: impl Fn(&State<T>) -> bool) -> MutexGuard<'a, State<T>> {
+        while state.failed.is_none() && !ready(&state) {
+            if state.idle_writers > 0 {
+                self.work_queued.notify_all();
+            }
+            state.waiting_submitters += 1;
+            state = self.job_done.wait(state).unwrap_or_else(|poisoned| poisoned.into_inner());
+            state.waiting_submitters -= 1;
+        }
+        state
     }
 
     /// No more jobs: workers return once the queue is empty.
@@ -111,7 +143,9 @@ impl<T: Send> WriterPool<T> {
                 if state.closed {
                     return;
                 }
+                state.idle_writers += 1;
                 state = self.work_queued.wait(state).unwrap_or_else(|poisoned| poisoned.into_inner());
+                state.idle_writers -= 1;
                 continue;
             };
             // After a failure the import is lost: drop the rest (closing their descriptors).
@@ -127,7 +161,9 @@ impl<T: Send> WriterPool<T> {
                     state.failed = Some((seq, e));
                 }
             }
-            self.job_done.notify_all();
+            if state.waiting_submitters > 0 {
+                self.job_done.notify_all();
+            }
         }
     }
 }
