@@ -66,6 +66,18 @@ impl DriverStore {
     }
 }
 
+/// Run `test` on a fresh store of each driver, then check the overlay one left nothing mounted.
+fn on_both_drivers(tag: &str, test: impl Fn(&str, &DriverStore, &Store)) {
+    for driver in DRIVERS {
+        let s = DriverStore::new(driver, tag);
+        let store = s.store();
+        test(driver, &s, &store);
+        if let DriverStore::Overlay(o) = &s {
+            o.finish(store);
+        }
+    }
+}
+
 fn import(store: &Store, tar: &[u8], parent: Option<&str>) -> cstorage::Result<String> {
     let options = LayerOptions { parent: parent.map(str::to_string), ..Default::default() };
     store.put_layer(&options, &mut &tar[..], None).map(|layer| layer.id)
@@ -111,9 +123,7 @@ fn dir_mtimes(root: &Path) -> Vec<(String, i64)> {
 
 #[test]
 fn hardlinks_to_a_file_still_being_filled_share_its_complete_inode_and_take_their_own_owner() {
-    for driver in DRIVERS {
-        let s = DriverStore::new(driver, "parex-hardlink");
-        let store = s.store();
+    on_both_drivers("parex-hardlink", |driver, s, store| {
         let mut tar = TarBuilder::default();
         filler(&mut tar, "busy", 400);
         tar.dir("d/");
@@ -125,7 +135,7 @@ fn hardlinks_to_a_file_still_being_filled_share_its_complete_inode_and_take_thei
         tar.raw_entry(header_at("e/f", b'0', 5, "", 0o644, 1000, 1_600_000_000), b"owned");
         tar.raw_entry(header_at("e/g", b'1', 0, "e/f", 0o644, 2000, 1_600_000_000), b"");
         let bytes = tar.finish();
-        let id = import(&store, &bytes, None).unwrap();
+        let id = import(store, &bytes, None).unwrap();
         let layer = s.layer_dir(&id);
 
         let scratch = TempDir::new("parex-hardlink-gnu");
@@ -140,26 +150,21 @@ fn hardlinks_to_a_file_still_being_filled_share_its_complete_inode_and_take_thei
         assert_eq!(fs::read(layer.join("d/a")).unwrap(), b"the content", "{driver}");
         let g = fs::metadata(layer.join("e/g")).unwrap();
         assert_eq!((g.ino(), g.uid(), g.gid()), (fs::metadata(layer.join("e/f")).unwrap().ino(), 2000, 2000), "{driver}: the link's owner is the last one set");
-        if let DriverStore::Overlay(o) = &s {
-            o.finish(store);
-        }
-    }
+    });
 }
 
 #[test]
 fn a_whiteout_then_a_re_add_in_the_same_layer_leaves_the_new_entry() {
-    for driver in DRIVERS {
-        let s = DriverStore::new(driver, "parex-whiteout");
-        let store = s.store();
+    on_both_drivers("parex-whiteout", |driver, s, store| {
         let mut base = TarBuilder::default();
         base.dir("etc/").file("etc/conf", b"old").dir("opt/").file("opt/old", b"old");
-        let base_id = import(&store, &base.finish(), None).unwrap();
+        let base_id = import(store, &base.finish(), None).unwrap();
 
         let mut tar = TarBuilder::default();
         filler(&mut tar, "busy", 300);
         tar.file("etc/.wh.conf", b"").file("etc/conf", b"new content");
         tar.file("opt/.wh..wh..opq", b"").file("opt/new", b"added after the opaque marker");
-        let id = import(&store, &tar.finish(), Some(&base_id)).unwrap();
+        let id = import(store, &tar.finish(), Some(&base_id)).unwrap();
         let layer = s.layer_dir(&id);
 
         assert_eq!(fs::read(layer.join("etc/conf")).unwrap(), b"new content", "{driver}");
@@ -170,17 +175,12 @@ fn a_whiteout_then_a_re_add_in_the_same_layer_leaves_the_new_entry() {
         } else {
             assert!(!layer.join("opt/old").exists(), "vfs: the opaque directory lost the parent's entries");
         }
-        if let DriverStore::Overlay(o) = &s {
-            o.finish(store);
-        }
-    }
+    });
 }
 
 #[test]
 fn paths_replaced_later_in_the_stream_end_as_the_last_entry_says() {
-    for driver in DRIVERS {
-        let s = DriverStore::new(driver, "parex-replace");
-        let store = s.store();
+    on_both_drivers("parex-replace", |driver, s, store| {
         // "alias" names "real" through a symlink, so the later entries are not duplicates by
         // name, but replace what the earlier ones made (while the pool may still fill them).
         let mut tar = TarBuilder::default();
@@ -192,7 +192,7 @@ fn paths_replaced_later_in_the_stream_end_as_the_last_entry_says() {
         tar.dir("alias/file-then-dir/").file("alias/file-then-dir/inner", b"inner");
         tar.file("alias/dir-then-file", b"a file now");
         tar.raw_entry(header_at("alias/twice", b'0', 6, "", 0o640, 0, 1_400_000_000), b"second");
-        let id = import(&store, &tar.finish(), None).unwrap();
+        let id = import(store, &tar.finish(), None).unwrap();
         let layer = s.layer_dir(&id);
 
         assert!(layer.join("real/file-then-dir").is_dir(), "{driver}");
@@ -203,17 +203,12 @@ fn paths_replaced_later_in_the_stream_end_as_the_last_entry_says() {
         let twice = fs::metadata(layer.join("real/twice")).unwrap();
         assert_eq!(fs::read(layer.join("real/twice")).unwrap(), b"second", "{driver}: the last write wins");
         assert_eq!((twice.mode() & 0o7777, twice.mtime(), twice.nlink()), (0o640, 1_400_000_000, 1), "{driver}");
-        if let DriverStore::Overlay(o) = &s {
-            o.finish(store);
-        }
-    }
+    });
 }
 
 #[test]
 fn directory_times_are_set_after_their_contents_as_gnu_tar_sets_them() {
-    for driver in DRIVERS {
-        let s = DriverStore::new(driver, "parex-dirtimes");
-        let store = s.store();
+    on_both_drivers("parex-dirtimes", |driver, s, store| {
         let mut tar = TarBuilder::default();
         tar.raw_entry(header_at("d/", b'5', 0, "", 0o755, 0, 1_000_000_000), b"");
         tar.raw_entry(header_at("d/s/", b'5', 0, "", 0o750, 0, 1_100_000_000), b"");
@@ -225,7 +220,7 @@ fn directory_times_are_set_after_their_contents_as_gnu_tar_sets_them() {
         }
         tar.raw_entry(header_at("e/", b'5', 0, "", 0o755, 0, 1_200_000_000), b"");
         let bytes = tar.finish();
-        let id = import(&store, &bytes, None).unwrap();
+        let id = import(store, &bytes, None).unwrap();
         let layer = s.layer_dir(&id);
 
         let ours = dir_mtimes(&layer);
@@ -244,13 +239,10 @@ fn directory_times_are_set_after_their_contents_as_gnu_tar_sets_them() {
             late.file(&format!("e/f{i}"), b"data in e");
         }
         late.file("d/late", b"added to d after e");
-        let id = import(&store, &late.finish(), None).unwrap();
+        let id = import(store, &late.finish(), None).unwrap();
         let expected = [("d", 1_000_000_000), ("e", 1_200_000_000)];
         assert_eq!(dir_mtimes(&s.layer_dir(&id)), expected.map(|(d, t)| (d.to_string(), t)), "{driver}");
-        if let DriverStore::Overlay(o) = &s {
-            o.finish(store);
-        }
-    }
+    });
 }
 
 /// 5,000 files in 100 directories with assorted sizes (one above the pool's limit, so written
@@ -285,10 +277,8 @@ fn many_files_across_many_directories_equal_gnu_tars_extraction() {
     let bytes = many_files_tar();
     let scratch = TempDir::new("parex-many-gnu");
     let theirs = describe_tree(&gnu_tar_extract(&bytes, &scratch));
-    for driver in DRIVERS {
-        let s = DriverStore::new(driver, "parex-many");
-        let store = s.store();
-        let id = import(&store, &bytes, None).unwrap();
+    on_both_drivers("parex-many", |driver, s, store| {
+        let id = import(store, &bytes, None).unwrap();
         let layer = s.layer_dir(&id);
         let ours = describe_tree(&layer);
         assert_eq!(ours.len(), 5101, "{driver}");
@@ -296,10 +286,7 @@ fn many_files_across_many_directories_equal_gnu_tars_extraction() {
             assert_eq!(ours.get(path), Some(description), "{driver}: {path}");
         }
         assert_eq!(dir_mtimes(&layer), dir_mtimes(&scratch.join("gnu")), "{driver}");
-        if let DriverStore::Overlay(o) = &s {
-            o.finish(store);
-        }
-    }
+    });
 }
 
 /// A layer whose file number `failing` carries an xattr no file system accepts (a value above
@@ -315,12 +302,10 @@ fn tar_with_a_failing_file(failing_size: usize) -> Vec<u8> {
 
 #[test]
 fn a_writer_failure_fails_the_import_as_before_and_leaves_no_layer_behind() {
-    for driver in DRIVERS {
-        let s = DriverStore::new(driver, "parex-fail");
-        let store = s.store();
+    on_both_drivers("parex-fail", |driver, s, store| {
         // Small: filled by the pool. Above the pool's limit: by the extracting thread itself.
-        let pooled = import(&store, &tar_with_a_failing_file(100), None).unwrap_err();
-        let inline = import(&store, &tar_with_a_failing_file(2 << 20), None).unwrap_err();
+        let pooled = import(store, &tar_with_a_failing_file(100), None).unwrap_err();
+        let inline = import(store, &tar_with_a_failing_file(2 << 20), None).unwrap_err();
         assert_eq!(pooled.kind(), ErrorKind::Io, "{driver}: {pooled}");
         assert_eq!((pooled.kind(), pooled.message()), (inline.kind(), inline.message()), "{driver}");
         assert!(pooled.message().contains("before/failing") && pooled.message().contains("user.big"), "{driver}: {pooled}");
@@ -329,9 +314,6 @@ fn a_writer_failure_fails_the_import_as_before_and_leaves_no_layer_behind() {
         // The store still takes a good layer afterwards.
         let mut good = TarBuilder::default();
         filler(&mut good, "ok", 10);
-        import(&store, &good.finish(), None).unwrap();
-        if let DriverStore::Overlay(o) = &s {
-            o.finish(store);
-        }
-    }
+        import(store, &good.finish(), None).unwrap();
+    });
 }

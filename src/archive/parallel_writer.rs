@@ -157,7 +157,7 @@ impl<T: Send> WriterPool<T> {
             state.running -= 1;
             state.bytes -= bytes;
             if let Err(e) = result {
-                if state.failed.as_ref().is_none_or(|(first, _)| seq < *first) {
+                if !state.failed.as_ref().is_some_and(|(first, _)| *first < seq) {
                     state.failed = Some((seq, e));
                 }
             }
