@@ -2,6 +2,12 @@
 //! raw and the decompressed stream, records tar-split, collects the uid/gid sets and extracts the
 //! entries into a directory without ever writing outside it.
 //!
+//! Regular files up to [`POOLED_FILE_MAX`] are created by the extracting thread, in stream
+//! order, and then written and given their owner, xattrs, mode and times by a small pool of
+//! threads ([`super::parallel_writer`]): the name space still changes exactly in stream order,
+//! only the filling of the files lags, and what needs a file complete (a hardlink to it,
+//! directory times) waits for the pool first.
+//!
 //! Safety does not depend on a chroot: the target is opened once, parents are resolved inside it
 //! with openat2(RESOLVE_IN_ROOT) (see [`super::rootdir`]), entries are created with `*at` calls on
 //! a final name that is never followed, and names, hardlink targets and relative symlink targets
@@ -16,6 +22,7 @@ use std::path::Path;
 
 use super::chunk_pipe::{chunk_pipe, tapped_chunk_pipe, ChunkWriter, Pumped};
 use super::compression::{decompress_reader, detect, Compression, MAGIC_LEN};
+use super::parallel_writer::{WorkerFailed, WriterPool};
 use super::paths::{base, clean, escapes, join, split};
 use super::rootdir::{cstring, is_dir, list_dir, mkdir_at, open_at, open_in_root, remove_all_at, stat_at, RootDir};
 use super::stream::{io_to_error, SourceReader, StreamStats};
@@ -83,6 +90,11 @@ pub struct ApplyStats {
 /// Buffer in front of the decompressor.
 const RAW_BUFFER: usize = 128 << 10;
 
+/// Regular files up to this size are filled by the writer pool (their contents are held in
+/// memory meanwhile); larger ones, and sparse ones, are written by the extracting thread as it
+/// reads them, as before.
+pub const POOLED_FILE_MAX: u64 = 1 << 20;
+
 /// What the extraction needs of [`ApplyOptions`], owned so that it can move to the extracting
 /// thread (the progress callback stays on the caller's).
 struct ExtractRules {
@@ -90,6 +102,8 @@ struct ExtractRules {
     uid_map: Vec<IdMap>,
     gid_map: Vec<IdMap>,
     ignore_chown_errors: bool,
+    /// The process's umask, when known: a file created with mode m gets m less it.
+    umask: Option<u32>,
 }
 
 /// Apply a layer tar stream (uncompressed, gzip or zstd) to `target_root`, writing its tar-split
@@ -97,8 +111,9 @@ struct ExtractRules {
 ///
 /// Threads share the work: the calling thread reads `input` (and calls the progress callback),
 /// digests it if it is compressed and decompresses it; a scoped thread digests the tar; another
-/// parses it, checksums file data for tar-split and creates the files; a third compresses and
-/// writes the tar-split. All are joined before this returns.
+/// parses it, checksums file data for tar-split and creates the files, which a pool of writer
+/// threads fills; a third compresses and writes the tar-split. All are joined before this
+/// returns.
 ///
 /// Errors: `BadArchive` for anything wrong with the stream (garbage, truncation, bad checksums,
 /// entries escaping the root, duplicate names, unmapped owners), `DigestMismatch` when an
@@ -120,6 +135,7 @@ pub fn apply_layer(
         uid_map: std::mem::take(&mut opts.uid_map),
         gid_map: std::mem::take(&mut opts.gid_map),
         ignore_chown_errors: opts.ignore_chown_errors,
+        umask: process_umask(),
     };
     let mut raw_stats = StreamStats::default();
     let mut source = SourceReader { input, stats: &mut raw_stats, progress: opts.progress.take() };
@@ -165,13 +181,28 @@ pub fn apply_layer(
             None => (None, None),
         };
         let extracting = spawn_named(scope, "cs-extract", move || {
-            let mut extractor = Extractor::new(root, rules);
-            let mut tar_split = tar_split_lines;
-            extractor.run(&mut TarReader::new(chunks), tar_split.as_mut())?;
-            if let Some(ts) = tar_split {
-                ts.finish().finish().map_err(ts_error)?;
+            let pool = WriterPool::new();
+            let extracted = std::thread::scope(|writers| {
+                let started: Result<Vec<_>> =
+                    (0..file_writers()).map(|_| spawn_named(writers, "cs-write", || pool.run_worker(PendingFile::complete))).collect();
+                let extracted = started.and_then(|_| {
+                    let mut extractor = Extractor::new(root, rules, &pool);
+                    let mut tar_split = tar_split_lines;
+                    extractor.run(&mut TarReader::new(chunks), tar_split.as_mut())?;
+                    if let Some(ts) = tar_split {
+                        ts.finish().finish().map_err(ts_error)?;
+                    }
+                    Ok((extractor.uids, extractor.gids))
+                });
+                pool.close();
+                extracted
+            });
+            // A writer's failure is that of an earlier entry than anything the extracting
+            // thread met since: it is the one to report.
+            match pool.take_error() {
+                Some(e) => Err(e),
+                None => extracted,
             }
-            Ok((extractor.uids, extractor.gids))
         })?;
         let fed = sender.pump(&mut tar_stream);
         let extracted = extracting.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -209,6 +240,21 @@ pub fn apply_layer(
     check_digest("compressed", &opts.expected_compressed_digest, &stats.compressed_digest)?;
     check_digest("uncompressed", &opts.expected_uncompressed_digest, &stats.uncompressed_digest)?;
     Ok(stats)
+}
+
+/// Writer threads: as many as there are cores, at least two (the extracting thread mostly waits
+/// on the file system too) and at most four (beyond that they only contend for the same
+/// directories' locks).
+fn file_writers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 4)
+}
+
+/// The umask, read from /proc/self/status (umask(2) cannot read it without setting it, which
+/// would race with other threads' file creation).
+fn process_umask() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+    u32::from_str_radix(line.trim(), 8).ok()
 }
 
 /// Start a named scoped thread; failing to start one is an I/O error, not a panic.
@@ -273,6 +319,12 @@ fn parent_error(name: &[u8], parent: &[u8], e: io::Error) -> Error {
     }
 }
 
+/// What the extracting thread returns when the writer pool failed; the pool's own error replaces
+/// it (see [`apply_layer`]).
+fn writer_failed(_: WorkerFailed) -> Error {
+    Error::new(ErrorKind::Io, "a file writer thread failed")
+}
+
 fn ts_error(e: io::Error) -> Error {
     Error::io("writing tar-split", e)
 }
@@ -313,9 +365,12 @@ enum XattrTarget<'a> {
     At(BorrowedFd<'a>, &'a CStr),
 }
 
-struct Extractor {
+struct Extractor<'p> {
     root: RootDir,
     opts: ExtractRules,
+    pool: &'p WriterPool<PendingFile>,
+    /// Owner of the files this process creates.
+    creator: (u32, u32),
     /// Cleaned names of all entries so far: refuses duplicates (as tar-split does) and tells the
     /// naive opaque-directory handling what this layer created.
     seen: BTreeSet<Vec<u8>>,
@@ -326,15 +381,27 @@ struct Extractor {
     root_owner: Option<(u32, u32)>,
 }
 
-impl Extractor {
-    fn new(root: RootDir, opts: ExtractRules) -> Self {
+impl<'p> Extractor<'p> {
+    fn new(root: RootDir, opts: ExtractRules, pool: &'p WriterPool<PendingFile>) -> Self {
         // Missing parents are created owned by the layer's root, as c/storage does.
         let root_owner = if opts.uid_map.is_empty() && opts.gid_map.is_empty() {
             None
         } else {
             Some((to_host(&opts.uid_map, 0).unwrap_or(0), to_host(&opts.gid_map, 0).unwrap_or(0)))
         };
-        Extractor { root, opts, seen: BTreeSet::new(), dir_times: Vec::new(), uids: BTreeSet::new(), gids: BTreeSet::new(), root_owner }
+        // SAFETY: plain syscalls without arguments.
+        let creator = unsafe { (libc::geteuid(), libc::getegid()) };
+        Extractor {
+            root,
+            opts,
+            pool,
+            creator,
+            seen: BTreeSet::new(),
+            dir_times: Vec::new(),
+            uids: BTreeSet::new(),
+            gids: BTreeSet::new(),
+            root_owner,
+        }
     }
 
     fn run<R: io::BufRead>(&mut self, reader: &mut TarReader<R>, mut ts: Option<&mut TarSplitWriter<ChunkWriter>>) -> Result<()> {
@@ -417,6 +484,9 @@ impl Extractor {
         // Hardlink targets are names inside the root (an absolute one counts from the root, as
         // c/storage joins it to the root); resolved before anything at our own name changes.
         let link_target = if h.kind == Kind::Hardlink {
+            // The target may be a file the pool is still filling: a link shares its inode, and
+            // the link's owner and xattrs must come after the target's, as in stream order.
+            self.pool.wait_idle().map_err(writer_failed)?;
             let target = clean(h.linkname.strip_prefix(b"/").unwrap_or(&h.linkname));
             if escapes(&target) || target == b"." {
                 return Err(bad_entry(name, format!("hardlink target {:?} leaves the layer root", String::from_utf8_lossy(&h.linkname))));
@@ -433,7 +503,14 @@ impl Extractor {
         } else {
             None
         };
-        let parent_fd = self.root.dir(parent, root_owner).map_err(|e| parent_error(name, parent, e))?;
+        let (parent_fd, plain) = self.root.dir_and_plainness(parent, root_owner).map_err(|e| parent_error(name, parent, e))?;
+        // A file created here already has the owner and mode the entry asks for when the
+        // directory creates plainly, the owner is us and the mode has no bit the umask clears
+        // and none that only chmod sets: then chown and chmod are skipped.
+        let creation = Creation {
+            set_owner: !(plain && (host_uid, host_gid) == self.creator),
+            set_mode: !(plain && self.opts.umask.is_some_and(|umask| h.mode & (umask | 0o7000) == 0)),
+        };
         let ctx = EntryCtx {
             name,
             parent: parent_fd,
@@ -444,7 +521,7 @@ impl Extractor {
             whiteouts: self.opts.whiteouts,
         };
         match h.kind {
-            Kind::Regular => return ctx.regular_file(reader, h, ts, record),
+            Kind::Regular => return ctx.regular_file(reader, h, ts, record, creation, self.pool),
             Kind::Dir => {
                 // An existing directory (the parent layer's, or one made for an earlier entry) is
                 // merged into.
@@ -456,6 +533,8 @@ impl Extractor {
                 // SAFETY: plain syscall on an open descriptor.
                 cvt(unsafe { libc::fchmod(dir.as_raw_fd(), h.mode) }).map_err(|e| entry_io_error(name, "chmod", e))?;
                 self.dir_times.push((cleaned.clone(), times_of(h)));
+                // Its mode and xattrs may have changed how files are created in it.
+                self.root.invalidate();
             }
             Kind::Symlink => {
                 if !h.linkname.starts_with(b"/") && escapes(&clean(&join(parent, &h.linkname))) {
@@ -575,6 +654,9 @@ impl Extractor {
     }
 
     fn finish_dir_times(&mut self) -> Result<()> {
+        // Files are complete before their directories' times are set: filling them does not
+        // change a directory's mtime, but a failure must be reported before anything else.
+        self.pool.wait_idle().map_err(writer_failed)?;
         for (path, times) in std::mem::take(&mut self.dir_times) {
             let Ok(c) = cstring(&path) else { continue };
             // Whiteouts or later entries may have removed or replaced the directory since.
@@ -595,6 +677,40 @@ fn chown_result(r: io::Result<()>, ignore_errors: bool) -> io::Result<()> {
         Err(e) if ignore_errors && matches!(e.raw_os_error(), Some(libc::EPERM | libc::EINVAL)) => Ok(()),
         other => other,
     }
+}
+
+/// Apply the entry's xattrs, except security.selinux (the host labels files itself) and, on
+/// an overlay upper dir, overlayfs's own xattrs (a tar must not forge whiteouts or
+/// redirects). File systems without xattr support are tolerated.
+fn set_xattrs(name: &[u8], whiteouts: WhiteoutMode, xattrs: &[(Vec<u8>, Vec<u8>)], target: XattrTarget<'_>) -> Result<()> {
+    for (key, value) in xattrs {
+        if key == b"security.selinux" {
+            continue;
+        }
+        if whiteouts == WhiteoutMode::Overlay && (key.starts_with(b"trusted.overlay.") || key.starts_with(b"user.overlay.")) {
+            continue;
+        }
+        let key_c = cstring(key).map_err(|e| bad_entry(name, e))?;
+        let r = match &target {
+            // SAFETY: plain syscalls with valid buffers.
+            XattrTarget::Fd(fd) => cvt(unsafe { libc::fsetxattr(fd.as_raw_fd(), key_c.as_ptr(), value.as_ptr().cast(), value.len(), 0) }),
+            XattrTarget::At(dir, base) => {
+                let path = cstring(format!("/proc/self/fd/{}/", dir.as_raw_fd()).as_bytes())
+                    .map(|p| [p.as_bytes(), base.to_bytes()].concat())
+                    .and_then(|p| cstring(&p))
+                    .map_err(|e| bad_entry(name, e))?;
+                cvt(unsafe { libc::lsetxattr(path.as_ptr(), key_c.as_ptr(), value.as_ptr().cast(), value.len(), 0) })
+            }
+        };
+        match r {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => {}
+            // user.* xattrs are not allowed on symlinks and devices.
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) && matches!(target, XattrTarget::At(..)) => {}
+            Err(e) => return Err(entry_io_error(name, &format!("setting xattr {}", String::from_utf8_lossy(key)), e)),
+        }
+    }
+    Ok(())
 }
 
 /// One entry being created: its name (for messages), parent directory and final component.
@@ -645,50 +761,55 @@ impl EntryCtx<'_> {
             .map_err(|e| entry_io_error(self.name, "setting times", e))
     }
 
-    /// Apply the entry's xattrs, except security.selinux (the host labels files itself) and, on
-    /// an overlay upper dir, overlayfs's own xattrs (a tar must not forge whiteouts or
-    /// redirects). File systems without xattr support are tolerated.
     fn xattrs(&self, h: &Header, target: XattrTarget<'_>) -> Result<()> {
-        for (key, value) in &h.xattrs {
-            if key == b"security.selinux" {
-                continue;
-            }
-            if self.whiteouts == WhiteoutMode::Overlay && (key.starts_with(b"trusted.overlay.") || key.starts_with(b"user.overlay.")) {
-                continue;
-            }
-            let key_c = cstring(key).map_err(|e| bad_entry(self.name, e))?;
-            let r = match &target {
-                // SAFETY: plain syscalls with valid buffers.
-                XattrTarget::Fd(fd) => cvt(unsafe { libc::fsetxattr(fd.as_raw_fd(), key_c.as_ptr(), value.as_ptr().cast(), value.len(), 0) }),
-                XattrTarget::At(dir, base) => {
-                    let path = cstring(format!("/proc/self/fd/{}/", dir.as_raw_fd()).as_bytes())
-                        .map(|p| [p.as_bytes(), base.to_bytes()].concat())
-                        .and_then(|p| cstring(&p))
-                        .map_err(|e| bad_entry(self.name, e))?;
-                    cvt(unsafe { libc::lsetxattr(path.as_ptr(), key_c.as_ptr(), value.as_ptr().cast(), value.len(), 0) })
-                }
-            };
-            match r {
-                Ok(()) => {}
-                Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => {}
-                // user.* xattrs are not allowed on symlinks and devices.
-                Err(e) if e.raw_os_error() == Some(libc::EPERM) && matches!(target, XattrTarget::At(..)) => {}
-                Err(e) => return Err(entry_io_error(self.name, &format!("setting xattr {}", String::from_utf8_lossy(key)), e)),
-            }
-        }
-        Ok(())
+        set_xattrs(self.name, self.whiteouts, &h.xattrs, target)
     }
 
+    /// Create a regular file and fill it: here as the data is read, or, up to
+    /// [`POOLED_FILE_MAX`], by the writer pool once its data is read.
     fn regular_file<R: io::BufRead>(
         &self,
         reader: &mut TarReader<R>,
         h: &Header,
         mut ts: Option<&mut TarSplitWriter<ChunkWriter>>,
         record: bool,
+        creation: Creation,
+        pool: &WriterPool<PendingFile>,
     ) -> Result<(u64, Option<u64>)> {
         let name = self.name;
-        let fd = self.create("creating file", false, || open_at(self.parent, self.base, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0o600))?;
+        let mode = if creation.set_mode { 0o600 } else { h.mode & 0o777 };
+        let fd = self.create("creating file", false, || open_at(self.parent, self.base, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, mode))?;
         let mut file = File::from(fd.expect("only directories are merged"));
+        let mut pending = PendingFile {
+            file: None,
+            name: name.to_vec(),
+            data: Vec::new(),
+            uid: self.uid,
+            gid: self.gid,
+            creation,
+            mode: h.mode,
+            times: times_of(h),
+            xattrs: h.xattrs.clone(),
+            ignore_chown_errors: self.ignore_chown_errors,
+            whiteouts: self.whiteouts,
+        };
+        if h.sparse.is_none() && h.size <= POOLED_FILE_MAX {
+            let mut crc = crc64_iso();
+            pending.data.reserve_exact(h.size as usize);
+            loop {
+                let chunk = reader.fill_data()?;
+                if chunk.is_empty() {
+                    break;
+                }
+                pending.data.extend_from_slice(chunk);
+                crc.update(chunk);
+                let n = chunk.len();
+                reader.consume_data(n);
+            }
+            pending.file = Some(file);
+            pool.submit(pending.data.len(), pending).map_err(writer_failed)?;
+            return Ok((h.size, (h.size > 0).then(|| crc.finalize())));
+        }
         let write_err = |e: io::Error| entry_io_error(name, "writing file", e);
         let result = match &h.sparse {
             None => {
@@ -752,15 +873,52 @@ impl EntryCtx<'_> {
                 (0, None)
             }
         };
-        let fd = file.as_raw_fd();
-        // SAFETY: plain syscall on our open file. chown before chmod: chown clears setuid/setgid.
-        let r = cvt(unsafe { libc::fchown(fd, self.uid, self.gid) });
-        chown_result(r, self.ignore_chown_errors).map_err(|e| entry_io_error(name, "chown", e))?;
-        self.xattrs(h, XattrTarget::Fd(file.as_fd()))?;
-        // SAFETY: plain syscalls on our open file.
-        cvt(unsafe { libc::fchmod(fd, h.mode) }).map_err(|e| entry_io_error(name, "chmod", e))?;
-        let times = times_of(h);
-        cvt(unsafe { libc::futimens(fd, times.as_ptr()) }).map_err(|e| entry_io_error(name, "setting times", e))?;
+        pending.file = Some(file);
+        pending.complete()?;
         Ok(result)
+    }
+}
+
+/// Which of chown and chmod a regular file needs after its creation (see [`RootDir::dir_and_plainness`]).
+#[derive(Clone, Copy)]
+struct Creation {
+    set_owner: bool,
+    set_mode: bool,
+}
+
+/// A regular file created in stream order whose contents (`data`, unless written already) and
+/// metadata remain to be set, by the extracting thread or a writer of the pool.
+struct PendingFile {
+    file: Option<File>,
+    name: Vec<u8>,
+    data: Vec<u8>,
+    uid: u32,
+    gid: u32,
+    creation: Creation,
+    mode: u32,
+    times: [libc::timespec; 2],
+    xattrs: Vec<(Vec<u8>, Vec<u8>)>,
+    ignore_chown_errors: bool,
+    whiteouts: WhiteoutMode,
+}
+
+impl PendingFile {
+    fn complete(self) -> Result<()> {
+        let name = &self.name[..];
+        let mut file = self.file.expect("set before completing");
+        file.write_all(&self.data).map_err(|e| entry_io_error(name, "writing file", e))?;
+        let fd = file.as_raw_fd();
+        if self.creation.set_owner {
+            // SAFETY: plain syscall on our open file. chown before chmod: chown clears setuid/setgid.
+            let r = cvt(unsafe { libc::fchown(fd, self.uid, self.gid) });
+            chown_result(r, self.ignore_chown_errors).map_err(|e| entry_io_error(name, "chown", e))?;
+        }
+        set_xattrs(name, self.whiteouts, &self.xattrs, XattrTarget::Fd(file.as_fd()))?;
+        if self.creation.set_mode {
+            // SAFETY: plain syscall on our open file.
+            cvt(unsafe { libc::fchmod(fd, self.mode) }).map_err(|e| entry_io_error(name, "chmod", e))?;
+        }
+        // SAFETY: plain syscall on our open file with two valid timespecs.
+        cvt(unsafe { libc::futimens(fd, self.times.as_ptr()) }).map_err(|e| entry_io_error(name, "setting times", e))
     }
 }

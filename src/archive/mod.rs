@@ -23,7 +23,8 @@
 //! Inner files: `tar_reader` (parsing, keeping raw bytes), `tar_writer` (headers for exports),
 //! `export_style` (what differs between the generations), `owner_names` (uname/gname lookups),
 //! `rootdir` (openat2-confined file-system operations), `stream` (digesting/progress readers),
-//! `chunk_pipe` (hands the decompressed stream to the extracting thread),
+//! `chunk_pipe` (hands the decompressed stream to the extracting thread), `parallel_writer`
+//! (the pool of threads that fill the extracted files),
 //! `paths` (Go path.Clean), `xattrs` (reading xattrs).
 
 pub mod apply;
@@ -34,6 +35,7 @@ pub mod export;
 mod export_style;
 mod overlay_changes;
 mod owner_names;
+mod parallel_writer;
 mod paths;
 mod rootdir;
 mod stream;

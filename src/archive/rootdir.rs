@@ -233,10 +233,27 @@ pub fn remove_all_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
 }
 
 /// The extraction root and a cache of the last parent directory looked up (entries of a tar
-/// usually come directory by directory, so most lookups hit it).
+/// usually come directory by directory, so most lookups hit it), each with whether it
+/// [creates plainly](RootDir::creates_plainly).
 pub struct RootDir {
     fd: OwnedFd,
-    cached: Option<(Vec<u8>, OwnedFd)>,
+    root_plain: bool,
+    cached: Option<(Vec<u8>, OwnedFd, bool)>,
+}
+
+/// Whether a file created in `dir` gets the creator's owner and its requested mode less the
+/// umask: not so in a setgid directory (the group is the directory's) nor in one with a default
+/// ACL (the mode comes from the ACL). Unknown counts as not plain.
+fn creates_plainly(dir: BorrowedFd<'_>) -> bool {
+    // SAFETY: zeroed stat is a valid out buffer.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: valid descriptor and out pointer.
+    if unsafe { libc::fstat(dir.as_raw_fd(), &mut st) } != 0 || st.st_mode & libc::S_ISGID != 0 {
+        return false;
+    }
+    // SAFETY: a size query (null buffer, length 0) on a valid descriptor.
+    let ret = unsafe { libc::fgetxattr(dir.as_raw_fd(), c"system.posix_acl_default".as_ptr(), std::ptr::null_mut(), 0) };
+    ret < 0 && matches!(io::Error::last_os_error().raw_os_error(), Some(libc::ENODATA | libc::ENOTSUP))
 }
 
 impl RootDir {
@@ -248,7 +265,8 @@ impl RootDir {
             return Err(Error::io(format!("opening extraction root {}", path.display()), io::Error::last_os_error()));
         }
         // SAFETY: the kernel just gave us this descriptor.
-        Ok(RootDir { fd: unsafe { OwnedFd::from_raw_fd(fd) }, cached: None })
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(RootDir { root_plain: creates_plainly(fd.as_fd()), fd, cached: None })
     }
 
     pub fn fd(&self) -> BorrowedFd<'_> {
@@ -270,19 +288,30 @@ impl RootDir {
     /// A component that exists but does not resolve to a directory inside the root (a file, a
     /// dangling symlink, a symlink pointing out) is an error (EEXIST or ENOTDIR).
     pub fn dir(&mut self, rel: &[u8], owner: Option<(u32, u32)>) -> io::Result<BorrowedFd<'_>> {
+        self.dir_and_plainness(rel, owner).map(|(fd, _)| fd)
+    }
+
+    /// [`RootDir::dir`], and whether files created in it get the creator's owner and their
+    /// requested mode less the umask (see [`creates_plainly`]), so that chown and chmod after
+    /// creating them can be skipped when they would change nothing. The answer is cached with
+    /// the directory: call [`RootDir::invalidate`] after changing a directory's mode or xattrs.
+    pub fn dir_and_plainness(&mut self, rel: &[u8], owner: Option<(u32, u32)>) -> io::Result<(BorrowedFd<'_>, bool)> {
         if rel == b"." {
-            return Ok(self.fd.as_fd());
+            return Ok((self.fd.as_fd(), self.root_plain));
         }
-        if self.cached.as_ref().is_some_and(|(path, _)| path == rel) {
-            return Ok(self.cached.as_ref().expect("checked").1.as_fd());
+        if self.cached.as_ref().is_some_and(|(path, ..)| path == rel) {
+            let (_, fd, plain) = self.cached.as_ref().expect("checked");
+            return Ok((fd.as_fd(), *plain));
         }
         let fd = match self.open_dir(rel) {
             Ok(fd) => fd,
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => self.create_dirs(rel, owner)?,
             Err(e) => return Err(e),
         };
-        self.cached = Some((rel.to_vec(), fd));
-        Ok(self.cached.as_ref().expect("just set").1.as_fd())
+        let plain = creates_plainly(fd.as_fd());
+        self.cached = Some((rel.to_vec(), fd, plain));
+        let (_, fd, plain) = self.cached.as_ref().expect("just set");
+        Ok((fd.as_fd(), *plain))
     }
 
     fn create_dirs(&self, rel: &[u8], owner: Option<(u32, u32)>) -> io::Result<OwnedFd> {
