@@ -109,3 +109,42 @@ fn clone_unsupported(err: &io::Error) -> bool {
 fn copy_range_unsupported(err: &io::Error) -> bool {
     matches!(err.raw_os_error(), Some(libc::ENOSYS | libc::EPERM | libc::EXDEV | libc::EOPNOTSUPP | libc::EINVAL))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::path::Path;
+    use std::io::{Read, Seek};
+    use std::os::unix::fs::MetadataExt;
+
+    /// Between two file systems (tmpfs in /dev/shm, the temp dir's disk) FICLONE and
+    /// copy_file_range both refuse (EXDEV): the data still arrives, by reads and writes, and the
+    /// copier remembers that so the next file goes straight there.
+    #[test]
+    fn copies_across_file_systems_fall_back_to_read_write_and_remember_it() {
+        let shm = Path::new("/dev/shm");
+        let tmp = std::env::temp_dir();
+        if !shm.is_dir() || fs::metadata(shm).unwrap().dev() == fs::metadata(&tmp).unwrap().dev() {
+            eprintln!("skipping: /dev/shm and {} are not two file systems", tmp.display());
+            return;
+        }
+        let tag = format!("cs-clone-file-{}", std::process::id());
+        let (src_path, dst_path) = (shm.join(&tag), tmp.join(&tag));
+        let data: Vec<u8> = (0..300_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        fs::write(&src_path, &data).unwrap();
+        let copier = DataCopier::new();
+        for _ in 0..2 {
+            let src = File::open(&src_path).unwrap();
+            let mut dst = fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&dst_path).unwrap();
+            copier.copy(&src, &dst, data.len() as u64).unwrap();
+            assert_eq!(copier.method.load(Ordering::Relaxed), READ_WRITE);
+            let mut copied = Vec::new();
+            dst.rewind().unwrap();
+            dst.read_to_end(&mut copied).unwrap();
+            assert!(copied == data, "the copy has the source's {} bytes", data.len());
+        }
+        let _ = fs::remove_file(&src_path);
+        let _ = fs::remove_file(&dst_path);
+    }
+}
