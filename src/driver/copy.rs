@@ -4,12 +4,15 @@
 //!
 //! The copy works on directory descriptors (fstatat, openat, mkdirat, symlinkat, ...) so that no
 //! call resolves a long path again, and sets a regular file's or directory's metadata on the
-//! open descriptor (fchown, fchmod, futimens). A regular file costs fstatat, two openat, its data
-//! (a single FICLONE on a reflink file system: clone_file.rs), fchown, flistxattr, fchmod,
-//! futimens and two close. The owner is set even when it looks right already: a file created by
-//! root belongs to the fsuid and to the fsgid or a setgid directory's group, which only another
-//! call (as dear as fchown) could tell, and fchown is also what clears set-ID bits the way the
-//! source's own chown did before its chmod.
+//! open descriptor (fstat, fchown, fchmod, futimens). Each call that changes an inode is a
+//! journal transaction on XFS and ext4, far dearer than one that reads, so owner and mode are
+//! set only when the new inode does not already have them: a file is created with the source's
+//! permission bits, and an fstat of the new inode (no transaction) says what the kernel actually
+//! gave it. Guessing instead would be wrong in places: a new inode gets the fsuid, and the fsgid
+//! or a setgid directory's group; the umask or a default ACL trims its mode; an idmapped mount
+//! or a network file system may give it other owners. A regular file owned as the caller, whose
+//! mode the umask leaves alone, thus costs fstatat, two openat, its data (one FICLONE on a
+//! reflink file system: clone_file.rs), fstat, flistxattr, futimens and two close.
 
 use std::collections::HashMap;
 use std::ffi::{CStr, CString, OsStr};
@@ -56,8 +59,9 @@ pub fn copy_tree(src: &Path, dst: &Path, shift: Option<&OwnerShift>) -> Result<(
     let mut copier = Copier { shift, hardlinks: HashMap::new(), data: DataCopier::new() };
     let src_dir = open_at(libc::AT_FDCWD, &cpath(src)?, DIRECTORY).ctx(format_args!("opening {}", src.display()))?;
     let dst_dir = open_at(libc::AT_FDCWD, &cpath(dst)?, DIRECTORY).ctx(format_args!("opening {}", dst.display()))?;
-    copier.copy_dir_contents(&src_dir, src, &dst_dir, dst)?;
+    // Read before the contents, as every other entry's is: listing a directory may move its atime.
     let st = fstat(&src_dir).ctx(format_args!("reading {}", src.display()))?;
+    copier.copy_dir_contents(&src_dir, src, &dst_dir, dst)?;
     copier.apply_metadata(Target::Open { src: src_dir.as_fd(), dst: dst_dir.as_fd() }, &st, src, dst)
 }
 
@@ -97,9 +101,10 @@ impl Copier<'_> {
 
             match kind {
                 libc::S_IFDIR => {
-                    // SAFETY: valid C string and an open directory descriptor. 0700 until the
-                    // contents are in: the source's mode may not let us write.
-                    check(unsafe { libc::mkdirat(dst.as_raw_fd(), name.as_ptr(), 0o700) }).ctx(format_args!("creating {}", to.display()))?;
+                    // SAFETY: valid C string and an open directory descriptor. Writable by us
+                    // until the contents are in, whatever the source's mode.
+                    check(unsafe { libc::mkdirat(dst.as_raw_fd(), name.as_ptr(), (st.st_mode & 0o777) | 0o700) })
+                        .ctx(format_args!("creating {}", to.display()))?;
                     let src_sub = open_at(src.as_raw_fd(), &name, DIRECTORY).ctx(format_args!("opening {}", from.display()))?;
                     let dst_sub = open_at(dst.as_raw_fd(), &name, DIRECTORY).ctx(format_args!("opening {}", to.display()))?;
                     self.copy_dir_contents(&src_sub, &from, &dst_sub, &to)?;
@@ -107,7 +112,7 @@ impl Copier<'_> {
                 }
                 libc::S_IFREG => {
                     let src_file = File::from(open_at(src.as_raw_fd(), &name, libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC).ctx(format_args!("opening {}", from.display()))?);
-                    let dst_file = File::from(create_at(dst.as_raw_fd(), &name).ctx(format_args!("creating {}", to.display()))?);
+                    let dst_file = File::from(create_at(dst.as_raw_fd(), &name, st.st_mode & 0o777).ctx(format_args!("creating {}", to.display()))?);
                     self.data
                         .copy(&src_file, &dst_file, st.st_size as u64)
                         .ctx(format_args!("copying {} to {}", from.display(), to.display()))?;
@@ -137,8 +142,9 @@ impl Copier<'_> {
     }
 
     /// Owner, xattrs, mode and times, in that order: chown clears set-ID bits, so mode comes
-    /// after it, and times come last because the other calls touch ctime only. Symlinks have
-    /// no mode of their own to set.
+    /// after it, and times come last because the other calls touch ctime only. Owner and mode
+    /// only where the new inode differs (see the module comment); symlinks have no mode of
+    /// their own to set.
     fn apply_metadata(&self, target: Target, st: &libc::stat, src: &Path, dst: &Path) -> Result<()> {
         let (uid, gid) = match self.shift {
             Some(s) => s.shift(st.st_uid, st.st_gid, src)?,
@@ -149,24 +155,37 @@ impl Copier<'_> {
             libc::timespec { tv_sec: st.st_atime, tv_nsec: st.st_atime_nsec },
             libc::timespec { tv_sec: st.st_mtime, tv_nsec: st.st_mtime_nsec },
         ];
+        let now = match &target {
+            Target::Open { dst: fd, .. } => fstat(*fd),
+            Target::Named { dst_dir, name } => stat_at(dst_dir.as_raw_fd(), name),
+        }
+        .ctx(format_args!("reading {}", dst.display()))?;
+        let chown = (now.st_uid, now.st_gid) != (uid, gid);
+        let chmod = st.st_mode & libc::S_IFMT != libc::S_IFLNK && ((now.st_mode & 0o7777) != mode || (chown && mode & 0o6000 != 0));
         match target {
             Target::Open { src: src_fd, dst: fd } => {
                 // SAFETY (all three blocks): an open descriptor, a two-element timespec array.
-                check(unsafe { libc::fchown(fd.as_raw_fd(), uid, gid) }).ctx(format_args!("changing owner of {}", dst.display()))?;
+                if chown {
+                    check(unsafe { libc::fchown(fd.as_raw_fd(), uid, gid) }).ctx(format_args!("changing owner of {}", dst.display()))?;
+                }
                 if has_xattrs(src_fd).ctx(format_args!("listing xattrs of {}", src.display()))? {
                     xattr::copy(src, dst, |_| true)?;
                 }
-                check(unsafe { libc::fchmod(fd.as_raw_fd(), mode) }).ctx(format_args!("changing mode of {}", dst.display()))?;
+                if chmod {
+                    check(unsafe { libc::fchmod(fd.as_raw_fd(), mode) }).ctx(format_args!("changing mode of {}", dst.display()))?;
+                }
                 check(unsafe { libc::futimens(fd.as_raw_fd(), times.as_ptr()) }).ctx(format_args!("setting times of {}", dst.display()))?;
             }
             Target::Named { dst_dir, name } => {
                 let dir = dst_dir.as_raw_fd();
                 // SAFETY (all three blocks): an open directory descriptor, a valid C string, a
                 // two-element timespec array.
-                check(unsafe { libc::fchownat(dir, name.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) })
-                    .ctx(format_args!("changing owner of {}", dst.display()))?;
+                if chown {
+                    check(unsafe { libc::fchownat(dir, name.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) })
+                        .ctx(format_args!("changing owner of {}", dst.display()))?;
+                }
                 xattr::copy(src, dst, |_| true)?;
-                if st.st_mode & libc::S_IFMT != libc::S_IFLNK {
+                if chmod {
                     check(unsafe { libc::fchmodat(dir, name.as_ptr(), mode, 0) }).ctx(format_args!("changing mode of {}", dst.display()))?;
                 }
                 check(unsafe { libc::utimensat(dir, name.as_ptr(), times.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) })
@@ -195,11 +214,11 @@ fn open_at(dir: RawFd, name: &CStr, flags: libc::c_int) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// A new, empty file for the copy's data; its real mode is set once the owner is.
-fn create_at(dir: RawFd, name: &CStr) -> io::Result<OwnedFd> {
+/// A new, empty file for the copy's data, open for writing whatever `mode` says.
+fn create_at(dir: RawFd, name: &CStr, mode: libc::mode_t) -> io::Result<OwnedFd> {
     let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
     // SAFETY: valid C string; on success the kernel hands us a new descriptor we own.
-    let fd = unsafe { libc::openat(dir, name.as_ptr(), flags, 0o600 as libc::c_uint) };
+    let fd = unsafe { libc::openat(dir, name.as_ptr(), flags, mode as libc::c_uint) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -215,10 +234,10 @@ fn stat_at(dir: RawFd, name: &CStr) -> io::Result<libc::stat> {
     Ok(unsafe { st.assume_init() })
 }
 
-fn fstat(fd: &OwnedFd) -> io::Result<libc::stat> {
+fn fstat(fd: impl AsFd) -> io::Result<libc::stat> {
     let mut st = MaybeUninit::<libc::stat>::uninit();
     // SAFETY: an open descriptor and a stat buffer the kernel fills on success.
-    check(unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) })?;
+    check(unsafe { libc::fstat(fd.as_fd().as_raw_fd(), st.as_mut_ptr()) })?;
     // SAFETY: fstat succeeded, so it filled the buffer.
     Ok(unsafe { st.assume_init() })
 }
