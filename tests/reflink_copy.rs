@@ -361,3 +361,34 @@ fn containers_on_tmpfs_are_exact_copies() {
     let Some(tmpfs) = TempMount::tmpfs("reflink-tmpfs") else { return };
     assert_exact_copy(&import_and_create_container(&tmpfs.mnt, &layer_tar(&tmpfs.dir)));
 }
+
+/// A file the copy's worker threads cannot copy (its owner is outside the new layer's ID maps)
+/// fails the whole copy with that file's name, and the half-made layer is gone.
+#[test]
+fn a_file_the_copy_cannot_shift_fails_the_layer_and_leaves_the_store_as_it_was() {
+    if !is_root() {
+        eprintln!("skipping: giving a file an unmapped owner needs root");
+        return;
+    }
+    let t = common::TempStore::new("reflink-unmapped");
+    let store = t.open();
+    let base = store.create_layer(&LayerOptions::default()).unwrap();
+    let root = store.layer_diff_dir(&base.id).unwrap();
+    for dir in 0..20 {
+        fs::create_dir(root.join(format!("d{dir}"))).unwrap();
+        for file in 0..20 {
+            fs::write(root.join(format!("d{dir}/f{file}")), format!("{dir}/{file}")).unwrap();
+        }
+    }
+    std::os::unix::fs::lchown(root.join("d13/f7"), Some(70000), Some(0)).unwrap();
+    let layers_before = store.layers().unwrap().len();
+    let dirs_before = common::list_tree(&t.graph().join("vfs/dir"));
+    let maps = vec![IdMap { container_id: 0, host_id: 100000, size: 65536 }];
+    let err = store
+        .create_layer(&LayerOptions { parent: Some(base.id.clone()), uid_map: maps.clone(), gid_map: maps, ..Default::default() })
+        .expect_err("uid 70000 is not in the maps");
+    assert_eq!(err.kind(), cstorage::ErrorKind::InvalidArgument, "{err}");
+    assert!(err.message().contains("d13/f7: uid 70000 is not covered"), "{err}");
+    assert_eq!(store.layers().unwrap().len(), layers_before);
+    assert_eq!(common::list_tree(&t.graph().join("vfs/dir")), dirs_before, "the half-made copy is removed");
+}

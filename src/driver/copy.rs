@@ -22,6 +22,7 @@ use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex};
 
 use super::clone_file::DataCopier;
 use crate::error::{Error, IoContext, Result};
@@ -54,37 +55,112 @@ impl OwnerShift<'_> {
 
 /// Copy the contents of `src` into the existing directory `dst`, then `src`'s own owner, mode,
 /// times and xattrs onto `dst`, shifting owners if `shift` says so.
+///
+/// One thread walks the tree and makes directories, symlinks, device nodes and hardlinks;
+/// regular files (all but the multiply-linked, which the walk's hardlink map needs in order)
+/// are copied by worker threads, as the kernel's work per file (inode creation, extent cloning
+/// or data copy, journal commits) dominates and runs in parallel across directories. A
+/// directory's own metadata is set after every file is in, deepest first, since adding entries
+/// moves its times and its mode may forbid adding them.
 pub fn copy_tree(src: &Path, dst: &Path, shift: Option<&OwnerShift>) -> Result<()> {
-    let shift = shift.filter(|s| !s.is_identity());
-    let mut copier = Copier { shift, hardlinks: HashMap::new(), data: DataCopier::new() };
-    let src_dir = open_at(libc::AT_FDCWD, &cpath(src)?, DIRECTORY).ctx(format_args!("opening {}", src.display()))?;
-    let dst_dir = open_at(libc::AT_FDCWD, &cpath(dst)?, DIRECTORY).ctx(format_args!("opening {}", dst.display()))?;
+    let files = FileCopier { shift: shift.filter(|s| !s.is_identity()), data: DataCopier::new() };
+    let src_dir = Arc::new(open_at(libc::AT_FDCWD, &cpath(src)?, DIRECTORY).ctx(format_args!("opening {}", src.display()))?);
+    let dst_dir = Arc::new(open_at(libc::AT_FDCWD, &cpath(dst)?, DIRECTORY).ctx(format_args!("opening {}", dst.display()))?);
     // Read before the contents, as every other entry's is: listing a directory may move its atime.
-    let st = fstat(&src_dir).ctx(format_args!("reading {}", src.display()))?;
-    copier.copy_dir_contents(&src_dir, src, &dst_dir, dst)?;
-    copier.apply_metadata(Target::Open { src: src_dir.as_fd(), dst: dst_dir.as_fd() }, &st, src, dst)
+    let st = fstat(&*src_dir).ctx(format_args!("reading {}", src.display()))?;
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKERS);
+    let worker_error: Mutex<Option<Error>> = Mutex::new(None);
+    let (walked, dirs) = std::thread::scope(|scope| {
+        let jobs = (workers > 1).then(|| {
+            let (sender, receiver) = mpsc::sync_channel::<FileJob>(QUEUED_FILES);
+            let receiver = Arc::new(Mutex::new(receiver));
+            for _ in 0..workers {
+                let (receiver, files, worker_error) = (Arc::clone(&receiver), &files, &worker_error);
+                scope.spawn(move || loop {
+                    let Ok(job) = receiver.lock().expect("no worker panics holding it").recv() else { break };
+                    if worker_error.lock().expect("no worker panics holding it").is_some() {
+                        continue;
+                    }
+                    if let Err(e) = files.copy_file(&job.src_dir, &job.dst_dir, &job.name, &job.st, &job.from, &job.to) {
+                        worker_error.lock().expect("no worker panics holding it").get_or_insert(e);
+                    }
+                });
+            }
+            sender
+        });
+        let mut walker = Walker { files: &files, hardlinks: HashMap::new(), dirs: Vec::new(), jobs, worker_error: &worker_error };
+        let walked = walker.copy_dir_contents(&src_dir, src, &dst_dir, dst);
+        // Dropping the walker closes the queue: the workers finish what is in it and stop.
+        (walked, std::mem::take(&mut walker.dirs))
+    });
+    walked?;
+    if let Some(e) = worker_error.into_inner().expect("no worker panics holding it") {
+        return Err(e);
+    }
+    for dir in dirs.iter().rev() {
+        let relative = cpath(dir.to.strip_prefix(dst).expect("under the copy's root"))?;
+        files.apply_metadata(Target::Named { dst_dir: &dst_dir, name: &relative }, &dir.st, &dir.from, &dir.to)?;
+    }
+    files.apply_metadata(Target::Open { src: src_dir.as_fd(), dst: dst_dir.as_fd() }, &st, src, dst)
 }
 
 const DIRECTORY: libc::c_int = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
 
-struct Copier<'a> {
+/// Threads copying regular files: the machines this runs on are often small, and two already
+/// keep a walker busy.
+const MAX_WORKERS: usize = 2;
+/// Files the walk may be ahead of the workers: each queued file keeps its two directories open,
+/// so this bounds the descriptors the copy holds (a library must not exhaust its caller's).
+const QUEUED_FILES: usize = 64;
+
+/// What copies a file and sets metadata: shared by the walker and the workers.
+struct FileCopier<'a> {
     shift: Option<&'a OwnerShift<'a>>,
-    /// (dev, ino) of multiply-linked files already copied -> their copy, to link again.
-    hardlinks: HashMap<(u64, u64), PathBuf>,
     data: DataCopier,
 }
 
-/// Where an entry's metadata is set: on open descriptors (regular files and directories), or
-/// by name in the copy's directory for what cannot be opened for writing (symlinks, devices,
-/// fifos, sockets).
+/// A regular file for a worker: the open directories it is in and will be in.
+struct FileJob {
+    src_dir: Arc<OwnedFd>,
+    dst_dir: Arc<OwnedFd>,
+    name: CString,
+    st: libc::stat,
+    from: PathBuf,
+    to: PathBuf,
+}
+
+/// A directory whose own metadata is still to be set.
+struct DirToFinish {
+    from: PathBuf,
+    to: PathBuf,
+    st: libc::stat,
+}
+
+struct Walker<'a> {
+    files: &'a FileCopier<'a>,
+    /// (dev, ino) of multiply-linked files already copied -> their copy, to link again.
+    hardlinks: HashMap<(u64, u64), PathBuf>,
+    /// Directories in the order they were made.
+    dirs: Vec<DirToFinish>,
+    /// The workers' queue; none when the copy runs on one thread.
+    jobs: Option<mpsc::SyncSender<FileJob>>,
+    worker_error: &'a Mutex<Option<Error>>,
+}
+
+/// Where an entry's metadata is set: on open descriptors (regular files, the root), or by path
+/// relative to a directory of the copy (symlinks, devices, fifos, sockets, which cannot be
+/// opened for writing, and directories, closed by the time their metadata is set).
 enum Target<'a> {
     Open { src: BorrowedFd<'a>, dst: BorrowedFd<'a> },
     Named { dst_dir: &'a OwnedFd, name: &'a CStr },
 }
 
-impl Copier<'_> {
-    fn copy_dir_contents(&mut self, src: &OwnedFd, src_path: &Path, dst: &OwnedFd, dst_path: &Path) -> Result<()> {
+impl Walker<'_> {
+    fn copy_dir_contents(&mut self, src: &Arc<OwnedFd>, src_path: &Path, dst: &Arc<OwnedFd>, dst_path: &Path) -> Result<()> {
         for name in names_in(src).ctx(format_args!("reading directory {}", src_path.display()))? {
+            if self.worker_error.lock().expect("no worker panics holding it").is_some() {
+                return Ok(());
+            }
             let from = src_path.join(OsStr::from_bytes(name.to_bytes()));
             let to = dst_path.join(OsStr::from_bytes(name.to_bytes()));
             let st = stat_at(src.as_raw_fd(), &name).ctx(format_args!("reading {}", from.display()))?;
@@ -105,25 +181,29 @@ impl Copier<'_> {
                     // until the contents are in, whatever the source's mode.
                     check(unsafe { libc::mkdirat(dst.as_raw_fd(), name.as_ptr(), (st.st_mode & 0o777) | 0o700) })
                         .ctx(format_args!("creating {}", to.display()))?;
-                    let src_sub = open_at(src.as_raw_fd(), &name, DIRECTORY).ctx(format_args!("opening {}", from.display()))?;
-                    let dst_sub = open_at(dst.as_raw_fd(), &name, DIRECTORY).ctx(format_args!("opening {}", to.display()))?;
+                    let src_sub = Arc::new(open_at(src.as_raw_fd(), &name, DIRECTORY).ctx(format_args!("opening {}", from.display()))?);
+                    let dst_sub = Arc::new(open_at(dst.as_raw_fd(), &name, DIRECTORY).ctx(format_args!("opening {}", to.display()))?);
+                    self.dirs.push(DirToFinish { from: from.clone(), to: to.clone(), st });
                     self.copy_dir_contents(&src_sub, &from, &dst_sub, &to)?;
-                    self.apply_metadata(Target::Open { src: src_sub.as_fd(), dst: dst_sub.as_fd() }, &st, &from, &to)?;
                 }
-                libc::S_IFREG => {
-                    let src_file = File::from(open_at(src.as_raw_fd(), &name, libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC).ctx(format_args!("opening {}", from.display()))?);
-                    let dst_file = File::from(create_at(dst.as_raw_fd(), &name, st.st_mode & 0o777).ctx(format_args!("creating {}", to.display()))?);
-                    self.data
-                        .copy(&src_file, &dst_file, st.st_size as u64)
-                        .ctx(format_args!("copying {} to {}", from.display(), to.display()))?;
-                    self.apply_metadata(Target::Open { src: src_file.as_fd(), dst: dst_file.as_fd() }, &st, &from, &to)?;
-                }
+                libc::S_IFREG => match &self.jobs {
+                    Some(jobs) if link_key.is_none() => {
+                        let job = FileJob { src_dir: Arc::clone(src), dst_dir: Arc::clone(dst), name, st, from, to };
+                        if jobs.send(job).is_err() {
+                            // The workers are gone: only a panic does that, which the scope
+                            // passes on.
+                            return Ok(());
+                        }
+                        continue;
+                    }
+                    _ => self.files.copy_file(src, dst, &name, &st, &from, &to)?,
+                },
                 libc::S_IFLNK => {
                     let target = read_link_at(src.as_raw_fd(), &name).ctx(format_args!("reading link {}", from.display()))?;
                     // SAFETY: valid C strings and an open directory descriptor.
                     check(unsafe { libc::symlinkat(target.as_ptr(), dst.as_raw_fd(), name.as_ptr()) })
                         .ctx(format_args!("creating symlink {}", to.display()))?;
-                    self.apply_metadata(Target::Named { dst_dir: dst, name: &name }, &st, &from, &to)?;
+                    self.files.apply_metadata(Target::Named { dst_dir: dst, name: &name }, &st, &from, &to)?;
                 }
                 _ => {
                     // Block and character devices, fifos, sockets: mode and device number come
@@ -131,7 +211,7 @@ impl Copier<'_> {
                     // SAFETY: valid C string and an open directory descriptor.
                     check(unsafe { libc::mknodat(dst.as_raw_fd(), name.as_ptr(), st.st_mode, st.st_rdev) })
                         .ctx(format_args!("creating node {}", to.display()))?;
-                    self.apply_metadata(Target::Named { dst_dir: dst, name: &name }, &st, &from, &to)?;
+                    self.files.apply_metadata(Target::Named { dst_dir: dst, name: &name }, &st, &from, &to)?;
                 }
             }
             if let Some(key) = link_key {
@@ -139,6 +219,15 @@ impl Copier<'_> {
             }
         }
         Ok(())
+    }
+}
+
+impl FileCopier<'_> {
+    fn copy_file(&self, src: &OwnedFd, dst: &OwnedFd, name: &CStr, st: &libc::stat, from: &Path, to: &Path) -> Result<()> {
+        let src_file = File::from(open_at(src.as_raw_fd(), name, libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC).ctx(format_args!("opening {}", from.display()))?);
+        let dst_file = File::from(create_at(dst.as_raw_fd(), name, st.st_mode & 0o777).ctx(format_args!("creating {}", to.display()))?);
+        self.data.copy(&src_file, &dst_file, st.st_size as u64).ctx(format_args!("copying {} to {}", from.display(), to.display()))?;
+        self.apply_metadata(Target::Open { src: src_file.as_fd(), dst: dst_file.as_fd() }, st, from, to)
     }
 
     /// Owner, xattrs, mode and times, in that order: chown clears set-ID bits, so mode comes
