@@ -28,8 +28,7 @@ impl TempMount {
     /// A 1 GiB XFS image with reflink=1 on a loop device; `None` (after saying why) when this
     /// machine cannot make one.
     fn xfs(tag: &str) -> Option<TempMount> {
-        if !is_root() {
-            eprintln!("skipping: the XFS loop mount needs root");
+        if skip_unless_root("the XFS loop mount") {
             return None;
         }
         if Command::new("mkfs.xfs").arg("-V").output().is_err() {
@@ -49,8 +48,7 @@ impl TempMount {
 
     /// A tmpfs (no reflink, no copy_file_range sharing): needs root.
     fn tmpfs(tag: &str) -> Option<TempMount> {
-        if !is_root() {
-            eprintln!("skipping: the tmpfs mount needs root");
+        if skip_unless_root("the tmpfs mount") {
             return None;
         }
         Some(TempMount::mounted(common::TempStore::new(tag), &["-t", "tmpfs", "-o", "size=256m", "tmpfs"]))
@@ -78,9 +76,14 @@ impl Drop for TempMount {
     }
 }
 
-fn is_root() -> bool {
+/// Whether the test must be skipped for want of root (saying so).
+fn skip_unless_root(what: &str) -> bool {
     // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
+    let root = unsafe { libc::geteuid() == 0 };
+    if !root {
+        eprintln!("skipping: {what} needs root");
+    }
+    !root
 }
 
 fn sh(script: &str) {
@@ -124,8 +127,9 @@ fn layer_tar(dir: &Path) -> PathBuf {
     tar
 }
 
-/// One line per entry under `root`: path, type and mode, owner, size, mtime to the nanosecond, user-visible xattrs, the file's bytes (as a SHA-256) or a symlink's target or a
-/// device number, and, for a hardlink, the first path of its group.
+/// One line per entry under `root`: path, type and mode, owner, size, mtime to the nanosecond,
+/// user-visible xattrs, the file's bytes (as a SHA-256) or a symlink's target or a device
+/// number, and, for a hardlink, the first path of its group.
 fn describe(root: &Path) -> Vec<String> {
     let mut first_of_inode: HashMap<u64, String> = HashMap::new();
     common::list_tree(root)
@@ -339,8 +343,7 @@ fn id_mapped_layer_copies_on_xfs_shift_owners_and_share_extents() {
 
 #[test]
 fn containers_on_ext4_are_exact_copies_without_shared_extents() {
-    if !is_root() {
-        eprintln!("skipping: the layer has a device node and other owners, which need root");
+    if skip_unless_root("a layer with a device node and other owners") {
         return;
     }
     let t = common::TempStore::new("reflink-ext4");
@@ -366,8 +369,7 @@ fn containers_on_tmpfs_are_exact_copies() {
 /// fails the whole copy with that file's name, and the half-made layer is gone.
 #[test]
 fn a_file_the_copy_cannot_shift_fails_the_layer_and_leaves_the_store_as_it_was() {
-    if !is_root() {
-        eprintln!("skipping: giving a file an unmapped owner needs root");
+    if skip_unless_root("giving a file an unmapped owner") {
         return;
     }
     let t = common::TempStore::new("reflink-unmapped");
