@@ -72,17 +72,19 @@ pub fn copy_tree(src: &Path, dst: &Path, shift: Option<&OwnerShift>) -> Result<(
     let worker_error: Mutex<Option<Error>> = Mutex::new(None);
     let (walked, dirs) = std::thread::scope(|scope| {
         let jobs = (workers > 1).then(|| {
-            let (sender, receiver) = mpsc::sync_channel::<FileJob>(QUEUED_FILES);
+            let (sender, receiver) = mpsc::sync_channel::<Vec<FileJob>>(QUEUED_BATCHES);
             let receiver = Arc::new(Mutex::new(receiver));
             for _ in 0..workers {
                 let (receiver, files, worker_error) = (Arc::clone(&receiver), &files, &worker_error);
                 scope.spawn(move || loop {
-                    let Ok(job) = receiver.lock().expect("no worker panics holding it").recv() else { break };
-                    if worker_error.lock().expect("no worker panics holding it").is_some() {
-                        continue;
-                    }
-                    if let Err(e) = files.copy_file(&job.src_dir, &job.dst_dir, &job.name, &job.st, &job.from, &job.to) {
-                        worker_error.lock().expect("no worker panics holding it").get_or_insert(e);
+                    let Ok(batch) = receiver.lock().expect("no worker panics holding it").recv() else { break };
+                    for job in batch {
+                        if worker_error.lock().expect("no worker panics holding it").is_some() {
+                            break;
+                        }
+                        if let Err(e) = files.copy_file(&job.src_dir, &job.dst_dir, &job.name, &job.st, &job.from, &job.to) {
+                            worker_error.lock().expect("no worker panics holding it").get_or_insert(e);
+                        }
                     }
                 });
             }
@@ -109,9 +111,12 @@ const DIRECTORY: libc::c_int = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFO
 /// Threads copying regular files: the machines this runs on are often small, and two already
 /// keep a walker busy.
 const MAX_WORKERS: usize = 2;
-/// Files the walk may be ahead of the workers: each queued file keeps its two directories open,
-/// so this bounds the descriptors the copy holds (a library must not exhaust its caller's).
-const QUEUED_FILES: usize = 64;
+/// Files go to the workers in batches from one directory, so that a worker is woken (a futex
+/// call on each side) per batch rather than per file.
+const BATCH: usize = 32;
+/// Batches the walk may be ahead of the workers: each keeps its two directories open, so this
+/// bounds the descriptors the copy holds (a library must not exhaust its caller's).
+const QUEUED_BATCHES: usize = 32;
 
 /// What copies a file and sets metadata: shared by the walker and the workers.
 struct FileCopier<'a> {
@@ -143,7 +148,7 @@ struct Walker<'a> {
     /// Directories in the order they were made.
     dirs: Vec<DirToFinish>,
     /// The workers' queue; none when the copy runs on one thread.
-    jobs: Option<mpsc::SyncSender<FileJob>>,
+    jobs: Option<mpsc::SyncSender<Vec<FileJob>>>,
     worker_error: &'a Mutex<Option<Error>>,
 }
 
@@ -157,6 +162,7 @@ enum Target<'a> {
 
 impl Walker<'_> {
     fn copy_dir_contents(&mut self, src: &Arc<OwnedFd>, src_path: &Path, dst: &Arc<OwnedFd>, dst_path: &Path) -> Result<()> {
+        let mut batch = Vec::new();
         for name in names_in(src).ctx(format_args!("reading directory {}", src_path.display()))? {
             if self.worker_error.lock().expect("no worker panics holding it").is_some() {
                 return Ok(());
@@ -187,12 +193,10 @@ impl Walker<'_> {
                     self.copy_dir_contents(&src_sub, &from, &dst_sub, &to)?;
                 }
                 libc::S_IFREG => match &self.jobs {
-                    Some(jobs) if link_key.is_none() => {
-                        let job = FileJob { src_dir: Arc::clone(src), dst_dir: Arc::clone(dst), name, st, from, to };
-                        if jobs.send(job).is_err() {
-                            // The workers are gone: only a panic does that, which the scope
-                            // passes on.
-                            return Ok(());
+                    Some(_) if link_key.is_none() => {
+                        batch.push(FileJob { src_dir: Arc::clone(src), dst_dir: Arc::clone(dst), name, st, from, to });
+                        if batch.len() == BATCH {
+                            self.send(std::mem::take(&mut batch));
                         }
                         continue;
                     }
@@ -218,7 +222,16 @@ impl Walker<'_> {
                 self.hardlinks.insert(key, to);
             }
         }
+        if !batch.is_empty() {
+            self.send(batch);
+        }
         Ok(())
+    }
+
+    fn send(&self, batch: Vec<FileJob>) {
+        // A closed queue means the workers are gone: only a panic does that, which the scope
+        // passes on when it joins them.
+        let _ = self.jobs.as_ref().expect("batches only with workers").send(batch);
     }
 }
 
