@@ -4,8 +4,9 @@
 //! reflink=1 (where both copy by sharing extents) and on the temp directory's file system (ext4
 //! here: a full copy of the data). Also the in-process figure: `Store::create_container` on an
 //! open store (what a library caller pays). Median of CS_BENCH_RUNS runs (3); the two CLIs
-//! take turns, each run preceded by `sync`; containers are kept until the end, so no run follows
-//! a big deletion (see EXT4_RECENTLY_DELETED in benches/tar.rs).
+//! take turns, each run preceded by `sync`; containers are kept until the end, and the end waits
+//! after deleting them, so no run follows a big deletion (see EXT4_RECENTLY_DELETED in
+//! benches/tar.rs).
 //!
 //! Run as root: `cargo bench --bench reflink`. The root file system tar is the tar benchmark's
 //! (CS_BENCH_CORPUS, default /var/tmp/cs-bench-corpus/rootfs.tar), built here the same way
@@ -34,8 +35,11 @@ fn main() {
     let corpus = PathBuf::from(std::env::var("CS_BENCH_CORPUS").unwrap_or_else(|_| "/var/tmp/cs-bench-corpus".into()));
     let tar = rootfs_tar(&corpus);
     let scratch = std::env::temp_dir().join("cs-bench-reflink");
-    let _ = Command::new("umount").arg(scratch.join("xfs")).stderr(Stdio::null()).status();
-    rm(&scratch);
+    if scratch.exists() {
+        // Left by an interrupted run.
+        let _ = Command::new("umount").arg(scratch.join("xfs")).stderr(Stdio::null()).status();
+        remove_and_settle(&scratch);
+    }
     fs::create_dir_all(&scratch).unwrap();
 
     println!("vfs create-container on the minbase rootfs (median of {runs})");
@@ -47,7 +51,16 @@ fn main() {
     let ext4 = scratch.join("disk");
     fs::create_dir_all(&ext4).unwrap();
     compare(&format!("{} (temp dir)", fs_type(&ext4)), &ext4, &tar, runs);
-    rm(&scratch);
+    remove_and_settle(&scratch);
+}
+
+/// Remove the stores, then let ext4 settle so that whatever runs next (this bench again,
+/// another one) does not pay for the deleted inodes: see EXT4_RECENTLY_DELETED in
+/// benches/tar.rs, whose wait this is.
+fn remove_and_settle(scratch: &Path) {
+    rm(scratch);
+    Command::new("sync").status().unwrap();
+    std::thread::sleep(Duration::from_secs(61));
 }
 
 /// Both stores on `root`, the same image in each, then the timed container creations.
