@@ -19,6 +19,7 @@ packages=(
   skopeo runc busybox-static            # OCI image import/export against c/image 5.23 and podman 4.3
   debootstrap                           # the Debian 13 chroot for the 1.57 / podman 5 tests
   strace                                # tests/durability.rs asserts the order of syncs and renames
+  xfsprogs                              # tests/reflink_copy.rs and benches/reflink.rs: an XFS (reflink=1) loop mount
 )
 
 if [ "$(id -u)" -ne 0 ]; then

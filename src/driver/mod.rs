@@ -1,6 +1,7 @@
 //! Graph drivers: where a layer's files live and how a layer is made visible as a root
 //! filesystem. The layer store decides *what* exists; a driver only manages directories.
 
+mod clone_file;
 mod copy;
 pub mod overlay;
 pub mod vfs;
