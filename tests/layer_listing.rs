@@ -64,3 +64,22 @@ fn streamed_json_is_the_list_the_library_returns_escaped_as_go_does() {
     let out = ours(&empty, &[], &["layers", "-j"]);
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "[]\n");
 }
+
+/// Load repairs names as c/storage does: a name repeated on one record is kept once, a name on
+/// two records stays with the later one; both lists and the CLI show the repaired names.
+#[test]
+fn names_repeated_in_layers_json_are_repaired_on_load() {
+    let t = TempStore::new("listing-names");
+    let ids = store_with_two_layers(&t);
+    let path = t.graph().join("vfs-layers/layers.json");
+    let mut records = common::json(&fs::read_to_string(&path).unwrap());
+    records[0]["names"] = serde_json::json!(["a", "a", "shared", "a"]);
+    records[1]["names"] = serde_json::json!(["shared", "b", "b"]);
+    fs::write(&path, serde_json::to_vec(&records).unwrap()).unwrap();
+    let layers = t.open().layers().unwrap();
+    assert_eq!(layers[0].names, vec!["a"]);
+    assert_eq!(layers[1].names, vec!["shared", "b"]);
+    let out = ours(&t, &[], &["layers"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text, format!("{}\n\tname: a\n{}\n\tname: shared\n\tname: b\n", ids[0], ids[1]));
+}
