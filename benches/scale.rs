@@ -97,24 +97,29 @@ fn in_process_rows(root: &Path, n: usize) {
     }
 }
 
-/// The `layers` command (the text listing, as a user runs it) of each CLI: its time, and its
-/// peak RSS.
+/// The `layers` command of each CLI, as a user runs it (the text listing) and as tools read it
+/// (`-j`): its time, and its peak RSS.
 fn cli_layers_rows(root: &Path, n: usize) {
-    let ours = || {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cstorage"));
-        cmd.arg("--graph").arg(root.join("graph")).arg("--run").arg(root.join("run")).arg("--storage-driver").arg("vfs").arg("layers");
-        cmd
-    };
-    report(n, "CLI `layers`", median(|| run(ours())), median(|| run(go_cmd(root, &["layers"]))));
-    let ours_kib = max_rss_kib_from_small_parent(ours());
-    let go_kib = max_rss_kib_from_small_parent(go_cmd(root, &["layers"]));
-    println!(
-        "{n:>7}  {:<22} {:>9.1}MiB {:>9.1}MiB {:>7.1}x",
-        "peak RSS of `layers`",
-        ours_kib as f64 / 1024.0,
-        go_kib as f64 / 1024.0,
-        go_kib as f64 / ours_kib as f64
-    );
+    for (label, rss_label, args) in [
+        ("CLI `layers`", "peak RSS of `layers`", &["layers"][..]),
+        ("CLI `layers -j`", "peak RSS `layers -j`", &["layers", "-j"]),
+    ] {
+        let ours = || {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_cstorage"));
+            cmd.arg("--graph").arg(root.join("graph")).arg("--run").arg(root.join("run")).arg("--storage-driver").arg("vfs").args(args);
+            cmd
+        };
+        report(n, label, median(|| run(ours())), median(|| run(go_cmd(root, args))));
+        let ours_kib = max_rss_kib_from_small_parent(ours());
+        let go_kib = max_rss_kib_from_small_parent(go_cmd(root, args));
+        println!(
+            "{n:>7}  {:<22} {:>9.1}MiB {:>9.1}MiB {:>7.1}x",
+            rss_label,
+            ours_kib as f64 / 1024.0,
+            go_kib as f64 / 1024.0,
+            go_kib as f64 / ours_kib as f64
+        );
+    }
 }
 
 /// `max_rss_kib` of `cmd`, run from a fresh copy of this binary ("max-rss" mode): the kernel

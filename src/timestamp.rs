@@ -91,8 +91,56 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// The RFC 3339 text into a buffer on the stack, returning its length: `Display` through
+    /// `write!` with padded fields was a tenth of encoding a 50,000-layer list. Years outside
+    /// 0..=9999 (which Go cannot write either) take the slow path.
+    fn format_into(&self, buf: &mut [u8; 30]) -> Option<usize> {
+        let days = self.secs.div_euclid(86400);
+        let rem = self.secs.rem_euclid(86400);
+        let (y, m, d) = civil_from_days(days);
+        if !(0..=9999).contains(&y) {
+            return None;
+        }
+        let put = |buf: &mut [u8; 30], at: usize, value: i64, width: usize| {
+            let mut v = value;
+            for i in (0..width).rev() {
+                buf[at + i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(buf, 0, y, 4);
+        buf[4] = b'-';
+        put(buf, 5, m, 2);
+        buf[7] = b'-';
+        put(buf, 8, d, 2);
+        buf[10] = b'T';
+        put(buf, 11, rem / 3600, 2);
+        buf[13] = b':';
+        put(buf, 14, rem % 3600 / 60, 2);
+        buf[16] = b':';
+        put(buf, 17, rem % 60, 2);
+        let mut len = 19;
+        if self.nanos != 0 {
+            buf[19] = b'.';
+            put(buf, 20, self.nanos as i64, 9);
+            len = 29;
+            while buf[len - 1] == b'0' {
+                len -= 1;
+            }
+        }
+        buf[len] = b'Z';
+        Some(len + 1)
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; 30];
+        if let Some(len) = self.format_into(&mut buf) {
+            // Only ASCII digits and separators were written.
+            return f.write_str(std::str::from_utf8(&buf[..len]).expect("ASCII"));
+        }
         let days = self.secs.div_euclid(86400);
         let rem = self.secs.rem_euclid(86400);
         let (y, m, d) = civil_from_days(days);
@@ -131,7 +179,11 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        let mut buf = [0u8; 30];
+        match self.format_into(&mut buf) {
+            Some(len) => s.serialize_str(std::str::from_utf8(&buf[..len]).expect("ASCII")),
+            None => s.collect_str(self),
+        }
     }
 }
 
@@ -169,6 +221,25 @@ mod tests {
         assert_eq!(t.to_string(), "2023-05-06T07:08:09.000000001Z");
         assert_eq!(Timestamp::from_unix_nanos(t.unix_nanos()), t);
         assert_eq!(Timestamp::parse("1970-01-01T00:00:00Z").unwrap().unix_nanos(), 0);
+    }
+
+    #[test]
+    fn fast_and_slow_formats_agree_at_the_edges() {
+        for (text, expect) in [
+            ("0000-01-01T00:00:00Z", "0000-01-01T00:00:00Z"),
+            ("9999-12-31T23:59:59.999999999Z", "9999-12-31T23:59:59.999999999Z"),
+            ("2024-02-29T12:00:00.5Z", "2024-02-29T12:00:00.5Z"),
+            ("2024-02-29T12:00:00.000000100Z", "2024-02-29T12:00:00.0000001Z"),
+        ] {
+            let t = Timestamp::parse(text).unwrap();
+            assert_eq!(t.to_string(), expect);
+            assert_eq!(serde_json::to_string(&t).unwrap(), format!("\"{expect}\""));
+        }
+        // A year Go cannot print in four digits still comes out, through the slow path.
+        let far = Timestamp::from_unix_nanos(i64::MAX);
+        assert_eq!(far.to_string(), "2262-04-11T23:47:16.854775807Z");
+        let before_year_zero = Timestamp { secs: ZERO_TIME_UNIX - 400 * 366 * 86400, nanos: 0 };
+        assert!(before_year_zero.to_string().starts_with('-'), "{before_year_zero}");
     }
 
     #[test]

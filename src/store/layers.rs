@@ -153,15 +153,21 @@ impl Store {
     /// just before: a listing that prints as it goes holds one copy, not a copy of the whole list
     /// beside the store's own (at 50,000 layers that copy is about 30 MiB, a third of a listing's
     /// peak RSS). `visit` runs under the store's lock and must not call the Store.
+    ///
+    /// Everything that can fail happens before the first visit (our lock and load, then the
+    /// additional image stores' layers, in `layers()`'s order of errors), so a caller that
+    /// prints as it goes never prints half a list before an error.
     pub fn for_each_layer(&self, mut visit: impl FnMut(Layer)) -> Result<()> {
-        {
+        let additional = {
             let mut layers = self.lock_layers();
             let _guard = layers.lock(LockKind::Shared)?;
+            let additional = self.additional.layers()?;
             for layer in layers.records.records() {
                 visit(layers.snapshot(layer));
             }
-        }
-        self.additional.layers()?.into_iter().for_each(visit);
+            additional
+        };
+        additional.into_iter().for_each(visit);
         Ok(())
     }
 

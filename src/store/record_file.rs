@@ -202,12 +202,16 @@ impl<T: Record> RecordFile<T> {
         for i in 0..self.records.len() {
             let id = self.records[i].id().to_string();
             self.by_id.insert(id, i);
-            let names = dedup_names(self.records[i].names());
-            if names.len() != self.records[i].names().len() {
-                *self.records[i].names_mut() = names.clone();
+            // Most records have no name, or each once: no deduplicated copy is made for them
+            // (one vector per record was a visible part of loading 50,000 layers).
+            let names = self.records[i].names();
+            if names.iter().enumerate().any(|(j, name)| names[..j].contains(name)) {
+                let deduplicated = dedup_names(names);
+                *self.records[i].names_mut() = deduplicated;
                 repaired = true;
             }
-            for name in names {
+            for n in 0..self.records[i].names().len() {
+                let name = self.records[i].names()[n].clone();
                 if let Some(earlier) = self.by_name.insert(name.clone(), i) {
                     crate::log::log(crate::log::Level::Warn, || {
                         format!("{} name {name:?} was on two records; {} keeps it", T::KIND, self.records[i].id())

@@ -1,6 +1,7 @@
 //! Layer subcommands: layers, layer, create-layer, import-layer, layer-parent-owners.
 
 use std::collections::HashMap;
+use std::io::Write;
 
 use cstorage::{Container, Image, LayerOptions};
 
@@ -11,18 +12,41 @@ use crate::tree;
 
 /// `layers [-t] [-q] [-j]`: every layer with its names, the images it is the top layer of and the
 /// container it belongs to; as a tree with `-t`.
+///
+/// The list is printed as the store hands over each layer (`Store::for_each_layer`), through one
+/// buffered writer: no copy of the whole list, no string per line (at 50,000 layers the copy
+/// was a third of the peak RSS).
 pub fn layers(inv: &Invocation) -> i32 {
-    let layers = match inv.store.layers() {
-        Ok(layers) => layers,
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    // Write errors are ignored, as in `output`: a closed pipe ends nothing but the output.
+    let listed = if inv.json() {
+        list_json(inv, &mut out)
+    } else {
+        list_text(inv, &mut out)
+    };
+    let _ = out.flush();
+    match listed {
+        Ok(()) => 0,
         Err(e) => {
             errln!("{e}");
-            return 1;
+            1
         }
-    };
-    if inv.json() {
-        output::json(&layers);
-        return 0;
     }
+}
+
+/// `-j`: the layers as one JSON list, as Go's `json.Encoder` prints `[]Layer`.
+fn list_json(inv: &Invocation, out: &mut impl Write) -> cstorage::Result<()> {
+    let mut first = true;
+    inv.store.for_each_layer(|layer| {
+        let _ = out.write_all(if first { b"[" } else { b"," });
+        first = false;
+        let _ = cstorage::gojson::to_writer(&mut *out, &layer);
+    })?;
+    let _ = out.write_all(if first { b"[]\n" } else { b"]\n" });
+    Ok(())
+}
+
+fn list_text(inv: &Invocation, out: &mut impl Write) -> cstorage::Result<()> {
     // As in Go, listing what uses a layer is best effort.
     let images = inv.store.images().unwrap_or_default();
     let containers = inv.store.containers().unwrap_or_default();
@@ -35,54 +59,61 @@ pub fn layers(inv: &Invocation) -> i32 {
     let container_by_layer: HashMap<&str, &Container> = containers.iter().map(|c| (c.layer.as_str(), c)).collect();
 
     if inv.flags.get_bool("t") {
-        let nodes = layers
-            .iter()
-            .map(|layer| {
-                let mut notes: Vec<String> = layer.names.iter().map(|n| format!("name: {n}")).collect();
-                if !layer.mount_point.is_empty() {
-                    notes.push(format!("mount: {}", layer.mount_point));
-                }
-                for image in images_by_layer.get(layer.id.as_str()).into_iter().flatten() {
-                    notes.push(format!("image: {}", image.id));
-                    notes.extend(image.names.iter().map(|n| format!("image name: {n}")));
-                }
-                if let Some(container) = container_by_layer.get(layer.id.as_str()) {
-                    notes.push(format!("container: {}", container.id));
-                    notes.extend(container.names.iter().map(|n| format!("container name: {n}")));
-                }
-                let parent = if layer.parent.is_empty() { "(base)".to_string() } else { layer.parent.clone() };
-                tree::Node { parent, child: layer.id.clone(), notes }
-            })
-            .collect();
-        output::stdout_str(&tree::render(nodes));
-        return 0;
+        let mut nodes = Vec::new();
+        inv.store.for_each_layer(|layer| {
+            let mut notes: Vec<String> = layer.names.iter().map(|n| format!("name: {n}")).collect();
+            if !layer.mount_point.is_empty() {
+                notes.push(format!("mount: {}", layer.mount_point));
+            }
+            for image in images_by_layer.get(layer.id.as_str()).into_iter().flatten() {
+                notes.push(format!("image: {}", image.id));
+                notes.extend(image.names.iter().map(|n| format!("image name: {n}")));
+            }
+            if let Some(container) = container_by_layer.get(layer.id.as_str()) {
+                notes.push(format!("container: {}", container.id));
+                notes.extend(container.names.iter().map(|n| format!("container name: {n}")));
+            }
+            let parent = if layer.parent.is_empty() { "(base)".to_string() } else { layer.parent };
+            nodes.push(tree::Node { parent, child: layer.id, notes });
+        })?;
+        let _ = out.write_all(tree::render(nodes).as_bytes());
+        return Ok(());
     }
     // -q (containers-storage 1.57): only the IDs; it changes neither -t nor -j.
     let quick = inv.flags.get_bool("q");
-    let mut text = String::new();
-    for layer in &layers {
-        text.push_str(&format!("{}\n", layer.id));
-        if quick {
-            continue;
-        }
-        for name in &layer.names {
-            text.push_str(&format!("\tname: {name}\n"));
-        }
-        for image in images_by_layer.get(layer.id.as_str()).into_iter().flatten() {
-            text.push_str(&format!("\timage: {}\n", image.id));
-            for name in &image.names {
-                text.push_str(&format!("\t\tname: {name}\n"));
-            }
-        }
-        if let Some(container) = container_by_layer.get(layer.id.as_str()) {
-            text.push_str(&format!("\tcontainer: {}\n", container.id));
-            for name in &container.names {
-                text.push_str(&format!("\t\tname: {name}\n"));
-            }
+    inv.store.for_each_layer(|layer| {
+        let _ = write_layer_lines(out, &layer, quick, &images_by_layer, &container_by_layer);
+    })
+}
+
+/// One layer of the text listing: its ID, and unless `quick` its names and what uses it.
+fn write_layer_lines(
+    out: &mut impl Write,
+    layer: &cstorage::Layer,
+    quick: bool,
+    images_by_layer: &HashMap<&str, Vec<&Image>>,
+    container_by_layer: &HashMap<&str, &Container>,
+) -> std::io::Result<()> {
+    writeln!(out, "{}", layer.id)?;
+    if quick {
+        return Ok(());
+    }
+    for name in &layer.names {
+        writeln!(out, "\tname: {name}")?;
+    }
+    for image in images_by_layer.get(layer.id.as_str()).into_iter().flatten() {
+        writeln!(out, "\timage: {}", image.id)?;
+        for name in &image.names {
+            writeln!(out, "\t\tname: {name}")?;
         }
     }
-    output::stdout_str(&text);
-    0
+    if let Some(container) = container_by_layer.get(layer.id.as_str()) {
+        writeln!(out, "\tcontainer: {}", container.id)?;
+        for name in &container.names {
+            writeln!(out, "\t\tname: {name}")?;
+        }
+    }
+    Ok(())
 }
 
 /// `layer ID...`: the layers found (arguments that name no layer are skipped; the exit status
