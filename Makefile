@@ -109,6 +109,7 @@ bench:
 	$(CARGO) bench --bench scale
 	$(CARGO) bench --bench mount
 	$(CARGO) bench --bench tar
+	$(CARGO) bench --bench reflink
 	$(CARGO) bench --bench oci
 
 # --- C tests, built against an installed library through pkg-config ---------------------
