@@ -7,6 +7,7 @@ use std::ffi::CString;
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
+use std::sync::Mutex;
 
 use crate::driver::copy::cpath;
 use crate::error::{Error, ErrorKind, Result};
@@ -26,6 +27,12 @@ struct MountAttr {
     userns_fd: u64,
 }
 
+/// Held while a namespace's child process lives. A child exits when every write end of its pipe
+/// is closed; a child cloned by another thread in the meantime would inherit this one's write
+/// end and keep it open while it waits for its own: two threads probing at once (two stores
+/// opened in parallel) waited for each other's children forever.
+static NAMESPACE_CHILD: Mutex<()> = Mutex::new(());
+
 /// A user namespace with the given maps, held open by a descriptor (the short-lived process
 /// that created it is gone by the time this exists).
 pub struct UserNamespace {
@@ -39,6 +46,7 @@ impl UserNamespace {
         let fail = |what: &str, err: io::Error| {
             Error::with_errno(ErrorKind::Mount, err.raw_os_error().unwrap_or(0), format!("creating a user namespace: {what}: {err}"))
         };
+        let _one_child_at_a_time = NAMESPACE_CHILD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut pipe = [0i32; 2];
         // SAFETY: pipe2 fills the two-element array.
         if unsafe { libc::pipe2(pipe.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -59,10 +67,16 @@ impl UserNamespace {
         if pid == 0 {
             let mut byte = 0u8;
             // SAFETY: raw syscalls in the child: die with the parent, close its copy of the
-            // write end (or the read would never end), wait for the parent's close, exit.
+            // write end (or the read would never end) and every other descriptor it inherited
+            // but the read end (a pipe of the host program's is not held open by it), wait for
+            // the parent's close, exit.
             unsafe {
                 libc::syscall(libc::SYS_prctl, libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
                 libc::syscall(libc::SYS_close, write_fd);
+                if read_fd > 0 {
+                    libc::syscall(libc::SYS_close_range, 0u32, (read_fd - 1) as u32, 0u32);
+                }
+                libc::syscall(libc::SYS_close_range, (read_fd + 1) as u32, u32::MAX, 0u32);
                 libc::syscall(libc::SYS_read, read_fd, &mut byte as *mut u8, 1);
                 libc::syscall(libc::SYS_exit_group, 0);
             }
@@ -141,4 +155,37 @@ pub fn bind_idmapped(source: &Path, target: &Path, userns: &UserNamespace) -> Re
         return Err(fail("move_mount"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// Several threads creating namespaces at once all finish: each namespace's child waits
+    /// for its own pipe only, never for one another thread's child inherited.
+    #[test]
+    fn namespaces_created_on_several_threads_at_once_all_finish() {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: writing a user namespace's maps needs root");
+            return;
+        }
+        let map = [IdMap { container_id: 0, host_id: 100_000, size: 65_536 }];
+        let (done, finished) = mpsc::channel();
+        for _ in 0..4 {
+            let done = done.clone();
+            std::thread::spawn(move || {
+                for _ in 0..25 {
+                    UserNamespace::new(&map, &map).expect("a user namespace");
+                }
+                done.send(()).unwrap();
+            });
+        }
+        for thread in 0..4 {
+            // The children die with this process (PR_SET_PDEATHSIG) if the test fails here.
+            finished.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("thread {thread} of 4 still waits for its namespaces after 60 s"));
+        }
+    }
 }
