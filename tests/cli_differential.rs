@@ -274,11 +274,6 @@ impl Pair {
 
 impl Drop for Pair {
     fn drop(&mut self) {
-        // Go's overlay driver bind-mounts its home on itself and leaves it there; its
-        // shutdown takes it down (and whatever either tool still has mounted), on failure too.
-        for tool in [&mut self.go, &mut self.ours] {
-            tool.run(&["shutdown", "-f"], b"");
-        }
         if !std::thread::panicking() {
             let _ = std::fs::remove_dir_all(self.go.root.parent().unwrap());
         }
