@@ -140,33 +140,35 @@ impl Store {
 
     /// All layers: ours in creation order, then those of each additional image store.
     pub fn layers(&self) -> Result<Vec<Layer>> {
-        let mut all = {
-            let mut layers = self.lock_layers();
-            let _guard = layers.lock(LockKind::Shared)?;
-            layers.all()
-        };
-        all.extend(self.additional.layers()?);
+        let mut all = Vec::new();
+        self.for_each_layer(|layer| all.push(layer))?;
         Ok(all)
     }
 
-    /// Hand every layer to `visit` in `layers()`'s order, each a copy with its mount state made
-    /// just before: a listing that prints as it goes holds one copy, not a copy of the whole list
-    /// beside the store's own (at 50,000 layers that copy is about 30 MiB, a third of a listing's
-    /// peak RSS). `visit` runs under the store's lock and must not call the Store.
+    /// Hand every layer to `visit` (ours in creation order, then each additional image store's),
+    /// each a copy with its mount state made just before: a listing that prints as it goes holds
+    /// one copy, not a copy of the whole list beside the store's own (at 50,000 layers that copy
+    /// is about 30 MiB, a third of a listing's peak RSS). `visit` runs under the store's lock and
+    /// must not call the Store.
     ///
-    /// Everything that can fail happens before the first visit (our lock and load, then the
-    /// additional image stores' layers, in `layers()`'s order of errors), so a caller that
-    /// prints as it goes never prints half a list before an error.
+    /// Everything that can fail happens before the first visit, in `layers()`'s order (our lock
+    /// and load, then the additional image stores' layers), so a caller that prints as it goes
+    /// never prints half a list before an error. Our lock is not held while the additional
+    /// stores are locked (as c/storage takes one store's lock at a time): it is taken once to
+    /// load, and again to visit (which rereads only if another process wrote in between).
     pub fn for_each_layer(&self, mut visit: impl FnMut(Layer)) -> Result<()> {
-        let additional = {
+        {
             let mut layers = self.lock_layers();
             let _guard = layers.lock(LockKind::Shared)?;
-            let additional = self.additional.layers()?;
+        }
+        let additional = self.additional.layers()?;
+        {
+            let mut layers = self.lock_layers();
+            let _guard = layers.lock(LockKind::Shared)?;
             for layer in layers.records.records() {
                 visit(layers.snapshot(layer));
             }
-            additional
-        };
+        }
         additional.into_iter().for_each(visit);
         Ok(())
     }
