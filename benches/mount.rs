@@ -39,8 +39,14 @@ fn main() {
         .split(',')
         .map(|s| s.trim().parse().expect("CS_BENCH_CHAINS is a list of numbers"))
         .collect();
-    println!("mount + unmount of a container (median), overlay on {}", std::env::temp_dir().display());
-    println!("{:>6}  {:<18} {:>12} {:>14} {:>8}", "layers", "measure", "libcstorage", "Go c/storage", "Go/ours");
+    println!(
+        "mount + unmount of a container (median), overlay on {}",
+        std::env::temp_dir().display()
+    );
+    println!(
+        "{:>6}  {:<18} {:>12} {:>14} {:>8}",
+        "layers", "measure", "libcstorage", "Go c/storage", "Go/ours"
+    );
     for depth in chains {
         let root = std::env::temp_dir().join(format!("cs-bench-mount-{depth}"));
         let _ = fs::remove_dir_all(&root);
@@ -64,11 +70,17 @@ fn main() {
         });
         report(depth, "in-process", in_process, None);
         let layer = store.container(&ctr).unwrap().layer;
-        for (label, api) in [("driver fsconfig", MountApi::FsContext), ("driver mount(2)", MountApi::Legacy)] {
-            let driver = Overlay::new(&root.join("graph"), &root.join("run"), &[]).unwrap().with_mount_api(api);
+        for (label, api) in
+            [("driver fsconfig", MountApi::FsContext), ("driver mount(2)", MountApi::Legacy)]
+        {
+            let driver = Overlay::new(&root.join("graph"), &root.join("run"), &[])
+                .unwrap()
+                .with_mount_api(api);
             let rw = MountOptions::default();
             match driver.mount(&layer, &rw) {
-                Err(e) => println!("{depth:>6}  {label:<18} {:>12}", format!("fails: {:?}", e.kind())),
+                Err(e) => {
+                    println!("{depth:>6}  {label:<18} {:>12}", format!("fails: {:?}", e.kind()))
+                }
                 Ok(_) => {
                     driver.unmount(&layer).unwrap();
                     let t = median(IN_PROCESS_RUNS, || {
@@ -84,8 +96,12 @@ fn main() {
         store.shutdown(true).unwrap();
         drop(store);
         let _ = go_cmd(&root, &["shutdown", "-f"]).status();
-        let leftovers: Vec<String> =
-            fs::read_to_string("/proc/self/mountinfo").unwrap().lines().filter(|l| l.contains(root.to_str().unwrap())).map(String::from).collect();
+        let leftovers: Vec<String> = fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(root.to_str().unwrap()))
+            .map(String::from)
+            .collect();
         assert!(leftovers.is_empty(), "mounts left behind: {leftovers:?}");
         if std::env::var_os("CS_BENCH_KEEP").is_none() {
             fs::remove_dir_all(&root).unwrap();
@@ -98,7 +114,11 @@ fn go_mount_unmount(root: &Path, ctr: &str) -> Result<Duration, String> {
     let first = go_cmd(root, &["mount", ctr]).output().unwrap();
     if !first.status.success() {
         let err = String::from_utf8_lossy(&first.stderr);
-        return Err(if err.contains("max depth exceeded") { "max depth exceeded".into() } else { err.trim().to_string() });
+        return Err(if err.contains("max depth exceeded") {
+            "max depth exceeded".into()
+        } else {
+            err.trim().to_string()
+        });
     }
     assert!(go_cmd(root, &["unmount", ctr]).status().unwrap().success());
     Ok(median(PROCESS_RUNS, || {
@@ -122,7 +142,12 @@ fn report(depth: usize, label: &str, ours: Duration, go: Option<Result<Duration,
 
 fn go_cmd(root: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new("containers-storage");
-    cmd.arg("--graph").arg(root.join("graph")).arg("--run").arg(root.join("run")).arg("--storage-driver").arg("overlay");
+    cmd.arg("--graph")
+        .arg(root.join("graph"))
+        .arg("--run")
+        .arg(root.join("run"))
+        .arg("--storage-driver")
+        .arg("overlay");
     cmd.args(args).stdout(Stdio::null()).stderr(Stdio::piped());
     cmd
 }
@@ -171,7 +196,9 @@ fn build(root: &Path, depth: usize) -> String {
     let store = open(root);
     let mut top: Option<String> = None;
     for n in 0..depth {
-        let layer = store.create_layer(&LayerOptions { parent: top.clone(), ..Default::default() }).unwrap();
+        let layer = store
+            .create_layer(&LayerOptions { parent: top.clone(), ..Default::default() })
+            .unwrap();
         let dir: PathBuf = store.layer_diff_dir(&layer.id).unwrap();
         fs::write(dir.join(format!("file-{n}")), n.to_string()).unwrap();
         top = Some(layer.id);

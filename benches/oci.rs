@@ -27,17 +27,35 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("probe") {
         let store = open(Path::new(&args[2]));
-        oci::import(&store, Path::new(&args[3]), Some("bench"), &ImportOptions { names: vec!["localhost/bench:1".into()], ..Default::default() }, None).unwrap();
+        oci::import(
+            &store,
+            Path::new(&args[3]),
+            Some("bench"),
+            &ImportOptions { names: vec!["localhost/bench:1".into()], ..Default::default() },
+            None,
+        )
+        .unwrap();
         return;
     }
     for tool in ["skopeo", "debootstrap", "unshare"] {
-        if Command::new("sh").arg("-c").arg(format!("command -v {tool}")).stdout(Stdio::null()).status().map(|s| !s.success()).unwrap_or(true) {
-            eprintln!("{tool} is not installed (scripts/install-deps.sh; apt-get install debootstrap)");
+        if Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {tool}"))
+            .stdout(Stdio::null())
+            .status()
+            .map(|s| !s.success())
+            .unwrap_or(true)
+        {
+            eprintln!(
+                "{tool} is not installed (scripts/install-deps.sh; apt-get install debootstrap)"
+            );
             std::process::exit(1);
         }
     }
     let runs: usize = std::env::var("CS_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
-    let corpus = PathBuf::from(std::env::var("CS_BENCH_CORPUS").unwrap_or_else(|_| "/var/tmp/cs-bench-corpus".into()));
+    let corpus = PathBuf::from(
+        std::env::var("CS_BENCH_CORPUS").unwrap_or_else(|_| "/var/tmp/cs-bench-corpus".into()),
+    );
     let only = std::env::var("CS_BENCH_ONLY").ok();
     let scratch = std::env::temp_dir().join("cs-bench-oci");
     if scratch.exists() {
@@ -47,7 +65,10 @@ fn main() {
         std::thread::sleep(Duration::from_secs(61));
     }
 
-    println!("{:<26} {:>11} {:>11} {:>9} {:>12} {:>12}", "image", "libcstorage", "skopeo", "ratio", "ours RSS", "skopeo RSS");
+    println!(
+        "{:<26} {:>11} {:>11} {:>9} {:>12} {:>12}",
+        "image", "libcstorage", "skopeo", "ratio", "ours RSS", "skopeo RSS"
+    );
     for (label, layout) in build_layouts(&corpus) {
         if only.as_deref().is_some_and(|o| !label.contains(o)) {
             continue;
@@ -107,10 +128,24 @@ fn probe_cmd(root: &Path, layout: &Path) -> Command {
 }
 
 fn skopeo_cmd(root: &Path, layout: &Path) -> Command {
-    let dest = format!("containers-storage:[vfs@{}+{}]localhost/bench:1", root.join("graph").display(), root.join("run").display());
+    let dest = format!(
+        "containers-storage:[vfs@{}+{}]localhost/bench:1",
+        root.join("graph").display(),
+        root.join("run").display()
+    );
     let mut c = Command::new("unshare");
-    c.args(["--mount", "--propagation", "private", "sh", "-c", "mount -t tmpfs tmpfs /var/lib && mount -t tmpfs tmpfs /run && exec \"$@\"", "sh"]);
-    c.args(["skopeo", "--insecure-policy", "copy", "-q"]).arg(format!("oci:{}:bench", layout.display())).arg(dest);
+    c.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        "mount -t tmpfs tmpfs /var/lib && mount -t tmpfs tmpfs /run && exec \"$@\"",
+        "sh",
+    ]);
+    c.args(["skopeo", "--insecure-policy", "copy", "-q"])
+        .arg(format!("oci:{}:bench", layout.display()))
+        .arg(dest);
     c
 }
 
@@ -128,7 +163,10 @@ fn measure(mut cmd: Command) -> (Duration, i64) {
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
     let elapsed = start.elapsed();
-    assert!(pid > 0 && std::process::ExitStatus::from_raw(status).success(), "{cmd:?} failed: {stderr}");
+    assert!(
+        pid > 0 && std::process::ExitStatus::from_raw(status).success(),
+        "{cmd:?} failed: {stderr}"
+    );
     (elapsed, usage.ru_maxrss)
 }
 
@@ -139,7 +177,14 @@ fn median(mut samples: Vec<(Duration, i64)>) -> (Duration, i64) {
 }
 
 fn warm(path: &Path) {
-    let ok = Command::new("sh").arg("-c").arg("find \"$1\" -type f -exec cat {} + > /dev/null").arg("sh").arg(path).status().unwrap().success();
+    let ok = Command::new("sh")
+        .arg("-c")
+        .arg("find \"$1\" -type f -exec cat {} + > /dev/null")
+        .arg("sh")
+        .arg(path)
+        .status()
+        .unwrap()
+        .success();
     assert!(ok);
 }
 
@@ -163,7 +208,10 @@ fn sha256_file(path: &Path) -> String {
 fn build_layouts(dir: &Path) -> Vec<(String, PathBuf)> {
     fs::create_dir_all(dir).unwrap();
     if !dir.join("rootfs.tar").exists() {
-        eprintln!("building the root file system in {} (debootstrap takes a minute or two)...", dir.display());
+        eprintln!(
+            "building the root file system in {} (debootstrap takes a minute or two)...",
+            dir.display()
+        );
         sh(dir, "rm -rf rootfs && debootstrap --variant=minbase bookworm rootfs http://deb.debian.org/debian >debootstrap.log 2>&1 \
             && tar --numeric-owner --xattrs -C rootfs -cf rootfs.tar.tmp . && mv rootfs.tar.tmp rootfs.tar && rm -rf rootfs");
     }
@@ -171,12 +219,27 @@ fn build_layouts(dir: &Path) -> Vec<(String, PathBuf)> {
         sh(dir, "gzip -c rootfs.tar > rootfs.tar.gz.tmp && mv rootfs.tar.gz.tmp rootfs.tar.gz");
     }
     if !dir.join("big-file.tar").exists() {
-        sh(dir, "rm -rf big && mkdir big && head -c 2147483648 /dev/urandom > big/big.bin && \
-            tar -C big -cf big-file.tar.tmp . && mv big-file.tar.tmp big-file.tar && rm -rf big");
+        sh(
+            dir,
+            "rm -rf big && mkdir big && head -c 2147483648 /dev/urandom > big/big.bin && \
+            tar -C big -cf big-file.tar.tmp . && mv big-file.tar.tmp big-file.tar && rm -rf big",
+        );
     }
     vec![
-        ("minbase rootfs (gzip)".to_string(), layout(dir, "oci-rootfs", &dir.join("rootfs.tar.gz"), &dir.join("rootfs.tar"), "tar+gzip")),
-        ("one 2 GiB file (plain tar)".to_string(), layout(dir, "oci-big", &dir.join("big-file.tar"), &dir.join("big-file.tar"), "tar")),
+        (
+            "minbase rootfs (gzip)".to_string(),
+            layout(
+                dir,
+                "oci-rootfs",
+                &dir.join("rootfs.tar.gz"),
+                &dir.join("rootfs.tar"),
+                "tar+gzip",
+            ),
+        ),
+        (
+            "one 2 GiB file (plain tar)".to_string(),
+            layout(dir, "oci-big", &dir.join("big-file.tar"), &dir.join("big-file.tar"), "tar"),
+        ),
     ]
 }
 
@@ -193,14 +256,18 @@ fn layout(dir: &Path, name: &str, blob: &Path, tar: &Path, media: &str) -> PathB
     let diff_id = if blob == tar { digest.clone() } else { sha256_file(tar) };
     fs::hard_link(blob, blobs.join(&digest[7..])).unwrap();
     let put = |bytes: Vec<u8>| {
-        let d = format!("sha256:{}", Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect::<String>());
+        let d = format!(
+            "sha256:{}",
+            Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
         fs::write(blobs.join(&d[7..]), &bytes).unwrap();
         (d, bytes.len())
     };
     let (config, config_size) = put(serde_json::to_vec(&json!({
         "created": "2024-01-01T00:00:00Z", "architecture": "amd64", "os": "linux",
         "rootfs": { "type": "layers", "diff_ids": [diff_id] },
-    })).unwrap());
+    }))
+    .unwrap());
     let (manifest, manifest_size) = put(serde_json::to_vec(&json!({
         "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": { "mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": config_size },

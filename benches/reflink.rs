@@ -26,13 +26,23 @@ fn main() {
         std::process::exit(1);
     }
     for tool in ["containers-storage", "mkfs.xfs", "debootstrap"] {
-        if Command::new("sh").arg("-c").arg(format!("command -v {tool}")).stdout(Stdio::null()).status().map(|s| !s.success()).unwrap_or(true) {
+        if Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {tool}"))
+            .stdout(Stdio::null())
+            .status()
+            .map(|s| !s.success())
+            .unwrap_or(true)
+        {
             eprintln!("{tool} is not installed (scripts/install-deps.sh)");
             std::process::exit(1);
         }
     }
-    let runs: usize = std::env::var("CS_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(3).max(1);
-    let corpus = PathBuf::from(std::env::var("CS_BENCH_CORPUS").unwrap_or_else(|_| "/var/tmp/cs-bench-corpus".into()));
+    let runs: usize =
+        std::env::var("CS_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(3).max(1);
+    let corpus = PathBuf::from(
+        std::env::var("CS_BENCH_CORPUS").unwrap_or_else(|_| "/var/tmp/cs-bench-corpus".into()),
+    );
     let tar = rootfs_tar(&corpus);
     let scratch = std::env::temp_dir().join("cs-bench-reflink");
     if scratch.exists() {
@@ -43,7 +53,10 @@ fn main() {
     fs::create_dir_all(&scratch).unwrap();
 
     println!("vfs create-container on the minbase rootfs (median of {runs})");
-    println!("{:<22} {:<12} {:>11} {:>11} {:>8}", "file system", "measure", "libcstorage", "Go", "Go/ours");
+    println!(
+        "{:<22} {:<12} {:>11} {:>11} {:>8}",
+        "file system", "measure", "libcstorage", "Go", "Go/ours"
+    );
     {
         let xfs = XfsMount::new(&scratch);
         compare("XFS reflink=1 (loop)", &xfs.mnt, &tar, runs);
@@ -125,7 +138,13 @@ fn go_cli(root: &Path, args: &[&str]) -> Command {
 
 fn cli(program: &str, root: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(program);
-    c.arg("--graph").arg(root.join("graph")).arg("--run").arg(root.join("run")).arg("--storage-driver").arg("vfs").args(args);
+    c.arg("--graph")
+        .arg(root.join("graph"))
+        .arg("--run")
+        .arg(root.join("run"))
+        .arg("--storage-driver")
+        .arg("vfs")
+        .args(args);
     c
 }
 
@@ -139,7 +158,11 @@ impl XfsMount {
         let image = scratch.join("xfs.img");
         let mnt = scratch.join("xfs");
         fs::create_dir_all(&mnt).unwrap();
-        sh(&format!("truncate -s 4G '{0}' && mkfs.xfs -q -m reflink=1 '{0}' && mount -o loop '{0}' '{1}'", image.display(), mnt.display()));
+        sh(&format!(
+            "truncate -s 4G '{0}' && mkfs.xfs -q -m reflink=1 '{0}' && mount -o loop '{0}' '{1}'",
+            image.display(),
+            mnt.display()
+        ));
         XfsMount { mnt }
     }
 }
@@ -177,7 +200,9 @@ fn rootfs_tar(corpus: &Path) -> PathBuf {
 
 fn print_row(label: &str, measure: &str, ours: Duration, go: Option<Duration>) {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let go_cols = go.map_or(format!("{:>11} {:>8}", "-", "-"), |g| format!("{:>9.0}ms {:>7.2}x", ms(g), g.as_secs_f64() / ours.as_secs_f64()));
+    let go_cols = go.map_or(format!("{:>11} {:>8}", "-", "-"), |g| {
+        format!("{:>9.0}ms {:>7.2}x", ms(g), g.as_secs_f64() / ours.as_secs_f64())
+    });
     println!("{label:<22} {measure:<12} {:>9.0}ms {go_cols}", ms(ours));
 }
 

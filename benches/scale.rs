@@ -44,7 +44,10 @@ fn main() {
         .split(',')
         .map(|s| s.trim().parse().expect("CS_BENCH_SCALES is a list of numbers"))
         .collect();
-    println!("{:>7}  {:<22} {:>12} {:>12} {:>8}", "layers", "operation", "libcstorage", "Go c/storage", "Go/ours");
+    println!(
+        "{:>7}  {:<22} {:>12} {:>12} {:>8}",
+        "layers", "operation", "libcstorage", "Go c/storage", "Go/ours"
+    );
     for n in scales {
         let root = std::env::temp_dir().join(format!("cs-bench-scale-{n}"));
         let _ = fs::remove_dir_all(&root);
@@ -86,14 +89,25 @@ fn in_process_rows(root: &Path, n: usize) {
     let mut created = Vec::new();
     let mut create_times = Vec::new();
     for i in 0..runs().max(3) {
-        let options = LayerOptions { names: vec![format!("bench-in-process-{i}")], ..Default::default() };
+        let options =
+            LayerOptions { names: vec![format!("bench-in-process-{i}")], ..Default::default() };
         create_times.push(timed(|| created.push(store.create_layer(&options).unwrap().id)));
     }
-    let delete_times: Vec<_> = created.iter().map(|id| timed(|| store.delete_layer(id).unwrap())).collect();
-    for (label, times) in [("in-process create-layer", create_times), ("in-process delete-layer", delete_times)] {
+    let delete_times: Vec<_> =
+        created.iter().map(|id| timed(|| store.delete_layer(id).unwrap())).collect();
+    for (label, times) in
+        [("in-process create-layer", create_times), ("in-process delete-layer", delete_times)]
+    {
         let first_cpu = times[0].1;
         let (wall, cpu) = median_pair(times);
-        println!("{n:>7}  {label:<22} {:>10.1}ms {:>12} {:>8}  (CPU {:.1}ms; first call's CPU {:.1}ms)", ms(wall), "-", "-", ms(cpu), ms(first_cpu));
+        println!(
+            "{n:>7}  {label:<22} {:>10.1}ms {:>12} {:>8}  (CPU {:.1}ms; first call's CPU {:.1}ms)",
+            ms(wall),
+            "-",
+            "-",
+            ms(cpu),
+            ms(first_cpu)
+        );
     }
 }
 
@@ -106,7 +120,13 @@ fn cli_layers_rows(root: &Path, n: usize) {
     ] {
         let ours = || {
             let mut cmd = Command::new(env!("CARGO_BIN_EXE_cstorage"));
-            cmd.arg("--graph").arg(root.join("graph")).arg("--run").arg(root.join("run")).arg("--storage-driver").arg("vfs").args(args);
+            cmd.arg("--graph")
+                .arg(root.join("graph"))
+                .arg("--run")
+                .arg(root.join("run"))
+                .arg("--storage-driver")
+                .arg("vfs")
+                .args(args);
             cmd
         };
         report(n, label, median(|| run(ours())), median(|| run(go_cmd(root, args))));
@@ -188,7 +208,12 @@ fn report(n: usize, label: &str, ours: Duration, go: Duration) {
 
 fn go_cmd(root: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new("containers-storage");
-    cmd.arg("--graph").arg(root.join("graph")).arg("--run").arg(root.join("run")).arg("--storage-driver").arg("vfs");
+    cmd.arg("--graph")
+        .arg(root.join("graph"))
+        .arg("--run")
+        .arg(root.join("run"))
+        .arg("--storage-driver")
+        .arg("vfs");
     cmd.args(args).stdout(Stdio::null());
     cmd
 }
@@ -232,7 +257,12 @@ fn probe(root: &Path, op: &str) {
         "images" => gojson::to_writer(stdout, &store.images().unwrap()).unwrap(),
         "containers" => gojson::to_writer(stdout, &store.containers().unwrap()).unwrap(),
         "create-delete" => {
-            let l = store.create_layer(&LayerOptions { names: vec!["bench-rs-layer".into()], ..Default::default() }).unwrap();
+            let l = store
+                .create_layer(&LayerOptions {
+                    names: vec!["bench-rs-layer".into()],
+                    ..Default::default()
+                })
+                .unwrap();
             store.delete_layer(&l.id).unwrap();
         }
         other => panic!("unknown probe {other}"),
@@ -253,7 +283,8 @@ fn build_store(root: &Path, n: usize) {
     let mut parent = String::new();
     for i in 0..n {
         let id = cstorage::ids::random_id();
-        let mut layer = Layer { id: id.clone(), parent: parent.clone(), created, ..Default::default() };
+        let mut layer =
+            Layer { id: id.clone(), parent: parent.clone(), created, ..Default::default() };
         if i % CHAIN == 0 {
             layer.parent.clear();
         }
@@ -276,7 +307,12 @@ fn build_store(root: &Path, n: usize) {
                     created,
                     ..Default::default()
                 };
-                layers.push(Layer { id: clayer.clone(), parent: id.clone(), created, ..Default::default() });
+                layers.push(Layer {
+                    id: clayer.clone(),
+                    parent: id.clone(),
+                    created,
+                    ..Default::default()
+                });
                 fs::create_dir_all(graph.join("vfs/dir").join(&clayer)).unwrap();
                 containers.push(c);
             }
@@ -290,7 +326,10 @@ fn build_store(root: &Path, n: usize) {
     write(&graph.join("vfs-images/images.json"), &images);
     write(&graph.join("vfs-containers/containers.json"), &containers);
     assert_eq!(open(root).layers().unwrap().len(), layers.len());
-    assert!(go_cmd(root, &["layers", "-j"]).status().unwrap().success(), "Go accepts the generated store");
+    assert!(
+        go_cmd(root, &["layers", "-j"]).status().unwrap().success(),
+        "Go accepts the generated store"
+    );
 }
 
 fn write<T: serde::Serialize>(path: &PathBuf, records: &[T]) {

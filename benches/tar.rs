@@ -24,13 +24,24 @@ fn main() {
         return probe(&args[2], Path::new(&args[3]), Path::new(&args[4]));
     }
     for tool in ["containers-storage", "tar", "debootstrap", "gzip"] {
-        if Command::new("sh").arg("-c").arg(format!("command -v {tool}")).stdout(Stdio::null()).status().map(|s| !s.success()).unwrap_or(true) {
-            eprintln!("{tool} is not installed (scripts/install-deps.sh; apt-get install debootstrap)");
+        if Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {tool}"))
+            .stdout(Stdio::null())
+            .status()
+            .map(|s| !s.success())
+            .unwrap_or(true)
+        {
+            eprintln!(
+                "{tool} is not installed (scripts/install-deps.sh; apt-get install debootstrap)"
+            );
             std::process::exit(1);
         }
     }
     let runs: usize = std::env::var("CS_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
-    let corpus = PathBuf::from(std::env::var("CS_BENCH_CORPUS").unwrap_or_else(|_| "/var/tmp/cs-bench-corpus".into()));
+    let corpus = PathBuf::from(
+        std::env::var("CS_BENCH_CORPUS").unwrap_or_else(|_| "/var/tmp/cs-bench-corpus".into()),
+    );
     let only: Option<String> = std::env::var("CS_BENCH_ONLY").ok();
     let tars = build_corpus(&corpus);
     let scratch = std::env::temp_dir().join("cs-bench-tar");
@@ -41,7 +52,10 @@ fn main() {
         std::thread::sleep(EXT4_RECENTLY_DELETED);
     }
 
-    println!("{:<18} {:<7} {:>11} {:>11} {:>8} {:>11} {:>9}", "layer", "op", "libcstorage", "Go", "Go/ours", "GNU tar", "ours/tar");
+    println!(
+        "{:<18} {:<7} {:>11} {:>11} {:>8} {:>11} {:>9}",
+        "layer", "op", "libcstorage", "Go", "Go/ours", "GNU tar", "ours/tar"
+    );
     for (label, tar) in &tars {
         if only.as_deref().is_some_and(|o| !label.contains(o)) {
             continue;
@@ -123,8 +137,15 @@ fn main() {
 
 fn print_row(label: &str, op: &str, ours: Duration, go: Duration, gnu: Option<Duration>) {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let gnu_cols = gnu.map_or(String::new(), |g| format!("{:>9.0}ms {:>8.2}x", ms(g), ours.as_secs_f64() / g.as_secs_f64()));
-    println!("{label:<18} {op:<7} {:>9.0}ms {:>9.0}ms {:>7.2}x {gnu_cols}", ms(ours), ms(go), go.as_secs_f64() / ours.as_secs_f64());
+    let gnu_cols = gnu.map_or(String::new(), |g| {
+        format!("{:>9.0}ms {:>8.2}x", ms(g), ours.as_secs_f64() / g.as_secs_f64())
+    });
+    println!(
+        "{label:<18} {op:<7} {:>9.0}ms {:>9.0}ms {:>7.2}x {gnu_cols}",
+        ms(ours),
+        ms(go),
+        go.as_secs_f64() / ours.as_secs_f64()
+    );
 }
 
 /// The libcstorage side, in its own process: import `arg` as a layer, or export the store's
@@ -133,7 +154,9 @@ fn probe(op: &str, root: &Path, arg: &Path) {
     let store = open(root);
     match op {
         "import" => {
-            store.put_layer(&LayerOptions::default(), &mut fs::File::open(arg).unwrap(), None).unwrap();
+            store
+                .put_layer(&LayerOptions::default(), &mut fs::File::open(arg).unwrap(), None)
+                .unwrap();
         }
         "export" => {
             let id = store.layers().unwrap()[0].id.clone();
@@ -163,7 +186,13 @@ fn probe_cmd(op: &str, root: &Path, arg: &Path) -> Command {
 
 fn go_cmd(root: &Path, args: &[&str]) -> Command {
     let mut c = Command::new("containers-storage");
-    c.arg("--graph").arg(root.join("graph")).arg("--run").arg(root.join("run")).arg("--storage-driver").arg("vfs").args(args);
+    c.arg("--graph")
+        .arg(root.join("graph"))
+        .arg("--run")
+        .arg(root.join("run"))
+        .arg("--storage-driver")
+        .arg("vfs")
+        .args(args);
     c
 }
 
@@ -259,11 +288,15 @@ impl ImportTool {
 fn build_corpus(dir: &Path) -> Vec<(String, PathBuf)> {
     fs::create_dir_all(dir).unwrap();
     let sh = |script: String| {
-        let ok = Command::new("sh").arg("-ec").arg(&script).current_dir(dir).status().unwrap().success();
+        let ok =
+            Command::new("sh").arg("-ec").arg(&script).current_dir(dir).status().unwrap().success();
         assert!(ok, "corpus step failed: {script}");
     };
     if !dir.join("rootfs.tar").exists() {
-        eprintln!("building the corpus in {} (debootstrap takes a minute or two)...", dir.display());
+        eprintln!(
+            "building the corpus in {} (debootstrap takes a minute or two)...",
+            dir.display()
+        );
         sh("rm -rf rootfs && debootstrap --variant=minbase bookworm rootfs http://deb.debian.org/debian >debootstrap.log 2>&1 \
             && tar --numeric-owner --xattrs -C rootfs -cf rootfs.tar.tmp . && mv rootfs.tar.tmp rootfs.tar && rm -rf rootfs"
             .into());

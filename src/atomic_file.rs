@@ -25,7 +25,9 @@ pub fn write_atomic_with(
     durable: bool,
     fill: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
 ) -> Result<()> {
-    let dir = path.parent().ok_or_else(|| Error::invalid(format!("{} has no parent directory", path.display())))?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| Error::invalid(format!("{} has no parent directory", path.display())))?;
     let base = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let mut suffix = [0u8; 6];
     random_bytes(&mut suffix);
@@ -42,7 +44,11 @@ pub fn write_atomic_with(
         fill(&mut file).ctx(format_args!("writing {}", tmp.display()))?;
         file.sync_data().ctx(format_args!("syncing {}", tmp.display()))?;
         drop(file);
-        fs::rename(&tmp, path).ctx(format_args!("renaming {} to {}", tmp.display(), path.display()))?;
+        fs::rename(&tmp, path).ctx(format_args!(
+            "renaming {} to {}",
+            tmp.display(),
+            path.display()
+        ))?;
         if durable {
             sync_dir(dir)?;
         }
@@ -68,7 +74,10 @@ pub fn sync_file_system(path: &Path) -> Result<()> {
     let file = fs::File::open(path).ctx(format_args!("opening {}", path.display()))?;
     // SAFETY: plain syscall on a descriptor we own.
     if unsafe { libc::syncfs(file.as_raw_fd()) } != 0 {
-        return Err(Error::io(format_args!("syncing the file system of {}", path.display()), std::io::Error::last_os_error()));
+        return Err(Error::io(
+            format_args!("syncing the file system of {}", path.display()),
+            std::io::Error::last_os_error(),
+        ));
     }
     Ok(())
 }

@@ -15,14 +15,21 @@ pub fn file_name(key: &str) -> Result<String> {
     if key.is_empty() {
         return Err(Error::invalid("big-data key must not be empty"));
     }
-    let name = if key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.') && key != "." && key != ".." {
+    let name = if key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.')
+        && key != "."
+        && key != ".."
+    {
         key.to_string()
     } else {
         format!("={}", base64::engine::general_purpose::STANDARD.encode(key))
     };
     // The item is written as `.tmp-<name><12 hex digits>` and renamed: both must be file names.
     if name.len() + ".tmp-".len() + 12 > crate::ids::NAME_MAX {
-        return Err(Error::invalid(format!("big-data key {:?}... is too long: its file name would be {} bytes", key.chars().take(32).collect::<String>(), name.len())));
+        return Err(Error::invalid(format!(
+            "big-data key {:?}... is too long: its file name would be {} bytes",
+            key.chars().take(32).collect::<String>(),
+            name.len()
+        )));
     }
     Ok(name)
 }
@@ -53,7 +60,9 @@ pub fn open(dir: &Path, key: &str, owner: &str) -> Result<fs::File> {
 pub fn remove(dir: &Path, key: &str) -> Result<()> {
     let path = path(dir, key)?;
     match fs::remove_file(&path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::io(format_args!("removing {}", path.display()), e)),
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            Err(Error::io(format_args!("removing {}", path.display()), e))
+        }
         _ => Ok(()),
     }
 }

@@ -47,10 +47,9 @@ impl CompatLevel {
     /// configuration error: guessing would change the bytes (and digests) of exports.
     pub fn from_environment() -> Result<Option<CompatLevel>> {
         match std::env::var(COMPAT_ENV) {
-            Ok(value) if !value.is_empty() => value
-                .parse()
-                .map(Some)
-                .map_err(|e: Error| Error::new(ErrorKind::Config, format!("{COMPAT_ENV}: {}", e.message()))),
+            Ok(value) if !value.is_empty() => value.parse().map(Some).map_err(|e: Error| {
+                Error::new(ErrorKind::Config, format!("{COMPAT_ENV}: {}", e.message()))
+            }),
             _ => Ok(None),
         }
     }
@@ -62,7 +61,9 @@ impl FromStr for CompatLevel {
     /// "1.43" or "1.57"; anything else is `InvalidArgument`.
     fn from_str(text: &str) -> Result<CompatLevel> {
         CompatLevel::ALL.into_iter().find(|level| level.as_str() == text).ok_or_else(|| {
-            Error::invalid(format!("unknown c/storage compatibility level {text:?}: expected \"1.43\" or \"1.57\""))
+            Error::invalid(format!(
+                "unknown c/storage compatibility level {text:?}: expected \"1.43\" or \"1.57\""
+            ))
         })
     }
 }
@@ -83,7 +84,11 @@ mod tests {
             assert_eq!(level.as_str().parse::<CompatLevel>().unwrap(), level);
         }
         for bad in ["", "1.5", "v1.57", "1.57.2", " 1.43"] {
-            assert_eq!(bad.parse::<CompatLevel>().unwrap_err().kind(), ErrorKind::InvalidArgument, "{bad:?}");
+            assert_eq!(
+                bad.parse::<CompatLevel>().unwrap_err().kind(),
+                ErrorKind::InvalidArgument,
+                "{bad:?}"
+            );
         }
         assert_eq!(CompatLevel::default(), CompatLevel::V1_57);
     }

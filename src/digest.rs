@@ -22,10 +22,16 @@ fn format_sha256(sum: &[u8]) -> String {
 /// Check that a string is a well-formed digest ("sha256:" + 64 lowercase hex, or another
 /// algorithm name with an non-empty hex part), as callers may hand us any string.
 pub fn validate(digest: &str) -> Result<()> {
-    let bad = || Error::invalid(format!("invalid digest {digest:?}: expected \"sha256:<64 hex digits>\""));
+    let bad = || {
+        Error::invalid(format!("invalid digest {digest:?}: expected \"sha256:<64 hex digits>\""))
+    };
     let (algo, hex) = digest.split_once(':').ok_or_else(bad)?;
-    let hex_ok = !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    let algo_ok = !algo.is_empty() && algo.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+._-".contains(&b));
+    let hex_ok =
+        !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let algo_ok = !algo.is_empty()
+        && algo
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+._-".contains(&b));
     if !hex_ok || !algo_ok || (algo == "sha256" && hex.len() != 64) {
         return Err(bad());
     }

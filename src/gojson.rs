@@ -9,7 +9,11 @@ use std::io::{self, Write};
 struct GoFormatter;
 
 impl Formatter for GoFormatter {
-    fn write_string_fragment<W: ?Sized + Write>(&mut self, writer: &mut W, fragment: &str) -> io::Result<()> {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
         // Scan bytes: the characters to escape are '<', '>', '&' and the three-byte sequences
         // E2 80 A8 / E2 80 A9 (U+2028, U+2029); most strings contain none of them.
         let bytes = fragment.as_bytes();
@@ -23,8 +27,12 @@ impl Formatter for GoFormatter {
                 b'<' => ("\\u003c", 1),
                 b'>' => ("\\u003e", 1),
                 b'&' => ("\\u0026", 1),
-                0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA8) => ("\\u2028", 3),
-                0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA9) => ("\\u2029", 3),
+                0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA8) => {
+                    ("\\u2028", 3)
+                }
+                0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA9) => {
+                    ("\\u2029", 3)
+                }
                 _ => {
                     i += 1;
                     continue;
@@ -43,7 +51,9 @@ impl Formatter for GoFormatter {
 /// time without an early exit inside the chunk, which the compiler turns into vector compares:
 /// the byte-at-a-time scan was a quarter of encoding a 50,000-layer list.
 fn needs_go_escape(bytes: &[u8]) -> bool {
-    bytes.chunks(32).any(|chunk| chunk.iter().fold(false, |found, &b| found | matches!(b, b'<' | b'>' | b'&' | 0xE2)))
+    bytes.chunks(32).any(|chunk| {
+        chunk.iter().fold(false, |found, &b| found | matches!(b, b'<' | b'>' | b'&' | 0xE2))
+    })
 }
 
 /// Serialize `value` as Go would.

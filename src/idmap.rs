@@ -52,7 +52,8 @@ pub fn validate(maps: &[IdMap], what: &str) -> crate::Result<()> {
 /// are one range in effect (c/storage's idtools.IsContiguous).
 pub fn is_contiguous(maps: &[IdMap]) -> bool {
     maps.windows(2).all(|w| {
-        w[1].container_id == w[0].container_id.wrapping_add(w[0].size) && w[1].host_id == w[0].host_id.wrapping_add(w[0].size)
+        w[1].container_id == w[0].container_id.wrapping_add(w[0].size)
+            && w[1].host_id == w[0].host_id.wrapping_add(w[0].size)
     })
 }
 
@@ -74,9 +75,12 @@ mod tests {
     #[test]
     fn ranges_past_the_last_32_bit_id_are_refused() {
         assert!(validate(&[IdMap { container_id: 0, host_id: u32::MAX, size: 1 }], "uid").is_ok());
-        let err = validate(&[IdMap { container_id: 0, host_id: u32::MAX, size: 2 }], "uid").unwrap_err();
+        let err =
+            validate(&[IdMap { container_id: 0, host_id: u32::MAX, size: 2 }], "uid").unwrap_err();
         assert_eq!(err.kind(), crate::error::ErrorKind::InvalidArgument);
-        assert!(validate(&[IdMap { container_id: u32::MAX - 1, host_id: 0, size: 3 }], "gid").is_err());
+        assert!(
+            validate(&[IdMap { container_id: u32::MAX - 1, host_id: 0, size: 3 }], "gid").is_err()
+        );
         assert!(validate(&[IdMap { container_id: 0, host_id: 0, size: 0 }], "gid").is_err());
     }
 }

@@ -9,7 +9,8 @@ pub fn random_bytes(buf: &mut [u8]) {
     let mut filled = 0;
     while filled < buf.len() {
         // SAFETY: writes at most `buf.len() - filled` bytes into the slice.
-        let n = unsafe { libc::getrandom(buf[filled..].as_mut_ptr().cast(), buf.len() - filled, 0) };
+        let n =
+            unsafe { libc::getrandom(buf[filled..].as_mut_ptr().cast(), buf.len() - filled, 0) };
         if n < 0 {
             let err = io::Error::last_os_error();
             if err.kind() == io::ErrorKind::Interrupted {
@@ -58,10 +59,16 @@ pub const MAX_NEW_ID_LEN: usize = NAME_MAX - ".tar-split.gz.tmp".len();
 /// whose ID fails is reported and never acted on (see RecordFile).
 pub fn validate_id(id: &str) -> crate::Result<()> {
     if !is_path_component(id) {
-        return Err(crate::Error::invalid(format!("invalid ID {id:?}: must be a non-empty path component")));
+        return Err(crate::Error::invalid(format!(
+            "invalid ID {id:?}: must be a non-empty path component"
+        )));
     }
     if id.len() > NAME_MAX {
-        return Err(crate::Error::invalid(format!("invalid ID {:?}...: {} bytes, longer than a file name may be ({NAME_MAX})", shortened(id), id.len())));
+        return Err(crate::Error::invalid(format!(
+            "invalid ID {:?}...: {} bytes, longer than a file name may be ({NAME_MAX})",
+            shortened(id),
+            id.len()
+        )));
     }
     Ok(())
 }

@@ -295,26 +295,41 @@ pub enum Verdict {
 /// Apply a rule to a setting given the value `value`, naming it `name` in messages. Refused
 /// settings are an error.
 pub fn judge(rule: &Rule, name: &str, value: &str) -> Result<Verdict> {
-    let asks_nothing = |harmless: &[&str]| value.is_empty() || harmless.iter().any(|h| h.eq_ignore_ascii_case(value));
-    let skip = |level, what: &str| Ok(Verdict::Skip(level, format!("{name}={value}: {what}: {}", rule.reason)));
+    let asks_nothing = |harmless: &[&str]| {
+        value.is_empty() || harmless.iter().any(|h| h.eq_ignore_ascii_case(value))
+    };
+    let skip = |level, what: &str| {
+        Ok(Verdict::Skip(level, format!("{name}={value}: {what}: {}", rule.reason)))
+    };
     match rule.handling {
         Honoured | DriverOption => Ok(Verdict::Apply),
         Irrelevant => skip(Level::Debug, "no effect in libcstorage"),
-        Ignored { harmless } if asks_nothing(harmless) => skip(Level::Debug, "no effect in libcstorage"),
+        Ignored { harmless } if asks_nothing(harmless) => {
+            skip(Level::Debug, "no effect in libcstorage")
+        }
         Ignored { .. } => skip(Level::Warn, "ignored, libcstorage does not implement it"),
-        Refused { harmless } if asks_nothing(harmless) => skip(Level::Debug, "no effect in libcstorage"),
-        Refused { .. } => Err(Error::new(ErrorKind::Config, format!("{name}={value}: not supported by libcstorage: {}", rule.reason))),
+        Refused { harmless } if asks_nothing(harmless) => {
+            skip(Level::Debug, "no effect in libcstorage")
+        }
+        Refused { .. } => Err(Error::new(
+            ErrorKind::Config,
+            format!("{name}={value}: not supported by libcstorage: {}", rule.reason),
+        )),
     }
 }
 
 /// Screen a driver's options ("<driver>.key", value), as the driver's start does: the ones the
 /// driver honours come back for it to apply, ignored ones are reported, and refused ones or
 /// ones that driver does not know fail with `Config` (in c/storage 1.57's words for the latter).
-pub fn screen_driver_options(driver: &str, options: &[(String, String)]) -> Result<Vec<(String, String)>> {
+pub fn screen_driver_options(
+    driver: &str,
+    options: &[(String, String)],
+) -> Result<Vec<(String, String)>> {
     let mut honoured = Vec::new();
     for (key, value) in options {
         let name = key.strip_prefix(driver).and_then(|k| k.strip_prefix('.')).unwrap_or(key);
-        let rule = driver_option_rule(driver, name).ok_or_else(|| unknown_driver_option(driver, key))?;
+        let rule =
+            driver_option_rule(driver, name).ok_or_else(|| unknown_driver_option(driver, key))?;
         match judge(rule, key, value)? {
             Verdict::Apply => honoured.push((key.clone(), value.clone())),
             Verdict::Skip(level, message) => report(level, message),
@@ -335,7 +350,10 @@ fn unknown_driver_option(driver: &str, key: &str) -> Error {
 /// The error of a driver given an additional image store itself: the store takes those out of
 /// the options before it starts the driver.
 pub fn image_store_given_to_driver(key: &str) -> Error {
-    Error::new(ErrorKind::Config, format!("{key} is a store option: Store::open takes it, not the driver"))
+    Error::new(
+        ErrorKind::Config,
+        format!("{key} is a store option: Store::open takes it, not the driver"),
+    )
 }
 
 /// A boolean setting as Go's strconv.ParseBool reads it.
@@ -343,7 +361,10 @@ pub fn parse_bool(name: &str, value: &str) -> Result<bool> {
     match value {
         "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
         "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
-        _ => Err(Error::new(ErrorKind::Config, format!("{name} must be true or false, not {value:?}"))),
+        _ => Err(Error::new(
+            ErrorKind::Config,
+            format!("{name} must be true or false, not {value:?}"),
+        )),
     }
 }
 
@@ -351,7 +372,8 @@ pub fn parse_bool(name: &str, value: &str) -> Result<bool> {
 /// a program opening many stores should not repeat the same warning for each.
 pub fn report(level: Level, message: String) {
     static REPORTED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
-    let first_time = REPORTED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(message.clone());
+    let first_time =
+        REPORTED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(message.clone());
     if first_time {
         log::log(level, || message.clone());
     }
@@ -380,24 +402,41 @@ mod tests {
             // [storage.options] keys are overlay options (and some also other drivers').
             let driver = rule.table.strip_prefix("storage.options.").unwrap_or("overlay");
             for key in rule.keys {
-                assert!(driver_option_rule(driver, driver_option_name(key)).is_some(), "{driver}.{key}");
+                assert!(
+                    driver_option_rule(driver, driver_option_name(key)).is_some(),
+                    "{driver}.{key}"
+                );
             }
         }
     }
 
     #[test]
     fn unknown_driver_options_are_refused_in_go_words() {
-        let refuse = |driver: &str, key: &str| screen_driver_options(driver, &[(key.to_string(), "1".to_string())]).unwrap_err();
+        let refuse = |driver: &str, key: &str| {
+            screen_driver_options(driver, &[(key.to_string(), "1".to_string())]).unwrap_err()
+        };
         let e = refuse("vfs", "vfs.bogus");
-        assert_eq!((e.kind(), e.message()), (ErrorKind::Config, "vfs driver does not support vfs.bogus options"));
+        assert_eq!(
+            (e.kind(), e.message()),
+            (ErrorKind::Config, "vfs driver does not support vfs.bogus options")
+        );
         let e = refuse("overlay", "overlay.bogus");
-        assert_eq!((e.kind(), e.message()), (ErrorKind::Config, "overlay: unknown option overlay.bogus"));
-        assert_eq!(refuse("vfs", "vfs.use_composefs").kind(), ErrorKind::Config, "only overlay knows composefs");
+        assert_eq!(
+            (e.kind(), e.message()),
+            (ErrorKind::Config, "overlay: unknown option overlay.bogus")
+        );
+        assert_eq!(
+            refuse("vfs", "vfs.use_composefs").kind(),
+            ErrorKind::Config,
+            "only overlay knows composefs"
+        );
     }
 
     #[test]
     fn options_are_honoured_ignored_or_refused_by_their_rule() {
-        let options = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+        let options = |pairs: &[(&str, &str)]| {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>()
+        };
         let kept = screen_driver_options(
             "overlay",
             &options(&[
@@ -410,13 +449,27 @@ mod tests {
             ]),
         )
         .unwrap();
-        assert_eq!(kept, options(&[("overlay.mountopt", "nodev"), ("overlay.ignore_chown_errors", "true")]));
-        for refused in [("overlay.mount_program", "/usr/bin/fuse-overlayfs"), ("overlay.force_mask", "shared")] {
+        assert_eq!(
+            kept,
+            options(&[("overlay.mountopt", "nodev"), ("overlay.ignore_chown_errors", "true")])
+        );
+        for refused in
+            [("overlay.mount_program", "/usr/bin/fuse-overlayfs"), ("overlay.force_mask", "shared")]
+        {
             let e = screen_driver_options("overlay", &options(&[refused])).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Config);
-            assert!(e.message().starts_with(&format!("{}={}: not supported by libcstorage", refused.0, refused.1)), "{e}");
+            assert!(
+                e.message().starts_with(&format!(
+                    "{}={}: not supported by libcstorage",
+                    refused.0, refused.1
+                )),
+                "{e}"
+            );
         }
-        assert_eq!(screen_driver_options("vfs", &options(&[("vfs.mountopt", "nodev")])).unwrap(), vec![]);
+        assert_eq!(
+            screen_driver_options("vfs", &options(&[("vfs.mountopt", "nodev")])).unwrap(),
+            vec![]
+        );
     }
 
     #[test]

@@ -26,7 +26,8 @@ static TOKEN_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// A fresh token: time (ns, LE), process counter (LE), pid (LE), 44 random bytes.
 pub fn new_token() -> Token {
     let mut token = [0u8; TOKEN_LEN];
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+    let nanos =
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
     token[0..8].copy_from_slice(&nanos.to_le_bytes());
     let counter = TOKEN_COUNTER.fetch_add(1, Ordering::Relaxed) + 1;
     token[8..16].copy_from_slice(&counter.to_le_bytes());
@@ -78,7 +79,8 @@ impl LockFile {
 
     /// Open an existing lock file read-only (a read-only store): shared locks only.
     pub fn open_read_only(path: &Path) -> Result<Self> {
-        let file = open_for_reading(path).ctx(format_args!("opening lock file {}", path.display()))?;
+        let file =
+            open_for_reading(path).ctx(format_args!("opening lock file {}", path.display()))?;
         Ok(Self::from_file(path, Some(file), true))
     }
 
@@ -99,7 +101,12 @@ impl LockFile {
             let _ = cell.set(file);
         }
         LockFile {
-            inner: Arc::new(LockInner { path: path.to_path_buf(), file: cell, read_only, depth: AtomicUsize::new(0) }),
+            inner: Arc::new(LockInner {
+                path: path.to_path_buf(),
+                file: cell,
+                read_only,
+                depth: AtomicUsize::new(0),
+            }),
             companion: None,
         }
     }
@@ -141,7 +148,10 @@ impl LockFile {
         if kind == LockKind::Exclusive && self.inner.read_only {
             return Err(Error::new(
                 crate::ErrorKind::StoreReadOnly,
-                format!("{} is read-only: cannot take an exclusive lock", self.inner.path.display()),
+                format!(
+                    "{} is read-only: cannot take an exclusive lock",
+                    self.inner.path.display()
+                ),
             ));
         }
         if self.inner.depth.fetch_add(1, Ordering::AcqRel) == 0 {
@@ -171,9 +181,12 @@ impl LockFile {
                 self.inner.depth.fetch_add(1, Ordering::AcqRel);
                 // The companion is only ever taken after this lock, so waiting for it cannot
                 // deadlock with another holder of the pair.
-                self.lock_companion(LockGuard { lock: self.clone(), kind, companion: None }, kind).map(Some)
+                self.lock_companion(LockGuard { lock: self.clone(), kind, companion: None }, kind)
+                    .map(Some)
             }
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EACCES)) => Ok(None),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EACCES)) => {
+                Ok(None)
+            }
             Err(e) => Err(Error::io(format_args!("locking {}", self.inner.path.display()), e)),
         }
     }
@@ -212,7 +225,8 @@ impl LockFile {
     /// equals a real token, so it always counts as "modified" (as in Go 1.43).
     pub fn read_token(&self) -> Result<Token> {
         let mut token = [0u8; TOKEN_LEN];
-        let file = self.file().ctx(format_args!("opening lock file {}", self.inner.path.display()))?;
+        let file =
+            self.file().ctx(format_args!("opening lock file {}", self.inner.path.display()))?;
         let Some(file) = file else { return Ok(token) };
         let mut filled = 0;
         while filled < TOKEN_LEN {
@@ -220,7 +234,9 @@ impl LockFile {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::io(format_args!("reading {}", self.inner.path.display()), e)),
+                Err(e) => {
+                    return Err(Error::io(format_args!("reading {}", self.inner.path.display()), e))
+                }
             }
         }
         Ok(token)
@@ -251,7 +267,9 @@ impl LockGuard {
         let token = new_token();
         let path = &self.lock.inner.path;
         // Exclusive guards exist only on writable locks, which always have their file.
-        let file = self.lock.inner.file.get().ok_or_else(|| Error::new(crate::ErrorKind::StoreReadOnly, format!("{} is read-only", path.display())))?;
+        let file = self.lock.inner.file.get().ok_or_else(|| {
+            Error::new(crate::ErrorKind::StoreReadOnly, format!("{} is read-only", path.display()))
+        })?;
         file.write_all_at(&token, 0).ctx(format_args!("writing token to {}", path.display()))?;
         // c/storage writes every lock file of a pair, so readers of either see the change.
         if let Some(companion) = &self.companion {

@@ -36,7 +36,8 @@ impl Timestamp {
 
     /// Nanoseconds since the Unix epoch (saturating for times far outside i64's range).
     pub fn unix_nanos(&self) -> i64 {
-        (self.secs as i128 * 1_000_000_000 + self.nanos as i128).clamp(i64::MIN as i128, i64::MAX as i128) as i64
+        (self.secs as i128 * 1_000_000_000 + self.nanos as i128)
+            .clamp(i64::MIN as i128, i64::MAX as i128) as i64
     }
 
     pub fn is_zero(&self) -> bool {
@@ -46,7 +47,13 @@ impl Timestamp {
     /// Parse RFC 3339 ("2006-01-02T15:04:05.999999999Z07:00"), any offset.
     pub fn parse(s: &str) -> Option<Self> {
         let b = s.as_bytes();
-        if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b't') || b[13] != b':' || b[16] != b':' {
+        if b.len() < 20
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || !(b[10] == b'T' || b[10] == b't')
+            || b[13] != b':'
+            || b[16] != b':'
+        {
             return None;
         }
         let num = |r: std::ops::Range<usize>| -> Option<i64> {
@@ -55,7 +62,12 @@ impl Timestamp {
         };
         let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
         let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-        if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
+        if !(1..=12).contains(&month)
+            || !(1..=31).contains(&day)
+            || hour > 23
+            || min > 59
+            || sec > 60
+        {
             return None;
         }
         let mut i = 19;
@@ -81,7 +93,11 @@ impl Timestamp {
             b'Z' | b'z' if i + 1 == b.len() => 0,
             sign @ (b'+' | b'-') if i + 6 == b.len() && b[i + 3] == b':' => {
                 let off = num(i + 1..i + 3)? * 3600 + num(i + 4..i + 6)? * 60;
-                if *sign == b'+' { off } else { -off }
+                if *sign == b'+' {
+                    off
+                } else {
+                    -off
+                }
             }
             _ => return None,
         };
@@ -244,7 +260,13 @@ mod tests {
 
     #[test]
     fn malformed_times_are_rejected() {
-        for bad in ["", "2023-05-06", "2023-13-01T00:00:00Z", "2023-05-06T07:08:09", "2023-05-06T07:08:09.Z"] {
+        for bad in [
+            "",
+            "2023-05-06",
+            "2023-13-01T00:00:00Z",
+            "2023-05-06T07:08:09",
+            "2023-05-06T07:08:09.Z",
+        ] {
             assert!(Timestamp::parse(bad).is_none(), "{bad}");
         }
     }

@@ -9,7 +9,8 @@ use std::path::Path;
 use crate::error::{Error, IoContext, Result};
 
 fn cpath(path: &Path) -> io::Result<CString> {
-    CString::new(path.as_os_str().as_bytes()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
 }
 
 /// Ask for the needed size with an empty buffer, then fetch; retry if the value grew between
@@ -69,9 +70,15 @@ pub fn copy(src: &Path, dst: &Path, wanted: impl Fn(&CStr) -> bool) -> Result<()
     let names = list(src).ctx(format_args!("listing xattrs of {}", src.display()))?;
     for name in names.into_iter().filter(|n| wanted(n)) {
         let shown = name.to_string_lossy();
-        let Some(value) = get(src, &name).ctx(format_args!("reading xattr {shown} of {}", src.display()))? else { continue };
+        let Some(value) =
+            get(src, &name).ctx(format_args!("reading xattr {shown} of {}", src.display()))?
+        else {
+            continue;
+        };
         // SAFETY: valid C strings and a buffer of the given length.
-        let rc = unsafe { libc::lsetxattr(d.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+        let rc = unsafe {
+            libc::lsetxattr(d.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), 0)
+        };
         if rc != 0 {
             let err = io::Error::last_os_error();
             if err.raw_os_error() == Some(libc::ENOTSUP) {

@@ -18,7 +18,9 @@ use std::time::Duration;
 
 use common::{go_cli, id_of, read, snapshot_tree, stdout_of_success, tar_of, TempStore};
 use cstorage::store::{DiffCompression, RecordKind};
-use cstorage::{ContainerOptions, ErrorKind, Image, ImageOptions, Layer, LayerOptions, Store, StoreOptions};
+use cstorage::{
+    ContainerOptions, ErrorKind, Image, ImageOptions, Layer, LayerOptions, Store, StoreOptions,
+};
 use overlay_common::OverlayTest;
 
 const MANIFEST: &str = r#"{"schemaVersion":2,"layers":[]}"#;
@@ -44,7 +46,13 @@ impl GoImageStore {
         let base_tar = tar_of(
             &root,
             "base.tar",
-            &[("etc/", None), ("etc/base.txt", Some("base\n")), ("usr/", None), ("usr/bin/", None), ("usr/bin/hello", Some("#!/bin/sh\n"))],
+            &[
+                ("etc/", None),
+                ("etc/base.txt", Some("base\n")),
+                ("usr/", None),
+                ("usr/bin/", None),
+                ("usr/bin/hello", Some("#!/bin/sh\n")),
+            ],
         );
         let top_tar = tar_of(&root, "top.tar", &[("etc/", None), ("etc/top.txt", Some("top\n"))]);
         let mut s = GoImageStore {
@@ -56,9 +64,34 @@ impl GoImageStore {
             image: String::new(),
             top_tar: fs::read(&top_tar).unwrap(),
         };
-        s.base = id_of(&s.go(&["import-layer", "-j", "-n", "ro-base", "-f", base_tar.to_str().unwrap()]));
-        s.top = id_of(&s.go(&["import-layer", "-j", "-n", "ro-top", "-f", top_tar.to_str().unwrap(), &s.base]));
-        s.image = id_of(&s.go(&["create-image", "-j", "-n", "example.com/ro:v1", "-n", "shared:name", "-m", "ro meta", &s.top]));
+        s.base = id_of(&s.go(&[
+            "import-layer",
+            "-j",
+            "-n",
+            "ro-base",
+            "-f",
+            base_tar.to_str().unwrap(),
+        ]));
+        s.top = id_of(&s.go(&[
+            "import-layer",
+            "-j",
+            "-n",
+            "ro-top",
+            "-f",
+            top_tar.to_str().unwrap(),
+            &s.base,
+        ]));
+        s.image = id_of(&s.go(&[
+            "create-image",
+            "-j",
+            "-n",
+            "example.com/ro:v1",
+            "-n",
+            "shared:name",
+            "-m",
+            "ro meta",
+            &s.top,
+        ]));
         let manifest = root.join("manifest.json");
         fs::write(&manifest, MANIFEST).unwrap();
         s.go(&["set-image-data", "-f", manifest.to_str().unwrap(), &s.image, "manifest"]);
@@ -82,7 +115,8 @@ impl GoImageStore {
 
 /// Our store at `options`, with `ais` as additional image store.
 fn open_with(options: StoreOptions, ais: &GoImageStore) -> Store {
-    Store::open(&StoreOptions { additional_image_stores: vec![ais.graph.clone()], ..options }).expect("open with an additional image store")
+    Store::open(&StoreOptions { additional_image_stores: vec![ais.graph.clone()], ..options })
+        .expect("open with an additional image store")
 }
 
 /// The Go CLI on our store (`graph`, `run`), using `ais` as additional image store too.
@@ -106,11 +140,22 @@ fn sha256(data: &[u8]) -> String {
 /// store-wide lookups, big data and sizes. Adds a layer named like the store's layer and an
 /// image named like the store's image, to ours.
 fn check_reads(store: &Store, ais: &GoImageStore, go_image_size: i64) {
-    let own_layer = store.create_layer(&LayerOptions { names: vec!["ro-base".into()], ..Default::default() }).unwrap();
-    let own_image = store.create_image(Some(&own_layer.id), &ImageOptions { names: vec!["shared:name".into()], ..Default::default() }).unwrap();
+    let own_layer = store
+        .create_layer(&LayerOptions { names: vec!["ro-base".into()], ..Default::default() })
+        .unwrap();
+    let own_image = store
+        .create_image(
+            Some(&own_layer.id),
+            &ImageOptions { names: vec!["shared:name".into()], ..Default::default() },
+        )
+        .unwrap();
 
     let images = store.images().unwrap();
-    assert_eq!(image_ids(&images), vec![own_image.id.clone(), ais.image.clone()], "ours first, then the store's");
+    assert_eq!(
+        image_ids(&images),
+        vec![own_image.id.clone(), ais.image.clone()],
+        "ours first, then the store's"
+    );
     assert_eq!(images.iter().map(|i| i.read_only).collect::<Vec<_>>(), vec![false, true]);
     let layers = store.layers().unwrap();
     assert_eq!(layer_ids(&layers), vec![own_layer.id.clone(), ais.base.clone(), ais.top.clone()]);
@@ -120,16 +165,25 @@ fn check_reads(store: &Store, ais: &GoImageStore, go_image_size: i64) {
     assert_eq!(store.image("shared:name").unwrap().id, own_image.id);
     assert_eq!(store.layer("ro-base").unwrap().id, own_layer.id);
     let image = store.image("example.com/ro:v1").unwrap();
-    assert_eq!((image.id.as_str(), image.read_only, image.top_layer.as_str()), (ais.image.as_str(), true, ais.top.as_str()));
+    assert_eq!(
+        (image.id.as_str(), image.read_only, image.top_layer.as_str()),
+        (ais.image.as_str(), true, ais.top.as_str())
+    );
     assert!(store.layer("ro-top").unwrap().read_only);
     assert_eq!(store.image(&ais.image[..16]).unwrap().id, ais.image);
     assert_eq!(store.layer(&ais.top[..16]).unwrap().id, ais.top);
     assert_eq!(store.layer(&ais.top).unwrap().parent, ais.base);
 
     let manifest_digest = sha256(MANIFEST.as_bytes());
-    assert_eq!(image_ids(&store.images_by_digest(&manifest_digest).unwrap()), vec![ais.image.clone()]);
+    assert_eq!(
+        image_ids(&store.images_by_digest(&manifest_digest).unwrap()),
+        vec![ais.image.clone()]
+    );
     assert_eq!(image_ids(&store.images_by_top_layer("ro-top").unwrap()), vec![ais.image.clone()]);
-    assert_eq!(layer_ids(&store.layers_by_uncompressed_digest(&sha256(&ais.top_tar)).unwrap()), vec![ais.top.clone()]);
+    assert_eq!(
+        layer_ids(&store.layers_by_uncompressed_digest(&sha256(&ais.top_tar)).unwrap()),
+        vec![ais.top.clone()]
+    );
 
     assert_eq!(store.lookup("example.com/ro:v1").unwrap(), (RecordKind::Image, ais.image.clone()));
     assert_eq!(store.lookup("ro-top").unwrap(), (RecordKind::Layer, ais.top.clone()));
@@ -138,11 +192,18 @@ fn check_reads(store: &Store, ais: &GoImageStore, go_image_size: i64) {
     assert_eq!(store.metadata(&ais.image).unwrap(), "ro meta");
 
     assert_eq!(store.image_big_data(&ais.image, "manifest").unwrap(), MANIFEST.as_bytes());
-    assert_eq!(store.image_big_data_size("example.com/ro:v1", "manifest").unwrap(), MANIFEST.len() as i64);
+    assert_eq!(
+        store.image_big_data_size("example.com/ro:v1", "manifest").unwrap(),
+        MANIFEST.len() as i64
+    );
     assert_eq!(store.image_big_data_digest(&ais.image, "manifest").unwrap(), manifest_digest);
     assert_eq!(store.image_big_data_names(&ais.image).unwrap(), vec!["manifest"]);
     let mut notes = String::new();
-    std::io::Read::read_to_string(&mut store.layer_big_data(&ais.base, "notes").unwrap(), &mut notes).unwrap();
+    std::io::Read::read_to_string(
+        &mut store.layer_big_data(&ais.base, "notes").unwrap(),
+        &mut notes,
+    )
+    .unwrap();
     assert_eq!(notes, "base notes");
     assert_eq!(store.layer_size(&ais.top).unwrap(), ais.top_tar.len() as i64);
     assert_eq!(store.image_size(&ais.image).unwrap(), go_image_size, "the same size as Go reports");
@@ -164,7 +225,10 @@ fn check_writes_refused(store: &Store, ais: &GoImageStore) {
     assert_eq!(kind(store.delete_layer(&ais.top)), LayerUnknown);
     assert_eq!(kind(store.delete(&ais.image)), ImageUnknown);
     assert_eq!(kind(store.delete(&ais.top)), LayerUnknown);
-    assert_eq!(kind(store.apply_diff(&ais.top, &mut &ais.top_tar[..], None).map(drop)), LayerUnknown);
+    assert_eq!(
+        kind(store.apply_diff(&ais.top, &mut &ais.top_tar[..], None).map(drop)),
+        LayerUnknown
+    );
     assert_eq!(kind(store.mount(&ais.top, "", &[]).map(drop)), LayerUnknown);
     assert_eq!(kind(store.mount_image(&ais.image, "", &[]).map(drop)), LayerUnknown);
     assert_eq!(kind(store.unmount(&ais.top, false).map(drop)), LayerUnknown);
@@ -172,12 +236,18 @@ fn check_writes_refused(store: &Store, ais: &GoImageStore) {
     assert_eq!(kind(store.layer_parent_owners(&ais.top).map(drop)), LayerUnknown);
     assert_eq!(kind(store.layer_diff_dir(&ais.top).map(drop)), LayerUnknown);
     let message = store.delete_layer(&ais.top).unwrap_err().to_string();
-    assert!(message.contains(&ais.graph.display().to_string()) && message.contains("read-only"), "{message}");
+    assert!(
+        message.contains(&ais.graph.display().to_string()) && message.contains("read-only"),
+        "{message}"
+    );
 
     let same_layer_id = LayerOptions { id: Some(ais.base.clone()), ..Default::default() };
     assert_eq!(store.create_layer(&same_layer_id).unwrap_err().kind(), ErrorKind::DuplicateId);
     let same_image_id = ImageOptions { id: Some(ais.image.clone()), ..Default::default() };
-    assert_eq!(store.create_image(None, &same_image_id).unwrap_err().kind(), ErrorKind::DuplicateId);
+    assert_eq!(
+        store.create_image(None, &same_image_id).unwrap_err().kind(),
+        ErrorKind::DuplicateId
+    );
 }
 
 /// Changing the names of the store's image copies it, with its big data, digests and
@@ -186,19 +256,32 @@ fn check_writes_refused(store: &Store, ais: &GoImageStore) {
 fn check_names_copy_the_image(store: &Store, ais: &GoImageStore) {
     store.add_names("example.com/ro:v1", &["localhost/tagged:1".to_string()]).unwrap();
     let copy = store.image("localhost/tagged:1").unwrap();
-    assert_eq!((copy.id.as_str(), copy.read_only, copy.top_layer.as_str()), (ais.image.as_str(), false, ais.top.as_str()));
+    assert_eq!(
+        (copy.id.as_str(), copy.read_only, copy.top_layer.as_str()),
+        (ais.image.as_str(), false, ais.top.as_str())
+    );
     assert_eq!(copy.names, ["example.com/ro:v1", "shared:name", "localhost/tagged:1"]);
     assert_eq!(copy.metadata, "ro meta");
     assert!(copy.digests.contains(&sha256(MANIFEST.as_bytes())), "{:?}", copy.digests);
-    assert_eq!(store.image_big_data("localhost/tagged:1", "manifest").unwrap(), MANIFEST.as_bytes());
-    assert_eq!(store.image_big_data_digest("localhost/tagged:1", "manifest").unwrap(), sha256(MANIFEST.as_bytes()));
-    let read_only: Vec<Image> = store.images().unwrap().into_iter().filter(|i| i.read_only).collect();
+    assert_eq!(
+        store.image_big_data("localhost/tagged:1", "manifest").unwrap(),
+        MANIFEST.as_bytes()
+    );
+    assert_eq!(
+        store.image_big_data_digest("localhost/tagged:1", "manifest").unwrap(),
+        sha256(MANIFEST.as_bytes())
+    );
+    let read_only: Vec<Image> =
+        store.images().unwrap().into_iter().filter(|i| i.read_only).collect();
     assert_eq!(read_only.len(), 1);
     assert_eq!(read_only[0].names, ["example.com/ro:v1", "shared:name"]);
     // Now the copy is ours: names and metadata change there.
     store.set_names(&ais.image, &["localhost/only:1".to_string()]).unwrap();
     assert_eq!(store.names(&ais.image).unwrap(), ["localhost/only:1"]);
-    assert!(store.image("example.com/ro:v1").unwrap().read_only, "the store's name finds its record again");
+    assert!(
+        store.image("example.com/ro:v1").unwrap().read_only,
+        "the store's name finds its record again"
+    );
     store.set_metadata(&ais.image, "our meta").unwrap();
     // Deleting the copy leaves the store's image and layers.
     store.delete_image(&ais.image, true).unwrap();
@@ -246,11 +329,19 @@ fn overlay_store_made_by_go_is_read_only_and_containers_on_its_images_work_both_
 
     // A container of the store's image: its layer is ours, on the store's top layer, and its
     // lower file names the store's links, as Go writes it.
-    let ctr = store.create_container(Some("example.com/ro:v1"), &ContainerOptions { names: vec!["ours".into()], ..Default::default() }).unwrap();
+    let ctr = store
+        .create_container(
+            Some("example.com/ro:v1"),
+            &ContainerOptions { names: vec!["ours".into()], ..Default::default() },
+        )
+        .unwrap();
     let layer = store.layer(&ctr.layer).unwrap();
     assert_eq!((layer.parent.as_str(), layer.read_only), (ais.top.as_str(), false));
     let link = |id: &str| read(&ais.graph.join("overlay").join(id).join("link"));
-    assert_eq!(read(&o.home().join(&ctr.layer).join("lower")), format!("l/{}:l/{}", link(&ais.top), link(&ais.base)));
+    assert_eq!(
+        read(&o.home().join(&ctr.layer).join("lower")),
+        format!("l/{}:l/{}", link(&ais.top), link(&ais.base))
+    );
     let path = store.mount("ours", "", &[]).unwrap();
     assert_eq!(read(&path.join("etc/base.txt")), "base\n");
     assert_eq!(read(&path.join("etc/top.txt")), "top\n");
@@ -259,13 +350,20 @@ fn overlay_store_made_by_go_is_read_only_and_containers_on_its_images_work_both_
     let line = o.mountinfo_line(&path).expect("mounted");
     for id in [&ais.top, &ais.base] {
         let lower = ais.graph.join("overlay/l").join(link(id));
-        assert!(line.contains(&lower.display().to_string()), "lowers through the store's links: {line}");
+        assert!(
+            line.contains(&lower.display().to_string()),
+            "lowers through the store's links: {line}"
+        );
     }
 
     // A lost link of ours is rebuilt when mounting; the store's links are not copied into our
     // tree, and the lower file naming them is not rewritten.
-    let mid = store.create_layer(&LayerOptions { parent: Some(ais.top.clone()), ..Default::default() }).unwrap();
-    let child = store.create_layer(&LayerOptions { parent: Some(mid.id.clone()), ..Default::default() }).unwrap();
+    let mid = store
+        .create_layer(&LayerOptions { parent: Some(ais.top.clone()), ..Default::default() })
+        .unwrap();
+    let child = store
+        .create_layer(&LayerOptions { parent: Some(mid.id.clone()), ..Default::default() })
+        .unwrap();
     let child_lower = read(&o.home().join(&child.id).join("lower"));
     let mid_link = read(&o.home().join(&mid.id).join("link"));
     fs::remove_file(o.home().join("l").join(&mid_link)).unwrap();
@@ -276,7 +374,10 @@ fn overlay_store_made_by_go_is_read_only_and_containers_on_its_images_work_both_
     for entry in fs::read_dir(o.home().join("l")).unwrap() {
         let target = fs::read_link(entry.unwrap().path()).unwrap();
         let layer = target.parent().unwrap().file_name().unwrap().to_str().unwrap().to_string();
-        assert!(layer != ais.top && layer != ais.base, "a link of the store's layer {layer} in our tree");
+        assert!(
+            layer != ais.top && layer != ais.base,
+            "a link of the store's layer {layer} in our tree"
+        );
     }
     assert!(!store.unmount(&child.id, false).unwrap());
 
@@ -291,7 +392,10 @@ fn overlay_store_made_by_go_is_read_only_and_containers_on_its_images_work_both_
     assert!(o.mountinfo_line(&path).is_none());
 
     // Go's container on the store's image mounts here.
-    let go_ctr = id_of(&stdout_of_success(&["create-container"], go(&["create-container", "-j", "-n", "go-ctr", "example.com/ro:v1"])));
+    let go_ctr = id_of(&stdout_of_success(
+        &["create-container"],
+        go(&["create-container", "-j", "-n", "go-ctr", "example.com/ro:v1"]),
+    ));
     let go_ctr_path = store.mount(&go_ctr, "", &[]).unwrap();
     assert_eq!(read(&go_ctr_path.join("etc/top.txt")), "top\n");
     assert_eq!(read(&go_ctr_path.join("etc/base.txt")), "base\n");
@@ -300,7 +404,12 @@ fn overlay_store_made_by_go_is_read_only_and_containers_on_its_images_work_both_
     // Our container with its own ID maps: the store's lowers are shifted too, through an
     // ID-mapped view of the store's tree.
     let map = vec![cstorage::IdMap { container_id: 0, host_id: 300000, size: 65536 }];
-    let mapped = store.create_container(Some(&ais.image), &ContainerOptions { uid_map: map.clone(), gid_map: map, ..Default::default() }).unwrap();
+    let mapped = store
+        .create_container(
+            Some(&ais.image),
+            &ContainerOptions { uid_map: map.clone(), gid_map: map, ..Default::default() },
+        )
+        .unwrap();
     let mapped_path = store.mount(&mapped.id, "", &[]).unwrap();
     use std::os::unix::fs::MetadataExt;
     assert_eq!(fs::metadata(mapped_path.join("etc/base.txt")).unwrap().uid(), 300000);
@@ -329,7 +438,12 @@ fn vfs_store_made_by_go_is_read_only_and_containers_on_its_images_work_both_ways
     check_exports(&store, &ais);
 
     // vfs copies the store's top layer into the container's layer.
-    let ctr = store.create_container(Some("example.com/ro:v1"), &ContainerOptions { names: vec!["ours".into()], ..Default::default() }).unwrap();
+    let ctr = store
+        .create_container(
+            Some("example.com/ro:v1"),
+            &ContainerOptions { names: vec!["ours".into()], ..Default::default() },
+        )
+        .unwrap();
     assert_eq!(store.layer(&ctr.layer).unwrap().parent, ais.top);
     let path = store.mount("ours", "", &[]).unwrap();
     assert_eq!(path, t.graph().join("vfs/dir").join(&ctr.layer));
@@ -344,7 +458,10 @@ fn vfs_store_made_by_go_is_read_only_and_containers_on_its_images_work_both_ways
     assert_eq!(read(&PathBuf::from(go_path.trim()).join("etc/written.txt")), "by us\n");
     stdout_of_success(&["unmount"], go(&["unmount", "ours"]));
 
-    let go_ctr = id_of(&stdout_of_success(&["create-container"], go(&["create-container", "-j", "example.com/ro:v1"])));
+    let go_ctr = id_of(&stdout_of_success(
+        &["create-container"],
+        go(&["create-container", "-j", "example.com/ro:v1"]),
+    ));
     let go_ctr_path = store.mount(&go_ctr, "", &[]).unwrap();
     assert_eq!(read(&go_ctr_path.join("usr/bin/hello")), "#!/bin/sh\n");
     assert!(!store.unmount(&go_ctr, false).unwrap());
@@ -384,7 +501,10 @@ fn the_stores_lock_is_shared_and_its_writers_changes_are_seen() {
     let (done, finished) = mpsc::channel();
     let reader = std::sync::Arc::clone(&store);
     let thread = std::thread::spawn(move || done.send(reader.images().map(|i| i.len())).unwrap());
-    assert!(finished.recv_timeout(Duration::from_millis(300)).is_err(), "the read waited for the writer");
+    assert!(
+        finished.recv_timeout(Duration::from_millis(300)).is_err(),
+        "the read waited for the writer"
+    );
     drop(held);
     assert_eq!(finished.recv_timeout(Duration::from_secs(10)).unwrap().unwrap(), 1);
     thread.join().unwrap();
@@ -402,7 +522,10 @@ fn missing_lock_files_are_not_created_and_duplicate_names_are_not_repaired() {
     // Two images of the store share a name (c/storage 1.43 refuses to open then).
     let other = id_of(&ais.go(&["create-image", "-j", "-n", "dup:name", &ais.base]));
     let images_json = ais.graph.join("vfs-images/images.json");
-    let text = read(&images_json).replace(r#""names":["example.com/ro:v1","shared:name"]"#, r#""names":["example.com/ro:v1","dup:name"]"#);
+    let text = read(&images_json).replace(
+        r#""names":["example.com/ro:v1","shared:name"]"#,
+        r#""names":["example.com/ro:v1","dup:name"]"#,
+    );
     fs::write(&images_json, text).unwrap();
     fs::remove_file(ais.graph.join("vfs-images/images.lock")).unwrap();
     fs::remove_file(ais.graph.join("vfs-layers/layers.lock")).unwrap();
@@ -412,7 +535,8 @@ fn missing_lock_files_are_not_created_and_duplicate_names_are_not_repaired() {
     let images = store.images().unwrap();
     assert_eq!(image_ids(&images).len(), 2);
     assert_eq!(store.image("dup:name").unwrap().id, other, "the later record keeps the name");
-    let ctr = store.create_container(Some("example.com/ro:v1"), &ContainerOptions::default()).unwrap();
+    let ctr =
+        store.create_container(Some("example.com/ro:v1"), &ContainerOptions::default()).unwrap();
     assert_eq!(read(&store.mount(&ctr.id, "", &[]).unwrap().join("etc/top.txt")), "top\n");
     store.unmount(&ctr.id, false).unwrap();
     assert_eq!(store.layers().unwrap().len(), 3);
@@ -425,7 +549,11 @@ fn a_store_without_records_for_our_driver_contributes_nothing_and_gets_nothing()
     let t = TempStore::new("ais-empty");
     let ais = t.dir.join("empty-store");
     fs::create_dir_all(&ais).unwrap();
-    let store = Store::open(&StoreOptions { additional_image_stores: vec![ais.clone()], ..t.options("vfs") }).unwrap();
+    let store = Store::open(&StoreOptions {
+        additional_image_stores: vec![ais.clone()],
+        ..t.options("vfs")
+    })
+    .unwrap();
     assert!(store.images().unwrap().is_empty());
     assert!(store.layers().unwrap().is_empty());
     assert_eq!(store.image("anything").unwrap_err().kind(), ErrorKind::ImageUnknown);
@@ -443,18 +571,37 @@ fn bad_store_paths_are_refused_with_the_path_named() {
     let missing_text = missing.display().to_string();
     for driver in ["vfs", "overlay"] {
         let refused = |options: StoreOptions, named: &str| {
-            let e = Store::open(&options).err().unwrap_or_else(|| panic!("{driver}: {named} accepted"));
+            let e =
+                Store::open(&options).err().unwrap_or_else(|| panic!("{driver}: {named} accepted"));
             assert_eq!(e.kind(), ErrorKind::Config, "{driver}: {e}");
             assert!(e.to_string().contains(named), "{driver}: {e}");
         };
         for path in ["relative/store", file_text.as_str(), missing_text.as_str()] {
-            refused(StoreOptions { additional_image_stores: vec![PathBuf::from(path)], ..t.options(driver) }, path);
+            refused(
+                StoreOptions {
+                    additional_image_stores: vec![PathBuf::from(path)],
+                    ..t.options(driver)
+                },
+                path,
+            );
             for key in ["imagestore", "additionalimagestore"] {
-                refused(StoreOptions { driver_options: vec![format!("{driver}.{key}={path}")], ..t.options(driver) }, path);
+                refused(
+                    StoreOptions {
+                        driver_options: vec![format!("{driver}.{key}={path}")],
+                        ..t.options(driver)
+                    },
+                    path,
+                );
             }
         }
         let own_root = t.graph().display().to_string();
         fs::create_dir_all(&own_root).unwrap();
-        refused(StoreOptions { driver_options: vec![format!("{driver}.imagestore=/tmp,{own_root}")], ..t.options(driver) }, &own_root);
+        refused(
+            StoreOptions {
+                driver_options: vec![format!("{driver}.imagestore=/tmp,{own_root}")],
+                ..t.options(driver)
+            },
+            &own_root,
+        );
     }
 }

@@ -14,7 +14,11 @@ use cstorage::archive::{apply_layer, ApplyOptions, ApplyStats, Compression, Whit
 use cstorage::{ErrorKind, IdMap};
 use util::{describe_tree, header, sh, sha256sum, Sandbox, TarBuilder, TempDir};
 
-fn apply_bytes(bytes: &[u8], root: &Path, opts: ApplyOptions<'_>) -> cstorage::Result<(ApplyStats, Vec<u8>)> {
+fn apply_bytes(
+    bytes: &[u8],
+    root: &Path,
+    opts: ApplyOptions<'_>,
+) -> cstorage::Result<(ApplyStats, Vec<u8>)> {
     let mut ts = Vec::new();
     let stats = apply_layer(&mut &bytes[..], root, opts, Some(&mut ts))?;
     Ok((stats, ts))
@@ -56,7 +60,9 @@ fn make_source(dir: &Path) {
 fn assert_same_tree(src: &Path, dst: &Path, with_xattrs: bool) {
     let strip = |m: std::collections::BTreeMap<String, String>| -> Vec<(String, String)> {
         m.into_iter()
-            .map(|(k, v)| (k, if with_xattrs { v } else { v.split(" xattrs=").next().unwrap().to_string() }))
+            .map(|(k, v)| {
+                (k, if with_xattrs { v } else { v.split(" xattrs=").next().unwrap().to_string() })
+            })
             .collect()
     };
     let a = strip(describe_tree(src));
@@ -74,7 +80,11 @@ fn gnu_tar_pax_layer_with_every_entry_kind_extracts_exactly_and_tar_split_rebuil
     fs::create_dir(&src).unwrap();
     make_source(&src);
     let tar = tmp.join("layer.tar");
-    sh(&format!("tar --xattrs --xattrs-include='*' --format=pax -C '{}' -cf '{}' .", src.display(), tar.display()));
+    sh(&format!(
+        "tar --xattrs --xattrs-include='*' --format=pax -C '{}' -cf '{}' .",
+        src.display(),
+        tar.display()
+    ));
     let bytes = fs::read(&tar).unwrap();
     let root = tmp.join("root");
     fs::create_dir(&root).unwrap();
@@ -88,7 +98,10 @@ fn gnu_tar_pax_layer_with_every_entry_kind_extracts_exactly_and_tar_split_rebuil
     assert_eq!(fs::symlink_metadata(root.join("tmp")).unwrap().mode() & 0o7777, 0o1777);
     assert_eq!(fs::symlink_metadata(root.join("etc/hello.txt")).unwrap().nlink(), 3);
     assert!(fs::symlink_metadata(root.join("fifo")).unwrap().file_type().is_fifo());
-    assert_eq!(util::xattrs(&root.join("etc/hello.txt")), vec![("user.test".to_string(), b"hello".to_vec())]);
+    assert_eq!(
+        util::xattrs(&root.join("etc/hello.txt")),
+        vec![("user.test".to_string(), b"hello".to_vec())]
+    );
     assert_eq!(fs::metadata(root.join("sgid")).unwrap().mtime(), 1600000000);
 
     let digest = sha256sum(&tar);
@@ -132,13 +145,21 @@ fn sparse_files_extract_expanded_and_tar_split_keeps_the_archived_bytes() {
             src.display()
         ));
         let tar = tmp.join("layer.tar");
-        sh(&format!("tar --sparse --format={format} -C '{}' -cf '{}' .", src.display(), tar.display()));
+        sh(&format!(
+            "tar --sparse --format={format} -C '{}' -cf '{}' .",
+            src.display(),
+            tar.display()
+        ));
         let bytes = fs::read(&tar).unwrap();
         assert!(bytes.len() < 1 << 20, "GNU tar stored the file sparse");
         let root = tmp.join("root");
         fs::create_dir(&root).unwrap();
         let (_, ts) = apply_bytes(&bytes, &root, ApplyOptions::default()).unwrap();
-        assert_eq!(fs::read(root.join("sparse")).unwrap(), fs::read(src.join("sparse")).unwrap(), "{format}");
+        assert_eq!(
+            fs::read(root.join("sparse")).unwrap(),
+            fs::read(src.join("sparse")).unwrap(),
+            "{format}"
+        );
         assert_eq!(fs::metadata(root.join("sparse2")).unwrap().len(), 6 << 20);
         assert_eq!(fs::read(root.join("after")).unwrap(), b"x");
         assert_eq!(util::reassemble(&ts, &root), bytes, "{format}");
@@ -214,7 +235,8 @@ fn naive_whiteouts_remove_paths_and_opaque_dirs_keep_only_this_layers_entries() 
     assert!(!root.join("data/todelete.txt").exists());
     assert!(!root.join("data/gone-dir").exists());
     assert_eq!(fs::read(root.join("data/keep.txt")).unwrap(), b"k\n");
-    let mut opq: Vec<_> = fs::read_dir(root.join("opq")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let mut opq: Vec<_> =
+        fs::read_dir(root.join("opq")).unwrap().map(|e| e.unwrap().file_name()).collect();
     opq.sort();
     assert_eq!(opq, vec!["new.txt"]);
     assert!(!root.join("opq/.wh..wh..opq").exists());
@@ -240,7 +262,10 @@ fn overlay_whiteouts_become_char_devices_and_opaque_xattrs() {
     assert_eq!(md.mode() & 0o7777, 0);
     assert_eq!((md.uid(), md.gid()), (100000, 200000));
     assert!(fs::symlink_metadata(root.join("data/gone-dir")).unwrap().file_type().is_char_device());
-    assert_eq!(util::xattrs(&root.join("opq")), vec![("trusted.overlay.opaque".to_string(), b"y".to_vec())]);
+    assert_eq!(
+        util::xattrs(&root.join("opq")),
+        vec![("trusted.overlay.opaque".to_string(), b"y".to_vec())]
+    );
     assert!(!root.join("opq/.wh..wh..opq").exists());
     assert!(!root.join("data/.wh.todelete.txt").exists());
     let owner = fs::metadata(root.join("created-by-layer")).unwrap();
@@ -270,7 +295,10 @@ fn existing_entries_are_replaced_unless_both_are_directories() {
     apply_bytes(&tar, &root, ApplyOptions::default()).unwrap();
     // Every kind of entry replaces whatever held its name: a directory tree, a file, a fifo.
     assert_eq!(fs::read_link(root.join("l")).unwrap(), Path::new("d/new"));
-    assert_eq!(fs::metadata(root.join("h")).unwrap().ino(), fs::metadata(root.join("d/new")).unwrap().ino());
+    assert_eq!(
+        fs::metadata(root.join("h")).unwrap().ino(),
+        fs::metadata(root.join("d/new")).unwrap().ino()
+    );
     assert!(fs::symlink_metadata(root.join("n")).unwrap().file_type().is_fifo());
     assert_eq!(fs::read(root.join("a")).unwrap(), b"now a file");
     assert_eq!(fs::read(root.join("d/old")).unwrap(), b"old\n");
@@ -285,8 +313,15 @@ fn symlinks_inside_the_root_are_followed_for_parents_like_under_chroot() {
     let tmp = TempDir::new("inroot");
     let root = tmp.join("root");
     fs::create_dir(&root).unwrap();
-    sh(&format!("set -e; cd '{}'; mkdir -p usr/lib; ln -s usr/lib lib; ln -s /usr/lib lib64", root.display()));
-    let tar = TarBuilder::default().file("lib/a.so", b"a").file("lib64/b.so", b"b").file("missing/parents/c", b"c").finish();
+    sh(&format!(
+        "set -e; cd '{}'; mkdir -p usr/lib; ln -s usr/lib lib; ln -s /usr/lib lib64",
+        root.display()
+    ));
+    let tar = TarBuilder::default()
+        .file("lib/a.so", b"a")
+        .file("lib64/b.so", b"b")
+        .file("missing/parents/c", b"c")
+        .finish();
     apply_bytes(&tar, &root, ApplyOptions::default()).unwrap();
     assert_eq!(fs::read(root.join("usr/lib/a.so")).unwrap(), b"a");
     assert_eq!(fs::read(root.join("usr/lib/b.so")).unwrap(), b"b");
@@ -297,7 +332,10 @@ fn symlinks_inside_the_root_are_followed_for_parents_like_under_chroot() {
 fn unmapped_owner_is_refused() {
     let sb = Sandbox::new("unmapped");
     let tar = TarBuilder::default().file_owned("f", b"x", 70000, 0).finish();
-    let opts = ApplyOptions { uid_map: vec![IdMap { container_id: 0, host_id: 100000, size: 65536 }], ..Default::default() };
+    let opts = ApplyOptions {
+        uid_map: vec![IdMap { container_id: 0, host_id: 100000, size: 65536 }],
+        ..Default::default()
+    };
     let err = apply_bytes(&tar, &sb.root, opts).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::BadArchive, "{err}");
     sb.assert_outside_intact();
@@ -309,13 +347,21 @@ fn expected_digests_are_checked() {
     let tar = TarBuilder::default().file("f", b"x").finish();
     let good = cstorage::digest::sha256_of(&tar);
     let wrong = cstorage::digest::sha256_of(b"something else");
-    let opts = ApplyOptions { expected_compressed_digest: Some(good.clone()), expected_uncompressed_digest: Some(good), ..Default::default() };
+    let opts = ApplyOptions {
+        expected_compressed_digest: Some(good.clone()),
+        expected_uncompressed_digest: Some(good),
+        ..Default::default()
+    };
     apply_bytes(&tar, &sb.root, opts).unwrap();
-    let opts = ApplyOptions { expected_uncompressed_digest: Some(wrong.clone()), ..Default::default() };
+    let opts =
+        ApplyOptions { expected_uncompressed_digest: Some(wrong.clone()), ..Default::default() };
     assert_eq!(apply_bytes(&tar, &sb.root, opts).unwrap_err().kind(), ErrorKind::DigestMismatch);
     let opts = ApplyOptions { expected_compressed_digest: Some(wrong), ..Default::default() };
     assert_eq!(apply_bytes(&tar, &sb.root, opts).unwrap_err().kind(), ErrorKind::DigestMismatch);
-    let opts = ApplyOptions { expected_compressed_digest: Some("sha256:nothex".into()), ..Default::default() };
+    let opts = ApplyOptions {
+        expected_compressed_digest: Some("sha256:nothex".into()),
+        ..Default::default()
+    };
     assert_eq!(apply_bytes(&tar, &sb.root, opts).unwrap_err().kind(), ErrorKind::InvalidArgument);
     sb.assert_outside_intact();
 }
@@ -329,11 +375,17 @@ fn progress_reports_bytes_and_can_cancel() {
         last = n;
         true
     };
-    apply_bytes(&tar, &sb.root, ApplyOptions { progress: Some(&mut count), ..Default::default() }).unwrap();
+    apply_bytes(&tar, &sb.root, ApplyOptions { progress: Some(&mut count), ..Default::default() })
+        .unwrap();
     assert_eq!(last, tar.len() as u64);
     let mut cancel = |n: u64| n < 1 << 20;
     fs::remove_file(sb.root.join("big")).unwrap();
-    let err = apply_bytes(&tar, &sb.root, ApplyOptions { progress: Some(&mut cancel), ..Default::default() }).unwrap_err();
+    let err = apply_bytes(
+        &tar,
+        &sb.root,
+        ApplyOptions { progress: Some(&mut cancel), ..Default::default() },
+    )
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Cancelled, "{err}");
     sb.assert_outside_intact();
 }
@@ -360,8 +412,14 @@ fn bzip2_and_xz_streams_are_decompressed_even_when_concatenated() {
 
         // A cut stream is refused like a cut gzip, and leaves nothing outside the layer.
         let sb = Sandbox::new(&format!("bz-xz-cut-{ext}"));
-        let err = apply_bytes(&blob[..blob.len() / 2], &sb.root, ApplyOptions::default()).unwrap_err();
-        let gzip_err = apply_bytes(&[0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff, 1, 2], &sb.root, ApplyOptions::default()).unwrap_err();
+        let err =
+            apply_bytes(&blob[..blob.len() / 2], &sb.root, ApplyOptions::default()).unwrap_err();
+        let gzip_err = apply_bytes(
+            &[0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff, 1, 2],
+            &sb.root,
+            ApplyOptions::default(),
+        )
+        .unwrap_err();
         assert_eq!(err.kind(), gzip_err.kind(), "{ext}: {err}");
         sb.assert_outside_intact();
     }
@@ -381,7 +439,9 @@ fn assert_refused(tag: &str, tar: &[u8], prepare: impl Fn(&Sandbox), kind: Error
     let sb = Sandbox::new(tag);
     prepare(&sb);
     for mode in [WhiteoutMode::Naive, WhiteoutMode::Overlay] {
-        let err = apply_bytes(tar, &sb.root, ApplyOptions { whiteouts: mode, ..Default::default() }).unwrap_err();
+        let err =
+            apply_bytes(tar, &sb.root, ApplyOptions { whiteouts: mode, ..Default::default() })
+                .unwrap_err();
         assert_eq!(err.kind(), kind, "{tag}: {err}");
         sb.assert_outside_intact();
     }
@@ -392,7 +452,12 @@ fn nothing(_: &Sandbox) {}
 
 #[test]
 fn hostile_names_escaping_the_root_are_refused() {
-    for (tag, name) in [("dotdot", "../x"), ("abs", "/abs"), ("inner-dotdot", "a/../../x"), ("deep", "a/b/../../../outside/sentinel")] {
+    for (tag, name) in [
+        ("dotdot", "../x"),
+        ("abs", "/abs"),
+        ("inner-dotdot", "a/../../x"),
+        ("deep", "a/b/../../../outside/sentinel"),
+    ] {
         let tar = TarBuilder::default().file(name, b"pwned").finish();
         let sb = assert_refused(tag, &tar, nothing, ErrorKind::BadArchive);
         assert!(fs::read_dir(&sb.root).unwrap().next().is_none(), "{tag}: nothing extracted");
@@ -404,20 +469,27 @@ fn writing_through_a_symlink_that_points_out_is_refused() {
     // The symlink comes from the tar itself ...
     for target in ["/tmp/cstorage-evil-outside", "../outside"] {
         let sb = Sandbox::new("evil-link");
-        let target = if target.starts_with('/') { target.to_string() } else { sb.outside.display().to_string() };
-        let tar = TarBuilder::default().symlink("evil", &target).file("evil/file", b"pwned").finish();
+        let target = if target.starts_with('/') {
+            target.to_string()
+        } else {
+            sb.outside.display().to_string()
+        };
+        let tar =
+            TarBuilder::default().symlink("evil", &target).file("evil/file", b"pwned").finish();
         let err = apply_bytes(&tar, &sb.root, ApplyOptions::default()).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::BadArchive, "{err}");
         assert!(err.message().contains("evil/file"), "{err}");
         sb.assert_outside_intact();
     }
     // ... or is already in the target (a parent layer's content).
-    let outside = |sb: &Sandbox| std::os::unix::fs::symlink(&sb.outside, sb.root.join("link")).unwrap();
+    let outside =
+        |sb: &Sandbox| std::os::unix::fs::symlink(&sb.outside, sb.root.join("link")).unwrap();
     let tar = TarBuilder::default().file("link/sentinel", b"pwned").finish();
     assert_refused("parent-link", &tar, outside, ErrorKind::BadArchive);
     let tar = TarBuilder::default().file("link/newfile", b"pwned").finish();
     assert_refused("parent-link-new", &tar, outside, ErrorKind::BadArchive);
-    let rel = |sb: &Sandbox| std::os::unix::fs::symlink("../../outside", sb.root.join("rel")).unwrap();
+    let rel =
+        |sb: &Sandbox| std::os::unix::fs::symlink("../../outside", sb.root.join("rel")).unwrap();
     let tar = TarBuilder::default().file("rel/sentinel", b"pwned").finish();
     assert_refused("parent-rel-link", &tar, rel, ErrorKind::BadArchive);
 }
@@ -447,7 +519,8 @@ fn hardlinks_to_outside_are_refused() {
     assert_refused("hl-dotdot", &tar, nothing, ErrorKind::BadArchive);
     let tar = TarBuilder::default().hardlink("l", "../outside/sentinel").finish();
     assert_refused("hl-sibling", &tar, nothing, ErrorKind::BadArchive);
-    let outside = |sb: &Sandbox| std::os::unix::fs::symlink(&sb.outside, sb.root.join("link")).unwrap();
+    let outside =
+        |sb: &Sandbox| std::os::unix::fs::symlink(&sb.outside, sb.root.join("link")).unwrap();
     let tar = TarBuilder::default().hardlink("l", "link/sentinel").finish();
     let sb = assert_refused("hl-through-link", &tar, outside, ErrorKind::BadArchive);
     assert_eq!(fs::metadata(sb.outside.join("sentinel")).unwrap().nlink(), 1);
@@ -466,7 +539,8 @@ fn truncated_garbage_and_bad_checksums_are_bad_archives() {
     let tar = TarBuilder::default().file("a", &vec![7u8; 5000]).file("b", b"x").finish();
     assert_refused("trunc-data", &tar[..2000], nothing, ErrorKind::BadArchive);
     assert_refused("trunc-header", &tar[..5632 + 100], nothing, ErrorKind::BadArchive);
-    let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8 | 1).collect();
+    let garbage: Vec<u8> =
+        (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8 | 1).collect();
     assert_refused("garbage", &garbage, nothing, ErrorKind::BadArchive);
     let mut bad = tar.clone();
     bad[0] ^= 0x20;
@@ -496,7 +570,8 @@ fn truncated_garbage_and_bad_checksums_are_bad_archives() {
 #[test]
 fn bad_streams_are_described_in_go_words() {
     let tar = TarBuilder::default().file("a", &vec![7u8; 5000]).file("b", b"x").finish();
-    let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8 | 1).collect();
+    let garbage: Vec<u8> =
+        (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8 | 1).collect();
     let mut bad_sum = tar.clone();
     bad_sum[0] ^= 0x20;
     let mut zero_then_data = vec![0u8; 512];
@@ -541,7 +616,11 @@ fn negative_base256_times_are_read_as_go_reads_them() {
     for h in [&mut dir, &mut file, &mut link] {
         base256(h);
     }
-    let tar = TarBuilder::default().raw_entry(dir, b"").raw_entry(file, b"old\n").raw_entry(link, b"").finish();
+    let tar = TarBuilder::default()
+        .raw_entry(dir, b"")
+        .raw_entry(file, b"old\n")
+        .raw_entry(link, b"")
+        .finish();
     let sb = Sandbox::new("old-times");
     apply_bytes(&tar, &sb.root, ApplyOptions::default()).unwrap();
     let mtime = |p: &str| fs::symlink_metadata(sb.root.join(p)).unwrap().mtime();
@@ -567,13 +646,21 @@ fn pax_records_override_names_and_set_xattrs() {
     let sb = Sandbox::new("pax");
     let long = format!("{}/{}", "p".repeat(120), "q".repeat(120));
     let mut b = TarBuilder::default();
-    b.pax(&[("path", long.as_bytes()), ("SCHILY.xattr.user.k", b"v"), ("SCHILY.xattr.security.selinux", b"system_u:object_r:x:s0"), ("mtime", b"1234567890.5")]);
+    b.pax(&[
+        ("path", long.as_bytes()),
+        ("SCHILY.xattr.user.k", b"v"),
+        ("SCHILY.xattr.security.selinux", b"system_u:object_r:x:s0"),
+        ("mtime", b"1234567890.5"),
+    ]);
     b.file("short-name-ignored", b"data");
     let tar = b.finish();
     let (_, ts) = apply_bytes(&tar, &sb.root, ApplyOptions::default()).unwrap();
     let p = sb.root.join(&long);
     assert_eq!(fs::read(&p).unwrap(), b"data");
-    assert_eq!(util::xattrs(&p).into_iter().filter(|(k, _)| k.starts_with("user.")).collect::<Vec<_>>(), vec![("user.k".to_string(), b"v".to_vec())]);
+    assert_eq!(
+        util::xattrs(&p).into_iter().filter(|(k, _)| k.starts_with("user.")).collect::<Vec<_>>(),
+        vec![("user.k".to_string(), b"v".to_vec())]
+    );
     assert_eq!(fs::metadata(&p).unwrap().mtime(), 1234567890);
     assert_eq!(fs::metadata(&p).unwrap().mtime_nsec(), 500_000_000);
     assert_eq!(util::reassemble(&ts, &sb.root), tar);

@@ -1,18 +1,18 @@
 //! Layer export: byte-exact reassembly from tar-split, naive and overlay diffs (checked by
 //! applying them again), changes and diff size.
 
-#[path = "archive_common/mod.rs"]
-mod util;
 #[path = "common/go_tar.rs"]
 mod go_tar;
+#[path = "archive_common/mod.rs"]
+mod util;
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use cstorage::archive::{
-    apply_layer, changes, diff_size, export_from_tar_split, export_naive_diff, export_overlay_diff, ApplyOptions, Change, OwnerMaps,
-    ChangeKind, ExportStyle, WhiteoutMode,
+    apply_layer, changes, diff_size, export_from_tar_split, export_naive_diff, export_overlay_diff,
+    ApplyOptions, Change, ChangeKind, ExportStyle, OwnerMaps, WhiteoutMode,
 };
 use cstorage::{ErrorKind, IdMap};
 use util::{describe_tree, sh, sha256sum, TarBuilder, TempDir};
@@ -34,7 +34,13 @@ fn populate(dir: &Path) {
 
 fn import(tar: &[u8], root: &Path, mode: WhiteoutMode) -> Vec<u8> {
     let mut ts = Vec::new();
-    apply_layer(&mut &tar[..], root, ApplyOptions { whiteouts: mode, ..Default::default() }, Some(&mut ts)).unwrap();
+    apply_layer(
+        &mut &tar[..],
+        root,
+        ApplyOptions { whiteouts: mode, ..Default::default() },
+        Some(&mut ts),
+    )
+    .unwrap();
     ts
 }
 
@@ -45,7 +51,12 @@ fn tar_split_reexport_is_byte_identical_for_plain_and_gzip_input() {
     fs::create_dir(&src).unwrap();
     populate(&src);
     let tar = tmp.join("layer.tar");
-    sh(&format!("tar --format=pax -C '{}' -cf '{}' . && gzip -k '{}'", src.display(), tar.display(), tar.display()));
+    sh(&format!(
+        "tar --format=pax -C '{}' -cf '{}' . && gzip -k '{}'",
+        src.display(),
+        tar.display(),
+        tar.display()
+    ));
     for input in ["layer.tar", "layer.tar.gz"] {
         let root = tmp.join(&format!("root-{input}"));
         fs::create_dir(&root).unwrap();
@@ -75,15 +86,18 @@ fn tar_split_files_are_found_across_roots_in_order_and_checked() {
     assert_eq!(out, tar);
 
     fs::write(upper.join("d/b"), b"BBB").unwrap();
-    let err = export_from_tar_split(&mut &ts[..], &[upper.clone(), lower.clone()], &mut Vec::new()).unwrap_err();
+    let err = export_from_tar_split(&mut &ts[..], &[upper.clone(), lower.clone()], &mut Vec::new())
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
     fs::write(upper.join("d/b"), b"B").unwrap();
-    let err = export_from_tar_split(&mut &ts[..], &[upper.clone(), lower.clone()], &mut Vec::new()).unwrap_err();
+    let err = export_from_tar_split(&mut &ts[..], &[upper.clone(), lower.clone()], &mut Vec::new())
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::CorruptMetadata, "{err}");
     fs::remove_file(upper.join("d/b")).unwrap();
     let err = export_from_tar_split(&mut &ts[..], &[upper, lower], &mut Vec::new()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::CorruptMetadata, "{err}");
-    let err = export_from_tar_split(&mut &b"not gzip"[..], &[tmp.join("lower")], &mut Vec::new()).unwrap_err();
+    let err = export_from_tar_split(&mut &b"not gzip"[..], &[tmp.join("lower")], &mut Vec::new())
+        .unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::CorruptMetadata | ErrorKind::Io), "{err}");
 }
 
@@ -104,10 +118,12 @@ fn large_files_read_ahead_are_checked_the_same_way() {
     let mut changed = big.clone();
     changed[15 << 20] ^= 1;
     fs::write(root.join("big"), &changed).unwrap();
-    let err = export_from_tar_split(&mut &ts[..], std::slice::from_ref(&root), &mut Vec::new()).unwrap_err();
+    let err = export_from_tar_split(&mut &ts[..], std::slice::from_ref(&root), &mut Vec::new())
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
     fs::write(root.join("big"), &big[..(10 << 20) + 7]).unwrap();
-    let err = export_from_tar_split(&mut &ts[..], std::slice::from_ref(&root), &mut Vec::new()).unwrap_err();
+    let err = export_from_tar_split(&mut &ts[..], std::slice::from_ref(&root), &mut Vec::new())
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::CorruptMetadata, "{err}");
 
     // A writer that fails stops the export (and the reader thread) with an I/O error.
@@ -164,7 +180,10 @@ fn changes_and_diff_size_follow_go_rules() {
     let (parent, layer) = make_pair(&tmp);
     let got = changes(Some(&parent), &layer, OwnerMaps::default(), ExportStyle::V1_57).unwrap();
     // No directory here changed its mtime alone, so both generations agree.
-    assert_eq!(changes(Some(&parent), &layer, OwnerMaps::default(), ExportStyle::V1_43).unwrap(), got);
+    assert_eq!(
+        changes(Some(&parent), &layer, OwnerMaps::default(), ExportStyle::V1_43).unwrap(),
+        got
+    );
     let c = |p: &str, kind| Change { path: p.to_string(), kind };
     assert_eq!(
         got,
@@ -184,7 +203,10 @@ fn changes_and_diff_size_follow_go_rules() {
         ]
     );
     // new.txt (4) + hello.txt (7, hardlinked with usr/bin/hl: once) + f (2)
-    assert_eq!(diff_size(Some(&parent), &layer, OwnerMaps::default(), ExportStyle::default()).unwrap(), 4 + 7 + 2);
+    assert_eq!(
+        diff_size(Some(&parent), &layer, OwnerMaps::default(), ExportStyle::default()).unwrap(),
+        4 + 7 + 2
+    );
     let all = changes(None, &parent, OwnerMaps::default(), ExportStyle::default()).unwrap();
     assert!(all.iter().all(|c| c.kind == ChangeKind::Add));
     assert!(all.iter().any(|c| c.path == "/etc/hello.txt"));
@@ -196,11 +218,21 @@ fn naive_diff_applied_to_the_parent_gives_the_layer() {
     let (parent, layer) = make_pair(&tmp);
     let map = [IdMap { container_id: 0, host_id: 100000, size: 65536 }];
     // Owners in the layer are host IDs; chown everything into the mapped range first.
-    sh(&format!("chown -hR 100000:100000 '{}' && chown 100007:100008 '{}/fresh/sub/f'", layer.display(), layer.display()));
+    sh(&format!(
+        "chown -hR 100000:100000 '{}' && chown 100007:100008 '{}/fresh/sub/f'",
+        layer.display(),
+        layer.display()
+    ));
     let mut tar = Vec::new();
     export_naive_diff(Some(&parent), &layer, &map, &map, ExportStyle::V1_43, &mut tar).unwrap();
     let names = tar_names(&tar);
-    let find = |n: &str| names.iter().find(|e| e.0 == n).unwrap_or_else(|| panic!("{n} missing in {names:?}")).clone();
+    let find = |n: &str| {
+        names
+            .iter()
+            .find(|e| e.0 == n)
+            .unwrap_or_else(|| panic!("{n} missing in {names:?}"))
+            .clone()
+    };
     assert_eq!(find("data/.wh.todelete.txt"), ("data/.wh.todelete.txt".into(), b'0', 0, 0, 0));
     assert_eq!(find(".wh.opq").1, b'0');
     assert_eq!(find("data/").1, b'5');
@@ -209,14 +241,20 @@ fn naive_diff_applied_to_the_parent_gives_the_layer() {
     // With the file-type bits, as c/storage 1.43 writes modes; 1.57 writes the permissions only.
     assert_eq!(find("usr/bin/").4, 0o40700);
     let mut tar_1_57 = Vec::new();
-    export_naive_diff(Some(&parent), &layer, &map, &map, ExportStyle::V1_57, &mut tar_1_57).unwrap();
+    export_naive_diff(Some(&parent), &layer, &map, &map, ExportStyle::V1_57, &mut tar_1_57)
+        .unwrap();
     assert_eq!(tar_names(&tar_1_57).iter().find(|e| e.0 == "usr/bin/").unwrap().4, 0o700);
     assert!(names.iter().all(|e| !e.0.starts_with("./") && !e.0.starts_with('/')));
     assert_eq!(tar.len() % 512, 0);
 
     // Applying the diff (ID-mapped the same way) onto a copy of the parent recreates the layer.
     let target = tmp.join("target");
-    sh(&format!("cp -a '{}' '{}' && chown -hR 100000:100000 '{}'", parent.display(), target.display(), target.display()));
+    sh(&format!(
+        "cp -a '{}' '{}' && chown -hR 100000:100000 '{}'",
+        parent.display(),
+        target.display(),
+        target.display()
+    ));
     let opts = ApplyOptions { uid_map: map.to_vec(), gid_map: map.to_vec(), ..Default::default() };
     apply_layer(&mut &tar[..], &target, opts, None).unwrap();
     assert_eq!(describe_tree(&target), describe_tree(&layer));
@@ -247,7 +285,10 @@ fn overlay_diff_converts_whiteouts_and_opaque_dirs_and_round_trips() {
     let upper = tmp.join("upper");
     fs::create_dir(&lower).unwrap();
     fs::create_dir(&upper).unwrap();
-    sh(&format!("set -e; cd '{}'; mkdir opq data; echo a > opq/a; echo x > data/gone", lower.display()));
+    sh(&format!(
+        "set -e; cd '{}'; mkdir opq data; echo a > opq/a; echo x > data/gone",
+        lower.display()
+    ));
     // The upper dir as our own overlay-mode import produces it.
     let tar = TarBuilder::default()
         .dir("data/")
@@ -260,9 +301,20 @@ fn overlay_diff_converts_whiteouts_and_opaque_dirs_and_round_trips() {
         .finish();
     import(&tar, &upper, WhiteoutMode::Overlay);
     let mut out = Vec::new();
-    export_overlay_diff(&upper, std::slice::from_ref(&lower), &[], &[], ExportStyle::default(), &mut out).unwrap();
+    export_overlay_diff(
+        &upper,
+        std::slice::from_ref(&lower),
+        &[],
+        &[],
+        ExportStyle::default(),
+        &mut out,
+    )
+    .unwrap();
     let names: Vec<String> = tar_names(&out).into_iter().map(|e| e.0).collect();
-    assert_eq!(names, vec!["data/", "data/.wh.gone", "newdir/", "opq/", "opq/.wh..wh..opq", "opq/b"]);
+    assert_eq!(
+        names,
+        vec!["data/", "data/.wh.gone", "newdir/", "opq/", "opq/.wh..wh..opq", "opq/b"]
+    );
     let wh = tar_names(&out).into_iter().find(|e| e.0 == "data/.wh.gone").unwrap();
     assert_eq!((wh.1, wh.4), (b'0', 0));
 
@@ -274,9 +326,18 @@ fn overlay_diff_converts_whiteouts_and_opaque_dirs_and_round_trips() {
     let newdir = expected.get_mut("newdir").unwrap();
     *newdir = newdir.split(" xattrs=").next().unwrap().to_string();
     // Whiteout devices get the time of their creation on import; only compare the rest.
-    let no_whiteout_time = |m: std::collections::BTreeMap<String, String>| -> Vec<(String, String)> {
-        m.into_iter().map(|(k, v)| if v.starts_with("mode=20000 ") { (k, v.split(" mtime=").next().unwrap().to_string()) } else { (k, v) }).collect()
-    };
+    let no_whiteout_time =
+        |m: std::collections::BTreeMap<String, String>| -> Vec<(String, String)> {
+            m.into_iter()
+                .map(|(k, v)| {
+                    if v.starts_with("mode=20000 ") {
+                        (k, v.split(" mtime=").next().unwrap().to_string())
+                    } else {
+                        (k, v)
+                    }
+                })
+                .collect()
+        };
     assert_eq!(no_whiteout_time(describe_tree(&again)), no_whiteout_time(expected));
 }
 
@@ -309,36 +370,69 @@ fn exports_without_tar_split_write_the_headers_of_the_chosen_generation() {
         tar
     };
     let (old, new) = (export(ExportStyle::V1_43), export(ExportStyle::V1_57));
-    let entries = |tar: &[u8]| go_tar::headers(tar).into_iter().filter(|h| h.typeflag != b'x').collect::<Vec<_>>();
+    let entries = |tar: &[u8]| {
+        go_tar::headers(tar).into_iter().filter(|h| h.typeflag != b'x').collect::<Vec<_>>()
+    };
 
     // 1.57: permission bits only (setuid and sticky included), no names.
     for h in entries(&new) {
         assert!(h.mode <= 0o7777, "{h:?}");
         assert!(h.uname.is_empty() && h.gname.is_empty(), "{h:?}");
     }
-    let find = |tar: &[u8], name: &str| entries(tar).into_iter().find(|h| h.name == name).unwrap_or_else(|| panic!("{name} in\n{}", go_tar::describe(tar)));
+    let find = |tar: &[u8], name: &str| {
+        entries(tar)
+            .into_iter()
+            .find(|h| h.name == name)
+            .unwrap_or_else(|| panic!("{name} in\n{}", go_tar::describe(tar)))
+    };
     assert_eq!(find(&new, "tmp/").mode, 0o1777);
     assert_eq!(find(&new, "etc/suid").mode, 0o4755);
     assert_eq!(find(&new, "etc/sym").mode, 0o777);
 
     // 1.43: Go 1.8's type bits, and the host's names of the host IDs.
-    for (name, mode) in [("etc/", 0o40755), ("tmp/", 0o41777), ("etc/hello.txt", 0o100644), ("etc/suid", 0o104755), ("etc/sym", 0o120777), ("etc/fifo", 0o10644)] {
+    for (name, mode) in [
+        ("etc/", 0o40755),
+        ("tmp/", 0o41777),
+        ("etc/hello.txt", 0o100644),
+        ("etc/suid", 0o104755),
+        ("etc/sym", 0o120777),
+        ("etc/fifo", 0o10644),
+    ] {
         assert_eq!(find(&old, name).mode, mode, "{name}");
     }
     assert_eq!(find(&old, "etc/hard").mode, 0o100644, "a hardlink keeps its file's mode");
-    for (name, id) in [("etc/hello.txt", 0), ("user1000", 1000), ("nobody", 65534), ("etc/sub/", 65534), ("unnamed", 3999999)] {
+    for (name, id) in [
+        ("etc/hello.txt", 0),
+        ("user1000", 1000),
+        ("nobody", 65534),
+        ("etc/sub/", 65534),
+        ("unnamed", 3999999),
+    ] {
         let h = find(&old, name);
         assert_eq!(h.uname, go_tar::host_name("passwd", id), "{name}");
-        assert_eq!(h.gname, go_tar::host_name("group", if id == 3999999 { 3999998 } else { id }), "{name}");
+        assert_eq!(
+            h.gname,
+            go_tar::host_name("group", if id == 3999999 { 3999998 } else { id }),
+            "{name}"
+        );
     }
     assert_eq!(find(&old, "etc/hello.txt").uname, "root");
 
     // Only 1.57 leaves overlay's own xattrs out; both keep the rest as PAX records.
     let xattrs = |tar: &[u8]| {
         let mut a = tar::Archive::new(tar);
-        let mut entry = a.entries().unwrap().map(Result::unwrap).find(|e| e.path_bytes().as_ref() == b"attrs").unwrap();
-        let mut keys: Vec<String> =
-            entry.pax_extensions().unwrap().unwrap().map(|r| r.unwrap().key().unwrap().to_string()).collect();
+        let mut entry = a
+            .entries()
+            .unwrap()
+            .map(Result::unwrap)
+            .find(|e| e.path_bytes().as_ref() == b"attrs")
+            .unwrap();
+        let mut keys: Vec<String> = entry
+            .pax_extensions()
+            .unwrap()
+            .unwrap()
+            .map(|r| r.unwrap().key().unwrap().to_string())
+            .collect();
         keys.sort();
         keys
     };
@@ -348,7 +442,12 @@ fn exports_without_tar_split_write_the_headers_of_the_chosen_generation() {
     // Otherwise the same bytes: 1.57's tar is 1.43's without type bits and names.
     populate_without_overlay_xattr(&layer);
     let (old, new) = (export(ExportStyle::V1_43), export(ExportStyle::V1_57));
-    assert!(go_tar::as_written_by_1_57(&old) == new, "1.43:\n{}\n1.57:\n{}", go_tar::describe(&old), go_tar::describe(&new));
+    assert!(
+        go_tar::as_written_by_1_57(&old) == new,
+        "1.43:\n{}\n1.57:\n{}",
+        go_tar::describe(&old),
+        go_tar::describe(&new)
+    );
 }
 
 #[test]
@@ -363,7 +462,10 @@ fn names_are_those_of_the_host_ids_before_the_maps_translate_them() {
     export_naive_diff(None, &layer, &map, &map, ExportStyle::V1_43, &mut tar).unwrap();
     let h = go_tar::headers(&tar).into_iter().find(|h| h.name == "f").unwrap();
     assert_eq!((h.uid, h.gid), (0, 0));
-    assert_eq!((h.uname, h.gname), (go_tar::host_name("passwd", 1000), go_tar::host_name("group", 1000)));
+    assert_eq!(
+        (h.uname, h.gname),
+        (go_tar::host_name("passwd", 1000), go_tar::host_name("group", 1000))
+    );
 }
 
 fn populate_without_overlay_xattr(dir: &Path) {
@@ -380,24 +482,46 @@ fn a_directory_touched_or_a_symlink_retargeted_is_a_change_only_for_1_57() {
     let tmp = TempDir::new("rules");
     let parent = tmp.join("parent");
     fs::create_dir(&parent).unwrap();
-    sh(&format!("set -e; cd '{}'; mkdir d; echo x > d/f; ln -s aaa link; mkdir same", parent.display()));
+    sh(&format!(
+        "set -e; cd '{}'; mkdir d; echo x > d/f; ln -s aaa link; mkdir same",
+        parent.display()
+    ));
     sh(&format!("touch -h -d @1600000000 '{0}/link' '{0}/d' '{0}/same'", parent.display()));
     let layer = tmp.join("layer");
     sh(&format!("cp -a '{}' '{}'", parent.display(), layer.display()));
     // A file made and removed again: only d's mtime changes. A symlink pointed elsewhere,
     // same length, time put back: only its target changes.
-    sh(&format!("set -e; cd '{}'; touch d/tmp; rm d/tmp; rm link; ln -s bbb link", layer.display()));
+    sh(&format!(
+        "set -e; cd '{}'; touch d/tmp; rm d/tmp; rm link; ln -s bbb link",
+        layer.display()
+    ));
     set_mtime(&layer.join("link"), 1_600_000_000);
-    let paths = |style| changes(Some(&parent), &layer, OwnerMaps::default(), style).unwrap().into_iter().map(|c| (c.path, c.kind)).collect::<Vec<_>>();
+    let paths = |style| {
+        changes(Some(&parent), &layer, OwnerMaps::default(), style)
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.path, c.kind))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(paths(ExportStyle::V1_43), []);
-    assert_eq!(paths(ExportStyle::V1_57), [("/d".to_string(), ChangeKind::Modify), ("/link".to_string(), ChangeKind::Modify)]);
-    assert_eq!(diff_size(Some(&parent), &layer, OwnerMaps::default(), ExportStyle::V1_57).unwrap(), 3, "the symlink's size");
+    assert_eq!(
+        paths(ExportStyle::V1_57),
+        [("/d".to_string(), ChangeKind::Modify), ("/link".to_string(), ChangeKind::Modify)]
+    );
+    assert_eq!(
+        diff_size(Some(&parent), &layer, OwnerMaps::default(), ExportStyle::V1_57).unwrap(),
+        3,
+        "the symlink's size"
+    );
     let mut tar = Vec::new();
     export_naive_diff(Some(&parent), &layer, &[], &[], ExportStyle::V1_57, &mut tar).unwrap();
     assert_eq!(tar_names(&tar).into_iter().map(|e| e.0).collect::<Vec<_>>(), ["d/", "link"]);
     // A time with nanoseconds against the same second without: the same (Go's sameFsTimeSpec).
     sh(&format!("touch -h -d @1600000000.5 '{}/same'", layer.display()));
-    assert!(changes(Some(&parent), &layer, OwnerMaps::default(), ExportStyle::V1_57).unwrap().iter().all(|c| c.path != "/same"));
+    assert!(changes(Some(&parent), &layer, OwnerMaps::default(), ExportStyle::V1_57)
+        .unwrap()
+        .iter()
+        .all(|c| c.path != "/same"));
 }
 
 #[test]
@@ -410,7 +534,10 @@ fn opaque_markers_follow_what_the_nearest_lower_has() {
     }
     // far has every directory; near whites out "gone" and the parent of "p/under", and holds
     // a file where the upper has the directory "file".
-    sh(&format!("set -e; cd '{}'; mkdir -p kept gone p/under file; echo x > kept/x", far.display()));
+    sh(&format!(
+        "set -e; cd '{}'; mkdir -p kept gone p/under file; echo x > kept/x",
+        far.display()
+    ));
     sh(&format!("set -e; cd '{}'; mknod gone c 0 0; mknod p c 0 0; : > file", near.display()));
     sh(&format!(
         "set -e; cd '{}'; mkdir -p kept gone p/under file new; chown 1000:1000 kept; \
@@ -419,9 +546,14 @@ fn opaque_markers_follow_what_the_nearest_lower_has() {
     ));
     let mut tar = Vec::new();
     export_overlay_diff(&upper, &[near, far], &[], &[], ExportStyle::V1_43, &mut tar).unwrap();
-    let markers: Vec<String> = tar_names(&tar).into_iter().map(|e| e.0).filter(|n| n.ends_with(".wh..wh..opq")).collect();
+    let markers: Vec<String> =
+        tar_names(&tar).into_iter().map(|e| e.0).filter(|n| n.ends_with(".wh..wh..opq")).collect();
     assert_eq!(markers, ["file/.wh..wh..opq", "kept/.wh..wh..opq"]);
     let marker = go_tar::headers(&tar).into_iter().find(|h| h.name == "kept/.wh..wh..opq").unwrap();
     assert_eq!((marker.mode, marker.uid, marker.mtime), (0o755, 1000, 0));
-    assert_eq!((marker.uname, marker.gname), (go_tar::host_name("passwd", 1000), go_tar::host_name("group", 1000)), "the directory's names");
+    assert_eq!(
+        (marker.uname, marker.gname),
+        (go_tar::host_name("passwd", 1000), go_tar::host_name("group", 1000)),
+        "the directory's names"
+    );
 }

@@ -10,7 +10,8 @@ const BLESS: &str = "CSTORAGE_BLESS_HEADER";
 
 fn generate() -> String {
     let root = env!("CARGO_MANIFEST_DIR");
-    let config = cbindgen::Config::from_file(Path::new(root).join("cbindgen.toml")).expect("read cbindgen.toml");
+    let config = cbindgen::Config::from_file(Path::new(root).join("cbindgen.toml"))
+        .expect("read cbindgen.toml");
     let bindings = cbindgen::Builder::new()
         .with_src(Path::new(root).join("src/capi/mod.rs"))
         .with_config(config)
@@ -29,7 +30,8 @@ fn committed() -> String {
 fn the_committed_header_matches_the_source() {
     let fresh = generate();
     if std::env::var_os(BLESS).is_some() {
-        fs::write(Path::new(env!("CARGO_MANIFEST_DIR")).join(HEADER), &fresh).expect("write header");
+        fs::write(Path::new(env!("CARGO_MANIFEST_DIR")).join(HEADER), &fresh)
+            .expect("write header");
         return;
     }
     assert!(
@@ -54,7 +56,8 @@ fn the_header_has_no_attributes_or_function_like_macros() {
     for line in header.lines() {
         assert!(!line.contains("__attribute__") && !line.contains("[["), "attribute in: {line}");
         if let Some(rest) = line.strip_prefix("#define ") {
-            let name_end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+            let name_end =
+                rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
             assert!(!rest[name_end..].starts_with('('), "function-like macro: {line}");
         }
     }
@@ -90,7 +93,12 @@ fn every_result_code_has_its_name() {
     for line in header.lines() {
         let Some(rest) = line.strip_prefix("#define CS_RESULT_") else { continue };
         let (name, value) = rest.split_once(' ').expect("#define NAME VALUE");
-        let value: i32 = value.trim().trim_start_matches('(').trim_end_matches(')').parse().expect("numeric code");
+        let value: i32 = value
+            .trim()
+            .trim_start_matches('(')
+            .trim_end_matches(')')
+            .parse()
+            .expect("numeric code");
         assert!(seen.insert(value), "code {value} used twice");
         let got = cstorage::capi::result::cs_result_name(value);
         assert!(!got.is_null(), "cs_result_name({value}) is NULL");

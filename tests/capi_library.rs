@@ -20,13 +20,19 @@ fn shared_object() -> PathBuf {
 
 fn run(program: &str, args: &[&str]) -> String {
     let so = shared_object();
-    let out = Command::new(program).args(args).arg(&so).output().unwrap_or_else(|e| panic!("running {program}: {e}"));
+    let out = Command::new(program)
+        .args(args)
+        .arg(&so)
+        .output()
+        .unwrap_or_else(|e| panic!("running {program}: {e}"));
     assert!(out.status.success(), "{program} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
 fn header_functions() -> BTreeSet<String> {
-    let header = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/cstorage.h")).unwrap();
+    let header =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/cstorage.h"))
+            .unwrap();
     header
         .lines()
         .filter(|l| !l.starts_with("typedef") && !l.starts_with(' ') && l.ends_with(");"))

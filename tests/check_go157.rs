@@ -105,8 +105,10 @@ fn damaged_store_agrees_with_157(driver: &'static str) {
     fs::write(files_of(&s, &modified).join("etc/sub/data"), b"9876543210").unwrap();
     fs::remove_file(files_of(&s, &deleted).join("etc/config")).unwrap();
     fs::write(files_of(&s, &added).join("etc/extra"), b"extra").unwrap();
-    fs::set_permissions(files_of(&s, &chmodded).join("tool"), fs::Permissions::from_mode(0o600)).unwrap();
-    fs::remove_file(t.graph().join(format!("{driver}-images")).join(&data_image).join("item")).unwrap();
+    fs::set_permissions(files_of(&s, &chmodded).join("tool"), fs::Permissions::from_mode(0o600))
+        .unwrap();
+    fs::remove_file(t.graph().join(format!("{driver}-images")).join(&data_image).join("item"))
+        .unwrap();
     // A layer directory removed by hand (on overlay the whole <id>/ directory, link and all).
     fs::remove_dir_all(layer_dir(&s, &gone)).unwrap();
     // Only the files (on overlay its diff/, the rest of the layer's directory left).

@@ -26,15 +26,23 @@ fn fixture(tag: &str) -> Fixture {
     let store = t.open();
     let mut parent: Option<String> = None;
     let big = "x".repeat(BIG_FILE_BYTES);
-    let layers: [&[(&str, Option<&str>)]; 3] =
-        [&[("etc/", None), ("etc/motd", Some("hello\n"))], &[("big", Some(big.as_str()))], &[("etc/", None), ("etc/extra", Some("extra\n"))]];
+    let layers: [&[(&str, Option<&str>)]; 3] = [
+        &[("etc/", None), ("etc/motd", Some("hello\n"))],
+        &[("big", Some(big.as_str()))],
+        &[("etc/", None), ("etc/extra", Some("extra\n"))],
+    ];
     for (index, entries) in layers.iter().enumerate() {
         let tar = tar_of(&t.dir, &format!("layer{index}.tar"), entries);
         let options = LayerOptions { parent: parent.clone(), ..Default::default() };
         let layer = store.put_layer(&options, &mut fs::File::open(tar).unwrap(), None).unwrap();
         parent = Some(layer.id);
     }
-    let image = store.create_image(parent.as_deref(), &ImageOptions { names: vec!["app".into()], ..Default::default() }).unwrap();
+    let image = store
+        .create_image(
+            parent.as_deref(),
+            &ImageOptions { names: vec!["app".into()], ..Default::default() },
+        )
+        .unwrap();
     store.create_container(Some(&image.id), &ContainerOptions::default()).unwrap();
     fs::create_dir(t.graph().join("vfs/dir").join("5".repeat(64))).unwrap();
     Fixture { t, store }
@@ -58,7 +66,11 @@ fn progress_hears_each_step_in_order_with_its_totals() {
         true
     };
     let report = f.store.check_with_progress(&full(), Some(&mut hook)).unwrap();
-    assert_eq!(lines(&report), lines(&f.store.check(&full()).unwrap()), "a hook changes nothing in the report");
+    assert_eq!(
+        lines(&report),
+        lines(&f.store.check(&full()).unwrap()),
+        "a hook changes nothing in the report"
+    );
     assert_eq!(report.layers.len(), 1, "the stray directory: {report:?}");
 
     // Each step once, in order, starting at 0 and ending at its total: 3 image layers and
@@ -86,7 +98,8 @@ fn progress_hears_each_step_in_order_with_its_totals() {
         assert_eq!(distinct, (0..=total).collect::<Vec<_>>(), "{step:?}");
     }
     // While the big layer's diff was read, the hook was asked again with the same counts.
-    let layer_events: Vec<usize> = heard.iter().filter(|p| p.step == CheckStep::Layers).map(|p| p.done).collect();
+    let layer_events: Vec<usize> =
+        heard.iter().filter(|p| p.step == CheckStep::Layers).map(|p| p.done).collect();
     assert!(layer_events.len() > 4 + 1, "no question during the 10 MiB diff: {layer_events:?}");
 }
 
@@ -101,7 +114,10 @@ fn cancel_at(f: &Fixture, cancel: impl Fn(usize, &CheckProgress) -> bool) -> Vec
     };
     let err = f.store.check_with_progress(&full(), Some(&mut hook)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Cancelled, "{err}");
-    assert!(cancel(heard.len() - 1, heard.last().unwrap()), "the hook was asked again after it said to stop: {heard:?}");
+    assert!(
+        cancel(heard.len() - 1, heard.last().unwrap()),
+        "the hook was asked again after it said to stop: {heard:?}"
+    );
     assert_eq!(snapshot_tree(&f.t.dir), before, "a cancelled check changed the store");
     heard
 }

@@ -111,15 +111,26 @@ fn gc_removes_what_no_record_owns_and_keeps_everything_referenced() {
     let ctr_run_dir = PathBuf::from(cli.ok(&["get-container-run-dir", "ctr"]).trim());
     // A volatile container: its record and its layer's are in the volatile files.
     let volatile = cli.new_id(&["create-container", "--volatile", "-n", "vol", "img"]);
-    let volatile_layer = json(&cli.ok(&["container", "-j", "vol"]))[0]["layer"].as_str().unwrap().to_string();
+    let volatile_layer =
+        json(&cli.ok(&["container", "-j", "vol"]))[0]["layer"].as_str().unwrap().to_string();
     let volatile_dir = PathBuf::from(cli.ok(&["get-container-dir", "vol"]).trim());
     // A container made by a process that opened the store as transient: its records are in
     // the run root, where this (non-transient) store does not read them.
     let transient_cli = Cli::vfs(&t);
-    let transient = transient_cli.new_id(&["--transient-store", "create-container", "-n", "tra", "img"]);
-    let transient_layer = json(&transient_cli.ok(&["--transient-store", "container", "-j", "tra"]))[0]["layer"].as_str().unwrap().to_string();
-    let transient_run_dir = PathBuf::from(transient_cli.ok(&["--transient-store", "get-container-run-dir", "tra"]).trim());
-    assert!(cli.ok(&["containers"]).find(&transient).is_none(), "a transient container is listed by a non-transient store");
+    let transient =
+        transient_cli.new_id(&["--transient-store", "create-container", "-n", "tra", "img"]);
+    let transient_layer = json(&transient_cli.ok(&["--transient-store", "container", "-j", "tra"]))
+        [0]["layer"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let transient_run_dir = PathBuf::from(
+        transient_cli.ok(&["--transient-store", "get-container-run-dir", "tra"]).trim(),
+    );
+    assert!(
+        cli.ok(&["containers"]).find(&transient).is_none(),
+        "a transient container is listed by a non-transient store"
+    );
 
     // Orphans: a driver layer without a record (with a tar-split and a big-data directory of
     // its ID), container directories in both roots and an image directory nobody owns.
@@ -147,7 +158,8 @@ fn gc_removes_what_no_record_owns_and_keeps_everything_referenced() {
     assert!(!orphan_image.exists());
     assert!(not_an_id.exists());
 
-    let container_layer = json(&cli.ok(&["container", "-j", "ctr"]))[0]["layer"].as_str().unwrap().to_string();
+    let container_layer =
+        json(&cli.ok(&["container", "-j", "ctr"]))[0]["layer"].as_str().unwrap().to_string();
     for id in [&layer, &container_layer, &volatile_layer, &transient_layer] {
         assert!(cli.driver_dir(id).is_dir(), "gc removed the directory of layer {id}");
     }
@@ -165,7 +177,14 @@ fn gc_removes_what_no_record_owns_and_keeps_everything_referenced() {
     let orphan = cli.new_id(&["create-storage-layer"]);
     let run = cli.run(&["--debug", "gc"]);
     assert_eq!(run.code, 0);
-    assert!(run.stderr.contains(&format!("level=debug msg=\"removing \\\"{}\\\"\"", cli.driver_dir(&orphan).display())), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "level=debug msg=\"removing \\\"{}\\\"\"",
+            cli.driver_dir(&orphan).display()
+        )),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -178,7 +197,15 @@ fn gc_leaves_a_directory_with_a_mount_inside() {
     fs::write(orphan.join("keep"), b"x").unwrap();
     let target = std::ffi::CString::new(orphan.as_os_str().as_encoded_bytes()).unwrap();
     // SAFETY: NUL-terminated paths and type; a bind mount of the directory onto itself.
-    let rc = unsafe { libc::mount(target.as_ptr(), target.as_ptr(), std::ptr::null(), libc::MS_BIND, std::ptr::null()) };
+    let rc = unsafe {
+        libc::mount(
+            target.as_ptr(),
+            target.as_ptr(),
+            std::ptr::null(),
+            libc::MS_BIND,
+            std::ptr::null(),
+        )
+    };
     assert_eq!(rc, 0, "bind mount: {}", std::io::Error::last_os_error());
     let run = cli.run(&["--debug", "gc"]);
     // SAFETY: as above.
@@ -212,20 +239,40 @@ fn gc_drops_mount_records_no_record_file_owns_unless_mounted() {
 
     let target = std::ffi::CString::new(mounted_dir.as_os_str().as_encoded_bytes()).unwrap();
     // SAFETY: NUL-terminated paths; a bind mount of the directory onto itself.
-    let rc = unsafe { libc::mount(target.as_ptr(), target.as_ptr(), std::ptr::null(), libc::MS_BIND, std::ptr::null()) };
+    let rc = unsafe {
+        libc::mount(
+            target.as_ptr(),
+            target.as_ptr(),
+            std::ptr::null(),
+            libc::MS_BIND,
+            std::ptr::null(),
+        )
+    };
     assert_eq!(rc, 0, "bind mount: {}", std::io::Error::last_os_error());
     let run = cli.run(&["--debug", "gc"]);
     // SAFETY: as above.
     unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stderr.contains(&format!("removing the mount record of layer {stale}")), "{}", run.stderr);
-    let left: Vec<String> =
-        json(&fs::read_to_string(&mounts_json).unwrap()).as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_string()).collect();
+    assert!(
+        run.stderr.contains(&format!("removing the mount record of layer {stale}")),
+        "{}",
+        run.stderr
+    );
+    let left: Vec<String> = json(&fs::read_to_string(&mounts_json).unwrap())
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(left, [layer.clone(), live.clone()], "gc kept the wrong mount records");
     // Unmounted, the last stale record goes too; the layer's own record stays.
     cli.ok(&["gc"]);
-    let left: Vec<String> =
-        json(&fs::read_to_string(&mounts_json).unwrap()).as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_string()).collect();
+    let left: Vec<String> = json(&fs::read_to_string(&mounts_json).unwrap())
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(left, [layer]);
 }
 
@@ -238,7 +285,10 @@ fn check_is_quiet_and_exits_0_on_a_whole_store() {
     let run = cli.run(&["check"]);
     assert_eq!((run.code, run.stdout.as_str(), run.stderr.as_str()), (0, "", ""));
     // 1.57: {"Layers":{},"ROLayers":{},"Images":{},"ROImages":{},"Containers":{}}
-    assert_eq!(cli.ok(&["check", "-j"]), "{\"Layers\":{},\"ROLayers\":{},\"Images\":{},\"ROImages\":{},\"Containers\":{}}\n");
+    assert_eq!(
+        cli.ok(&["check", "-j"]),
+        "{\"Layers\":{},\"ROLayers\":{},\"Images\":{},\"ROImages\":{},\"Containers\":{}}\n"
+    );
     assert_eq!(cli.ok(&["check", "-q"]), "");
     // A layer nothing uses is reported only once older than --max (default 24h).
     let unused = cli.new_id(&["create-layer"]);
@@ -249,7 +299,12 @@ fn check_is_quiet_and_exits_0_on_a_whole_store() {
     //    layer <ID>: layer not referenced by any images or containers
     //   (stderr) 1 layer errors, 0 read-only layer errors, 0 image errors, 0 read-only image errors, 0 container errors
     assert_eq!(run.code, 1);
-    assert_eq!(run.stdout, format!("layer {unused}:\n layer {unused}: layer not referenced by any images or containers\n"));
+    assert_eq!(
+        run.stdout,
+        format!(
+            "layer {unused}:\n layer {unused}: layer not referenced by any images or containers\n"
+        )
+    );
     assert_eq!(run.stderr, "1 layer errors, 0 read-only layer errors, 0 image errors, 0 read-only image errors, 0 container errors\n");
 }
 
@@ -267,10 +322,21 @@ fn check_reports_a_layer_directory_deleted_by_hand() {
     //   1 layer errors, 0 read-only layer errors, 1 image errors, 0 read-only image errors, 1 container errors
     let problem = format!(" layer {layer}: stat {}: no such file or directory\n", dir.display());
     let opened = format!(" layer {layer}: open {}/", dir.display());
-    for heading in [format!("layer {layer}:\n"), format!("image {image}:\n"), format!("container {container}:\n")] {
-        let group = run.stdout.split(&heading).nth(1).unwrap_or_else(|| panic!("no {heading} in\n{}", run.stdout));
+    for heading in [
+        format!("layer {layer}:\n"),
+        format!("image {image}:\n"),
+        format!("container {container}:\n"),
+    ] {
+        let group = run
+            .stdout
+            .split(&heading)
+            .nth(1)
+            .unwrap_or_else(|| panic!("no {heading} in\n{}", run.stdout));
         let group: String = group.lines().take(3).map(|l| format!("{l}\n")).collect();
-        assert!(group.ends_with(&problem) && group.lines().nth(1).unwrap().starts_with(&opened), "{group}");
+        assert!(
+            group.ends_with(&problem) && group.lines().nth(1).unwrap().starts_with(&opened),
+            "{group}"
+        );
     }
     assert_eq!(run.stderr, "1 layer errors, 0 read-only layer errors, 1 image errors, 0 read-only image errors, 1 container errors\n");
     assert_eq!(run.code, 1);
@@ -290,7 +356,8 @@ fn check_reports_a_missing_image_layer_and_data_item() {
     fs::remove_file(t.graph().join("vfs-images").join(&image).join("mydata")).unwrap();
     // The base layer's record goes; its directory stays.
     let layers_json = t.graph().join("vfs-layers/layers.json");
-    let records: Vec<Value> = serde_json::from_str(&fs::read_to_string(&layers_json).unwrap()).unwrap();
+    let records: Vec<Value> =
+        serde_json::from_str(&fs::read_to_string(&layers_json).unwrap()).unwrap();
     let kept: Vec<&Value> = records.iter().filter(|r| r["id"] != layer.as_str()).collect();
     fs::write(&layers_json, serde_json::to_string(&kept).unwrap()).unwrap();
 
@@ -298,7 +365,8 @@ fn check_reports_a_missing_image_layer_and_data_item() {
     assert_eq!(run.code, 1);
     // 1.57 on the same damage printed exactly these groups (in its map order) and
     //   3 layer errors, 0 read-only layer errors, 2 image errors, 0 read-only image errors, 1 container errors
-    let container_layer = json(&cli.ok(&["container", "-j", &container]))[0]["layer"].as_str().unwrap().to_string();
+    let container_layer =
+        json(&cli.ok(&["container", "-j", &container]))[0]["layer"].as_str().unwrap().to_string();
     let missing = format!(" layer {layer}: layer is missing\n");
     for group in [
         format!("layer {container_layer}:\n{missing}"),
@@ -320,7 +388,12 @@ fn check_reports_a_missing_image_layer_and_data_item() {
     // uses, which is an error (each printed, the first again last, as 1.57 does).
     let run = cli.run(&["check", "-r", "-m", "1000h"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.starts_with(&format!("deleting image {image}: ")) && run.stderr.contains("image is in use by a container"), "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with(&format!("deleting image {image}: "))
+            && run.stderr.contains("image is in use by a container"),
+        "{}",
+        run.stderr
+    );
     assert!(!cli.driver_dir(&layer).exists());
     assert!(cli.run(&["exists", "-i", &image2]).code != 0);
     assert!(cli.run(&["exists", "-i", &image]).code == 0);
@@ -339,7 +412,10 @@ fn remove_names_drops_only_the_names_given() {
     assert_eq!(cli.ok(&["remove-names", "-n", "alias-one", "img"]), "");
     assert_eq!(cli.ok(&["get-names", "img"]), "img\nalias-two\n");
     // A name the image does not have is no error.
-    assert_eq!(cli.ok(&["remove-names", "-j", "-n", "zzz", "alias-two"]), "[\"img\",\"alias-two\"]\n");
+    assert_eq!(
+        cli.ok(&["remove-names", "-j", "-n", "zzz", "alias-two"]),
+        "[\"img\",\"alias-two\"]\n"
+    );
     // 1.57: removing every name prints null with -j.
     assert_eq!(cli.ok(&["remove-names", "-j", "-n", "alias-two", "-n", "img", &image]), "null\n");
     assert_eq!(cli.ok(&["get-names", &image]), "");
@@ -347,7 +423,8 @@ fn remove_names_drops_only_the_names_given() {
     cli.ok(&["removenames", "-n", "ctr", "ctr"]);
     assert!(!cli.ok(&["containers"]).contains("ctr"));
     // 1.57: an unknown ID or an empty one exits 1 ("layer not known" on stderr).
-    for args in [&["remove-names", "-n", "x", "nonexistent"][..], &["remove-names", "-n", "x", ""]] {
+    for args in [&["remove-names", "-n", "x", "nonexistent"][..], &["remove-names", "-n", "x", ""]]
+    {
         let run = cli.run(args);
         assert_eq!(run.code, 1, "{args:?}");
         assert!(!run.stderr.is_empty());
@@ -449,7 +526,8 @@ fn transient_store_keeps_containers_in_the_run_root() {
     let cli = Cli::vfs(&t);
     image_and_container(&cli, &t.dir);
     let id = cli.new_id(&["--transient-store", "create-container", "-n", "tr", "img"]);
-    let in_file = |path: PathBuf| fs::read_to_string(path).map(|text| text.contains(&id)).unwrap_or(false);
+    let in_file =
+        |path: PathBuf| fs::read_to_string(path).map(|text| text.contains(&id)).unwrap_or(false);
     assert!(in_file(t.run().join("vfs-containers/volatile-containers.json")));
     assert!(!in_file(t.graph().join("vfs-containers/containers.json")));
     assert!(!in_file(t.graph().join("vfs-containers/volatile-containers.json")));
@@ -476,7 +554,8 @@ fn storage_layers_and_create_storage_layer() {
     let mut ids: Vec<&str> = listed.lines().collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "not sorted: {ids:?}");
     ids.sort();
-    let container_layer = json(&cli.ok(&["container", "-j", "ctr"]))[0]["layer"].as_str().unwrap().to_string();
+    let container_layer =
+        json(&cli.ok(&["container", "-j", "ctr"]))[0]["layer"].as_str().unwrap().to_string();
     let mut expected = vec![layer.as_str(), container_layer.as_str(), "myid", child.as_str()];
     expected.sort();
     assert_eq!(ids, expected);
@@ -484,7 +563,13 @@ fn storage_layers_and_create_storage_layer() {
     assert!(!cli.ok(&["layers"]).contains("myid"));
     let run = cli.run(&["check"]);
     assert_eq!(run.code, 1);
-    assert!(run.stdout.contains("layer myid:\n layer myid: layer in lower level storage driver not accounted for\n"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "layer myid:\n layer myid: layer in lower level storage driver not accounted for\n"
+        ),
+        "{}",
+        run.stdout
+    );
     cli.ok(&["gc"]);
     assert_eq!(cli.ok(&["storage-layers"]).lines().count(), 2);
     // 1.57's vfs fails on an unknown parent ("Stat <dir>: no such file or directory"), exit 1.
@@ -515,7 +600,8 @@ fn config_prints_the_configured_store() {
     let t = TempStore::new("cli157-config");
     let cli = Cli::vfs(&t);
     let conf = t.dir.join("storage.conf");
-    fs::write(&conf, "[storage]\ndriver = \"vfs\"\ngraphroot = \"/g\"\nrunroot = \"/r\"\n").unwrap();
+    fs::write(&conf, "[storage]\ndriver = \"vfs\"\ngraphroot = \"/g\"\nrunroot = \"/r\"\n")
+        .unwrap();
     // 1.57 with such a file: {"runroot":"/r","root":"/g","RootlessStoragePath":"","driver":"vfs","PullOptions":null}
     assert_eq!(
         cli.ok(&["config", conf.to_str().unwrap()]),
@@ -538,7 +624,10 @@ fn commands_cstorage_cannot_carry_out_exit_1_and_say_why() {
         (&["dedup"][..], "dedup: deduplicating the files of image layers is not supported"),
         (&["dedup", "-j", "--hash-method", "sha256"], "not supported"),
         (&["unshare", "true"], "unshare: running a command in a user namespace is not supported"),
-        (&["applydiff-using-staging-dir", "layer", "/tmp"], "applydiff-using-staging-dir: applying a layer through a staging directory"),
+        (
+            &["applydiff-using-staging-dir", "layer", "/tmp"],
+            "applydiff-using-staging-dir: applying a layer through a staging directory",
+        ),
         (&["--unshare", "layers"], "--unshare: running in a user namespace is not supported"),
         (&["layers", "-U"], "--unshare: running in a user namespace is not supported"),
     ] {
@@ -563,7 +652,11 @@ fn odd_command_lines_exit_as_1_57_does() {
     for command in ["check", "gc", "storage-layers", "dedup"] {
         let run = cli.run(&[command, "extra"]);
         assert_eq!(run.code, 1, "{command}");
-        assert!(run.stdout.starts_with(&format!("{command}: too many arguments ([extra]).\nUsage: ")), "{command}: {}", run.stdout);
+        assert!(
+            run.stdout.starts_with(&format!("{command}: too many arguments ([extra]).\nUsage: ")),
+            "{command}: {}",
+            run.stdout
+        );
     }
     // 1.57: `check -m bogus` prints `time: invalid duration "bogus"`, exit 1.
     let run = cli.run(&["check", "-m", "bogus"]);
@@ -576,8 +669,16 @@ fn odd_command_lines_exit_as_1_57_does() {
     // --help on a new command: its usage, exit 125 as 1.57's mflag does.
     let run = cli.run(&["check", "--help"]);
     assert_eq!(run.code, 125);
-    assert!(run.stdout.starts_with("Usage: cstorage check \n\nCheck storage consistency\n"), "{}", run.stdout);
-    assert!(run.stderr.contains("--max, -m=24h") && run.stderr.contains("--repair, -r"), "{}", run.stderr);
+    assert!(
+        run.stdout.starts_with("Usage: cstorage check \n\nCheck storage consistency\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("--max, -m=24h") && run.stderr.contains("--repair, -r"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -605,11 +706,16 @@ fn help_lists_the_new_commands_and_flags() {
         ("--transient-store", "Transient store"),
         ("--unshare, -U", "Run in a user namespace (default false)"),
     ] {
-        assert!(text.lines().any(|l| l.starts_with(&format!("  {flag} ")) && l.ends_with(usage)), "--help lacks {flag}:\n{text}");
+        assert!(
+            text.lines().any(|l| l.starts_with(&format!("  {flag} ")) && l.ends_with(usage)),
+            "--help lacks {flag}:\n{text}"
+        );
     }
-    let run = Command::new(env!("CARGO_BIN_EXE_cstorage")).args(["mount", "--help"]).output().unwrap();
+    let run =
+        Command::new(env!("CARGO_BIN_EXE_cstorage")).args(["mount", "--help"]).output().unwrap();
     assert!(String::from_utf8_lossy(&run.stderr).contains("--read-only, --ro, -r"));
-    let run = Command::new(env!("CARGO_BIN_EXE_cstorage")).args(["layers", "--help"]).output().unwrap();
+    let run =
+        Command::new(env!("CARGO_BIN_EXE_cstorage")).args(["layers", "--help"]).output().unwrap();
     assert!(String::from_utf8_lossy(&run.stderr).contains("--quick, -q"));
 }
 
@@ -625,7 +731,10 @@ fn image_store_flag_puts_images_and_read_only_layers_under_it() {
     let rw_layer = cli.run(&["--image-store", &is, "create-layer", &image_layer]);
     assert_eq!(rw_layer.code, 0, "{}", rw_layer.stderr);
     let rw_layer = rw_layer.stdout.lines().next().unwrap().to_string();
-    assert!(images.join("vfs/dir").join(&image_layer).is_dir(), "create-layer -r: in the image store");
+    assert!(
+        images.join("vfs/dir").join(&image_layer).is_dir(),
+        "create-layer -r: in the image store"
+    );
     assert!(t.graph().join("vfs/dir").join(&rw_layer).is_dir(), "create-layer: in the graph root");
     let image = cli.run(&["--image-store", &is, "create-image", "-n", "split", &image_layer]);
     assert_eq!(image.code, 0, "{}", image.stderr);
@@ -642,14 +751,28 @@ fn image_store_flag_works_on_overlay_as_in_1_57() {
     let cli = Cli { graph: o.graph(), run: o.run(), driver: "overlay" };
     let images = o.dir().join("images");
     let is = images.display().to_string();
-    let first = cli.ok(&["--image-store", &is, "create-layer", "-r"]).lines().next().unwrap().to_string();
-    let second = cli.ok(&["--image-store", &is, "create-layer", "-r", &first]).lines().next().unwrap().to_string();
-    let rw_layer = cli.ok(&["--image-store", &is, "create-layer", &second]).lines().next().unwrap().to_string();
+    let first =
+        cli.ok(&["--image-store", &is, "create-layer", "-r"]).lines().next().unwrap().to_string();
+    let second = cli
+        .ok(&["--image-store", &is, "create-layer", "-r", &first])
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let rw_layer = cli
+        .ok(&["--image-store", &is, "create-layer", &second])
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
     // 1.57: image layers and their links under IS/overlay, the read-write one in G/overlay with
     // `lower` naming the image layers' links; an (unused) IS/l.
     let is_home = images.join("overlay");
     let link = |dir: &Path| fs::read_to_string(dir.join("link")).unwrap();
-    assert!(is_home.join(&first).join("empty").is_dir() && is_home.join(&second).join("lower").is_file());
+    assert!(
+        is_home.join(&first).join("empty").is_dir()
+            && is_home.join(&second).join("lower").is_file()
+    );
     assert!(is_home.join("l").join(link(&is_home.join(&first))).is_dir());
     assert!(images.join("l").is_dir());
     let rw_dir = o.graph().join("overlay").join(&rw_layer);
@@ -662,7 +785,11 @@ fn image_store_flag_works_on_overlay_as_in_1_57() {
     assert_eq!(merged, format!("{}\n", rw_dir.join("merged").display()));
     let line = o.mountinfo_line(&rw_dir.join("merged")).expect("mounted");
     // lowerdir=A:B (mount(2)) or lowerdir+=A,lowerdir+=B (fsconfig), each in IS/overlay/l.
-    assert!(line.contains(&format!("lowerdir={is}/overlay/l/")) || line.contains(&format!("lowerdir+={is}/overlay/l/")), "{line}");
+    assert!(
+        line.contains(&format!("lowerdir={is}/overlay/l/"))
+            || line.contains(&format!("lowerdir+={is}/overlay/l/")),
+        "{line}"
+    );
     cli.ok(&["--image-store", &is, "unmount", &rw_layer]);
     cli.ok(&["--image-store", &is, "create-image", "-n", "split", &second]);
     assert!(images.join("overlay-images/images.json").is_file());
@@ -670,7 +797,11 @@ fn image_store_flag_works_on_overlay_as_in_1_57() {
     cli.ok(&["--image-store", &is, "delete-layer", &rw_layer]);
     cli.ok(&["--image-store", &is, "delete-image", "split"]);
     assert!(!is_home.join(&first).exists() && !is_home.join(&second).exists());
-    assert_eq!(fs::read_dir(is_home.join("l")).unwrap().count(), 0, "the image layers' links are gone too");
+    assert_eq!(
+        fs::read_dir(is_home.join("l")).unwrap().count(),
+        0,
+        "the image layers' links are gone too"
+    );
     cli.ok(&["--image-store", &is, "shutdown", "-f"]);
     o.assert_nothing_mounted();
 }

@@ -44,7 +44,14 @@ impl Tool {
 
     fn store_args(&self) -> Vec<String> {
         let root = self.root.display();
-        let mut args = vec!["-g".into(), format!("{root}/graph"), "-R".into(), format!("{root}/run"), "-s".into(), self.driver.into()];
+        let mut args = vec![
+            "-g".into(),
+            format!("{root}/graph"),
+            "-R".into(),
+            format!("{root}/run"),
+            "-s".into(),
+            self.driver.into(),
+        ];
         for opt in &self.storage_opts {
             args.extend(["--storage-opt".to_string(), opt.clone()]);
         }
@@ -79,7 +86,11 @@ impl Tool {
         let mut full = self.store_args();
         full.extend(args.iter().map(|a| a.replace("{root}", &self.root.display().to_string())));
         let run = self.run_raw(&full, stdin);
-        Run { stdout: self.normalise(&run.stdout), stderr: self.normalise(&run.stderr), code: run.code }
+        Run {
+            stdout: self.normalise(&run.stdout),
+            stderr: self.normalise(&run.stderr),
+            code: run.code,
+        }
     }
 
     /// Store paths -> <ROOT>, times -> <TIME>, 64-hex IDs -> placeholders.
@@ -92,7 +103,8 @@ impl Tool {
             if let Some(len) = id_at(bytes, i) {
                 let id = &text[i..i + len];
                 let next = self.ids.len() + 1;
-                let placeholder = self.ids.entry(id.to_string()).or_insert_with(|| format!("<ID{next}>"));
+                let placeholder =
+                    self.ids.entry(id.to_string()).or_insert_with(|| format!("<ID{next}>"));
                 out.push_str(placeholder);
                 i += len;
             } else if let Some(len) = time_at(bytes, i) {
@@ -224,8 +236,16 @@ impl Pair {
     fn check_words(&mut self, args: &[&str], stdin: &[u8], words: &[&str]) -> Run {
         let (go, ours) = self.compare(args, stdin, Compare::Exact);
         for word in words {
-            assert!(go.stderr.contains(word), "[{}] {args:?}: Go's stderr lacks {word:?}: {go:?}", self.tag);
-            assert!(ours.stderr.contains(word), "[{}] {args:?}: our stderr lacks {word:?}: {ours:?}", self.tag);
+            assert!(
+                go.stderr.contains(word),
+                "[{}] {args:?}: Go's stderr lacks {word:?}: {go:?}",
+                self.tag
+            );
+            assert!(
+                ours.stderr.contains(word),
+                "[{}] {args:?}: our stderr lacks {word:?}: {ours:?}",
+                self.tag
+            );
         }
         ours
     }
@@ -234,7 +254,11 @@ impl Pair {
     fn compare(&mut self, args: &[&str], stdin: &[u8], compare: Compare) -> (Run, Run) {
         let go = self.go.run(args, stdin);
         let ours = self.ours.run(args, stdin);
-        let context = format!("[{}] containers-storage {}\n--- go ---\n{go:#?}\n--- ours ---\n{ours:#?}", self.tag, args.join(" "));
+        let context = format!(
+            "[{}] containers-storage {}\n--- go ---\n{go:#?}\n--- ours ---\n{ours:#?}",
+            self.tag,
+            args.join(" ")
+        );
         match compare {
             Compare::Exact => assert_eq!(go.stdout, ours.stdout, "stdout differs: {context}"),
             Compare::Unordered => {
@@ -243,7 +267,11 @@ impl Pair {
                     lines.sort();
                     lines.join("\n")
                 };
-                assert_eq!(sorted(&go.stdout), sorted(&ours.stdout), "stdout lines differ: {context}");
+                assert_eq!(
+                    sorted(&go.stdout),
+                    sorted(&ours.stdout),
+                    "stdout lines differ: {context}"
+                );
             }
             Compare::UnorderedJson => {
                 let sorted = |s: &str| match serde_json::from_str::<serde_json::Value>(s) {
@@ -254,10 +282,18 @@ impl Pair {
                     }
                     _ => s.to_string(),
                 };
-                assert_eq!(sorted(&go.stdout), sorted(&ours.stdout), "stdout elements differ: {context}");
+                assert_eq!(
+                    sorted(&go.stdout),
+                    sorted(&ours.stdout),
+                    "stdout elements differ: {context}"
+                );
             }
         }
-        assert_eq!(go.stderr.is_empty(), ours.stderr.is_empty(), "stderr presence differs: {context}");
+        assert_eq!(
+            go.stderr.is_empty(),
+            ours.stderr.is_empty(),
+            "stderr presence differs: {context}"
+        );
         assert_eq!(go.code, ours.code, "exit code differs: {context}");
         (go, ours)
     }
@@ -299,7 +335,11 @@ fn overlay_works() -> bool {
 }
 
 fn go_available() -> bool {
-    Command::new("containers-storage").arg("--help").output().map(|o| o.status.success()).unwrap_or(false)
+    Command::new("containers-storage")
+        .arg("--help")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
 }
 
 macro_rules! require_go {
@@ -313,8 +353,17 @@ macro_rules! require_go {
 
 /// The commands containers-storage 1.57 added, which cstorage lists and 1.43 does not.
 const COMMANDS_NEW_IN_1_57: &[&str] = &[
-    "check", "config", "create-storage-layer", "dedup", "applydiff-using-staging-dir", "gc", "get-image-dir",
-    "get-image-run-dir", "storage-layers", "remove-names", "unshare",
+    "check",
+    "config",
+    "create-storage-layer",
+    "dedup",
+    "applydiff-using-staging-dir",
+    "gc",
+    "get-image-dir",
+    "get-image-run-dir",
+    "storage-layers",
+    "remove-names",
+    "unshare",
 ];
 
 /// Commands of cstorage's own (images in and out as OCI layouts), in no containers-storage.
@@ -325,7 +374,12 @@ const COMMANDS_OF_OURS: &[&str] = &["import-oci", "export-oci"];
 fn without_1_57_commands(usage: &str) -> String {
     usage
         .split_inclusive('\n')
-        .filter(|line| !COMMANDS_NEW_IN_1_57.iter().chain(COMMANDS_OF_OURS).any(|c| line.starts_with(&format!("  {c} "))))
+        .filter(|line| {
+            !COMMANDS_NEW_IN_1_57
+                .iter()
+                .chain(COMMANDS_OF_OURS)
+                .any(|c| line.starts_with(&format!("  {c} ")))
+        })
         .collect()
 }
 
@@ -335,11 +389,22 @@ fn without_1_57_commands(usage: &str) -> String {
 /// as 1.43's `--ro, -r`: what 1.43 prints. (None of these is the widest entry, so the column
 /// does not move.)
 fn options_as_1_43(options: &str) -> String {
-    const ADDED: &[&str] = &["  --image-store ", "  --transient-store ", "  --unshare, -U ", "  --quick, -q ", "  --created "];
+    const ADDED: &[&str] = &[
+        "  --image-store ",
+        "  --transient-store ",
+        "  --unshare, -U ",
+        "  --quick, -q ",
+        "  --created ",
+    ];
     options
         .split_inclusive('\n')
         .filter(|line| !ADDED.iter().any(|a| line.starts_with(a)))
-        .map(|line| line.replace("--read-only, --ro, -r", &format!("--ro, -r{}", " ".repeat("--read-only, ".len()))))
+        .map(|line| {
+            line.replace(
+                "--read-only, --ro, -r",
+                &format!("--ro, -r{}", " ".repeat("--read-only, ".len())),
+            )
+        })
         .collect()
 }
 
@@ -362,24 +427,87 @@ fn without_note(text: &str) -> String {
 }
 
 const COMMANDS: &[&str] = &[
-    "container", "list-container-data", "get-container-data", "get-container-data-size",
-    "get-container-data-digest", "set-container-data", "get-container-dir", "get-container-run-dir",
-    "container-parent-owners", "containers", "create-layer", "import-layer", "create-image",
-    "create-container", "delete", "delete-layer", "delete-image", "delete-container", "changes",
-    "diffsize", "diff", "applydiff", "exists", "image", "list-image-data", "get-image-data",
-    "get-image-data-size", "get-image-data-digest", "set-image-data", "images", "images-by-digest",
-    "layer", "layer-parent-owners", "list-layer-data", "get-layer-data", "set-layer-data", "layers",
-    "metadata", "set-metadata", "mount", "unmount", "mounted", "get-names", "add-names", "set-names",
-    "shutdown", "status", "version", "wipe",
+    "container",
+    "list-container-data",
+    "get-container-data",
+    "get-container-data-size",
+    "get-container-data-digest",
+    "set-container-data",
+    "get-container-dir",
+    "get-container-run-dir",
+    "container-parent-owners",
+    "containers",
+    "create-layer",
+    "import-layer",
+    "create-image",
+    "create-container",
+    "delete",
+    "delete-layer",
+    "delete-image",
+    "delete-container",
+    "changes",
+    "diffsize",
+    "diff",
+    "applydiff",
+    "exists",
+    "image",
+    "list-image-data",
+    "get-image-data",
+    "get-image-data-size",
+    "get-image-data-digest",
+    "set-image-data",
+    "images",
+    "images-by-digest",
+    "layer",
+    "layer-parent-owners",
+    "list-layer-data",
+    "get-layer-data",
+    "set-layer-data",
+    "layers",
+    "metadata",
+    "set-metadata",
+    "mount",
+    "unmount",
+    "mounted",
+    "get-names",
+    "add-names",
+    "set-names",
+    "shutdown",
+    "status",
+    "version",
+    "wipe",
 ];
 
 const ALIASES: &[&str] = &[
-    "createlayer", "importlayer", "createimage", "createcontainer", "deletelayer", "deleteimage",
-    "deletecontainer", "listcontainerdata", "getcontainerdata", "getcontainerdatasize",
-    "getcontainerdatadigest", "setcontainerdata", "getcontainerdir", "getcontainerrundir",
-    "listimagedata", "getimagedata", "getimagedatasize", "getimagedatadigest", "setimagedata",
-    "listlayerdata", "getlayerdata", "setlayerdata", "getnames", "addnames", "setnames", "setmetadata",
-    "umount", "diff-size", "apply-diff",
+    "createlayer",
+    "importlayer",
+    "createimage",
+    "createcontainer",
+    "deletelayer",
+    "deleteimage",
+    "deletecontainer",
+    "listcontainerdata",
+    "getcontainerdata",
+    "getcontainerdatasize",
+    "getcontainerdatadigest",
+    "setcontainerdata",
+    "getcontainerdir",
+    "getcontainerrundir",
+    "listimagedata",
+    "getimagedata",
+    "getimagedatasize",
+    "getimagedatadigest",
+    "setimagedata",
+    "listlayerdata",
+    "getlayerdata",
+    "setlayerdata",
+    "getnames",
+    "addnames",
+    "setnames",
+    "setmetadata",
+    "umount",
+    "diff-size",
+    "apply-diff",
 ];
 
 #[test]
@@ -387,12 +515,30 @@ fn usage_help_and_flag_errors_match() {
     require_go!();
     let mut p = Pair::new("usage");
     // Without store flags: the tool's own usage and parse errors.
-    for args in [&[][..], &["--help"], &["-h"], &["-help"], &["--bogus"], &["-x", "layers"], &["-g"], &["-Dj", "layers"], &["nosuchcommand"]] {
+    for args in [
+        &[][..],
+        &["--help"],
+        &["-h"],
+        &["-help"],
+        &["--bogus"],
+        &["-x", "layers"],
+        &["-g"],
+        &["-Dj", "layers"],
+        &["nosuchcommand"],
+    ] {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let go = p.go.run_raw(&args, b"");
         let ours = p.ours.run_raw(&args, b"");
-        assert_eq!(go.stdout, options_as_1_43(&without_1_57_commands(&ours.stdout)), "stdout of {args:?}");
-        assert_eq!(go.stderr.is_empty(), ours.stderr.is_empty(), "stderr of {args:?}: {go:?} {ours:?}");
+        assert_eq!(
+            go.stdout,
+            options_as_1_43(&without_1_57_commands(&ours.stdout)),
+            "stdout of {args:?}"
+        );
+        assert_eq!(
+            go.stderr.is_empty(),
+            ours.stderr.is_empty(),
+            "stderr of {args:?}: {go:?} {ours:?}"
+        );
         assert_eq!(go.code, ours.code, "exit code of {args:?}");
     }
     // Every subcommand's help (stdout heading; stderr holds the options, with our store as
@@ -413,10 +559,22 @@ fn usage_help_and_flag_errors_match() {
         p.check(&[name, "--no-such-flag"]);
     }
     for args in [
-        &["container"][..], &["get-image-data", "x"], &["create-container"], &["create-container", "a", "b"],
-        &["create-layer", "a", "b"], &["changes", "a", "b", "c"], &["images-by-digest"], &["set-metadata", "a", "b"],
-        &["list-layer-data", "a", "b"], &["layers", "-j=maybe"], &["layers", "-x"], &["create-layer", "-n"],
-        &["layers", "-tj"], &["layers", "--", "-j"], &["layers", "extra", "args"], &["layers", "-h"],
+        &["container"][..],
+        &["get-image-data", "x"],
+        &["create-container"],
+        &["create-container", "a", "b"],
+        &["create-layer", "a", "b"],
+        &["changes", "a", "b", "c"],
+        &["images-by-digest"],
+        &["set-metadata", "a", "b"],
+        &["list-layer-data", "a", "b"],
+        &["layers", "-j=maybe"],
+        &["layers", "-x"],
+        &["create-layer", "-n"],
+        &["layers", "-tj"],
+        &["layers", "--", "-j"],
+        &["layers", "extra", "args"],
+        &["layers", "-h"],
     ] {
         p.check(args);
     }
@@ -444,7 +602,17 @@ fn layers_images_and_containers_match() {
     p.check(&["layer", "base", "mid", "fixed-layer-id"]);
     p.check(&["layer", "-j", "mid2", "no-such-layer"]);
     p.check(&["create-image", "-n", "example.com/app:1", "-n", "app", "fixed-layer-id"]);
-    p.check(&["create-image", "-j", "-m", "some <meta> & more", "-d", &format!("sha256:{}", "ab".repeat(32)), "-n", "img2", "other"]);
+    p.check(&[
+        "create-image",
+        "-j",
+        "-m",
+        "some <meta> & more",
+        "-d",
+        &format!("sha256:{}", "ab".repeat(32)),
+        "-n",
+        "img2",
+        "other",
+    ]);
     p.check(&["create-image", "-i", "fixed-image-id", "base"]);
     p.check(&["create-image", "-n", "app", "base"]);
     p.check(&["create-image", "-i", "fixed-image-id", "base"]);
@@ -479,7 +647,15 @@ fn layers_images_and_containers_match() {
     p.check(&["container-parent-owners", "web"]);
     p.check(&["container-parent-owners", "-j", "web", "nothing"]);
     // ID-mapped layers: a child takes its parent's maps; parent owners need a mount.
-    p.check(&["create-layer", "-i", "mapped", "--uidmap", "0:100000:65536", "--gidmap", "0:200000:65536"]);
+    p.check(&[
+        "create-layer",
+        "-i",
+        "mapped",
+        "--uidmap",
+        "0:100000:65536",
+        "--gidmap",
+        "0:200000:65536",
+    ]);
     p.check(&["create-layer", "-j", "-i", "mapped-child", "mapped"]);
     p.check(&["create-layer", "-j", "-i", "host-gids", "--hostgidmap", "mapped"]);
     p.check(&["layer", "mapped", "mapped-child", "host-gids"]);
@@ -527,7 +703,10 @@ fn big_data_matches() {
         p.check(&[get, owner, "manifest"]);
         p.check(&[get, owner, "Weird:Key"]);
         p.check(&[get, "-f", "{root}/out", owner, "manifest"]);
-        assert_eq!(std::fs::read(p.go.root.join("out")).unwrap(), std::fs::read(p.ours.root.join("out")).unwrap());
+        assert_eq!(
+            std::fs::read(p.go.root.join("out")).unwrap(),
+            std::fs::read(p.ours.root.join("out")).unwrap()
+        );
         p.check(&[get, owner, "no-such-key"]);
         p.check(&[get, "nothing", "manifest"]);
         if kind != "layer" {
@@ -699,7 +878,13 @@ fn copy_matches() {
                     use std::os::unix::fs::MetadataExt;
                     let rel = path.strip_prefix(&dir).unwrap().display().to_string();
                     let size = if meta.is_dir() { 0 } else { meta.len() };
-                    format!("{layer}/{rel} {:o} {}:{} {size} {:?}", meta.mode(), meta.uid(), meta.gid(), xattrs_of(&path))
+                    format!(
+                        "{layer}/{rel} {:o} {}:{} {size} {:?}",
+                        meta.mode(),
+                        meta.uid(),
+                        meta.gid(),
+                        xattrs_of(&path)
+                    )
                 })
                 .collect();
             entries.sort();
@@ -711,28 +896,49 @@ fn copy_matches() {
     // Deliberate difference: Go's copy of a single file drops its xattrs (CopyFileWithTar builds
     // the header without them); ours keeps them as it does for files inside a directory.
     for single in ["L1/x ", "L2/from1 "] {
-        assert!(ours.iter().any(|l| l.starts_with(single) && l.ends_with("[\"user.cs.origin=\\\"host\\\"\"]")), "{single}: {ours:#?}");
+        assert!(
+            ours.iter()
+                .any(|l| l.starts_with(single) && l.ends_with("[\"user.cs.origin=\\\"host\\\"\"]")),
+            "{single}: {ours:#?}"
+        );
     }
     let without_single_file_xattrs: Vec<String> = ours
         .iter()
-        .map(|l| if l.starts_with("L1/x ") || l.starts_with("L2/from1 ") { format!("{} []", &l[..l.find(" [").unwrap()]) } else { l.clone() })
+        .map(|l| {
+            if l.starts_with("L1/x ") || l.starts_with("L2/from1 ") {
+                format!("{} []", &l[..l.find(" [").unwrap()])
+            } else {
+                l.clone()
+            }
+        })
         .collect();
     assert_eq!(listing(&p.go), without_single_file_xattrs);
     assert!(!ours.iter().any(|l| l.contains("trusted.cs.private")), "{ours:#?}");
 }
 
 fn set_xattr(path: &Path, name: &str, value: &[u8]) {
-    let (p, n) = (std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap(), std::ffi::CString::new(name).unwrap());
+    let (p, n) = (
+        std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap(),
+        std::ffi::CString::new(name).unwrap(),
+    );
     // SAFETY: valid C strings and a buffer of the given length.
-    let rc = unsafe { libc::lsetxattr(p.as_ptr(), n.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+    let rc =
+        unsafe { libc::lsetxattr(p.as_ptr(), n.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
     assert_eq!(rc, 0, "setting {name} on {}: {}", path.display(), std::io::Error::last_os_error());
 }
 
 /// "name=value" of every xattr, sorted (getfattr's view, with the trusted namespace: we are root).
 fn xattrs_of(path: &Path) -> Vec<String> {
-    let out = Command::new("getfattr").args(["-h", "-d", "-m", "-", "--absolute-names"]).arg(path).output().unwrap();
-    let mut lines: Vec<String> =
-        String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.contains('=')).map(str::to_string).collect();
+    let out = Command::new("getfattr")
+        .args(["-h", "-d", "-m", "-", "--absolute-names"])
+        .arg(path)
+        .output()
+        .unwrap();
+    let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains('='))
+        .map(str::to_string)
+        .collect();
     lines.sort();
     lines
 }
@@ -781,23 +987,46 @@ fn cross_read(writer_is_ours: bool) {
     write(&["set-metadata", "-m", "base meta", "base"], b"");
     let manifest_digest = cstorage::digest::sha256_of(b"{\"manifest\":true}");
     for args in [
-        &["layers"][..], &["layers", "-j"], &["layers", "-t"], &["images"], &["images", "-j"], &["containers", "-j"],
-        &["image", "example.com/app:latest"], &["container", "web"], &["container", "-j", "web"], &["layer", "-j", "child"],
-        &["get-names", "-j", "other"], &["metadata", "-j", "base", "web", "other"], &["list-layer-data", "child"],
-        &["get-layer-data", "child", "notes"], &["get-image-data", "example.com/app:latest", "manifest"],
-        &["get-container-data-digest", "web", "state.json"], &["mounted", "web"], &["exists", "-j", "web", "doomed"],
+        &["layers"][..],
+        &["layers", "-j"],
+        &["layers", "-t"],
+        &["images"],
+        &["images", "-j"],
+        &["containers", "-j"],
+        &["image", "example.com/app:latest"],
+        &["container", "web"],
+        &["container", "-j", "web"],
+        &["layer", "-j", "child"],
+        &["get-names", "-j", "other"],
+        &["metadata", "-j", "base", "web", "other"],
+        &["list-layer-data", "child"],
+        &["get-layer-data", "child", "notes"],
+        &["get-image-data", "example.com/app:latest", "manifest"],
+        &["get-container-data-digest", "web", "state.json"],
+        &["mounted", "web"],
+        &["exists", "-j", "web", "doomed"],
         &["images-by-digest", "-j", &manifest_digest],
     ] {
         let mut full = store.clone();
         full.extend(args.iter().map(|s| s.to_string()));
         let by_go = go.run_raw(&full, b"");
         let by_ours = ours.run_raw(&full, b"");
-        assert_eq!(by_go.stdout, by_ours.stdout, "{args:?} on a store written by {}", if writer_is_ours { "cstorage" } else { "Go" });
+        assert_eq!(
+            by_go.stdout,
+            by_ours.stdout,
+            "{args:?} on a store written by {}",
+            if writer_is_ours { "cstorage" } else { "Go" }
+        );
         assert_eq!(by_go.code, by_ours.code, "{args:?}");
     }
     // And the other tool can change what the writer made.
     let reader = if writer_is_ours { &go } else { &ours };
-    for args in [&["unmount", "web"][..], &["delete-container", "web"], &["delete-image", "example.com/app:1"], &["wipe"]] {
+    for args in [
+        &["unmount", "web"][..],
+        &["delete-container", "web"],
+        &["delete-image", "example.com/app:1"],
+        &["wipe"],
+    ] {
         let mut full = store.clone();
         full.extend(args.iter().map(|s| s.to_string()));
         let run = reader.run_raw(&full, b"");
@@ -893,7 +1122,8 @@ fn sorted_tar_entries(tool: &Tool, file: &str) -> Vec<String> {
 /// Set a path's modification time to a fixed value (directories' change when entries move).
 fn pin_time(path: &Path) {
     let file = std::fs::File::open(path).unwrap();
-    file.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_650_000_000)).unwrap();
+    file.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_650_000_000))
+        .unwrap();
 }
 
 #[test]
@@ -937,7 +1167,11 @@ fn tar_import_export_matches() {
         let read = |tool: &Tool| {
             let data = std::fs::read(tool.root.join("out.tar")).unwrap();
             assert_eq!(data.starts_with(&[0x1f, 0x8b]), expect_gzip, "{args:?}");
-            if expect_gzip { gunzip(&data) } else { data }
+            if expect_gzip {
+                gunzip(&data)
+            } else {
+                data
+            }
         };
         assert_eq!(read(&p.go), first, "{args:?} (Go)");
         assert_eq!(read(&p.ours), first, "{args:?} (ours)");
@@ -1019,7 +1253,10 @@ fn deliberate_improvements_over_the_go_tool() {
     // store; the configuration's options for other drivers do not break the chosen one.
     let root = p.ours.root.display().to_string();
     let args: Vec<String> =
-        ["layers", "-g", &format!("{root}/graph"), "-R", &format!("{root}/run"), "-s", "vfs"].iter().map(|s| s.to_string()).collect();
+        ["layers", "-g", &format!("{root}/graph"), "-R", &format!("{root}/run"), "-s", "vfs"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
     let ours = p.ours.run_raw(&args, b"");
     assert_eq!(ours.code, 0, "{ours:?}");
     assert!(ours.stdout.contains("L1"), "{ours:?}");
@@ -1038,7 +1275,14 @@ fn additional_image_stores_match() {
     let mut p = Pair::new("image-store");
     let ais = p.go.root.parent().unwrap().join("ais");
     let ais_args = |args: &[&str]| {
-        let mut full = vec!["-g".to_string(), format!("{}/graph", ais.display()), "-R".into(), format!("{}/run", ais.display()), "-s".into(), "vfs".into()];
+        let mut full = vec![
+            "-g".to_string(),
+            format!("{}/graph", ais.display()),
+            "-R".into(),
+            format!("{}/run", ais.display()),
+            "-s".into(),
+            "vfs".into(),
+        ];
         full.extend(args.iter().map(|a| a.to_string()));
         full
     };
@@ -1051,10 +1295,22 @@ fn additional_image_stores_match() {
     for args in [
         vec!["import-layer", "-i", "B", "-n", "ro-base", "-f", "{ais}/base.tar"],
         vec!["import-layer", "-i", "T", "-n", "ro-top", "-f", "{ais}/top.tar", "B"],
-        vec!["create-image", "-i", "I", "-n", "example.com/ro:v1", "-n", "shared:name", "-m", "meta", "T"],
+        vec![
+            "create-image",
+            "-i",
+            "I",
+            "-n",
+            "example.com/ro:v1",
+            "-n",
+            "shared:name",
+            "-m",
+            "meta",
+            "T",
+        ],
         vec!["set-image-data", "-f", "{ais}/manifest", "I", "manifest"],
     ] {
-        let args: Vec<String> = args.iter().map(|a| a.replace("{ais}", &ais.display().to_string())).collect();
+        let args: Vec<String> =
+            args.iter().map(|a| a.replace("{ais}", &ais.display().to_string())).collect();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let run = p.go.run_raw(&ais_args(&args), b"");
         assert_eq!(run.code, 0, "{run:?}");
@@ -1068,7 +1324,13 @@ fn additional_image_stores_match() {
     p.check(&["images", "-j"]);
     p.check(&["layers"]);
     p.check(&["layers", "-j"]);
-    assert_eq!(p.check(&["image", "example.com/ro:v1", "shared:name"]).stdout.matches("Read Only: true").count(), 1);
+    assert_eq!(
+        p.check(&["image", "example.com/ro:v1", "shared:name"])
+            .stdout
+            .matches("Read Only: true")
+            .count(),
+        1
+    );
     p.check(&["image", "-j", "I"]);
     p.check(&["layer", "ro-top", "B"]);
     p.check(&["layer", "-j", "T"]);
@@ -1076,13 +1338,21 @@ fn additional_image_stores_match() {
     p.check(&["list-image-data", "example.com/ro:v1"]);
     p.check(&["get-image-data-size", "I", "manifest"]);
     p.check(&["get-image-data-digest", "I", "manifest"]);
-    p.check(&["images-by-digest", &format!("sha256:{}", "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a")]);
+    p.check(&[
+        "images-by-digest",
+        &format!("sha256:{}", "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"),
+    ]);
     p.check(&["get-names", "I"]);
     p.check(&["metadata", "I"]);
     p.check(&["exists", "-i", "I"]);
     p.check(&["diff", "-u", "-f", "{root}/top.tar", "T"]);
     for tool in [&p.go, &p.ours] {
-        assert_eq!(std::fs::read(tool.root.join("top.tar")).unwrap(), top, "{}", tool.exe.display());
+        assert_eq!(
+            std::fs::read(tool.root.join("top.tar")).unwrap(),
+            top,
+            "{}",
+            tool.exe.display()
+        );
     }
     p.check(&["diffsize", "T"]);
     p.check_unordered(&["changes", "T"]);
@@ -1125,7 +1395,10 @@ fn additional_image_stores_match() {
     p.check(&["delete-container", "ctr"]);
     // (1.43 deletes the record, then fails on the store's layers.)
     assert_eq!(p.ours(&["delete-image", "x:1"]).code, 0);
-    assert!(p.ours(&["image", "I"]).stdout.contains("Read Only: true"), "the store's record is found again");
+    assert!(
+        p.ours(&["image", "I"]).stdout.contains("Read Only: true"),
+        "the store's record is found again"
+    );
     // Deliberate difference: Go lets our records take the store's IDs; we refuse.
     assert_eq!(p.go(&["create-layer", "-i", "B"]).code, 0);
     assert_eq!(p.ours(&["create-layer", "-i", "B"]).code, 1);
@@ -1176,7 +1449,12 @@ fn overlay_commands_match() {
     // The imported layer exports byte for byte; changes and sizes agree.
     p.check(&["diff", "-u", "-f", "{root}/out.tar", "base"]);
     for tool in [&p.go, &p.ours] {
-        assert_eq!(std::fs::read(tool.root.join("out.tar")).unwrap(), base, "{}", tool.exe.display());
+        assert_eq!(
+            std::fs::read(tool.root.join("out.tar")).unwrap(),
+            base,
+            "{}",
+            tool.exe.display()
+        );
     }
     p.check_unordered(&["changes", "base"]);
     p.check(&["diffsize", "base"]);
@@ -1188,7 +1466,11 @@ fn overlay_commands_match() {
     p.check(&["shutdown"]);
     for tool in [&p.go, &p.ours] {
         let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-        assert!(!mounts.contains(tool.root.to_str().unwrap()), "{} left mounts behind", tool.exe.display());
+        assert!(
+            !mounts.contains(tool.root.to_str().unwrap()),
+            "{} left mounts behind",
+            tool.exe.display()
+        );
     }
 }
 
@@ -1223,8 +1505,10 @@ fn empty_arguments_mean_none() {
 fn error_messages_carry_the_go_tools_words() {
     require_go!();
     let mut p = Pair::new("error-words");
-    let whole = layer_tar(&[("etc/big.bin", &[0x5au8; 5000]), ("etc/small.txt", b"small\n")], &["etc/"]);
-    let junk: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8 | 1).collect();
+    let whole =
+        layer_tar(&[("etc/big.bin", &[0x5au8; 5000]), ("etc/small.txt", b"small\n")], &["etc/"]);
+    let junk: Vec<u8> =
+        (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8 | 1).collect();
     let second_header = 512 + 512 + 5120;
     let cases: [(&str, Vec<u8>, &str); 4] = [
         ("junk", junk, "invalid tar header"),
@@ -1253,7 +1537,11 @@ fn error_messages_carry_the_go_tools_words() {
         for tool in [&p.go, &p.ours] {
             std::fs::write(tool.root.join(file), stream).unwrap();
         }
-        p.check_words(&["applydiff", "-f", &format!("{{root}}/{file}"), "target"], b"", &["unexpected EOF"]);
+        p.check_words(
+            &["applydiff", "-f", &format!("{{root}}/{file}"), "target"],
+            b"",
+            &["unexpected EOF"],
+        );
     }
     p.check(&["layers", "-j"]);
 
@@ -1261,11 +1549,27 @@ fn error_messages_carry_the_go_tools_words() {
     p.check(&["create-container", "-i", "container-x", "image-x"]);
     p.check_words(&["get-layer-data", "target", "no-such-key"], b"", &["does not exist"]);
     p.check_words(&["get-image-data", "image-x", "no-such-key"], b"", &["does not exist"]);
-    p.check_words(&["get-container-data", "container-x", "no-such-key"], b"", &["no such file or directory"]);
+    p.check_words(
+        &["get-container-data", "container-x", "no-such-key"],
+        b"",
+        &["no such file or directory"],
+    );
     p.check_words(&["get-image-data-size", "image-x", "no-such-key"], b"", &["size is not known"]);
-    p.check_words(&["get-container-data-size", "container-x", "no-such-key"], b"", &["size is not known"]);
-    p.check_words(&["get-image-data-digest", "image-x", "no-such-key"], b"", &["could not compute digest of item"]);
-    p.check_words(&["get-container-data-digest", "container-x", "no-such-key"], b"", &["could not compute digest of item"]);
+    p.check_words(
+        &["get-container-data-size", "container-x", "no-such-key"],
+        b"",
+        &["size is not known"],
+    );
+    p.check_words(
+        &["get-image-data-digest", "image-x", "no-such-key"],
+        b"",
+        &["could not compute digest of item"],
+    );
+    p.check_words(
+        &["get-container-data-digest", "container-x", "no-such-key"],
+        b"",
+        &["could not compute digest of item"],
+    );
 }
 
 /// `layer-parent-owners` and `container-parent-owners` where the set is empty (no maps, or maps
@@ -1276,8 +1580,25 @@ fn parent_owners_match_on(driver: &'static str) {
     p.check(&["create-layer", "-i", "plain-layer"]);
     p.check(&["create-image", "-i", "owners-img", "plain-layer"]);
     p.check(&["create-container", "-i", "unmapped-ctr", "owners-img"]);
-    p.check(&["create-layer", "-i", "rooted-layer", "--uidmap", "0:0:1000", "--gidmap", "0:0:1000"]);
-    p.check(&["create-container", "-i", "rooted-ctr", "--uidmap", "0:0:1000", "--gidmap", "0:0:1000", "owners-img"]);
+    p.check(&[
+        "create-layer",
+        "-i",
+        "rooted-layer",
+        "--uidmap",
+        "0:0:1000",
+        "--gidmap",
+        "0:0:1000",
+    ]);
+    p.check(&[
+        "create-container",
+        "-i",
+        "rooted-ctr",
+        "--uidmap",
+        "0:0:1000",
+        "--gidmap",
+        "0:0:1000",
+        "owners-img",
+    ]);
     p.check(&["layer-parent-owners", "plain-layer"]);
     p.check(&["layer-parent-owners", "-j", "plain-layer"]);
     p.check(&["container-parent-owners", "unmapped-ctr"]);
@@ -1290,7 +1611,16 @@ fn parent_owners_match_on(driver: &'static str) {
         if ctr == "shifted-ctr" {
             // Made only now: 1.43's vfs chowns vfs/dir to the root of each new layer's maps,
             // which changes what the parent owners of containers made before are.
-            p.check(&["create-container", "-i", ctr, "--uidmap", "0:100000:65536", "--gidmap", "0:200000:65536", "owners-img"]);
+            p.check(&[
+                "create-container",
+                "-i",
+                ctr,
+                "--uidmap",
+                "0:100000:65536",
+                "--gidmap",
+                "0:200000:65536",
+                "owners-img",
+            ]);
         }
         p.check(&["container-parent-owners", ctr]);
         p.check(&["mount", ctr]);
@@ -1313,7 +1643,10 @@ fn empty_parent_owner_sets_match() {
 /// The modification times of `paths` under a layer's directory, as whole seconds.
 fn mtimes_under(dir: &Path, paths: &[&str]) -> Vec<(String, i64)> {
     use std::os::unix::fs::MetadataExt;
-    paths.iter().map(|p| (p.to_string(), std::fs::symlink_metadata(dir.join(p)).unwrap().mtime())).collect()
+    paths
+        .iter()
+        .map(|p| (p.to_string(), std::fs::symlink_metadata(dir.join(p)).unwrap().mtime()))
+        .collect()
 }
 
 /// A GNU tar whose times lie before 1970 (GNU tar stores them in base-256 as negative numbers):
@@ -1325,7 +1658,12 @@ fn pre_1970_times_match_on(driver: &'static str) {
     std::fs::create_dir_all(src.join("etc")).unwrap();
     std::fs::write(src.join("etc/old.txt"), b"from 1960\n").unwrap();
     std::os::unix::fs::symlink("old.txt", src.join("etc/old-link")).unwrap();
-    let status = Command::new("touch").args(["-h", "-d", "1960-01-01T00:00:00Z"]).args(["etc/old.txt", "etc/old-link", "etc"]).current_dir(&src).status().unwrap();
+    let status = Command::new("touch")
+        .args(["-h", "-d", "1960-01-01T00:00:00Z"])
+        .args(["etc/old.txt", "etc/old-link", "etc"])
+        .current_dir(&src)
+        .status()
+        .unwrap();
     assert!(status.success());
     let tar_path = p.go.root.parent().unwrap().join("old.tar");
     let status = Command::new("tar")
@@ -1350,7 +1688,12 @@ fn pre_1970_times_match_on(driver: &'static str) {
     for layer in ["old-times", "applied-old-times"] {
         p.check(&["diff", "-u", "-f", "{root}/out.tar", layer]);
         for tool in [&p.go, &p.ours] {
-            assert_eq!(std::fs::read(tool.root.join("out.tar")).unwrap(), tar, "{layer}: {}", tool.exe.display());
+            assert_eq!(
+                std::fs::read(tool.root.join("out.tar")).unwrap(),
+                tar,
+                "{layer}: {}",
+                tool.exe.display()
+            );
         }
         let dir = |tool: &Tool| match driver {
             "vfs" => tool.root.join("graph/vfs/dir").join(layer),
@@ -1416,7 +1759,11 @@ fn overlay_changes_of_a_directory_deleted_and_recreated_match() {
         p.check_unordered_json(&["changes", "-j", layer]);
         p.check(&["diffsize", layer]);
         p.check(&["diff", "-u", "-f", "{root}/out.tar", layer]);
-        assert_eq!(sorted_tar_entries(&p.go, "out.tar"), sorted_tar_entries(&p.ours, "out.tar"), "{layer}");
+        assert_eq!(
+            sorted_tar_entries(&p.go, "out.tar"),
+            sorted_tar_entries(&p.ours, "out.tar"),
+            "{layer}"
+        );
     }
     p.check(&["shutdown"]);
 }
@@ -1425,7 +1772,8 @@ fn overlay_changes_of_a_directory_deleted_and_recreated_match() {
 fn owner_in_mount(tool: &mut Tool, key: &str, path: &str) -> (u32, u32) {
     use std::os::unix::fs::MetadataExt;
     // Raw: the mount point holds the layer's ID, which normalising would replace.
-    let mount = tool.run_raw(&[tool.store_args(), vec!["mount".into(), key.into()]].concat(), b"").stdout;
+    let mount =
+        tool.run_raw(&[tool.store_args(), vec!["mount".into(), key.into()]].concat(), b"").stdout;
     let md = std::fs::metadata(Path::new(mount.trim()).join(path)).unwrap();
     assert_eq!(tool.run(&["unmount", key], b"").code, 0);
     (md.uid(), md.gid())
@@ -1436,17 +1784,36 @@ fn owner_in_mount(tool: &mut Tool, key: &str, path: &str) -> (u32, u32) {
 /// whose owner was really changed is listed. A fresh container with its own maps has size 0.
 fn id_mapped_changes_match_on(driver: &'static str) {
     let mut p = Pair::with_driver(&format!("mapped-changes-{driver}"), driver);
-    let files: Vec<(String, Vec<u8>)> = (1..=5).map(|i| (format!("etc/file{i}"), format!("{i}\n").into_bytes())).collect();
+    let files: Vec<(String, Vec<u8>)> =
+        (1..=5).map(|i| (format!("etc/file{i}"), format!("{i}\n").into_bytes())).collect();
     let files: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
     let base = layer_tar(&files, &["etc/"]);
     for tool in [&p.go, &p.ours] {
         std::fs::write(tool.root.join("base.tar"), &base).unwrap();
     }
     p.check(&["import-layer", "-i", "unmapped-base", "-f", "{root}/base.tar"]);
-    p.check(&["create-layer", "-i", "shifted", "--uidmap", "0:100000:65536", "--gidmap", "0:100000:65536", "unmapped-base"]);
+    p.check(&[
+        "create-layer",
+        "-i",
+        "shifted",
+        "--uidmap",
+        "0:100000:65536",
+        "--gidmap",
+        "0:100000:65536",
+        "unmapped-base",
+    ]);
     for tool in [&mut p.go, &mut p.ours] {
-        let mount = tool.run(&["mount", "shifted"], b"").stdout.trim().replace("<ROOT>", &tool.root.display().to_string());
-        std::os::unix::fs::lchown(Path::new(&mount).join("etc/file3"), Some(100_001), Some(100_001)).unwrap();
+        let mount = tool
+            .run(&["mount", "shifted"], b"")
+            .stdout
+            .trim()
+            .replace("<ROOT>", &tool.root.display().to_string());
+        std::os::unix::fs::lchown(
+            Path::new(&mount).join("etc/file3"),
+            Some(100_001),
+            Some(100_001),
+        )
+        .unwrap();
         assert_eq!(tool.run(&["unmount", "shifted"], b"").code, 0);
     }
     p.check_unordered(&["changes", "shifted"]);
@@ -1458,20 +1825,43 @@ fn id_mapped_changes_match_on(driver: &'static str) {
     assert_eq!(sorted_tar_entries(&p.go, "out.tar"), sorted_tar_entries(&p.ours, "out.tar"));
     p.check(&["layer", "-j", "shifted"]);
     p.check(&["create-image", "-i", "mapped-img", "unmapped-base"]);
-    p.check(&["create-container", "-i", "mapped-ctr", "--uidmap", "0:200000:65536", "--gidmap", "0:200000:65536", "mapped-img"]);
+    p.check(&[
+        "create-container",
+        "-i",
+        "mapped-ctr",
+        "--uidmap",
+        "0:200000:65536",
+        "--gidmap",
+        "0:200000:65536",
+        "mapped-img",
+    ]);
     assert!(p.check(&["container", "mapped-ctr"]).stdout.contains("Size: 0"));
     // Through a mount, the container's files have the owners c/storage gives them (vfs: the
     // mapped copy's; overlay: shifted by the mount).
-    assert_eq!(owner_in_mount(&mut p.go, "mapped-ctr", "etc/file1"), owner_in_mount(&mut p.ours, "mapped-ctr", "etc/file1"));
+    assert_eq!(
+        owner_in_mount(&mut p.go, "mapped-ctr", "etc/file1"),
+        owner_in_mount(&mut p.ours, "mapped-ctr", "etc/file1")
+    );
     // An image whose top layer has maps: containers without maps, or with the host's, get
     // their files unmapped (vfs: on the image's unmapped copy of the layer).
     p.check(&["create-image", "-i", "img-of-shifted", "shifted"]);
-    p.check(&["create-container", "-i", "host-mapped", "--hostuidmap", "--hostgidmap", "img-of-shifted"]);
+    p.check(&[
+        "create-container",
+        "-i",
+        "host-mapped",
+        "--hostuidmap",
+        "--hostgidmap",
+        "img-of-shifted",
+    ]);
     p.check(&["create-container", "-i", "inheriting", "img-of-shifted"]);
     p.check(&["images", "-j"]);
     p.check(&["container", "-j", "host-mapped", "inheriting"]);
     for ctr in ["host-mapped", "inheriting"] {
-        assert_eq!(owner_in_mount(&mut p.go, ctr, "etc/file2"), owner_in_mount(&mut p.ours, ctr, "etc/file2"), "{ctr}");
+        assert_eq!(
+            owner_in_mount(&mut p.go, ctr, "etc/file2"),
+            owner_in_mount(&mut p.ours, ctr, "etc/file2"),
+            "{ctr}"
+        );
     }
     p.check(&["layers", "-j"]);
     p.check(&["shutdown"]);
@@ -1512,7 +1902,10 @@ fn mapped_top_layers_match_on_vfs() {
     p.check(&["container", "ctr-one", "ctr-three"]);
     p.check(&["mount", "ctr-one"]);
     for tool in [&p.go, &p.ours] {
-        let layer = tool.run_raw(&[tool.store_args(), vec!["container".into(), "-j".into(), "ctr-one".into()]].concat(), b"");
+        let layer = tool.run_raw(
+            &[tool.store_args(), vec!["container".into(), "-j".into(), "ctr-one".into()]].concat(),
+            b"",
+        );
         let layer: serde_json::Value = serde_json::from_str(&layer.stdout).unwrap();
         let dir = tool.root.join("graph/vfs/dir").join(layer[0]["layer"].as_str().unwrap());
         use std::os::unix::fs::MetadataExt;

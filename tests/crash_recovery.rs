@@ -13,7 +13,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::TempStore;
-use cstorage::{ContainerOptions, ErrorKind, ImageOptions, Layer, LayerOptions, Store, StoreOptions};
+use cstorage::{
+    ContainerOptions, ErrorKind, ImageOptions, Layer, LayerOptions, Store, StoreOptions,
+};
 
 const KILLS: usize = 12;
 
@@ -53,7 +55,9 @@ fn base_layer(store: &Store) -> Layer {
     let base = match store.layer(BASE) {
         Ok(l) => l,
         Err(e) if e.kind() == ErrorKind::LayerUnknown => {
-            let l = store.create_layer(&LayerOptions { names: vec![BASE.into()], ..Default::default() }).unwrap();
+            let l = store
+                .create_layer(&LayerOptions { names: vec![BASE.into()], ..Default::default() })
+                .unwrap();
             // Enough files that copying the layer takes a while, so kills land mid-copy.
             let root = store.layer_diff_dir(&l.id).unwrap();
             for i in 0..400 {
@@ -67,7 +71,12 @@ fn base_layer(store: &Store) -> Layer {
     match store.image(BASE) {
         Ok(image) => assert_eq!(image.top_layer, base.id, "image {BASE} is on layer {BASE}"),
         Err(e) if e.kind() == ErrorKind::ImageUnknown => {
-            store.create_image(Some(&base.id), &ImageOptions { names: vec![BASE.into()], ..Default::default() }).unwrap();
+            store
+                .create_image(
+                    Some(&base.id),
+                    &ImageOptions { names: vec![BASE.into()], ..Default::default() },
+                )
+                .unwrap();
         }
         Err(e) => panic!("looking up image {BASE}: {e}"),
     }
@@ -77,10 +86,13 @@ fn base_layer(store: &Store) -> Layer {
 /// Round `i` of the worker: a child of the base, then by turns deleted again; given an image and
 /// a container that are deleted again (the image with its layers: just the child); or kept.
 fn churn(store: &Store, base: &Layer, i: usize) {
-    let child = store.create_layer(&LayerOptions { parent: Some(base.id.clone()), ..Default::default() }).unwrap_or_else(|e| {
-        let json = std::fs::read_to_string(store.graph_root().join("vfs-layers/layers.json")).unwrap_or_default();
-        panic!("round {i}: creating a child of {} failed: {e}\nlayers.json: {json}", base.id)
-    });
+    let child = store
+        .create_layer(&LayerOptions { parent: Some(base.id.clone()), ..Default::default() })
+        .unwrap_or_else(|e| {
+            let json = std::fs::read_to_string(store.graph_root().join("vfs-layers/layers.json"))
+                .unwrap_or_default();
+            panic!("round {i}: creating a child of {} failed: {e}\nlayers.json: {json}", base.id)
+        });
     match i % 3 {
         0 => store.delete_layer(&child.id).unwrap(),
         1 => {
@@ -88,7 +100,11 @@ fn churn(store: &Store, base: &Layer, i: usize) {
             store.set_image_big_data(&img.id, "manifest", b"{}").unwrap();
             let c = store.create_container(Some(&img.id), &ContainerOptions::default()).unwrap();
             store.delete_container(&c.id).unwrap();
-            assert_eq!(store.delete_image(&img.id, true).unwrap(), vec![child.id.clone()], "round {i}: only the child goes");
+            assert_eq!(
+                store.delete_image(&img.id, true).unwrap(),
+                vec![child.id.clone()],
+                "round {i}: only the child goes"
+            );
         }
         _ => {}
     }
@@ -145,7 +161,10 @@ fn a_store_killed_at_random_points_is_repaired_by_the_next_open() {
 
         let store = t.open();
         let layers = store.layers().unwrap();
-        assert!(layers.iter().all(|l| !l.is_incomplete()), "round {round}: incomplete layer survived the open");
+        assert!(
+            layers.iter().all(|l| !l.is_incomplete()),
+            "round {round}: incomplete layer survived the open"
+        );
         let records: BTreeSet<String> = layers.iter().map(|l| l.id.clone()).collect();
         let dirs: BTreeSet<String> = std::fs::read_dir(t.graph().join("vfs/dir"))
             .unwrap()
@@ -156,12 +175,17 @@ fn a_store_killed_at_random_points_is_repaired_by_the_next_open() {
             assert!(records.contains(&c.layer), "round {round}: container {} lost its layer", c.id);
         }
         for i in store.images().unwrap() {
-            assert!(i.top_layer.is_empty() || records.contains(&i.top_layer), "round {round}: image {} lost its layer", i.id);
+            assert!(
+                i.top_layer.is_empty() || records.contains(&i.top_layer),
+                "round {round}: image {} lost its layer",
+                i.id
+            );
         }
         drop(store);
 
         let go: serde_json::Value = serde_json::from_str(&t.go_ok(&["layers", "-j"])).unwrap();
-        let go_ids: BTreeSet<String> = go.as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap().to_string()).collect();
+        let go_ids: BTreeSet<String> =
+            go.as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap().to_string()).collect();
         assert_eq!(go_ids, records, "round {round}: Go sees the same layers");
     }
 }

@@ -41,10 +41,16 @@ fn go157(script: &Path, t: &TempStore, driver: &str, args: &[&str]) -> String {
 }
 
 fn export_matches_1_57(driver: &str) {
-    let script = trixie_script().expect("no Debian 13 chroot with c/storage 1.57: run scripts/install-deps.sh");
+    let script = trixie_script()
+        .expect("no Debian 13 chroot with c/storage 1.57: run scripts/install-deps.sh");
     let t = TempStore::new(&format!("go157-export-{driver}"));
     let base_tar = common::container_base_tar(&t.dir);
-    let base = id_of(&go157(&script, &t, driver, &["import-layer", "-j", "-f", base_tar.to_str().unwrap()]));
+    let base = id_of(&go157(
+        &script,
+        &t,
+        driver,
+        &["import-layer", "-j", "-f", base_tar.to_str().unwrap()],
+    ));
     let image = id_of(&go157(&script, &t, driver, &["create-image", "-j", &base]));
     let ctr = json(&go157(&script, &t, driver, &["create-container", "-j", &image]));
     let (ctr, layer) = (ctr["id"].as_str().unwrap(), ctr["layer"].as_str().unwrap());

@@ -2,9 +2,9 @@
 //! IDs are paths, tar-split temporaries left by killed imports, IDs too long for a file name,
 //! and error codes that misled. Each works on a real store with real files and the real CLI.
 
-mod common;
 #[path = "archive_common/mod.rs"]
 mod archive_common;
+mod common;
 
 use std::fs;
 use std::io::Write;
@@ -18,7 +18,14 @@ use serde_json::Value;
 
 fn cli(store: &TempStore, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_cstorage"))
-        .args(["--graph", store.graph().to_str().unwrap(), "--run", store.run().to_str().unwrap(), "--storage-driver", "vfs"])
+        .args([
+            "--graph",
+            store.graph().to_str().unwrap(),
+            "--run",
+            store.run().to_str().unwrap(),
+            "--storage-driver",
+            "vfs",
+        ])
         .args(args)
         .output()
         .unwrap()
@@ -52,7 +59,10 @@ fn victim(dir: &Path) -> PathBuf {
 #[test]
 fn a_layer_record_whose_id_is_a_path_is_reported_and_never_acted_on() {
     let store = TempStore::new("hostile-id");
-    store.open().create_layer(&LayerOptions { names: vec!["good".into()], ..Default::default() }).unwrap();
+    store
+        .open()
+        .create_layer(&LayerOptions { names: vec!["good".into()], ..Default::default() })
+        .unwrap();
     // G/vfs/dir/<id> and G/vfs-layers/<id> (big data) both lead out of their trees.
     let hostile = "../../victim";
     let outside = [victim(&store.graph().join("victim")), victim(&store.dir.join("victim"))];
@@ -73,7 +83,8 @@ fn a_layer_record_whose_id_is_a_path_is_reported_and_never_acted_on() {
         assert_eq!(fs::read(sentinel).unwrap(), b"keep me", "{} was touched", sentinel.display());
     }
     // The record is still there, as written (the new layer was added beside it).
-    let after: Vec<Value> = serde_json::from_slice(&fs::read(layers_json(&store)).unwrap()).unwrap();
+    let after: Vec<Value> =
+        serde_json::from_slice(&fs::read(layers_json(&store)).unwrap()).unwrap();
     let before: Vec<Value> = serde_json::from_slice(&before).unwrap();
     assert!(after.contains(&before[1]));
 
@@ -100,10 +111,12 @@ fn a_link_file_that_names_a_path_is_never_followed() {
     let base = opened.create_layer(&LayerOptions::default()).unwrap();
     let sentinel = victim(&store.dir.join("victim"));
     // "../../../victim" from G/overlay/l/ is the temp directory's victim/.
-    fs::write(store.graph().join("overlay").join(&base.id).join("link"), "../../../victim").unwrap();
+    fs::write(store.graph().join("overlay").join(&base.id).join("link"), "../../../victim")
+        .unwrap();
     drop(opened);
     let opened = open_overlay(&store);
-    let child = opened.create_layer(&LayerOptions { parent: Some(base.id.clone()), ..Default::default() });
+    let child =
+        opened.create_layer(&LayerOptions { parent: Some(base.id.clone()), ..Default::default() });
     assert_eq!(child.unwrap_err().kind(), ErrorKind::CorruptMetadata);
     opened.delete_layer(&base.id).unwrap();
     assert_eq!(fs::read(&sentinel).unwrap(), b"keep me");
@@ -121,7 +134,8 @@ fn gc_removes_overlay_links_to_layers_that_are_gone() {
     assert_eq!(collected.removed, std::slice::from_ref(&dangling));
     assert!(fs::symlink_metadata(&dangling).is_err());
     // The layer's own link stays and still leads to its files.
-    let own = fs::read_to_string(store.graph().join("overlay").join(&layer.id).join("link")).unwrap();
+    let own =
+        fs::read_to_string(store.graph().join("overlay").join(&layer.id).join("link")).unwrap();
     assert!(fs::metadata(links.join(own.trim())).unwrap().is_dir());
 }
 
@@ -135,20 +149,31 @@ fn ids_too_long_for_a_file_name_are_refused_before_anything_is_written() {
     let layer = opened.create_layer(&LayerOptions { id: Some(long.clone()), ..Default::default() });
     assert_eq!(layer.unwrap_err().kind(), ErrorKind::InvalidArgument);
     // Short enough for the directory, too long for `<id>.tar-split.gz.tmp`.
-    let layer = opened.create_layer(&LayerOptions { id: Some("b".repeat(240)), ..Default::default() });
+    let layer =
+        opened.create_layer(&LayerOptions { id: Some("b".repeat(240)), ..Default::default() });
     assert_eq!(layer.unwrap_err().kind(), ErrorKind::InvalidArgument);
-    let container = opened.create_container(None, &ContainerOptions { layer_id: Some(long.clone()), ..Default::default() });
+    let container = opened.create_container(
+        None,
+        &ContainerOptions { layer_id: Some(long.clone()), ..Default::default() },
+    );
     assert_eq!(container.unwrap_err().kind(), ErrorKind::InvalidArgument);
-    let container = opened.create_container(None, &ContainerOptions { id: Some(long.clone()), ..Default::default() });
+    let container = opened
+        .create_container(None, &ContainerOptions { id: Some(long.clone()), ..Default::default() });
     assert_eq!(container.unwrap_err().kind(), ErrorKind::InvalidArgument);
-    let image = opened.create_image(None, &ImageOptions { id: Some(long.clone()), ..Default::default() });
+    let image =
+        opened.create_image(None, &ImageOptions { id: Some(long.clone()), ..Default::default() });
     assert_eq!(image.unwrap_err().kind(), ErrorKind::InvalidArgument);
     assert_eq!(fs::read(layers_json(&store)).unwrap(), before, "layers.json changed");
     let cli_layer = cli(&store, &["create-layer", "--id", &long]);
     assert_eq!(cli_layer.status.code(), Some(1));
     assert_eq!(fs::read(layers_json(&store)).unwrap(), before, "layers.json changed");
     // Nothing is wedged: layers come and go as before, in our tool and in Go's.
-    let made = opened.create_layer(&LayerOptions { id: Some("c".repeat(cstorage::ids::MAX_NEW_ID_LEN)), ..Default::default() }).unwrap();
+    let made = opened
+        .create_layer(&LayerOptions {
+            id: Some("c".repeat(cstorage::ids::MAX_NEW_ID_LEN)),
+            ..Default::default()
+        })
+        .unwrap();
     opened.delete_layer(&made.id).unwrap();
     let go = store.go(&["layers"]);
     assert!(go.status.success(), "{}", String::from_utf8_lossy(&go.stderr));
@@ -174,7 +199,14 @@ fn tar_split_temporaries_of_killed_imports_are_removed_by_recovery_and_gc() {
     let layer = store.open().create_layer(&LayerOptions::default()).unwrap();
     // A real import killed with SIGKILL half-way through its input.
     let mut child = Command::new(env!("CARGO_BIN_EXE_cstorage"))
-        .args(["--graph", store.graph().to_str().unwrap(), "--run", store.run().to_str().unwrap(), "--storage-driver", "vfs"])
+        .args([
+            "--graph",
+            store.graph().to_str().unwrap(),
+            "--run",
+            store.run().to_str().unwrap(),
+            "--storage-driver",
+            "vfs",
+        ])
         .args(["import-layer"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -185,7 +217,11 @@ fn tar_split_temporaries_of_killed_imports_are_removed_by_recovery_and_gc() {
     child.stdin.as_mut().unwrap().write_all(&tar[..50_000]).unwrap();
     let layers_dir = store.graph().join("vfs-layers");
     let temporaries = || -> Vec<String> {
-        fs::read_dir(&layers_dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| n.ends_with(".tar-split.gz.tmp")).collect()
+        fs::read_dir(&layers_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".tar-split.gz.tmp"))
+            .collect()
     };
     // The temporary exists once the importer is reading the tar (it blocks on its input).
     while temporaries().is_empty() {
@@ -234,9 +270,13 @@ fn archive_and_argument_errors_say_what_is_wrong() {
     assert!(opened.image(&image.id).unwrap().big_data_names.is_empty());
 
     let overflowing = vec![IdMap { container_id: 0, host_id: u32::MAX - 10, size: 100 }];
-    let err = opened.create_layer(&LayerOptions { uid_map: overflowing.clone(), ..Default::default() }).unwrap_err();
+    let err = opened
+        .create_layer(&LayerOptions { uid_map: overflowing.clone(), ..Default::default() })
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
-    let err = opened.create_container(None, &ContainerOptions { gid_map: overflowing, ..Default::default() }).unwrap_err();
+    let err = opened
+        .create_container(None, &ContainerOptions { gid_map: overflowing, ..Default::default() })
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
     let cli_maps = cli(&store, &["create-layer", "--uidmap", "0:4294967290:100"]);
     assert_eq!(cli_maps.status.code(), Some(1));

@@ -51,8 +51,11 @@ on_both_drivers!(
 /// The IDs a listing (`layers`, `containers`, `images`) names: the first word of each line that
 /// is not indented (the indented lines are names and relations), sorted.
 fn listed_ids(listing: &str) -> Vec<String> {
-    let mut ids: Vec<String> =
-        listing.lines().filter(|l| !l.starts_with(char::is_whitespace) && !l.is_empty()).map(|l| l.split_whitespace().next().unwrap().to_string()).collect();
+    let mut ids: Vec<String> = listing
+        .lines()
+        .filter(|l| !l.starts_with(char::is_whitespace) && !l.is_empty())
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
     ids.sort();
     ids
 }
@@ -64,7 +67,11 @@ fn listed_ids(listing: &str) -> Vec<String> {
 fn assert_same_as_157(s: &Store, args: &[&str]) -> Ran {
     let go = s.go(args);
     let ours = s.ours(args);
-    assert_eq!(ours.outcome(), go.outcome(), "{args:?}: ours and 1.57 differ\n1.57: {go}\nours: {ours}");
+    assert_eq!(
+        ours.outcome(),
+        go.outcome(),
+        "{args:?}: ours and 1.57 differ\n1.57: {go}\nours: {ours}"
+    );
     ours
 }
 
@@ -84,7 +91,11 @@ fn assert_same_tar_but_whiteout_times(ours: &Path, go: &Path) {
     let mut entries = tar::Archive::new(std::io::Cursor::new(b.clone()));
     for entry in entries.entries().unwrap() {
         let entry = entry.unwrap();
-        let whiteout = entry.path().unwrap().file_name().is_some_and(|n| n.to_string_lossy().starts_with(".wh."));
+        let whiteout = entry
+            .path()
+            .unwrap()
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(".wh."));
         let at = entry.raw_header_position() as usize;
         if whiteout && a.len() >= at + 512 {
             const MTIME_AND_CHECKSUM: std::ops::Range<usize> = 136..156;
@@ -120,7 +131,8 @@ fn tools_share_a_store_we_created(driver: &'static str) {
     let ours_layer = s.ours(&["create-layer", "-n", "our-layer"]).ok_id();
     let go_layer = s.go(&["create-layer", "-n", "go-layer"]).ok_id();
     let image = s.build_test_image();
-    let run = s.podman_container("run", &["--name", "kept", TEST_IMAGE, "echo", "hello from podman 5"]);
+    let run =
+        s.podman_container("run", &["--name", "kept", TEST_IMAGE, "echo", "hello from podman 5"]);
     assert_eq!(run.ok(), "hello from podman 5\n");
 
     let layers = s.go(&["layers"]);
@@ -130,7 +142,10 @@ fn tools_share_a_store_we_created(driver: &'static str) {
     assert_eq!(sorted_lines(s.ours(&["layers"]).ok()), sorted_lines(layers.ok()));
     assert_eq!(sorted_lines(s.ours(&["images"]).ok()), sorted_lines(s.go(&["images"]).ok()));
     assert_eq!(listed_ids(s.ours(&["images"]).ok()), vec![image.clone()]);
-    assert_eq!(sorted_lines(s.ours(&["containers"]).ok()), sorted_lines(s.go(&["containers"]).ok()));
+    assert_eq!(
+        sorted_lines(s.ours(&["containers"]).ok()),
+        sorted_lines(s.go(&["containers"]).ok())
+    );
     let kept = s.ours(&["container", "kept"]);
     assert!(kept.ok().contains(&s.container_layer("kept")), "{kept}");
 
@@ -140,7 +155,11 @@ fn tools_share_a_store_we_created(driver: &'static str) {
     assert_eq!(t.is_mount_point(Path::new(&path)), driver == "overlay", "{path}");
     s.ours(&["unmount", &ours_layer]).ok();
     assert!(!t.is_mount_point(Path::new(&path)), "{path} still mounted");
-    assert_eq!(s.go(&["mounted", &ours_layer]).ok(), "", "1.57 prints nothing for a layer not mounted");
+    assert_eq!(
+        s.go(&["mounted", &ours_layer]).ok(),
+        "",
+        "1.57 prints nothing for a layer not mounted"
+    );
     assert!(s.podman(&["images", "--noheading"]).ok().contains("localhost/cstorage-test"));
 }
 
@@ -150,10 +169,14 @@ fn podman_rm_container_is_listed_and_found(driver: &'static str) {
     let t = Trixie::start(&format!("rm-found-{driver}"));
     let s = t.store(driver);
     s.build_test_image();
-    let id = s.podman_container("create", &["--rm", "--name", "rm-ctr", TEST_IMAGE, "true"]).ok_id();
+    let id =
+        s.podman_container("create", &["--rm", "--name", "rm-ctr", TEST_IMAGE, "true"]).ok_id();
     let layer = s.container_layer("rm-ctr");
     // What podman 5 wrote: the container and its layer only in the volatile files.
-    assert_eq!(record_ids(&s.graph_file("containers", "volatile-containers.json")), vec![id.clone()]);
+    assert_eq!(
+        record_ids(&s.graph_file("containers", "volatile-containers.json")),
+        vec![id.clone()]
+    );
     assert!(!record_ids(&s.graph_file("containers", "containers.json")).contains(&id));
     assert_eq!(record_ids(&s.graph_file("layers", "volatile-layers.json")), vec![layer.clone()]);
 
@@ -179,7 +202,10 @@ fn podman_rm_container_protects_its_image_and_layers(driver: &'static str) {
     let top = s.image_layer(TEST_IMAGE);
 
     let refused = assert_same_as_157(&s, &["delete-image", TEST_IMAGE]);
-    assert!(!refused.success() && refused.stderr.contains("image is in use by a container"), "{refused}");
+    assert!(
+        !refused.success() && refused.stderr.contains("image is in use by a container"),
+        "{refused}"
+    );
     assert!(!assert_same_as_157(&s, &["delete-layer", &layer]).success());
     assert!(!assert_same_as_157(&s, &["delete-layer", &top]).success());
 
@@ -207,7 +233,8 @@ fn running_podman_rm_container_is_mount_counted_and_keeps_its_mount_record(drive
     let t = Trixie::start(&format!("rm-running-{driver}"));
     let s = t.store(driver);
     s.build_test_image();
-    s.podman_container("run", &["--detach", "--rm", "--name", "live", TEST_IMAGE, "sleep", "600"]).ok_id();
+    s.podman_container("run", &["--detach", "--rm", "--name", "live", TEST_IMAGE, "sleep", "600"])
+        .ok_id();
     let layer = s.container_layer("live");
     let mountpoints = s.run_file("layers", "mountpoints.json");
     let entry = |id: &str| records(&mountpoints).into_iter().find(|r| r["id"] == id);
@@ -224,12 +251,19 @@ fn running_podman_rm_container_is_mount_counted_and_keeps_its_mount_record(drive
     assert!(!assert_same_as_157(&s, &["delete-layer", &layer]).success());
 
     let ours = s.ours(&["create-layer"]).ok_id();
-    assert_eq!(entry(&layer), Some(record.clone()), "our create-layer changed or dropped the mount record");
+    assert_eq!(
+        entry(&layer),
+        Some(record.clone()),
+        "our create-layer changed or dropped the mount record"
+    );
     s.ours(&["delete-layer", &ours]).ok();
     assert_eq!(entry(&layer), Some(record), "our delete-layer changed or dropped the mount record");
     assert_eq!(s.go(&["mounted", &layer]).outcome(), mounted.outcome());
     if driver == "overlay" {
-        assert!(t.is_mount_point(Path::new(&merged)), "{merged} was unmounted under the running container");
+        assert!(
+            t.is_mount_point(Path::new(&merged)),
+            "{merged} was unmounted under the running container"
+        );
     }
     s.podman(&["stop", "--time", "0", "live"]).ok();
     assert!(entry(&layer).is_none(), "podman's stop left a mount record");
@@ -273,7 +307,8 @@ fn split_image_store_is_shared_with_157(driver: &'static str) {
     let ours = |args: &[&str]| s.ours_global(&flag, args);
 
     for (maker, user) in [("157", "ours"), ("ours", "157")] {
-        let (make, usr): (&ToolRun, &ToolRun) = if maker == "157" { (&go, &ours) } else { (&ours, &go) };
+        let (make, usr): (&ToolRun, &ToolRun) =
+            if maker == "157" { (&go, &ours) } else { (&ours, &go) };
         let base = make(&["create-layer", "-r"]).ok_id();
         let top = make(&["create-layer", "-r", &base]).ok_id();
         let name = format!("split-{maker}");
@@ -286,26 +321,52 @@ fn split_image_store_is_shared_with_157(driver: &'static str) {
         assert!(usr(&["image", &name]).ok().contains(&image), "{user} finds {maker}'s image");
         let ctr = usr(&["create-container", &name]).ok_id();
         let mounted = usr(&["mount", &ctr]).ok().trim().to_string();
-        assert!(mounted.starts_with(&t.graph().display().to_string()), "{user}: a container's layer is in the graph root: {mounted}");
+        assert!(
+            mounted.starts_with(&t.graph().display().to_string()),
+            "{user}: a container's layer is in the graph root: {mounted}"
+        );
         if driver == "overlay" {
             let top_link = std::fs::read_to_string(layer_data(&top).join("link")).unwrap();
             let base_link = std::fs::read_to_string(layer_data(&base).join("link")).unwrap();
-            let ctr_layer = mounted.trim_end_matches("/merged").rsplit('/').next().unwrap().to_string();
-            let lower = std::fs::read_to_string(t.graph().join("overlay").join(&ctr_layer).join("lower")).unwrap();
-            assert_eq!(lower, format!("l/{top_link}:l/{base_link}"), "{user}: the container's lowers name the image layers' links");
-            assert!(t.dir().join("images/overlay/l").join(&top_link).is_dir(), "{maker}: the link is in IS/overlay/l");
+            let ctr_layer =
+                mounted.trim_end_matches("/merged").rsplit('/').next().unwrap().to_string();
+            let lower =
+                std::fs::read_to_string(t.graph().join("overlay").join(&ctr_layer).join("lower"))
+                    .unwrap();
+            assert_eq!(
+                lower,
+                format!("l/{top_link}:l/{base_link}"),
+                "{user}: the container's lowers name the image layers' links"
+            );
+            assert!(
+                t.dir().join("images/overlay/l").join(&top_link).is_dir(),
+                "{maker}: the link is in IS/overlay/l"
+            );
             assert!(t.is_mount_point(Path::new(&mounted)), "{user} mounted {mounted}");
-            assert!(listed_ids(make(&["layers"]).ok()).contains(&ctr_layer), "{maker} lists {user}'s container layer");
+            assert!(
+                listed_ids(make(&["layers"]).ok()).contains(&ctr_layer),
+                "{maker} lists {user}'s container layer"
+            );
         }
         make(&["unmount", &ctr]).ok();
         if driver == "overlay" {
             assert!(!t.is_mount_point(Path::new(&mounted)), "{maker} unmounted {user}'s mount");
         }
-        assert_eq!(s.go_global(&flag, &["check"]).outcome().0, 0, "1.57 check after {maker} made, {user} used");
+        assert_eq!(
+            s.go_global(&flag, &["check"]).outcome().0,
+            0,
+            "1.57 check after {maker} made, {user} used"
+        );
         usr(&["delete-container", &ctr]).ok();
         usr(&["delete-image", &image]).ok();
-        assert!(!listed_ids(make(&["images"]).ok()).contains(&image), "{maker} no longer lists the image {user} deleted");
-        assert!(!listed_ids(make(&["layers"]).ok()).contains(&top), "{maker} no longer lists the layers {user} deleted");
+        assert!(
+            !listed_ids(make(&["images"]).ok()).contains(&image),
+            "{maker} no longer lists the image {user} deleted"
+        );
+        assert!(
+            !listed_ids(make(&["layers"]).ok()).contains(&top),
+            "{maker} no longer lists the layers {user} deleted"
+        );
         assert!(!layer_data(&top).exists(), "{user} removed the layer data from the image store");
     }
     let check = s.go_global(&flag, &["check"]);
@@ -372,13 +433,21 @@ fn race_podman_run_rm_against(writer_name: &str, writer: fn(&Store, &[&str]) -> 
         podman_failures.len(),
         podman_failures.iter().take(3).cloned().collect::<Vec<_>>().join("\n")
     );
-    assert!(writer_failures.is_empty(), "{writer_name}'s create/delete failed: {}", writer_failures[..writer_failures.len().min(3)].join("\n"));
+    assert!(
+        writer_failures.is_empty(),
+        "{writer_name}'s create/delete failed: {}",
+        writer_failures[..writer_failures.len().min(3)].join("\n")
+    );
     assert!(writer_rounds > 0, "{writer_name}'s loop never ran alongside podman");
     eprintln!("race: {runs} podman runs, {writer_rounds} rounds of create-layer + delete-layer by {writer_name}");
 
     for listing in ["layers", "containers", "images"] {
         let (go, ours) = (s.go(&[listing]), s.ours(&[listing]));
-        assert_eq!(listed_ids(ours.ok()), listed_ids(go.ok()), "{listing}: ours and 1.57 list different records");
+        assert_eq!(
+            listed_ids(ours.ok()),
+            listed_ids(go.ok()),
+            "{listing}: ours and 1.57 list different records"
+        );
     }
     let check = s.go(&["check"]);
     assert!(check.success(), "1.57's check after the race: {check}");
@@ -392,7 +461,11 @@ fn container_layer_podman_wrote_exports_as_157_does(driver: &'static str) {
     let t = Trixie::start(&format!("export-ctr-{driver}"));
     let s = t.store(driver);
     s.build_test_image();
-    s.podman_container("run", &["--name", "writer", TEST_IMAGE, "sh", "-c", "echo x > /f; mkdir /d; rm /bin/ls"]).ok();
+    s.podman_container(
+        "run",
+        &["--name", "writer", TEST_IMAGE, "sh", "-c", "echo x > /f; mkdir /d; rm /bin/ls"],
+    )
+    .ok();
     let layer = s.container_layer("writer");
     let (go_tar, our_tar) = (t.dir().join("go.tar"), t.dir().join("ours.tar"));
     s.go(&["diff", "-u", "-f", go_tar.to_str().unwrap(), &layer]).ok();
@@ -411,7 +484,11 @@ fn sizes_of_a_container_layer_podman_wrote_are_157s(driver: &'static str) {
     let t = Trixie::start(&format!("sizes-{driver}"));
     let s = t.store(driver);
     s.build_test_image();
-    s.podman_container("run", &["--name", "writer", TEST_IMAGE, "sh", "-c", "echo x > /f; ln -s /f /link"]).ok();
+    s.podman_container(
+        "run",
+        &["--name", "writer", TEST_IMAGE, "sh", "-c", "echo x > /f; ln -s /f /link"],
+    )
+    .ok();
     let layer = s.container_layer("writer");
     assert_same_as_157(&s, &["diffsize", &layer]);
     assert_same_as_157(&s, &["container", "writer"]);
@@ -432,10 +509,15 @@ fn tar_split_layers_export_byte_identical(driver: &'static str) {
         ("podman's image import", s.image_layer(TEST_IMAGE)),
     ];
     for (made_by, layer) in &layers {
-        let (go_out, our_out) = (t.dir().join(format!("{layer}.go.tar")), t.dir().join(format!("{layer}.ours.tar")));
+        let (go_out, our_out) =
+            (t.dir().join(format!("{layer}.go.tar")), t.dir().join(format!("{layer}.ours.tar")));
         s.go(&["diff", "-u", "-f", go_out.to_str().unwrap(), layer]).ok();
         s.ours(&["diff", "-u", "-f", our_out.to_str().unwrap(), layer]).ok();
-        assert_eq!(std::fs::read(&go_out).unwrap(), std::fs::read(&tar).unwrap(), "1.57's export of the layer from {made_by}");
+        assert_eq!(
+            std::fs::read(&go_out).unwrap(),
+            std::fs::read(&tar).unwrap(),
+            "1.57's export of the layer from {made_by}"
+        );
         assert_same_bytes(&our_out, &go_out);
     }
 }
@@ -444,8 +526,13 @@ fn tar_split_layers_export_byte_identical(driver: &'static str) {
 /// `driver` as the driver; the additional image store it names must exist (1.57 refuses
 /// otherwise).
 fn write_storage_conf(t: &Trixie, fixture: &str, driver: &str) -> String {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(fixture)).unwrap();
-    let text = text.replace("@ROOT@", t.dir().to_str().unwrap()).replace("driver = \"overlay\"", &format!("driver = \"{driver}\""));
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(fixture),
+    )
+    .unwrap();
+    let text = text
+        .replace("@ROOT@", t.dir().to_str().unwrap())
+        .replace("driver = \"overlay\"", &format!("driver = \"{driver}\""));
     assert!(text.contains(&format!("driver = \"{driver}\"")), "{fixture} names no driver");
     std::fs::create_dir_all(t.dir().join("additional")).unwrap();
     let path = t.dir().join(format!("storage-{driver}.conf"));
@@ -477,7 +564,11 @@ fn storage_conf_with_every_157_key_opens(driver: &'static str) {
     let conf = write_storage_conf(&t, "storage-1.57-all-keys.conf", driver);
     let warnings = open_with_storage_conf(&t, &conf);
     let fixture = std::fs::read_to_string(&conf).unwrap();
-    let keys: Vec<&str> = fixture.lines().filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim())).filter(|k| !k.starts_with('#')).collect();
+    let keys: Vec<&str> = fixture
+        .lines()
+        .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim()))
+        .filter(|k| !k.starts_with('#'))
+        .collect();
     assert!(
         keys.iter().any(|k| warnings.contains(k)),
         "no warning names a key of the man page that we do not implement (pull_options, auto-userns, ...); stderr: {warnings:?}"
@@ -491,9 +582,15 @@ fn storage_conf_keys_newer_than_157_are_accepted(driver: &'static str) {
     let t = Trixie::start(&format!("conf-new-{driver}"));
     let conf = write_storage_conf(&t, "storage-newer-keys.conf", driver);
     let go = t.go_env(&[("CONTAINERS_STORAGE_CONF", conf.as_str())], &["layers"]);
-    assert!(go.ok().is_empty() && go.stderr.contains("Failed to decode the keys"), "1.57 with newer keys: {go}");
+    assert!(
+        go.ok().is_empty() && go.stderr.contains("Failed to decode the keys"),
+        "1.57 with newer keys: {go}"
+    );
     let warnings = open_with_storage_conf(&t, &conf);
-    assert!(!warnings.contains("sync"), "a warning names `sync`, which we honour; stderr: {warnings:?}");
+    assert!(
+        !warnings.contains("sync"),
+        "a warning names `sync`, which we honour; stderr: {warnings:?}"
+    );
 }
 
 /// `podman --transient-store` keeps containers and their layers in the run root; our
@@ -502,14 +599,23 @@ fn transient_store_container_is_listed_with_transient_store_flag(driver: &'stati
     let t = Trixie::start(&format!("transient-{driver}"));
     let s = t.store(driver);
     s.build_test_image();
-    let id = s.podman_global(&["--transient-store"], &["create", "--network", "none", "--pull", "never", "--name", "tc", TEST_IMAGE, "true"]).ok_id();
+    let id = s
+        .podman_global(
+            &["--transient-store"],
+            &["create", "--network", "none", "--pull", "never", "--name", "tc", TEST_IMAGE, "true"],
+        )
+        .ok_id();
     assert_eq!(record_ids(&s.run_file("containers", "volatile-containers.json")), vec![id.clone()]);
     assert!(record_ids(&s.graph_file("containers", "volatile-containers.json")).is_empty());
 
     for args in [&["containers"][..], &["container", "tc"], &["layers"]] {
         let go = s.go_global(&["--transient-store"], args);
         let ours = s.ours_global(&["--transient-store"], args);
-        assert_eq!(ours.outcome(), go.outcome(), "--transient-store {args:?}\n1.57: {go}\nours: {ours}");
+        assert_eq!(
+            ours.outcome(),
+            go.outcome(),
+            "--transient-store {args:?}\n1.57: {go}\nours: {ours}"
+        );
     }
     assert!(listed_ids(s.ours_global(&["--transient-store"], &["containers"]).ok()).contains(&id));
 }
@@ -528,7 +634,10 @@ fn volatile_container_made_by_157_is_listed_by_us(driver: &'static str) {
     let image = image_by_157(&s);
     let made = s.go(&["create-container", "--volatile", "-n", "vc", image]);
     let id = made.ok_id();
-    assert_eq!(record_ids(&s.graph_file("containers", "volatile-containers.json")), vec![id.clone()]);
+    assert_eq!(
+        record_ids(&s.graph_file("containers", "volatile-containers.json")),
+        vec![id.clone()]
+    );
 
     let listed = assert_same_as_157(&s, &["containers"]);
     assert!(listed_ids(&listed.stdout).contains(&id), "{listed}");
@@ -546,10 +655,24 @@ fn our_volatile_container_goes_to_the_volatile_file_and_157_lists_it(driver: &'s
     let made = s.ours(&["create-container", "--volatile", "-n", "ov", image]);
     let id = made.ok_id();
     let layer = s.container_layer("ov");
-    assert_eq!(record_ids(&s.graph_file("containers", "volatile-containers.json")), vec![id.clone()], "volatile-containers.json");
-    assert!(!record_ids(&s.graph_file("containers", "containers.json")).contains(&id), "also in containers.json");
-    assert_eq!(record_ids(&s.graph_file("layers", "volatile-layers.json")), vec![layer.clone()], "volatile-layers.json");
-    assert!(!record_ids(&s.graph_file("layers", "layers.json")).contains(&layer), "its layer also in layers.json");
+    assert_eq!(
+        record_ids(&s.graph_file("containers", "volatile-containers.json")),
+        vec![id.clone()],
+        "volatile-containers.json"
+    );
+    assert!(
+        !record_ids(&s.graph_file("containers", "containers.json")).contains(&id),
+        "also in containers.json"
+    );
+    assert_eq!(
+        record_ids(&s.graph_file("layers", "volatile-layers.json")),
+        vec![layer.clone()],
+        "volatile-layers.json"
+    );
+    assert!(
+        !record_ids(&s.graph_file("layers", "layers.json")).contains(&layer),
+        "its layer also in layers.json"
+    );
 
     let listed = s.go(&["containers"]);
     assert!(listed_ids(listed.ok()).contains(&id), "1.57: {listed}");

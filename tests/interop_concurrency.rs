@@ -19,7 +19,13 @@ const GO_ROUNDS: usize = 15;
 
 fn layer_names_in_go_view(t: &TempStore) -> BTreeSet<String> {
     let layers: serde_json::Value = serde_json::from_str(&t.go_ok(&["layers", "-j"])).unwrap();
-    layers.as_array().unwrap().iter().flat_map(|l| l["names"].as_array().cloned().unwrap_or_default()).map(|n| n.as_str().unwrap().to_string()).collect()
+    layers
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|l| l["names"].as_array().cloned().unwrap_or_default())
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
@@ -60,10 +66,17 @@ fn concurrent_writers_in_rust_and_go_lose_nothing() {
             }
             rust_rounds_during_go += go_still_running as usize;
             let name = format!("rs-{i}");
-            let layer = store.create_layer(&LayerOptions { names: vec![name.clone()], ..Default::default() }).unwrap();
+            let layer = store
+                .create_layer(&LayerOptions { names: vec![name.clone()], ..Default::default() })
+                .unwrap();
             if i % 4 == 1 {
                 let image_name = format!("rs-img-{i}");
-                store.create_image(Some(&layer.id), &ImageOptions { names: vec![image_name.clone()], ..Default::default() }).unwrap();
+                store
+                    .create_image(
+                        Some(&layer.id),
+                        &ImageOptions { names: vec![image_name.clone()], ..Default::default() },
+                    )
+                    .unwrap();
                 expected_images.insert(image_name);
                 expected_layers.insert(name);
             } else if i % 3 == 0 {
@@ -77,15 +90,24 @@ fn concurrent_writers_in_rust_and_go_lose_nothing() {
         }
     });
 
-    assert!(rust_rounds_during_go >= 10, "the writers overlapped ({rust_rounds_during_go} rust rounds while Go ran)");
-    let ours: BTreeSet<String> = store.layers().unwrap().into_iter().flat_map(|l| l.names).collect();
+    assert!(
+        rust_rounds_during_go >= 10,
+        "the writers overlapped ({rust_rounds_during_go} rust rounds while Go ran)"
+    );
+    let ours: BTreeSet<String> =
+        store.layers().unwrap().into_iter().flat_map(|l| l.names).collect();
     assert_eq!(ours, expected_layers, "libcstorage's view");
     assert_eq!(layer_names_in_go_view(&t), expected_layers, "Go's view");
     let go_images: serde_json::Value = serde_json::from_str(&t.go_ok(&["images", "-j"])).unwrap();
-    let go_images: BTreeSet<String> =
-        go_images.as_array().unwrap().iter().map(|i| i["names"][0].as_str().unwrap().to_string()).collect();
+    let go_images: BTreeSet<String> = go_images
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["names"][0].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(go_images, expected_images);
-    let ours: BTreeSet<String> = store.images().unwrap().into_iter().flat_map(|i| i.names).collect();
+    let ours: BTreeSet<String> =
+        store.images().unwrap().into_iter().flat_map(|i| i.names).collect();
     assert_eq!(ours, expected_images);
     // No layer directory without a record, none left over from deletions.
     let dirs = std::fs::read_dir(t.graph().join("vfs/dir")).unwrap().count();

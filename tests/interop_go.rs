@@ -15,7 +15,11 @@ fn json(s: &str) -> Value {
 
 /// Records keyed by ID, for order-insensitive comparison.
 fn by_id(list: Value) -> BTreeMap<String, Value> {
-    list.as_array().unwrap().iter().map(|v| (v["id"].as_str().unwrap().to_string(), v.clone())).collect()
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["id"].as_str().unwrap().to_string(), v.clone()))
+        .collect()
 }
 
 fn ours_by_id<T: serde::Serialize>(records: &[T]) -> BTreeMap<String, Value> {
@@ -26,10 +30,21 @@ fn ours_by_id<T: serde::Serialize>(records: &[T]) -> BTreeMap<String, Value> {
 fn go_cli_reads_a_store_written_by_libcstorage_identically_and_can_modify_it() {
     let t = TempStore::new("interop-rs2go");
     let store = t.open();
-    let base = store.create_layer(&LayerOptions { names: vec!["base".into()], metadata: "base-meta".into(), ..Default::default() }).unwrap();
-    std::fs::write(store.layer_diff_dir(&base.id).unwrap().join("hello.txt"), "hello from rust\n").unwrap();
+    let base = store
+        .create_layer(&LayerOptions {
+            names: vec!["base".into()],
+            metadata: "base-meta".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    std::fs::write(store.layer_diff_dir(&base.id).unwrap().join("hello.txt"), "hello from rust\n")
+        .unwrap();
     let child = store
-        .create_layer(&LayerOptions { parent: Some(base.id.clone()), names: vec!["child".into()], ..Default::default() })
+        .create_layer(&LayerOptions {
+            parent: Some(base.id.clone()),
+            names: vec!["child".into()],
+            ..Default::default()
+        })
         .unwrap();
     store.set_layer_big_data(&child.id, "layer-notes", &mut &b"notes"[..]).unwrap();
     let digest = cstorage::digest::sha256_of(b"{\"manifest\":true}");
@@ -40,20 +55,33 @@ fn go_cli_reads_a_store_written_by_libcstorage_identically_and_can_modify_it() {
                 names: vec!["example.com/app:1".into(), "example.com/app:latest".into()],
                 metadata: "image <meta>".into(),
                 digest: Some(digest.clone()),
-                big_data: vec![("manifest".into(), b"{\"manifest\":true}".to_vec()), ("Config:Blob".into(), b"cfg".to_vec())],
+                big_data: vec![
+                    ("manifest".into(), b"{\"manifest\":true}".to_vec()),
+                    ("Config:Blob".into(), b"cfg".to_vec()),
+                ],
                 ..Default::default()
             },
         )
         .unwrap();
     let ctr = store
-        .create_container(Some(&image.id), &ContainerOptions { names: vec!["web".into()], metadata: "ctr-meta".into(), ..Default::default() })
+        .create_container(
+            Some(&image.id),
+            &ContainerOptions {
+                names: vec!["web".into()],
+                metadata: "ctr-meta".into(),
+                ..Default::default()
+            },
+        )
         .unwrap();
     store.set_container_big_data(&ctr.id, "state.json", b"{}").unwrap();
 
     // The Go CLI lists exactly our records.
     assert_eq!(by_id(json(&t.go_ok(&["layers", "-j"]))), ours_by_id(&store.layers().unwrap()));
     assert_eq!(by_id(json(&t.go_ok(&["images", "-j"]))), ours_by_id(&store.images().unwrap()));
-    assert_eq!(by_id(json(&t.go_ok(&["containers", "-j"]))), ours_by_id(&store.containers().unwrap()));
+    assert_eq!(
+        by_id(json(&t.go_ok(&["containers", "-j"]))),
+        ours_by_id(&store.containers().unwrap())
+    );
     let go_image = json(&t.go_ok(&["image", "-j", "example.com/app:1"]))[0].clone();
     assert_eq!(go_image["id"], image.id.as_str());
     assert_eq!(go_image["digest"], digest.as_str());
@@ -67,7 +95,10 @@ fn go_cli_reads_a_store_written_by_libcstorage_identically_and_can_modify_it() {
 
     // Go mounts our container (vfs: the directory) and sees the parent's file; the count is ours too.
     let path = t.go_ok(&["mount", "web"]);
-    assert_eq!(std::fs::read_to_string(format!("{}/hello.txt", path.trim())).unwrap(), "hello from rust\n");
+    assert_eq!(
+        std::fs::read_to_string(format!("{}/hello.txt", path.trim())).unwrap(),
+        "hello from rust\n"
+    );
     assert_eq!(store.mounted("web").unwrap(), 1, "Go's mount is counted by libcstorage");
     assert!(!store.unmount("web", false).unwrap(), "and released by it");
     assert_eq!(t.go_ok(&["mounted", "web"]), "", "Go sees it released");
@@ -82,20 +113,29 @@ fn go_cli_reads_a_store_written_by_libcstorage_identically_and_can_modify_it() {
     assert!(store.layer(&ctr.layer).is_err(), "container layer went with it");
     t.go_ok(&["delete-image", &image.id]);
     assert!(store.image(&image.id).is_err());
-    assert!(store.layer(&child.id).is_err() && store.layer(&base.id).is_err(), "image layers walked down");
+    assert!(
+        store.layer(&child.id).is_err() && store.layer(&base.id).is_err(),
+        "image layers walked down"
+    );
     assert!(store.layers().unwrap().is_empty());
 }
 
 #[test]
 fn libcstorage_reads_a_store_written_by_the_go_cli_identically_and_can_modify_it() {
     let t = TempStore::new("interop-go2rs");
-    let base = json(&t.go_ok(&["create-layer", "-j", "-n", "gobase"]))["id"].as_str().unwrap().to_string();
-    let child = json(&t.go_ok(&["create-layer", "-j", "-n", "gochild", &base]))["id"].as_str().unwrap().to_string();
-    t.go_ok(&["set-metadata", "-m", "go layer meta", &child]);
-    let image = json(&t.go_ok(&["create-image", "-j", "-n", "go/img:1", "-m", "go-img-meta", &child]))["id"]
+    let base =
+        json(&t.go_ok(&["create-layer", "-j", "-n", "gobase"]))["id"].as_str().unwrap().to_string();
+    let child = json(&t.go_ok(&["create-layer", "-j", "-n", "gochild", &base]))["id"]
         .as_str()
         .unwrap()
         .to_string();
+    t.go_ok(&["set-metadata", "-m", "go layer meta", &child]);
+    let image =
+        json(&t.go_ok(&["create-image", "-j", "-n", "go/img:1", "-m", "go-img-meta", &child]))
+            ["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
     let manifest_file = t.dir.join("manifest");
     std::fs::write(&manifest_file, b"{\"schemaVersion\":2}").unwrap();
     t.go_ok(&["set-image-data", "-f", manifest_file.to_str().unwrap(), &image, "manifest"]);
@@ -107,9 +147,15 @@ fn libcstorage_reads_a_store_written_by_the_go_cli_identically_and_can_modify_it
     let store = t.open();
     assert_eq!(ours_by_id(&store.layers().unwrap()), by_id(json(&t.go_ok(&["layers", "-j"]))));
     assert_eq!(ours_by_id(&store.images().unwrap()), by_id(json(&t.go_ok(&["images", "-j"]))));
-    assert_eq!(ours_by_id(&store.containers().unwrap()), by_id(json(&t.go_ok(&["containers", "-j"]))));
+    assert_eq!(
+        ours_by_id(&store.containers().unwrap()),
+        by_id(json(&t.go_ok(&["containers", "-j"])))
+    );
     assert_eq!(store.image_big_data("go/img:1", "manifest").unwrap(), b"{\"schemaVersion\":2}");
-    assert_eq!(store.image("go/img:1").unwrap().digest, cstorage::digest::sha256_of(b"{\"schemaVersion\":2}"));
+    assert_eq!(
+        store.image("go/img:1").unwrap().digest,
+        cstorage::digest::sha256_of(b"{\"schemaVersion\":2}")
+    );
     assert_eq!(store.container_big_data("goctr", "blob").unwrap(), b"{\"schemaVersion\":2}");
     assert_eq!(store.metadata("gochild").unwrap(), "go layer meta");
     assert_eq!(store.mounted("goctr").unwrap(), 1, "Go's mount count is visible");
@@ -119,11 +165,21 @@ fn libcstorage_reads_a_store_written_by_the_go_cli_identically_and_can_modify_it
     assert!(t.go_ok(&["image", "go/img:2"]).contains(&image));
     assert!(!store.unmount("goctr", false).unwrap());
     assert_eq!(t.go_ok(&["mounted", "goctr"]), "", "Go sees our release");
-    let extra = store.create_layer(&LayerOptions { parent: Some(base.clone()), names: vec!["rs-extra".into()], ..Default::default() }).unwrap();
+    let extra = store
+        .create_layer(&LayerOptions {
+            parent: Some(base.clone()),
+            names: vec!["rs-extra".into()],
+            ..Default::default()
+        })
+        .unwrap();
     assert!(t.go_ok(&["layer", "rs-extra"]).contains(&extra.id));
     store.delete_container("goctr").unwrap();
     assert_eq!(json(&t.go_ok(&["containers", "-j"])), json("[]"));
-    assert_eq!(store.delete_image(&image, true).unwrap(), vec![child.clone()], "base stays: rs-extra is its child");
+    assert_eq!(
+        store.delete_image(&image, true).unwrap(),
+        vec![child.clone()],
+        "base stays: rs-extra is its child"
+    );
     let go_layers = by_id(json(&t.go_ok(&["layers", "-j"])));
     assert_eq!(go_layers.keys().cloned().collect::<Vec<_>>(), {
         let mut v = vec![base.clone(), extra.id.clone()];
@@ -147,13 +203,22 @@ fn export_of_a_container_layer_is_go_1_43s_diff_byte_for_byte() {
     let base_tar = common::container_base_tar(&t.dir);
     let base = common::id_of(&t.go_ok(&["import-layer", "-j", "-f", base_tar.to_str().unwrap()]));
     let image = common::id_of(&t.go_ok(&["create-image", "-j", &base]));
-    let layer = json(&t.go_ok(&["create-container", "-j", &image]))["layer"].as_str().unwrap().to_string();
+    let layer =
+        json(&t.go_ok(&["create-container", "-j", &image]))["layer"].as_str().unwrap().to_string();
     let vfs = t.graph().join("vfs/dir");
     common::write_container_changes(&vfs.join(&layer));
 
     let go = go_diff(&t, &layer);
     let mut ours = Vec::new();
-    export_naive_diff(Some(&vfs.join(&base)), &vfs.join(&layer), &[], &[], ExportStyle::V1_43, &mut ours).unwrap();
+    export_naive_diff(
+        Some(&vfs.join(&base)),
+        &vfs.join(&layer),
+        &[],
+        &[],
+        ExportStyle::V1_43,
+        &mut ours,
+    )
+    .unwrap();
     // Whiteouts carry the time of the export; everything else must be the same bytes.
     let (go, ours) = (without_whiteout_times(&go), without_whiteout_times(&ours));
     assert!(ours == go, "ours:\n{}\nGo 1.43:\n{}", describe(&ours), describe(&go));
@@ -165,5 +230,10 @@ fn export_of_a_container_layer_is_go_1_43s_diff_byte_for_byte() {
     store.diff(None, &layer, cstorage::store::DiffCompression::Uncompressed, &mut default).unwrap();
     let default = without_whiteout_times(&default);
     let expected = as_written_by_1_57(&go);
-    assert!(default == expected, "ours:\n{}\nexpected:\n{}", describe(&default), describe(&expected));
+    assert!(
+        default == expected,
+        "ours:\n{}\nexpected:\n{}",
+        describe(&default),
+        describe(&expected)
+    );
 }

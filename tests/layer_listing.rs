@@ -22,8 +22,12 @@ fn ours(t: &TempStore, extra: &[&str], args: &[&str]) -> Output {
 
 fn store_with_two_layers(t: &TempStore) -> Vec<String> {
     let store = t.open();
-    let base = store.create_layer(&LayerOptions { names: vec!["base-<&>".into()], ..Default::default() }).unwrap();
-    let top = store.create_layer(&LayerOptions { parent: Some(base.id.clone()), ..Default::default() }).unwrap();
+    let base = store
+        .create_layer(&LayerOptions { names: vec!["base-<&>".into()], ..Default::default() })
+        .unwrap();
+    let top = store
+        .create_layer(&LayerOptions { parent: Some(base.id.clone()), ..Default::default() })
+        .unwrap();
     vec![base.id, top.id]
 }
 
@@ -40,10 +44,17 @@ fn a_damaged_additional_store_fails_the_listing_before_anything_is_printed() {
     let option = format!("vfs.additionalimagestore={}", ais.display());
     for args in [&["layers"][..], &["layers", "-j"], &["layers", "-q"], &["layers", "-t"]] {
         let out = ours(&t, &[&option], args);
-        assert!(!out.status.success(), "{args:?} succeeded: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            !out.status.success(),
+            "{args:?} succeeded: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         assert!(out.stdout.is_empty(), "{args:?} printed {}", String::from_utf8_lossy(&out.stdout));
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains(&Path::new(&ais).join("vfs-layers").display().to_string()), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&Path::new(&ais).join("vfs-layers").display().to_string()),
+            "{args:?}: {stderr}"
+        );
     }
 }
 
@@ -56,7 +67,12 @@ fn streamed_json_is_the_list_the_library_returns_escaped_as_go_does() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text, format!("{}\n", cstorage::gojson::to_string(&t.open().layers().unwrap())));
     assert!(text.contains("base-\\u003c\\u0026\\u003e"), "{text}");
-    let listed: Vec<String> = common::json(&text).as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap().to_string()).collect();
+    let listed: Vec<String> = common::json(&text)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(listed, ids);
 
     let empty = TempStore::new("listing-empty");

@@ -90,7 +90,8 @@ fn a_2_gib_layer_is_imported_and_exported_in_flat_memory() {
     io::copy(&mut GeneratedTar::new(FILE_SIZE), &mut expected).unwrap();
     let expected = expected.0;
 
-    let layer = store.put_layer(&LayerOptions::default(), &mut GeneratedTar::new(FILE_SIZE), None).unwrap();
+    let layer =
+        store.put_layer(&LayerOptions::default(), &mut GeneratedTar::new(FILE_SIZE), None).unwrap();
     assert_eq!(layer.uncompressed_digest, expected.digest());
     let file = store.layer_diff_dir(&layer.id).unwrap().join("big.file");
     assert_eq!(std::fs::metadata(&file).unwrap().len(), FILE_SIZE);

@@ -15,18 +15,30 @@ use std::path::Path;
 use common::TempStore;
 use cstorage::oci::{self, ExportCompression, ExportOptions, ImportOptions, Platform};
 use cstorage::{ErrorKind, Store};
-use oci_common::{busybox_tar, file_tar, podman, skopeo, storage_ref, Built, Comp, Layout, PODMAN_RUN};
+use oci_common::{
+    busybox_tar, file_tar, podman, skopeo, storage_ref, Built, Comp, Layout, PODMAN_RUN,
+};
 use serde_json::Value;
 
 const NAME: &str = "localhost/oci-busybox:v1";
 
 /// A store of the generation the host's tools belong to (c/storage 1.43, c/image 5.23).
 fn open(t: &TempStore, driver: &str) -> Store {
-    Store::open(&cstorage::StoreOptions { compat: Some(cstorage::CompatLevel::V1_43), ..t.options(driver) }).expect("open store")
+    Store::open(&cstorage::StoreOptions {
+        compat: Some(cstorage::CompatLevel::V1_43),
+        ..t.options(driver)
+    })
+    .expect("open store")
 }
 
 fn import(store: &Store, dir: &Path, tag: &str) -> cstorage::Result<cstorage::Image> {
-    oci::import(store, dir, Some(tag), &ImportOptions { names: vec![NAME.to_string()], ..Default::default() }, None)
+    oci::import(
+        store,
+        dir,
+        Some(tag),
+        &ImportOptions { names: vec![NAME.to_string()], ..Default::default() },
+        None,
+    )
 }
 
 fn records(t: &TempStore, driver: &str, kind: &str) -> Vec<Value> {
@@ -54,12 +66,16 @@ fn store_state(t: &TempStore, driver: &str) -> String {
         state.push_str(&serde_json::to_string(&records(t, driver, kind)).unwrap());
     }
     let data = t.graph().join(if driver == "vfs" { "vfs/dir" } else { "overlay" });
-    let mut entries: Vec<String> = fs::read_dir(&data).map(|d| d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
+    let mut entries: Vec<String> = fs::read_dir(&data)
+        .map(|d| d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
     entries.sort();
     entries.retain(|e| e != "l");
     state.push_str(&entries.join(","));
     let images = t.graph().join(format!("{driver}-images"));
-    let mut dirs: Vec<String> = fs::read_dir(&images).map(|d| d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
+    let mut dirs: Vec<String> = fs::read_dir(&images)
+        .map(|d| d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
     dirs.sort();
     state.push_str(&dirs.join(","));
     state
@@ -70,7 +86,12 @@ fn skopeo_layout(t: &TempStore) -> (std::path::PathBuf, Built) {
     let hand = t.dir.join("hand");
     let (_, built) = Layout::busybox_image(&hand, "v1");
     let copied = t.dir.join("skopeo-layout");
-    skopeo(&["copy", "-q", &format!("oci:{}:v1", hand.display()), &format!("oci:{}:v1", copied.display())]);
+    skopeo(&[
+        "copy",
+        "-q",
+        &format!("oci:{}:v1", hand.display()),
+        &format!("oci:{}:v1", copied.display()),
+    ]);
     (copied, built)
 }
 
@@ -79,7 +100,12 @@ fn import_stores_the_image_as_skopeo_does_and_podman_runs_it() {
     let t = TempStore::new("oci-vs-skopeo");
     let (layout, built) = skopeo_layout(&t);
     let theirs = TempStore::new("oci-vs-skopeo-theirs");
-    skopeo(&["copy", "-q", &format!("oci:{}:v1", layout.display()), &storage_ref("vfs", &theirs.graph(), &theirs.run(), NAME)]);
+    skopeo(&[
+        "copy",
+        "-q",
+        &format!("oci:{}:v1", layout.display()),
+        &storage_ref("vfs", &theirs.graph(), &theirs.run(), NAME),
+    ]);
 
     let store = open(&t, "vfs");
     let image = import(&store, &layout, "v1").unwrap();
@@ -89,11 +115,24 @@ fn import_stores_the_image_as_skopeo_does_and_podman_runs_it() {
     assert_eq!(records(&t, "vfs", "images"), records(&theirs, "vfs", "images"));
     assert_eq!(layers_without_created(&t, "vfs"), layers_without_created(&theirs, "vfs"));
     for key in &image.big_data_names {
-        assert_eq!(store.image_big_data(&image.id, key).unwrap(), open(&theirs, "vfs").image_big_data(&image.id, key).unwrap(), "{key}");
+        assert_eq!(
+            store.image_big_data(&image.id, key).unwrap(),
+            open(&theirs, "vfs").image_big_data(&image.id, key).unwrap(),
+            "{key}"
+        );
     }
 
-    let listed = podman("vfs", &t.graph(), &t.run(), &["images", "--format", "{{.ID}} {{.Digest}} {{.CreatedAt}} {{.Repository}}:{{.Tag}}"]);
-    let expected = format!("{} {} 2024-03-04 05:06:07 +0000 UTC {NAME}\n", &built.image_id()[..12], built.manifest_digest);
+    let listed = podman(
+        "vfs",
+        &t.graph(),
+        &t.run(),
+        &["images", "--format", "{{.ID}} {{.Digest}} {{.CreatedAt}} {{.Repository}}:{{.Tag}}"],
+    );
+    let expected = format!(
+        "{} {} 2024-03-04 05:06:07 +0000 UTC {NAME}\n",
+        &built.image_id()[..12],
+        built.manifest_digest
+    );
     assert_eq!(listed, expected);
     let mut run = PODMAN_RUN.to_vec();
     run.extend_from_slice(&[NAME, "cat", "/etc/greeting"]);
@@ -109,7 +148,10 @@ fn podman_runs_an_import_on_overlay() {
     drop(store);
     let mut run = PODMAN_RUN.to_vec();
     run.extend_from_slice(&[NAME, "sh", "-c", "echo $(cat /etc/greeting) on overlay"]);
-    assert_eq!(podman("overlay", &t.graph(), &t.run(), &run), "hello from an OCI layout on overlay\n");
+    assert_eq!(
+        podman("overlay", &t.graph(), &t.run(), &run),
+        "hello from an OCI layout on overlay\n"
+    );
 }
 
 #[test]
@@ -123,14 +165,24 @@ fn layers_are_reused_both_ways_with_skopeo() {
     let ours_first = TempStore::new("oci-reuse-ours-first");
     import(&open(&ours_first, "vfs"), &layout, "v1").unwrap();
     let before = records(&ours_first, "vfs", "layers");
-    skopeo(&["copy", "-q", &src, &storage_ref("vfs", &ours_first.graph(), &ours_first.run(), "localhost/again:v1")]);
+    skopeo(&[
+        "copy",
+        "-q",
+        &src,
+        &storage_ref("vfs", &ours_first.graph(), &ours_first.run(), "localhost/again:v1"),
+    ]);
     assert_eq!(records(&ours_first, "vfs", "layers"), before, "skopeo made layers of its own");
     let layer_ids: Vec<&str> = before.iter().map(|l| l["id"].as_str().unwrap()).collect();
     assert_eq!(layer_ids, ids);
 
     // skopeo first, then ours: no new layer, and the image is completed, not duplicated.
     let skopeo_first = TempStore::new("oci-reuse-skopeo-first");
-    skopeo(&["copy", "-q", &src, &storage_ref("vfs", &skopeo_first.graph(), &skopeo_first.run(), "localhost/first:v1")]);
+    skopeo(&[
+        "copy",
+        "-q",
+        &src,
+        &storage_ref("vfs", &skopeo_first.graph(), &skopeo_first.run(), "localhost/first:v1"),
+    ]);
     let before = records(&skopeo_first, "vfs", "layers");
     let store = open(&skopeo_first, "vfs");
     let image = import(&store, &layout, "v1").unwrap();
@@ -146,12 +198,29 @@ fn skopeo_copies_our_import_out_with_the_same_contents() {
     let (layout, built) = skopeo_layout(&t);
     import(&open(&t, "vfs"), &layout, "v1").unwrap();
     let out = t.dir.join("out");
-    skopeo(&["copy", "-q", &storage_ref("vfs", &t.graph(), &t.run(), NAME), &format!("oci:{}:v1", out.display())]);
-    let inspected: Value = serde_json::from_str(&skopeo(&["inspect", "--config", &format!("oci:{}:v1", out.display())])).unwrap();
-    let diff_ids: Vec<String> = inspected["rootfs"]["diff_ids"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_string()).collect();
+    skopeo(&[
+        "copy",
+        "-q",
+        &storage_ref("vfs", &t.graph(), &t.run(), NAME),
+        &format!("oci:{}:v1", out.display()),
+    ]);
+    let inspected: Value = serde_json::from_str(&skopeo(&[
+        "inspect",
+        "--config",
+        &format!("oci:{}:v1", out.display()),
+    ]))
+    .unwrap();
+    let diff_ids: Vec<String> = inspected["rootfs"]["diff_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap().to_string())
+        .collect();
     assert_eq!(diff_ids, built.diff_ids);
     // The config is the one imported, so the image ID is the same.
-    let raw: Value = serde_json::from_str(&skopeo(&["inspect", "--raw", &format!("oci:{}:v1", out.display())])).unwrap();
+    let raw: Value =
+        serde_json::from_str(&skopeo(&["inspect", "--raw", &format!("oci:{}:v1", out.display())]))
+            .unwrap();
     assert_eq!(raw["config"]["digest"], built.config_digest.as_str());
     // Each layer blob decompresses to the DiffID: the same layers (c/image recompresses them,
     // so the compressed digests differ).
@@ -159,7 +228,12 @@ fn skopeo_copies_our_import_out_with_the_same_contents() {
         let digest = layer["digest"].as_str().unwrap();
         let blob = fs::read(out.join("blobs/sha256").join(&digest[7..])).unwrap();
         let mut tar = Vec::new();
-        std::io::Read::read_to_end(&mut cstorage::archive::decompress_reader(cstorage::archive::detect(&blob), &blob[..]).unwrap(), &mut tar).unwrap();
+        std::io::Read::read_to_end(
+            &mut cstorage::archive::decompress_reader(cstorage::archive::detect(&blob), &blob[..])
+                .unwrap(),
+            &mut tar,
+        )
+        .unwrap();
         assert_eq!(&oci_common::sha256(&tar), diff_id);
     }
 }
@@ -169,7 +243,11 @@ fn uncompressed_layouts_keep_their_layer_digests_out_and_back() {
     let t = TempStore::new("oci-plain");
     let hand = t.dir.join("hand");
     let layout = Layout::new(&hand);
-    let built = layout.image(&[(busybox_tar(), Comp::None), (file_tar("plain", "x\n"), Comp::None)], "2023-01-01T00:00:00.5Z", oci_common::host_arch());
+    let built = layout.image(
+        &[(busybox_tar(), Comp::None), (file_tar("plain", "x\n"), Comp::None)],
+        "2023-01-01T00:00:00.5Z",
+        oci_common::host_arch(),
+    );
     layout.set_index(vec![built.entry(Some("plain"))]);
     let store = open(&t, "vfs");
     let image = oci::import(&store, &hand, Some("plain"), &ImportOptions::default(), None).unwrap();
@@ -179,21 +257,36 @@ fn uncompressed_layouts_keep_their_layer_digests_out_and_back() {
     // the same layout (skopeo 1.9 gzips layers for oci: whatever the flags, so the layer
     // digests are not the source's; the DiffIDs are, see the test above).
     let theirs = TempStore::new("oci-plain-theirs");
-    skopeo(&["copy", "-q", &format!("oci:{}:plain", hand.display()), &storage_ref("vfs", &theirs.graph(), &theirs.run(), "localhost/p:v1")]);
+    skopeo(&[
+        "copy",
+        "-q",
+        &format!("oci:{}:plain", hand.display()),
+        &storage_ref("vfs", &theirs.graph(), &theirs.run(), "localhost/p:v1"),
+    ]);
     let copy_out = |store: &TempStore, dir: &str| {
         let out = t.dir.join(dir);
-        skopeo(&["copy", "-q", &storage_ref("vfs", &store.graph(), &store.run(), &image.id), &format!("oci:{}:plain", out.display())]);
+        skopeo(&[
+            "copy",
+            "-q",
+            &storage_ref("vfs", &store.graph(), &store.run(), &image.id),
+            &format!("oci:{}:plain", out.display()),
+        ]);
         skopeo(&["inspect", "--raw", &format!("oci:{}:plain", out.display())])
     };
     assert_eq!(copy_out(&t, "ours-out"), copy_out(&theirs, "theirs-out"));
 
     // Our export keeps the stored manifest: the same manifest digest skopeo sees.
     let exported = t.dir.join("exported");
-    let digest = oci::export(&store, &image.id, &exported, Some("plain"), &ExportOptions::default()).unwrap();
+    let digest =
+        oci::export(&store, &image.id, &exported, Some("plain"), &ExportOptions::default())
+            .unwrap();
     assert_eq!(digest, built.manifest_digest);
-    let inspected: Value = serde_json::from_str(&skopeo(&["inspect", &format!("oci:{}:plain", exported.display())])).unwrap();
+    let inspected: Value =
+        serde_json::from_str(&skopeo(&["inspect", &format!("oci:{}:plain", exported.display())]))
+            .unwrap();
     assert_eq!(inspected["Digest"], built.manifest_digest.as_str());
-    let layers: Vec<&str> = inspected["Layers"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    let layers: Vec<&str> =
+        inspected["Layers"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
     assert_eq!(layers, built.layer_digests);
 }
 
@@ -203,22 +296,42 @@ fn skopeo_reads_our_export_back_as_the_same_image() {
     let (layout, built) = skopeo_layout(&t);
     let store = open(&t, "vfs");
     import(&store, &layout, "v1").unwrap();
-    for (compression, tag) in [(ExportCompression::AsStored, "stored"), (ExportCompression::Gzip, "gzip"), (ExportCompression::Zstd, "zstd")] {
+    for (compression, tag) in [
+        (ExportCompression::AsStored, "stored"),
+        (ExportCompression::Gzip, "gzip"),
+        (ExportCompression::Zstd, "zstd"),
+    ] {
         let exported = t.dir.join("exported");
         oci::export(&store, NAME, &exported, Some(tag), &ExportOptions { compression }).unwrap();
         let back = TempStore::new("oci-export-back");
-        skopeo(&["copy", "-q", &format!("oci:{}:{tag}", exported.display()), &storage_ref("vfs", &back.graph(), &back.run(), "localhost/back:v1")]);
+        skopeo(&[
+            "copy",
+            "-q",
+            &format!("oci:{}:{tag}", exported.display()),
+            &storage_ref("vfs", &back.graph(), &back.run(), "localhost/back:v1"),
+        ]);
         let images = records(&back, "vfs", "images");
         assert_eq!(images[0]["id"], built.image_id().as_str(), "{tag}");
-        let layer_ids: Vec<String> = records(&back, "vfs", "layers").iter().map(|l| l["id"].as_str().unwrap().to_string()).collect();
+        let layer_ids: Vec<String> = records(&back, "vfs", "layers")
+            .iter()
+            .map(|l| l["id"].as_str().unwrap().to_string())
+            .collect();
         assert_eq!(layer_ids, built.layer_ids(), "{tag}");
         // And our own import of our export gives the same records again.
         let again = TempStore::new("oci-export-again");
-        let reimported = oci::import(&open(&again, "vfs"), &exported, Some(tag), &ImportOptions::default(), None).unwrap();
+        let reimported = oci::import(
+            &open(&again, "vfs"),
+            &exported,
+            Some(tag),
+            &ImportOptions::default(),
+            None,
+        )
+        .unwrap();
         assert_eq!(reimported.id, built.image_id());
     }
     // Three tags in one layout, each once.
-    let index: Value = serde_json::from_slice(&fs::read(t.dir.join("exported/index.json")).unwrap()).unwrap();
+    let index: Value =
+        serde_json::from_slice(&fs::read(t.dir.join("exported/index.json")).unwrap()).unwrap();
     assert_eq!(index["manifests"].as_array().unwrap().len(), 3);
 }
 
@@ -229,20 +342,39 @@ fn cli_imports_and_exports() {
     let ours = |args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_cstorage"))
             .env("CSTORAGE_COMPAT", "1.43")
-            .args(["--graph", t.graph().to_str().unwrap(), "--run", t.run().to_str().unwrap(), "--storage-driver", "vfs"])
+            .args([
+                "--graph",
+                t.graph().to_str().unwrap(),
+                "--run",
+                t.run().to_str().unwrap(),
+                "--storage-driver",
+                "vfs",
+            ])
             .args(args)
             .output()
             .unwrap();
-        (out.status.code().unwrap(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
     };
     let hand = format!("{}:v1", t.dir.join("hand").display());
-    let (code, out, err) = ours(&["import-oci", &hand, "-n", "localhost/a:1", "--name", "localhost/b:1"]);
+    let (code, out, err) =
+        ours(&["import-oci", &hand, "-n", "localhost/a:1", "--name", "localhost/b:1"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, format!("{}\n\tlocalhost/a:1\n\tlocalhost/b:1\n", built.image_id()));
-    let (code, out, _) = ours(&["export-oci", "--compression", "gzip", "localhost/a:1", &format!("{}:copy", t.dir.join("out").display())]);
+    let (code, out, _) = ours(&[
+        "export-oci",
+        "--compression",
+        "gzip",
+        "localhost/a:1",
+        &format!("{}:copy", t.dir.join("out").display()),
+    ]);
     assert_eq!(code, 0);
     assert!(out.starts_with("sha256:"));
-    let (code, _, err) = ours(&["import-oci", &format!("{}:nosuchtag", t.dir.join("hand").display())]);
+    let (code, _, err) =
+        ours(&["import-oci", &format!("{}:nosuchtag", t.dir.join("hand").display())]);
     assert_eq!(code, 1);
     assert!(err.contains("no image \"nosuchtag\""), "{err}");
     // create-image --created
@@ -258,13 +390,23 @@ fn cli_imports_and_exports() {
 
 /// Import `tag` from `dir` into a store that already holds a busybox image, expecting `kind`,
 /// and check that the store did not change.
-fn expect_failure(t: &TempStore, dir: &Path, tag: Option<&str>, options: &ImportOptions, kind: ErrorKind) -> String {
+fn expect_failure(
+    t: &TempStore,
+    dir: &Path,
+    tag: Option<&str>,
+    options: &ImportOptions,
+    kind: ErrorKind,
+) -> String {
     let store = open(t, "vfs");
     let before = store_state(t, "vfs");
     let err = oci::import(&store, dir, tag, options, None).expect_err("the import should fail");
     assert_eq!(err.kind(), kind, "{err}");
     assert_eq!(store_state(t, "vfs"), before, "the failed import ({err}) changed the store");
-    assert_eq!(fs::read_dir(oci::retain::retained_dir(&store)).unwrap().count(), 0, "a hold was left behind");
+    assert_eq!(
+        fs::read_dir(oci::retain::retained_dir(&store)).unwrap().count(),
+        0,
+        "a hold was left behind"
+    );
     err.to_string()
 }
 
@@ -274,7 +416,11 @@ fn failure_setup(tag: &str) -> (TempStore, Layout, Built) {
     let t = TempStore::new(tag);
     let base = t.dir.join("base");
     let layout = Layout::new(&base);
-    let only_base = layout.image(&[(busybox_tar(), Comp::Gzip)], "2024-01-01T00:00:00Z", oci_common::host_arch());
+    let only_base = layout.image(
+        &[(busybox_tar(), Comp::Gzip)],
+        "2024-01-01T00:00:00Z",
+        oci_common::host_arch(),
+    );
     layout.set_index(vec![only_base.entry(Some("base"))]);
     oci::import(&open(&t, "vfs"), &base, Some("base"), &ImportOptions::default(), None).unwrap();
     let (layout, built) = Layout::busybox_image(&t.dir.join("broken"), "v1");
@@ -290,7 +436,13 @@ fn a_blob_with_the_wrong_digest_is_refused_and_its_layer_removed() {
     let last = bytes.len() - 1;
     bytes[last] ^= 0xff;
     fs::write(&path, &bytes).unwrap();
-    let message = expect_failure(&t, &layout.dir, Some("v1"), &ImportOptions::default(), ErrorKind::DigestMismatch);
+    let message = expect_failure(
+        &t,
+        &layout.dir,
+        Some("v1"),
+        &ImportOptions::default(),
+        ErrorKind::DigestMismatch,
+    );
     assert!(message.contains(&built.layer_digests[1]) || message.contains("digest"), "{message}");
 }
 
@@ -299,13 +451,24 @@ fn a_layer_whose_diff_id_differs_from_the_config_is_refused() {
     let (t, layout, built) = failure_setup("oci-bad-diffid");
     // A consistent blob, but the config names another DiffID for it.
     let wrong = Layout::new(&t.dir.join("wrong"));
-    let other = wrong.image(&[(busybox_tar(), Comp::Gzip), (file_tar("greeting", "something else\n"), Comp::Zstd)], "2024-03-04T05:06:07Z", oci_common::host_arch());
+    let other = wrong.image(
+        &[(busybox_tar(), Comp::Gzip), (file_tar("greeting", "something else\n"), Comp::Zstd)],
+        "2024-03-04T05:06:07Z",
+        oci_common::host_arch(),
+    );
     let mut manifest = other.manifest.clone();
     manifest["layers"][1] = built.manifest["layers"][1].clone();
-    fs::copy(layout.blob_path(&built.layer_digests[1]), wrong.blob_path(&built.layer_digests[1])).unwrap();
+    fs::copy(layout.blob_path(&built.layer_digests[1]), wrong.blob_path(&built.layer_digests[1]))
+        .unwrap();
     let broken = wrong.put_manifest(manifest, other.config_digest.clone(), vec![], vec![]);
     wrong.set_index(vec![broken.entry(Some("v1"))]);
-    expect_failure(&t, &wrong.dir, Some("v1"), &ImportOptions::default(), ErrorKind::DigestMismatch);
+    expect_failure(
+        &t,
+        &wrong.dir,
+        Some("v1"),
+        &ImportOptions::default(),
+        ErrorKind::DigestMismatch,
+    );
 }
 
 #[test]
@@ -314,7 +477,13 @@ fn a_truncated_blob_is_refused_before_anything_is_made() {
     let path = layout.blob_path(&built.layer_digests[1]);
     let bytes = fs::read(&path).unwrap();
     fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
-    expect_failure(&t, &layout.dir, Some("v1"), &ImportOptions::default(), ErrorKind::BlobSizeMismatch);
+    expect_failure(
+        &t,
+        &layout.dir,
+        Some("v1"),
+        &ImportOptions::default(),
+        ErrorKind::BlobSizeMismatch,
+    );
 }
 
 #[test]
@@ -323,7 +492,11 @@ fn a_truncated_layer_tar_is_a_bad_archive() {
     // Digests and sizes all agree, but the layer's tar stops in the middle of busybox.
     let cut = Layout::new(&t.dir.join("cut"));
     let tar = busybox_tar();
-    let built = cut.image(&[(tar[..tar.len() / 2].to_vec(), Comp::Gzip)], "2024-01-01T00:00:00Z", oci_common::host_arch());
+    let built = cut.image(
+        &[(tar[..tar.len() / 2].to_vec(), Comp::Gzip)],
+        "2024-01-01T00:00:00Z",
+        oci_common::host_arch(),
+    );
     cut.set_index(vec![built.entry(Some("v1"))]);
     expect_failure(&t, &cut.dir, Some("v1"), &ImportOptions::default(), ErrorKind::BadArchive);
 }
@@ -343,14 +516,27 @@ fn an_index_without_our_platform_is_refused() {
     let (digest, size) = layout.put_index(&[(&built, "s390x"), (&built, "riscv64")]);
     let tagged = serde_json::json!({ "mediaType": oci_common::OCI_INDEX, "digest": digest, "size": size, "annotations": { "org.opencontainers.image.ref.name": "multi" } });
     layout.set_index(vec![tagged]);
-    let message = expect_failure(&t, &layout.dir, Some("multi"), &ImportOptions::default(), ErrorKind::NoMatchingPlatform);
+    let message = expect_failure(
+        &t,
+        &layout.dir,
+        Some("multi"),
+        &ImportOptions::default(),
+        ErrorKind::NoMatchingPlatform,
+    );
     assert!(message.contains("linux/s390x"), "{message}");
     // Asked for one it has, it imports the manifest and keeps the index as c/image does.
     let store = open(&t, "vfs");
-    let options = ImportOptions { platform: Some(Platform::parse(&format!("linux/{}", "s390x")).unwrap()), ..Default::default() };
+    let options = ImportOptions {
+        platform: Some(Platform::parse(&format!("linux/{}", "s390x")).unwrap()),
+        ..Default::default()
+    };
     // The config's OS is checked, not its architecture (as c/image does for a single manifest).
     let image = oci::import(&store, &layout.dir, Some("multi"), &options, None).unwrap();
-    assert!(image.big_data_names.contains(&format!("manifest-{digest}")), "{:?}", image.big_data_names);
+    assert!(
+        image.big_data_names.contains(&format!("manifest-{digest}")),
+        "{:?}",
+        image.big_data_names
+    );
     assert_eq!(image.digest, built.manifest_digest);
 }
 
@@ -361,7 +547,13 @@ fn symlinked_and_escaping_blob_paths_are_refused() {
     let elsewhere = t.dir.join("elsewhere");
     fs::rename(&path, &elsewhere).unwrap();
     std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
-    expect_failure(&t, &layout.dir, Some("v1"), &ImportOptions::default(), ErrorKind::UnsafeLayoutPath);
+    expect_failure(
+        &t,
+        &layout.dir,
+        Some("v1"),
+        &ImportOptions::default(),
+        ErrorKind::UnsafeLayoutPath,
+    );
     fs::remove_file(&path).unwrap();
     fs::rename(&elsewhere, &path).unwrap();
 
@@ -370,7 +562,13 @@ fn symlinked_and_escaping_blob_paths_are_refused() {
     let moved = t.dir.join("blobs-elsewhere");
     fs::rename(&blobs, &moved).unwrap();
     std::os::unix::fs::symlink(&moved, &blobs).unwrap();
-    expect_failure(&t, &layout.dir, Some("v1"), &ImportOptions::default(), ErrorKind::UnsafeLayoutPath);
+    expect_failure(
+        &t,
+        &layout.dir,
+        Some("v1"),
+        &ImportOptions::default(),
+        ErrorKind::UnsafeLayoutPath,
+    );
     fs::remove_file(&blobs).unwrap();
     fs::rename(&moved, &blobs).unwrap();
 
@@ -378,13 +576,25 @@ fn symlinked_and_escaping_blob_paths_are_refused() {
     let mut entry = built.entry(Some("v1"));
     entry["digest"] = "sha256:../../../../etc/passwd".into();
     layout.set_index(vec![entry]);
-    expect_failure(&t, &layout.dir, Some("v1"), &ImportOptions::default(), ErrorKind::UnsafeLayoutPath);
+    expect_failure(
+        &t,
+        &layout.dir,
+        Some("v1"),
+        &ImportOptions::default(),
+        ErrorKind::UnsafeLayoutPath,
+    );
 }
 
 #[test]
 fn unknown_tags_and_malformed_documents_are_refused() {
     let (t, layout, built) = failure_setup("oci-bad-layout");
-    expect_failure(&t, &layout.dir, Some("v2"), &ImportOptions::default(), ErrorKind::ReferenceUnknown);
+    expect_failure(
+        &t,
+        &layout.dir,
+        Some("v2"),
+        &ImportOptions::default(),
+        ErrorKind::ReferenceUnknown,
+    );
     layout.set_index(vec![built.entry(Some("a")), built.entry(Some("b"))]);
     expect_failure(&t, &layout.dir, None, &ImportOptions::default(), ErrorKind::ReferenceUnknown);
     fs::write(layout.dir.join("index.json"), b"{not json").unwrap();
@@ -399,7 +609,13 @@ fn a_negative_descriptor_size_is_named_as_such() {
     let mut entry = built.entry(Some("v1"));
     entry["size"] = (-1).into();
     layout.set_index(vec![entry]);
-    let message = expect_failure(&t, &layout.dir, Some("v1"), &ImportOptions::default(), ErrorKind::BadLayout);
+    let message = expect_failure(
+        &t,
+        &layout.dir,
+        Some("v1"),
+        &ImportOptions::default(),
+        ErrorKind::BadLayout,
+    );
     assert!(message.contains("negative size -1"), "{message}");
 }
 
@@ -408,7 +624,11 @@ fn a_failure_in_a_later_layer_removes_only_the_layers_made_for_the_image() {
     let t = TempStore::new("oci-rollback");
     let layout = Layout::new(&t.dir.join("three"));
     let built = layout.image(
-        &[(busybox_tar(), Comp::Gzip), (file_tar("one", "1\n"), Comp::Gzip), (file_tar("two", "2\n"), Comp::Gzip)],
+        &[
+            (busybox_tar(), Comp::Gzip),
+            (file_tar("one", "1\n"), Comp::Gzip),
+            (file_tar("two", "2\n"), Comp::Gzip),
+        ],
         "2024-01-01T00:00:00Z",
         oci_common::host_arch(),
     );
@@ -418,7 +638,13 @@ fn a_failure_in_a_later_layer_removes_only_the_layers_made_for_the_image() {
     bytes[20] ^= 0x55;
     fs::write(&path, &bytes).unwrap();
     // Nothing in the store: layers 0 and 1 are made, then layer 2 fails, and all go.
-    expect_failure(&t, &layout.dir, Some("v1"), &ImportOptions::default(), ErrorKind::DigestMismatch);
+    expect_failure(
+        &t,
+        &layout.dir,
+        Some("v1"),
+        &ImportOptions::default(),
+        ErrorKind::DigestMismatch,
+    );
     assert!(records(&t, "vfs", "layers").is_empty());
 }
 
@@ -432,7 +658,14 @@ fn cancelling_from_the_progress_callback_leaves_nothing() {
         seen.push((p.layer_index, p.layer_count, p.done, p.total));
         p.layer_index == 0
     };
-    let err = oci::import(&store, &layout.dir, Some("v1"), &ImportOptions::default(), Some(&mut progress)).unwrap_err();
+    let err = oci::import(
+        &store,
+        &layout.dir,
+        Some("v1"),
+        &ImportOptions::default(),
+        Some(&mut progress),
+    )
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Cancelled, "{err}");
     assert!(seen.iter().any(|&(i, n, done, total)| i == 0 && n == 2 && done == total), "{seen:?}");
     assert!(records(&t, "vfs", "layers").is_empty());
@@ -445,8 +678,16 @@ fn layers_held_by_an_import_survive_a_concurrent_delete_image() {
     let base_dir = t.dir.join("base");
     let layout = Layout::new(&base_dir);
     // Two images on the very same single layer, with different configs (so different IDs).
-    let first = layout.image(&[(busybox_tar(), Comp::Gzip)], "2024-01-01T00:00:00Z", oci_common::host_arch());
-    let second = layout.image(&[(busybox_tar(), Comp::Gzip)], "2025-01-01T00:00:00Z", oci_common::host_arch());
+    let first = layout.image(
+        &[(busybox_tar(), Comp::Gzip)],
+        "2024-01-01T00:00:00Z",
+        oci_common::host_arch(),
+    );
+    let second = layout.image(
+        &[(busybox_tar(), Comp::Gzip)],
+        "2025-01-01T00:00:00Z",
+        oci_common::host_arch(),
+    );
     assert_ne!(first.image_id(), second.image_id());
     layout.set_index(vec![first.entry(Some("first")), second.entry(Some("second"))]);
     let store = open(&t, "vfs");
@@ -461,21 +702,42 @@ fn layers_held_by_an_import_survive_a_concurrent_delete_image() {
         // Another process (our CLI) deletes the first image, whose only layer this is.
         let cli = |args: &[&str]| {
             let out = std::process::Command::new(env!("CARGO_BIN_EXE_cstorage"))
-                .args(["--graph", t.graph().to_str().unwrap(), "--run", t.run().to_str().unwrap(), "--storage-driver", "vfs"])
+                .args([
+                    "--graph",
+                    t.graph().to_str().unwrap(),
+                    "--run",
+                    t.run().to_str().unwrap(),
+                    "--storage-driver",
+                    "vfs",
+                ])
                 .args(args)
                 .output()
                 .unwrap();
             assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         };
         cli(&["delete-image", &first.image_id()]);
-        assert!(open(&t, "vfs").image(&first.image_id()).is_err(), "the first image was not deleted");
+        assert!(
+            open(&t, "vfs").image(&first.image_id()).is_err(),
+            "the first image was not deleted"
+        );
         assert_eq!(p.layer_index, 0);
         true
     };
-    let image = oci::import(&store, &base_dir, Some("second"), &ImportOptions::default(), Some(&mut progress)).unwrap();
+    let image = oci::import(
+        &store,
+        &base_dir,
+        Some("second"),
+        &ImportOptions::default(),
+        Some(&mut progress),
+    )
+    .unwrap();
     assert_eq!(image.top_layer, base_layer);
     assert!(store.layer(&base_layer).is_ok());
-    assert_eq!(fs::read_dir(oci::retain::retained_dir(&store)).unwrap().count(), 0, "the hold outlived the import");
+    assert_eq!(
+        fs::read_dir(oci::retain::retained_dir(&store)).unwrap().count(),
+        0,
+        "the hold outlived the import"
+    );
 
     // Without a live holder, a hold file left by a dead process is ignored and cleaned up.
     let stale = oci::retain::retained_dir(&store).join("dead.hold");
@@ -489,22 +751,39 @@ fn layers_held_by_an_import_survive_a_concurrent_delete_image() {
 fn docker_schema2_manifests_import_too() {
     let t = TempStore::new("oci-docker-v2s2");
     let layout = Layout::new(&t.dir.join("docker"));
-    let built = layout.image(&[(busybox_tar(), Comp::Gzip)], "2022-02-02T02:02:02Z", oci_common::host_arch());
+    let built = layout.image(
+        &[(busybox_tar(), Comp::Gzip)],
+        "2022-02-02T02:02:02Z",
+        oci_common::host_arch(),
+    );
     let mut manifest = built.manifest.clone();
     manifest["mediaType"] = "application/vnd.docker.distribution.manifest.v2+json".into();
     manifest["config"]["mediaType"] = "application/vnd.docker.container.image.v1+json".into();
     manifest["layers"][0]["mediaType"] = "application/vnd.docker.image.rootfs.diff.tar.gzip".into();
-    let docker = layout.put_manifest(manifest, built.config_digest.clone(), built.layer_digests.clone(), built.diff_ids.clone());
+    let docker = layout.put_manifest(
+        manifest,
+        built.config_digest.clone(),
+        built.layer_digests.clone(),
+        built.diff_ids.clone(),
+    );
     let mut entry = docker.entry(Some("v2s2"));
     entry["mediaType"] = "application/vnd.docker.distribution.manifest.v2+json".into();
     layout.set_index(vec![entry]);
     let store = open(&t, "vfs");
-    let image = oci::import(&store, &layout.dir, Some("v2s2"), &ImportOptions::default(), None).unwrap();
+    let image =
+        oci::import(&store, &layout.dir, Some("v2s2"), &ImportOptions::default(), None).unwrap();
     assert_eq!(image.id, built.image_id());
     assert_eq!(image.digest, docker.manifest_digest);
     assert_eq!(store.image_big_data(&image.id, "manifest").unwrap(), docker.manifest_bytes);
     // The same image again (a second tag, say): completed in place, no second record.
-    let again = oci::import(&store, &layout.dir, Some("v2s2"), &ImportOptions { names: vec!["localhost/d:1".into()], ..Default::default() }, None).unwrap();
+    let again = oci::import(
+        &store,
+        &layout.dir,
+        Some("v2s2"),
+        &ImportOptions { names: vec!["localhost/d:1".into()], ..Default::default() },
+        None,
+    )
+    .unwrap();
     assert_eq!(again.id, image.id);
     assert_eq!(store.images().unwrap().len(), 1);
 }

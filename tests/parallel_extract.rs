@@ -5,10 +5,10 @@
 //! times after their contents) must come out as a one-by-one extraction (and GNU tar) makes it.
 //! Layers carry enough small files before the interesting entries for the pool to lag behind.
 
-mod common;
-mod overlay_common;
 #[path = "archive_common/mod.rs"]
 mod archive_common;
+mod common;
+mod overlay_common;
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -58,7 +58,10 @@ impl DriverStore {
             DriverStore::Overlay(o) => o.home(),
         };
         let Ok(entries) = fs::read_dir(&home) else { return Vec::new() };
-        entries.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n != "l" && !n.starts_with('.')).collect()
+        entries
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "l" && !n.starts_with('.'))
+            .collect()
     }
 
     fn is_overlay(&self) -> bool {
@@ -84,7 +87,15 @@ fn import(store: &Store, tar: &[u8], parent: Option<&str>) -> cstorage::Result<S
 }
 
 /// A header like `header` with its own mtime.
-fn header_at(name: &str, typeflag: u8, size: u64, link: &str, mode: u32, owner: u32, mtime: u64) -> [u8; 512] {
+fn header_at(
+    name: &str,
+    typeflag: u8,
+    size: u64,
+    link: &str,
+    mode: u32,
+    owner: u32,
+    mtime: u64,
+) -> [u8; 512] {
     let mut h = header(name.as_bytes(), typeflag, size, link.as_bytes(), mode, owner, owner);
     h[136..147].copy_from_slice(format!("{mtime:011o}").as_bytes());
     fix_checksum(&mut h);
@@ -95,7 +106,10 @@ fn header_at(name: &str, typeflag: u8, size: u64, link: &str, mode: u32, owner: 
 fn filler(tar: &mut TarBuilder, dir: &str, count: usize) {
     tar.dir(&format!("{dir}/"));
     for i in 0..count {
-        tar.file(&format!("{dir}/filler{i}"), format!("{i:0>width$}", width = 100 + i % 900).as_bytes());
+        tar.file(
+            &format!("{dir}/filler{i}"),
+            format!("{i:0>width$}", width = 100 + i % 900).as_bytes(),
+        );
     }
 }
 
@@ -105,7 +119,11 @@ fn gnu_tar_extract(tar: &[u8], scratch: &TempDir) -> PathBuf {
     fs::write(&file, tar).unwrap();
     let out = scratch.join("gnu");
     fs::create_dir_all(&out).unwrap();
-    sh(&format!("tar --numeric-owner --xattrs --xattrs-include='*' -xpf '{}' -C '{}'", file.display(), out.display()));
+    sh(&format!(
+        "tar --numeric-owner --xattrs --xattrs-include='*' -xpf '{}' -C '{}'",
+        file.display(),
+        out.display()
+    ));
     out
 }
 
@@ -149,7 +167,11 @@ fn hardlinks_to_a_file_still_being_filled_share_its_complete_inode_and_take_thei
         assert_eq!((b.nlink(), b.mode() & 0o7777, b.uid()), (3, 0o4755, 1000), "{driver}");
         assert_eq!(fs::read(layer.join("d/a")).unwrap(), b"the content", "{driver}");
         let g = fs::metadata(layer.join("e/g")).unwrap();
-        assert_eq!((g.ino(), g.uid(), g.gid()), (fs::metadata(layer.join("e/f")).unwrap().ino(), 2000, 2000), "{driver}: the link's owner is the last one set");
+        assert_eq!(
+            (g.ino(), g.uid(), g.gid()),
+            (fs::metadata(layer.join("e/f")).unwrap().ino(), 2000, 2000),
+            "{driver}: the link's owner is the last one set"
+        );
     });
 }
 
@@ -169,11 +191,21 @@ fn a_whiteout_then_a_re_add_in_the_same_layer_leaves_the_new_entry() {
 
         assert_eq!(fs::read(layer.join("etc/conf")).unwrap(), b"new content", "{driver}");
         assert!(!is_whiteout(&layer.join("etc/conf")), "{driver}");
-        assert_eq!(fs::read(layer.join("opt/new")).unwrap(), b"added after the opaque marker", "{driver}");
+        assert_eq!(
+            fs::read(layer.join("opt/new")).unwrap(),
+            b"added after the opaque marker",
+            "{driver}"
+        );
         if s.is_overlay() {
-            assert_eq!(xattr(&layer.join("opt"), "trusted.overlay.opaque").as_deref(), Some(&b"y"[..]));
+            assert_eq!(
+                xattr(&layer.join("opt"), "trusted.overlay.opaque").as_deref(),
+                Some(&b"y"[..])
+            );
         } else {
-            assert!(!layer.join("opt/old").exists(), "vfs: the opaque directory lost the parent's entries");
+            assert!(
+                !layer.join("opt/old").exists(),
+                "vfs: the opaque directory lost the parent's entries"
+            );
         }
     });
 }
@@ -201,8 +233,16 @@ fn paths_replaced_later_in_the_stream_end_as_the_last_entry_says() {
         assert!(file.is_file(), "{driver}");
         assert_eq!(fs::read(layer.join("real/dir-then-file")).unwrap(), b"a file now", "{driver}");
         let twice = fs::metadata(layer.join("real/twice")).unwrap();
-        assert_eq!(fs::read(layer.join("real/twice")).unwrap(), b"second", "{driver}: the last write wins");
-        assert_eq!((twice.mode() & 0o7777, twice.mtime(), twice.nlink()), (0o640, 1_400_000_000, 1), "{driver}");
+        assert_eq!(
+            fs::read(layer.join("real/twice")).unwrap(),
+            b"second",
+            "{driver}: the last write wins"
+        );
+        assert_eq!(
+            (twice.mode() & 0o7777, twice.mtime(), twice.nlink()),
+            (0o640, 1_400_000_000, 1),
+            "{driver}"
+        );
     });
 }
 
@@ -227,7 +267,11 @@ fn directory_times_are_set_after_their_contents_as_gnu_tar_sets_them() {
         let expected = [("d", 1_000_000_000), ("d/s", 1_100_000_000), ("e", 1_200_000_000)];
         assert_eq!(ours, expected.map(|(d, t)| (d.to_string(), t)), "{driver}");
         let scratch = TempDir::new("parex-dirtimes-gnu");
-        assert_eq!(ours, dir_mtimes(&gnu_tar_extract(&bytes, &scratch)), "{driver}: GNU tar's directory times");
+        assert_eq!(
+            ours,
+            dir_mtimes(&gnu_tar_extract(&bytes, &scratch)),
+            "{driver}: GNU tar's directory times"
+        );
 
         // Unlike GNU tar, which sets a directory's times once the stream has left it, all are
         // set at the end (as c/storage does): an entry added later to an earlier directory
@@ -241,7 +285,11 @@ fn directory_times_are_set_after_their_contents_as_gnu_tar_sets_them() {
         late.file("d/late", b"added to d after e");
         let id = import(store, &late.finish(), None).unwrap();
         let expected = [("d", 1_000_000_000), ("e", 1_200_000_000)];
-        assert_eq!(dir_mtimes(&s.layer_dir(&id)), expected.map(|(d, t)| (d.to_string(), t)), "{driver}");
+        assert_eq!(
+            dir_mtimes(&s.layer_dir(&id)),
+            expected.map(|(d, t)| (d.to_string(), t)),
+            "{driver}"
+        );
     });
 }
 
@@ -252,7 +300,10 @@ fn many_files_tar() -> Vec<u8> {
     let modes = [0o644, 0o755, 0o600, 0o4755, 0o444, 0o664, 0o1777, 0o2750];
     let mut tar = TarBuilder::default();
     for d in 0..100 {
-        tar.raw_entry(header_at(&format!("dir{d}/"), b'5', 0, "", 0o755, 0, 1_650_000_000 + d), b"");
+        tar.raw_entry(
+            header_at(&format!("dir{d}/"), b'5', 0, "", 0o755, 0, 1_650_000_000 + d),
+            b"",
+        );
         for f in 0..50 {
             let i = d * 50 + f;
             let size = (i * 37) % 3000;
@@ -262,11 +313,25 @@ fn many_files_tar() -> Vec<u8> {
             }
             let owner = if i % 3 == 0 { 1000 } else { 0 };
             let name = format!("dir{d}/file{f}");
-            tar.raw_entry(header_at(&name, b'0', size, "", modes[(i % 8) as usize], owner as u32, 1_600_000_000 + i), &data);
+            tar.raw_entry(
+                header_at(
+                    &name,
+                    b'0',
+                    size,
+                    "",
+                    modes[(i % 8) as usize],
+                    owner as u32,
+                    1_600_000_000 + i,
+                ),
+                &data,
+            );
         }
         if d == 0 {
             let big: Vec<u8> = (0..(3u64 << 20)).map(|b| (b % 251) as u8).collect();
-            tar.raw_entry(header_at("dir0/big", b'0', big.len() as u64, "", 0o640, 1000, 1_600_000_000), &big);
+            tar.raw_entry(
+                header_at("dir0/big", b'0', big.len() as u64, "", 0o640, 1000, 1_600_000_000),
+                &big,
+            );
         }
     }
     tar.finish()
@@ -307,10 +372,21 @@ fn a_writer_failure_fails_the_import_as_before_and_leaves_no_layer_behind() {
         let pooled = import(store, &tar_with_a_failing_file(100), None).unwrap_err();
         let inline = import(store, &tar_with_a_failing_file(2 << 20), None).unwrap_err();
         assert_eq!(pooled.kind(), ErrorKind::Io, "{driver}: {pooled}");
-        assert_eq!((pooled.kind(), pooled.message()), (inline.kind(), inline.message()), "{driver}");
-        assert!(pooled.message().contains("before/failing") && pooled.message().contains("user.big"), "{driver}: {pooled}");
+        assert_eq!(
+            (pooled.kind(), pooled.message()),
+            (inline.kind(), inline.message()),
+            "{driver}"
+        );
+        assert!(
+            pooled.message().contains("before/failing") && pooled.message().contains("user.big"),
+            "{driver}: {pooled}"
+        );
         assert!(store.layers().unwrap().is_empty(), "{driver}: no layer recorded");
-        assert_eq!(s.layer_dirs_on_disk(), Vec::<String>::new(), "{driver}: no layer directory left");
+        assert_eq!(
+            s.layer_dirs_on_disk(),
+            Vec::<String>::new(),
+            "{driver}: no layer directory left"
+        );
         // The store still takes a good layer afterwards.
         let mut good = TarBuilder::default();
         filler(&mut good, "ok", 10);

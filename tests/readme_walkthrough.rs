@@ -85,7 +85,10 @@ fn the_readme_session_runs_as_printed() {
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_cstorage")).parent().unwrap();
     let mut script = String::from("shopt -s expand_aliases\nexec 2>&1\n");
     for (i, step) in steps.iter().enumerate() {
-        script += &format!("echo @@@STEP {i}\n{}\necho \"@@@RC $?\"\n", step.command.replace("/tmp/demo", &demo));
+        script += &format!(
+            "echo @@@STEP {i}\n{}\necho \"@@@RC $?\"\n",
+            step.command.replace("/tmp/demo", &demo)
+        );
         if step.command.contains("set-image-data -f manifest.json") {
             // podman's own state (--tmpdir) goes under the test's directory too.
             script += &format!(
@@ -123,21 +126,30 @@ fn the_readme_session_runs_as_printed() {
         if which == PODMAN_MARK {
             podman_listed = status == "0" && lines.contains(&"example.com/app:1");
             if !podman_listed {
-                failures.push(format!("podman cannot list the store (exit {status}):\n{}", lines.join("\n")));
+                failures.push(format!(
+                    "podman cannot list the store (exit {status}):\n{}",
+                    lines.join("\n")
+                ));
             }
             continue;
         }
         let step = &steps[which.parse::<usize>().unwrap()];
         let refused = step.command.contains("# refused");
         if (status == "0") == refused {
-            failures.push(format!("`{}` exited with {status}:\n{}", step.command, lines.join("\n")));
+            failures.push(format!(
+                "`{}` exited with {status}:\n{}",
+                step.command,
+                lines.join("\n")
+            ));
             continue;
         }
-        let expected: Vec<String> = step.expected.iter().map(|l| l.replace("/tmp/demo", &demo)).collect();
+        let expected: Vec<String> =
+            step.expected.iter().map(|l| l.replace("/tmp/demo", &demo)).collect();
         let matches = lines.len() == expected.len()
-            && lines.iter().zip(&expected).all(|(line, want)| {
-                line_matches(&pieces(want), &line.chars().collect::<Vec<_>>())
-            });
+            && lines
+                .iter()
+                .zip(&expected)
+                .all(|(line, want)| line_matches(&pieces(want), &line.chars().collect::<Vec<_>>()));
         if !matches {
             failures.push(format!(
                 "`{}` printed:\n{}\nthe README shows:\n{}",
@@ -149,9 +161,22 @@ fn the_readme_session_runs_as_printed() {
     }
     // Whatever happened, leave nothing mounted behind.
     let _ = Command::new(env!("CARGO_BIN_EXE_cstorage"))
-        .args(["-g", &format!("{demo}/graph"), "-R", &format!("{demo}/run"), "-s", "vfs", "shutdown", "-f"])
+        .args([
+            "-g",
+            &format!("{demo}/graph"),
+            "-R",
+            &format!("{demo}/run"),
+            "-s",
+            "vfs",
+            "shutdown",
+            "-f",
+        ])
         .output();
-    assert_eq!(runs.iter().filter(|r| r.0 != PODMAN_MARK).count(), steps.len(), "not every step ran:\n{stdout}");
+    assert_eq!(
+        runs.iter().filter(|r| r.0 != PODMAN_MARK).count(),
+        steps.len(),
+        "not every step ran:\n{stdout}"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     assert!(podman_listed, "podman was not run");
 }

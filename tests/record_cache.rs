@@ -15,14 +15,25 @@ use serde_json::Value;
 
 fn go_names(t: &TempStore, list: &str, id: &str) -> Vec<String> {
     let records = json(&t.go_ok(&[list, "-j"]));
-    let record = records.as_array().unwrap().iter().find(|r| r["id"] == id).unwrap_or_else(|| panic!("Go lists no {id} in {list}"));
-    record["names"].as_array().map(|n| n.iter().map(|v| v.as_str().unwrap().to_string()).collect()).unwrap_or_default()
+    let record = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .unwrap_or_else(|| panic!("Go lists no {id} in {list}"));
+    record["names"]
+        .as_array()
+        .map(|n| n.iter().map(|v| v.as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
 }
 
 fn go_ids(t: &TempStore, list: &str) -> Vec<String> {
     // Go prints `null` for an empty list.
     let records = json(&t.go_ok(&[list, "-j"]));
-    records.as_array().map(|r| r.iter().map(|r| r["id"].as_str().unwrap().to_string()).collect()).unwrap_or_default()
+    records
+        .as_array()
+        .map(|r| r.iter().map(|r| r["id"].as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
 }
 
 fn layer_named(store: &Store, name: &str) -> Option<Layer> {
@@ -36,7 +47,12 @@ fn assert_file_is_a_fresh_encoding(path: &Path) {
     let records: Vec<Value> = serde_json::from_slice(&bytes).unwrap();
     let layers: Vec<Layer> = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(records.len(), layers.len());
-    assert_eq!(String::from_utf8(gojson::to_vec(&layers).unwrap()).unwrap(), String::from_utf8(bytes).unwrap(), "{}", path.display());
+    assert_eq!(
+        String::from_utf8(gojson::to_vec(&layers).unwrap()).unwrap(),
+        String::from_utf8(bytes).unwrap(),
+        "{}",
+        path.display()
+    );
 }
 
 fn layers_json(t: &TempStore) -> std::path::PathBuf {
@@ -47,15 +63,21 @@ fn layers_json(t: &TempStore) -> std::path::PathBuf {
 fn an_open_store_sees_each_change_go_makes_between_its_calls_and_keeps_it_when_it_writes() {
     let t = TempStore::new("cache-go-writes");
     let store = t.open();
-    let ours = store.create_layer(&LayerOptions { names: vec!["ours".into()], ..Default::default() }).unwrap();
+    let ours = store
+        .create_layer(&LayerOptions { names: vec!["ours".into()], ..Default::default() })
+        .unwrap();
     // Two saves by this process: the second already copies cached JSON.
-    let second = store.create_layer(&LayerOptions { names: vec!["ours-2".into()], ..Default::default() }).unwrap();
+    let second = store
+        .create_layer(&LayerOptions { names: vec!["ours-2".into()], ..Default::default() })
+        .unwrap();
 
     // Go creates a layer: our next call sees it, and our next write keeps it.
     let go_layer = id_of(&t.go_ok(&["create-layer", "-j", "-n", "go-layer", &ours.id]));
     assert_eq!(store.layer("go-layer").unwrap().id, go_layer);
     assert_eq!(store.layer("go-layer").unwrap().parent, ours.id);
-    let third = store.create_layer(&LayerOptions { names: vec!["ours-3".into()], ..Default::default() }).unwrap();
+    let third = store
+        .create_layer(&LayerOptions { names: vec!["ours-3".into()], ..Default::default() })
+        .unwrap();
     assert!(go_ids(&t, "layers").contains(&go_layer), "our write after Go's kept Go's layer");
     assert_file_is_a_fresh_encoding(&layers_json(&t));
 
@@ -63,8 +85,16 @@ fn an_open_store_sees_each_change_go_makes_between_its_calls_and_keeps_it_when_i
     t.go_ok(&["add-names", "-n", "go-name", &ours.id]);
     t.go_ok(&["set-names", "-n", "ours-2", &third.id]);
     assert!(store.layer(&ours.id).unwrap().names.contains(&"go-name".to_string()));
-    assert_eq!(store.layer("ours-2").unwrap().id, third.id, "the name moved in Go is found on its new layer");
-    assert_eq!(store.layer("ours-3").err().map(|e| e.kind()), Some(cstorage::ErrorKind::LayerUnknown), "set-names replaced ours-3");
+    assert_eq!(
+        store.layer("ours-2").unwrap().id,
+        third.id,
+        "the name moved in Go is found on its new layer"
+    );
+    assert_eq!(
+        store.layer("ours-3").err().map(|e| e.kind()),
+        Some(cstorage::ErrorKind::LayerUnknown),
+        "set-names replaced ours-3"
+    );
     let fourth = store.create_layer(&LayerOptions::default()).unwrap();
     assert_eq!(go_names(&t, "layers", &ours.id), ["ours", "go-name"]);
     assert_eq!(go_names(&t, "layers", &third.id), ["ours-2"]);
@@ -76,7 +106,11 @@ fn an_open_store_sees_each_change_go_makes_between_its_calls_and_keeps_it_when_i
     let container = id_of(&t.go_ok(&["create-container", "-j", "-n", "go-ctr", &image]));
     let ctr = store.container("go-ctr").unwrap();
     assert_eq!(ctr.id, container);
-    assert_eq!(store.layer(&ctr.layer).unwrap().parent, go_layer, "the container's layer Go made is seen too");
+    assert_eq!(
+        store.layer(&ctr.layer).unwrap().parent,
+        go_layer,
+        "the container's layer Go made is seen too"
+    );
     t.go_ok(&["mount", "go-ctr"]);
     assert_eq!(store.mounted("go-ctr").unwrap(), 1);
     t.go_ok(&["unmount", "go-ctr"]);
@@ -107,9 +141,17 @@ fn an_open_store_sees_each_change_go_makes_between_its_calls_and_keeps_it_when_i
 fn go_sees_each_write_of_a_store_kept_open_right_after_it() {
     let t = TempStore::new("cache-our-writes");
     let store = t.open();
-    let base = store.create_layer(&LayerOptions { names: vec!["base".into()], ..Default::default() }).unwrap();
+    let base = store
+        .create_layer(&LayerOptions { names: vec!["base".into()], ..Default::default() })
+        .unwrap();
     assert_eq!(go_names(&t, "layers", &base.id), ["base"]);
-    let child = store.create_layer(&LayerOptions { parent: Some(base.id.clone()), names: vec!["child".into()], ..Default::default() }).unwrap();
+    let child = store
+        .create_layer(&LayerOptions {
+            parent: Some(base.id.clone()),
+            names: vec!["child".into()],
+            ..Default::default()
+        })
+        .unwrap();
     assert_eq!(json(&t.go_ok(&["layer", "-j", "child"]))[0]["parent"], base.id.as_str());
 
     // A name moved from one layer to another: both records change in the same save.
@@ -121,9 +163,19 @@ fn go_sees_each_write_of_a_store_kept_open_right_after_it() {
     assert_eq!(t.go_ok(&["metadata", "-q", "child"]).trim(), "child meta");
     assert_file_is_a_fresh_encoding(&layers_json(&t));
 
-    let image = store.create_image(Some(&child.id), &ImageOptions { names: vec!["rs/image:1".into()], ..Default::default() }).unwrap();
+    let image = store
+        .create_image(
+            Some(&child.id),
+            &ImageOptions { names: vec!["rs/image:1".into()], ..Default::default() },
+        )
+        .unwrap();
     assert!(go_ids(&t, "images").contains(&image.id));
-    let ctr = store.create_container(Some(&image.id), &ContainerOptions { names: vec!["rs-ctr".into()], ..Default::default() }).unwrap();
+    let ctr = store
+        .create_container(
+            Some(&image.id),
+            &ContainerOptions { names: vec!["rs-ctr".into()], ..Default::default() },
+        )
+        .unwrap();
     assert!(go_ids(&t, "containers").contains(&ctr.id));
     assert!(go_ids(&t, "layers").contains(&ctr.layer));
     store.mount("rs-ctr", "", &[]).unwrap();
@@ -132,7 +184,8 @@ fn go_sees_each_write_of_a_store_kept_open_right_after_it() {
     assert_eq!(t.go_ok(&["mounted", "rs-ctr"]), "", "Go sees our release");
 
     // Deleting from the middle of the list shifts the cached positions of all later records.
-    let extra: Vec<Layer> = (0..3).map(|_| store.create_layer(&LayerOptions::default()).unwrap()).collect();
+    let extra: Vec<Layer> =
+        (0..3).map(|_| store.create_layer(&LayerOptions::default()).unwrap()).collect();
     store.delete_layer(&extra[0].id).unwrap();
     let go_layers = go_ids(&t, "layers");
     assert!(!go_layers.contains(&extra[0].id));
@@ -157,29 +210,44 @@ fn fields_of_newer_versions_survive_saves_that_reuse_cached_json() {
     // A record as a newer c/storage might write it, with fields 1.43 does not know.
     let newer = r#"{"id":"1111111111111111111111111111111111111111111111111111111111111111","names":["newer"],"created":"2024-01-02T03:04:05.123456789Z","future-field":{"b":[1,2,{"c":null}],"a":"x<y"},"zz":true}"#;
     fs::write(layers_json(&t), format!("[{newer}]")).unwrap();
-    fs::create_dir_all(t.graph().join("vfs/dir/1111111111111111111111111111111111111111111111111111111111111111")).unwrap();
+    fs::create_dir_all(
+        t.graph().join("vfs/dir/1111111111111111111111111111111111111111111111111111111111111111"),
+    )
+    .unwrap();
     let store = t.open();
     let mut kept = String::new();
     for i in 0..3 {
-        store.create_layer(&LayerOptions { names: vec![format!("n{i}")], ..Default::default() }).unwrap();
+        store
+            .create_layer(&LayerOptions { names: vec![format!("n{i}")], ..Default::default() })
+            .unwrap();
         let file = fs::read_to_string(layers_json(&t)).unwrap();
         let first = &file[1..1 + file[1..].find(r#",{"id""#).unwrap()];
         if i == 0 {
             kept = first.to_string();
-            assert!(kept.contains(r#""future-field":{"a":"x\u003cy","b":[1,2,{"c":null}]},"zz":true"#), "{kept}");
+            assert!(
+                kept.contains(r#""future-field":{"a":"x\u003cy","b":[1,2,{"c":null}]},"zz":true"#),
+                "{kept}"
+            );
         }
         assert_eq!(first, kept, "save {i} wrote the newer record as the first save did");
     }
     assert_file_is_a_fresh_encoding(&layers_json(&t));
-    assert_eq!(go_names(&t, "layers", "1111111111111111111111111111111111111111111111111111111111111111"), ["newer"]);
+    assert_eq!(
+        go_names(&t, "layers", "1111111111111111111111111111111111111111111111111111111111111111"),
+        ["newer"]
+    );
 }
 
 #[test]
 fn layers_handed_out_one_at_a_time_are_those_layers_lists_with_mount_state() {
     let t = TempStore::new("cache-for-each");
     let store = t.open();
-    let base = store.create_layer(&LayerOptions { names: vec!["base".into()], ..Default::default() }).unwrap();
-    store.create_layer(&LayerOptions { parent: Some(base.id.clone()), ..Default::default() }).unwrap();
+    let base = store
+        .create_layer(&LayerOptions { names: vec!["base".into()], ..Default::default() })
+        .unwrap();
+    store
+        .create_layer(&LayerOptions { parent: Some(base.id.clone()), ..Default::default() })
+        .unwrap();
     t.go_ok(&["create-layer", "-n", "from-go"]);
     store.mount(&base.id, "", &[]).unwrap();
     let mut visited = Vec::new();

@@ -32,7 +32,9 @@ impl TempMount {
             return None;
         }
         if Command::new("mkfs.xfs").arg("-V").output().is_err() {
-            eprintln!("skipping: mkfs.xfs is not installed (scripts/install-deps.sh installs xfsprogs)");
+            eprintln!(
+                "skipping: mkfs.xfs is not installed (scripts/install-deps.sh installs xfsprogs)"
+            );
             return None;
         }
         if !Path::new("/dev/loop-control").exists() {
@@ -51,7 +53,10 @@ impl TempMount {
         if skip_unless_root("the tmpfs mount") {
             return None;
         }
-        Some(TempMount::mounted(common::TempStore::new(tag), &["-t", "tmpfs", "-o", "size=256m", "tmpfs"]))
+        Some(TempMount::mounted(
+            common::TempStore::new(tag),
+            &["-t", "tmpfs", "-o", "size=256m", "tmpfs"],
+        ))
     }
 
     fn mounted(dir: common::TempStore, args: &[&str]) -> TempMount {
@@ -147,10 +152,20 @@ fn describe(root: &Path) -> Vec<String> {
             let mut xattrs: Vec<String> = cstorage::xattr::list(&path)
                 .unwrap()
                 .into_iter()
-                .map(|name| format!("{}={:?}", name.to_string_lossy(), cstorage::xattr::get(&path, &name).unwrap()))
+                .map(|name| {
+                    format!(
+                        "{}={:?}",
+                        name.to_string_lossy(),
+                        cstorage::xattr::get(&path, &name).unwrap()
+                    )
+                })
                 .collect();
             xattrs.sort();
-            let link = if !m.is_dir() && m.nlink() > 1 { first_of_inode.entry(m.ino()).or_insert_with(|| rel.clone()).clone() } else { String::new() };
+            let link = if !m.is_dir() && m.nlink() > 1 {
+                first_of_inode.entry(m.ino()).or_insert_with(|| rel.clone()).clone()
+            } else {
+                String::new()
+            };
             format!(
                 "{rel} {:o} {}:{} {} m{}.{} [{}] {content} {link}",
                 m.mode(),
@@ -172,9 +187,15 @@ fn atimes(root: &Path) -> Vec<String> {
     // Each directory's own atime is taken before it is listed.
     fn walk(root: &Path, path: &Path, out: &mut Vec<String>) {
         let m = fs::symlink_metadata(path).unwrap();
-        out.push(format!("{} a{}.{}", path.strip_prefix(root).unwrap().display(), m.atime(), m.atime_nsec()));
+        out.push(format!(
+            "{} a{}.{}",
+            path.strip_prefix(root).unwrap().display(),
+            m.atime(),
+            m.atime_nsec()
+        ));
         if m.is_dir() {
-            let mut entries: Vec<_> = fs::read_dir(path).unwrap().map(|e| e.unwrap().path()).collect();
+            let mut entries: Vec<_> =
+                fs::read_dir(path).unwrap().map(|e| e.unwrap().path()).collect();
             entries.sort();
             for entry in entries {
                 walk(root, &entry, out);
@@ -190,7 +211,10 @@ fn atimes(root: &Path) -> Vec<String> {
 /// metadata too.
 fn describe_with_root(root: &Path) -> (String, Vec<String>) {
     let m = fs::symlink_metadata(root).unwrap();
-    (format!("{:o} {}:{} m{}.{}", m.mode(), m.uid(), m.gid(), m.mtime(), m.mtime_nsec()), describe(root))
+    (
+        format!("{:o} {}:{} m{}.{}", m.mode(), m.uid(), m.gid(), m.mtime(), m.mtime_nsec()),
+        describe(root),
+    )
 }
 
 /// A file's extents as FIEMAP reports them: (logical, physical, length, flags).
@@ -219,11 +243,22 @@ fn extents(path: &Path) -> Vec<(u64, u64, u64, u32)> {
         extents: [Extent; SLOTS],
     }
     let file = fs::File::open(path).unwrap();
-    let mut map = Fiemap { start: 0, length: u64::MAX, flags: FIEMAP_FLAG_SYNC, mapped_extents: 0, extent_count: SLOTS as u32, reserved: 0, extents: [Extent::default(); SLOTS] };
+    let mut map = Fiemap {
+        start: 0,
+        length: u64::MAX,
+        flags: FIEMAP_FLAG_SYNC,
+        mapped_extents: 0,
+        extent_count: SLOTS as u32,
+        reserved: 0,
+        extents: [Extent::default(); SLOTS],
+    };
     // SAFETY: an open file and a fiemap buffer with room for SLOTS extents, as extent_count says.
     let rc = unsafe { libc::ioctl(file.as_raw_fd(), FS_IOC_FIEMAP, &mut map as *mut Fiemap) };
     assert_eq!(rc, 0, "FIEMAP on {}: {}", path.display(), std::io::Error::last_os_error());
-    map.extents[..map.mapped_extents as usize].iter().map(|e| (e.logical, e.physical, e.length, e.flags)).collect()
+    map.extents[..map.mapped_extents as usize]
+        .iter()
+        .map(|e| (e.logical, e.physical, e.length, e.flags))
+        .collect()
 }
 
 const FIEMAP_EXTENT_SHARED: u32 = 0x2000;
@@ -255,14 +290,18 @@ struct Copied {
 /// Import the layer into the store at `root`, make an image of it and a container on the image.
 fn import_and_create_container(root: &Path, tar: &Path) -> Copied {
     let store = open_store(root);
-    let layer = store.put_layer(&LayerOptions::default(), &mut fs::File::open(tar).unwrap(), None).expect("import the layer");
+    let layer = store
+        .put_layer(&LayerOptions::default(), &mut fs::File::open(tar).unwrap(), None)
+        .expect("import the layer");
     let image = store.create_image(Some(&layer.id), &ImageOptions::default()).unwrap();
     let layer_dir = store.layer_diff_dir(&layer.id).unwrap();
     let layer_before = describe_with_root(&layer_dir);
     let layer_atimes = atimes(&layer_dir);
     sh("sync");
     let free_before = free_bytes(root);
-    let container = store.create_container(Some(&image.id), &ContainerOptions::default()).expect("create the container");
+    let container = store
+        .create_container(Some(&image.id), &ContainerOptions::default())
+        .expect("create the container");
     sh("sync");
     let bytes_used = free_before.saturating_sub(free_bytes(root));
     let container_dir = store.layer_diff_dir(&container.layer).unwrap();
@@ -277,10 +316,22 @@ fn assert_exact_copy(copied: &Copied) {
     assert_eq!(copied.layer_before.1, container.1);
     assert_eq!(copied.layer_atimes, copied.container_atimes);
     let lines = container.1.join("\n");
-    for expected in ["etc/suid 104755 ", "etc/owned 100600 1000:2000 ", "user.file=Some([118, 97, 108, 117, 101])", "user.dir=", "etc/null 20", "etc/fifo 10", " m1614834367.123456789 ", "ro/sub 40555 "] {
+    for expected in [
+        "etc/suid 104755 ",
+        "etc/owned 100600 1000:2000 ",
+        "user.file=Some([118, 97, 108, 117, 101])",
+        "user.dir=",
+        "etc/null 20",
+        "etc/fifo 10",
+        " m1614834367.123456789 ",
+        "ro/sub 40555 ",
+    ] {
         assert!(lines.contains(expected), "{expected:?} missing from the copy:\n{lines}");
     }
-    assert!(container.1.iter().any(|l| l.starts_with("links/two-again ") && l.ends_with(" big/two")), "hardlink group:\n{lines}");
+    assert!(
+        container.1.iter().any(|l| l.starts_with("links/two-again ") && l.ends_with(" big/two")),
+        "hardlink group:\n{lines}"
+    );
 }
 
 #[test]
@@ -293,21 +344,38 @@ fn containers_on_xfs_share_the_layers_extents_and_are_exact() {
     // file system lost far less than the ~7.6 MiB of data the files hold (inodes and
     // directories only).
     for file in DATA_FILES {
-        let (ours, theirs) = (extents(&copied.container_dir.join(file)), extents(&copied.layer_dir.join(file)));
+        let (ours, theirs) =
+            (extents(&copied.container_dir.join(file)), extents(&copied.layer_dir.join(file)));
         assert!(!ours.is_empty(), "{file} has extents");
         assert_eq!(ours, theirs, "{file}: the container's copy shares the layer's extents");
-        assert!(ours.iter().all(|e| e.3 & FIEMAP_EXTENT_SHARED != 0), "{file}: extents flagged shared: {ours:?}");
+        assert!(
+            ours.iter().all(|e| e.3 & FIEMAP_EXTENT_SHARED != 0),
+            "{file}: extents flagged shared: {ours:?}"
+        );
     }
-    let data: u64 = DATA_FILES.iter().map(|f| fs::metadata(copied.layer_dir.join(f)).unwrap().len()).sum();
+    let data: u64 =
+        DATA_FILES.iter().map(|f| fs::metadata(copied.layer_dir.join(f)).unwrap().len()).sum();
     assert!(data > 7 << 20, "the layer holds {data} bytes of file data");
-    assert!(copied.bytes_used < 1 << 20, "creating the container used {} bytes for {data} bytes of data", copied.bytes_used);
+    assert!(
+        copied.bytes_used < 1 << 20,
+        "creating the container used {} bytes for {data} bytes of data",
+        copied.bytes_used
+    );
 
     // Writing to the container's copy leaves the layer's file alone (copy on write).
     let layer_two = fs::read(copied.layer_dir.join("big/two")).unwrap();
     fs::write(copied.container_dir.join("big/two"), b"changed by the container").unwrap();
     assert_eq!(fs::read(copied.layer_dir.join("big/two")).unwrap(), layer_two);
-    assert_eq!(fs::read(copied.layer_dir.join("links/two-again")).unwrap(), layer_two, "the layer's hardlink too");
-    assert_eq!(fs::read(copied.container_dir.join("links/two-again")).unwrap(), b"changed by the container", "the container's hardlink group is its own");
+    assert_eq!(
+        fs::read(copied.layer_dir.join("links/two-again")).unwrap(),
+        layer_two,
+        "the layer's hardlink too"
+    );
+    assert_eq!(
+        fs::read(copied.container_dir.join("links/two-again")).unwrap(),
+        b"changed by the container",
+        "the container's hardlink group is its own"
+    );
     assert_ne!(extents(&copied.container_dir.join("big/one")).len(), 0);
 }
 
@@ -316,28 +384,53 @@ fn id_mapped_layer_copies_on_xfs_shift_owners_and_share_extents() {
     let Some(xfs) = TempMount::xfs("reflink-idmap") else { return };
     let tar = layer_tar(&xfs.dir);
     let store = open_store(&xfs.mnt);
-    let base = store.put_layer(&LayerOptions::default(), &mut fs::File::open(&tar).unwrap(), None).expect("import the layer");
+    let base = store
+        .put_layer(&LayerOptions::default(), &mut fs::File::open(&tar).unwrap(), None)
+        .expect("import the layer");
     let base_dir = store.layer_diff_dir(&base.id).unwrap();
     let before = describe_with_root(&base_dir);
     let maps = vec![IdMap { container_id: 0, host_id: 100000, size: 65536 }];
     let mapped = store
-        .create_layer(&LayerOptions { parent: Some(base.id.clone()), uid_map: maps.clone(), gid_map: maps, ..Default::default() })
+        .create_layer(&LayerOptions {
+            parent: Some(base.id.clone()),
+            uid_map: maps.clone(),
+            gid_map: maps,
+            ..Default::default()
+        })
         .expect("create the mapped layer");
     let mapped_dir = store.layer_diff_dir(&mapped.id).unwrap();
     // The same description with every owner moved up by 100000.
     let shift_owner = |line: &String| {
         let mut fields: Vec<String> = line.split(' ').map(String::from).collect();
-        let owner_field = fields.iter().position(|f| f.contains(':') && f.split(':').all(|n| n.parse::<u32>().is_ok())).unwrap();
+        let owner_field = fields
+            .iter()
+            .position(|f| f.contains(':') && f.split(':').all(|n| n.parse::<u32>().is_ok()))
+            .unwrap();
         let (uid, gid) = fields[owner_field].split_once(':').unwrap();
-        fields[owner_field] = format!("{}:{}", uid.parse::<u32>().unwrap() + 100000, gid.parse::<u32>().unwrap() + 100000);
+        fields[owner_field] = format!(
+            "{}:{}",
+            uid.parse::<u32>().unwrap() + 100000,
+            gid.parse::<u32>().unwrap() + 100000
+        );
         fields.join(" ")
     };
     let expected: Vec<String> = before.1.iter().map(shift_owner).collect();
     assert_eq!(describe(&mapped_dir), expected);
-    assert_eq!(shift_owner(&before.0), describe_with_root(&mapped_dir).0, "the root directory's owner shifted too");
-    assert!(expected.iter().any(|l| l.starts_with("etc/owned 100600 101000:102000 ")), "{expected:#?}");
+    assert_eq!(
+        shift_owner(&before.0),
+        describe_with_root(&mapped_dir).0,
+        "the root directory's owner shifted too"
+    );
+    assert!(
+        expected.iter().any(|l| l.starts_with("etc/owned 100600 101000:102000 ")),
+        "{expected:#?}"
+    );
     for file in DATA_FILES {
-        assert_eq!(extents(&mapped_dir.join(file)), extents(&base_dir.join(file)), "{file}: the mapped copy shares extents");
+        assert_eq!(
+            extents(&mapped_dir.join(file)),
+            extents(&base_dir.join(file)),
+            "{file}: the mapped copy shares extents"
+        );
     }
 }
 
@@ -353,8 +446,12 @@ fn containers_on_ext4_are_exact_copies_without_shared_extents() {
     if String::from_utf8_lossy(&fs_type.stdout).trim() == "ext2/ext3" {
         // ext4 cannot share extents: the copy has its own blocks.
         for file in DATA_FILES {
-            let (ours, theirs) = (extents(&copied.container_dir.join(file)), extents(&copied.layer_dir.join(file)));
-            assert!(ours.iter().all(|e| theirs.iter().all(|t| t.1 != e.1)), "{file}: {ours:?} vs {theirs:?}");
+            let (ours, theirs) =
+                (extents(&copied.container_dir.join(file)), extents(&copied.layer_dir.join(file)));
+            assert!(
+                ours.iter().all(|e| theirs.iter().all(|t| t.1 != e.1)),
+                "{file}: {ours:?} vs {theirs:?}"
+            );
         }
     }
 }
@@ -387,10 +484,19 @@ fn a_file_the_copy_cannot_shift_fails_the_layer_and_leaves_the_store_as_it_was()
     let dirs_before = common::list_tree(&t.graph().join("vfs/dir"));
     let maps = vec![IdMap { container_id: 0, host_id: 100000, size: 65536 }];
     let err = store
-        .create_layer(&LayerOptions { parent: Some(base.id.clone()), uid_map: maps.clone(), gid_map: maps, ..Default::default() })
+        .create_layer(&LayerOptions {
+            parent: Some(base.id.clone()),
+            uid_map: maps.clone(),
+            gid_map: maps,
+            ..Default::default()
+        })
         .expect_err("uid 70000 is not in the maps");
     assert_eq!(err.kind(), cstorage::ErrorKind::InvalidArgument, "{err}");
     assert!(err.message().contains("d13/f7: uid 70000 is not covered"), "{err}");
     assert_eq!(store.layers().unwrap().len(), layers_before);
-    assert_eq!(common::list_tree(&t.graph().join("vfs/dir")), dirs_before, "the half-made copy is removed");
+    assert_eq!(
+        common::list_tree(&t.graph().join("vfs/dir")),
+        dirs_before,
+        "the half-made copy is removed"
+    );
 }

@@ -3,10 +3,10 @@
 //! set process-wide environment variables and share one log listener, so each takes the
 //! `serial` lock.
 
-mod common;
-mod overlay_common;
 #[path = "archive_common/mod.rs"]
 mod archive_common;
+mod common;
+mod overlay_common;
 
 use std::fs;
 use std::path::Path;
@@ -41,11 +41,19 @@ fn collect(level: Level, message: &dyn Fn() -> String) {
 /// The warnings logged so far that contain `text`.
 fn warnings_with(text: &str) -> Vec<String> {
     let logged = LOGGED.lock().unwrap();
-    logged.iter().filter(|(level, m)| *level == Level::Warn && m.contains(text)).map(|(_, m)| m.clone()).collect()
+    logged
+        .iter()
+        .filter(|(level, m)| *level == Level::Warn && m.contains(text))
+        .map(|(_, m)| m.clone())
+        .collect()
 }
 
 fn assert_warned(text: &str) {
-    assert!(!warnings_with(text).is_empty(), "no warning about {text}: {:?}", LOGGED.lock().unwrap());
+    assert!(
+        !warnings_with(text).is_empty(),
+        "no warning about {text}: {:?}",
+        LOGGED.lock().unwrap()
+    );
 }
 
 fn assert_not_warned(text: &str) {
@@ -85,16 +93,27 @@ fn options_come_from_storage_conf_and_the_environment_unless_the_caller_sets_the
 
     // STORAGE_OPTS replaces the file's driver options; STORAGE_DRIVER its driver.
     std::env::set_var("STORAGE_OPTS", "vfs.ignore_chown_errors=false");
-    assert_eq!(StoreOptions::default().resolve().unwrap().driver_options, vec!["vfs.ignore_chown_errors=false".to_string()]);
+    assert_eq!(
+        StoreOptions::default().resolve().unwrap().driver_options,
+        vec!["vfs.ignore_chown_errors=false".to_string()]
+    );
     std::env::set_var("STORAGE_DRIVER", "overlay2");
-    assert_eq!(StoreOptions::default().resolve().unwrap().driver, "overlay", "overlay2 is an alias");
+    assert_eq!(
+        StoreOptions::default().resolve().unwrap().driver,
+        "overlay",
+        "overlay2 is an alias"
+    );
     std::env::remove_var("STORAGE_DRIVER");
     std::env::remove_var("STORAGE_OPTS");
 
     // A caller-set root keeps the configured driver but drops the configured driver options.
     let other = t.dir.join("other");
-    let resolved = StoreOptions { graph_root: Some(other.clone()), ..Default::default() }.resolve().unwrap();
-    assert_eq!((resolved.graph_root.clone(), resolved.run_root.clone(), resolved.driver.as_str()), (other, t.run(), "vfs"));
+    let resolved =
+        StoreOptions { graph_root: Some(other.clone()), ..Default::default() }.resolve().unwrap();
+    assert_eq!(
+        (resolved.graph_root.clone(), resolved.run_root.clone(), resolved.driver.as_str()),
+        (other, t.run(), "vfs")
+    );
     assert!(resolved.driver_options.is_empty());
 
     // An explicit config file wins over the environment's; a broken one is a Config error.
@@ -185,7 +204,10 @@ fn a_storage_conf_with_every_key_of_the_1_57_man_page_opens_vfs_and_overlay_stor
         let resolved = store.options();
         assert!(resolved.transient && resolved.disable_volatile);
         assert_eq!(resolved.image_store, Some(image_store.clone()), "{driver}");
-        assert!(image_store.join(format!("{driver}-images")).is_dir(), "{driver}: images kept in the image store");
+        assert!(
+            image_store.join(format!("{driver}-images")).is_dir(),
+            "{driver}: images kept in the image store"
+        );
         assert_eq!(resolved.compat, CompatLevel::V1_57);
         assert_eq!(store.additional_image_stores(), vec![dir.join("extra")]);
         let own_table = match driver {
@@ -209,7 +231,8 @@ fn a_storage_conf_with_every_key_of_the_1_57_man_page_opens_vfs_and_overlay_stor
         assert!(!resolved.durable, "{driver}");
         assert_warned("storage.driver_priority=overlay,vfs");
         assert_warned("storage.rootless_storage_path");
-        for quiet in ["pull_options", "auto-userns", "btrfs", "zfs", "aufs", "thinpool", "mountopt"] {
+        for quiet in ["pull_options", "auto-userns", "btrfs", "zfs", "aufs", "thinpool", "mountopt"]
+        {
             assert_not_warned(quiet);
         }
         if driver == "overlay" {
@@ -234,11 +257,17 @@ fn unknown_keys_and_options_other_drivers_take_are_warnings_in_storage_conf() {
     fs::write(&conf, text).unwrap();
     let store = Store::open(&with_config(&conf)).unwrap();
     assert!(store.options().driver_options.is_empty(), "{:?}", store.options().driver_options);
-    for key in ["unrelated: unknown key", "storage.not_a_key: unknown key", "storage.options.vfs.use_composefs: unknown key"] {
+    for key in [
+        "unrelated: unknown key",
+        "storage.not_a_key: unknown key",
+        "storage.options.vfs.use_composefs: unknown key",
+    ] {
         assert_warned(key);
     }
     assert_warned("storage.options.size=10G: ignored, the vfs driver has no such option");
-    assert_warned("storage.options.remap-uids=0:100000:65536: ignored, libcstorage does not implement it");
+    assert_warned(
+        "storage.options.remap-uids=0:100000:65536: ignored, libcstorage does not implement it",
+    );
     // Each once per process, however often the file is read.
     drop(store);
     Store::open(&with_config(&conf)).unwrap();
@@ -266,7 +295,10 @@ fn transient_image_store_and_compat_resolve_as_documented() {
     assert_eq!((resolved.image_store, resolved.compat), (None, CompatLevel::V1_57));
 
     // storage.conf's, unless the caller sets them; the caller choosing roots keeps them.
-    write_conf(&format!("transient_store = true\nimagestore = \"{}/./images/\"\n", t.dir.display()));
+    write_conf(&format!(
+        "transient_store = true\nimagestore = \"{}/./images/\"\n",
+        t.dir.display()
+    ));
     let resolved = with_config(&conf).resolve().unwrap();
     assert!(resolved.transient);
     assert_eq!(resolved.image_store.as_deref(), Some(images.as_path()), "cleaned");
@@ -280,18 +312,29 @@ fn transient_image_store_and_compat_resolve_as_documented() {
     let resolved = caller.resolve().unwrap();
     assert!(!resolved.transient);
     assert_eq!(resolved.image_store, Some(other));
-    assert!(StoreOptions { graph_root: Some(t.dir.join("graph2")), ..with_config(&conf) }.resolve().unwrap().transient);
+    assert!(
+        StoreOptions { graph_root: Some(t.dir.join("graph2")), ..with_config(&conf) }
+            .resolve()
+            .unwrap()
+            .transient
+    );
     // c/storage's string bools are taken too.
     write_conf("transient_store = \"true\"\n");
     assert!(with_config(&conf).resolve().unwrap().transient);
 
     // The image store must be absolute and not the graph root.
     for bad in ["images".into(), t.dir.join("graph"), t.dir.join("graph/.")] {
-        let e = StoreOptions { image_store: Some(bad.clone()), ..with_config(&conf) }.resolve().unwrap_err();
+        let e = StoreOptions { image_store: Some(bad.clone()), ..with_config(&conf) }
+            .resolve()
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config, "{bad:?}: {e}");
     }
     write_conf("transient_store = 1\n");
-    assert_eq!(with_config(&conf).resolve().unwrap_err().kind(), ErrorKind::Config, "a transient_store that is no boolean");
+    assert_eq!(
+        with_config(&conf).resolve().unwrap_err().kind(),
+        ErrorKind::Config,
+        "a transient_store that is no boolean"
+    );
     write_conf("");
 
     // The compat level: the caller's, else CSTORAGE_COMPAT, else 1.57; a bad variable fails.
@@ -313,12 +356,20 @@ fn options_go_refuses_are_still_refused_with_a_config_error() {
     let _serial = serial();
     let t = TempStore::new("refused");
     let open_with = |driver: &str, option: &str| {
-        Store::open(&StoreOptions { driver_options: vec![option.into()], ..t.options(driver) }).err().expect(option)
+        Store::open(&StoreOptions { driver_options: vec![option.into()], ..t.options(driver) })
+            .err()
+            .expect(option)
     };
     let e = open_with("vfs", "vfs.bogus=1");
-    assert_eq!((e.kind(), e.message()), (ErrorKind::Config, "vfs driver does not support vfs.bogus options"));
+    assert_eq!(
+        (e.kind(), e.message()),
+        (ErrorKind::Config, "vfs driver does not support vfs.bogus options")
+    );
     let e = open_with("overlay", "overlay.bogus=1");
-    assert_eq!((e.kind(), e.message()), (ErrorKind::Config, "overlay: unknown option overlay.bogus"));
+    assert_eq!(
+        (e.kind(), e.message()),
+        (ErrorKind::Config, "overlay: unknown option overlay.bogus")
+    );
     let e = open_with("vfs", "vfs.ignore_chown_errors=maybe");
     assert_eq!(e.kind(), ErrorKind::Config);
     // Options c/storage takes but ignoring them would make c/storage read the layers differently.
@@ -353,13 +404,21 @@ fn cli_in_user_namespace(conf: &Path, args: &[&str]) -> std::process::Output {
 #[test]
 fn ignore_chown_errors_reaches_the_extraction() {
     let _serial = serial();
-    if !Command::new("unshare").args(["--user", "--map-root-user", "true"]).status().is_ok_and(|s| s.success()) {
+    if !Command::new("unshare")
+        .args(["--user", "--map-root-user", "true"])
+        .status()
+        .is_ok_and(|s| s.success())
+    {
         eprintln!("skipped: no user namespaces here");
         return;
     }
     let t = TempStore::new("chown");
     let tar = t.dir.join("layer.tar");
-    fs::write(&tar, TarBuilder::default().file_owned("owned-by-1000", b"data", 1000, 1000).finish()).unwrap();
+    fs::write(
+        &tar,
+        TarBuilder::default().file_owned("owned-by-1000", b"data", 1000, 1000).finish(),
+    )
+    .unwrap();
     let tar_arg = tar.to_str().unwrap();
     let conf = t.dir.join("storage.conf");
     let write_conf = |ignore: &str| {
@@ -373,19 +432,39 @@ fn ignore_chown_errors_reaches_the_extraction() {
     write_conf("false");
     let out = cli_in_user_namespace(&conf, &["import-layer", "-f", tar_arg]);
     assert!(!out.status.success(), "the chown to 1000 should fail");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("chown"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("chown"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     write_conf("true");
     let out = cli_in_user_namespace(&conf, &["import-layer", "-f", tar_arg]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let id = String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_string();
     let file = t.graph().join("vfs/dir").join(&id).join("owned-by-1000");
-    assert_eq!(fs::read(&file).unwrap(), b"data", "extracted, with the owner the namespace could give");
+    assert_eq!(
+        fs::read(&file).unwrap(),
+        b"data",
+        "extracted, with the owner the namespace could give"
+    );
 
     // The same from --storage-opt.
     let out = cli_in_user_namespace(
         &t.dir.join("none.conf"),
-        &["--graph", t.graph().to_str().unwrap(), "--run", t.run().to_str().unwrap(), "--storage-driver", "vfs", "--storage-opt", "vfs.ignore_chown_errors=true", "import-layer", "-f", tar_arg],
+        &[
+            "--graph",
+            t.graph().to_str().unwrap(),
+            "--run",
+            t.run().to_str().unwrap(),
+            "--storage-driver",
+            "vfs",
+            "--storage-opt",
+            "vfs.ignore_chown_errors=true",
+            "import-layer",
+            "-f",
+            tar_arg,
+        ],
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }

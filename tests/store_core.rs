@@ -22,7 +22,13 @@ fn a_fresh_store_has_c_storage_layout_and_no_json_files() {
     let t = TempStore::new("layout");
     let _store = t.open();
     let g = t.graph();
-    for f in ["storage.lock", "userns.lock", "vfs-layers/layers.lock", "vfs-images/images.lock", "vfs-containers/containers.lock"] {
+    for f in [
+        "storage.lock",
+        "userns.lock",
+        "vfs-layers/layers.lock",
+        "vfs-images/images.lock",
+        "vfs-containers/containers.lock",
+    ] {
         let meta = fs::metadata(g.join(f)).unwrap_or_else(|_| panic!("{f} missing"));
         assert_eq!(meta.len(), 0, "{f} should be empty until first write");
         assert_eq!(meta.permissions().mode() & 0o777, 0o644, "{f}");
@@ -46,24 +52,43 @@ fn layers_images_and_containers_are_created_found_and_written_as_go_writes_them(
     let image = store
         .create_image(
             Some(&child.id),
-            &ImageOptions { names: vec!["example.com/img:1".into()], metadata: "m<&>".into(), ..Default::default() },
+            &ImageOptions {
+                names: vec!["example.com/img:1".into()],
+                metadata: "m<&>".into(),
+                ..Default::default()
+            },
         )
         .unwrap();
     let ctr = store
-        .create_container(Some("example.com/img:1"), &ContainerOptions { names: vec!["ctr1".into()], ..Default::default() })
+        .create_container(
+            Some("example.com/img:1"),
+            &ContainerOptions { names: vec!["ctr1".into()], ..Default::default() },
+        )
         .unwrap();
     assert_eq!(ctr.image, image.id);
     assert_eq!(store.layer(&ctr.layer).unwrap().parent, child.id);
 
     let layers_json = fs::read_to_string(t.graph().join("vfs-layers/layers.json")).unwrap();
-    assert!(layers_json.starts_with(&format!("[{{\"id\":\"{}\",\"names\":[\"base\"],\"created\":\"", base.id)), "{layers_json}");
+    assert!(
+        layers_json
+            .starts_with(&format!("[{{\"id\":\"{}\",\"names\":[\"base\"],\"created\":\"", base.id)),
+        "{layers_json}"
+    );
     assert!(!layers_json.contains("incomplete"));
     let images_json = fs::read_to_string(t.graph().join("vfs-images/images.json")).unwrap();
-    assert!(images_json.contains(r#""metadata":"m\u003c\u0026\u003e""#), "Go escapes HTML characters: {images_json}");
-    let containers_json = fs::read_to_string(t.graph().join("vfs-containers/containers.json")).unwrap();
-    assert!(containers_json.contains(r#""flags":{"MountLabel":"","ProcessLabel":""}"#), "{containers_json}");
+    assert!(
+        images_json.contains(r#""metadata":"m\u003c\u0026\u003e""#),
+        "Go escapes HTML characters: {images_json}"
+    );
+    let containers_json =
+        fs::read_to_string(t.graph().join("vfs-containers/containers.json")).unwrap();
+    assert!(
+        containers_json.contains(r#""flags":{"MountLabel":"","ProcessLabel":""}"#),
+        "{containers_json}"
+    );
     // Every writer left a 64-byte token.
-    for f in ["vfs-layers/layers.lock", "vfs-images/images.lock", "vfs-containers/containers.lock"] {
+    for f in ["vfs-layers/layers.lock", "vfs-images/images.lock", "vfs-containers/containers.lock"]
+    {
         assert_eq!(fs::metadata(t.graph().join(f)).unwrap().len(), 64, "{f}");
     }
     assert_eq!(fs::metadata(t.run().join("vfs-layers/mountpoints.lock")).unwrap().len(), 64);
@@ -99,7 +124,12 @@ fn names_are_unique_per_kind_and_set_names_steals_them() {
     let err = store.create_layer(&layer_opts(None, &["shared"])).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::DuplicateName);
     // An image may use a layer's name.
-    let i1 = store.create_image(Some(&a.id), &ImageOptions { names: vec!["shared".into()], ..Default::default() }).unwrap();
+    let i1 = store
+        .create_image(
+            Some(&a.id),
+            &ImageOptions { names: vec!["shared".into()], ..Default::default() },
+        )
+        .unwrap();
     let i2 = store.create_image(Some(&a.id), &ImageOptions::default()).unwrap();
     store.set_names(&i2.id, &["shared".into(), "other".into(), "other".into()]).unwrap();
     assert!(store.image(&i1.id).unwrap().names.is_empty(), "name moved away from image 1");
@@ -122,14 +152,25 @@ fn unknown_ids_and_duplicate_ids_get_specific_errors() {
     assert_eq!(store.image("nope").unwrap_err().kind(), ErrorKind::ImageUnknown);
     assert_eq!(store.container("nope").unwrap_err().kind(), ErrorKind::ContainerUnknown);
     assert_eq!(store.lookup("nope").unwrap_err().kind(), ErrorKind::Unknown);
-    assert_eq!(store.create_layer(&layer_opts(Some("nope"), &[])).unwrap_err().kind(), ErrorKind::LayerUnknown);
-    let l = store.create_layer(&LayerOptions { id: Some("fixed".into()), ..Default::default() }).unwrap();
     assert_eq!(
-        store.create_layer(&LayerOptions { id: Some(l.id.clone()), ..Default::default() }).unwrap_err().kind(),
+        store.create_layer(&layer_opts(Some("nope"), &[])).unwrap_err().kind(),
+        ErrorKind::LayerUnknown
+    );
+    let l = store
+        .create_layer(&LayerOptions { id: Some("fixed".into()), ..Default::default() })
+        .unwrap();
+    assert_eq!(
+        store
+            .create_layer(&LayerOptions { id: Some(l.id.clone()), ..Default::default() })
+            .unwrap_err()
+            .kind(),
         ErrorKind::DuplicateId
     );
     assert_eq!(
-        store.create_layer(&LayerOptions { id: Some("../escape".into()), ..Default::default() }).unwrap_err().kind(),
+        store
+            .create_layer(&LayerOptions { id: Some("../escape".into()), ..Default::default() })
+            .unwrap_err()
+            .kind(),
         ErrorKind::InvalidArgument
     );
     assert_eq!(store.layers().unwrap().len(), 1, "failed creates left nothing behind");
@@ -148,14 +189,22 @@ fn metadata_and_big_data_round_trip_with_sizes_and_digests() {
     assert_eq!(store.image_big_data(&img.id, "manifest").unwrap(), manifest);
     assert_eq!(store.image_big_data_size(&img.id, "manifest").unwrap(), manifest.len() as i64);
     assert_eq!(store.image_big_data_digest(&img.id, "manifest").unwrap(), digest);
-    assert_eq!(store.image(&img.id).unwrap().digest, digest, "first manifest digest fills the image digest");
+    assert_eq!(
+        store.image(&img.id).unwrap().digest,
+        digest,
+        "first manifest digest fills the image digest"
+    );
     assert_eq!(store.images_by_digest(&digest).unwrap().len(), 1);
     assert!(t.graph().join("vfs-images").join(&img.id).join("=c2hhMjU2OmFiYy9XZWlyZA==").exists());
-    assert_eq!(store.image_big_data(&img.id, "missing").unwrap_err().kind(), ErrorKind::BigDataUnknown);
+    assert_eq!(
+        store.image_big_data(&img.id, "missing").unwrap_err().kind(),
+        ErrorKind::BigDataUnknown
+    );
 
     store.set_layer_big_data(&l.id, "notes", &mut &b"layer data"[..]).unwrap();
     let mut s = String::new();
-    std::io::Read::read_to_string(&mut store.layer_big_data(&l.id, "notes").unwrap(), &mut s).unwrap();
+    std::io::Read::read_to_string(&mut store.layer_big_data(&l.id, "notes").unwrap(), &mut s)
+        .unwrap();
     assert_eq!(s, "layer data");
 
     store.set_metadata(&img.id, "img-meta").unwrap();
@@ -180,8 +229,14 @@ fn deletion_follows_c_storage_safety_rules() {
     assert_eq!(store.delete_layer(&l3.id).unwrap_err().kind(), ErrorKind::LayerUsedByImage);
     let c = store.create_container(Some(&img.id), &ContainerOptions::default()).unwrap();
     assert_eq!(store.delete_layer(&c.layer).unwrap_err().kind(), ErrorKind::LayerUsedByContainer);
-    assert_eq!(store.create_layer(&layer_opts(Some(&c.layer), &[])).unwrap_err().kind(), ErrorKind::ParentIsContainer);
-    assert_eq!(store.delete_image(&img.id, true).unwrap_err().kind(), ErrorKind::ImageUsedByContainer);
+    assert_eq!(
+        store.create_layer(&layer_opts(Some(&c.layer), &[])).unwrap_err().kind(),
+        ErrorKind::ParentIsContainer
+    );
+    assert_eq!(
+        store.delete_image(&img.id, true).unwrap_err().kind(),
+        ErrorKind::ImageUsedByContainer
+    );
 
     store.delete_container(&c.id).unwrap();
     assert!(!t.graph().join("vfs/dir").join(&c.layer).exists());
@@ -214,7 +269,12 @@ fn deleting_an_image_takes_parents_nothing_else_holds_named_or_not() {
 
     // An image on the base stops the walk there.
     let base = store.create_layer(&layer_opts(None, &["base"])).unwrap();
-    store.create_image(Some(&base.id), &ImageOptions { names: vec!["base".into()], ..Default::default() }).unwrap();
+    store
+        .create_image(
+            Some(&base.id),
+            &ImageOptions { names: vec!["base".into()], ..Default::default() },
+        )
+        .unwrap();
     let child = store.create_layer(&layer_opts(Some(&base.id), &[])).unwrap();
     let img = store.create_image(Some(&child.id), &ImageOptions::default()).unwrap();
     assert_eq!(store.delete_image(&img.id, true).unwrap(), vec![child.id.clone()]);
@@ -234,7 +294,10 @@ fn vfs_child_layers_copy_the_parent_exactly() {
     std::os::unix::fs::symlink("etc/a", root.join("link")).unwrap();
     std::os::unix::fs::lchown(root.join("etc/a"), Some(12), Some(34)).unwrap();
     fs::set_permissions(root.join("etc/a"), fs::Permissions::from_mode(0o4755)).unwrap();
-    let xattr = std::process::Command::new("setfattr").args(["-n", "user.k", "-v", "v"]).arg(root.join("etc/a")).status();
+    let xattr = std::process::Command::new("setfattr")
+        .args(["-n", "user.k", "-v", "v"])
+        .arg(root.join("etc/a"))
+        .status();
     let child = store.create_layer(&layer_opts(Some(&base.id), &[])).unwrap();
     let croot = store.layer_diff_dir(&child.id).unwrap();
     assert_eq!(common::list_tree(&root), common::list_tree(&croot));
@@ -244,7 +307,11 @@ fn vfs_child_layers_copy_the_parent_exactly() {
     assert_eq!(fs::read_link(croot.join("link")).unwrap().to_str(), Some("etc/a"));
     assert_eq!(m.mtime(), fs::metadata(root.join("etc/a")).unwrap().mtime());
     if matches!(xattr, Ok(s) if s.success()) {
-        let out = std::process::Command::new("getfattr").args(["--only-values", "-n", "user.k"]).arg(croot.join("etc/a")).output().unwrap();
+        let out = std::process::Command::new("getfattr")
+            .args(["--only-values", "-n", "user.k"])
+            .arg(croot.join("etc/a"))
+            .output()
+            .unwrap();
         assert_eq!(out.stdout, b"v");
     }
 }
@@ -259,13 +326,21 @@ fn id_mapped_layers_record_maps_and_shift_owners() {
     std::os::unix::fs::lchown(root.join("f"), Some(5), Some(6)).unwrap();
     let maps = vec![cstorage::IdMap { container_id: 0, host_id: 100000, size: 65536 }];
     let mapped = store
-        .create_layer(&LayerOptions { parent: Some(base.id.clone()), uid_map: maps.clone(), gid_map: maps.clone(), ..Default::default() })
+        .create_layer(&LayerOptions {
+            parent: Some(base.id.clone()),
+            uid_map: maps.clone(),
+            gid_map: maps.clone(),
+            ..Default::default()
+        })
         .unwrap();
     assert_eq!(mapped.uid_map, maps);
     let m = fs::metadata(store.layer_diff_dir(&mapped.id).unwrap().join("f")).unwrap();
     assert_eq!((m.uid(), m.gid()), (100005, 100006));
     let json = fs::read_to_string(t.graph().join("vfs-layers/layers.json")).unwrap();
-    assert!(json.contains(r#""uidmap":[{"container_id":0,"host_id":100000,"size":65536}]"#), "{json}");
+    assert!(
+        json.contains(r#""uidmap":[{"container_id":0,"host_id":100000,"size":65536}]"#),
+        "{json}"
+    );
     // A container without maps on an image of the mapped layer goes, as in c/storage, on the
     // image's unmapped copy of it (vfs cannot shift at mount time) and has no maps; one with
     // the layer's maps goes on the layer itself.
@@ -276,7 +351,16 @@ fn id_mapped_layers_record_maps_and_shift_owners() {
     assert_eq!((copy.uid_map.len(), copy.parent.as_str()), (0, base.id.as_str()));
     let f = fs::metadata(store.layer_diff_dir(&c.layer).unwrap().join("f")).unwrap();
     assert_eq!((f.uid(), f.gid()), (5, 6));
-    let same = store.create_container(Some(&img.id), &ContainerOptions { uid_map: maps.clone(), gid_map: maps.clone(), ..Default::default() }).unwrap();
+    let same = store
+        .create_container(
+            Some(&img.id),
+            &ContainerOptions {
+                uid_map: maps.clone(),
+                gid_map: maps.clone(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
     assert_eq!((same.uid_map.clone(), store.layer(&same.layer).unwrap().parent), (maps, mapped.id));
 }
 
@@ -294,18 +378,36 @@ fn changes_across_id_maps_compare_container_owners() {
     }
     let maps = vec![cstorage::IdMap { container_id: 0, host_id: 100000, size: 65536 }];
     let mapped = store
-        .create_layer(&LayerOptions { parent: Some(base.id.clone()), uid_map: maps.clone(), gid_map: maps.clone(), ..Default::default() })
+        .create_layer(&LayerOptions {
+            parent: Some(base.id.clone()),
+            uid_map: maps.clone(),
+            gid_map: maps.clone(),
+            ..Default::default()
+        })
         .unwrap();
     assert!(store.changes(None, &mapped.id).unwrap().is_empty());
     assert_eq!(store.diff_size(None, &mapped.id).unwrap(), 0);
-    std::os::unix::fs::lchown(store.layer_diff_dir(&mapped.id).unwrap().join("b"), Some(100001), Some(100001)).unwrap();
+    std::os::unix::fs::lchown(
+        store.layer_diff_dir(&mapped.id).unwrap().join("b"),
+        Some(100001),
+        Some(100001),
+    )
+    .unwrap();
     let changes = store.changes(None, &mapped.id).unwrap();
-    assert_eq!(changes.iter().map(|c| (c.path.as_str(), c.kind)).collect::<Vec<_>>(), [("/b", cstorage::archive::ChangeKind::Modify)]);
+    assert_eq!(
+        changes.iter().map(|c| (c.path.as_str(), c.kind)).collect::<Vec<_>>(),
+        [("/b", cstorage::archive::ChangeKind::Modify)]
+    );
     assert_eq!(store.diff_size(None, &mapped.id).unwrap(), 1);
 
     let img = store.create_image(Some(&base.id), &ImageOptions::default()).unwrap();
     let other = vec![cstorage::IdMap { container_id: 0, host_id: 200000, size: 65536 }];
-    let c = store.create_container(Some(&img.id), &ContainerOptions { uid_map: other.clone(), gid_map: other, ..Default::default() }).unwrap();
+    let c = store
+        .create_container(
+            Some(&img.id),
+            &ContainerOptions { uid_map: other.clone(), gid_map: other, ..Default::default() },
+        )
+        .unwrap();
     assert_eq!(store.container_size(&c.id).unwrap(), 0);
 }
 
@@ -320,7 +422,8 @@ fn containers_with_other_maps_share_a_mapped_copy_of_the_top_layer() {
     fs::write(store.layer_diff_dir(&top.id).unwrap().join("f"), "x").unwrap();
     let img = store.create_image(Some(&top.id), &ImageOptions::default()).unwrap();
     let maps = |host| vec![cstorage::IdMap { container_id: 0, host_id: host, size: 65536 }];
-    let with_maps = |host| ContainerOptions { uid_map: maps(host), gid_map: maps(host), ..Default::default() };
+    let with_maps =
+        |host| ContainerOptions { uid_map: maps(host), gid_map: maps(host), ..Default::default() };
     let one = store.create_container(Some(&img.id), &with_maps(200000)).unwrap();
     let two = store.create_container(Some(&img.id), &with_maps(200000)).unwrap();
     let three = store.create_container(Some(&img.id), &with_maps(300000)).unwrap();
@@ -328,7 +431,10 @@ fn containers_with_other_maps_share_a_mapped_copy_of_the_top_layer() {
     let mapped = store.image(&img.id).unwrap().mapped_top_layers;
     assert_eq!(mapped.len(), 2, "one copy per mapping");
     let parent = |c: &cstorage::Container| store.layer(&c.layer).unwrap().parent;
-    assert_eq!((parent(&one), parent(&two), parent(&three), parent(&plain)), (mapped[0].clone(), mapped[0].clone(), mapped[1].clone(), top.id.clone()));
+    assert_eq!(
+        (parent(&one), parent(&two), parent(&three), parent(&plain)),
+        (mapped[0].clone(), mapped[0].clone(), mapped[1].clone(), top.id.clone())
+    );
     let copy = store.layer(&mapped[0]).unwrap();
     assert_eq!((copy.uid_map.clone(), copy.parent.as_str()), (maps(200000), ""));
     let owner = fs::metadata(store.layer_diff_dir(&one.layer).unwrap().join("f")).unwrap();
@@ -349,7 +455,9 @@ fn vfs_mounts_are_counted_in_mountpoints_json() {
     let t = TempStore::new("mount");
     let store = t.open();
     let l = store.create_layer(&layer_opts(None, &[])).unwrap();
-    let c = store.create_container(None, &ContainerOptions { names: vec!["c".into()], ..Default::default() }).unwrap();
+    let c = store
+        .create_container(None, &ContainerOptions { names: vec!["c".into()], ..Default::default() })
+        .unwrap();
     let p1 = store.mount("c", "", &[]).unwrap();
     let p2 = store.mount(&c.id, "", &[]).unwrap();
     assert_eq!(p1, p2);
@@ -361,7 +469,10 @@ fn vfs_mounts_are_counted_in_mountpoints_json() {
     assert!(!store.unmount(&c.id, false).unwrap());
     assert_eq!(store.unmount(&c.id, false).unwrap_err().kind(), ErrorKind::LayerNotMounted);
     assert_eq!(fs::read_to_string(t.run().join("vfs-layers/mountpoints.json")).unwrap(), "[]");
-    assert_eq!(store.mount(&l.id, "", &["nodev".into()]).unwrap_err().kind(), ErrorKind::NotSupported);
+    assert_eq!(
+        store.mount(&l.id, "", &["nodev".into()]).unwrap_err().kind(),
+        ErrorKind::NotSupported
+    );
 }
 
 #[test]
@@ -375,7 +486,8 @@ fn incomplete_layers_left_by_a_crash_are_removed_at_the_next_open() {
     let path = t.graph().join("vfs-layers/layers.json");
     let json = fs::read_to_string(&path).unwrap();
     let needle = format!("\"id\":\"{}\",", broken.id);
-    fs::write(&path, json.replace(&needle, &format!("{needle}\"flags\":{{\"incomplete\":true}},"))).unwrap();
+    fs::write(&path, json.replace(&needle, &format!("{needle}\"flags\":{{\"incomplete\":true}},")))
+        .unwrap();
     let store = t.open();
     let ids: Vec<String> = store.layers().unwrap().into_iter().map(|l| l.id).collect();
     assert_eq!(ids, vec![keep.id]);
@@ -389,12 +501,18 @@ fn unknown_fields_written_by_newer_c_storage_survive_a_rewrite() {
     let l = store.create_layer(&layer_opts(None, &[])).unwrap();
     drop(store);
     let path = t.graph().join("vfs-layers/layers.json");
-    let json = fs::read_to_string(&path).unwrap().replace("\"created\"", "\"toc-digest\":\"sha256:00\",\"future-field\":{\"x\":1},\"created\"");
+    let json = fs::read_to_string(&path).unwrap().replace(
+        "\"created\"",
+        "\"toc-digest\":\"sha256:00\",\"future-field\":{\"x\":1},\"created\"",
+    );
     fs::write(&path, json).unwrap();
     let store = t.open();
     store.set_names(&l.id, &["renamed".into()]).unwrap();
     let json = fs::read_to_string(&path).unwrap();
-    assert!(json.contains(r#""future-field":{"x":1}"#) && json.contains(r#""toc-digest":"sha256:00""#), "{json}");
+    assert!(
+        json.contains(r#""future-field":{"x":1}"#) && json.contains(r#""toc-digest":"sha256:00""#),
+        "{json}"
+    );
 }
 
 #[test]

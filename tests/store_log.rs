@@ -26,12 +26,15 @@ fn repairs_of_a_crashed_store_are_logged() {
     let path = t.graph().join("vfs-layers/layers.json");
     let json = fs::read_to_string(&path).unwrap();
     let needle = format!("\"id\":\"{}\",", layer.id);
-    fs::write(&path, json.replace(&needle, &format!("{needle}\"flags\":{{\"incomplete\":true}},"))).unwrap();
+    fs::write(&path, json.replace(&needle, &format!("{needle}\"flags\":{{\"incomplete\":true}},")))
+        .unwrap();
 
     assert!(t.open().layers().unwrap().is_empty());
     let seen = SEEN.lock().unwrap();
     assert!(
-        seen.iter().any(|(level, m)| *level == Level::Warn && m.contains(&layer.id) && m.contains("incomplete")),
+        seen.iter().any(|(level, m)| *level == Level::Warn
+            && m.contains(&layer.id)
+            && m.contains("incomplete")),
         "{seen:?}"
     );
 }

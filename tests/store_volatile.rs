@@ -21,10 +21,24 @@ fn ids_in(path: &std::path::Path) -> Vec<String> {
 /// A store with one layer, an image on it and a volatile container named "rm-ctr".
 fn store_with_volatile_container(options: StoreOptions) -> (Store, String, cstorage::Container) {
     let store = Store::open(&options).unwrap();
-    let base = store.create_layer(&LayerOptions { names: vec!["base".into()], ..Default::default() }).unwrap();
-    let image = store.create_image(Some(&base.id), &ImageOptions { names: vec!["img".into()], ..Default::default() }).unwrap();
+    let base = store
+        .create_layer(&LayerOptions { names: vec!["base".into()], ..Default::default() })
+        .unwrap();
+    let image = store
+        .create_image(
+            Some(&base.id),
+            &ImageOptions { names: vec!["img".into()], ..Default::default() },
+        )
+        .unwrap();
     let ctr = store
-        .create_container(Some(&image.id), &ContainerOptions { names: vec!["rm-ctr".into()], volatile: true, ..Default::default() })
+        .create_container(
+            Some(&image.id),
+            &ContainerOptions {
+                names: vec!["rm-ctr".into()],
+                volatile: true,
+                ..Default::default()
+            },
+        )
         .unwrap();
     (store, image.id, ctr)
 }
@@ -48,14 +62,23 @@ fn volatile_records_are_listed_found_and_protect_what_they_use() {
     let (_first, image, ctr) = store_with_volatile_container(t.options("vfs"));
     // A second handle reads everything from disk, as another process would.
     let store = Store::open(&t.options("vfs")).unwrap();
-    assert_eq!(store.containers().unwrap().iter().map(|c| c.id.clone()).collect::<Vec<_>>(), vec![ctr.id.clone()]);
+    assert_eq!(
+        store.containers().unwrap().iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+        vec![ctr.id.clone()]
+    );
     assert_eq!(store.container("rm-ctr").unwrap().id, ctr.id);
     assert_eq!(store.container(&ctr.id[..10]).unwrap().id, ctr.id);
     assert!(store.layers().unwrap().iter().any(|l| l.id == ctr.layer));
 
-    let taken = store.create_container(Some(&image), &ContainerOptions { names: vec!["rm-ctr".into()], ..Default::default() });
+    let taken = store.create_container(
+        Some(&image),
+        &ContainerOptions { names: vec!["rm-ctr".into()], ..Default::default() },
+    );
     assert_eq!(taken.unwrap_err().kind(), ErrorKind::DuplicateName);
-    assert_eq!(store.delete_image(&image, false).unwrap_err().kind(), ErrorKind::ImageUsedByContainer);
+    assert_eq!(
+        store.delete_image(&image, false).unwrap_err().kind(),
+        ErrorKind::ImageUsedByContainer
+    );
     assert_eq!(store.delete_layer(&ctr.layer).unwrap_err().kind(), ErrorKind::LayerUsedByContainer);
     assert_eq!(store.delete_layer("base").unwrap_err().kind(), ErrorKind::LayerHasChildren);
 
@@ -73,26 +96,40 @@ fn writes_to_either_file_keep_the_other_files_records_and_mounts() {
     let (store, image, ctr) = store_with_volatile_container(t.options("vfs"));
     store.mount(&ctr.id, "", &[]).unwrap();
     let volatile_layers = fs::read(t.graph().join("vfs-layers/volatile-layers.json")).unwrap();
-    let volatile_containers = fs::read(t.graph().join("vfs-containers/volatile-containers.json")).unwrap();
+    let volatile_containers =
+        fs::read(t.graph().join("vfs-containers/volatile-containers.json")).unwrap();
 
     // Stable writes of every kind, through another handle.
     let other = Store::open(&t.options("vfs")).unwrap();
-    let layer = other.create_layer(&LayerOptions { parent: Some("base".into()), ..Default::default() }).unwrap();
+    let layer = other
+        .create_layer(&LayerOptions { parent: Some("base".into()), ..Default::default() })
+        .unwrap();
     let stable_ctr = other.create_container(Some(&image), &ContainerOptions::default()).unwrap();
     other.set_names(&layer.id, &["x".to_string()]).unwrap();
     other.delete_container(&stable_ctr.id).unwrap();
     other.delete_layer(&layer.id).unwrap();
 
-    assert_eq!(fs::read(t.graph().join("vfs-layers/volatile-layers.json")).unwrap(), volatile_layers);
-    assert_eq!(fs::read(t.graph().join("vfs-containers/volatile-containers.json")).unwrap(), volatile_containers);
-    let mounts: Vec<Value> = serde_json::from_slice(&fs::read(t.run().join("vfs-layers/mountpoints.json")).unwrap()).unwrap();
+    assert_eq!(
+        fs::read(t.graph().join("vfs-layers/volatile-layers.json")).unwrap(),
+        volatile_layers
+    );
+    assert_eq!(
+        fs::read(t.graph().join("vfs-containers/volatile-containers.json")).unwrap(),
+        volatile_containers
+    );
+    let mounts: Vec<Value> =
+        serde_json::from_slice(&fs::read(t.run().join("vfs-layers/mountpoints.json")).unwrap())
+            .unwrap();
     assert_eq!(mounts.len(), 1, "{mounts:?}");
     assert_eq!(mounts[0]["id"], ctr.layer.as_str());
     assert_eq!(other.mounted(&ctr.id).unwrap(), 1);
 
     // A change to a volatile record is written back to the volatile file, not moved.
     other.set_names(&ctr.id, &["renamed".to_string()]).unwrap();
-    assert_eq!(ids_in(&t.graph().join("vfs-containers/volatile-containers.json")), vec![ctr.id.clone()]);
+    assert_eq!(
+        ids_in(&t.graph().join("vfs-containers/volatile-containers.json")),
+        vec![ctr.id.clone()]
+    );
     assert!(ids_in(&t.graph().join("vfs-containers/containers.json")).is_empty());
     other.unmount(&ctr.id, false).unwrap();
 }
@@ -116,7 +153,11 @@ fn records_another_tool_put_in_the_volatile_files_are_read() {
     assert_eq!(found.parent, base.id);
     assert_eq!(store.delete_layer(&base.id).unwrap_err().kind(), ErrorKind::LayerHasChildren);
     store.create_layer(&LayerOptions::default()).unwrap();
-    assert_eq!(fs::read_to_string(layers_dir.join("volatile-layers.json")).unwrap(), foreign, "kept byte for byte");
+    assert_eq!(
+        fs::read_to_string(layers_dir.join("volatile-layers.json")).unwrap(),
+        foreign,
+        "kept byte for byte"
+    );
 }
 
 #[test]
@@ -128,8 +169,14 @@ fn a_transient_store_keeps_container_records_and_their_lock_in_the_run_root() {
     let store = Store::open(&options).unwrap();
     let plain = store.create_container(Some("img"), &ContainerOptions::default()).unwrap();
     let run = t.run();
-    assert_eq!(ids_in(&run.join("vfs-containers/volatile-containers.json")), vec![ctr.id.clone(), plain.id.clone()]);
-    assert_eq!(ids_in(&run.join("vfs-layers/volatile-layers.json")), vec![ctr.layer.clone(), plain.layer.clone()]);
+    assert_eq!(
+        ids_in(&run.join("vfs-containers/volatile-containers.json")),
+        vec![ctr.id.clone(), plain.id.clone()]
+    );
+    assert_eq!(
+        ids_in(&run.join("vfs-layers/volatile-layers.json")),
+        vec![ctr.layer.clone(), plain.layer.clone()]
+    );
     assert!(run.join("vfs-containers/containers.lock").exists());
     assert!(!t.graph().join("vfs-containers/volatile-containers.json").exists());
     assert!(!t.graph().join("vfs-layers/volatile-layers.json").exists());
@@ -145,7 +192,10 @@ fn multi_list_shows_volatile_and_stable_records_together() {
     let stable = store.create_container(Some(&image), &ContainerOptions::default()).unwrap();
     // Read through another handle: stable records first, then volatile ones, as c/storage loads.
     let listing = Store::open(&t.options("vfs")).unwrap().multi_list().unwrap();
-    assert_eq!(listing.containers.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), vec![stable.id.clone(), ctr.id.clone()]);
+    assert_eq!(
+        listing.containers.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+        vec![stable.id.clone(), ctr.id.clone()]
+    );
     assert_eq!(listing.images.iter().map(|i| i.id.clone()).collect::<Vec<_>>(), vec![image]);
     let layer_ids: Vec<String> = listing.layers.iter().map(|l| l.id.clone()).collect();
     assert_eq!(layer_ids[1..], [stable.layer.clone(), ctr.layer.clone()]);
@@ -162,7 +212,9 @@ fn a_store_serving_c_storage_1_43_keeps_volatile_containers_in_the_stable_files(
     assert_eq!(ids_in(&g.join("vfs-containers/containers.json")), vec![ctr.id.clone()]);
     assert!(ids_in(&g.join("vfs-layers/layers.json")).contains(&ctr.layer));
     assert!(!g.join("vfs-containers/volatile-containers.json").exists());
-    assert!(fs::read_to_string(g.join("vfs-containers/containers.json")).unwrap().contains(r#""Volatile":true"#));
+    assert!(fs::read_to_string(g.join("vfs-containers/containers.json"))
+        .unwrap()
+        .contains(r#""Volatile":true"#));
     let listed = t.go_ok(&["containers"]);
     assert!(listed.contains(&ctr.id), "c/storage 1.43 lists it: {listed}");
 }
@@ -175,7 +227,12 @@ fn a_split_image_store_holds_images_and_image_layers_and_the_graph_root_the_rest
     options.image_store = Some(images.clone());
     let store = Store::open(&options).unwrap();
     let base = store.create_layer(&LayerOptions::default()).unwrap();
-    let image = store.create_image(Some(&base.id), &ImageOptions { names: vec!["split:1".into()], ..Default::default() }).unwrap();
+    let image = store
+        .create_image(
+            Some(&base.id),
+            &ImageOptions { names: vec!["split:1".into()], ..Default::default() },
+        )
+        .unwrap();
     store.set_image_big_data(&image.id, "manifest", b"{}").unwrap();
     let ctr = store.create_container(Some(&image.id), &ContainerOptions::default()).unwrap();
 
@@ -189,15 +246,23 @@ fn a_split_image_store_holds_images_and_image_layers_and_the_graph_root_the_rest
     assert!(t.graph().join(format!("vfs/dir/{}", ctr.layer)).is_dir());
     assert!(t.graph().join("vfs-images/images.lock").is_file());
     assert!(!t.graph().join("vfs-images/images.json").exists());
-    assert!(fs::read_to_string(t.graph().join("vfs-layers/layers.json")).unwrap().contains(&base.id));
+    assert!(fs::read_to_string(t.graph().join("vfs-layers/layers.json"))
+        .unwrap()
+        .contains(&base.id));
 
     // Found, listed once, mounted from where they are, and deleted from there.
     assert_eq!(store.images().unwrap().len(), 1);
     assert_eq!(store.layers().unwrap().len(), 2);
     assert!(store.additional_image_stores().is_empty());
-    assert_eq!(store.mount(&ctr.id, "", &[]).unwrap(), t.graph().join(format!("vfs/dir/{}", ctr.layer)));
+    assert_eq!(
+        store.mount(&ctr.id, "", &[]).unwrap(),
+        t.graph().join(format!("vfs/dir/{}", ctr.layer))
+    );
     store.unmount(&ctr.id, false).unwrap();
-    assert_eq!(store.mount(&base.id, "", &[]).unwrap(), images.join(format!("vfs/dir/{}", base.id)));
+    assert_eq!(
+        store.mount(&base.id, "", &[]).unwrap(),
+        images.join(format!("vfs/dir/{}", base.id))
+    );
     store.unmount(&base.id, false).unwrap();
     store.delete_container(&ctr.id).unwrap();
     store.delete_image(&image.id, true).unwrap();
@@ -211,7 +276,12 @@ fn images_left_in_the_graph_root_stay_visible_with_a_split_image_store() {
     let t = TempStore::new("imagestore-old");
     let before = Store::open(&t.options("vfs")).unwrap();
     let layer = before.create_layer(&LayerOptions::default()).unwrap();
-    let old = before.create_image(Some(&layer.id), &ImageOptions { names: vec!["old:1".into()], ..Default::default() }).unwrap();
+    let old = before
+        .create_image(
+            Some(&layer.id),
+            &ImageOptions { names: vec!["old:1".into()], ..Default::default() },
+        )
+        .unwrap();
     drop(before);
     let mut options = t.options("vfs");
     options.image_store = Some(t.dir.join("images"));
@@ -236,7 +306,9 @@ fn mount_records_of_layers_this_store_does_not_read_survive_its_writes() {
     // Another writer's token, so that the store reloads the file.
     fs::write(t.run().join("vfs-layers/mountpoints.lock"), [7u8; 64]).unwrap();
 
-    let layer = store.create_layer(&LayerOptions { parent: Some(base.id.clone()), ..Default::default() }).unwrap();
+    let layer = store
+        .create_layer(&LayerOptions { parent: Some(base.id.clone()), ..Default::default() })
+        .unwrap();
     store.delete_layer(&layer.id).unwrap();
     store.unmount(&base.id, false).unwrap();
     let mounts = fs::read_to_string(&mounts_path).unwrap();

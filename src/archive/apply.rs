@@ -24,7 +24,9 @@ use super::chunk_pipe::{chunk_pipe, tapped_chunk_pipe, ChunkWriter, Pumped};
 use super::compression::{decompress_reader, detect, Compression, MAGIC_LEN};
 use super::parallel_writer::{WorkerFailed, WriterPool};
 use super::paths::{base, clean, escapes, join, split};
-use super::rootdir::{cstring, is_dir, list_dir, mkdir_at, open_at, open_in_root, remove_all_at, stat_at, RootDir};
+use super::rootdir::{
+    cstring, is_dir, list_dir, mkdir_at, open_at, open_in_root, remove_all_at, stat_at, RootDir,
+};
 use super::stream::{io_to_error, SourceReader, StreamStats};
 use super::tar_reader::{Header, Kind, TarReader, Timestamp};
 use super::tarsplit::{crc64_iso, gzip_writer, TarSplitWriter, MAX_SEGMENT};
@@ -126,7 +128,9 @@ pub fn apply_layer(
     mut opts: ApplyOptions<'_>,
     tar_split: Option<&mut (dyn Write + Send)>,
 ) -> Result<ApplyStats> {
-    for expected in [&opts.expected_compressed_digest, &opts.expected_uncompressed_digest].into_iter().flatten() {
+    for expected in
+        [&opts.expected_compressed_digest, &opts.expected_uncompressed_digest].into_iter().flatten()
+    {
         crate::digest::validate(expected)?;
     }
     let root = RootDir::open(target_root)?;
@@ -143,7 +147,9 @@ pub fn apply_layer(
     let mut prefix = [0u8; MAGIC_LEN];
     let mut got = 0;
     while got < MAGIC_LEN {
-        let n = source.read(&mut prefix[got..]).map_err(|e| io_to_error(e, "reading the layer stream"))?;
+        let n = source
+            .read(&mut prefix[got..])
+            .map_err(|e| io_to_error(e, "reading the layer stream"))?;
         if n == 0 {
             break;
         }
@@ -183,8 +189,11 @@ pub fn apply_layer(
         let extracting = spawn_named(scope, "cs-extract", move || {
             let pool = WriterPool::new();
             let extracted = std::thread::scope(|writers| {
-                let started: Result<Vec<_>> =
-                    (0..file_writers()).map(|_| spawn_named(writers, "cs-write", || pool.run_worker(PendingFile::complete))).collect();
+                let started: Result<Vec<_>> = (0..file_writers())
+                    .map(|_| {
+                        spawn_named(writers, "cs-write", || pool.run_worker(PendingFile::complete))
+                    })
+                    .collect();
                 let extracted = started.and_then(|_| {
                     let mut extractor = Extractor::new(root, rules, &pool);
                     let mut tar_split = tar_split_lines;
@@ -206,8 +215,10 @@ pub fn apply_layer(
         })?;
         let fed = sender.pump(&mut tar_stream);
         let extracted = extracting.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        let tar_digester = digesting.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        let compressed = compressing.map(|c| c.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        let tar_digester =
+            digesting.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let compressed =
+            compressing.map(|c| c.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
         // A failure of the stream itself (cancel, read error, corrupt compression) comes first:
         // the extracting side only saw the stream end early because of it. Then one of the
         // tar-split output, which the extracting side only saw as a broken pipe.
@@ -219,7 +230,10 @@ pub fn apply_layer(
             Pumped::All => extracted.map(|(uids, gids)| (uids, gids, tar_digester)),
             // It stops reading only when it failed; anything else would leave the digests short.
             Pumped::ReaderGone => Err(extracted.err().unwrap_or_else(|| {
-                Error::new(ErrorKind::Io, "the extracting thread stopped before the end of the layer stream")
+                Error::new(
+                    ErrorKind::Io,
+                    "the extracting thread stopped before the end of the layer stream",
+                )
             })),
         }
     });
@@ -280,7 +294,10 @@ fn check_digest(what: &str, expected: &Option<String>, actual: &str) -> Result<(
 }
 
 fn bad_entry(name: &[u8], what: impl std::fmt::Display) -> Error {
-    Error::new(ErrorKind::BadArchive, format!("tar entry {:?}: {what}", String::from_utf8_lossy(name)))
+    Error::new(
+        ErrorKind::BadArchive,
+        format!("tar entry {:?}: {what}", String::from_utf8_lossy(name)),
+    )
 }
 
 /// Errors of file-system calls made for an entry: those a hostile or inconsistent archive causes
@@ -289,7 +306,17 @@ fn bad_entry(name: &[u8], what: impl std::fmt::Display) -> Error {
 fn entry_io_error(name: &[u8], doing: &str, e: io::Error) -> Error {
     let structural = matches!(
         e.raw_os_error(),
-        Some(libc::EEXIST | libc::ENOTDIR | libc::ELOOP | libc::EXDEV | libc::ENOENT | libc::EISDIR | libc::EINVAL | libc::EMLINK | libc::ENAMETOOLONG)
+        Some(
+            libc::EEXIST
+                | libc::ENOTDIR
+                | libc::ELOOP
+                | libc::EXDEV
+                | libc::ENOENT
+                | libc::EISDIR
+                | libc::EINVAL
+                | libc::EMLINK
+                | libc::ENAMETOOLONG
+        )
     );
     if structural {
         let mut err = bad_entry(name, format!("{doing}: {e}"));
@@ -337,7 +364,8 @@ fn timespec(t: Timestamp) -> libc::timespec {
 /// c/storage's system.Chtimes makes them (for everything but symlinks, see [`symlink_times_of`]),
 /// so that a layer's files look the same whichever tool extracted it.
 fn times_of(h: &Header) -> [libc::timespec; 2] {
-    let epoch_at_least = |t: libc::timespec| if t.tv_sec < 0 { libc::timespec { tv_sec: 0, tv_nsec: 0 } } else { t };
+    let epoch_at_least =
+        |t: libc::timespec| if t.tv_sec < 0 { libc::timespec { tv_sec: 0, tv_nsec: 0 } } else { t };
     symlink_times_of(h).map(epoch_at_least)
 }
 
@@ -404,7 +432,11 @@ impl<'p> Extractor<'p> {
         }
     }
 
-    fn run<R: io::BufRead>(&mut self, reader: &mut TarReader<R>, mut ts: Option<&mut TarSplitWriter<ChunkWriter>>) -> Result<()> {
+    fn run<R: io::BufRead>(
+        &mut self,
+        reader: &mut TarReader<R>,
+        mut ts: Option<&mut TarSplitWriter<ChunkWriter>>,
+    ) -> Result<()> {
         let record = ts.is_some();
         while reader.next_entry()?.is_some() {
             if let Some(ts) = ts.as_deref_mut() {
@@ -456,7 +488,9 @@ impl<'p> Extractor<'p> {
         }
         match h.kind {
             Kind::GlobalPax => return Ok((0, None)),
-            Kind::Other(t) => return Err(bad_entry(name, format!("unsupported tar entry type {:?}", t as char))),
+            Kind::Other(t) => {
+                return Err(bad_entry(name, format!("unsupported tar entry type {:?}", t as char)))
+            }
             _ => {}
         }
         if cleaned.starts_with(b"/") {
@@ -465,8 +499,10 @@ impl<'p> Extractor<'p> {
         if escapes(&cleaned) {
             return Err(bad_entry(name, "path leaves the layer root"));
         }
-        let host_uid = to_host(&self.opts.uid_map, h.uid as u32).ok_or_else(|| bad_entry(name, format!("uid {} is not mapped", h.uid)))?;
-        let host_gid = to_host(&self.opts.gid_map, h.gid as u32).ok_or_else(|| bad_entry(name, format!("gid {} is not mapped", h.gid)))?;
+        let host_uid = to_host(&self.opts.uid_map, h.uid as u32)
+            .ok_or_else(|| bad_entry(name, format!("uid {} is not mapped", h.uid)))?;
+        let host_gid = to_host(&self.opts.gid_map, h.gid as u32)
+            .ok_or_else(|| bad_entry(name, format!("gid {} is not mapped", h.gid)))?;
         if cleaned == b"." {
             // c/storage leaves the layer root's own metadata alone.
             if h.kind != Kind::Dir {
@@ -489,27 +525,47 @@ impl<'p> Extractor<'p> {
             self.pool.wait_idle().map_err(writer_failed)?;
             let target = clean(h.linkname.strip_prefix(b"/").unwrap_or(&h.linkname));
             if escapes(&target) || target == b"." {
-                return Err(bad_entry(name, format!("hardlink target {:?} leaves the layer root", String::from_utf8_lossy(&h.linkname))));
+                return Err(bad_entry(
+                    name,
+                    format!(
+                        "hardlink target {:?} leaves the layer root",
+                        String::from_utf8_lossy(&h.linkname)
+                    ),
+                ));
             }
             let (target_parent, target_base) = split(&target);
-            let dir = self.root.open_dir(target_parent).map_err(|e| entry_io_error(name, "resolving hardlink target", e))?;
+            let dir = self
+                .root
+                .open_dir(target_parent)
+                .map_err(|e| entry_io_error(name, "resolving hardlink target", e))?;
             let target_base = cstring(target_base).map_err(|e| bad_entry(name, e))?;
             // linkat refuses directories with EPERM, which would read as a permission problem.
-            let target_stat = stat_at(dir.as_fd(), &target_base).map_err(|e| entry_io_error(name, "resolving hardlink target", e))?;
+            let target_stat = stat_at(dir.as_fd(), &target_base)
+                .map_err(|e| entry_io_error(name, "resolving hardlink target", e))?;
             if target_stat.is_some_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR) {
-                return Err(bad_entry(name, format!("hardlink target {:?} is a directory", String::from_utf8_lossy(&h.linkname))));
+                return Err(bad_entry(
+                    name,
+                    format!(
+                        "hardlink target {:?} is a directory",
+                        String::from_utf8_lossy(&h.linkname)
+                    ),
+                ));
             }
             Some((dir, target_base))
         } else {
             None
         };
-        let (parent_fd, plain) = self.root.dir_and_plainness(parent, root_owner).map_err(|e| parent_error(name, parent, e))?;
+        let (parent_fd, plain) = self
+            .root
+            .dir_and_plainness(parent, root_owner)
+            .map_err(|e| parent_error(name, parent, e))?;
         // A file created here already has the owner and mode the entry asks for when the
         // directory creates plainly, the owner is us and the mode has no bit the umask clears
         // and none that only chmod sets: then chown and chmod are skipped.
         let creation = Creation {
             set_owner: !(plain && (host_uid, host_gid) == self.creator),
-            set_mode: !(plain && self.opts.umask.is_some_and(|umask| h.mode & (umask | 0o7000) == 0)),
+            set_mode: !(plain
+                && self.opts.umask.is_some_and(|umask| h.mode & (umask | 0o7000) == 0)),
         };
         let ctx = EntryCtx {
             name,
@@ -531,31 +587,52 @@ impl<'p> Extractor<'p> {
                 ctx.chown_at()?;
                 ctx.xattrs(h, XattrTarget::Fd(dir.as_fd()))?;
                 // SAFETY: plain syscall on an open descriptor.
-                cvt(unsafe { libc::fchmod(dir.as_raw_fd(), h.mode) }).map_err(|e| entry_io_error(name, "chmod", e))?;
+                cvt(unsafe { libc::fchmod(dir.as_raw_fd(), h.mode) })
+                    .map_err(|e| entry_io_error(name, "chmod", e))?;
                 self.dir_times.push((cleaned.clone(), times_of(h)));
                 // Its mode and xattrs may have changed how files are created in it.
                 self.root.invalidate();
             }
             Kind::Symlink => {
                 if !h.linkname.starts_with(b"/") && escapes(&clean(&join(parent, &h.linkname))) {
-                    return Err(bad_entry(name, format!("symlink target {:?} leaves the layer root", String::from_utf8_lossy(&h.linkname))));
+                    return Err(bad_entry(
+                        name,
+                        format!(
+                            "symlink target {:?} leaves the layer root",
+                            String::from_utf8_lossy(&h.linkname)
+                        ),
+                    ));
                 }
                 let target = cstring(&h.linkname).map_err(|e| bad_entry(name, e))?;
                 // SAFETY: plain syscall.
-                ctx.create("creating symlink", false, || cvt(unsafe { libc::symlinkat(target.as_ptr(), parent_fd.as_raw_fd(), base_c.as_ptr()) }))?;
+                ctx.create("creating symlink", false, || {
+                    cvt(unsafe {
+                        libc::symlinkat(target.as_ptr(), parent_fd.as_raw_fd(), base_c.as_ptr())
+                    })
+                })?;
                 ctx.chown_at()?;
                 ctx.xattrs(h, XattrTarget::At(parent_fd, &base_c))?;
                 ctx.utimes_at(h)?;
             }
             Kind::Hardlink => {
-                let (target_dir, target_base) = link_target.as_ref().expect("resolved above for hardlinks");
+                let (target_dir, target_base) =
+                    link_target.as_ref().expect("resolved above for hardlinks");
                 ctx.create("creating hardlink", false, || {
                     // SAFETY: plain syscall; flags 0 links a symlink itself rather than its target.
-                    cvt(unsafe { libc::linkat(target_dir.as_raw_fd(), target_base.as_ptr(), parent_fd.as_raw_fd(), base_c.as_ptr(), 0) })
+                    cvt(unsafe {
+                        libc::linkat(
+                            target_dir.as_raw_fd(),
+                            target_base.as_ptr(),
+                            parent_fd.as_raw_fd(),
+                            base_c.as_ptr(),
+                            0,
+                        )
+                    })
                 })?;
                 // The inode is shared: chown only when the owner really differs, because any
                 // chown clears setuid/setgid bits the first entry already set.
-                let st = stat_at(parent_fd, &base_c).map_err(|e| entry_io_error(name, "inspecting hardlink", e))?;
+                let st = stat_at(parent_fd, &base_c)
+                    .map_err(|e| entry_io_error(name, "inspecting hardlink", e))?;
                 if st.is_some_and(|st| (st.st_uid, st.st_gid) != (host_uid, host_gid)) {
                     ctx.chown_at()?;
                 }
@@ -569,7 +646,11 @@ impl<'p> Extractor<'p> {
                 };
                 let dev = libc::makedev(h.devmajor, h.devminor);
                 // SAFETY: plain syscall.
-                ctx.create("creating device or fifo", false, || cvt(unsafe { libc::mknodat(parent_fd.as_raw_fd(), base_c.as_ptr(), kind | 0o600, dev) }))?;
+                ctx.create("creating device or fifo", false, || {
+                    cvt(unsafe {
+                        libc::mknodat(parent_fd.as_raw_fd(), base_c.as_ptr(), kind | 0o600, dev)
+                    })
+                })?;
                 ctx.chown_at()?;
                 ctx.xattrs(h, XattrTarget::At(parent_fd, &base_c))?;
                 // SAFETY: plain syscall on the node we just created.
@@ -583,7 +664,11 @@ impl<'p> Extractor<'p> {
     }
 
     /// Read (and checksum for tar-split) data we do not extract.
-    fn skip_data<R: io::BufRead>(&self, reader: &mut TarReader<R>, h: &Header) -> Result<(u64, Option<u64>)> {
+    fn skip_data<R: io::BufRead>(
+        &self,
+        reader: &mut TarReader<R>,
+        h: &Header,
+    ) -> Result<(u64, Option<u64>)> {
         let mut crc = crc64_iso();
         loop {
             let chunk = reader.fill_data()?;
@@ -597,31 +682,63 @@ impl<'p> Extractor<'p> {
         Ok((h.size, (h.size > 0).then(|| crc.finalize())))
     }
 
-    fn whiteout(&mut self, cleaned: &[u8], parent: &[u8], base_name: &[u8], uid: u32, gid: u32) -> Result<()> {
+    fn whiteout(
+        &mut self,
+        cleaned: &[u8],
+        parent: &[u8],
+        base_name: &[u8],
+        uid: u32,
+        gid: u32,
+    ) -> Result<()> {
         let root_owner = self.root_owner;
-        let parent_fd = self.root.dir(parent, root_owner).map_err(|e| entry_io_error(cleaned, "resolving parent directory", e))?;
+        let parent_fd = self
+            .root
+            .dir(parent, root_owner)
+            .map_err(|e| entry_io_error(cleaned, "resolving parent directory", e))?;
         match (self.opts.whiteouts, base_name) {
             (WhiteoutMode::Overlay, WHITEOUT_OPAQUE) => {
                 // SAFETY: plain syscall on an open directory descriptor.
-                cvt(unsafe { libc::fsetxattr(parent_fd.as_raw_fd(), OVERLAY_OPAQUE_XATTR.as_ptr(), b"y".as_ptr().cast(), 1, 0) })
-                    .map_err(|e| entry_io_error(cleaned, "marking directory opaque", e))?;
+                cvt(unsafe {
+                    libc::fsetxattr(
+                        parent_fd.as_raw_fd(),
+                        OVERLAY_OPAQUE_XATTR.as_ptr(),
+                        b"y".as_ptr().cast(),
+                        1,
+                        0,
+                    )
+                })
+                .map_err(|e| entry_io_error(cleaned, "marking directory opaque", e))?;
             }
             (WhiteoutMode::Naive, WHITEOUT_OPAQUE) => {
                 let dir = open_at(parent_fd, c".", libc::O_RDONLY | libc::O_DIRECTORY, 0)
                     .map_err(|e| entry_io_error(cleaned, "opening opaque directory", e))?;
-                self.clear_opaque(dir.as_fd(), parent).map_err(|e| entry_io_error(cleaned, "clearing opaque directory", e))?;
+                self.clear_opaque(dir.as_fd(), parent)
+                    .map_err(|e| entry_io_error(cleaned, "clearing opaque directory", e))?;
                 self.root.invalidate();
             }
             (_, b) if b.starts_with(WHITEOUT_META_PREFIX) => {} // AUFS bookkeeping: nothing to do.
             (mode, b) => {
-                let victim = cstring(&b[WHITEOUT_PREFIX.len()..]).map_err(|e| bad_entry(cleaned, e))?;
-                remove_all_at(parent_fd, &victim).map_err(|e| entry_io_error(cleaned, "removing whited-out entry", e))?;
+                let victim =
+                    cstring(&b[WHITEOUT_PREFIX.len()..]).map_err(|e| bad_entry(cleaned, e))?;
+                remove_all_at(parent_fd, &victim)
+                    .map_err(|e| entry_io_error(cleaned, "removing whited-out entry", e))?;
                 if mode == WhiteoutMode::Overlay {
                     // SAFETY: plain syscalls on a name in a directory we hold open.
-                    cvt(unsafe { libc::mknodat(parent_fd.as_raw_fd(), victim.as_ptr(), libc::S_IFCHR, 0) })
-                        .map_err(|e| entry_io_error(cleaned, "creating whiteout device", e))?;
-                    let r = cvt(unsafe { libc::fchownat(parent_fd.as_raw_fd(), victim.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) });
-                    chown_result(r, self.opts.ignore_chown_errors).map_err(|e| entry_io_error(cleaned, "chown of whiteout", e))?;
+                    cvt(unsafe {
+                        libc::mknodat(parent_fd.as_raw_fd(), victim.as_ptr(), libc::S_IFCHR, 0)
+                    })
+                    .map_err(|e| entry_io_error(cleaned, "creating whiteout device", e))?;
+                    let r = cvt(unsafe {
+                        libc::fchownat(
+                            parent_fd.as_raw_fd(),
+                            victim.as_ptr(),
+                            uid,
+                            gid,
+                            libc::AT_SYMLINK_NOFOLLOW,
+                        )
+                    });
+                    chown_result(r, self.opts.ignore_chown_errors)
+                        .map_err(|e| entry_io_error(cleaned, "chown of whiteout", e))?;
                 }
                 self.root.invalidate();
             }
@@ -660,7 +777,11 @@ impl<'p> Extractor<'p> {
         for (path, times) in std::mem::take(&mut self.dir_times) {
             let Ok(c) = cstring(&path) else { continue };
             // Whiteouts or later entries may have removed or replaced the directory since.
-            let dir = match open_in_root(self.root.fd(), &c, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW) {
+            let dir = match open_in_root(
+                self.root.fd(),
+                &c,
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+            ) {
                 Ok(dir) => dir,
                 Err(_) => continue,
             };
@@ -674,7 +795,9 @@ impl<'p> Extractor<'p> {
 
 fn chown_result(r: io::Result<()>, ignore_errors: bool) -> io::Result<()> {
     match r {
-        Err(e) if ignore_errors && matches!(e.raw_os_error(), Some(libc::EPERM | libc::EINVAL)) => Ok(()),
+        Err(e) if ignore_errors && matches!(e.raw_os_error(), Some(libc::EPERM | libc::EINVAL)) => {
+            Ok(())
+        }
         other => other,
     }
 }
@@ -682,32 +805,63 @@ fn chown_result(r: io::Result<()>, ignore_errors: bool) -> io::Result<()> {
 /// Apply the entry's xattrs, except security.selinux (the host labels files itself) and, on
 /// an overlay upper dir, overlayfs's own xattrs (a tar must not forge whiteouts or
 /// redirects). File systems without xattr support are tolerated.
-fn set_xattrs(name: &[u8], whiteouts: WhiteoutMode, xattrs: &[(Vec<u8>, Vec<u8>)], target: XattrTarget<'_>) -> Result<()> {
+fn set_xattrs(
+    name: &[u8],
+    whiteouts: WhiteoutMode,
+    xattrs: &[(Vec<u8>, Vec<u8>)],
+    target: XattrTarget<'_>,
+) -> Result<()> {
     for (key, value) in xattrs {
         if key == b"security.selinux" {
             continue;
         }
-        if whiteouts == WhiteoutMode::Overlay && (key.starts_with(b"trusted.overlay.") || key.starts_with(b"user.overlay.")) {
+        if whiteouts == WhiteoutMode::Overlay
+            && (key.starts_with(b"trusted.overlay.") || key.starts_with(b"user.overlay."))
+        {
             continue;
         }
         let key_c = cstring(key).map_err(|e| bad_entry(name, e))?;
         let r = match &target {
             // SAFETY: plain syscalls with valid buffers.
-            XattrTarget::Fd(fd) => cvt(unsafe { libc::fsetxattr(fd.as_raw_fd(), key_c.as_ptr(), value.as_ptr().cast(), value.len(), 0) }),
+            XattrTarget::Fd(fd) => cvt(unsafe {
+                libc::fsetxattr(
+                    fd.as_raw_fd(),
+                    key_c.as_ptr(),
+                    value.as_ptr().cast(),
+                    value.len(),
+                    0,
+                )
+            }),
             XattrTarget::At(dir, base) => {
                 let path = cstring(format!("/proc/self/fd/{}/", dir.as_raw_fd()).as_bytes())
                     .map(|p| [p.as_bytes(), base.to_bytes()].concat())
                     .and_then(|p| cstring(&p))
                     .map_err(|e| bad_entry(name, e))?;
-                cvt(unsafe { libc::lsetxattr(path.as_ptr(), key_c.as_ptr(), value.as_ptr().cast(), value.len(), 0) })
+                cvt(unsafe {
+                    libc::lsetxattr(
+                        path.as_ptr(),
+                        key_c.as_ptr(),
+                        value.as_ptr().cast(),
+                        value.len(),
+                        0,
+                    )
+                })
             }
         };
         match r {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => {}
             // user.* xattrs are not allowed on symlinks and devices.
-            Err(e) if e.raw_os_error() == Some(libc::EPERM) && matches!(target, XattrTarget::At(..)) => {}
-            Err(e) => return Err(entry_io_error(name, &format!("setting xattr {}", String::from_utf8_lossy(key)), e)),
+            Err(e)
+                if e.raw_os_error() == Some(libc::EPERM)
+                    && matches!(target, XattrTarget::At(..)) => {}
+            Err(e) => {
+                return Err(entry_io_error(
+                    name,
+                    &format!("setting xattr {}", String::from_utf8_lossy(key)),
+                    e,
+                ))
+            }
         }
     }
     Ok(())
@@ -729,7 +883,12 @@ impl EntryCtx<'_> {
     /// on vfs, or by an earlier entry) is replaced, except that a new directory merges into an
     /// existing one (then `None`), as c/storage does. Creating first and looking only on EEXIST
     /// spares a stat for every entry of a fresh layer.
-    fn create<T>(&self, doing: &str, new_is_dir: bool, mut create: impl FnMut() -> io::Result<T>) -> Result<Option<T>> {
+    fn create<T>(
+        &self,
+        doing: &str,
+        new_is_dir: bool,
+        mut create: impl FnMut() -> io::Result<T>,
+    ) -> Result<Option<T>> {
         let fail = |e| entry_io_error(self.name, doing, e);
         // Bounded: something else creating the name as fast as we remove it is not our problem.
         for _ in 0..3 {
@@ -741,7 +900,8 @@ impl EntryCtx<'_> {
             match stat_at(self.parent, self.base).map_err(fail)? {
                 Some(st) if new_is_dir && is_dir(&st) => return Ok(None),
                 // The parent directory cached by RootDir is not below the removed name.
-                Some(_) => remove_all_at(self.parent, self.base).map_err(|e| entry_io_error(self.name, "replacing existing entry", e))?,
+                Some(_) => remove_all_at(self.parent, self.base)
+                    .map_err(|e| entry_io_error(self.name, "replacing existing entry", e))?,
                 None => {}
             }
         }
@@ -750,15 +910,30 @@ impl EntryCtx<'_> {
 
     fn chown_at(&self) -> Result<()> {
         // SAFETY: plain syscall; the final component is not followed.
-        let r = cvt(unsafe { libc::fchownat(self.parent.as_raw_fd(), self.base.as_ptr(), self.uid, self.gid, libc::AT_SYMLINK_NOFOLLOW) });
+        let r = cvt(unsafe {
+            libc::fchownat(
+                self.parent.as_raw_fd(),
+                self.base.as_ptr(),
+                self.uid,
+                self.gid,
+                libc::AT_SYMLINK_NOFOLLOW,
+            )
+        });
         chown_result(r, self.ignore_chown_errors).map_err(|e| entry_io_error(self.name, "chown", e))
     }
 
     fn utimes_at(&self, h: &Header) -> Result<()> {
         let times = if h.kind == Kind::Symlink { symlink_times_of(h) } else { times_of(h) };
         // SAFETY: plain syscall with two valid timespecs; the final component is not followed.
-        cvt(unsafe { libc::utimensat(self.parent.as_raw_fd(), self.base.as_ptr(), times.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) })
-            .map_err(|e| entry_io_error(self.name, "setting times", e))
+        cvt(unsafe {
+            libc::utimensat(
+                self.parent.as_raw_fd(),
+                self.base.as_ptr(),
+                times.as_ptr(),
+                libc::AT_SYMLINK_NOFOLLOW,
+            )
+        })
+        .map_err(|e| entry_io_error(self.name, "setting times", e))
     }
 
     fn xattrs(&self, h: &Header, target: XattrTarget<'_>) -> Result<()> {
@@ -778,7 +953,9 @@ impl EntryCtx<'_> {
     ) -> Result<(u64, Option<u64>)> {
         let name = self.name;
         let mode = if creation.set_mode { 0o600 } else { h.mode & 0o777 };
-        let fd = self.create("creating file", false, || open_at(self.parent, self.base, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, mode))?;
+        let fd = self.create("creating file", false, || {
+            open_at(self.parent, self.base, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, mode)
+        })?;
         let mut file = File::from(fd.expect("only directories are merged"));
         let mut pending = PendingFile {
             file: None,
@@ -911,14 +1088,17 @@ impl PendingFile {
         if self.creation.set_owner {
             // SAFETY: plain syscall on our open file. chown before chmod: chown clears setuid/setgid.
             let r = cvt(unsafe { libc::fchown(fd, self.uid, self.gid) });
-            chown_result(r, self.ignore_chown_errors).map_err(|e| entry_io_error(name, "chown", e))?;
+            chown_result(r, self.ignore_chown_errors)
+                .map_err(|e| entry_io_error(name, "chown", e))?;
         }
         set_xattrs(name, self.whiteouts, &self.xattrs, XattrTarget::Fd(file.as_fd()))?;
         if self.creation.set_mode {
             // SAFETY: plain syscall on our open file.
-            cvt(unsafe { libc::fchmod(fd, self.mode) }).map_err(|e| entry_io_error(name, "chmod", e))?;
+            cvt(unsafe { libc::fchmod(fd, self.mode) })
+                .map_err(|e| entry_io_error(name, "chmod", e))?;
         }
         // SAFETY: plain syscall on our open file with two valid timespecs.
-        cvt(unsafe { libc::futimens(fd, self.times.as_ptr()) }).map_err(|e| entry_io_error(name, "setting times", e))
+        cvt(unsafe { libc::futimens(fd, self.times.as_ptr()) })
+            .map_err(|e| entry_io_error(name, "setting times", e))
     }
 }

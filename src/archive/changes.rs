@@ -57,11 +57,18 @@ impl<'a> OwnerMaps<'a> {
     /// the parent's through the parent's maps where they cover it; raw IDs otherwise.
     fn owners_differ(&self, old: &fs::Metadata, new: &fs::Metadata) -> bool {
         let in_container = |uids: &[IdMap], gids: &[IdMap], md: &fs::Metadata| {
-            Some((crate::idmap::to_container(uids, md.uid())?, crate::idmap::to_container(gids, md.gid())?))
+            Some((
+                crate::idmap::to_container(uids, md.uid())?,
+                crate::idmap::to_container(gids, md.gid())?,
+            ))
         };
         let raw = |md: &fs::Metadata| (md.uid(), md.gid());
         let (old_owner, new_owner) = match in_container(self.uid_map, self.gid_map, new) {
-            Some(new_owner) => (in_container(self.parent_uid_map, self.parent_gid_map, old).unwrap_or_else(|| raw(old)), new_owner),
+            Some(new_owner) => (
+                in_container(self.parent_uid_map, self.parent_gid_map, old)
+                    .unwrap_or_else(|| raw(old)),
+                new_owner,
+            ),
             None => (raw(old), raw(new)),
         };
         old_owner != new_owner
@@ -71,14 +78,24 @@ impl<'a> OwnerMaps<'a> {
 /// The changes that turn `parent` (absent = empty) into `layer`, sorted by path, by the rules of
 /// `style`'s c/storage. A directory with changes below it is reported as modified itself (so
 /// its metadata is exported), a deleted directory only once at its top.
-pub fn changes(parent: Option<&Path>, layer: &Path, maps: OwnerMaps<'_>, style: ExportStyle) -> Result<Vec<Change>> {
+pub fn changes(
+    parent: Option<&Path>,
+    layer: &Path,
+    maps: OwnerMaps<'_>,
+    style: ExportStyle,
+) -> Result<Vec<Change>> {
     Ok(raw_changes(parent, layer, maps, style)?
         .into_iter()
         .map(|c| Change { path: String::from_utf8_lossy(&c.path).into_owned(), kind: c.kind })
         .collect())
 }
 
-pub(crate) fn raw_changes(parent: Option<&Path>, layer: &Path, maps: OwnerMaps<'_>, style: ExportStyle) -> Result<Vec<RawChange>> {
+pub(crate) fn raw_changes(
+    parent: Option<&Path>,
+    layer: &Path,
+    maps: OwnerMaps<'_>,
+    style: ExportStyle,
+) -> Result<Vec<RawChange>> {
     let mut out = Vec::new();
     let old = match parent {
         Some(p) => Some(fs::symlink_metadata(p).ctx(format!("inspecting {}", p.display()))?),
@@ -86,7 +103,14 @@ pub(crate) fn raw_changes(parent: Option<&Path>, layer: &Path, maps: OwnerMaps<'
     };
     let new = fs::symlink_metadata(layer).ctx(format!("inspecting {}", layer.display()))?;
     let walk = Walk { style, maps };
-    walk.compare_dir(parent.filter(|_| old.as_ref().is_some_and(|m| m.is_dir())), layer, &new, b"", false, &mut out)?;
+    walk.compare_dir(
+        parent.filter(|_| old.as_ref().is_some_and(|m| m.is_dir())),
+        layer,
+        &new,
+        b"",
+        false,
+        &mut out,
+    )?;
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
 }
@@ -123,7 +147,8 @@ fn user_xattrs(path: &Path) -> Vec<(Vec<u8>, Vec<u8>)> {
 /// Go's `sameFsTimeSpec`: equal seconds and equal nanoseconds, or either side without
 /// nanoseconds (a file extracted from a tar against the same file at full precision).
 fn same_mtime(old: &fs::Metadata, new: &fs::Metadata) -> bool {
-    old.mtime() == new.mtime() && (old.mtime_nsec() == new.mtime_nsec() || old.mtime_nsec() == 0 || new.mtime_nsec() == 0)
+    old.mtime() == new.mtime()
+        && (old.mtime_nsec() == new.mtime_nsec() || old.mtime_nsec() == 0 || new.mtime_nsec() == 0)
 }
 
 /// One comparison of two trees.
@@ -135,7 +160,13 @@ struct Walk<'a> {
 impl Walk<'_> {
     /// Go's `statDifferent` plus the capability, user.* xattr and (1.57) symlink target
     /// comparisons of `addChanges`.
-    fn differs(&self, old_path: &Path, old: &fs::Metadata, new_path: &Path, new: &fs::Metadata) -> bool {
+    fn differs(
+        &self,
+        old_path: &Path,
+        old: &fs::Metadata,
+        new_path: &Path,
+        new: &fs::Metadata,
+    ) -> bool {
         // Go tests the S_IFDIR bit alone, so block devices and sockets count as directories.
         let old_is_dir = old.mode() & libc::S_IFDIR == libc::S_IFDIR;
         let newer_rules = self.style.compares_dir_mtimes_and_link_targets();
@@ -195,7 +226,14 @@ impl Walk<'_> {
                 (Some(old_md), Some(d)) if old_md.is_dir() => Some(d.join(&name)),
                 _ => None,
             };
-            self.compare_dir(old_child_dir.as_deref(), &new_path, &md, &child_rel, child_added, out)?;
+            self.compare_dir(
+                old_child_dir.as_deref(),
+                &new_path,
+                &md,
+                &child_rel,
+                child_added,
+                out,
+            )?;
         }
         for name in old_children.keys() {
             let mut child_rel = rel.to_vec();
@@ -212,10 +250,17 @@ impl Walk<'_> {
 
 /// The size of the diff from `parent` to `layer` as `style`'s c/storage reports it for naive
 /// diffs: the sizes of added or modified non-directories, each hardlinked inode counted once.
-pub fn diff_size(parent: Option<&Path>, layer: &Path, maps: OwnerMaps<'_>, style: ExportStyle) -> Result<u64> {
+pub fn diff_size(
+    parent: Option<&Path>,
+    layer: &Path,
+    maps: OwnerMaps<'_>,
+    style: ExportStyle,
+) -> Result<u64> {
     let mut seen = HashSet::new();
     let mut size = 0;
-    for c in raw_changes(parent, layer, maps, style)?.iter().filter(|c| c.kind != ChangeKind::Delete) {
+    for c in
+        raw_changes(parent, layer, maps, style)?.iter().filter(|c| c.kind != ChangeKind::Delete)
+    {
         let path = layer.join(OsStr::from_bytes(&c.path[1..]));
         let Ok(md) = fs::symlink_metadata(&path) else { continue };
         if md.is_dir() || (md.nlink() > 1 && !seen.insert(md.ino())) {

@@ -77,7 +77,10 @@ fn not_supported(kind: Compression, what: &str) -> Error {
 /// A reader producing the decompressed bytes of `input`. Gzip input may hold several members,
 /// zstd input several frames, bzip2 and xz input several streams (as parallel compressors write
 /// them); all are decoded in sequence.
-pub fn decompress_reader<'a, R: BufRead + 'a>(kind: Compression, input: R) -> Result<Box<dyn Read + 'a>> {
+pub fn decompress_reader<'a, R: BufRead + 'a>(
+    kind: Compression,
+    input: R,
+) -> Result<Box<dyn Read + 'a>> {
     Ok(match kind {
         Compression::None => Box::new(input),
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(input)),
@@ -129,12 +132,18 @@ impl<W: Write> FinishWrite for zstd::stream::write::Encoder<'static, W> {
 
 /// A writer compressing into `out` with `kind` (gzip at the default level, zstd at level 3, or
 /// no compression). Call [`FinishWrite::finish`] at the end or the stream is incomplete.
-pub fn compress_writer<'a, W: Write + 'a>(kind: Compression, out: W) -> Result<Box<dyn FinishWrite + 'a>> {
+pub fn compress_writer<'a, W: Write + 'a>(
+    kind: Compression,
+    out: W,
+) -> Result<Box<dyn FinishWrite + 'a>> {
     Ok(match kind {
         Compression::None => Box::new(Plain(out)),
-        Compression::Gzip => Box::new(flate2::write::GzEncoder::new(out, flate2::Compression::default())),
+        Compression::Gzip => {
+            Box::new(flate2::write::GzEncoder::new(out, flate2::Compression::default()))
+        }
         Compression::Zstd => Box::new(
-            zstd::stream::write::Encoder::new(out, 3).map_err(|e| Error::io("initialising zstd compression", e))?,
+            zstd::stream::write::Encoder::new(out, 3)
+                .map_err(|e| Error::io("initialising zstd compression", e))?,
         ),
         Compression::Bzip2 | Compression::Xz => return Err(not_supported(kind, "compression")),
     })
@@ -186,7 +195,13 @@ mod tests {
 
     #[test]
     fn bzip2_and_xz_are_decompressed_but_not_written() {
-        assert_eq!(compress_writer(Compression::Bzip2, Vec::new()).err().unwrap().kind(), ErrorKind::NotSupported);
-        assert_eq!(compress_writer(Compression::Xz, Vec::new()).err().unwrap().kind(), ErrorKind::NotSupported);
+        assert_eq!(
+            compress_writer(Compression::Bzip2, Vec::new()).err().unwrap().kind(),
+            ErrorKind::NotSupported
+        );
+        assert_eq!(
+            compress_writer(Compression::Xz, Vec::new()).err().unwrap().kind(),
+            ErrorKind::NotSupported
+        );
     }
 }

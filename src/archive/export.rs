@@ -28,10 +28,18 @@ const COPY_BUFFER: usize = 1 << 20;
 /// layer dir). Every file's CRC-64 is checked (`DigestMismatch` on a difference, as the layer
 /// was modified); a file missing or shorter than recorded, or a malformed tar-split, is
 /// `CorruptMetadata`. Returns the number of bytes written.
-pub fn export_from_tar_split(tar_split_gz: &mut dyn Read, file_roots: &[PathBuf], out: &mut dyn Write) -> Result<u64> {
+pub fn export_from_tar_split(
+    tar_split_gz: &mut dyn Read,
+    file_roots: &[PathBuf],
+    out: &mut dyn Write,
+) -> Result<u64> {
     // A root that is gone (a layer directory removed by hand) has no files: the first file
     // then fails as c/storage's does, naming the path it opened.
-    let roots = file_roots.iter().filter(|p| p.exists()).map(|p| RootDir::open(p)).collect::<Result<Vec<_>>>()?;
+    let roots = file_roots
+        .iter()
+        .filter(|p| p.exists())
+        .map(|p| RootDir::open(p))
+        .collect::<Result<Vec<_>>>()?;
     let mut reader = TarSplitReader::new(tar_split_gz);
     let mut buf = vec![0u8; COPY_BUFFER];
     let mut written = 0u64;
@@ -49,9 +57,13 @@ pub fn export_from_tar_split(tar_split_gz: &mut dyn Read, file_roots: &[PathBuf]
                 // Names come from our own metadata, but a damaged file must not make us read
                 // outside the layer either: resolution is confined to each root.
                 if cleaned.starts_with(b"/") || escapes(&cleaned) {
-                    return Err(Error::corrupt(format!("tar-split names {shown:?}, outside the layer")));
+                    return Err(Error::corrupt(format!(
+                        "tar-split names {shown:?}, outside the layer"
+                    )));
                 }
-                let cname = cstring(&cleaned).map_err(|_| Error::corrupt(format!("tar-split name {shown:?} contains NUL")))?;
+                let cname = cstring(&cleaned).map_err(|_| {
+                    Error::corrupt(format!("tar-split name {shown:?} contains NUL"))
+                })?;
                 let mut file = None;
                 for root in &roots {
                     match open_in_root(root.fd(), &cname, libc::O_RDONLY | libc::O_NOFOLLOW) {
@@ -60,7 +72,9 @@ pub fn export_from_tar_split(tar_split_gz: &mut dyn Read, file_roots: &[PathBuf]
                             break;
                         }
                         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
-                        Err(e) => return Err(Error::io(format!("opening {shown:?} of the layer"), e)),
+                        Err(e) => {
+                            return Err(Error::io(format!("opening {shown:?} of the layer"), e))
+                        }
                     }
                 }
                 // In c/storage's words (os.Open's, on the layer's own directory), which its check
@@ -98,7 +112,13 @@ const READERS: usize = 2;
 const READ_AHEAD: usize = 2;
 
 /// Copy exactly `size` bytes of `file` to `out`, returning their CRC-64/ISO.
-fn copy_checksummed(file: &mut File, size: u64, out: &mut dyn Write, buf: &mut [u8], shown: &str) -> Result<u64> {
+fn copy_checksummed(
+    file: &mut File,
+    size: u64,
+    out: &mut dyn Write,
+    buf: &mut [u8],
+    shown: &str,
+) -> Result<u64> {
     let mut digest = crc64_iso();
     let mut left = size;
     while left > 0 {
@@ -124,7 +144,12 @@ fn chunk_span(index: u64, size: u64) -> (u64, usize) {
 /// scoped threads, reader `r` taking chunks `r`, `r + READERS`, ... with pread. Each has
 /// `READ_AHEAD` buffers of its own, so memory stays at `READERS * READ_AHEAD` MiB whatever the
 /// file size.
-fn copy_checksummed_pipelined(file: &File, size: u64, out: &mut dyn Write, shown: &str) -> Result<u64> {
+fn copy_checksummed_pipelined(
+    file: &File,
+    size: u64,
+    out: &mut dyn Write,
+    shown: &str,
+) -> Result<u64> {
     use std::os::unix::fs::FileExt;
     use std::sync::mpsc::sync_channel;
     let chunks = size.div_ceil(COPY_BUFFER as u64);
@@ -164,7 +189,10 @@ fn copy_checksummed_pipelined(file: &File, size: u64, out: &mut dyn Write, shown
         let mut digest = crc64_iso();
         for index in 0..chunks {
             let (full, empty) = &lanes[(index % READERS as u64) as usize];
-            let (buf, n) = full.recv().map_err(|_| shorter_than_recorded(shown, size))?.ctx(format!("reading {shown:?} of the layer"))?;
+            let (buf, n) = full
+                .recv()
+                .map_err(|_| shorter_than_recorded(shown, size))?
+                .ctx(format!("reading {shown:?} of the layer"))?;
             if n < chunk_span(index, size).1 {
                 return Err(shorter_than_recorded(shown, size));
             }
@@ -178,7 +206,9 @@ fn copy_checksummed_pipelined(file: &File, size: u64, out: &mut dyn Write, shown
 }
 
 fn shorter_than_recorded(shown: &str, size: u64) -> Error {
-    Error::corrupt(format!("file {shown:?} is shorter than the {size} bytes recorded in the tar-split"))
+    Error::corrupt(format!(
+        "file {shown:?} is shorter than the {size} bytes recorded in the tar-split"
+    ))
 }
 
 /// Writes tar entries for files of a directory tree, the way c/storage's `addTarFile` does.
@@ -205,7 +235,12 @@ fn is_whiteout_device(md: &fs::Metadata) -> bool {
 }
 
 impl<'w, 'm> TarAdder<'w, 'm> {
-    fn new(out: &'w mut dyn Write, uid_map: &'m [IdMap], gid_map: &'m [IdMap], style: ExportStyle) -> Self {
+    fn new(
+        out: &'w mut dyn Write,
+        uid_map: &'m [IdMap],
+        gid_map: &'m [IdMap],
+        style: ExportStyle,
+    ) -> Self {
         TarAdder {
             out: BufWriter::with_capacity(256 << 10, out),
             inodes: HashMap::new(),
@@ -220,7 +255,12 @@ impl<'w, 'm> TarAdder<'w, 'm> {
     /// The header for `path` (named `name` in the tar, no trailing slash), `None` for sockets.
     /// Owners are still host IDs (see `translate_ids`); their names, when the style has them,
     /// are the host's for those IDs, as Go looks them up before translating.
-    fn entry_for(&mut self, path: &Path, name: &[u8], md: &fs::Metadata) -> Result<Option<TarEntry>> {
+    fn entry_for(
+        &mut self,
+        path: &Path,
+        name: &[u8],
+        md: &fs::Metadata,
+    ) -> Result<Option<TarEntry>> {
         let ft = md.file_type();
         let mut e = TarEntry {
             name: name.to_vec(),
@@ -239,7 +279,10 @@ impl<'w, 'm> TarAdder<'w, 'm> {
             e.name.push(b'/');
         } else if ft.is_symlink() {
             e.typeflag = b'2';
-            e.linkname = fs::read_link(path).ctx(format!("reading symlink {}", path.display()))?.into_os_string().into_vec();
+            e.linkname = fs::read_link(path)
+                .ctx(format!("reading symlink {}", path.display()))?
+                .into_os_string()
+                .into_vec();
         } else if ft.is_char_device() || ft.is_block_device() {
             e.typeflag = if ft.is_char_device() { b'3' } else { b'4' };
             (e.devmajor, e.devminor) = header_device_numbers(md.rdev());
@@ -264,13 +307,18 @@ impl<'w, 'm> TarAdder<'w, 'm> {
             }
         }
         let style = self.style;
-        e.xattrs = xattrs::exported(path).into_iter().filter(|(k, _)| style.exports_xattr(k)).collect();
+        e.xattrs =
+            xattrs::exported(path).into_iter().filter(|(k, _)| style.exports_xattr(k)).collect();
         Ok(Some(e))
     }
 
     fn translate_ids(&self, e: &mut TarEntry, path: &Path) -> Result<()> {
         let unmapped = |what: &str, id: u32| {
-            Error::invalid(format!("{} of {} is {id}, which the layer's ID map does not cover", what, path.display()))
+            Error::invalid(format!(
+                "{} of {} is {id}, which the layer's ID map does not cover",
+                what,
+                path.display()
+            ))
         };
         e.uid = to_container(self.uid_map, e.uid).ok_or_else(|| unmapped("owner", e.uid))?;
         e.gid = to_container(self.gid_map, e.gid).ok_or_else(|| unmapped("group", e.gid))?;
@@ -290,11 +338,15 @@ impl<'w, 'm> TarAdder<'w, 'm> {
             let mut left = e.size;
             while left > 0 {
                 let want = self.buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-                let n = file.read(&mut self.buf[..want]).ctx(format!("reading {}", path.display()))?;
+                let n =
+                    file.read(&mut self.buf[..want]).ctx(format!("reading {}", path.display()))?;
                 if n == 0 {
                     return Err(Error::io(
                         format!("reading {}", path.display()),
-                        io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while being exported"),
+                        io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "file shrank while being exported",
+                        ),
                     ));
                 }
                 self.out.write_all(&self.buf[..n]).map_err(write_err)?;
@@ -327,7 +379,13 @@ pub fn export_naive_diff(
 }
 
 /// [`export_naive_diff`] where the parent's tree has ID maps of its own (`maps`).
-pub fn export_naive_diff_with_maps(parent: Option<&Path>, layer: &Path, maps: OwnerMaps<'_>, style: ExportStyle, out: &mut dyn Write) -> Result<()> {
+pub fn export_naive_diff_with_maps(
+    parent: Option<&Path>,
+    layer: &Path,
+    maps: OwnerMaps<'_>,
+    style: ExportStyle,
+    out: &mut dyn Write,
+) -> Result<()> {
     let (uid_map, gid_map) = (maps.uid_map, maps.gid_map);
     let changes = raw_changes(parent, layer, maps, style)?;
     // Go's tar writer rounds the whiteouts' time.Now() to the nearest second.
@@ -383,7 +441,12 @@ fn sorted_children(dir: &Path) -> Result<Vec<(Vec<u8>, PathBuf, fs::Metadata)>> 
     Ok(entries)
 }
 
-fn walk_overlay(adder: &mut TarAdder<'_, '_>, dir: &Path, rel: &[u8], lowers: &[PathBuf]) -> Result<()> {
+fn walk_overlay(
+    adder: &mut TarAdder<'_, '_>,
+    dir: &Path,
+    rel: &[u8],
+    lowers: &[PathBuf],
+) -> Result<()> {
     for (name, path, md) in sorted_children(dir)? {
         let child_rel = if rel.is_empty() { name.clone() } else { [rel, b"/", &name].concat() };
         let Some(mut e) = adder.entry_for(&path, &child_rel, &md)? else { continue };
@@ -403,7 +466,8 @@ fn walk_overlay(adder: &mut TarAdder<'_, '_>, dir: &Path, rel: &[u8], lowers: &[
         }
         adder.write(&e, &path)?;
         if md.is_dir() {
-            let opaque = xattrs::get(&path, super::apply::OVERLAY_OPAQUE_XATTR).is_some_and(|v| v == b"y");
+            let opaque =
+                xattrs::get(&path, super::apply::OVERLAY_OPAQUE_XATTR).is_some_and(|v| v == b"y");
             if opaque && hides_a_lower_directory(&child_rel, lowers) {
                 // Inherits the directory's permission bits and owner, names included.
                 let marker = TarEntry {
@@ -438,7 +502,8 @@ fn hides_a_lower_directory(rel: &[u8], lowers: &[PathBuf]) -> bool {
         let mut at = rel;
         while let Some(i) = at.iter().rposition(|&b| b == b'/') {
             at = &at[..i];
-            if fs::metadata(lower.join(OsStr::from_bytes(at))).is_ok_and(|m| is_whiteout_device(&m)) {
+            if fs::metadata(lower.join(OsStr::from_bytes(at))).is_ok_and(|m| is_whiteout_device(&m))
+            {
                 return false;
             }
         }

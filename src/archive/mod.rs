@@ -46,10 +46,12 @@ mod xattrs;
 
 pub use apply::{apply_layer, ApplyOptions, ApplyStats, WhiteoutMode};
 pub use changes::{changes, diff_size, disk_usage, Change, ChangeKind, OwnerMaps};
-pub use overlay_changes::overlay_changes;
 pub use compression::{compress_writer, decompress_reader, detect, Compression, FinishWrite};
-pub use export::{export_from_tar_split, export_naive_diff, export_naive_diff_with_maps, export_overlay_diff};
+pub use export::{
+    export_from_tar_split, export_naive_diff, export_naive_diff_with_maps, export_overlay_diff,
+};
 pub use export_style::ExportStyle;
+pub use overlay_changes::overlay_changes;
 // For sources that check their own bytes (OCI blobs): their errors keep their kind through the
 // decompressors.
 pub use stream::{carry as carry_error, io_to_error as stream_error};

@@ -60,12 +60,15 @@ fn parents(rel: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// Whether `layer` has a whiteout at `rel` or at one of its parents.
 fn whited_out_in(layer: &Path, rel: &[u8]) -> bool {
-    std::iter::once(rel).chain(parents(rel)).any(|p| stat_in(layer, p).is_some_and(|md| is_whiteout(&md)))
+    std::iter::once(rel)
+        .chain(parents(rel))
+        .any(|p| stat_in(layer, p).is_some_and(|md| is_whiteout(&md)))
 }
 
 /// Go's sameFsTime, on two stats.
 fn same_mtime(a: &fs::Metadata, b: &fs::Metadata) -> bool {
-    a.mtime() == b.mtime() && (a.mtime_nsec() == b.mtime_nsec() || a.mtime_nsec() == 0 || b.mtime_nsec() == 0)
+    a.mtime() == b.mtime()
+        && (a.mtime_nsec() == b.mtime_nsec() || a.mtime_nsec() == 0 || b.mtime_nsec() == 0)
 }
 
 impl UpperWalk<'_> {
@@ -79,8 +82,13 @@ impl UpperWalk<'_> {
         for name in names {
             let path = dir.join(&name);
             let child: Vec<u8> = [rel, b"/", name.as_bytes()].concat();
-            let md = fs::symlink_metadata(&path).ctx(format_args!("inspecting {}", path.display()))?;
-            let kind = if self.deleted_here(&path, &child, &md) { Some(ChangeKind::Delete) } else { self.kind_against_lowers(&child, &md) };
+            let md =
+                fs::symlink_metadata(&path).ctx(format_args!("inspecting {}", path.display()))?;
+            let kind = if self.deleted_here(&path, &child, &md) {
+                Some(ChangeKind::Delete)
+            } else {
+                self.kind_against_lowers(&child, &md)
+            };
             if let Some(kind) = kind {
                 self.record(child.clone(), kind, md.is_dir());
             }
@@ -96,7 +104,9 @@ impl UpperWalk<'_> {
         if is_whiteout(md) {
             return true;
         }
-        let opaque = md.is_dir() && super::xattrs::get(path, super::apply::OVERLAY_OPAQUE_XATTR).is_some_and(|v| v == b"y");
+        let opaque = md.is_dir()
+            && super::xattrs::get(path, super::apply::OVERLAY_OPAQUE_XATTR)
+                .is_some_and(|v| v == b"y");
         if !opaque {
             return false;
         }
@@ -136,10 +146,16 @@ impl UpperWalk<'_> {
             self.listed_dirs.insert(rel.clone());
         }
         if kind != ChangeKind::Modify {
-            let missing: Vec<Vec<u8>> = parents(&rel).filter(|p| !self.listed_dirs.contains(*p)).map(<[u8]>::to_vec).collect();
+            let missing: Vec<Vec<u8>> = parents(&rel)
+                .filter(|p| !self.listed_dirs.contains(*p))
+                .map(<[u8]>::to_vec)
+                .collect();
             for parent in missing.into_iter().rev() {
                 self.listed_dirs.insert(parent.clone());
-                self.out.push(Change { path: String::from_utf8_lossy(&parent).into_owned(), kind: ChangeKind::Modify });
+                self.out.push(Change {
+                    path: String::from_utf8_lossy(&parent).into_owned(),
+                    kind: ChangeKind::Modify,
+                });
             }
         }
         self.out.push(Change { path: String::from_utf8_lossy(&rel).into_owned(), kind });

@@ -33,7 +33,9 @@ const MAX_BUFFER: usize = 1 << 20;
 /// Run a reentrant lookup with a buffer that grows while it is too small. `call` returns the
 /// lookup's result code and, if it found an entry, the name in it (which points into the
 /// buffer it was given).
-fn with_growing_buffer(mut call: impl FnMut(&mut [u8]) -> (libc::c_int, Option<*const libc::c_char>)) -> Vec<u8> {
+fn with_growing_buffer(
+    mut call: impl FnMut(&mut [u8]) -> (libc::c_int, Option<*const libc::c_char>),
+) -> Vec<u8> {
     let mut size = FIRST_BUFFER;
     loop {
         let mut buf = vec![0u8; size];
@@ -44,7 +46,9 @@ fn with_growing_buffer(mut call: impl FnMut(&mut [u8]) -> (libc::c_int, Option<*
         }
         return match name {
             // SAFETY: on success the name is a NUL-terminated string inside `buf`, alive here.
-            Some(name) if rc == 0 && !name.is_null() => unsafe { CStr::from_ptr(name) }.to_bytes().to_vec(),
+            Some(name) if rc == 0 && !name.is_null() => {
+                unsafe { CStr::from_ptr(name) }.to_bytes().to_vec()
+            }
             _ => Vec::new(),
         };
     }
@@ -56,7 +60,9 @@ fn lookup_user(uid: u32) -> Vec<u8> {
         let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
         let mut found: *mut libc::passwd = std::ptr::null_mut();
         // SAFETY: every pointer is valid for the call and `buf` is `buf.len()` bytes long.
-        let rc = unsafe { libc::getpwuid_r(uid, &mut entry, buf.as_mut_ptr().cast(), buf.len(), &mut found) };
+        let rc = unsafe {
+            libc::getpwuid_r(uid, &mut entry, buf.as_mut_ptr().cast(), buf.len(), &mut found)
+        };
         (rc, (!found.is_null()).then_some(entry.pw_name.cast_const()))
     })
 }
@@ -67,7 +73,9 @@ fn lookup_group(gid: u32) -> Vec<u8> {
         let mut entry: libc::group = unsafe { std::mem::zeroed() };
         let mut found: *mut libc::group = std::ptr::null_mut();
         // SAFETY: every pointer is valid for the call and `buf` is `buf.len()` bytes long.
-        let rc = unsafe { libc::getgrgid_r(gid, &mut entry, buf.as_mut_ptr().cast(), buf.len(), &mut found) };
+        let rc = unsafe {
+            libc::getgrgid_r(gid, &mut entry, buf.as_mut_ptr().cast(), buf.len(), &mut found)
+        };
         (rc, (!found.is_null()).then_some(entry.gr_name.cast_const()))
     })
 }

@@ -84,7 +84,8 @@ impl<T: Send> WriterPool<T> {
     /// [`BYTES_IN_FLIGHT`] (a larger job is accepted once the pool is empty).
     pub fn submit(&self, bytes: usize, job: T) -> Result<(), WorkerFailed> {
         let state = self.lock();
-        let mut state = self.wait_until(state, |s| s.bytes == 0 || s.bytes + bytes <= BYTES_IN_FLIGHT);
+        let mut state =
+            self.wait_until(state, |s| s.bytes == 0 || s.bytes + bytes <= BYTES_IN_FLIGHT);
         if state.failed.is_some() {
             return Err(WorkerFailed);
         }
@@ -112,7 +113,11 @@ impl<T: Send> WriterPool<T> {
 
     /// Wait until `ready` holds or a job failed, waking the writers first so that they work
     /// off the queue meanwhile.
-    fn wait_until<'a>(&self, mut state: MutexGuard<'a, State<T>>, ready: impl Fn(&State<T>) -> bool) -> MutexGuard<'a, State<T>> {
+    fn wait_until<'a>(
+        &self,
+        mut state: MutexGuard<'a, State<T>>,
+        ready: impl Fn(&State<T>) -> bool,
+    ) -> MutexGuard<'a, State<T>> {
         while state.failed.is_none() && !ready(&state) {
             if state.idle_writers > 0 {
                 self.work_queued.notify_all();
@@ -144,7 +149,8 @@ impl<T: Send> WriterPool<T> {
                     return;
                 }
                 state.idle_writers += 1;
-                state = self.work_queued.wait(state).unwrap_or_else(|poisoned| poisoned.into_inner());
+                state =
+                    self.work_queued.wait(state).unwrap_or_else(|poisoned| poisoned.into_inner());
                 state.idle_writers -= 1;
                 continue;
             };
@@ -178,7 +184,13 @@ mod tests {
         let pool = WriterPool::new();
         std::thread::scope(|scope| {
             let worker = scope.spawn(|| {
-                pool.run_worker(|n: u32| if n >= 3 { Err(Error::new(ErrorKind::Io, format!("job {n}"))) } else { Ok(()) })
+                pool.run_worker(|n: u32| {
+                    if n >= 3 {
+                        Err(Error::new(ErrorKind::Io, format!("job {n}")))
+                    } else {
+                        Ok(())
+                    }
+                })
             });
             for n in 0..3 {
                 pool.submit(1, n).unwrap();

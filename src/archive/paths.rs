@@ -93,7 +93,11 @@ mod tests {
             ("x/..y", "x/..y"),
         ];
         for (input, expected) in cases {
-            assert_eq!(String::from_utf8(clean(input.as_bytes())).unwrap(), expected, "clean({input:?})");
+            assert_eq!(
+                String::from_utf8(clean(input.as_bytes())).unwrap(),
+                expected,
+                "clean({input:?})"
+            );
         }
         assert!(escapes(b"../x") && escapes(b"..") && !escapes(b"..x") && !escapes(b"a/.."));
     }

@@ -36,7 +36,8 @@ fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
 }
 
 pub fn cstring(bytes: &[u8]) -> io::Result<CString> {
-    CString::new(bytes).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+    CString::new(bytes)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
 }
 
 /// Set once openat2 turned out to be missing (kernel before 5.6, or valgrind), so later lookups
@@ -48,7 +49,9 @@ static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
 pub fn open_in_root(root: BorrowedFd<'_>, path: &CStr, flags: libc::c_int) -> io::Result<OwnedFd> {
     if !NO_OPENAT2.load(Ordering::Relaxed) {
         match openat2_in_root(root, path, flags) {
-            Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => NO_OPENAT2.store(true, Ordering::Relaxed),
+            Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
+                NO_OPENAT2.store(true, Ordering::Relaxed)
+            }
             result => return result,
         }
     }
@@ -56,11 +59,21 @@ pub fn open_in_root(root: BorrowedFd<'_>, path: &CStr, flags: libc::c_int) -> io
 }
 
 fn openat2_in_root(root: BorrowedFd<'_>, path: &CStr, flags: libc::c_int) -> io::Result<OwnedFd> {
-    let how = OpenHow { flags: (flags | libc::O_CLOEXEC) as u64, mode: 0, resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+    let how = OpenHow {
+        flags: (flags | libc::O_CLOEXEC) as u64,
+        mode: 0,
+        resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+    };
     loop {
         // SAFETY: `how` is a valid open_how of the size passed; `path` is NUL-terminated.
         let ret = unsafe {
-            libc::syscall(libc::SYS_openat2, root.as_raw_fd(), path.as_ptr(), &how as *const OpenHow, std::mem::size_of::<OpenHow>())
+            libc::syscall(
+                libc::SYS_openat2,
+                root.as_raw_fd(),
+                path.as_ptr(),
+                &how as *const OpenHow,
+                std::mem::size_of::<OpenHow>(),
+            )
         };
         if ret >= 0 {
             // SAFETY: the kernel just gave us this descriptor.
@@ -99,7 +112,9 @@ fn walk_in_root(root: BorrowedFd<'_>, path: &[u8], flags: libc::c_int) -> io::Re
         let cname = cstring(&name)?;
         let dir = stack.last().expect("the root is never popped").as_fd();
         let follow = !is_last || flags & libc::O_NOFOLLOW == 0;
-        if follow && stat_at(dir, &cname)?.is_some_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFLNK) {
+        if follow
+            && stat_at(dir, &cname)?.is_some_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFLNK)
+        {
             symlinks += 1;
             if symlinks > MAX_SYMLINKS {
                 return Err(io::Error::from_raw_os_error(libc::ELOOP));
@@ -130,7 +145,9 @@ fn components(path: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
 fn read_link_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; libc::PATH_MAX as usize];
     // SAFETY: valid descriptor, NUL-terminated name, buffer of the given length.
-    let n = unsafe { libc::readlinkat(dir.as_raw_fd(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let n = unsafe {
+        libc::readlinkat(dir.as_raw_fd(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
+    };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -139,9 +156,21 @@ fn read_link_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Vec<u8>> {
 }
 
 /// openat of a single name, never following a final symlink.
-pub fn open_at(dir: BorrowedFd<'_>, name: &CStr, flags: libc::c_int, mode: libc::mode_t) -> io::Result<OwnedFd> {
+pub fn open_at(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    flags: libc::c_int,
+    mode: libc::mode_t,
+) -> io::Result<OwnedFd> {
     // SAFETY: plain syscall on valid descriptors and a NUL-terminated name.
-    let fd = cvt(unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), flags | libc::O_CLOEXEC | libc::O_NOFOLLOW, mode as libc::c_uint) })?;
+    let fd = cvt(unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            flags | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+            mode as libc::c_uint,
+        )
+    })?;
     // SAFETY: the kernel just gave us this descriptor.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
@@ -151,7 +180,9 @@ pub fn stat_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Option<libc::stat
     // SAFETY: zeroed stat is a valid out buffer.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: valid descriptor, NUL-terminated name, valid out pointer.
-    let ret = unsafe { libc::fstatat(dir.as_raw_fd(), name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
+    let ret = unsafe {
+        libc::fstatat(dir.as_raw_fd(), name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW)
+    };
     if ret == 0 {
         return Ok(Some(st));
     }
@@ -252,17 +283,30 @@ fn creates_plainly(dir: BorrowedFd<'_>) -> bool {
         return false;
     }
     // SAFETY: a size query (null buffer, length 0) on a valid descriptor.
-    let ret = unsafe { libc::fgetxattr(dir.as_raw_fd(), c"system.posix_acl_default".as_ptr(), std::ptr::null_mut(), 0) };
-    ret < 0 && matches!(io::Error::last_os_error().raw_os_error(), Some(libc::ENODATA | libc::ENOTSUP))
+    let ret = unsafe {
+        libc::fgetxattr(
+            dir.as_raw_fd(),
+            c"system.posix_acl_default".as_ptr(),
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    ret < 0
+        && matches!(io::Error::last_os_error().raw_os_error(), Some(libc::ENODATA | libc::ENOTSUP))
 }
 
 impl RootDir {
     pub fn open(path: &Path) -> Result<Self> {
-        let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| Error::invalid("target path contains a NUL byte"))?;
+        let c = CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| Error::invalid("target path contains a NUL byte"))?;
         // SAFETY: plain syscall.
-        let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+        let fd =
+            unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
         if fd < 0 {
-            return Err(Error::io(format!("opening extraction root {}", path.display()), io::Error::last_os_error()));
+            return Err(Error::io(
+                format!("opening extraction root {}", path.display()),
+                io::Error::last_os_error(),
+            ));
         }
         // SAFETY: the kernel just gave us this descriptor.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
@@ -295,7 +339,11 @@ impl RootDir {
     /// requested mode less the umask (see [`creates_plainly`]), so that chown and chmod after
     /// creating them can be skipped when they would change nothing. The answer is cached with
     /// the directory: call [`RootDir::invalidate`] after changing a directory's mode or xattrs.
-    pub fn dir_and_plainness(&mut self, rel: &[u8], owner: Option<(u32, u32)>) -> io::Result<(BorrowedFd<'_>, bool)> {
+    pub fn dir_and_plainness(
+        &mut self,
+        rel: &[u8],
+        owner: Option<(u32, u32)>,
+    ) -> io::Result<(BorrowedFd<'_>, bool)> {
         if rel == b"." {
             return Ok((self.fd.as_fd(), self.root_plain));
         }
@@ -329,7 +377,15 @@ impl RootDir {
                     mkdir_at(parent, &name, 0o755)?;
                     if let Some((uid, gid)) = owner {
                         // SAFETY: plain syscall on a name we just created.
-                        cvt(unsafe { libc::fchownat(parent.as_raw_fd(), name.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) })?;
+                        cvt(unsafe {
+                            libc::fchownat(
+                                parent.as_raw_fd(),
+                                name.as_ptr(),
+                                uid,
+                                gid,
+                                libc::AT_SYMLINK_NOFOLLOW,
+                            )
+                        })?;
                     }
                     open_at(parent, &name, libc::O_RDONLY | libc::O_DIRECTORY, 0)?
                 }
@@ -371,13 +427,29 @@ mod walk_tests {
         let both = |path: &[u8], flags| {
             let walked = walk_in_root(fd, path, flags);
             let kernel = openat2_in_root(fd, &cstring(path).unwrap(), flags);
-            (walked.map(|f| path_of(&f)).map_err(|e| e.raw_os_error()), kernel.map(|f| path_of(&f)).map_err(|e| e.raw_os_error()))
+            (
+                walked.map(|f| path_of(&f)).map_err(|e| e.raw_os_error()),
+                kernel.map(|f| path_of(&f)).map_err(|e| e.raw_os_error()),
+            )
         };
-        for path in [&b"abs/file"[..], b"usr/up", b"usr/up/file", b"../../x/../usr/lib", b"", b"loop", b"usr/lib/file/x"] {
+        for path in [
+            &b"abs/file"[..],
+            b"usr/up",
+            b"usr/up/file",
+            b"../../x/../usr/lib",
+            b"",
+            b"loop",
+            b"usr/lib/file/x",
+        ] {
             let (walked, kernel) = both(path, libc::O_PATH);
             assert_eq!(walked, kernel, "{}", String::from_utf8_lossy(path));
             if let Ok(p) = walked {
-                assert!(p.starts_with(&canon), "{} escaped to {}", String::from_utf8_lossy(path), p.display());
+                assert!(
+                    p.starts_with(&canon),
+                    "{} escaped to {}",
+                    String::from_utf8_lossy(path),
+                    p.display()
+                );
             }
         }
         let (walked, _) = both(b"abs", libc::O_PATH | libc::O_NOFOLLOW);

@@ -35,7 +35,10 @@ pub fn io_to_error(e: io::Error, context: &str) -> Error {
     }
     if e.kind() == io::ErrorKind::UnexpectedEof {
         // Go's words for it end the text: scripts written for containers-storage look for them.
-        return Error::new(ErrorKind::BadArchive, format!("{context}: stream truncated: unexpected EOF"));
+        return Error::new(
+            ErrorKind::BadArchive,
+            format!("{context}: stream truncated: unexpected EOF"),
+        );
     }
     Error::new(ErrorKind::BadArchive, format!("{context}: corrupt compressed stream: {e}"))
 }
@@ -73,7 +76,10 @@ impl Read for SourceReader<'_, '_> {
         }
         if let Some(progress) = self.progress.as_mut() {
             if !progress(self.stats.count) {
-                return Err(carry(Error::new(ErrorKind::Cancelled, "layer import cancelled by the progress callback")));
+                return Err(carry(Error::new(
+                    ErrorKind::Cancelled,
+                    "layer import cancelled by the progress callback",
+                )));
             }
         }
         Ok(n)

@@ -170,7 +170,10 @@ impl<R: BufRead> TarReader<R> {
         self.raw.resize(start + len, 0);
         let mut filled = 0;
         while filled < len {
-            let n = self.input.read(&mut self.raw[start + filled..]).map_err(|e| io_to_error(e, what))?;
+            let n = self
+                .input
+                .read(&mut self.raw[start + filled..])
+                .map_err(|e| io_to_error(e, what))?;
             if n == 0 {
                 break;
             }
@@ -201,12 +204,19 @@ impl<R: BufRead> TarReader<R> {
         loop {
             let start = self.raw.len();
             let got = self.read_raw_exact(BLOCK, "reading a tar header")?;
-            if got == 0 && pending.long_name.is_none() && pending.long_link.is_none() && pending.pax.is_empty() {
+            if got == 0
+                && pending.long_name.is_none()
+                && pending.long_link.is_none()
+                && pending.pax.is_empty()
+            {
                 self.finished = true;
                 return Ok(None);
             }
             if got != BLOCK {
-                return Err(truncated(format_args!("the header of entry {}", self.entry_index + 1)));
+                return Err(truncated(format_args!(
+                    "the header of entry {}",
+                    self.entry_index + 1
+                )));
             }
             let block: [u8; BLOCK] = self.raw[start..].try_into().expect("one block");
             if block.iter().all(|&b| b == 0) {
@@ -223,14 +233,18 @@ impl<R: BufRead> TarReader<R> {
                 return Ok(None);
             }
             self.entry_index += 1;
-            verify_checksum(&block).map_err(|e| e.context(format!("tar entry {}", self.entry_index)))?;
+            verify_checksum(&block)
+                .map_err(|e| e.context(format!("tar entry {}", self.entry_index)))?;
             let typeflag = block[156];
             let format = format_of(&block);
             match typeflag {
                 b'L' | b'K' | b'x' | b'g' => {
-                    let size = parse_numeric(&block[124..136]).ok_or_else(|| invalid_header("invalid size in an extension header"))?;
+                    let size = parse_numeric(&block[124..136])
+                        .ok_or_else(|| invalid_header("invalid size in an extension header"))?;
                     if size > MAX_SPECIAL_FILE {
-                        return Err(bad(format!("tar extension header of {size} bytes is too large")));
+                        return Err(bad(format!(
+                            "tar extension header of {size} bytes is too large"
+                        )));
                     }
                     let size = size as usize;
                     let data_start = self.raw.len();
@@ -262,17 +276,25 @@ impl<R: BufRead> TarReader<R> {
         }
     }
 
-    fn parse_entry(&mut self, block: &[u8; BLOCK], format: Format, typeflag: u8, pending: Pending) -> Result<()> {
+    fn parse_entry(
+        &mut self,
+        block: &[u8; BLOCK],
+        format: Format,
+        typeflag: u8,
+        pending: Pending,
+    ) -> Result<()> {
         let index = self.entry_index;
         let num = |range: std::ops::Range<usize>, field: &str| {
-            parse_numeric(&block[range]).ok_or_else(|| invalid_entry_header(index, format_args!("invalid {field} field")))
+            parse_numeric(&block[range])
+                .ok_or_else(|| invalid_entry_header(index, format_args!("invalid {field} field")))
         };
         let mode = num(100..108, "mode")?;
         let uid = num(108..116, "uid")?;
         let gid = num(116..124, "gid")?;
         let mut size = num(124..136, "size")?;
         let time = |range: std::ops::Range<usize>, field: &str| {
-            parse_time_field(&block[range]).ok_or_else(|| invalid_entry_header(index, format_args!("invalid {field} field")))
+            parse_time_field(&block[range])
+                .ok_or_else(|| invalid_entry_header(index, format_args!("invalid {field} field")))
         };
         let mtime = Timestamp { sec: time(136..148, "mtime")?, nsec: 0 };
         let mut devmajor = 0;
@@ -324,10 +346,14 @@ impl<R: BufRead> TarReader<R> {
         let mut sparse_pairs: Vec<u64> = Vec::new();
         for (key, value) in pending.pax {
             let pax_num = || -> Result<u64> {
-                std::str::from_utf8(&value)
-                    .ok()
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .ok_or_else(|| invalid_entry_header(index, format_args!("invalid PAX record {}", String::from_utf8_lossy(&key))))
+                std::str::from_utf8(&value).ok().and_then(|v| v.parse::<u64>().ok()).ok_or_else(
+                    || {
+                        invalid_entry_header(
+                            index,
+                            format_args!("invalid PAX record {}", String::from_utf8_lossy(&key)),
+                        )
+                    },
+                )
             };
             match key.as_slice() {
                 b"path" => name = value,
@@ -335,8 +361,16 @@ impl<R: BufRead> TarReader<R> {
                 b"size" => size = pax_num()?,
                 b"uid" => uid = pax_num()?,
                 b"gid" => gid = pax_num()?,
-                b"mtime" => mtime = parse_pax_time(&value).ok_or_else(|| invalid_entry_header(index, "invalid PAX mtime"))?,
-                b"atime" => atime = Some(parse_pax_time(&value).ok_or_else(|| invalid_entry_header(index, "invalid PAX atime"))?),
+                b"mtime" => {
+                    mtime = parse_pax_time(&value)
+                        .ok_or_else(|| invalid_entry_header(index, "invalid PAX mtime"))?
+                }
+                b"atime" => {
+                    atime = Some(
+                        parse_pax_time(&value)
+                            .ok_or_else(|| invalid_entry_header(index, "invalid PAX atime"))?,
+                    )
+                }
                 b"GNU.sparse.size" | b"GNU.sparse.realsize" => sparse_size = Some(pax_num()?),
                 b"GNU.sparse.major" => sparse_major = Some(pax_num()?),
                 b"GNU.sparse.name" => sparse_name = Some(value),
@@ -360,7 +394,11 @@ impl<R: BufRead> TarReader<R> {
         };
         if typeflag == b'S' && format == Format::Gnu {
             sparse_info = Some(self.read_gnu_sparse_headers(block)?);
-        } else if sparse_size.is_some() || sparse_major.is_some() || sparse_map_text.is_some() || !sparse_pairs.is_empty() {
+        } else if sparse_size.is_some()
+            || sparse_major.is_some()
+            || sparse_map_text.is_some()
+            || !sparse_pairs.is_empty()
+        {
             let real_size = sparse_size.unwrap_or(size);
             if let Some(n) = sparse_name.filter(|n| !n.is_empty()) {
                 name = n;
@@ -402,7 +440,10 @@ impl<R: BufRead> TarReader<R> {
         h.xattrs = xattrs;
         h.sparse = sparse_info;
         // Go's reader reads no data for these types whatever the size field says.
-        let header_only = matches!(kind, Kind::Hardlink | Kind::Symlink | Kind::Char | Kind::Block | Kind::Dir | Kind::Fifo);
+        let header_only = matches!(
+            kind,
+            Kind::Hardlink | Kind::Symlink | Kind::Char | Kind::Block | Kind::Dir | Kind::Fifo
+        );
         h.size = if header_only { 0 } else { size };
         self.data_remaining = h.size;
         self.padding_due = (BLOCK - (h.size % BLOCK as u64) as usize) % BLOCK;
@@ -465,7 +506,10 @@ impl<R: BufRead> TarReader<R> {
         while !buf.is_empty() {
             let chunk = self.fill_data()?;
             if chunk.is_empty() {
-                return Err(bad(format!("tar entry {}: sparse map runs past the entry's data", self.entry_index)));
+                return Err(bad(format!(
+                    "tar entry {}: sparse map runs past the entry's data",
+                    self.entry_index
+                )));
             }
             let n = chunk.len().min(buf.len());
             buf[..n].copy_from_slice(&chunk[..n]);
@@ -478,7 +522,11 @@ impl<R: BufRead> TarReader<R> {
     /// For PAX sparse 1.0: read the map that opens the data area (decimal numbers, one per line,
     /// padded to a block) and return it, checked against the file's `real_size`. Its bytes are
     /// kept as raw bytes when `record` is set.
-    pub fn read_sparse_map_from_data(&mut self, real_size: u64, record: bool) -> Result<Vec<(u64, u64)>> {
+    pub fn read_sparse_map_from_data(
+        &mut self,
+        real_size: u64,
+        record: bool,
+    ) -> Result<Vec<(u64, u64)>> {
         let index = self.entry_index;
         let invalid = || invalid_entry_header(index, "invalid PAX sparse 1.0 map");
         let mut text = Vec::new();
@@ -494,7 +542,10 @@ impl<R: BufRead> TarReader<R> {
             // Parse every complete line gathered so far.
             while let Some(nl) = text.iter().position(|&b| b == b'\n') {
                 let line: Vec<u8> = text.drain(..=nl).collect();
-                let n: u64 = std::str::from_utf8(&line[..nl]).ok().and_then(|s| s.parse().ok()).ok_or_else(invalid)?;
+                let n: u64 = std::str::from_utf8(&line[..nl])
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(invalid)?;
                 match wanted {
                     None => {
                         if n > 1 << 20 {
@@ -505,7 +556,11 @@ impl<R: BufRead> TarReader<R> {
                     Some(_) => numbers.push(n),
                 }
                 if wanted == Some(numbers.len() as u64) {
-                    let sparse = Sparse { real_size, map: numbers.chunks(2).map(|p| (p[0], p[1])).collect(), map_in_data: false };
+                    let sparse = Sparse {
+                        real_size,
+                        map: numbers.chunks(2).map(|p| (p[0], p[1])).collect(),
+                        map_in_data: false,
+                    };
                     validate_sparse_map(&sparse, index)?;
                     return Ok(sparse.map);
                 }
@@ -586,7 +641,8 @@ fn format_of(block: &[u8; BLOCK]) -> Format {
 
 /// The header checksum, accepted as Go and GNU tar do: unsigned or signed byte sum.
 fn verify_checksum(block: &[u8; BLOCK]) -> Result<()> {
-    let stored = parse_numeric(&block[148..156]).ok_or_else(|| invalid_header("invalid checksum field"))?;
+    let stored =
+        parse_numeric(&block[148..156]).ok_or_else(|| invalid_header("invalid checksum field"))?;
     let (mut unsigned, mut signed) = (0i64, 0i64);
     for (i, &b) in block.iter().enumerate() {
         let b = if (148..156).contains(&i) { b' ' } else { b };
@@ -681,7 +737,10 @@ fn parse_pax(mut data: &[u8], out: &mut Vec<(Vec<u8>, Vec<u8>)>) -> Result<()> {
             break;
         }
         let space = data.iter().position(|&b| b == b' ').ok_or_else(invalid)?;
-        let len: usize = std::str::from_utf8(&data[..space]).ok().and_then(|s| s.parse().ok()).ok_or_else(invalid)?;
+        let len: usize = std::str::from_utf8(&data[..space])
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(invalid)?;
         if len <= space + 1 || len > data.len() || data[len - 1] != b'\n' {
             return Err(invalid());
         }
@@ -719,7 +778,12 @@ mod tests {
         assert_eq!(parse_time_field(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]), Some(256));
         // More than an i64 holds, either way: refused, as in Go.
         assert_eq!(parse_time_field(&[0x80, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), None);
-        assert_eq!(parse_time_field(&[0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), None);
+        assert_eq!(
+            parse_time_field(&[
+                0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
+            ]),
+            None
+        );
     }
 
     #[test]

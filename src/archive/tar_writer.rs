@@ -77,7 +77,8 @@ fn split_ustar(name: &[u8]) -> Option<(&[u8], &[u8])> {
     }
     let slash = name[..limit].iter().rposition(|&b| b == b'/')?;
     let (prefix, rest) = (&name[..slash], &name[slash + 1..]);
-    (slash > 0 && !rest.is_empty() && rest.len() <= NAME_SIZE && prefix.len() <= PREFIX_SIZE).then_some((prefix, rest))
+    (slash > 0 && !rest.is_empty() && rest.len() <= NAME_SIZE && prefix.len() <= PREFIX_SIZE)
+        .then_some((prefix, rest))
 }
 
 fn pax_record(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
@@ -107,7 +108,12 @@ fn seal(b: &mut [u8; BLOCK]) {
 
 /// Go's templateV7Plus: every field of `e` but the name prefix, strings through `text` (as they
 /// are for USTAR, made ASCII for PAX).
-fn main_block(e: &TarEntry, name: &[u8], prefix: &[u8], text: impl Fn(&[u8]) -> Vec<u8>) -> [u8; BLOCK] {
+fn main_block(
+    e: &TarEntry,
+    name: &[u8],
+    prefix: &[u8],
+    text: impl Fn(&[u8]) -> Vec<u8>,
+) -> [u8; BLOCK] {
     let mut b = [0u8; BLOCK];
     put_str(&mut b[0..100], &text(name));
     put_octal(&mut b[100..108], e.mode as i64);
@@ -236,7 +242,8 @@ mod tests {
         let dir = [vec![b'a'; 120], b"/".to_vec(), vec![b'b'; 50], b"/".to_vec()].concat();
         assert_eq!(split_ustar(&dir).map(|(p, n)| (p.len(), n.len())), Some((120, 51)));
         let mut out = Vec::new();
-        let e = TarEntry { name: vec![b'c'; 200], typeflag: b'0', mode: 0o644, ..TarEntry::default() };
+        let e =
+            TarEntry { name: vec![b'c'; 200], typeflag: b'0', mode: 0o644, ..TarEntry::default() };
         write_header(&mut out, &e).unwrap();
         assert_eq!(out[156], b'x');
         assert_eq!(out.len(), 3 * BLOCK);
@@ -259,8 +266,12 @@ mod tests {
         };
         let mut out = Vec::new();
         write_header(&mut out, &e).unwrap();
-        let records = String::from_utf8_lossy(&out[BLOCK..2 * BLOCK]).trim_end_matches('\0').to_string();
-        let keys: Vec<&str> = records.lines().map(|l| l.split_once(' ').unwrap().1.split('=').next().unwrap()).collect();
+        let records =
+            String::from_utf8_lossy(&out[BLOCK..2 * BLOCK]).trim_end_matches('\0').to_string();
+        let keys: Vec<&str> = records
+            .lines()
+            .map(|l| l.split_once(' ').unwrap().1.split('=').next().unwrap())
+            .collect();
         assert_eq!(keys, ["SCHILY.xattr.user.k", "path", "uname"]);
         let main = &out[2 * BLOCK..3 * BLOCK];
         assert_eq!(&main[..100], &name[..100]);

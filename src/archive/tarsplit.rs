@@ -129,7 +129,8 @@ impl<W: Write> TarSplitWriter<W> {
 /// Append the standard (padded) base64 of `data` to `out` without an intermediate string.
 fn push_base64(out: &mut Vec<u8>, data: &[u8]) {
     let start = out.len();
-    let len = base64::encoded_len(data.len(), true).expect("segment sizes are far below usize::MAX / 4");
+    let len =
+        base64::encoded_len(data.len(), true).expect("segment sizes are far below usize::MAX / 4");
     out.resize(start + len, 0);
     BASE64.encode_slice(data, &mut out[start..]).expect("buffer sized by encoded_len");
 }
@@ -191,7 +192,8 @@ pub struct TarSplitReader<R: Read> {
 
 impl<R: Read> TarSplitReader<R> {
     pub fn new(tar_split_gz: R) -> Self {
-        let input = BufReader::with_capacity(64 * 1024, flate2::read::MultiGzDecoder::new(tar_split_gz));
+        let input =
+            BufReader::with_capacity(64 * 1024, flate2::read::MultiGzDecoder::new(tar_split_gz));
         TarSplitReader { input, line: Vec::new(), offset: 0, index: 0 }
     }
 
@@ -214,7 +216,8 @@ impl<R: Read> TarSplitReader<R> {
                 return Err(bad("line longer than any tar-split writer makes"));
             }
         }
-        let mut objects = serde_json::Deserializer::from_slice(&self.line[self.offset..]).into_iter::<RawEntry>();
+        let mut objects =
+            serde_json::Deserializer::from_slice(&self.line[self.offset..]).into_iter::<RawEntry>();
         let raw = match objects.next() {
             Some(Ok(raw)) => raw,
             Some(Err(e)) => return Err(bad(&e.to_string())),
@@ -224,21 +227,26 @@ impl<R: Read> TarSplitReader<R> {
         self.index += 1;
         let payload = match raw.payload.as_deref() {
             None => None,
-            Some(p) => Some(BASE64.decode(p).map_err(|e| bad(&format!("payload is not base64: {e}")))?),
+            Some(p) => {
+                Some(BASE64.decode(p).map_err(|e| bad(&format!("payload is not base64: {e}")))?)
+            }
         };
         let entry = match raw.kind {
             TYPE_SEGMENT => Entry::Segment(payload.unwrap_or_default()),
             TYPE_FILE => {
                 let name = match (raw.name, raw.name_raw) {
                     (Some(n), _) if !n.is_empty() => n.into_owned().into_bytes(),
-                    (_, Some(r)) => BASE64.decode(r.as_bytes()).map_err(|e| bad(&format!("name_raw is not base64: {e}")))?,
+                    (_, Some(r)) => BASE64
+                        .decode(r.as_bytes())
+                        .map_err(|e| bad(&format!("name_raw is not base64: {e}")))?,
                     _ => Vec::new(),
                 };
                 let size = raw.size.unwrap_or(0);
                 let size = u64::try_from(size).map_err(|_| bad("negative size"))?;
                 let crc = match payload {
                     Some(p) if size > 0 => {
-                        let bytes: [u8; 8] = p.try_into().map_err(|_| bad("file checksum is not 8 bytes"))?;
+                        let bytes: [u8; 8] =
+                            p.try_into().map_err(|_| bad("file checksum is not 8 bytes"))?;
                         Some(u64::from_be_bytes(bytes))
                     }
                     _ => None,
@@ -309,8 +317,14 @@ mod tests {
         let mut r = TarSplitReader::new(&gz[..]);
         assert_eq!(r.next_entry().unwrap(), Some(Entry::Segment(vec![7u8; MAX_SEGMENT])));
         assert_eq!(r.next_entry().unwrap(), Some(Entry::Segment(vec![7u8; 10])));
-        assert_eq!(r.next_entry().unwrap(), Some(Entry::File { name: b"f".to_vec(), size: 5, crc: Some(42) }));
-        assert_eq!(r.next_entry().unwrap(), Some(Entry::File { name: b"\xfe\xff".to_vec(), size: 0, crc: None }));
+        assert_eq!(
+            r.next_entry().unwrap(),
+            Some(Entry::File { name: b"f".to_vec(), size: 5, crc: Some(42) })
+        );
+        assert_eq!(
+            r.next_entry().unwrap(),
+            Some(Entry::File { name: b"\xfe\xff".to_vec(), size: 0, crc: None })
+        );
         assert_eq!(r.next_entry().unwrap(), None);
     }
 
@@ -334,7 +348,10 @@ mod tests {
         let gz = gzip(b"\n{\"type\":2,\"payload\":\"aGk=\",\"position\":0} {\"type\":1,\"name\":\"a\\u003cb\",\"size\":0,\"position\":1}\n\n  \n");
         let mut r = TarSplitReader::new(&gz[..]);
         assert_eq!(r.next_entry().unwrap(), Some(Entry::Segment(b"hi".to_vec())));
-        assert_eq!(r.next_entry().unwrap(), Some(Entry::File { name: b"a<b".to_vec(), size: 0, crc: None }));
+        assert_eq!(
+            r.next_entry().unwrap(),
+            Some(Entry::File { name: b"a<b".to_vec(), size: 0, crc: None })
+        );
         assert_eq!(r.next_entry().unwrap(), None);
     }
 

@@ -16,7 +16,10 @@ pub fn exported(path: &Path) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut out = Vec::new();
     for name in xattr::list(path).unwrap_or_default() {
         let bytes = name.as_bytes();
-        if bytes == b"security.capability" || bytes == b"security.ima" || bytes.starts_with(b"user.") {
+        if bytes == b"security.capability"
+            || bytes == b"security.ima"
+            || bytes.starts_with(b"user.")
+        {
             if let Some(value) = get(path, &name) {
                 out.push((bytes.to_vec(), value));
             }

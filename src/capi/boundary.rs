@@ -235,7 +235,9 @@ fn catch<R>(body: impl FnOnce() -> Result<R>) -> Result<R> {
     // lives on disk under its locks; the core recovers poisoned in-memory mutexes itself.
     let outcome = panic::catch_unwind(AssertUnwindSafe(body));
     INSIDE_BOUNDARY.with(|inside| inside.set(was_inside));
-    outcome.unwrap_or_else(|payload| Err(Error::new(ErrorKind::Panic, format!("panic: {}", panic_message(&*payload)))))
+    outcome.unwrap_or_else(|payload| {
+        Err(Error::new(ErrorKind::Panic, format!("panic: {}", panic_message(&*payload))))
+    })
 }
 
 fn panic_message(payload: &(dyn Any + Send)) -> &str {

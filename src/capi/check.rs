@@ -15,7 +15,9 @@ use super::result::cs_result;
 use super::store::cs_store;
 use super::strings::{c_string, cs_strarray, owned_c_string, strarray};
 use crate::error::Error;
-use crate::store::{CheckOptions, CheckProgress, CheckReport, CheckStep, DamagedRecords, ProblemKind, RepairOptions};
+use crate::store::{
+    CheckOptions, CheckProgress, CheckReport, CheckStep, DamagedRecords, ProblemKind, RepairOptions,
+};
 
 /// A report section: which kind of record (`CS_CHECK_SECTION_*`).
 pub type cs_check_section = i32;
@@ -110,7 +112,10 @@ impl From<CheckReport> for cs_check_report {
                 .iter()
                 .map(|(id, problems)| DamagedRecord {
                     id: c_string(id),
-                    problems: problems.iter().map(|p| (problem_code(p.kind), c_string(&p.message))).collect(),
+                    problems: problems
+                        .iter()
+                        .map(|p| (problem_code(p.kind), c_string(&p.message)))
+                        .collect(),
                 })
                 .collect()
         };
@@ -165,12 +170,22 @@ fn step_code(step: CheckStep) -> cs_check_step {
 /// counts every few megabytes while one layer's diff is read; steps come in order and counts
 /// never go back. Return 0 to go on, non-zero to cancel (`CS_RESULT_CANCELLED`; a check only
 /// reads, so nothing is changed).
-pub type cs_check_progress_fn = Option<unsafe extern "C" fn(userdata: *mut c_void, step: cs_check_step, done: usize, total: usize) -> i32>;
+pub type cs_check_progress_fn = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        step: cs_check_step,
+        done: usize,
+        total: usize,
+    ) -> i32,
+>;
 
 /// How `cs_store_check_with_options` checks. Free with `cs_check_options_free`.
 pub struct cs_check_options {
     options: CheckOptions,
-    progress: Option<(unsafe extern "C" fn(*mut c_void, cs_check_step, usize, usize) -> i32, *mut c_void)>,
+    progress: Option<(
+        unsafe extern "C" fn(*mut c_void, cs_check_step, usize, usize) -> i32,
+        *mut c_void,
+    )>,
 }
 
 /// New check options: a quick check (c/storage's CheckMost), unused layers reported once a day
@@ -189,7 +204,11 @@ pub extern "C" fn cs_check_options_free(options: *mut cs_check_options) {
 /// `full`: also compare every mounted layer with its diffs (CheckEverything); else a quick
 /// check (CheckMost, `check --quick`).
 #[no_mangle]
-pub extern "C" fn cs_check_options_set_full(options: *mut cs_check_options, full: bool, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_check_options_set_full(
+    options: *mut cs_check_options,
+    full: bool,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut => {
         let age = options.options.unreferenced_layer_max_age;
         let base = if full { CheckOptions::full() } else { CheckOptions::default() };
@@ -201,7 +220,11 @@ pub extern "C" fn cs_check_options_set_full(options: *mut cs_check_options, full
 /// A layer no image or container uses is reported once older than `seconds` (c/storage's
 /// default, 86400).
 #[no_mangle]
-pub extern "C" fn cs_check_options_set_unreferenced_layer_max_age(options: *mut cs_check_options, seconds: u64, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_check_options_set_unreferenced_layer_max_age(
+    options: *mut cs_check_options,
+    seconds: u64,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut => {
         options.options.unreferenced_layer_max_age = Duration::from_secs(seconds);
         Ok(())
@@ -284,31 +307,52 @@ pub extern "C" fn cs_check_report_is_clean(report: *const cs_check_report) -> bo
 
 /// How many records of `section` are damaged (0 for NULL or an unknown section).
 #[no_mangle]
-pub extern "C" fn cs_check_report_count(report: *const cs_check_report, section: cs_check_section) -> usize {
+pub extern "C" fn cs_check_report_count(
+    report: *const cs_check_report,
+    section: cs_check_section,
+) -> usize {
     boundary!(report: handle => { usize::try_from(section).ok().and_then(|s| report.sections.get(s)).map_or(0, Vec::len) })
 }
 
 /// The ID of damaged record `index` of `section`; NULL when out of range.
 #[no_mangle]
-pub extern "C" fn cs_check_report_id(report: *const cs_check_report, section: cs_check_section, index: usize) -> *const c_char {
+pub extern "C" fn cs_check_report_id(
+    report: *const cs_check_report,
+    section: cs_check_section,
+    index: usize,
+) -> *const c_char {
     boundary!(report: handle => { report.record(section, index).map_or(ptr::null(), |r| r.id.as_ptr()) })
 }
 
 /// How many problems record `index` of `section` has.
 #[no_mangle]
-pub extern "C" fn cs_check_report_problem_count(report: *const cs_check_report, section: cs_check_section, index: usize) -> usize {
+pub extern "C" fn cs_check_report_problem_count(
+    report: *const cs_check_report,
+    section: cs_check_section,
+    index: usize,
+) -> usize {
     boundary!(report: handle => { report.record(section, index).map_or(0, |r| r.problems.len()) })
 }
 
 /// The kind (`CS_CHECK_PROBLEM_*`) of problem `problem` of record `index`; -1 when out of range.
 #[no_mangle]
-pub extern "C" fn cs_check_report_problem_kind(report: *const cs_check_report, section: cs_check_section, index: usize, problem: usize) -> cs_check_problem {
+pub extern "C" fn cs_check_report_problem_kind(
+    report: *const cs_check_report,
+    section: cs_check_section,
+    index: usize,
+    problem: usize,
+) -> cs_check_problem {
     boundary!(report: handle => { report.record(section, index).and_then(|r| r.problems.get(problem)).map_or(-1, |p| p.0) })
 }
 
 /// The message of a problem, as c/storage words it; NULL when out of range.
 #[no_mangle]
-pub extern "C" fn cs_check_report_problem_message(report: *const cs_check_report, section: cs_check_section, index: usize, problem: usize) -> *const c_char {
+pub extern "C" fn cs_check_report_problem_message(
+    report: *const cs_check_report,
+    section: cs_check_section,
+    index: usize,
+    problem: usize,
+) -> *const c_char {
     boundary!(report: handle => { report.record(section, index).and_then(|r| r.problems.get(problem)).map_or(ptr::null(), |p| p.1.as_ptr()) })
 }
 
@@ -345,7 +389,11 @@ pub extern "C" fn cs_store_repair(
 /// layer <id>" for each mount record dropped; dispose of it with `cs_strarray_dispose`. The first failure is
 /// returned after the rest was collected.
 #[no_mangle]
-pub extern "C" fn cs_store_gc(store: *const cs_store, removed: *mut cs_strarray, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_gc(
+    store: *const cs_store,
+    removed: *mut cs_strarray,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, removed: opt_out => {
         let mut collected = store.garbage_collect()?;
         if !collected.errors.is_empty() {
@@ -363,7 +411,11 @@ pub extern "C" fn cs_store_gc(store: *const cs_store, removed: *mut cs_strarray,
 /// The report as c/storage's `check --json` writes it (with each problem's message). Free
 /// `*json` with `cs_string_free`.
 #[no_mangle]
-pub extern "C" fn cs_check_report_json(report: *const cs_check_report, json: *mut *mut c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_check_report_json(
+    report: *const cs_check_report,
+    json: *mut *mut c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; report: handle, json: out => {
         let text = serde_json::to_string(&report.report.to_json()).map_err(|e| Error::invalid(format!("encoding JSON: {e}")))?;
         json.write(owned_c_string(&text));

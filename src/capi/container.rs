@@ -330,7 +330,9 @@ pub extern "C" fn cs_store_containers(
 }
 
 pub(super) fn container_list(containers: Vec<Container>) -> *mut cs_container_list {
-    into_handle(cs_container_list { containers: containers.into_iter().map(cs_container::from).collect() })
+    into_handle(cs_container_list {
+        containers: containers.into_iter().map(cs_container::from).collect(),
+    })
 }
 
 /// How many containers the list holds; 0 for NULL.
@@ -342,7 +344,10 @@ pub extern "C" fn cs_container_list_len(list: *const cs_container_list) -> usize
 /// The container at `index`, borrowed: valid as long as the list, not to be freed. NULL when
 /// `index` is out of range.
 #[no_mangle]
-pub extern "C" fn cs_container_list_get(list: *const cs_container_list, index: usize) -> *const cs_container {
+pub extern "C" fn cs_container_list_get(
+    list: *const cs_container_list,
+    index: usize,
+) -> *const cs_container {
     boundary!(list: handle => { list.containers.get(index).map_or(ptr::null(), |c| c as *const cs_container) })
 }
 

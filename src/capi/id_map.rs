@@ -19,7 +19,11 @@ pub struct cs_id_map {
 
 /// # Safety
 /// `ptr` must be NULL or point to `count` maps.
-pub(crate) unsafe fn id_maps_arg(ptr: *const cs_id_map, count: usize, name: &str) -> Result<Vec<IdMap>> {
+pub(crate) unsafe fn id_maps_arg(
+    ptr: *const cs_id_map,
+    count: usize,
+    name: &str,
+) -> Result<Vec<IdMap>> {
     if count == 0 {
         return Ok(Vec::new());
     }
@@ -28,7 +32,10 @@ pub(crate) unsafe fn id_maps_arg(ptr: *const cs_id_map, count: usize, name: &str
     }
     // SAFETY: non-NULL and `count` long per the caller's promise.
     let maps = unsafe { slice::from_raw_parts(ptr, count) };
-    let maps: Vec<IdMap> = maps.iter().map(|m| IdMap { container_id: m.container_id, host_id: m.host_id, size: m.size }).collect();
+    let maps: Vec<IdMap> = maps
+        .iter()
+        .map(|m| IdMap { container_id: m.container_id, host_id: m.host_id, size: m.size })
+        .collect();
     crate::idmap::validate(&maps, name)?;
     Ok(maps)
 }

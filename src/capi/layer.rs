@@ -415,7 +415,11 @@ pub extern "C" fn cs_layer_list_free(list: *mut cs_layer_list) {
 /// an image's top layer (`CS_RESULT_LAYER_USED_BY_IMAGE`) or a container's layer
 /// (`CS_RESULT_LAYER_USED_BY_CONTAINER`).
 #[no_mangle]
-pub extern "C" fn cs_layer_delete(store: *const cs_store, key: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_layer_delete(
+    store: *const cs_store,
+    key: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str => { store.delete_layer(key) })
 }
 

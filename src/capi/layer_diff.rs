@@ -13,7 +13,8 @@ use super::layer::{cs_layer, cs_layer_options};
 use super::result::cs_result;
 use super::store::cs_store;
 use super::streams::{
-    cs_progress_fn, cs_read_fn, cs_write_fn, lent_fd, CallbackFailure, CallbackReader, CallbackWriter, ProgressCallback,
+    cs_progress_fn, cs_read_fn, cs_write_fn, lent_fd, CallbackFailure, CallbackReader,
+    CallbackWriter, ProgressCallback,
 };
 use super::strings::owned_c_string;
 use crate::archive::{Change, ChangeKind};
@@ -38,7 +39,9 @@ pub const CS_CHANGE_DELETE: i32 = 2;
 
 // The header needs literals; the core's numbering (Go's archive.ChangeType) must agree.
 const _: () = assert!(
-    CS_CHANGE_MODIFY == ChangeKind::Modify as i32 && CS_CHANGE_ADD == ChangeKind::Add as i32 && CS_CHANGE_DELETE == ChangeKind::Delete as i32
+    CS_CHANGE_MODIFY == ChangeKind::Modify as i32
+        && CS_CHANGE_ADD == ChangeKind::Add as i32
+        && CS_CHANGE_DELETE == ChangeKind::Delete as i32
 );
 
 /// How `cs_layer_export*` writes the stream. Free with `cs_diff_options_free`.
@@ -111,7 +114,12 @@ pub extern "C" fn cs_layer_import(
     })
 }
 
-fn import(store: &Store, options: Option<&cs_layer_options>, input: &mut dyn Read, total: u64) -> Result<crate::Layer> {
+fn import(
+    store: &Store,
+    options: Option<&cs_layer_options>,
+    input: &mut dyn Read,
+    total: u64,
+) -> Result<crate::Layer> {
     let default = LayerOptions::default();
     let layer_options = options.map_or(&default, |o| &o.options);
     match options.and_then(|o| o.progress) {
@@ -179,7 +187,11 @@ pub extern "C" fn cs_diff_options_free(options: *mut cs_diff_options) {
 
 /// Choose the export's compression: one of the `CS_DIFF_*` constants.
 #[no_mangle]
-pub extern "C" fn cs_diff_options_set_compression(options: *mut cs_diff_options, compression: i32, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_diff_options_set_compression(
+    options: *mut cs_diff_options,
+    compression: i32,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; options: handle_mut => {
         options.compression = match compression {
             CS_DIFF_AS_STORED => DiffCompression::AsStored,

@@ -24,7 +24,9 @@ pub const CS_LOG_TRACE: cs_log_level = 5;
 
 /// Receives one log message: `level` is a `CS_LOG_*` value, `message` a NUL-terminated UTF-8
 /// string valid only during the call.
-pub type cs_log_fn = Option<unsafe extern "C" fn(userdata: *mut c_void, level: cs_log_level, message: *const c_char)>;
+pub type cs_log_fn = Option<
+    unsafe extern "C" fn(userdata: *mut c_void, level: cs_log_level, message: *const c_char),
+>;
 
 struct Sink {
     callback: unsafe extern "C" fn(*mut c_void, cs_log_level, *const c_char),
@@ -49,7 +51,11 @@ static MAX_LEVEL: AtomicI32 = AtomicI32::new(0);
 /// on any thread, concurrently, during any call; it must not call back into the library. When
 /// this function returns, the previous callback is no longer running and will not be called again.
 #[no_mangle]
-pub extern "C" fn cs_set_log_callback(callback: cs_log_fn, userdata: *mut c_void, max_level: cs_log_level) {
+pub extern "C" fn cs_set_log_callback(
+    callback: cs_log_fn,
+    userdata: *mut c_void,
+    max_level: cs_log_level,
+) {
     boundary!(=> {
         crate::log::set_listener(forward_core_message);
         let mut sink = SINK.write().unwrap_or_else(|poisoned| poisoned.into_inner());

@@ -19,13 +19,21 @@ use crate::oci::{self, ExportCompression, ExportOptions, ImportOptions, ImportPr
 /// Progress of `cs_image_import_oci`: the layer being read (0 = base) of `layer_count`, and
 /// the bytes of its blob read so far of `total_bytes`. Return 0 to go on, non-zero to cancel
 /// (`CS_RESULT_CANCELLED`; nothing of the image stays).
-pub type cs_image_import_progress_fn =
-    Option<unsafe extern "C" fn(userdata: *mut c_void, layer_index: usize, layer_count: usize, done_bytes: u64, total_bytes: u64) -> i32>;
+pub type cs_image_import_progress_fn = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        layer_index: usize,
+        layer_count: usize,
+        done_bytes: u64,
+        total_bytes: u64,
+    ) -> i32,
+>;
 
 /// How `cs_image_import_oci` chooses and names the image. Free with `cs_image_import_options_free`.
 pub struct cs_image_import_options {
     options: ImportOptions,
-    progress: Option<(unsafe extern "C" fn(*mut c_void, usize, usize, u64, u64) -> i32, *mut c_void)>,
+    progress:
+        Option<(unsafe extern "C" fn(*mut c_void, usize, usize, u64, u64) -> i32, *mut c_void)>,
 }
 
 /// How `cs_image_export_oci` writes layers. Free with `cs_image_export_options_free`.
@@ -135,14 +143,21 @@ pub extern "C" fn cs_image_import_oci_fd(
     })
 }
 
-fn import(store: &crate::Store, dir: &Path, reference: Option<&str>, options: Option<&cs_image_import_options>) -> crate::Result<crate::Image> {
+fn import(
+    store: &crate::Store,
+    dir: &Path,
+    reference: Option<&str>,
+    options: Option<&cs_image_import_options>,
+) -> crate::Result<crate::Image> {
     let default = ImportOptions::default();
     let import_options = options.map_or(&default, |o| &o.options);
     match options.and_then(|o| o.progress) {
         Some((function, userdata)) => {
             // SAFETY: the caller registered this function and userdata for use during its
             // calls, which is the only time the hook runs.
-            let mut hook = |p: &ImportProgress| unsafe { function(userdata, p.layer_index, p.layer_count, p.done, p.total) == 0 };
+            let mut hook = |p: &ImportProgress| unsafe {
+                function(userdata, p.layer_index, p.layer_count, p.done, p.total) == 0
+            };
             oci::import(store, dir, reference, import_options, Some(&mut hook))
         }
         None => oci::import(store, dir, reference, import_options, None),

@@ -9,10 +9,10 @@ use std::ptr;
 
 use super::boundary::into_handle;
 use super::container::{container_list, cs_container_list};
-use super::image::{image_list, cs_image_list};
-use super::layer::{layer_list, cs_layer_list};
 use super::error::cs_error;
 use super::id_map::cs_id_map;
+use super::image::{cs_image_list, image_list};
+use super::layer::{cs_layer_list, layer_list};
 use super::result::cs_result;
 use super::strings::{c_string, cs_strarray, owned_c_string, strarray};
 use crate::compat::CompatLevel;
@@ -56,7 +56,9 @@ impl From<Store> for cs_store {
 }
 
 fn c_id_maps(maps: &[IdMap]) -> Vec<cs_id_map> {
-    maps.iter().map(|m| cs_id_map { container_id: m.container_id, host_id: m.host_id, size: m.size }).collect()
+    maps.iter()
+        .map(|m| cs_id_map { container_id: m.container_id, host_id: m.host_id, size: m.size })
+        .collect()
 }
 
 impl Deref for cs_store {
@@ -452,7 +454,8 @@ pub extern "C" fn cs_store_version_json(
 }
 
 fn pairs_json(pairs: &[(String, String)]) -> Result<*mut c_char, Error> {
-    let json = serde_json::to_string(pairs).map_err(|e| Error::invalid(format!("encoding JSON: {e}")))?;
+    let json =
+        serde_json::to_string(pairs).map_err(|e| Error::invalid(format!("encoding JSON: {e}")))?;
     Ok(owned_c_string(&json))
 }
 
@@ -489,7 +492,11 @@ pub extern "C" fn cs_store_exists(
 /// Go's Delete: remove the container, else image, else layer that `key` names, without the
 /// safety checks of `cs_layer_delete`, `cs_image_delete` and `cs_container_delete`.
 #[no_mangle]
-pub extern "C" fn cs_store_delete(store: *const cs_store, key: *const c_char, err: *mut *mut cs_error) -> cs_result {
+pub extern "C" fn cs_store_delete(
+    store: *const cs_store,
+    key: *const c_char,
+    err: *mut *mut cs_error,
+) -> cs_result {
     boundary!(err = err; store: handle, key: str => { store.delete(key) })
 }
 

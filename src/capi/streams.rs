@@ -24,23 +24,37 @@ pub(crate) fn lent_fd(fd: c_int, name: &str) -> Result<File> {
     // SAFETY: the caller lends an open descriptor for the duration of the call (the header's
     // contract for every `int fd` parameter); it is only used here, to duplicate it.
     let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-    Ok(File::from(borrowed.try_clone_to_owned().ctx(format_args!("duplicating file descriptor `{name}` ({fd})"))?))
+    Ok(File::from(
+        borrowed
+            .try_clone_to_owned()
+            .ctx(format_args!("duplicating file descriptor `{name}` ({fd})"))?,
+    ))
 }
 
 /// Read from the caller: fill `buf` with up to `len` bytes and store the count in `*out_n`
 /// (0 = end of stream). Return 0, or an errno-like non-zero value for a failure, which the call
 /// reports as `CS_RESULT_CALLBACK_FAILED` with that errno.
-pub type cs_read_fn = Option<unsafe extern "C" fn(userdata: *mut c_void, buf: *mut u8, len: usize, out_n: *mut usize) -> i32>;
+pub type cs_read_fn = Option<
+    unsafe extern "C" fn(userdata: *mut c_void, buf: *mut u8, len: usize, out_n: *mut usize) -> i32,
+>;
 
 /// Write to the caller: consume up to `len` bytes of `buf` and store how many in `*out_n`
 /// (it is called again with the rest). Return 0, or an errno-like non-zero value for a failure
 /// (`CS_RESULT_CALLBACK_FAILED`).
-pub type cs_write_fn = Option<unsafe extern "C" fn(userdata: *mut c_void, buf: *const u8, len: usize, out_n: *mut usize) -> i32>;
+pub type cs_write_fn = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        buf: *const u8,
+        len: usize,
+        out_n: *mut usize,
+    ) -> i32,
+>;
 
 /// Progress of an import: bytes of the stream read so far, and the stream's total size when
 /// known (a regular file), else 0. Return 0 to go on, non-zero to cancel the import
 /// (`CS_RESULT_CANCELLED`; the half-made layer is removed).
-pub type cs_progress_fn = Option<unsafe extern "C" fn(userdata: *mut c_void, done_bytes: u64, total_bytes: u64) -> i32>;
+pub type cs_progress_fn =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, done_bytes: u64, total_bytes: u64) -> i32>;
 
 /// A progress callback and its userdata, kept on layer options.
 #[derive(Clone, Copy)]
@@ -77,7 +91,10 @@ impl CallbackFailure {
             Some(code) => Error::with_errno(
                 ErrorKind::CallbackFailed,
                 code,
-                format!("the caller's stream callback failed with code {code} ({})", error.message()),
+                format!(
+                    "the caller's stream callback failed with code {code} ({})",
+                    error.message()
+                ),
             ),
             None => error,
         }

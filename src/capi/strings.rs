@@ -67,7 +67,8 @@ pub extern "C" fn cs_strarray_dispose(array: *mut cs_strarray) {
 /// A C copy of `s`. Strings from the store cannot hold NUL (keys and names come in through C),
 /// but a hand-edited JSON file could; such a NUL becomes U+FFFD rather than cutting the string.
 pub(crate) fn c_string(s: &str) -> CString {
-    CString::new(s).unwrap_or_else(|_| CString::new(s.replace('\0', "\u{FFFD}")).expect("NULs replaced"))
+    CString::new(s)
+        .unwrap_or_else(|_| CString::new(s.replace('\0', "\u{FFFD}")).expect("NULs replaced"))
 }
 
 /// A string the caller owns and frees with `cs_string_free`.
@@ -91,7 +92,11 @@ pub(crate) fn owned_bytes(data: &[u8]) -> Result<*mut u8> {
     // SAFETY: plain allocation; at least one byte so that malloc(0) cannot return NULL.
     let buffer: *mut u8 = unsafe { libc::malloc(data.len().max(1)) }.cast();
     if buffer.is_null() {
-        return Err(Error::with_errno(ErrorKind::Io, libc::ENOMEM, format!("cannot allocate {} bytes", data.len())));
+        return Err(Error::with_errno(
+            ErrorKind::Io,
+            libc::ENOMEM,
+            format!("cannot allocate {} bytes", data.len()),
+        ));
     }
     // SAFETY: `buffer` has room for `data.len()` bytes and cannot overlap `data`.
     unsafe { ptr::copy_nonoverlapping(data.as_ptr(), buffer, data.len()) };
@@ -113,12 +118,19 @@ pub(crate) unsafe fn opt_str_arg<'a>(ptr: *const c_char, name: &str) -> Result<O
     }
     // SAFETY: non-NULL, and NUL-terminated per the caller's promise.
     let bytes = unsafe { CStr::from_ptr(ptr) };
-    bytes.to_str().map(Some).map_err(|_| Error::invalid(format!("parameter `{name}` is not valid UTF-8")))
+    bytes
+        .to_str()
+        .map(Some)
+        .map_err(|_| Error::invalid(format!("parameter `{name}` is not valid UTF-8")))
 }
 
 /// # Safety
 /// `ptr` must be NULL or point to `count` pointers, each NULL or a NUL-terminated string.
-pub(crate) unsafe fn str_array_arg(ptr: *const *const c_char, count: usize, name: &str) -> Result<Vec<String>> {
+pub(crate) unsafe fn str_array_arg(
+    ptr: *const *const c_char,
+    count: usize,
+    name: &str,
+) -> Result<Vec<String>> {
     if count == 0 {
         return Ok(Vec::new());
     }

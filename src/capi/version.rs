@@ -43,6 +43,9 @@ mod tests {
         assert_eq!(CS_VERSION_MAJOR, parse(env!("CARGO_PKG_VERSION_MAJOR")));
         assert_eq!(CS_VERSION_MINOR, parse(env!("CARGO_PKG_VERSION_MINOR")));
         assert_eq!(CS_VERSION_PATCH, parse(env!("CARGO_PKG_VERSION_PATCH")));
-        assert_eq!(CS_VERSION_NUMBER, CS_VERSION_MAJOR * 1_000_000 + CS_VERSION_MINOR * 1_000 + CS_VERSION_PATCH);
+        assert_eq!(
+            CS_VERSION_NUMBER,
+            CS_VERSION_MAJOR * 1_000_000 + CS_VERSION_MINOR * 1_000 + CS_VERSION_PATCH
+        );
     }
 }

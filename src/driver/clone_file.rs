@@ -50,7 +50,16 @@ impl DataCopier {
             while copied < len {
                 let chunk = usize::try_from(len - copied).unwrap_or(usize::MAX).min(1 << 30);
                 // SAFETY: both descriptors are open; null offsets use and advance the files' own.
-                let n = unsafe { libc::copy_file_range(src.as_raw_fd(), std::ptr::null_mut(), dst.as_raw_fd(), std::ptr::null_mut(), chunk, 0) };
+                let n = unsafe {
+                    libc::copy_file_range(
+                        src.as_raw_fd(),
+                        std::ptr::null_mut(),
+                        dst.as_raw_fd(),
+                        std::ptr::null_mut(),
+                        chunk,
+                        0,
+                    )
+                };
                 if n > 0 {
                     copied += n as u64;
                     continue;
@@ -101,22 +110,28 @@ fn read_write(mut src: &File, mut dst: &File) -> io::Result<()> {
 /// bad): no reflink support (EOPNOTSUPP: ext4, tmpfs, XFS without reflink=1; ENOTTY/ENOSYS: no
 /// such ioctl), different file systems (EXDEV), or a layout it cannot clone (EINVAL).
 fn clone_unsupported(err: &io::Error) -> bool {
-    matches!(err.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EXDEV | libc::EINVAL | libc::ENOTTY | libc::ENOSYS))
+    matches!(
+        err.raw_os_error(),
+        Some(libc::EOPNOTSUPP | libc::EXDEV | libc::EINVAL | libc::ENOTTY | libc::ENOSYS)
+    )
 }
 
 /// Likewise for copy_file_range: an old kernel (ENOSYS), a sandbox that forbids it (EPERM), or
 /// a file system or pair of them it does not serve (EXDEV, EOPNOTSUPP, EINVAL).
 fn copy_range_unsupported(err: &io::Error) -> bool {
-    matches!(err.raw_os_error(), Some(libc::ENOSYS | libc::EPERM | libc::EXDEV | libc::EOPNOTSUPP | libc::EINVAL))
+    matches!(
+        err.raw_os_error(),
+        Some(libc::ENOSYS | libc::EPERM | libc::EXDEV | libc::EOPNOTSUPP | libc::EINVAL)
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::fs;
-    use std::path::Path;
     use std::io::{Read, Seek};
     use std::os::unix::fs::MetadataExt;
+    use std::path::Path;
 
     /// Between two file systems (tmpfs in /dev/shm, the temp dir's disk) FICLONE and
     /// copy_file_range both refuse (EXDEV): the data still arrives, by reads and writes, and the
@@ -136,7 +151,13 @@ mod tests {
         let copier = DataCopier::new();
         for _ in 0..2 {
             let src = File::open(&src_path).unwrap();
-            let mut dst = fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&dst_path).unwrap();
+            let mut dst = fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&dst_path)
+                .unwrap();
             copier.copy(&src, &dst, data.len() as u64).unwrap();
             assert_eq!(copier.method.load(Ordering::Relaxed), READ_WRITE);
             let mut copied = Vec::new();

@@ -46,10 +46,16 @@ impl OwnerShift<'_> {
     fn shift(&self, uid: u32, gid: u32, path: &Path) -> Result<(u32, u32)> {
         let map = |id, from: &[IdMap], to: &[IdMap], what| {
             to_container(from, id).and_then(|c| to_host(to, c)).ok_or_else(|| {
-                Error::invalid(format!("{}: {what} {id} is not covered by the layer's ID maps", path.display()))
+                Error::invalid(format!(
+                    "{}: {what} {id} is not covered by the layer's ID maps",
+                    path.display()
+                ))
             })
         };
-        Ok((map(uid, self.from_uids, self.to_uids, "uid")?, map(gid, self.from_gids, self.to_gids, "gid")?))
+        Ok((
+            map(uid, self.from_uids, self.to_uids, "uid")?,
+            map(gid, self.from_gids, self.to_gids, "gid")?,
+        ))
     }
 }
 
@@ -64,8 +70,14 @@ impl OwnerShift<'_> {
 /// moves its times and its mode may forbid adding them.
 pub fn copy_tree(src: &Path, dst: &Path, shift: Option<&OwnerShift>) -> Result<()> {
     let files = FileCopier { shift: shift.filter(|s| !s.is_identity()), data: DataCopier::new() };
-    let src_dir = Arc::new(open_at(libc::AT_FDCWD, &cpath(src)?, DIRECTORY).ctx(format_args!("opening {}", src.display()))?);
-    let dst_dir = Arc::new(open_at(libc::AT_FDCWD, &cpath(dst)?, DIRECTORY).ctx(format_args!("opening {}", dst.display()))?);
+    let src_dir = Arc::new(
+        open_at(libc::AT_FDCWD, &cpath(src)?, DIRECTORY)
+            .ctx(format_args!("opening {}", src.display()))?,
+    );
+    let dst_dir = Arc::new(
+        open_at(libc::AT_FDCWD, &cpath(dst)?, DIRECTORY)
+            .ctx(format_args!("opening {}", dst.display()))?,
+    );
     // Read before the contents, as every other entry's is: listing a directory may move its atime.
     let st = fstat(&*src_dir).ctx(format_args!("reading {}", src.display()))?;
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKERS);
@@ -75,22 +87,42 @@ pub fn copy_tree(src: &Path, dst: &Path, shift: Option<&OwnerShift>) -> Result<(
             let (sender, receiver) = mpsc::sync_channel::<Vec<FileJob>>(QUEUED_BATCHES);
             let receiver = Arc::new(Mutex::new(receiver));
             for _ in 0..workers {
-                let (receiver, files, worker_error) = (Arc::clone(&receiver), &files, &worker_error);
+                let (receiver, files, worker_error) =
+                    (Arc::clone(&receiver), &files, &worker_error);
                 scope.spawn(move || loop {
-                    let Ok(batch) = receiver.lock().expect("no worker panics holding it").recv() else { break };
+                    let Ok(batch) = receiver.lock().expect("no worker panics holding it").recv()
+                    else {
+                        break;
+                    };
                     for job in batch {
                         if worker_error.lock().expect("no worker panics holding it").is_some() {
                             break;
                         }
-                        if let Err(e) = files.copy_file(&job.src_dir, &job.dst_dir, &job.name, &job.st, &job.from, &job.to) {
-                            worker_error.lock().expect("no worker panics holding it").get_or_insert(e);
+                        if let Err(e) = files.copy_file(
+                            &job.src_dir,
+                            &job.dst_dir,
+                            &job.name,
+                            &job.st,
+                            &job.from,
+                            &job.to,
+                        ) {
+                            worker_error
+                                .lock()
+                                .expect("no worker panics holding it")
+                                .get_or_insert(e);
                         }
                     }
                 });
             }
             sender
         });
-        let mut walker = Walker { files: &files, hardlinks: HashMap::new(), dirs: Vec::new(), jobs, worker_error: &worker_error };
+        let mut walker = Walker {
+            files: &files,
+            hardlinks: HashMap::new(),
+            dirs: Vec::new(),
+            jobs,
+            worker_error: &worker_error,
+        };
         let walked = walker.copy_dir_contents(&src_dir, src, &dst_dir, dst);
         // Dropping the walker closes the queue: the workers finish what is in it and stop.
         (walked, std::mem::take(&mut walker.dirs))
@@ -101,12 +133,18 @@ pub fn copy_tree(src: &Path, dst: &Path, shift: Option<&OwnerShift>) -> Result<(
     }
     for dir in dirs.iter().rev() {
         let relative = cpath(dir.to.strip_prefix(dst).expect("under the copy's root"))?;
-        files.apply_metadata(Target::Named { dst_dir: &dst_dir, name: &relative }, &dir.st, &dir.from, &dir.to)?;
+        files.apply_metadata(
+            Target::Named { dst_dir: &dst_dir, name: &relative },
+            &dir.st,
+            &dir.from,
+            &dir.to,
+        )?;
     }
     files.apply_metadata(Target::Open { src: src_dir.as_fd(), dst: dst_dir.as_fd() }, &st, src, dst)
 }
 
-const DIRECTORY: libc::c_int = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+const DIRECTORY: libc::c_int =
+    libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
 
 /// Threads copying regular files: the machines this runs on are often small, and two already
 /// keep a walker busy.
@@ -161,7 +199,13 @@ enum Target<'a> {
 }
 
 impl Walker<'_> {
-    fn copy_dir_contents(&mut self, src: &Arc<OwnedFd>, src_path: &Path, dst: &Arc<OwnedFd>, dst_path: &Path) -> Result<()> {
+    fn copy_dir_contents(
+        &mut self,
+        src: &Arc<OwnedFd>,
+        src_path: &Path,
+        dst: &Arc<OwnedFd>,
+        dst_path: &Path,
+    ) -> Result<()> {
         let mut batch = Vec::new();
         for name in names_in(src).ctx(format_args!("reading directory {}", src_path.display()))? {
             if self.worker_error.lock().expect("no worker panics holding it").is_some() {
@@ -169,15 +213,19 @@ impl Walker<'_> {
             }
             let from = src_path.join(OsStr::from_bytes(name.to_bytes()));
             let to = dst_path.join(OsStr::from_bytes(name.to_bytes()));
-            let st = stat_at(src.as_raw_fd(), &name).ctx(format_args!("reading {}", from.display()))?;
+            let st =
+                stat_at(src.as_raw_fd(), &name).ctx(format_args!("reading {}", from.display()))?;
             let kind = st.st_mode & libc::S_IFMT;
-            let link_key = (kind != libc::S_IFDIR && st.st_nlink > 1).then_some((st.st_dev, st.st_ino));
+            let link_key =
+                (kind != libc::S_IFDIR && st.st_nlink > 1).then_some((st.st_dev, st.st_ino));
 
             if let Some(first) = link_key.and_then(|key| self.hardlinks.get(&key)) {
                 let first = cpath(first)?;
                 // SAFETY: valid C strings and an open directory descriptor.
-                check(unsafe { libc::linkat(libc::AT_FDCWD, first.as_ptr(), dst.as_raw_fd(), name.as_ptr(), 0) })
-                    .ctx(format_args!("linking {}", to.display()))?;
+                check(unsafe {
+                    libc::linkat(libc::AT_FDCWD, first.as_ptr(), dst.as_raw_fd(), name.as_ptr(), 0)
+                })
+                .ctx(format_args!("linking {}", to.display()))?;
                 continue;
             }
 
@@ -185,16 +233,31 @@ impl Walker<'_> {
                 libc::S_IFDIR => {
                     // SAFETY: valid C string and an open directory descriptor. Writable by us
                     // until the contents are in, whatever the source's mode.
-                    check(unsafe { libc::mkdirat(dst.as_raw_fd(), name.as_ptr(), (st.st_mode & 0o777) | 0o700) })
-                        .ctx(format_args!("creating {}", to.display()))?;
-                    let src_sub = Arc::new(open_at(src.as_raw_fd(), &name, DIRECTORY).ctx(format_args!("opening {}", from.display()))?);
-                    let dst_sub = Arc::new(open_at(dst.as_raw_fd(), &name, DIRECTORY).ctx(format_args!("opening {}", to.display()))?);
+                    check(unsafe {
+                        libc::mkdirat(dst.as_raw_fd(), name.as_ptr(), (st.st_mode & 0o777) | 0o700)
+                    })
+                    .ctx(format_args!("creating {}", to.display()))?;
+                    let src_sub = Arc::new(
+                        open_at(src.as_raw_fd(), &name, DIRECTORY)
+                            .ctx(format_args!("opening {}", from.display()))?,
+                    );
+                    let dst_sub = Arc::new(
+                        open_at(dst.as_raw_fd(), &name, DIRECTORY)
+                            .ctx(format_args!("opening {}", to.display()))?,
+                    );
                     self.dirs.push(DirToFinish { from: from.clone(), to: to.clone(), st });
                     self.copy_dir_contents(&src_sub, &from, &dst_sub, &to)?;
                 }
                 libc::S_IFREG => match &self.jobs {
                     Some(_) if link_key.is_none() => {
-                        batch.push(FileJob { src_dir: Arc::clone(src), dst_dir: Arc::clone(dst), name, st, from, to });
+                        batch.push(FileJob {
+                            src_dir: Arc::clone(src),
+                            dst_dir: Arc::clone(dst),
+                            name,
+                            st,
+                            from,
+                            to,
+                        });
                         if batch.len() == BATCH {
                             self.send(std::mem::take(&mut batch));
                         }
@@ -203,19 +266,34 @@ impl Walker<'_> {
                     _ => self.files.copy_file(src, dst, &name, &st, &from, &to)?,
                 },
                 libc::S_IFLNK => {
-                    let target = read_link_at(src.as_raw_fd(), &name).ctx(format_args!("reading link {}", from.display()))?;
+                    let target = read_link_at(src.as_raw_fd(), &name)
+                        .ctx(format_args!("reading link {}", from.display()))?;
                     // SAFETY: valid C strings and an open directory descriptor.
-                    check(unsafe { libc::symlinkat(target.as_ptr(), dst.as_raw_fd(), name.as_ptr()) })
-                        .ctx(format_args!("creating symlink {}", to.display()))?;
-                    self.files.apply_metadata(Target::Named { dst_dir: dst, name: &name }, &st, &from, &to)?;
+                    check(unsafe {
+                        libc::symlinkat(target.as_ptr(), dst.as_raw_fd(), name.as_ptr())
+                    })
+                    .ctx(format_args!("creating symlink {}", to.display()))?;
+                    self.files.apply_metadata(
+                        Target::Named { dst_dir: dst, name: &name },
+                        &st,
+                        &from,
+                        &to,
+                    )?;
                 }
                 _ => {
                     // Block and character devices, fifos, sockets: mode and device number come
                     // from the source inode.
                     // SAFETY: valid C string and an open directory descriptor.
-                    check(unsafe { libc::mknodat(dst.as_raw_fd(), name.as_ptr(), st.st_mode, st.st_rdev) })
-                        .ctx(format_args!("creating node {}", to.display()))?;
-                    self.files.apply_metadata(Target::Named { dst_dir: dst, name: &name }, &st, &from, &to)?;
+                    check(unsafe {
+                        libc::mknodat(dst.as_raw_fd(), name.as_ptr(), st.st_mode, st.st_rdev)
+                    })
+                    .ctx(format_args!("creating node {}", to.display()))?;
+                    self.files.apply_metadata(
+                        Target::Named { dst_dir: dst, name: &name },
+                        &st,
+                        &from,
+                        &to,
+                    )?;
                 }
             }
             if let Some(key) = link_key {
@@ -236,18 +314,47 @@ impl Walker<'_> {
 }
 
 impl FileCopier<'_> {
-    fn copy_file(&self, src: &OwnedFd, dst: &OwnedFd, name: &CStr, st: &libc::stat, from: &Path, to: &Path) -> Result<()> {
-        let src_file = File::from(open_at(src.as_raw_fd(), name, libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC).ctx(format_args!("opening {}", from.display()))?);
-        let dst_file = File::from(create_at(dst.as_raw_fd(), name, st.st_mode & 0o777).ctx(format_args!("creating {}", to.display()))?);
-        self.data.copy(&src_file, &dst_file, st.st_size as u64).ctx(format_args!("copying {} to {}", from.display(), to.display()))?;
-        self.apply_metadata(Target::Open { src: src_file.as_fd(), dst: dst_file.as_fd() }, st, from, to)
+    fn copy_file(
+        &self,
+        src: &OwnedFd,
+        dst: &OwnedFd,
+        name: &CStr,
+        st: &libc::stat,
+        from: &Path,
+        to: &Path,
+    ) -> Result<()> {
+        let src_file = File::from(
+            open_at(src.as_raw_fd(), name, libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .ctx(format_args!("opening {}", from.display()))?,
+        );
+        let dst_file = File::from(
+            create_at(dst.as_raw_fd(), name, st.st_mode & 0o777)
+                .ctx(format_args!("creating {}", to.display()))?,
+        );
+        self.data.copy(&src_file, &dst_file, st.st_size as u64).ctx(format_args!(
+            "copying {} to {}",
+            from.display(),
+            to.display()
+        ))?;
+        self.apply_metadata(
+            Target::Open { src: src_file.as_fd(), dst: dst_file.as_fd() },
+            st,
+            from,
+            to,
+        )
     }
 
     /// Owner, xattrs, mode and times, in that order: chown clears set-ID bits, so mode comes
     /// after it, and times come last because the other calls touch ctime only. Owner and mode
     /// only where the new inode differs (see the module comment); symlinks have no mode of
     /// their own to set.
-    fn apply_metadata(&self, target: Target, st: &libc::stat, src: &Path, dst: &Path) -> Result<()> {
+    fn apply_metadata(
+        &self,
+        target: Target,
+        st: &libc::stat,
+        src: &Path,
+        dst: &Path,
+    ) -> Result<()> {
         let (uid, gid) = match self.shift {
             Some(s) => s.shift(st.st_uid, st.st_gid, src)?,
             None => (st.st_uid, st.st_gid),
@@ -263,35 +370,44 @@ impl FileCopier<'_> {
         }
         .ctx(format_args!("reading {}", dst.display()))?;
         let chown = (now.st_uid, now.st_gid) != (uid, gid);
-        let chmod = st.st_mode & libc::S_IFMT != libc::S_IFLNK && ((now.st_mode & 0o7777) != mode || (chown && mode & 0o6000 != 0));
+        let chmod = st.st_mode & libc::S_IFMT != libc::S_IFLNK
+            && ((now.st_mode & 0o7777) != mode || (chown && mode & 0o6000 != 0));
         match target {
             Target::Open { src: src_fd, dst: fd } => {
                 // SAFETY (all three blocks): an open descriptor, a two-element timespec array.
                 if chown {
-                    check(unsafe { libc::fchown(fd.as_raw_fd(), uid, gid) }).ctx(format_args!("changing owner of {}", dst.display()))?;
+                    check(unsafe { libc::fchown(fd.as_raw_fd(), uid, gid) })
+                        .ctx(format_args!("changing owner of {}", dst.display()))?;
                 }
                 if has_xattrs(src_fd).ctx(format_args!("listing xattrs of {}", src.display()))? {
                     xattr::copy(src, dst, |_| true)?;
                 }
                 if chmod {
-                    check(unsafe { libc::fchmod(fd.as_raw_fd(), mode) }).ctx(format_args!("changing mode of {}", dst.display()))?;
+                    check(unsafe { libc::fchmod(fd.as_raw_fd(), mode) })
+                        .ctx(format_args!("changing mode of {}", dst.display()))?;
                 }
-                check(unsafe { libc::futimens(fd.as_raw_fd(), times.as_ptr()) }).ctx(format_args!("setting times of {}", dst.display()))?;
+                check(unsafe { libc::futimens(fd.as_raw_fd(), times.as_ptr()) })
+                    .ctx(format_args!("setting times of {}", dst.display()))?;
             }
             Target::Named { dst_dir, name } => {
                 let dir = dst_dir.as_raw_fd();
                 // SAFETY (all three blocks): an open directory descriptor, a valid C string, a
                 // two-element timespec array.
                 if chown {
-                    check(unsafe { libc::fchownat(dir, name.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) })
-                        .ctx(format_args!("changing owner of {}", dst.display()))?;
+                    check(unsafe {
+                        libc::fchownat(dir, name.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW)
+                    })
+                    .ctx(format_args!("changing owner of {}", dst.display()))?;
                 }
                 xattr::copy(src, dst, |_| true)?;
                 if chmod {
-                    check(unsafe { libc::fchmodat(dir, name.as_ptr(), mode, 0) }).ctx(format_args!("changing mode of {}", dst.display()))?;
+                    check(unsafe { libc::fchmodat(dir, name.as_ptr(), mode, 0) })
+                        .ctx(format_args!("changing mode of {}", dst.display()))?;
                 }
-                check(unsafe { libc::utimensat(dir, name.as_ptr(), times.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) })
-                    .ctx(format_args!("setting times of {}", dst.display()))?;
+                check(unsafe {
+                    libc::utimensat(dir, name.as_ptr(), times.as_ptr(), libc::AT_SYMLINK_NOFOLLOW)
+                })
+                .ctx(format_args!("setting times of {}", dst.display()))?;
             }
         }
         Ok(())
@@ -331,7 +447,9 @@ fn create_at(dir: RawFd, name: &CStr, mode: libc::mode_t) -> io::Result<OwnedFd>
 fn stat_at(dir: RawFd, name: &CStr) -> io::Result<libc::stat> {
     let mut st = MaybeUninit::<libc::stat>::uninit();
     // SAFETY: valid C string and a stat buffer the kernel fills on success.
-    check(unsafe { libc::fstatat(dir, name.as_ptr(), st.as_mut_ptr(), libc::AT_SYMLINK_NOFOLLOW) })?;
+    check(unsafe {
+        libc::fstatat(dir, name.as_ptr(), st.as_mut_ptr(), libc::AT_SYMLINK_NOFOLLOW)
+    })?;
     // SAFETY: fstatat succeeded, so it filled the buffer.
     Ok(unsafe { st.assume_init() })
 }
@@ -372,7 +490,10 @@ fn read_link_at(dir: RawFd, name: &CStr) -> io::Result<CString> {
         return Err(io::Error::last_os_error());
     }
     if n as usize == buf.len() {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "symlink target longer than PATH_MAX"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "symlink target longer than PATH_MAX",
+        ));
     }
     buf.truncate(n as usize);
     Ok(CString::new(buf).expect("the kernel returns no NUL in a symlink target"))
@@ -422,5 +543,6 @@ fn names_in(dir: &OwnedFd) -> io::Result<Vec<CString>> {
 }
 
 pub(crate) fn cpath(path: &Path) -> Result<CString> {
-    CString::new(path.as_os_str().as_bytes()).map_err(|_| Error::invalid(format!("path {} contains a NUL byte", path.display())))
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| Error::invalid(format!("path {} contains a NUL byte", path.display())))
 }

@@ -98,19 +98,47 @@ pub trait Driver: Send + Sync {
     /// only the layer's own changes (overlay) export them directly. The default compares the two
     /// full trees, right for drivers whose diff dir holds the whole root file system (vfs).
     /// `style`: whose c/storage's header bytes and change rules to follow.
-    fn write_diff(&self, id: &str, from: Option<&str>, from_is_parent: bool, maps: OwnerMaps<'_>, style: ExportStyle, out: &mut dyn Write) -> Result<()> {
+    fn write_diff(
+        &self,
+        id: &str,
+        from: Option<&str>,
+        from_is_parent: bool,
+        maps: OwnerMaps<'_>,
+        style: ExportStyle,
+        out: &mut dyn Write,
+    ) -> Result<()> {
         let _ = from_is_parent;
         let from_dir = from.map(|f| self.diff_dir_to_read(f));
-        crate::archive::export_naive_diff_with_maps(from_dir.as_deref(), &self.diff_dir_to_read(id), maps, style, out)
+        crate::archive::export_naive_diff_with_maps(
+            from_dir.as_deref(),
+            &self.diff_dir_to_read(id),
+            maps,
+            style,
+            out,
+        )
     }
     /// Paths changed between `from` and the layer (same arguments and default as `write_diff`).
-    fn changes(&self, id: &str, from: Option<&str>, from_is_parent: bool, maps: OwnerMaps<'_>, style: ExportStyle) -> Result<Vec<crate::archive::Change>> {
+    fn changes(
+        &self,
+        id: &str,
+        from: Option<&str>,
+        from_is_parent: bool,
+        maps: OwnerMaps<'_>,
+        style: ExportStyle,
+    ) -> Result<Vec<crate::archive::Change>> {
         let _ = from_is_parent;
         let from_dir = from.map(|f| self.diff_dir_to_read(f));
         crate::archive::changes(from_dir.as_deref(), &self.diff_dir_to_read(id), maps, style)
     }
     /// Bytes of file data changed between `from` and the layer.
-    fn diff_size(&self, id: &str, from: Option<&str>, from_is_parent: bool, maps: OwnerMaps<'_>, style: ExportStyle) -> Result<u64> {
+    fn diff_size(
+        &self,
+        id: &str,
+        from: Option<&str>,
+        from_is_parent: bool,
+        maps: OwnerMaps<'_>,
+        style: ExportStyle,
+    ) -> Result<u64> {
         let _ = from_is_parent;
         let from_dir = from.map(|f| self.diff_dir_to_read(f));
         crate::archive::diff_size(from_dir.as_deref(), &self.diff_dir_to_read(id), maps, style)

@@ -32,13 +32,25 @@ impl Vfs {
         for (key, value) in screen_driver_options("vfs", options)? {
             match key.strip_prefix("vfs.").unwrap_or(&key) {
                 "ignore_chown_errors" => ignore_chown_errors = parse_bool(&key, &value)?,
-                "imagestore" | "additionalimagestore" => return Err(image_store_given_to_driver(&key)),
-                _ => return Err(Error::new(ErrorKind::Config, format!("vfs: option {key} is honoured in known_settings.rs but not here"))),
+                "imagestore" | "additionalimagestore" => {
+                    return Err(image_store_given_to_driver(&key))
+                }
+                _ => {
+                    return Err(Error::new(
+                        ErrorKind::Config,
+                        format!("vfs: option {key} is honoured in known_settings.rs but not here"),
+                    ))
+                }
             }
         }
         let home = graph_root.join("vfs");
         create_private_dir(&home.join("dir"))?;
-        Ok(Vfs { home, image_store_homes: Vec::new(), split_image_store_home: None, ignore_chown_errors })
+        Ok(Vfs {
+            home,
+            image_store_homes: Vec::new(),
+            split_image_store_home: None,
+            ignore_chown_errors,
+        })
     }
 
     /// Keep read-only layers under the split image store `root` (c/storage's `imagestore`):
@@ -81,7 +93,6 @@ impl Vfs {
             _ => self.home.join("dir").join(id),
         }
     }
-
 }
 
 impl Driver for Vfs {
@@ -95,7 +106,10 @@ impl Driver for Vfs {
 
     fn create(&self, id: &str, opts: &CreateOptions) -> Result<()> {
         if self.dir(id).is_dir() {
-            return Err(Error::new(ErrorKind::DuplicateId, format!("vfs layer directory {} already exists", self.dir(id).display())));
+            return Err(Error::new(
+                ErrorKind::DuplicateId,
+                format!("vfs layer directory {} already exists", self.dir(id).display()),
+            ));
         }
         let dir = self.new_layer_dir(id, opts.read_write);
         // A base layer's root is 0555 and owned by the container's root; a child starts with
@@ -103,38 +117,44 @@ impl Driver for Vfs {
         let (mode, uid, gid, parent_dir) = match opts.parent {
             Some(parent) => {
                 let parent_dir = self.diff_dir_to_read(parent);
-                let meta = fs::metadata(&parent_dir).ctx(format_args!("reading parent layer {}", parent_dir.display()))?;
+                let meta = fs::metadata(&parent_dir)
+                    .ctx(format_args!("reading parent layer {}", parent_dir.display()))?;
                 (meta.mode() & 0o7777, meta.uid(), meta.gid(), Some(parent_dir))
             }
             None => {
                 let root = |maps, what| {
-                    to_host(maps, 0).ok_or_else(|| Error::invalid(format!("the {what} map does not map the container's root")))
+                    to_host(maps, 0).ok_or_else(|| {
+                        Error::invalid(format!("the {what} map does not map the container's root"))
+                    })
                 };
                 (0o555, root(opts.uid_map, "uid")?, root(opts.gid_map, "gid")?, None)
             }
         };
         fs::DirBuilder::new().mode(0o700).create(&dir).map_err(|e| {
             if e.kind() == io::ErrorKind::AlreadyExists {
-                Error::new(ErrorKind::DuplicateId, format!("vfs layer directory {} already exists", dir.display()))
+                Error::new(
+                    ErrorKind::DuplicateId,
+                    format!("vfs layer directory {} already exists", dir.display()),
+                )
             } else {
                 Error::io(format_args!("creating {}", dir.display()), e)
             }
         })?;
-        let result = (|| {
-            match &parent_dir {
-                Some(parent_dir) => {
-                    let shift = OwnerShift {
-                        from_uids: opts.parent_uid_map,
-                        from_gids: opts.parent_gid_map,
-                        to_uids: opts.uid_map,
-                        to_gids: opts.gid_map,
-                    };
-                    copy_tree(parent_dir, &dir, Some(&shift))
-                }
-                None => {
-                    std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).ctx(format_args!("changing owner of {}", dir.display()))?;
-                    fs::set_permissions(&dir, fs::Permissions::from_mode(mode)).ctx(format_args!("changing mode of {}", dir.display()))
-                }
+        let result = (|| match &parent_dir {
+            Some(parent_dir) => {
+                let shift = OwnerShift {
+                    from_uids: opts.parent_uid_map,
+                    from_gids: opts.parent_gid_map,
+                    to_uids: opts.uid_map,
+                    to_gids: opts.gid_map,
+                };
+                copy_tree(parent_dir, &dir, Some(&shift))
+            }
+            None => {
+                std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
+                    .ctx(format_args!("changing owner of {}", dir.display()))?;
+                fs::set_permissions(&dir, fs::Permissions::from_mode(mode))
+                    .ctx(format_args!("changing mode of {}", dir.display()))
             }
         })();
         if result.is_err() {
@@ -158,11 +178,17 @@ impl Driver for Vfs {
 
     fn mount(&self, id: &str, opts: &MountOptions) -> Result<PathBuf> {
         if let Some(bad) = opts.options.iter().find(|o| o.as_str() != "ro") {
-            return Err(Error::new(ErrorKind::NotSupported, format!("vfs accepts only the mount option \"ro\", not {bad:?}")));
+            return Err(Error::new(
+                ErrorKind::NotSupported,
+                format!("vfs accepts only the mount option \"ro\", not {bad:?}"),
+            ));
         }
         let dir = self.dir(id);
         if !dir.is_dir() {
-            return Err(Error::new(ErrorKind::LayerUnknown, format!("vfs layer directory {} does not exist", dir.display())));
+            return Err(Error::new(
+                ErrorKind::LayerUnknown,
+                format!("vfs layer directory {} does not exist", dir.display()),
+            ));
         }
         Ok(dir)
     }
@@ -190,7 +216,11 @@ impl Driver for Vfs {
         if own.is_dir() {
             return own;
         }
-        self.image_store_homes.iter().map(|home| home.join("dir").join(id)).find(|dir| dir.is_dir()).unwrap_or(own)
+        self.image_store_homes
+            .iter()
+            .map(|home| home.join("dir").join(id))
+            .find(|dir| dir.is_dir())
+            .unwrap_or(own)
     }
 
     fn whiteout_style(&self) -> WhiteoutStyle {

@@ -70,14 +70,25 @@ pub fn layer_id(parent: Option<&str>, diff_id: &str) -> String {
     let hex = diff_id.strip_prefix("sha256:").unwrap_or(diff_id);
     match parent {
         None => hex.to_string(),
-        Some(parent) => sha256_of(format!("{parent}+{hex}").as_bytes())["sha256:".len()..].to_string(),
+        Some(parent) => {
+            sha256_of(format!("{parent}+{hex}").as_bytes())["sha256:".len()..].to_string()
+        }
     }
 }
 
 /// Import the image `reference` names in the OCI layout at `layout_dir` (see the module doc).
-pub fn import(store: &Store, layout_dir: &Path, reference: Option<&str>, options: &ImportOptions, progress: Option<ImportProgressFn>) -> Result<Image> {
+pub fn import(
+    store: &Store,
+    layout_dir: &Path,
+    reference: Option<&str>,
+    options: &ImportOptions,
+    progress: Option<ImportProgressFn>,
+) -> Result<Image> {
     if store.is_read_only() {
-        return Err(Error::new(ErrorKind::StoreReadOnly, format!("the store at {} is read-only", store.graph_root().display())));
+        return Err(Error::new(
+            ErrorKind::StoreReadOnly,
+            format!("the store at {} is read-only", store.graph_root().display()),
+        ));
     }
     let layout = Layout::open(layout_dir)?;
     let platform = options.platform.clone().unwrap_or_else(Platform::host);
@@ -99,7 +110,8 @@ pub fn import(store: &Store, layout_dir: &Path, reference: Option<&str>, options
         )));
     }
     for diff_id in &config.rootfs.diff_ids {
-        crate::digest::validate(diff_id).map_err(|_| bad_layout(format!("the config has the invalid DiffID {diff_id:?}")))?;
+        crate::digest::validate(diff_id)
+            .map_err(|_| bad_layout(format!("the config has the invalid DiffID {diff_id:?}")))?;
     }
     // Every blob is there and has its size before anything is created.
     let mut blobs = Vec::with_capacity(layers.len());
@@ -112,7 +124,8 @@ pub fn import(store: &Store, layout_dir: &Path, reference: Option<&str>, options
         // The layers this import relies on stay while it runs, whatever a concurrent
         // delete-image of another image would remove.
         let retained = Retained::new(store)?;
-        let top = put_layers(store, &retained, &config.rootfs.diff_ids, blobs, progress, &mut made)?;
+        let top =
+            put_layers(store, &retained, &config.rootfs.diff_ids, blobs, progress, &mut made)?;
         commit_image(store, &resolved, &config_bytes, &config, top.as_deref(), &options.names)
     })();
     if result.is_err() {
@@ -152,7 +165,9 @@ fn put_layers(
             let mut reader = VerifiedBlob::new(blob, false);
             let outcome = match progress.as_mut() {
                 Some(report) => {
-                    let mut hook = |done: u64| report(&ImportProgress { layer_index: index, layer_count, done, total });
+                    let mut hook = |done: u64| {
+                        report(&ImportProgress { layer_index: index, layer_count, done, total })
+                    };
                     store.put_layer(&options, &mut reader, Some(&mut hook))
                 }
                 None => store.put_layer(&options, &mut reader, None),
@@ -167,7 +182,10 @@ fn put_layers(
                 Err(e) if e.kind() == ErrorKind::BadArchive => {
                     let cause = match reader.into_blob().check_digest() {
                         Err(mismatch) if mismatch.kind() == ErrorKind::DigestMismatch => {
-                            Error::new(ErrorKind::DigestMismatch, format!("{mismatch} (reading it failed: {e})"))
+                            Error::new(
+                                ErrorKind::DigestMismatch,
+                                format!("{mismatch} (reading it failed: {e})"),
+                            )
                         }
                         _ => e,
                     };
@@ -176,8 +194,16 @@ fn put_layers(
                 Err(e) => return Err(e.context(format_args!("layer {index} ({diff_id})"))),
             }
         } else if let Some(report) = progress.as_mut() {
-            if !report(&ImportProgress { layer_index: index, layer_count, done: blob.size, total: blob.size }) {
-                return Err(Error::new(ErrorKind::Cancelled, "image import cancelled by the progress callback"));
+            if !report(&ImportProgress {
+                layer_index: index,
+                layer_count,
+                done: blob.size,
+                total: blob.size,
+            }) {
+                return Err(Error::new(
+                    ErrorKind::Cancelled,
+                    "image import cancelled by the progress callback",
+                ));
             }
         }
         parent = Some(id);
@@ -187,7 +213,14 @@ fn put_layers(
 
 /// Create the image record with its big data, or complete an image with the same ID and top
 /// layer that exists already (as c/image does), then add the names.
-fn commit_image(store: &Store, resolved: &Resolved, config_bytes: &[u8], config: &Config, top: Option<&str>, names: &[String]) -> Result<Image> {
+fn commit_image(
+    store: &Store,
+    resolved: &Resolved,
+    config_bytes: &[u8],
+    config: &Config,
+    top: Option<&str>,
+    names: &[String],
+) -> Result<Image> {
     let config_digest = &resolved.manifest.config.digest;
     let id = config_digest.strip_prefix("sha256:").unwrap_or(config_digest).to_string();
     let mut big_data = vec![(config_key(config_digest), config_bytes.to_vec())];
@@ -200,9 +233,11 @@ fn commit_image(store: &Store, resolved: &Resolved, config_bytes: &[u8], config:
     // none, as an empty item, with their sizes in the metadata; 5.3x (beside 1.57) stores
     // neither and leaves the metadata "{}". A layout carries no signatures.
     let metadata = if store.options().compat == CompatLevel::V1_43 {
-        let manifest_hex = resolved.manifest_digest.strip_prefix("sha256:").unwrap_or(&resolved.manifest_digest);
+        let manifest_hex =
+            resolved.manifest_digest.strip_prefix("sha256:").unwrap_or(&resolved.manifest_digest);
         big_data.push((format!("signature-{manifest_hex}"), Vec::new()));
-        serde_json::json!({ "signatures-sizes": { resolved.manifest_digest.as_str(): [] } }).to_string()
+        serde_json::json!({ "signatures-sizes": { resolved.manifest_digest.as_str(): [] } })
+            .to_string()
     } else {
         "{}".to_string()
     };
@@ -218,7 +253,10 @@ fn commit_image(store: &Store, resolved: &Resolved, config_bytes: &[u8], config:
         Err(e) if e.kind() == ErrorKind::DuplicateId => {
             let existing = store.image(&id)?;
             if existing.top_layer() != top {
-                return Err(Error::new(ErrorKind::DuplicateId, format!("image {id} exists already on other layers")));
+                return Err(Error::new(
+                    ErrorKind::DuplicateId,
+                    format!("image {id} exists already on other layers"),
+                ));
             }
             for (key, data) in &options.big_data {
                 store.set_image_big_data(&id, key, data)?;

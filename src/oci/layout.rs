@@ -35,7 +35,8 @@ pub struct Blob {
 impl Layout {
     /// Open the layout at `path` (the directory itself may be a symlink: the caller chose it).
     pub fn open(path: &Path) -> Result<Layout> {
-        let dir = File::open(path).ctx(format_args!("opening the image layout {}", path.display()))?;
+        let dir =
+            File::open(path).ctx(format_args!("opening the image layout {}", path.display()))?;
         if !dir.metadata().ctx(format_args!("reading {}", path.display()))?.is_dir() {
             return Err(bad_layout(format!("{} is not a directory", path.display())));
         }
@@ -43,7 +44,10 @@ impl Layout {
         let version = layout.read_document("oci-layout")?;
         let marker: serde_json::Value = super::manifest::parse(&version, "oci-layout")?;
         if marker.get("imageLayoutVersion").and_then(|v| v.as_str()).is_none() {
-            return Err(bad_layout(format!("{}/oci-layout has no imageLayoutVersion", path.display())));
+            return Err(bad_layout(format!(
+                "{}/oci-layout has no imageLayoutVersion",
+                path.display()
+            )));
         }
         Ok(layout)
     }
@@ -59,13 +63,26 @@ impl Layout {
 
     /// A top-level file of the layout, not a symlink, at most MAX_DOCUMENT bytes.
     fn read_document(&self, name: &str) -> Result<Vec<u8>> {
-        let fd = open_component(self.dir.as_raw_fd(), name, libc::O_RDONLY, &self.path)
-            .map_err(|e| e.into_error(|| bad_layout(format!("{} has no {name}: not an OCI image layout", self.path.display()))))?;
+        let fd = open_component(self.dir.as_raw_fd(), name, libc::O_RDONLY, &self.path).map_err(
+            |e| {
+                e.into_error(|| {
+                    bad_layout(format!(
+                        "{} has no {name}: not an OCI image layout",
+                        self.path.display()
+                    ))
+                })
+            },
+        )?;
         let file = regular_file(fd, &self.path.join(name))?;
         let mut bytes = Vec::new();
-        file.take(MAX_DOCUMENT + 1).read_to_end(&mut bytes).ctx(format_args!("reading {}", self.path.join(name).display()))?;
+        file.take(MAX_DOCUMENT + 1)
+            .read_to_end(&mut bytes)
+            .ctx(format_args!("reading {}", self.path.join(name).display()))?;
         if bytes.len() as u64 > MAX_DOCUMENT {
-            return Err(bad_layout(format!("{} is larger than {MAX_DOCUMENT} bytes", self.path.join(name).display())));
+            return Err(bad_layout(format!(
+                "{} is larger than {MAX_DOCUMENT} bytes",
+                self.path.join(name).display()
+            )));
         }
         Ok(bytes)
     }
@@ -75,21 +92,50 @@ impl Layout {
     pub fn open_blob(&self, descriptor: &Descriptor) -> Result<Blob> {
         let (algorithm, hex) = blob_name(&descriptor.digest)?;
         if descriptor.size < 0 {
-            return Err(bad_layout(format!("the descriptor of {} has the negative size {}", descriptor.digest, descriptor.size)));
+            return Err(bad_layout(format!(
+                "the descriptor of {} has the negative size {}",
+                descriptor.digest, descriptor.size
+            )));
         }
-        let missing = || Error::new(ErrorKind::BlobUnknown, format!("blob {} is missing from the image layout {}", descriptor.digest, self.path.display()));
-        let blobs = open_component(self.dir.as_raw_fd(), "blobs", libc::O_RDONLY | libc::O_DIRECTORY, &self.path).map_err(|e| e.into_error(missing))?;
+        let missing = || {
+            Error::new(
+                ErrorKind::BlobUnknown,
+                format!(
+                    "blob {} is missing from the image layout {}",
+                    descriptor.digest,
+                    self.path.display()
+                ),
+            )
+        };
+        let blobs = open_component(
+            self.dir.as_raw_fd(),
+            "blobs",
+            libc::O_RDONLY | libc::O_DIRECTORY,
+            &self.path,
+        )
+        .map_err(|e| e.into_error(missing))?;
         let blobs_path = self.path.join("blobs");
-        let alg_dir = open_component(blobs.as_raw_fd(), algorithm, libc::O_RDONLY | libc::O_DIRECTORY, &blobs_path).map_err(|e| e.into_error(missing))?;
+        let alg_dir = open_component(
+            blobs.as_raw_fd(),
+            algorithm,
+            libc::O_RDONLY | libc::O_DIRECTORY,
+            &blobs_path,
+        )
+        .map_err(|e| e.into_error(missing))?;
         let blob_path = blobs_path.join(algorithm).join(hex);
-        let fd = open_component(alg_dir.as_raw_fd(), hex, libc::O_RDONLY, &blobs_path.join(algorithm)).map_err(|e| e.into_error(missing))?;
+        let fd =
+            open_component(alg_dir.as_raw_fd(), hex, libc::O_RDONLY, &blobs_path.join(algorithm))
+                .map_err(|e| e.into_error(missing))?;
         let file = regular_file(fd, &blob_path)?;
         let actual = file.metadata().ctx(format_args!("reading {}", blob_path.display()))?.len();
         let size = descriptor.size as u64;
         if actual != size {
             return Err(Error::new(
                 ErrorKind::BlobSizeMismatch,
-                format!("blob {} is {actual} bytes long, its descriptor says {size}", descriptor.digest),
+                format!(
+                    "blob {} is {actual} bytes long, its descriptor says {size}",
+                    descriptor.digest
+                ),
             ));
         }
         Ok(Blob { file, size, digest: descriptor.digest.clone() })
@@ -99,7 +145,10 @@ impl Layout {
     pub fn read_blob(&self, descriptor: &Descriptor, what: &str) -> Result<Vec<u8>> {
         // A negative size is left to open_blob, which names it; cast, it would read as huge.
         if u64::try_from(descriptor.size).is_ok_and(|size| size > MAX_DOCUMENT) {
-            return Err(bad_layout(format!("the {what} {} is larger than {MAX_DOCUMENT} bytes", descriptor.digest)));
+            return Err(bad_layout(format!(
+                "the {what} {} is larger than {MAX_DOCUMENT} bytes",
+                descriptor.digest
+            )));
         }
         let blob = self.open_blob(descriptor)?;
         let mut bytes = Vec::with_capacity(blob.size as usize);
@@ -139,15 +188,24 @@ impl Read for VerifiedBlob {
                 let actual = digester.digest();
                 if actual != self.blob.digest {
                     let message = format!("blob {} has the digest {actual}", self.blob.digest);
-                    return Err(crate::archive::carry_error(Error::new(ErrorKind::DigestMismatch, message)));
+                    return Err(crate::archive::carry_error(Error::new(
+                        ErrorKind::DigestMismatch,
+                        message,
+                    )));
                 }
             }
             return Ok(0);
         }
         let n = self.blob.file.read(&mut buf[..want])?;
         if n == 0 && want > 0 {
-            let message = format!("blob {} ended after {} of its {} bytes", self.blob.digest, self.read, self.blob.size);
-            return Err(crate::archive::carry_error(Error::new(ErrorKind::BlobSizeMismatch, message)));
+            let message = format!(
+                "blob {} ended after {} of its {} bytes",
+                self.blob.digest, self.read, self.blob.size
+            );
+            return Err(crate::archive::carry_error(Error::new(
+                ErrorKind::BlobSizeMismatch,
+                message,
+            )));
         }
         self.read += n as u64;
         if let Some(digester) = self.digester.as_mut() {
@@ -161,14 +219,23 @@ impl Read for VerifiedBlob {
 /// that could name anything but one file two levels down is `UnsafeLayoutPath`; other
 /// malformed ones `BadLayout`; algorithms other than sha256 `NotSupported`.
 pub fn blob_name(digest: &str) -> Result<(&str, &str)> {
-    let (algorithm, hex) = digest.split_once(':').ok_or_else(|| bad_layout(format!("invalid digest {digest:?}")))?;
-    let unsafe_part = |p: &str| p.is_empty() || p == "." || p == ".." || p.contains('/') || p.contains('\0');
+    let (algorithm, hex) =
+        digest.split_once(':').ok_or_else(|| bad_layout(format!("invalid digest {digest:?}")))?;
+    let unsafe_part =
+        |p: &str| p.is_empty() || p == "." || p == ".." || p.contains('/') || p.contains('\0');
     if unsafe_part(algorithm) || unsafe_part(hex) {
-        return Err(Error::new(ErrorKind::UnsafeLayoutPath, format!("the digest {digest:?} names a path outside the layout's blobs")));
+        return Err(Error::new(
+            ErrorKind::UnsafeLayoutPath,
+            format!("the digest {digest:?} names a path outside the layout's blobs"),
+        ));
     }
-    crate::digest::validate(digest).map_err(|_| bad_layout(format!("invalid digest {digest:?}")))?;
+    crate::digest::validate(digest)
+        .map_err(|_| bad_layout(format!("invalid digest {digest:?}")))?;
     if algorithm != "sha256" {
-        return Err(Error::new(ErrorKind::NotSupported, format!("digest algorithm {algorithm:?} is not supported (only sha256)")));
+        return Err(Error::new(
+            ErrorKind::NotSupported,
+            format!("digest algorithm {algorithm:?} is not supported (only sha256)"),
+        ));
     }
     Ok((algorithm, hex))
 }
@@ -184,21 +251,37 @@ impl OpenFailure {
     fn into_error(self, missing: impl FnOnce() -> Error) -> Error {
         match self {
             OpenFailure::Missing => missing(),
-            OpenFailure::Symlink(path) => {
-                Error::new(ErrorKind::UnsafeLayoutPath, format!("{} is a symlink; image layouts are read without following links", path.display()))
-            }
+            OpenFailure::Symlink(path) => Error::new(
+                ErrorKind::UnsafeLayoutPath,
+                format!(
+                    "{} is a symlink; image layouts are read without following links",
+                    path.display()
+                ),
+            ),
             OpenFailure::Other(e) => e,
         }
     }
 }
 
 /// openat(dir, name, O_NOFOLLOW | flags); a symlink is told apart from other failures.
-fn open_component(dir: libc::c_int, name: &str, flags: libc::c_int, dir_path: &Path) -> std::result::Result<OwnedFd, OpenFailure> {
+fn open_component(
+    dir: libc::c_int,
+    name: &str,
+    flags: libc::c_int,
+    dir_path: &Path,
+) -> std::result::Result<OwnedFd, OpenFailure> {
     let path = dir_path.join(name);
-    let c_name = CString::new(name).map_err(|_| OpenFailure::Other(bad_layout(format!("{name:?} has a NUL byte"))))?;
+    let c_name = CString::new(name)
+        .map_err(|_| OpenFailure::Other(bad_layout(format!("{name:?} has a NUL byte"))))?;
     // O_NONBLOCK: a FIFO planted as a blob must not hang the open; `regular_file` refuses it.
     // SAFETY: c_name is NUL-terminated; dir is an open descriptor owned by the caller.
-    let fd = unsafe { libc::openat(dir, c_name.as_ptr(), flags | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK) };
+    let fd = unsafe {
+        libc::openat(
+            dir,
+            c_name.as_ptr(),
+            flags | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK,
+        )
+    };
     if fd >= 0 {
         // SAFETY: openat just returned this descriptor; nothing else owns it.
         return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
@@ -208,7 +291,11 @@ fn open_component(dir: libc::c_int, name: &str, flags: libc::c_int, dir_path: &P
         Some(libc::ENOENT) => Err(OpenFailure::Missing),
         // O_NOFOLLOW on a symlink: ELOOP; with O_DIRECTORY some kernels say ENOTDIR.
         Some(libc::ELOOP) => Err(OpenFailure::Symlink(path)),
-        Some(libc::ENOTDIR) if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) => Err(OpenFailure::Symlink(path)),
+        Some(libc::ENOTDIR)
+            if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) =>
+        {
+            Err(OpenFailure::Symlink(path))
+        }
         _ => Err(OpenFailure::Other(Error::io(format_args!("opening {}", path.display()), err))),
     }
 }
@@ -218,7 +305,10 @@ fn regular_file(fd: OwnedFd, path: &Path) -> Result<File> {
     let file = File::from(fd);
     let meta = file.metadata().ctx(format_args!("reading {}", path.display()))?;
     if !meta.is_file() {
-        return Err(Error::new(ErrorKind::UnsafeLayoutPath, format!("{} is not a regular file", path.display())));
+        return Err(Error::new(
+            ErrorKind::UnsafeLayoutPath,
+            format!("{} is not a regular file", path.display()),
+        ));
     }
     // SAFETY: F_SETFL on our own open descriptor.
     let flags = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) };
@@ -236,6 +326,8 @@ impl Blob {
         use std::io::{Seek, SeekFrom};
         self.file.seek(SeekFrom::Start(0)).ctx("rewinding a blob")?;
         let mut reader = VerifiedBlob::new(self, true);
-        std::io::copy(&mut reader, &mut std::io::sink()).map(drop).map_err(|e| crate::archive::stream_error(e, "blob"))
+        std::io::copy(&mut reader, &mut std::io::sink())
+            .map(drop)
+            .map_err(|e| crate::archive::stream_error(e, "blob"))
     }
 }

@@ -119,7 +119,10 @@ pub fn document_kind(bytes: &[u8], what: &str) -> Result<DocumentKind> {
         other => return Err(bad_layout(format!("{what} has the unsupported media type {other:?} (schema 1 manifests and artifacts cannot be imported)"))),
     }
     if shape.schema_version != 2 {
-        return Err(bad_layout(format!("{what} has schemaVersion {}, not 2", shape.schema_version)));
+        return Err(bad_layout(format!(
+            "{what} has schemaVersion {}, not 2",
+            shape.schema_version
+        )));
     }
     match (shape.manifests.is_some(), shape.config.is_some()) {
         (true, false) => Ok(DocumentKind::Index),

@@ -3,7 +3,9 @@
 //! `oci:` transport and its copy code choose it.
 
 use super::layout::Layout;
-use super::manifest::{bad_layout, document_kind, parse, Descriptor, DocumentKind, Index, Manifest, Platform, REF_NAME};
+use super::manifest::{
+    bad_layout, document_kind, parse, Descriptor, DocumentKind, Index, Manifest, Platform, REF_NAME,
+};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Indexes inside indexes deeper than this are refused (a loop of indexes cannot be built from
@@ -33,7 +35,12 @@ pub fn resolve(layout: &Layout, reference: Option<&str>, platform: &Platform) ->
         match document_kind(&bytes, &format!("manifest {digest}"))? {
             DocumentKind::Manifest => {
                 let manifest: Manifest = parse(&bytes, &format!("manifest {digest}"))?;
-                return Ok(Resolved { toplevel, manifest_bytes: bytes, manifest_digest: digest, manifest });
+                return Ok(Resolved {
+                    toplevel,
+                    manifest_bytes: bytes,
+                    manifest_digest: digest,
+                    manifest,
+                });
             }
             DocumentKind::Index => {
                 let index: Index = parse(&bytes, &format!("image index {digest}"))?;
@@ -54,7 +61,12 @@ fn entry_for(index: &Index, reference: Option<&str>, layout: &Layout) -> Result<
     let found = match reference.filter(|r| !r.is_empty()) {
         None => match index.manifests.as_slice() {
             [only] => Some(only),
-            [] => return Err(unknown(format!("the image layout {} holds no image", layout.path().display()))),
+            [] => {
+                return Err(unknown(format!(
+                    "the image layout {} holds no image",
+                    layout.path().display()
+                )))
+            }
             many => {
                 return Err(unknown(format!(
                     "the image layout {} holds {} images: name one by its tag",
@@ -63,20 +75,41 @@ fn entry_for(index: &Index, reference: Option<&str>, layout: &Layout) -> Result<
                 )))
             }
         },
-        Some(digest) if digest.starts_with("sha256:") => index.manifests.iter().find(|d| d.digest == digest),
-        Some(tag) => index.manifests.iter().find(|d| d.annotations.get(REF_NAME).is_some_and(|n| n == tag)),
+        Some(digest) if digest.starts_with("sha256:") => {
+            index.manifests.iter().find(|d| d.digest == digest)
+        }
+        Some(tag) => {
+            index.manifests.iter().find(|d| d.annotations.get(REF_NAME).is_some_and(|n| n == tag))
+        }
     };
-    found
-        .cloned()
-        .ok_or_else(|| unknown(format!("no image {:?} in the image layout {}", reference.unwrap_or(""), layout.path().display())))
+    found.cloned().ok_or_else(|| {
+        unknown(format!(
+            "no image {:?} in the image layout {}",
+            reference.unwrap_or(""),
+            layout.path().display()
+        ))
+    })
 }
 
 fn for_platform<'a>(index: &'a Index, platform: &Platform, digest: &str) -> Result<&'a Descriptor> {
-    index.manifests.iter().find(|d| d.platform.as_ref().is_some_and(|p| platform.accepts(p))).ok_or_else(|| {
-        let offered: Vec<String> = index.manifests.iter().filter_map(|d| d.platform.as_ref()).map(Platform::describe).collect();
-        Error::new(
-            ErrorKind::NoMatchingPlatform,
-            format!("image index {digest} has no manifest for {} (it has: {})", platform.describe(), offered.join(", ")),
-        )
-    })
+    index
+        .manifests
+        .iter()
+        .find(|d| d.platform.as_ref().is_some_and(|p| platform.accepts(p)))
+        .ok_or_else(|| {
+            let offered: Vec<String> = index
+                .manifests
+                .iter()
+                .filter_map(|d| d.platform.as_ref())
+                .map(Platform::describe)
+                .collect();
+            Error::new(
+                ErrorKind::NoMatchingPlatform,
+                format!(
+                    "image index {digest} has no manifest for {} (it has: {})",
+                    platform.describe(),
+                    offered.join(", ")
+                ),
+            )
+        })
 }

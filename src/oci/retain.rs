@@ -47,7 +47,12 @@ impl Retained {
         let name = to_hex(&suffix);
         // Locked before it gets the name deleters look at, so it is never seen unlocked.
         let tmp = dir.join(format!("{name}.tmp"));
-        let file = OpenOptions::new().create_new(true).append(true).read(true).open(&tmp).ctx(format_args!("creating {}", tmp.display()))?;
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .read(true)
+            .open(&tmp)
+            .ctx(format_args!("creating {}", tmp.display()))?;
         flock(&file, libc::LOCK_EX).ctx(format_args!("locking {}", tmp.display()))?;
         let path = dir.join(format!("{name}.hold"));
         fs::rename(&tmp, &path).ctx(format_args!("renaming {}", tmp.display()))?;
@@ -56,7 +61,9 @@ impl Retained {
 
     /// Hold layer `id` too.
     pub fn add(&self, id: &str) -> Result<()> {
-        (&self.file).write_all(format!("{id}\n").as_bytes()).ctx(format_args!("writing {}", self.path.display()))
+        (&self.file)
+            .write_all(format!("{id}\n").as_bytes())
+            .ctx(format_args!("writing {}", self.path.display()))
     }
 }
 

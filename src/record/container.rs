@@ -45,7 +45,9 @@ impl Container {
 
     pub fn mount_options(&self) -> Vec<String> {
         match self.flags.get(MOUNT_OPTS_FLAG) {
-            Some(serde_json::Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
+            Some(serde_json::Value::Array(items)) => {
+                items.iter().filter_map(|v| v.as_str().map(String::from)).collect()
+            }
             _ => Vec::new(),
         }
     }

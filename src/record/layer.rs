@@ -1,4 +1,6 @@
-use super::go_struct::{go_record, is_empty_flags, is_empty_str, is_empty_vec, is_zero_i32, is_zero_i64};
+use super::go_struct::{
+    go_record, is_empty_flags, is_empty_str, is_empty_vec, is_zero_i32, is_zero_i64,
+};
 use super::{impl_record, Flags};
 use crate::idmap::IdMap;
 use crate::timestamp::Timestamp;

@@ -244,7 +244,10 @@ pub struct CheckReportJson<'a> {
 impl CheckReport {
     pub fn to_json(&self) -> CheckReportJson<'_> {
         fn section(damaged: &DamagedRecords) -> BTreeMap<&str, Vec<&str>> {
-            damaged.iter().map(|(id, problems)| (id, problems.iter().map(|p| p.message.as_str()).collect())).collect()
+            damaged
+                .iter()
+                .map(|(id, problems)| (id, problems.iter().map(|p| p.message.as_str()).collect()))
+                .collect()
         }
         CheckReportJson {
             layers: section(&self.layers),
@@ -325,11 +328,21 @@ impl Store {
 
     /// `check`, telling `progress` where it is (see `CheckProgressFn`); `Cancelled` when the
     /// hook says to stop.
-    pub fn check_with_progress(&self, options: &CheckOptions, progress: Option<CheckProgressFn>) -> Result<CheckReport> {
+    pub fn check_with_progress(
+        &self,
+        options: &CheckOptions,
+        progress: Option<CheckProgressFn>,
+    ) -> Result<CheckReport> {
         // All three record files locked together: one consistent view (c/storage locks each
         // in turn).
-        let AllRecords { layers, layers_guard: _layers_guard, images, images_guard: _images_guard, containers, containers_guard: _containers_guard } =
-            self.lock_all(LockKind::Shared)?;
+        let AllRecords {
+            layers,
+            layers_guard: _layers_guard,
+            images,
+            images_guard: _images_guard,
+            containers,
+            containers_guard: _containers_guard,
+        } = self.lock_all(LockKind::Shared)?;
         let mut checker = Checker {
             store: self,
             options,
@@ -387,7 +400,12 @@ impl Checker<'_, '_> {
     }
 
     /// Check each of `items` with `check`, telling the hook how many are done.
-    fn each<T>(&mut self, step: CheckStep, items: &[T], mut check: impl FnMut(&mut Self, &T) -> Result<()>) -> Result<()> {
+    fn each<T>(
+        &mut self,
+        step: CheckStep,
+        items: &[T],
+        mut check: impl FnMut(&mut Self, &T) -> Result<()>,
+    ) -> Result<()> {
         self.progress(step, 0, items.len())?;
         for (done, item) in items.iter().enumerate() {
             check(self, item)?;
@@ -401,11 +419,18 @@ impl Checker<'_, '_> {
         let driver = self.store.driver.as_ref();
         let records = layers.records.records();
         self.each(CheckStep::Layers, records, |checker, layer| {
-            if !checker.known.learn(layer, false) || !has_valid_id(&layer.id, "layer", &mut checker.report.layers) {
+            if !checker.known.learn(layer, false)
+                || !has_valid_id(&layer.id, "layer", &mut checker.report.layers)
+            {
                 return Ok(());
             }
             if checker.options.layer_data {
-                check_layer_data(layer, &layers.big_data_dir(&layer.id), "", &mut checker.report.layers);
+                check_layer_data(
+                    layer,
+                    &layers.big_data_dir(&layer.id),
+                    "",
+                    &mut checker.report.layers,
+                );
             }
             let parent = layer.parent().and_then(|p| layers.records.get(p));
             checker.check_layer_digest(layer, parent, &layers.tar_split_path(&layer.id), "")
@@ -421,12 +446,19 @@ impl Checker<'_, '_> {
 
     /// One of our layers: its directory is there, it mounts, and in full mode its files are
     /// what its diffs say.
-    fn layer_contents(&mut self, driver: &dyn crate::driver::Driver, layers: &LayerStore, layer: &Layer) {
+    fn layer_contents(
+        &mut self,
+        driver: &dyn crate::driver::Driver,
+        layers: &LayerStore,
+        layer: &Layer,
+    ) {
         if self.report.layers.problems(&layer.id).iter().any(|p| p.kind == ProblemKind::InvalidId) {
             return;
         }
         match missing_layer_dir(driver, &layer.id) {
-            Some((kind, message)) => self.report.layers.add(&layer.id, kind, format!("layer {}: {message}", layer.id)),
+            Some((kind, message)) => {
+                self.report.layers.add(&layer.id, kind, format!("layer {}: {message}", layer.id))
+            }
             None if self.options.layer_mountable => self.check_layer_mount(layers, layer),
             None => {}
         }
@@ -434,11 +466,21 @@ impl Checker<'_, '_> {
 
     /// Regenerate the layer's diff and compare its digest and size with the record; keep its
     /// headers when both are right (what the content check builds on).
-    fn check_layer_digest(&mut self, layer: &Layer, parent: Option<&Layer>, tar_split: &Path, desc: &str) -> Result<()> {
+    fn check_layer_digest(
+        &mut self,
+        layer: &Layer,
+        parent: Option<&Layer>,
+        tar_split: &Path,
+        desc: &str,
+    ) -> Result<()> {
         if !self.options.layer_digests || layer.uncompressed_digest.is_empty() {
             return Ok(());
         }
-        let damaged = if desc.is_empty() { &mut self.report.layers } else { &mut self.report.read_only_layers };
+        let damaged = if desc.is_empty() {
+            &mut self.report.layers
+        } else {
+            &mut self.report.read_only_layers
+        };
         let id = &layer.id;
         if let Err(e) = crate::digest::validate(&layer.uncompressed_digest) {
             damaged.add(id, ProblemKind::Unreadable, format!("{desc}layer {id}: {}", e.message()));
@@ -448,7 +490,9 @@ impl Checker<'_, '_> {
         // is read: a missing diff directory fails there, once, in go-multierror's words.
         if self.store.driver.name() != "vfs" && tar_split.exists() {
             if let Some((_, e)) = unreadable_diff_link(&layer_dir(self.store.driver.as_ref(), id)) {
-                let message = format!("{desc}layer {id}: 1 error occurred:\n\t* creating file-getter: {e}\n\n");
+                let message = format!(
+                    "{desc}layer {id}: 1 error occurred:\n\t* creating file-getter: {e}\n\n"
+                );
                 damaged.add(id, ProblemKind::LayerUnusable, message);
                 return Ok(());
             }
@@ -471,14 +515,29 @@ impl Checker<'_, '_> {
             Err(e) => {
                 // c/storage reports a diff that fails twice: once from the goroutine that reads
                 // it (without "read-only"), once from the check itself.
-                damaged.add(id, ProblemKind::LayerUnusable, format!("layer {id}: consume any trailer after the EOF marker: {}", e.message()));
-                damaged.add(id, ProblemKind::LayerUnusable, format!("{desc}layer {id}: {}", e.message()));
+                damaged.add(
+                    id,
+                    ProblemKind::LayerUnusable,
+                    format!(
+                        "layer {id}: consume any trailer after the EOF marker: {}",
+                        e.message()
+                    ),
+                );
+                damaged.add(
+                    id,
+                    ProblemKind::LayerUnusable,
+                    format!("{desc}layer {id}: {}", e.message()),
+                );
                 return Ok(());
             }
         };
         let mut good = true;
         if diff.digest != layer.uncompressed_digest {
-            damaged.add(id, ProblemKind::LayerIncorrectContentDigest, format!("{desc}layer {id}: layer content incorrect digest"));
+            damaged.add(
+                id,
+                ProblemKind::LayerIncorrectContentDigest,
+                format!("{desc}layer {id}: layer content incorrect digest"),
+            );
             good = false;
         }
         if layer.uncompressed_size != -1 && diff.size != layer.uncompressed_size {
@@ -501,35 +560,54 @@ impl Checker<'_, '_> {
         let id = &layer.id;
         let mut chain: Vec<&DiffHeaders> = Vec::new();
         let mut at = id.clone();
-        let compare = self.options.layer_contents && !layer.uncompressed_digest.is_empty() && loop {
-            match self.diff_headers.get(&at) {
-                Some(headers) => chain.insert(0, headers),
-                None => break false,
-            }
-            at = self.known.parent(&at).to_string();
-            if at.is_empty() {
-                break true;
-            }
-            if chain.len() > self.known.order.len() {
-                break false; // a parent loop in damaged records
-            }
-        };
-        let maps = (!self.store.can_use_shifting(&layer.uid_map, &layer.gid_map)).then_some((layer.uid_map.as_slice(), layer.gid_map.as_slice()));
+        let compare = self.options.layer_contents
+            && !layer.uncompressed_digest.is_empty()
+            && loop {
+                match self.diff_headers.get(&at) {
+                    Some(headers) => chain.insert(0, headers),
+                    None => break false,
+                }
+                at = self.known.parent(&at).to_string();
+                if at.is_empty() {
+                    break true;
+                }
+                if chain.len() > self.known.order.len() {
+                    break false; // a parent loop in damaged records
+                }
+            };
+        let maps = (!self.store.can_use_shifting(&layer.uid_map, &layer.gid_map))
+            .then_some((layer.uid_map.as_slice(), layer.gid_map.as_slice()));
         let ignore = Ignore { ownership: self.store.driver.ignore_chown_errors() };
         let mounted_at = layers.snapshot(layer).mount_point;
-        let result = self.store.with_mounted_layer(layer, Some(&mounted_at).filter(|p| !p.is_empty()).map(String::as_str), |root| {
-            if compare {
-                compare_contents(&chain, root, maps, ignore)
-            } else {
-                Ok(Vec::new())
-            }
-        });
+        let result = self.store.with_mounted_layer(
+            layer,
+            Some(&mounted_at).filter(|p| !p.is_empty()).map(String::as_str),
+            |root| {
+                if compare {
+                    compare_contents(&chain, root, maps, ignore)
+                } else {
+                    Ok(Vec::new())
+                }
+            },
+        );
         match result {
-            Err(e) => self.report.layers.add(id, ProblemKind::LayerUnusable, format!("layer {id}: {}", e.message())),
-            Ok(Err(e)) => self.report.layers.add(id, ProblemKind::Unreadable, format!("scanning contents of layer {id}: {}", go_error_text(&e))),
+            Err(e) => self.report.layers.add(
+                id,
+                ProblemKind::LayerUnusable,
+                format!("layer {id}: {}", e.message()),
+            ),
+            Ok(Err(e)) => self.report.layers.add(
+                id,
+                ProblemKind::Unreadable,
+                format!("scanning contents of layer {id}: {}", go_error_text(&e)),
+            ),
             Ok(Ok(departures)) => {
                 for departure in departures {
-                    self.report.layers.add(id, ProblemKind::LayerContentModified, format!("layer {id}: {departure}, layer content modified"));
+                    self.report.layers.add(
+                        id,
+                        ProblemKind::LayerContentModified,
+                        format!("layer {id}: {departure}, layer content modified"),
+                    );
                 }
             }
         }
@@ -545,10 +623,15 @@ impl Checker<'_, '_> {
     /// An additional image store's layer not already seen: its data items and diff.
     fn read_only_layer(&mut self, layer: &Layer) -> Result<()> {
         let additional = &self.store.additional;
-        if !self.known.learn(layer, true) || !has_valid_id(&layer.id, "read-only layer", &mut self.report.read_only_layers) {
+        if !self.known.learn(layer, true)
+            || !has_valid_id(&layer.id, "read-only layer", &mut self.report.read_only_layers)
+        {
             return Ok(());
         }
-        let Some((big_data, tar_split)) = additional.with_layer(&layer.id, |_, store| (store.layer_big_data_dir(&layer.id), store.tar_split_path(&layer.id)))? else {
+        let Some((big_data, tar_split)) = additional.with_layer(&layer.id, |_, store| {
+            (store.layer_big_data_dir(&layer.id), store.tar_split_path(&layer.id))
+        })?
+        else {
             return Ok(());
         };
         if self.options.layer_data {
@@ -569,9 +652,17 @@ impl Checker<'_, '_> {
                 continue;
             }
             if self.known.ours.contains_key(id) {
-                self.report.layers.add(id, ProblemKind::LayerMissing, format!("layer {parent}: layer is missing"));
+                self.report.layers.add(
+                    id,
+                    ProblemKind::LayerMissing,
+                    format!("layer {parent}: layer is missing"),
+                );
             } else {
-                self.report.read_only_layers.add(id, ProblemKind::LayerMissing, format!("read-only layer {parent}: layer is missing"));
+                self.report.read_only_layers.add(
+                    id,
+                    ProblemKind::LayerMissing,
+                    format!("read-only layer {parent}: layer is missing"),
+                );
             }
         }
     }
@@ -585,23 +676,37 @@ impl Checker<'_, '_> {
 
     /// One image: its data items and the layers it stands on.
     fn image(&mut self, image: &Image, read_only: bool) -> Result<()> {
-        let (desc, what) = if read_only { ("read-only ", "read-only image") } else { ("", "image") };
+        let (desc, what) =
+            if read_only { ("read-only ", "read-only image") } else { ("", "image") };
         if !self.examined_images.insert(image.id.clone()) {
             return Ok(());
         }
-        let damaged = if read_only { &mut self.report.read_only_images } else { &mut self.report.images };
+        let damaged =
+            if read_only { &mut self.report.read_only_images } else { &mut self.report.images };
         if !has_valid_id(&image.id, what, damaged) {
             return Ok(());
         }
         if self.options.image_data {
             let dir = if read_only {
-                self.store.additional.with_image(&image.id, |_, store| store.image_big_data_dir(&image.id))?
+                self.store
+                    .additional
+                    .with_image(&image.id, |_, store| store.image_big_data_dir(&image.id))?
             } else {
                 Some(self.store.images_dir().join(&image.id))
             };
             if let Some(dir) = dir {
-                let items = image.big_data_names.iter().map(|key| (key.as_str(), image.big_data_sizes.get(key).copied().unwrap_or(0)));
-                check_sized_data(items, &dir, &format!("{desc}image {}", image.id), DataKinds::IMAGE, &image.id, damaged);
+                let items = image
+                    .big_data_names
+                    .iter()
+                    .map(|key| (key.as_str(), image.big_data_sizes.get(key).copied().unwrap_or(0)));
+                check_sized_data(
+                    items,
+                    &dir,
+                    &format!("{desc}image {}", image.id),
+                    DataKinds::IMAGE,
+                    &image.id,
+                    damaged,
+                );
             }
         }
         // The image's layers, down each top layer's chain: a missing one is the image's
@@ -614,7 +719,11 @@ impl Checker<'_, '_> {
                 if self.known.knows(&layer) {
                     self.known.mark_used(&layer);
                 } else {
-                    damaged.add(&image.id, ProblemKind::ImageLayerMissing, format!("{desc}image {}: layer {layer}: image layer is missing", image.id));
+                    damaged.add(
+                        &image.id,
+                        ProblemKind::ImageLayerMissing,
+                        format!("{desc}image {}: layer {layer}: image layer is missing", image.id),
+                    );
                 }
                 damaged.add_all(&image.id, self.report.layers.problems(&layer));
                 damaged.add_all(&image.id, self.report.read_only_layers.problems(&layer));
@@ -638,23 +747,44 @@ impl Checker<'_, '_> {
             return;
         }
         if self.options.container_data {
-            let items = container.big_data_names.iter().map(|key| (key.as_str(), container.big_data_sizes.get(key).copied().unwrap_or(0)));
+            let items = container
+                .big_data_names
+                .iter()
+                .map(|key| (key.as_str(), container.big_data_sizes.get(key).copied().unwrap_or(0)));
             let dir = self.store.container_graph_dir(id);
-            check_sized_data(items, &dir, &format!("container {id}"), DataKinds::CONTAINER, id, &mut self.report.containers);
+            check_sized_data(
+                items,
+                &dir,
+                &format!("container {id}"),
+                DataKinds::CONTAINER,
+                id,
+                &mut self.report.containers,
+            );
         }
         if !container.image.is_empty() {
             if !self.examined_images.contains(&container.image) {
-                self.report.containers.add(id, ProblemKind::ContainerImageMissing, format!("image {}: image missing", container.image));
+                self.report.containers.add(
+                    id,
+                    ProblemKind::ContainerImageMissing,
+                    format!("image {}: image missing", container.image),
+                );
             }
-            let image_problems: Vec<Problem> =
-                [self.report.images.problems(&container.image), self.report.read_only_images.problems(&container.image)].concat();
+            let image_problems: Vec<Problem> = [
+                self.report.images.problems(&container.image),
+                self.report.read_only_images.problems(&container.image),
+            ]
+            .concat();
             self.report.containers.add_all(id, &image_problems);
         }
         if !container.layer.is_empty() {
             if self.known.knows(&container.layer) {
                 self.known.mark_used(&container.layer);
             } else {
-                self.report.containers.add(id, ProblemKind::ContainerLayerMissing, format!("layer {}: layer is missing", container.layer));
+                self.report.containers.add(
+                    id,
+                    ProblemKind::ContainerLayerMissing,
+                    format!("layer {}: layer is missing", container.layer),
+                );
             }
             self.container_layers.insert(container.layer.clone());
         }
@@ -664,12 +794,18 @@ impl Checker<'_, '_> {
     /// younger one may belong to an image being written right now).
     fn unused_layers(&mut self, layers: &[Layer]) {
         let now = Timestamp::now().unix_nanos();
-        let max_age = i64::try_from(self.options.unreferenced_layer_max_age.as_nanos()).unwrap_or(i64::MAX);
+        let max_age =
+            i64::try_from(self.options.unreferenced_layer_max_age.as_nanos()).unwrap_or(i64::MAX);
         for layer in layers {
             let used = self.known.ours.get(&layer.id).copied().unwrap_or(true);
-            let old_enough = layer.created.is_zero() || layer.created.unix_nanos().saturating_add(max_age) < now;
+            let old_enough =
+                layer.created.is_zero() || layer.created.unix_nanos().saturating_add(max_age) < now;
             if !used && old_enough {
-                self.report.layers.add(&layer.id, ProblemKind::LayerUnreferenced, format!("layer {}: layer not referenced by any images or containers", layer.id));
+                self.report.layers.add(
+                    &layer.id,
+                    ProblemKind::LayerUnreferenced,
+                    format!("layer {}: layer not referenced by any images or containers", layer.id),
+                );
             }
         }
     }
@@ -681,9 +817,16 @@ impl Checker<'_, '_> {
         let driver = self.store.driver.as_ref();
         let on_disk = self.store.record_ids_on_disk()?;
         self.each(CheckStep::UnaccountedLayerDirs, &list_layer_dirs(driver)?, |checker, id| {
-            let owned = checker.known.ours.contains_key(id) || checker.container_layers.contains(id) || on_disk.layers.contains(id) || is_probe_in_progress(driver, id);
+            let owned = checker.known.ours.contains_key(id)
+                || checker.container_layers.contains(id)
+                || on_disk.layers.contains(id)
+                || is_probe_in_progress(driver, id);
             if !owned {
-                checker.report.layers.add(id, ProblemKind::LayerUnaccounted, format!("layer {id}: layer in lower level storage driver not accounted for"));
+                checker.report.layers.add(
+                    id,
+                    ProblemKind::LayerUnaccounted,
+                    format!("layer {id}: layer in lower level storage driver not accounted for"),
+                );
             }
             Ok(())
         })
@@ -705,11 +848,22 @@ fn cancelled_error() -> Error {
 /// Why the driver cannot mount the layer because its directory is not there, worded as
 /// c/storage's driver fails: vfs stats the directory; overlay checks it with faccessat, then
 /// reads its `diff` as a possible link to an additional layer store.
-fn missing_layer_dir(driver: &dyn crate::driver::Driver, id: &str) -> Option<(ProblemKind, String)> {
+fn missing_layer_dir(
+    driver: &dyn crate::driver::Driver,
+    id: &str,
+) -> Option<(ProblemKind, String)> {
     let dir = layer_dir(driver, id);
-    let kind_of = |e: &io::Error| if e.kind() == io::ErrorKind::NotFound { ProblemKind::LayerDirectoryMissing } else { ProblemKind::Unreadable };
+    let kind_of = |e: &io::Error| {
+        if e.kind() == io::ErrorKind::NotFound {
+            ProblemKind::LayerDirectoryMissing
+        } else {
+            ProblemKind::Unreadable
+        }
+    };
     if driver.name() == "vfs" {
-        return fs::metadata(&dir).err().map(|e| (kind_of(&e), format!("stat {}: {}", dir.display(), go_error_text(&e))));
+        return fs::metadata(&dir)
+            .err()
+            .map(|e| (kind_of(&e), format!("stat {}: {}", dir.display(), go_error_text(&e))));
     }
     if let Err(e) = fs::metadata(&dir) {
         return Some((kind_of(&e), format!("faccessat {}: {}", dir.display(), go_error_text(&e))));
@@ -757,7 +911,11 @@ fn check_layer_data(layer: &Layer, dir: &Path, desc: &str, damaged: &mut Damaged
                 ProblemKind::LayerDataMissing,
                 format!("{desc}layer {}: data item {key:?}: layer data item is missing", layer.id),
             ),
-            Err(e) => damaged.add(&layer.id, ProblemKind::Unreadable, format!("{desc}layer {}: data item {key:?}: {}", layer.id, go_error_text(&e))),
+            Err(e) => damaged.add(
+                &layer.id,
+                ProblemKind::Unreadable,
+                format!("{desc}layer {}: data item {key:?}: {}", layer.id, go_error_text(&e)),
+            ),
         }
     }
 }
@@ -775,7 +933,10 @@ impl DataKinds {
     };
     const CONTAINER: DataKinds = DataKinds {
         missing: (ProblemKind::ContainerDataMissing, "container data item is missing"),
-        wrong_size: (ProblemKind::ContainerDataIncorrectSize, "container data item has incorrect size"),
+        wrong_size: (
+            ProblemKind::ContainerDataIncorrectSize,
+            "container data item has incorrect size",
+        ),
     };
 }
 
@@ -796,7 +957,9 @@ fn check_sized_data<'a>(
         let (kind, what) = match result {
             Ok(data) if data.len() as i64 == size => continue,
             Ok(_) => (kinds.wrong_size.0, kinds.wrong_size.1.to_string()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => (kinds.missing.0, kinds.missing.1.to_string()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                (kinds.missing.0, kinds.missing.1.to_string())
+            }
             Err(e) => (ProblemKind::Unreadable, go_error_text(&e)),
         };
         damaged.add(id, kind, format!("{owner}: data item {key:?}: {what}"));
@@ -809,7 +972,9 @@ fn check_sized_data<'a>(
 pub fn go_error_text(e: &io::Error) -> String {
     let text = e.to_string();
     let text = match e.raw_os_error() {
-        Some(code) => text.strip_suffix(&format!(" (os error {code})")).unwrap_or(&text).to_string(),
+        Some(code) => {
+            text.strip_suffix(&format!(" (os error {code})")).unwrap_or(&text).to_string()
+        }
         None => text,
     };
     let mut chars = text.chars();
@@ -825,7 +990,10 @@ mod tests {
 
     #[test]
     fn io_errors_read_as_go_prints_them() {
-        assert_eq!(go_error_text(&io::Error::from_raw_os_error(libc::ENOENT)), "no such file or directory");
+        assert_eq!(
+            go_error_text(&io::Error::from_raw_os_error(libc::ENOENT)),
+            "no such file or directory"
+        );
         assert_eq!(go_error_text(&io::Error::from_raw_os_error(libc::EACCES)), "permission denied");
     }
 

@@ -58,7 +58,13 @@ impl Store {
     /// it back: digest, size and headers. Writing runs on its own thread, so nothing is held in
     /// memory but a few chunks. `go_on` is asked every few megabytes whether to continue; when
     /// it says no, reading stops with an error (the caller knows why).
-    pub(super) fn regenerate_diff(&self, layer: &Layer, parent: Option<&Layer>, tar_split: &Path, go_on: &mut dyn FnMut() -> bool) -> Result<RegeneratedDiff> {
+    pub(super) fn regenerate_diff(
+        &self,
+        layer: &Layer,
+        parent: Option<&Layer>,
+        tar_split: &Path,
+        go_on: &mut dyn FnMut() -> bool,
+    ) -> Result<RegeneratedDiff> {
         let (sender, reader) = chunk_pipe();
         std::thread::scope(|scope| {
             let writer = scope.spawn(move || {
@@ -67,7 +73,12 @@ impl Store {
                 out.finish().map_err(|e| crate::Error::io("regenerating the diff", e))
             });
             let read = read_diff(Interruptible { inner: reader, go_on, unasked: 0 });
-            let written = writer.join().unwrap_or_else(|_| Err(crate::Error::io("regenerating the diff", io::Error::other("the writer panicked"))));
+            let written = writer.join().unwrap_or_else(|_| {
+                Err(crate::Error::io(
+                    "regenerating the diff",
+                    io::Error::other("the writer panicked"),
+                ))
+            });
             // The writer's error explains a reader's error (a missing file ends the stream).
             written?;
             read
@@ -76,11 +87,23 @@ impl Store {
 
     /// Mount `layer` read-only (or use its existing mount), and run `look` on the mount point.
     /// A mount made here is undone; one that was there is left alone.
-    pub(super) fn with_mounted_layer<R>(&self, layer: &Layer, mounted_at: Option<&str>, look: impl FnOnce(&Path) -> R) -> Result<R> {
+    pub(super) fn with_mounted_layer<R>(
+        &self,
+        layer: &Layer,
+        mounted_at: Option<&str>,
+        look: impl FnOnce(&Path) -> R,
+    ) -> Result<R> {
         if let Some(path) = mounted_at.filter(|p| self.driver.is_mounted(&layer.id, Path::new(p))) {
             return Ok(look(Path::new(path)));
         }
-        let options = MountOptions { mount_label: &layer.mount_label, options: &[], read_only: true, uid_map: &[], gid_map: &[], volatile: false };
+        let options = MountOptions {
+            mount_label: &layer.mount_label,
+            options: &[],
+            read_only: true,
+            uid_map: &[],
+            gid_map: &[],
+            volatile: false,
+        };
         let path: PathBuf = self.driver.mount(&layer.id, &options)?;
         let result = look(&path);
         self.driver.unmount(&layer.id)?;
@@ -123,7 +146,8 @@ fn read_diff(input: impl Read) -> Result<RegeneratedDiff> {
     }
     // Whatever follows the end blocks counts too (it is part of the recorded digest).
     let mut rest = tar.into_inner();
-    io::copy(&mut rest, &mut io::sink()).map_err(|e| crate::Error::io("reading the regenerated diff", e))?;
+    io::copy(&mut rest, &mut io::sink())
+        .map_err(|e| crate::Error::io("reading the regenerated diff", e))?;
     let digester = rest.into_inner().into_inner().1;
     Ok(RegeneratedDiff { digest: digester.digest(), size: digester.count() as i64, headers })
 }
@@ -138,7 +162,14 @@ fn file_info(h: &Header) -> FileInfo {
         Some(sparse) => sparse.real_size as i64,
         None => h.size as i64,
     };
-    FileInfo { typeflag, uid: h.uid as i64, gid: h.gid as i64, size, mode: h.mode, mtime: h.mtime.sec }
+    FileInfo {
+        typeflag,
+        uid: h.uid as i64,
+        gid: h.gid as i64,
+        size,
+        mode: h.mode,
+        mtime: h.mtime.sec,
+    }
 }
 
 /// A tree as c/storage's checkDirectory: subdirectories and other entries by name.
@@ -151,11 +182,22 @@ pub(super) struct CheckDirectory {
 
 impl CheckDirectory {
     fn new(info: FileInfo) -> Self {
-        CheckDirectory { dirs: BTreeMap::new(), files: BTreeMap::new(), info: FileInfo { typeflag: TYPE_DIR, ..info } }
+        CheckDirectory {
+            dirs: BTreeMap::new(),
+            files: BTreeMap::new(),
+            info: FileInfo { typeflag: TYPE_DIR, ..info },
+        }
     }
 
     fn defaults() -> Self {
-        CheckDirectory::new(FileInfo { typeflag: TYPE_DIR, uid: 0, gid: 0, size: 0, mode: 0o555, mtime: crate::timestamp::Timestamp::now().unix_nanos() / 1_000_000_000 })
+        CheckDirectory::new(FileInfo {
+            typeflag: TYPE_DIR,
+            uid: 0,
+            gid: 0,
+            size: 0,
+            mode: 0o555,
+            mtime: crate::timestamp::Timestamp::now().unix_nanos() / 1_000_000_000,
+        })
     }
 
     fn add(&mut self, components: &[&str], mut info: FileInfo) {
@@ -183,7 +225,11 @@ impl CheckDirectory {
                     self.files.insert(name.to_string(), info);
                 }
             },
-            [first, rest @ ..] => self.dirs.entry(first.to_string()).or_insert_with(|| CheckDirectory::new(info)).add(rest, info),
+            [first, rest @ ..] => self
+                .dirs
+                .entry(first.to_string())
+                .or_insert_with(|| CheckDirectory::new(info))
+                .add(rest, info),
         }
     }
 
@@ -297,10 +343,20 @@ fn info_of(meta: &fs::Metadata) -> FileInfo {
         _ => TYPE_REG,
     };
     let size = if typeflag == TYPE_REG { meta.size() as i64 } else { 0 };
-    FileInfo { typeflag, uid: meta.uid() as i64, gid: meta.gid() as i64, size, mode: meta.mode() & 0o7777, mtime: meta.mtime() }
+    FileInfo {
+        typeflag,
+        uid: meta.uid() as i64,
+        gid: meta.gid() as i64,
+        size,
+        mode: meta.mode() & 0o7777,
+        mtime: meta.mtime(),
+    }
 }
 
-fn header_order(a: &(Vec<u8>, Vec<u8>, FileInfo), b: &(Vec<u8>, Vec<u8>, FileInfo)) -> std::cmp::Ordering {
+fn header_order(
+    a: &(Vec<u8>, Vec<u8>, FileInfo),
+    b: &(Vec<u8>, Vec<u8>, FileInfo),
+) -> std::cmp::Ordering {
     use std::cmp::Ordering::*;
     let (a_link, b_link) = (a.2.typeflag == TYPE_LINK, b.2.typeflag == TYPE_LINK);
     if !a_link && b_link {
@@ -314,7 +370,10 @@ fn header_order(a: &(Vec<u8>, Vec<u8>, FileInfo), b: &(Vec<u8>, Vec<u8>, FileInf
     if a_dir != b_dir {
         return a.0.cmp(&b.0);
     }
-    if a_file == WHITEOUT_OPAQUE.as_bytes() || (a_file.starts_with(WHITEOUT_PREFIX.as_bytes()) && !b_file.starts_with(WHITEOUT_PREFIX.as_bytes())) {
+    if a_file == WHITEOUT_OPAQUE.as_bytes()
+        || (a_file.starts_with(WHITEOUT_PREFIX.as_bytes())
+            && !b_file.starts_with(WHITEOUT_PREFIX.as_bytes()))
+    {
         return Less;
     }
     // (c/storage's comparison is not a strict order here; a stable sort keeps the rest as is.)
@@ -356,7 +415,12 @@ pub(super) struct Ignore {
 
 /// The mounted tree compared with what the diffs of the layer and its parents (base first)
 /// describe: c/storage's list of departures, sorted as it sorts them.
-pub(super) fn compare_contents(diffs: &[&DiffHeaders], mount_point: &Path, maps: Option<(&[IdMap], &[IdMap])>, ignore: Ignore) -> io::Result<Vec<String>> {
+pub(super) fn compare_contents(
+    diffs: &[&DiffHeaders],
+    mount_point: &Path,
+    maps: Option<(&[IdMap], &[IdMap])>,
+    ignore: Ignore,
+) -> io::Result<Vec<String>> {
     let mut expected = CheckDirectory::defaults();
     for headers in diffs {
         expected.headers(headers);
@@ -375,7 +439,14 @@ pub(super) fn compare_contents(diffs: &[&DiffHeaders], mount_point: &Path, maps:
     Ok(diff)
 }
 
-fn compare_dirs(path: &str, a: Option<&CheckDirectory>, b: Option<&CheckDirectory>, maps: Option<(&[IdMap], &[IdMap])>, ignore: Ignore, diff: &mut Vec<String>) {
+fn compare_dirs(
+    path: &str,
+    a: Option<&CheckDirectory>,
+    b: Option<&CheckDirectory>,
+    maps: Option<(&[IdMap], &[IdMap])>,
+    ignore: Ignore,
+    diff: &mut Vec<String>,
+) {
     let defaults = CheckDirectory::defaults();
     let a = a.unwrap_or(&defaults);
     let b = b.unwrap_or(&defaults);
@@ -390,7 +461,14 @@ fn compare_dirs(path: &str, a: Option<&CheckDirectory>, b: Option<&CheckDirector
                 if !attributes.is_empty() {
                     diff.push(format!("{path}/{name}({attributes})"));
                 }
-                compare_dirs(&format!("{path}/{name}"), Some(a_dir), Some(b_dir), maps, ignore, diff);
+                compare_dirs(
+                    &format!("{path}/{name}"),
+                    Some(a_dir),
+                    Some(b_dir),
+                    maps,
+                    ignore,
+                    diff,
+                );
             }
         }
     }
@@ -427,7 +505,12 @@ fn compare_dirs(path: &str, a: Option<&CheckDirectory>, b: Option<&CheckDirector
 
 /// c/storage's compareFileInfo; `b` is the mounted file, its owner mapped back into the
 /// layer's ID space when the layer's files were re-owned for its maps.
-fn compare_info(a: &FileInfo, b: &FileInfo, maps: Option<(&[IdMap], &[IdMap])>, ignore: Ignore) -> String {
+fn compare_info(
+    a: &FileInfo,
+    b: &FileInfo,
+    maps: Option<(&[IdMap], &[IdMap])>,
+    ignore: Ignore,
+) -> String {
     let mut out = Vec::new();
     if a.typeflag != b.typeflag {
         out.push(format!("filetype:{}￫{}", a.typeflag, b.typeflag));
@@ -490,14 +573,24 @@ mod tests {
         let a = &tree.dirs["a"];
         assert_eq!(a.files.keys().collect::<Vec<_>>(), ["y"]);
         assert!(!tree.files.contains_key("b"));
-        assert_eq!(tree.files["c"], info(TYPE_REG, 2, 0o600), "a hard link takes its target's attributes");
+        assert_eq!(
+            tree.files["c"],
+            info(TYPE_REG, 2, 0o600),
+            "a hard link takes its target's attributes"
+        );
     }
 
     #[test]
     fn departures_are_worded_as_c_storage_words_them() {
         let a = info(TYPE_REG, 3, 0o644);
         let b = FileInfo { size: 4, mode: 0o600, uid: 5, ..a };
-        assert_eq!(compare_info(&a, &b, None, Ignore::default()), "uid:0￫5,size:3￫4,mode:0644￫0600");
-        assert_eq!(compare_info(&a, &b, None, Ignore { ownership: true }), "size:3￫4,mode:0644￫0600");
+        assert_eq!(
+            compare_info(&a, &b, None, Ignore::default()),
+            "uid:0￫5,size:3￫4,mode:0644￫0600"
+        );
+        assert_eq!(
+            compare_info(&a, &b, None, Ignore { ownership: true }),
+            "size:3￫4,mode:0644￫0600"
+        );
     }
 }

@@ -43,7 +43,10 @@ pub fn sync_mode(value: &str) -> Result<bool> {
     match value {
         "" | "none" => Ok(false),
         "filesystem" => Ok(true),
-        other => Err(Error::new(ErrorKind::Config, format!("sync = {other:?}: expected \"none\" or \"filesystem\""))),
+        other => Err(Error::new(
+            ErrorKind::Config,
+            format!("sync = {other:?}: expected \"none\" or \"filesystem\""),
+        )),
     }
 }
 
@@ -124,8 +127,8 @@ fn settings<'a>(table: &str, document: &'a toml::Table, out: &mut Vec<Setting<'a
 /// the driver options: additional image stores, then `[storage.options]` defaults, then the
 /// driver's own table.
 pub fn parse(text: &str) -> Result<ConfiguredOptions> {
-    let document: toml::Table =
-        toml::from_str(text).map_err(|e| Error::new(ErrorKind::Config, format!("invalid storage.conf: {e}")))?;
+    let document: toml::Table = toml::from_str(text)
+        .map_err(|e| Error::new(ErrorKind::Config, format!("invalid storage.conf: {e}")))?;
     let mut all = Vec::new();
     settings("", &document, &mut all);
 
@@ -136,7 +139,8 @@ pub fn parse(text: &str) -> Result<ConfiguredOptions> {
     };
     opts.driver = normalize_driver(&driver_as_written);
     // The overlay table counts when no driver is named: overlay is the one tried first.
-    let options_driver = if opts.driver.is_empty() { "overlay".to_string() } else { opts.driver.clone() };
+    let options_driver =
+        if opts.driver.is_empty() { "overlay".to_string() } else { opts.driver.clone() };
     let driver_table = format!("storage.options.{options_driver}");
 
     let mut image_stores = Vec::new();
@@ -145,7 +149,10 @@ pub fn parse(text: &str) -> Result<ConfiguredOptions> {
     for setting in &all {
         let path = setting.path();
         let Some(rule) = known_settings::storage_conf_rule(&setting.table, setting.key) else {
-            opts.notes.push((Level::Warn, format!("{path}: unknown key, ignored (not a c/storage 1.57 setting)")));
+            opts.notes.push((
+                Level::Warn,
+                format!("{path}: unknown key, ignored (not a c/storage 1.57 setting)"),
+            ));
             continue;
         };
         let value = text_of(setting.value);
@@ -171,20 +178,30 @@ pub fn parse(text: &str) -> Result<ConfiguredOptions> {
             }
             // Another driver's table: c/storage does not read it either.
             Verdict::Apply if setting.table != driver_table => {}
-            Verdict::Apply => driver_table_options.push(format!("{options_driver}.{}={value}", setting.key)),
+            Verdict::Apply => {
+                driver_table_options.push(format!("{options_driver}.{}={value}", setting.key))
+            }
         }
     }
-    opts.driver_options = image_stores.into_iter().chain(defaults_for_driver).chain(driver_table_options).collect();
+    opts.driver_options =
+        image_stores.into_iter().chain(defaults_for_driver).chain(driver_table_options).collect();
     Ok(opts)
 }
 
 /// Take a setting libcstorage honours.
-fn apply_honoured(opts: &mut ConfiguredOptions, setting: &Setting, driver_as_written: &str, image_stores: &mut Vec<String>) -> Result<()> {
+fn apply_honoured(
+    opts: &mut ConfiguredOptions,
+    setting: &Setting,
+    driver_as_written: &str,
+    image_stores: &mut Vec<String>,
+) -> Result<()> {
     match (setting.table.as_str(), setting.key) {
         ("storage", "driver") => {}
         ("storage", "graphroot") => set_path(&mut opts.graph_root, &string(setting)?),
         ("storage", "runroot") => set_path(&mut opts.run_root, &string(setting)?),
-        ("storage", "imagestore") => opts.image_store = Some(string(setting)?).filter(|s| !s.is_empty()).map(PathBuf::from),
+        ("storage", "imagestore") => {
+            opts.image_store = Some(string(setting)?).filter(|s| !s.is_empty()).map(PathBuf::from)
+        }
         ("storage", "transient_store") => opts.transient = boolean(setting)?,
         ("storage.options", "disable-volatile") => opts.disable_volatile = boolean(setting)?,
         // c/storage turns each store into a driver option, first, prefixed with the driver name
@@ -196,7 +213,10 @@ fn apply_honoured(opts: &mut ConfiguredOptions, setting: &Setting, driver_as_wri
                 image_stores.push(format!("{driver_as_written}.imagestore={store}"));
             }
         }
-        _ => unreachable!("{} is marked honoured in known_settings.rs but not applied here", setting.path()),
+        _ => unreachable!(
+            "{} is marked honoured in known_settings.rs but not applied here",
+            setting.path()
+        ),
     }
     Ok(())
 }
@@ -208,7 +228,10 @@ fn set_path(path: &mut PathBuf, value: &str) {
 }
 
 fn wrong_type(setting: &Setting, expected: &str) -> Error {
-    Error::new(ErrorKind::Config, format!("storage.conf: {} must be {expected}, not {}", setting.path(), setting.value))
+    Error::new(
+        ErrorKind::Config,
+        format!("storage.conf: {} must be {expected}, not {}", setting.path(), setting.value),
+    )
 }
 
 fn string(setting: &Setting) -> Result<String> {
@@ -217,7 +240,12 @@ fn string(setting: &Setting) -> Result<String> {
 
 fn strings(setting: &Setting) -> Result<Vec<String>> {
     let items = setting.value.as_array().ok_or_else(|| wrong_type(setting, "a list of strings"))?;
-    items.iter().map(|item| item.as_str().map(String::from).ok_or_else(|| wrong_type(setting, "a list of strings"))).collect()
+    items
+        .iter()
+        .map(|item| {
+            item.as_str().map(String::from).ok_or_else(|| wrong_type(setting, "a list of strings"))
+        })
+        .collect()
 }
 
 /// A TOML boolean, or a string c/storage's "string bools" accept.
@@ -247,7 +275,8 @@ fn apply_environment(opts: &mut ConfiguredOptions) -> Result<()> {
     }
     if let Ok(list) = std::env::var("STORAGE_OPTS") {
         if !list.is_empty() {
-            opts.driver_options = list.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+            opts.driver_options =
+                list.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
         }
     }
     Ok(())
@@ -297,13 +326,20 @@ additionalimagestores = ["/a", "/b"]
 mountopt = "nodev"
 "#;
         let o = parse(text).unwrap();
-        assert_eq!(o.driver_options, vec!["overlay.imagestore=/a", "overlay.imagestore=/b", "overlay.mountopt=nodev"]);
+        assert_eq!(
+            o.driver_options,
+            vec!["overlay.imagestore=/a", "overlay.imagestore=/b", "overlay.mountopt=nodev"]
+        );
         let o = parse("[storage.options]\nadditionalimagestores = [\"/a\"]\n").unwrap();
         assert_eq!(o.driver_options, vec![".imagestore=/a"]);
     }
 
     fn warnings(o: &ConfiguredOptions) -> Vec<&str> {
-        o.notes.iter().filter(|(level, _)| *level == Level::Warn).map(|(_, note)| note.as_str()).collect()
+        o.notes
+            .iter()
+            .filter(|(level, _)| *level == Level::Warn)
+            .map(|(_, note)| note.as_str())
+            .collect()
     }
 
     #[test]
@@ -313,7 +349,8 @@ mountopt = "nodev"
                     [storage.options.overlay]\nmountopt = \"nodev\"\n[storage.options.thinpool]\n";
         let o = parse(text).unwrap();
         assert_eq!(warnings(&o), Vec::<&str>::new());
-        assert!(o.notes.iter().any(|(level, note)| *level == Level::Debug && note.contains("pull_options.enable_partial_images")));
+        assert!(o.notes.iter().any(|(level, note)| *level == Level::Debug
+            && note.contains("pull_options.enable_partial_images")));
     }
 
     #[test]
@@ -326,7 +363,11 @@ mountopt = "nodev"
         assert!(w.iter().any(|n| n.starts_with("storage.bogus: unknown key")), "{w:?}");
         assert_eq!(w.len(), 1, "{w:?}");
         let o = parse("[storage]\ndriver = \"overlay\"\n[storage.options.overlay]\nuse_composefs = \"false\"\n").unwrap();
-        assert_eq!(o.driver_options, vec!["overlay.use_composefs=false"], "the driver decides (it takes \"false\" silently)");
+        assert_eq!(
+            o.driver_options,
+            vec!["overlay.use_composefs=false"],
+            "the driver decides (it takes \"false\" silently)"
+        );
     }
 
     #[test]
@@ -336,7 +377,12 @@ mountopt = "nodev"
         let o = parse(&format!("[storage]\ndriver = \"overlay\"\n{text}")).unwrap();
         assert_eq!(
             o.driver_options,
-            vec!["overlay.additionallayerstore=/als", "overlay.ignore_chown_errors=true", "overlay.size=10G", "overlay.mountopt=noexec"]
+            vec![
+                "overlay.additionallayerstore=/als",
+                "overlay.ignore_chown_errors=true",
+                "overlay.size=10G",
+                "overlay.mountopt=noexec"
+            ]
         );
         assert_eq!(warnings(&o), Vec::<&str>::new());
         // vfs takes ignore_chown_errors (and mountopt, without effect); the others are not its
@@ -344,8 +390,16 @@ mountopt = "nodev"
         let o = parse(&format!("[storage]\ndriver = \"vfs\"\n{text}")).unwrap();
         assert_eq!(o.driver_options, vec!["vfs.ignore_chown_errors=true", "vfs.mountopt=nodev"]);
         let w = warnings(&o);
-        assert!(w.iter().any(|n| n.starts_with("storage.options.size=10G: ignored, the vfs driver has no such option")), "{w:?}");
-        assert!(w.iter().any(|n| n.starts_with("storage.options.additionallayerstores=/als: ignored")), "{w:?}");
+        assert!(
+            w.iter().any(|n| n.starts_with(
+                "storage.options.size=10G: ignored, the vfs driver has no such option"
+            )),
+            "{w:?}"
+        );
+        assert!(
+            w.iter().any(|n| n.starts_with("storage.options.additionallayerstores=/als: ignored")),
+            "{w:?}"
+        );
     }
 
     #[test]
@@ -356,7 +410,11 @@ mountopt = "nodev"
         let o = parse("[storage]\ntransient_store = \"false\"\nimagestore = \"\"\n").unwrap();
         assert!(!o.transient);
         assert_eq!(o.image_store, None, "empty means unset, as in c/storage");
-        for bad in ["[storage]\ntransient_store = \"yes\"\n", "[storage]\nimagestore = 1\n", "[storage]\ndriver = [\"vfs\"]\n"] {
+        for bad in [
+            "[storage]\ntransient_store = \"yes\"\n",
+            "[storage]\nimagestore = 1\n",
+            "[storage]\ndriver = [\"vfs\"]\n",
+        ] {
             assert_eq!(parse(bad).unwrap_err().kind(), ErrorKind::Config, "{bad}");
         }
     }

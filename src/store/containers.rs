@@ -14,7 +14,9 @@ use crate::digest::sha256_of;
 use crate::error::{Error, Result};
 use crate::idmap::IdMap;
 use crate::lock::LockKind;
-use crate::record::container::{MOUNT_LABEL_FLAG, MOUNT_OPTS_FLAG, PROCESS_LABEL_FLAG, VOLATILE_FLAG};
+use crate::record::container::{
+    MOUNT_LABEL_FLAG, MOUNT_OPTS_FLAG, PROCESS_LABEL_FLAG, VOLATILE_FLAG,
+};
 use crate::record::{dedup_names, Container, Flags, Image};
 use crate::timestamp::Timestamp;
 
@@ -41,10 +43,16 @@ impl Store {
     /// Create a container from `image` (or none) with its own read-write layer on the image's
     /// top layer (or its mapped copy, see `top_layer_for_mapping`). Without explicit ID maps
     /// the container takes that layer's maps.
-    pub fn create_container(&self, image: Option<&str>, options: &ContainerOptions) -> Result<Container> {
+    pub fn create_container(
+        &self,
+        image: Option<&str>,
+        options: &ContainerOptions,
+    ) -> Result<Container> {
         self.check_writable()?;
         if options.mount_label.is_empty() != options.process_label.is_empty() {
-            return Err(Error::invalid("ProcessLabel and MountLabel must either not be specified or both specified"));
+            return Err(Error::invalid(
+                "ProcessLabel and MountLabel must either not be specified or both specified",
+            ));
         }
         crate::idmap::validate(&options.uid_map, "uid")?;
         crate::idmap::validate(&options.gid_map, "gid")?;
@@ -61,16 +69,24 @@ impl Store {
         // (no maps asked: unmapped), where the driver cannot shift at mount time; without maps
         // of its own it takes that layer's, as c/storage's CreateContainer does.
         let top_layer = match (image.as_ref(), top_layer) {
-            (Some(image), Some(top)) => Some(self.top_layer_for_mapping(image, top, &options.uid_map, &options.gid_map)?),
+            (Some(image), Some(top)) => {
+                Some(self.top_layer_for_mapping(image, top, &options.uid_map, &options.gid_map)?)
+            }
             (_, top) => top,
         };
         let uid_map = if options.uid_map.is_empty() {
-            top_layer.as_ref().map(|l| l.uid_map.clone()).unwrap_or_else(|| self.options.uid_map.clone())
+            top_layer
+                .as_ref()
+                .map(|l| l.uid_map.clone())
+                .unwrap_or_else(|| self.options.uid_map.clone())
         } else {
             options.uid_map.clone()
         };
         let gid_map = if options.gid_map.is_empty() {
-            top_layer.as_ref().map(|l| l.gid_map.clone()).unwrap_or_else(|| self.options.gid_map.clone())
+            top_layer
+                .as_ref()
+                .map(|l| l.gid_map.clone())
+                .unwrap_or_else(|| self.options.gid_map.clone())
         } else {
             options.gid_map.clone()
         };
@@ -87,8 +103,11 @@ impl Store {
         // Where the driver shifts owners at mount time, the layer keeps the image's files as
         // they are (no maps of its own) and mounts apply the container's maps, as c/storage
         // does; elsewhere the layer is created with the container's maps (a re-owned copy).
-        let (layer_uid_map, layer_gid_map) =
-            if self.can_use_shifting(&uid_map, &gid_map) { (Vec::new(), Vec::new()) } else { (uid_map.clone(), gid_map.clone()) };
+        let (layer_uid_map, layer_gid_map) = if self.can_use_shifting(&uid_map, &gid_map) {
+            (Vec::new(), Vec::new())
+        } else {
+            (uid_map.clone(), gid_map.clone())
+        };
         let volatile = options.volatile || self.options.transient;
         let location = self.volatile_location(volatile);
         let layer_options = LayerOptions {
@@ -170,14 +189,24 @@ impl Store {
         if let Some(c) = containers.get(key) {
             return Ok(c.clone());
         }
-        containers.records().iter().find(|c| c.layer == key).cloned().ok_or_else(|| unknown_error::<Container>(key))
+        containers
+            .records()
+            .iter()
+            .find(|c| c.layer == key)
+            .cloned()
+            .ok_or_else(|| unknown_error::<Container>(key))
     }
 
     pub fn container_by_layer(&self, layer: &str) -> Result<Container> {
         let layer_id = self.layer(layer)?.id;
         let mut containers = self.lock_containers();
         let _guard = containers.lock_shared()?;
-        containers.records().iter().find(|c| c.layer == layer_id).cloned().ok_or_else(|| unknown_error::<Container>(layer))
+        containers
+            .records()
+            .iter()
+            .find(|c| c.layer == layer_id)
+            .cloned()
+            .ok_or_else(|| unknown_error::<Container>(layer))
     }
 
     pub fn set_container_big_data(&self, key_or_name: &str, key: &str, data: &[u8]) -> Result<()> {
@@ -185,10 +214,20 @@ impl Store {
         bigdata::file_name(key)?;
         let mut containers = self.lock_containers();
         let guard = containers.lock_exclusive()?;
-        let id = containers.get(key_or_name).ok_or_else(|| unknown_error::<Container>(key_or_name))?.id.clone();
+        let id = containers
+            .get(key_or_name)
+            .ok_or_else(|| unknown_error::<Container>(key_or_name))?
+            .id
+            .clone();
         bigdata::write(&self.container_graph_dir(&id), key, data, self.options.durable)?;
         let c = containers.get_mut(&id).expect("looked up above");
-        record_big_data(&mut c.big_data_names, &mut c.big_data_sizes, &mut c.big_data_digests, key, data);
+        record_big_data(
+            &mut c.big_data_names,
+            &mut c.big_data_sizes,
+            &mut c.big_data_digests,
+            key,
+            data,
+        );
         containers.save(&guard)
     }
 
@@ -244,7 +283,10 @@ impl Store {
         let c = self.container(key)?;
         let mut total = self.diff_size(None, &c.layer)?;
         total += c.big_data_sizes.values().sum::<i64>();
-        for dir in [self.container_graph_dir(&c.id).join("userdata"), self.container_run_dir(&c.id).join("userdata")] {
+        for dir in [
+            self.container_graph_dir(&c.id).join("userdata"),
+            self.container_run_dir(&c.id).join("userdata"),
+        ] {
             total += crate::archive::disk_usage(&dir)? as i64;
         }
         Ok(total)

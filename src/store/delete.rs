@@ -18,8 +18,14 @@ impl Store {
             self.check_writable()?;
         }
         let kind = if commit { LockKind::Exclusive } else { LockKind::Shared };
-        let AllRecords { mut layers, layers_guard, mut images, images_guard, containers, containers_guard: _containers_guard } =
-            self.lock_all(kind)?;
+        let AllRecords {
+            mut layers,
+            layers_guard,
+            mut images,
+            images_guard,
+            containers,
+            containers_guard: _containers_guard,
+        } = self.lock_all(kind)?;
 
         let image = images.get(key).ok_or_else(|| self.not_writable::<Image>(key))?.clone();
         if let Some(c) = containers.records().iter().find(|c| c.image == image.id) {
@@ -29,28 +35,39 @@ impl Store {
             ));
         }
 
-        let container_layers: HashSet<&str> = containers.records().iter().map(|c| c.layer.as_str()).collect();
+        let container_layers: HashSet<&str> =
+            containers.records().iter().map(|c| c.layer.as_str()).collect();
         let other_images_layers: HashSet<&str> = images
             .records()
             .iter()
             .filter(|i| i.id != image.id)
-            .flat_map(|i| std::iter::once(i.top_layer.as_str()).chain(i.mapped_top_layers.iter().map(String::as_str)))
+            .flat_map(|i| {
+                std::iter::once(i.top_layer.as_str())
+                    .chain(i.mapped_top_layers.iter().map(String::as_str))
+            })
             .collect();
 
         // Layers an image import in progress relies on stay (see oci/retain.rs).
-        let retained = crate::oci::retain::retained_layers(&crate::oci::retain::retained_dir_in(&self.run_root, self.driver.name()));
+        let retained = crate::oci::retain::retained_layers(&crate::oci::retain::retained_dir_in(
+            &self.run_root,
+            self.driver.name(),
+        ));
         let mut doomed: Vec<String> = image.mapped_top_layers.clone();
         let mut next = image.top_layer().map(String::from);
         let mut first = true;
         while let Some(id) = next.take() {
             let Some(layer) = layers.records.by_exact_id(&id) else { break };
-            if container_layers.contains(id.as_str()) || other_images_layers.contains(id.as_str()) || retained.contains(&id) {
+            if container_layers.contains(id.as_str())
+                || other_images_layers.contains(id.as_str())
+                || retained.contains(&id)
+            {
                 break;
             }
             // A layer with a child that is not going away stays. For the top layer, children of
             // its mapped copies count as well.
             let has_surviving_child = layers.records.records().iter().any(|child| {
-                let is_child = child.parent == id || (first && image.mapped_top_layers.contains(&child.parent));
+                let is_child = child.parent == id
+                    || (first && image.mapped_top_layers.contains(&child.parent));
                 is_child && !doomed.contains(&child.id)
             });
             if has_surviving_child {
@@ -78,8 +95,14 @@ impl Store {
     /// Delete a container, its read-write layer and both of its directories.
     pub fn delete_container(&self, key: &str) -> Result<()> {
         self.check_writable()?;
-        let AllRecords { mut layers, layers_guard, images: _images, images_guard: _images_guard, mut containers, containers_guard: guard } =
-            self.lock_all(LockKind::Exclusive)?;
+        let AllRecords {
+            mut layers,
+            layers_guard,
+            images: _images,
+            images_guard: _images_guard,
+            mut containers,
+            containers_guard: guard,
+        } = self.lock_all(LockKind::Exclusive)?;
 
         let container: Container = match containers.get(key) {
             Some(c) => c.clone(),
@@ -128,10 +151,17 @@ impl Store {
     /// Delete every container, image and layer (children before parents).
     pub fn wipe(&self) -> Result<()> {
         self.check_writable()?;
-        let AllRecords { mut layers, layers_guard, mut images, images_guard, mut containers, containers_guard } =
-            self.lock_all(LockKind::Exclusive)?;
+        let AllRecords {
+            mut layers,
+            layers_guard,
+            mut images,
+            images_guard,
+            mut containers,
+            containers_guard,
+        } = self.lock_all(LockKind::Exclusive)?;
 
-        let container_ids: Vec<String> = containers.records().iter().map(|c| c.id.clone()).collect();
+        let container_ids: Vec<String> =
+            containers.records().iter().map(|c| c.id.clone()).collect();
         containers.clear();
         containers.save(&containers_guard)?;
         for id in container_ids {
@@ -145,7 +175,8 @@ impl Store {
             remove_tree(&self.images_dir().join(&id))?;
         }
         // Newest first, so children go before their parents.
-        let layer_ids: Vec<String> = layers.records.records().iter().rev().map(|l| l.id.clone()).collect();
+        let layer_ids: Vec<String> =
+            layers.records.records().iter().rev().map(|l| l.id.clone()).collect();
         for id in layer_ids {
             layers.delete(&layers_guard, &id)?;
         }

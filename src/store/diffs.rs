@@ -10,8 +10,8 @@ use super::layers::LayerOptions;
 use super::record_file::unknown_error;
 use super::Store;
 use crate::archive::{self, ApplyOptions, Change, Compression, OwnerMaps, WhiteoutMode};
-use crate::driver::WhiteoutStyle;
 use crate::compat::CompatLevel;
+use crate::driver::WhiteoutStyle;
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::lock::LockKind;
 use crate::record::Layer;
@@ -34,9 +34,22 @@ impl Store {
     /// Go's PutLayer: create a layer and fill it from a tar stream (plain, gzip or zstd), in one
     /// pass that records both digests and sizes, the compression, the owners and the tar-split.
     /// Any failure (bad archive, digest mismatch, cancel) removes the half-made layer.
-    pub fn put_layer(&self, options: &LayerOptions, input: &mut dyn Read, progress: Progress) -> Result<Layer> {
+    pub fn put_layer(
+        &self,
+        options: &LayerOptions,
+        input: &mut dyn Read,
+        progress: Progress,
+    ) -> Result<Layer> {
         self.create_layer_with(options, options.writeable, |layers, id| {
-            apply_to_layer(layers, id, options.compressed_digest.clone(), options.uncompressed_digest.clone(), input, progress, self.options.durable)
+            apply_to_layer(
+                layers,
+                id,
+                options.compressed_digest.clone(),
+                options.uncompressed_digest.clone(),
+                input,
+                progress,
+                self.options.durable,
+            )
         })
     }
 
@@ -57,25 +70,54 @@ impl Store {
     /// tar. With a tar-split and the parent as base, the output is the imported tar byte for
     /// byte; otherwise the driver computes the diff. Nothing is buffered in memory. `to` may
     /// be a layer of an additional image store (read under that store's lock).
-    pub fn diff(&self, from: Option<&str>, to: &str, compression: DiffCompression, out: &mut dyn Write) -> Result<()> {
+    pub fn diff(
+        &self,
+        from: Option<&str>,
+        to: &str,
+        compression: DiffCompression,
+        out: &mut dyn Write,
+    ) -> Result<()> {
         // Both records are looked up before the lock is taken: the maps of the layer compared
         // with (the parent by default) matter when the trees are compared.
         let (from_layer, _, _) = self.diff_pair(from, to)?;
         let mut layers = self.lock_layers();
         let _guard = layers.lock(LockKind::Shared)?;
         if let Some(layer) = layers.records.get(to) {
-            return self.write_diff(layer, &layers.tar_split_path(&layer.id), from_layer.as_ref(), compression, out);
+            return self.write_diff(
+                layer,
+                &layers.tar_split_path(&layer.id),
+                from_layer.as_ref(),
+                compression,
+                out,
+            );
         }
-        let found = self.additional.with_layer(to, |layer, store| self.write_diff(layer, &store.tar_split_path(&layer.id), from_layer.as_ref(), compression, out))?;
+        let found = self.additional.with_layer(to, |layer, store| {
+            self.write_diff(
+                layer,
+                &store.tar_split_path(&layer.id),
+                from_layer.as_ref(),
+                compression,
+                out,
+            )
+        })?;
         found.unwrap_or_else(|| Err(unknown_error::<Layer>(to)))
     }
 
     /// `diff` of `layer`, whose tar-split (if it has one) is at `tar_split`.
     /// `from_layer` is the layer compared with (the empty tree when `None`).
-    pub(super) fn write_diff(&self, layer: &Layer, tar_split: &Path, from_layer: Option<&Layer>, compression: DiffCompression, out: &mut dyn Write) -> Result<()> {
+    pub(super) fn write_diff(
+        &self,
+        layer: &Layer,
+        tar_split: &Path,
+        from_layer: Option<&Layer>,
+        compression: DiffCompression,
+        out: &mut dyn Write,
+    ) -> Result<()> {
         let from_id = from_layer.map(|l| l.id.clone());
         let kind = match compression {
-            DiffCompression::AsStored => Compression::from_i32(layer.compression).unwrap_or(Compression::None),
+            DiffCompression::AsStored => {
+                Compression::from_i32(layer.compression).unwrap_or(Compression::None)
+            }
             DiffCompression::Uncompressed => Compression::None,
             DiffCompression::Gzip => Compression::Gzip,
             DiffCompression::Zstd => Compression::Zstd,
@@ -91,12 +133,20 @@ impl Store {
             // The layer's own files first, then (overlay) those it shows from its parents.
             let mut roots = vec![self.driver.diff_dir_to_read(&layer.id)];
             roots.extend(self.driver.lower_diff_dirs(&layer.id)?);
-            let mut file = File::open(tar_split).ctx(format_args!("opening {}", tar_split.display()))?;
+            let mut file =
+                File::open(tar_split).ctx(format_args!("opening {}", tar_split.display()))?;
             archive::export_from_tar_split(&mut file, &roots, &mut writer)?;
         } else {
             let from_is_parent = from_id.as_deref() == layer.parent();
             let maps = owner_maps(layer, from_layer);
-            self.driver.write_diff(&layer.id, from_id.as_deref(), from_is_parent, maps, self.export_style(), &mut writer)?;
+            self.driver.write_diff(
+                &layer.id,
+                from_id.as_deref(),
+                from_is_parent,
+                maps,
+                self.export_style(),
+                &mut writer,
+            )?;
         }
         writer.finish().ctx("finishing the layer stream")?;
         Ok(())
@@ -106,7 +156,13 @@ impl Store {
     pub fn changes(&self, from: Option<&str>, to: &str) -> Result<Vec<Change>> {
         let (from_layer, layer, from_is_parent) = self.diff_pair(from, to)?;
         let maps = owner_maps(&layer, from_layer.as_ref());
-        self.driver.changes(&layer.id, from_layer.as_ref().map(|l| l.id.as_str()), from_is_parent, maps, self.export_style())
+        self.driver.changes(
+            &layer.id,
+            from_layer.as_ref().map(|l| l.id.as_str()),
+            from_is_parent,
+            maps,
+            self.export_style(),
+        )
     }
 
     /// Size of `to`'s diff relative to `from` (its parent when `None`), measured by the driver
@@ -115,7 +171,13 @@ impl Store {
     pub fn diff_size(&self, from: Option<&str>, to: &str) -> Result<i64> {
         let (from_layer, layer, from_is_parent) = self.diff_pair(from, to)?;
         let maps = owner_maps(&layer, from_layer.as_ref());
-        Ok(self.driver.diff_size(&layer.id, from_layer.as_ref().map(|l| l.id.as_str()), from_is_parent, maps, self.export_style())? as i64)
+        Ok(self.driver.diff_size(
+            &layer.id,
+            from_layer.as_ref().map(|l| l.id.as_str()),
+            from_is_parent,
+            maps,
+            self.export_style(),
+        )? as i64)
     }
 
     /// Whose c/storage generation's bytes and change rules exports without tar-split follow:
@@ -182,7 +244,8 @@ fn apply_to_layer(
         let file = File::create(&tmp_path).ctx(format_args!("creating {}", tmp_path.display()))?;
         let mut tar_split = BufWriter::new(file);
         let stats = archive::apply_layer(input, &target, options, Some(&mut tar_split))?;
-        let file = tar_split.into_inner().map_err(|e| Error::io("writing tar-split", e.into_error()))?;
+        let file =
+            tar_split.into_inner().map_err(|e| Error::io("writing tar-split", e.into_error()))?;
         file.sync_data().ctx("syncing tar-split")?;
         if durable {
             // The layer's files, their directories and the tar-split all reach the disk before
@@ -191,7 +254,8 @@ fn apply_to_layer(
             // (The tar-split itself was synced just above.)
             crate::atomic_file::sync_file_system(&target)?;
         }
-        fs::rename(&tmp_path, &tar_split_path).ctx(format_args!("renaming {}", tmp_path.display()))?;
+        fs::rename(&tmp_path, &tar_split_path)
+            .ctx(format_args!("renaming {}", tmp_path.display()))?;
         if durable {
             crate::atomic_file::sync_dir(&tar_split_path.with_file_name(""))?;
         }

@@ -52,7 +52,11 @@ pub(super) fn layer_dir(driver: &dyn Driver, id: &str) -> PathBuf {
         // The graph root's or the split image store's, wherever the layer is.
         "vfs" => driver.diff_dir(id),
         // `<home>/<id>/diff`, in whichever home (G or IS) has the layer.
-        _ => driver.diff_dir(id).parent().map(Path::to_path_buf).unwrap_or_else(|| driver.home().join(id)),
+        _ => driver
+            .diff_dir(id)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| driver.home().join(id)),
     }
 }
 
@@ -66,7 +70,9 @@ pub(super) fn list_layer_dirs(driver: &dyn Driver) -> Result<Vec<String>> {
             "vfs" => (home.join("dir"), &[]),
             _ => (home.to_path_buf(), OVERLAY_NON_LAYERS),
         };
-        names.extend(subdirectories(&dir)?.into_iter().filter(|name| !skip.contains(&name.as_str())));
+        names.extend(
+            subdirectories(&dir)?.into_iter().filter(|name| !skip.contains(&name.as_str())),
+        );
     }
     // One list, sorted, each layer once, whichever home (or both) holds it.
     names.sort();
@@ -83,10 +89,15 @@ pub(super) fn subdirectories(dir: &Path) -> Result<Vec<String>> {
 /// The regular files in `dir` whose names `wanted` accepts, sorted; none when `dir` does not
 /// exist.
 pub(super) fn files_where(dir: &Path, wanted: impl Fn(&str) -> bool) -> Result<Vec<PathBuf>> {
-    entries_where(dir, |name, file_type| (file_type.is_file() && wanted(name)).then(|| dir.join(name)))
+    entries_where(dir, |name, file_type| {
+        (file_type.is_file() && wanted(name)).then(|| dir.join(name))
+    })
 }
 
-fn entries_where<T: Ord>(dir: &Path, pick: impl Fn(&str, fs::FileType) -> Option<T>) -> Result<Vec<T>> {
+fn entries_where<T: Ord>(
+    dir: &Path,
+    pick: impl Fn(&str, fs::FileType) -> Option<T>,
+) -> Result<Vec<T>> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -144,19 +155,27 @@ impl Store {
             None => crate::ids::random_id(),
         };
         if driver.exists(&id) {
-            return Err(Error::new(ErrorKind::DuplicateId, format!("the storage driver already has a layer {id}")));
+            return Err(Error::new(
+                ErrorKind::DuplicateId,
+                format!("the storage driver already has a layer {id}"),
+            ));
         }
         // A recorded parent is named as layers are (and its files carry its ID maps); anything
         // else must be a directory of the driver.
         let (parent, parent_uid_map, parent_gid_map) = match options.parent.as_deref() {
             None => (None, options.uid_map.clone(), options.gid_map.clone()),
             Some(key) => match layers.records.get(key) {
-                Some(layer) => (Some(layer.id.clone()), layer.uid_map.clone(), layer.gid_map.clone()),
+                Some(layer) => {
+                    (Some(layer.id.clone()), layer.uid_map.clone(), layer.gid_map.clone())
+                }
                 None if crate::ids::validate_id(key).is_ok() && driver.exists(key) => {
                     (Some(key.to_string()), options.uid_map.clone(), options.gid_map.clone())
                 }
                 None => {
-                    return Err(Error::new(ErrorKind::LayerUnknown, format!("the storage driver has no layer {key:?} to use as parent")))
+                    return Err(Error::new(
+                        ErrorKind::LayerUnknown,
+                        format!("the storage driver has no layer {key:?} to use as parent"),
+                    ))
                 }
             },
         };

@@ -22,7 +22,9 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::driver_layers::{files_where, is_probe_in_progress, layer_dir, list_layer_dirs, subdirectories};
+use super::driver_layers::{
+    files_where, is_probe_in_progress, layer_dir, list_layer_dirs, subdirectories,
+};
 use super::{AllRecords, Store};
 use crate::driver::overlay::mount_points;
 use crate::driver::vfs::remove_tree;
@@ -59,7 +61,12 @@ impl GarbageCollection {
     }
 
     /// Remove the record directories (named by record IDs) that `owned` does not claim.
-    fn remove_unowned_dirs(&mut self, dirs: Vec<PathBuf>, mounts: &[PathBuf], owned: impl Fn(&str) -> Result<bool>) -> Result<()> {
+    fn remove_unowned_dirs(
+        &mut self,
+        dirs: Vec<PathBuf>,
+        mounts: &[PathBuf],
+        owned: impl Fn(&str) -> Result<bool>,
+    ) -> Result<()> {
         for dir in dirs {
             if owned(file_name(&dir))? {
                 continue;
@@ -84,35 +91,49 @@ impl Store {
         self.check_writable()?;
         // All three record files locked for writing, so no record appears or goes while we
         // decide (c/storage locks them one after the other).
-        let AllRecords { mut layers, layers_guard, images, images_guard: _images_guard, containers, containers_guard: _containers_guard } =
-            self.lock_all(LockKind::Exclusive)?;
+        let AllRecords {
+            mut layers,
+            layers_guard,
+            images,
+            images_guard: _images_guard,
+            containers,
+            containers_guard: _containers_guard,
+        } = self.lock_all(LockKind::Exclusive)?;
         let driver = self.driver.as_ref();
 
         // Listed before the record files are read: a record is always written before its
         // directories, so a directory seen here whose record is being written now is owned by
         // the time the files are read.
         let containers_dir = format!("{}-containers", driver.name());
-        let container_dirs: Vec<PathBuf> = [self.graph_root.join(&containers_dir), self.run_root.join(&containers_dir)]
-            .iter()
-            .map(|dir| id_shaped_dirs(dir))
-            .collect::<Result<Vec<_>>>()?
-            .concat();
+        let container_dirs: Vec<PathBuf> =
+            [self.graph_root.join(&containers_dir), self.run_root.join(&containers_dir)]
+                .iter()
+                .map(|dir| id_shaped_dirs(dir))
+                .collect::<Result<Vec<_>>>()?
+                .concat();
         let image_dirs = id_shaped_dirs(&self.images_dir())?;
         let layer_dirs = list_layer_dirs(driver)?;
         let on_disk = self.record_ids_on_disk()?;
 
         let mut done = GarbageCollection::default();
         let mounts = mount_points();
-        let container_ids: HashSet<&str> =
-            containers.records().iter().map(|c| c.id.as_str()).chain(on_disk.containers.iter().map(String::as_str)).collect();
+        let container_ids: HashSet<&str> = containers
+            .records()
+            .iter()
+            .map(|c| c.id.as_str())
+            .chain(on_disk.containers.iter().map(String::as_str))
+            .collect();
         done.remove_unowned_dirs(container_dirs, &mounts, |id| Ok(container_ids.contains(id)))?;
         // An image of an additional image store gets its directories in this store too
         // (ImageDirectory).
-        done.remove_unowned_dirs(image_dirs, &mounts, |id| Ok(images.contains_id(id) || self.additional.has_id::<Image>(id)?))?;
+        done.remove_unowned_dirs(image_dirs, &mounts, |id| {
+            Ok(images.contains_id(id) || self.additional.has_id::<Image>(id)?)
+        })?;
 
         // A container's record names its layer even when the layer's record is gone: its files
         // may be all that is left of the container.
-        let container_layers: HashSet<&str> = containers.records().iter().map(|c| c.layer.as_str()).collect();
+        let container_layers: HashSet<&str> =
+            containers.records().iter().map(|c| c.layer.as_str()).collect();
         for id in layer_dirs {
             if layers.records.contains_id(&id)
                 || on_disk.layers.contains(&id)
@@ -123,7 +144,10 @@ impl Store {
             }
             let dir = layer_dir(driver, &id);
             if is_probe_in_progress(driver, &id) {
-                done.keep(dir, "another process may be probing the kernel's overlay features in it");
+                done.keep(
+                    dir,
+                    "another process may be probing the kernel's overlay features in it",
+                );
                 continue;
             }
             // The driver's removal (overlay: also unmounts what is mounted there and removes the
@@ -145,7 +169,9 @@ impl Store {
         // only keeps a c/storage process from ever cleaning up.
         let mut stale_mounts = Vec::new();
         for (id, path) in layers.mount_records() {
-            let owned = layers.records.contains_id(&id) || on_disk.layers.contains(&id) || self.additional.has_id::<Layer>(&id)?;
+            let owned = layers.records.contains_id(&id)
+                || on_disk.layers.contains(&id)
+                || self.additional.has_id::<Layer>(&id)?;
             if owned {
                 continue;
             }
@@ -177,7 +203,11 @@ impl Store {
             Ok(removed) => done.removed.extend(removed),
             Err(e) => done.errors.push(e),
         }
-        for dir in [self.graph_root.join(format!("{}-layers", driver.name())), self.images_dir(), self.graph_root.join(&containers_dir)] {
+        for dir in [
+            self.graph_root.join(format!("{}-layers", driver.name())),
+            self.images_dir(),
+            self.graph_root.join(&containers_dir),
+        ] {
             // (`write_atomic`'s temporaries: `.tmp-<name><12 hex digits>`.)
             for path in files_where(&dir, |name| name.starts_with(".tmp-"))? {
                 done.remove(&path, || remove_file(&path));
@@ -190,7 +220,11 @@ impl Store {
 /// Directories in `dir` whose names are c/storage IDs (64 lowercase hex digits, its
 /// stringid.ValidateID): the only ones garbage collection may take for a record's.
 fn id_shaped_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
-    Ok(subdirectories(dir)?.into_iter().filter(|name| is_go_id(name)).map(|name| dir.join(name)).collect())
+    Ok(subdirectories(dir)?
+        .into_iter()
+        .filter(|name| is_go_id(name))
+        .map(|name| dir.join(name))
+        .collect())
 }
 
 fn is_go_id(name: &str) -> bool {
@@ -203,7 +237,9 @@ fn file_name(path: &Path) -> &str {
 
 fn remove_file(path: &Path) -> Result<()> {
     match fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::io(format_args!("removing {}", path.display()), e)),
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            Err(Error::io(format_args!("removing {}", path.display()), e))
+        }
         _ => Ok(()),
     }
 }

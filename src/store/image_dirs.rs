@@ -25,7 +25,11 @@ impl Store {
     /// `R/<driver>-images/<id>/userdata`, as `image_directory`; lost with the run root.
     pub fn image_run_directory(&self, key: &str) -> Result<PathBuf> {
         let image = self.image(key)?;
-        let dir = self.run_root.join(format!("{}-images", self.driver.name())).join(&image.id).join("userdata");
+        let dir = self
+            .run_root
+            .join(format!("{}-images", self.driver.name()))
+            .join(&image.id)
+            .join("userdata");
         create_private_dir(&dir)?;
         Ok(dir)
     }

@@ -72,7 +72,10 @@ impl AdditionalImageStore {
         Ok(AdditionalImageStore {
             root: root.to_path_buf(),
             // c/storage 1.57 reads a read-only store's volatile layers too.
-            layers: Mutex::new(read_only_records(&layers_dir, "layers")?.with_volatile_file(layers_dir.join("volatile-layers.json"))),
+            layers: Mutex::new(
+                read_only_records(&layers_dir, "layers")?
+                    .with_volatile_file(layers_dir.join("volatile-layers.json")),
+            ),
             images: Mutex::new(read_only_records(&images_dir, "images")?),
             layers_dir,
             images_dir,
@@ -138,7 +141,9 @@ impl AdditionalImageStores {
             if !T::shown_by(store) {
                 continue;
             }
-            ids.extend(store.read(|file: &RecordFile<T>| file.quarantined().map(|r| r.id().to_string()).collect::<Vec<_>>())?);
+            ids.extend(store.read(|file: &RecordFile<T>| {
+                file.quarantined().map(|r| r.id().to_string()).collect::<Vec<_>>()
+            })?);
         }
         Ok(ids)
     }
@@ -165,7 +170,11 @@ impl AdditionalImageStores {
 
     /// Run `read` on the layer `key` names in the first store that has one, and on that store,
     /// under the store's shared lock (to read the layer's files consistently with its record).
-    pub fn with_layer<R>(&self, key: &str, read: impl FnOnce(&Layer, &AdditionalImageStore) -> R) -> Result<Option<R>> {
+    pub fn with_layer<R>(
+        &self,
+        key: &str,
+        read: impl FnOnce(&Layer, &AdditionalImageStore) -> R,
+    ) -> Result<Option<R>> {
         self.find(key, read)
     }
 
@@ -176,7 +185,11 @@ impl AdditionalImageStores {
 
     /// Run `read` on the image `key` names in the first store that has one, and on that store,
     /// under the store's shared lock.
-    pub fn with_image<R>(&self, key: &str, read: impl FnOnce(&Image, &AdditionalImageStore) -> R) -> Result<Option<R>> {
+    pub fn with_image<R>(
+        &self,
+        key: &str,
+        read: impl FnOnce(&Image, &AdditionalImageStore) -> R,
+    ) -> Result<Option<R>> {
         self.find(key, read)
     }
 
@@ -196,7 +209,11 @@ impl AdditionalImageStores {
         Ok(false)
     }
 
-    fn matching<T: StoredRecord>(&self, copy: fn(&T) -> T, wanted: impl Fn(&T) -> bool) -> Result<Vec<T>> {
+    fn matching<T: StoredRecord>(
+        &self,
+        copy: fn(&T) -> T,
+        wanted: impl Fn(&T) -> bool,
+    ) -> Result<Vec<T>> {
         let mut out = Vec::new();
         for store in self.stores.iter().filter(|s| T::shown_by(s)) {
             store.read(|file| out.extend(file.records().iter().map(copy).filter(|r| wanted(r))))?;
@@ -204,10 +221,16 @@ impl AdditionalImageStores {
         Ok(out)
     }
 
-    fn find<T: StoredRecord, R>(&self, key: &str, read: impl FnOnce(&T, &AdditionalImageStore) -> R) -> Result<Option<R>> {
+    fn find<T: StoredRecord, R>(
+        &self,
+        key: &str,
+        read: impl FnOnce(&T, &AdditionalImageStore) -> R,
+    ) -> Result<Option<R>> {
         let mut read = Some(read);
         for store in self.stores.iter().filter(|s| T::shown_by(s)) {
-            let found = store.read(|file: &RecordFile<T>| file.get(key).map(|record| (read.take().expect("called once"))(record, store)))?;
+            let found = store.read(|file: &RecordFile<T>| {
+                file.get(key).map(|record| (read.take().expect("called once"))(record, store))
+            })?;
             if found.is_some() {
                 return Ok(found);
             }
@@ -240,7 +263,11 @@ impl Store {
         match self.additional.locate::<T>(key) {
             Ok(Some((id, root))) => Error::new(
                 unknown.kind(),
-                format!("{} {id} belongs to the additional image store {}, which is read-only", T::KIND, root.display()),
+                format!(
+                    "{} {id} belongs to the additional image store {}, which is read-only",
+                    T::KIND,
+                    root.display()
+                ),
             ),
             _ => unknown,
         }

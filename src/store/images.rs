@@ -46,7 +46,10 @@ impl Store {
         let id = images.new_id(options.id.as_deref())?;
         // c/storage checks only its own store (and then lists the ID twice).
         if self.additional.has_id::<Image>(&id)? {
-            return Err(Error::new(ErrorKind::DuplicateId, format!("an image with ID {id} exists in an additional image store")));
+            return Err(Error::new(
+                ErrorKind::DuplicateId,
+                format!("an image with ID {id} exists in an additional image store"),
+            ));
         }
         let names = dedup_names(&options.names);
         images.check_names_free(&names)?;
@@ -75,7 +78,13 @@ impl Store {
                 let _ = crate::driver::vfs::remove_tree(&dir);
                 return Err(e);
             }
-            record_big_data(&mut image.big_data_names, &mut image.big_data_sizes, &mut image.big_data_digests, key, data);
+            record_big_data(
+                &mut image.big_data_names,
+                &mut image.big_data_sizes,
+                &mut image.big_data_digests,
+                key,
+                data,
+            );
         }
         image.recompute_digests();
         images.push(image);
@@ -137,10 +146,20 @@ impl Store {
         bigdata::file_name(key)?;
         let mut images = self.lock_images();
         let guard = images.lock_exclusive()?;
-        let id = images.get(key_or_name).ok_or_else(|| self.not_writable::<Image>(key_or_name))?.id.clone();
+        let id = images
+            .get(key_or_name)
+            .ok_or_else(|| self.not_writable::<Image>(key_or_name))?
+            .id
+            .clone();
         bigdata::write(&self.images_dir().join(&id), key, data, self.options.durable)?;
         let image = images.get_mut(&id).expect("looked up above");
-        record_big_data(&mut image.big_data_names, &mut image.big_data_sizes, &mut image.big_data_digests, key, data);
+        record_big_data(
+            &mut image.big_data_names,
+            &mut image.big_data_sizes,
+            &mut image.big_data_digests,
+            key,
+            data,
+        );
         if is_manifest_key(key) {
             image.recompute_digests();
         }
@@ -156,7 +175,9 @@ impl Store {
                 return read_image_big_data(image, &self.images_dir().join(&image.id), key);
             }
         }
-        let found = self.additional.with_image(key_or_name, |image, store| read_image_big_data(image, &store.image_big_data_dir(&image.id), key))?;
+        let found = self.additional.with_image(key_or_name, |image, store| {
+            read_image_big_data(image, &store.image_big_data_dir(&image.id), key)
+        })?;
         found.unwrap_or_else(|| Err(unknown_error::<Image>(key_or_name)))
     }
 
@@ -164,7 +185,9 @@ impl Store {
         let image = self.image(key_or_name)?;
         match image.big_data_sizes.get(key) {
             Some(size) => Ok(*size),
-            None if image.big_data_names.iter().any(|n| n == key) => Ok(self.image_big_data(key_or_name, key)?.len() as i64),
+            None if image.big_data_names.iter().any(|n| n == key) => {
+                Ok(self.image_big_data(key_or_name, key)?.len() as i64)
+            }
             None => Err(bigdata::unknown(key, &format!("image {}", image.id))),
         }
     }
@@ -173,7 +196,9 @@ impl Store {
         let image = self.image(key_or_name)?;
         match image.big_data_digests.get(key) {
             Some(d) => Ok(d.clone()),
-            None if image.big_data_names.iter().any(|n| n == key) => Ok(sha256_of(&self.image_big_data(key_or_name, key)?)),
+            None if image.big_data_names.iter().any(|n| n == key) => {
+                Ok(sha256_of(&self.image_big_data(key_or_name, key)?))
+            }
             None => Err(bigdata::unknown(key, &format!("image {}", image.id))),
         }
     }
@@ -187,7 +212,12 @@ impl Store {
     pub fn image_size(&self, key: &str) -> Result<i64> {
         let image = self.image(key)?;
         let mut total: i64 = image.big_data_sizes.values().sum();
-        let mut queue: Vec<String> = image.top_layer().into_iter().map(String::from).chain(image.mapped_top_layers.iter().cloned()).collect();
+        let mut queue: Vec<String> = image
+            .top_layer()
+            .into_iter()
+            .map(String::from)
+            .chain(image.mapped_top_layers.iter().cloned())
+            .collect();
         let mut seen = std::collections::HashSet::new();
         while let Some(id) = queue.pop() {
             if !seen.insert(id.clone()) {
@@ -195,7 +225,11 @@ impl Store {
             }
             // Go counts the recorded size when there is one (a digest says it is valid).
             let layer = self.layer(&id)?;
-            total += if layer.uncompressed_digest.is_empty() { self.diff_size(None, &id)? } else { layer.uncompressed_size };
+            total += if layer.uncompressed_digest.is_empty() {
+                self.diff_size(None, &id)?
+            } else {
+                layer.uncompressed_size
+            };
             if let Some(parent) = layer.parent() {
                 queue.push(parent.to_string());
             }
@@ -217,8 +251,11 @@ impl Store {
     pub(super) fn read_only_image_copy(&self, key: &str) -> Result<Option<ImageCopy>> {
         let found = self.additional.with_image(key, |image, store| -> Result<ImageCopy> {
             let dir = store.image_big_data_dir(&image.id);
-            let big_data =
-                image.big_data_names.iter().map(|k| Ok((k.clone(), read_image_big_data(image, &dir, k)?))).collect::<Result<_>>()?;
+            let big_data = image
+                .big_data_names
+                .iter()
+                .map(|k| Ok((k.clone(), read_image_big_data(image, &dir, k)?)))
+                .collect::<Result<_>>()?;
             Ok(ImageCopy { image: image.clone(), big_data })
         })?;
         found.transpose()
@@ -230,7 +267,11 @@ impl Store {
     /// caller gives it, and without mapped top layers, which belong to the other store (as
     /// c/storage's copy). Returns the directory of its big data, for the caller to remove if
     /// saving fails.
-    pub(super) fn add_image_copy(&self, images: &mut super::record_file::RecordFile<Image>, copy: ImageCopy) -> Result<std::path::PathBuf> {
+    pub(super) fn add_image_copy(
+        &self,
+        images: &mut super::record_file::RecordFile<Image>,
+        copy: ImageCopy,
+    ) -> Result<std::path::PathBuf> {
         let ImageCopy { mut image, big_data } = copy;
         let dir = self.images_dir().join(&image.id);
         for (key, data) in &big_data {

@@ -32,7 +32,12 @@ pub struct LayerStore {
 }
 
 impl LayerStore {
-    pub fn new(records: RecordFile<Layer>, mounts: MountsFile, driver: Arc<dyn Driver>, dir: PathBuf) -> Self {
+    pub fn new(
+        records: RecordFile<Layer>,
+        mounts: MountsFile,
+        driver: Arc<dyn Driver>,
+        dir: PathBuf,
+    ) -> Self {
         LayerStore { records, mounts, removed: HashSet::new(), driver, dir }
     }
 
@@ -61,10 +66,17 @@ impl LayerStore {
     }
 
     fn remove_incomplete(&mut self, guard: &LockGuard) -> Result<()> {
-        let incomplete: Vec<String> =
-            self.records.records().iter().filter(|l| l.is_incomplete()).map(|l| l.id.clone()).collect();
+        let incomplete: Vec<String> = self
+            .records
+            .records()
+            .iter()
+            .filter(|l| l.is_incomplete())
+            .map(|l| l.id.clone())
+            .collect();
         for id in incomplete {
-            crate::log::log(crate::log::Level::Warn, || format!("removing layer {id}: an interrupted create or delete left it incomplete"));
+            crate::log::log(crate::log::Level::Warn, || {
+                format!("removing layer {id}: an interrupted create or delete left it incomplete")
+            });
             self.remove_layer_data(&id)?;
             self.forget(&id);
         }
@@ -79,7 +91,9 @@ impl LayerStore {
     pub fn remove_tar_split_temps(&self, guard: &LockGuard) -> Result<Vec<PathBuf>> {
         debug_assert_eq!(guard.kind(), LockKind::Exclusive);
         let mut removed = Vec::new();
-        for path in super::driver_layers::files_where(&self.dir, |name| name.ends_with(TAR_SPLIT_TEMP_SUFFIX))? {
+        for path in super::driver_layers::files_where(&self.dir, |name| {
+            name.ends_with(TAR_SPLIT_TEMP_SUFFIX)
+        })? {
             match fs::remove_file(&path) {
                 Ok(()) => removed.push(path),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -100,7 +114,11 @@ impl LayerStore {
 
     /// The layers mountpoints.json has a record of, with where each is mounted.
     pub fn mount_records(&self) -> Vec<(String, PathBuf)> {
-        self.mounts.mounted_ids().into_iter().filter_map(|id| self.mounts.get(&id).map(|m| (id.clone(), PathBuf::from(&m.path)))).collect()
+        self.mounts
+            .mounted_ids()
+            .into_iter()
+            .filter_map(|id| self.mounts.get(&id).map(|m| (id.clone(), PathBuf::from(&m.path))))
+            .collect()
     }
 
     /// Drop `id`'s mount record at the next save, although this process did not remove the
@@ -218,7 +236,10 @@ impl LayerStore {
         for path in [self.tar_split_path(id), self.tar_split_temp_path(id)] {
             match fs::remove_file(path) {
                 // A name too long to exist (a record written by another tool) is not there.
-                Err(e) if e.kind() != io::ErrorKind::NotFound && e.raw_os_error() != Some(libc::ENAMETOOLONG) => {
+                Err(e)
+                    if e.kind() != io::ErrorKind::NotFound
+                        && e.raw_os_error() != Some(libc::ENAMETOOLONG) =>
+                {
                     return Err(Error::io(format_args!("removing tar-split of layer {id}"), e))
                 }
                 _ => {}
@@ -233,7 +254,9 @@ impl LayerStore {
         let mounts_guard = self.mounts.lock(LockKind::Exclusive)?;
         let current = self.mounts.get(&id).cloned();
         let path = match &current {
-            Some(m) if m.count > 0 && self.driver.is_mounted(&id, Path::new(&m.path)) => PathBuf::from(&m.path),
+            Some(m) if m.count > 0 && self.driver.is_mounted(&id, Path::new(&m.path)) => {
+                PathBuf::from(&m.path)
+            }
             _ => self.driver.mount(&id, opts)?,
         };
         let count = current.map_or(0, |m| m.count) + 1;

@@ -108,14 +108,21 @@ impl Store {
         Self::layer_snapshot(&layers, &id)
     }
 
-    fn new_layer_record(&self, layers: &super::LayerStore, options: &LayerOptions) -> Result<Layer> {
+    fn new_layer_record(
+        &self,
+        layers: &super::LayerStore,
+        options: &LayerOptions,
+    ) -> Result<Layer> {
         let id = layers.records.new_id(options.id.as_deref())?;
         crate::idmap::validate(&options.uid_map, "uid")?;
         crate::idmap::validate(&options.gid_map, "gid")?;
         // c/storage checks only its own store and then (overlay) wipes the additional store's
         // layer directory of that ID; an ID is used once across all of them here.
         if self.additional.has_id::<Layer>(&id)? {
-            return Err(Error::new(ErrorKind::DuplicateId, format!("a layer with ID {id} exists in an additional image store")));
+            return Err(Error::new(
+                ErrorKind::DuplicateId,
+                format!("a layer with ID {id} exists in an additional image store"),
+            ));
         }
         let names = dedup_names(&options.names);
         layers.records.check_names_free(&names)?;
@@ -208,7 +215,13 @@ impl Store {
         let mut found: Vec<Layer> = {
             let mut layers = self.lock_layers();
             let _guard = layers.lock(LockKind::Shared)?;
-            layers.records.records().iter().filter(|l| pred(l)).map(|l| layers.snapshot(l)).collect()
+            layers
+                .records
+                .records()
+                .iter()
+                .filter(|l| pred(l))
+                .map(|l| layers.snapshot(l))
+                .collect()
         };
         found.extend(self.additional.layers_matching(pred)?);
         Ok(found)
@@ -219,16 +232,28 @@ impl Store {
     /// image instead.
     pub fn delete_layer(&self, key: &str) -> Result<()> {
         self.check_writable()?;
-        let super::AllRecords { mut layers, layers_guard: guard, mut images, images_guard, containers, containers_guard: _containers_guard } =
-            self.lock_all(LockKind::Exclusive)?;
+        let super::AllRecords {
+            mut layers,
+            layers_guard: guard,
+            mut images,
+            images_guard,
+            containers,
+            containers_guard: _containers_guard,
+        } = self.lock_all(LockKind::Exclusive)?;
 
         let id = layers.records.get(key).ok_or_else(|| self.not_writable::<Layer>(key))?.id.clone();
         // c/storage 1.57's words: scripts look for the part after the last colon.
         if let Some(child) = layers.records.records().iter().find(|l| l.parent == id) {
-            return Err(Error::new(ErrorKind::LayerHasChildren, format!("used by layer {}: layer has children", child.id)));
+            return Err(Error::new(
+                ErrorKind::LayerHasChildren,
+                format!("used by layer {}: layer has children", child.id),
+            ));
         }
         if let Some(image) = images.records().iter().find(|i| i.top_layer == id) {
-            return Err(Error::new(ErrorKind::LayerUsedByImage, format!("layer {id} used by image {}: layer is in use by an image", image.id)));
+            return Err(Error::new(
+                ErrorKind::LayerUsedByImage,
+                format!("layer {id} used by image {}: layer is in use by an image", image.id),
+            ));
         }
         if let Some(c) = containers.records().iter().find(|c| c.layer == id) {
             return Err(Error::new(
@@ -237,7 +262,12 @@ impl Store {
             ));
         }
         // Only the images that change are taken for changing: the others' JSON is reused.
-        let mapping: Vec<String> = images.records().iter().filter(|i| i.mapped_top_layers.contains(&id)).map(|i| i.id.clone()).collect();
+        let mapping: Vec<String> = images
+            .records()
+            .iter()
+            .filter(|i| i.mapped_top_layers.contains(&id))
+            .map(|i| i.id.clone())
+            .collect();
         for image_id in &mapping {
             if let Some(image) = images.get_mut(image_id) {
                 image.mapped_top_layers.retain(|l| *l != id);
@@ -250,15 +280,27 @@ impl Store {
     }
 
     /// Store `data` as the layer's big-data item `key`.
-    pub fn set_layer_big_data(&self, key_or_name: &str, key: &str, data: &mut dyn Read) -> Result<()> {
+    pub fn set_layer_big_data(
+        &self,
+        key_or_name: &str,
+        key: &str,
+        data: &mut dyn Read,
+    ) -> Result<()> {
         self.check_writable()?;
         bigdata::file_name(key)?;
         let mut layers = self.lock_layers();
         let guard = layers.lock(LockKind::Exclusive)?;
-        let id = layers.records.get(key_or_name).ok_or_else(|| self.not_writable::<Layer>(key_or_name))?.id.clone();
+        let id = layers
+            .records
+            .get(key_or_name)
+            .ok_or_else(|| self.not_writable::<Layer>(key_or_name))?
+            .id
+            .clone();
         let dir = layers.ensure_big_data_dir(&id)?;
         let path = bigdata::path(&dir, key)?;
-        write_atomic_with(&path, 0o600, self.options.durable, |f| std::io::copy(data, f).map(|_| ()))?;
+        write_atomic_with(&path, 0o600, self.options.durable, |f| {
+            std::io::copy(data, f).map(|_| ())
+        })?;
         let layer = layers.records.get_mut(&id).expect("layer looked up above");
         if !layer.big_data_names.iter().any(|n| n == key) {
             layer.big_data_names.push(key.to_string());
@@ -277,7 +319,9 @@ impl Store {
                 return open_layer_big_data(layer, &layers.big_data_dir(&layer.id), key);
             }
         }
-        let found = self.additional.with_layer(key_or_name, |layer, store| open_layer_big_data(layer, &store.layer_big_data_dir(&layer.id), key))?;
+        let found = self.additional.with_layer(key_or_name, |layer, store| {
+            open_layer_big_data(layer, &store.layer_big_data_dir(&layer.id), key)
+        })?;
         found.unwrap_or_else(|| Err(unknown_error::<Layer>(key_or_name)))
     }
 
@@ -295,28 +339,54 @@ impl Store {
         let mut layers = self.lock_layers();
         let guard = layers.lock(LockKind::Exclusive)?;
         let layer = layers.get(&target.layer_id)?;
-        let label = if mount_label.is_empty() { layer.mount_label.clone() } else { mount_label.to_string() };
+        let label = if mount_label.is_empty() {
+            layer.mount_label.clone()
+        } else {
+            mount_label.to_string()
+        };
         let (uid_map, gid_map) = self.mount_time_maps(layer, &target.uid_map, &target.gid_map)?;
         let read_only = opts.iter().any(|o| o == "ro");
         // storage.conf's disable-volatile turns the option off for every container.
         let volatile = target.volatile && !self.options.disable_volatile;
-        layers.mount(&guard, &target.layer_id, &MountOptions { mount_label: &label, options: &opts, read_only, uid_map, gid_map, volatile })
+        layers.mount(
+            &guard,
+            &target.layer_id,
+            &MountOptions {
+                mount_label: &label,
+                options: &opts,
+                read_only,
+                uid_map,
+                gid_map,
+                volatile,
+            },
+        )
     }
 
     /// The maps the driver must shift a container's layer by when mounting it: the container's
     /// when its layer is stored unshifted (no maps of its own) and the driver can shift, as
     /// c/storage does; none when the layer is stored with the container's maps already.
-    fn mount_time_maps<'m>(&self, layer: &Layer, uid_map: &'m [IdMap], gid_map: &'m [IdMap]) -> Result<(&'m [IdMap], &'m [IdMap])> {
+    fn mount_time_maps<'m>(
+        &self,
+        layer: &Layer,
+        uid_map: &'m [IdMap],
+        gid_map: &'m [IdMap],
+    ) -> Result<(&'m [IdMap], &'m [IdMap])> {
         if uid_map.is_empty() && gid_map.is_empty() {
             return Ok((&[], &[]));
         }
-        if layer.uid_map.is_empty() && layer.gid_map.is_empty() && self.can_use_shifting(uid_map, gid_map) {
+        if layer.uid_map.is_empty()
+            && layer.gid_map.is_empty()
+            && self.can_use_shifting(uid_map, gid_map)
+        {
             return Ok((uid_map, gid_map));
         }
         if layer.uid_map == uid_map && layer.gid_map == gid_map {
             return Ok((&[], &[]));
         }
-        Err(Error::new(ErrorKind::NotSupported, format!("cannot mount layer {}: shifting not enabled", layer.id)))
+        Err(Error::new(
+            ErrorKind::NotSupported,
+            format!("cannot mount layer {}: shifting not enabled", layer.id),
+        ))
     }
 
     /// Release one mount of a layer or container; returns whether it is still mounted.
@@ -389,7 +459,10 @@ impl Store {
     pub fn layer_size(&self, key: &str) -> Result<i64> {
         let layer = self.layer(key)?;
         if layer.uncompressed_digest.is_empty() {
-            return Err(Error::new(ErrorKind::SizeUnknown, format!("size of layer {} is not known", layer.id)));
+            return Err(Error::new(
+                ErrorKind::SizeUnknown,
+                format!("size of layer {} is not known", layer.id),
+            ));
         }
         Ok(layer.uncompressed_size)
     }

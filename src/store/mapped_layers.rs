@@ -25,8 +25,17 @@ impl Store {
     /// `top`: `top` itself where its maps are those, where the driver shifts at mount time, or
     /// where the image is another store's (the container's layer is then a shifted copy of its
     /// own); else the image's mapped copy of `top` for those maps, made if there is none.
-    pub(super) fn top_layer_for_mapping(&self, image: &Image, top: Layer, uid_map: &[IdMap], gid_map: &[IdMap]) -> Result<Layer> {
-        if (top.uid_map == uid_map && top.gid_map == gid_map) || self.can_use_shifting(uid_map, gid_map) || image.read_only {
+    pub(super) fn top_layer_for_mapping(
+        &self,
+        image: &Image,
+        top: Layer,
+        uid_map: &[IdMap],
+        gid_map: &[IdMap],
+    ) -> Result<Layer> {
+        if (top.uid_map == uid_map && top.gid_map == gid_map)
+            || self.can_use_shifting(uid_map, gid_map)
+            || image.read_only
+        {
             return Ok(top);
         }
         for id in &image.mapped_top_layers {
@@ -58,9 +67,17 @@ impl Store {
     fn mapped_copy(&self, top: &Layer, uid_map: &[IdMap], gid_map: &[IdMap]) -> Result<Layer> {
         let mut bytes = [0u8; 8];
         crate::ids::random_bytes(&mut bytes);
-        let path = self.graph_root.join("tmp").join(format!("mapped-layer-{}.tar", crate::ids::to_hex(&bytes)));
+        let path = self
+            .graph_root
+            .join("tmp")
+            .join(format!("mapped-layer-{}.tar", crate::ids::to_hex(&bytes)));
         let result = (|| {
-            let mut file = File::options().read(true).write(true).create_new(true).open(&path).ctx(format_args!("creating {}", path.display()))?;
+            let mut file = File::options()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .ctx(format_args!("creating {}", path.display()))?;
             let _ = fs::remove_file(&path);
             let mut out = BufWriter::new(&mut file);
             self.diff(None, &top.id, DiffCompression::Uncompressed, &mut out)?;

@@ -28,7 +28,10 @@ mod record_file;
 mod record_ids_on_disk;
 mod repair;
 
-pub use check::{go_error_text, CheckOptions, CheckProgress, CheckProgressFn, CheckReport, CheckReportJson, CheckStep, DamagedRecords, Problem, ProblemKind};
+pub use check::{
+    go_error_text, CheckOptions, CheckProgress, CheckProgressFn, CheckReport, CheckReportJson,
+    CheckStep, DamagedRecords, Problem, ProblemKind,
+};
 pub use config::{ConfiguredOptions, DEFAULT_GRAPH_ROOT, DEFAULT_RUN_ROOT};
 pub use containers::ContainerOptions;
 pub use diffs::{DiffCompression, Progress};
@@ -95,7 +98,13 @@ impl Store {
             create_private_dir(&graph_root)?;
             create_private_dir(&run_root)?;
         }
-        let open_lock = |path: &Path| if read_only { LockFile::open_read_only(path) } else { LockFile::open(path) };
+        let open_lock = |path: &Path| {
+            if read_only {
+                LockFile::open_read_only(path)
+            } else {
+                LockFile::open(path)
+            }
+        };
 
         let graph_lock = open_lock(&graph_root.join("storage.lock"))?;
         if !read_only {
@@ -125,7 +134,8 @@ impl Store {
         let images_dir = dir(resolved.image_store.as_deref().unwrap_or(&graph_root), "images")?;
         let mut layers_lock = open_lock(&layers_dir.join("layers.lock"))?;
         if let Some(image_store) = &resolved.image_store {
-            layers_lock = layers_lock.with_companion(open_lock(&dir(image_store, "layers")?.join("layers.lock"))?);
+            layers_lock = layers_lock
+                .with_companion(open_lock(&dir(image_store, "layers")?.join("layers.lock"))?);
             // c/storage 1.57 also opens the graph root's images (as a second image store, see
             // `AdditionalImageStores`), creating their lock.
             let graph_images_dir = dir(&graph_root, "images")?;
@@ -143,13 +153,25 @@ impl Store {
         // stable ones, or in the run root when the whole store is transient, where the
         // containers' lock file moves too (ONDISK.md 2.5).
         let transient = resolved.transient;
-        let (volatile_layers_dir, volatile_containers_dir) =
-            if transient { (&run_layers_dir, &run_containers_dir) } else { (&layers_dir, &containers_dir) };
-        let layer_records = RecordFile::open(layers_dir.join("layers.json"), layers_lock, read_only)
-            .with_volatile_file(volatile_layers_dir.join("volatile-layers.json"))
-            .durable(resolved.durable);
-        let mounts = MountsFile::open(run_layers_dir.join("mountpoints.json"), open_lock(&run_layers_dir.join("mountpoints.lock"))?);
-        let images = RecordFile::open(images_dir.join("images.json"), open_lock(&images_dir.join("images.lock"))?, read_only).durable(resolved.durable);
+        let (volatile_layers_dir, volatile_containers_dir) = if transient {
+            (&run_layers_dir, &run_containers_dir)
+        } else {
+            (&layers_dir, &containers_dir)
+        };
+        let layer_records =
+            RecordFile::open(layers_dir.join("layers.json"), layers_lock, read_only)
+                .with_volatile_file(volatile_layers_dir.join("volatile-layers.json"))
+                .durable(resolved.durable);
+        let mounts = MountsFile::open(
+            run_layers_dir.join("mountpoints.json"),
+            open_lock(&run_layers_dir.join("mountpoints.lock"))?,
+        );
+        let images = RecordFile::open(
+            images_dir.join("images.json"),
+            open_lock(&images_dir.join("images.lock"))?,
+            read_only,
+        )
+        .durable(resolved.durable);
         let containers = RecordFile::open(
             containers_dir.join("containers.json"),
             open_lock(&volatile_containers_dir.join("containers.lock"))?,
@@ -168,7 +190,11 @@ impl Store {
             layers: Mutex::new(LayerStore::new(layer_records, mounts, driver, layers_dir)),
             images: Mutex::new(images),
             containers: Mutex::new(containers),
-            additional: AdditionalImageStores::open(&image_store_roots, graph_root_images.as_deref(), driver_name)?,
+            additional: AdditionalImageStores::open(
+                &image_store_roots,
+                graph_root_images.as_deref(),
+                driver_name,
+            )?,
         };
         // Like c/storage's GetStore, read images and containers now, so damaged metadata fails
         // the open rather than a later call. Layers load (and incomplete ones are cleaned up) on
@@ -278,7 +304,10 @@ impl Store {
 
     fn check_writable(&self) -> Result<()> {
         if self.options.read_only {
-            return Err(Error::new(ErrorKind::StoreReadOnly, format!("the store at {} is read-only", self.graph_root.display())));
+            return Err(Error::new(
+                ErrorKind::StoreReadOnly,
+                format!("the store at {} is read-only", self.graph_root.display()),
+            ));
         }
         Ok(())
     }
@@ -295,7 +324,11 @@ impl Store {
 
     /// G/<driver>-images, or IS/<driver>-images with a split image store.
     fn images_dir(&self) -> PathBuf {
-        self.options.image_store.as_deref().unwrap_or(&self.graph_root).join(format!("{}-images", self.driver.name()))
+        self.options
+            .image_store
+            .as_deref()
+            .unwrap_or(&self.graph_root)
+            .join(format!("{}-images", self.driver.name()))
     }
 }
 
@@ -313,9 +346,12 @@ fn choose_driver(graph_root: &Path, requested: &str) -> Result<Option<String>> {
     }
     let with_state: Vec<&str> = ["overlay", "aufs", "btrfs", "zfs"]
         .into_iter()
-        .filter(|d| fs::read_dir(graph_root.join(d)).map(|mut e| e.next().is_some()).unwrap_or(false))
+        .filter(|d| {
+            fs::read_dir(graph_root.join(d)).map(|mut e| e.next().is_some()).unwrap_or(false)
+        })
         .collect();
-    let has_entries = |dir: PathBuf| fs::read_dir(dir).map(|mut e| e.next().is_some()).unwrap_or(false);
+    let has_entries =
+        |dir: PathBuf| fs::read_dir(dir).map(|mut e| e.next().is_some()).unwrap_or(false);
     match with_state.as_slice() {
         // c/storage ignores vfs state here and would start overlay on a vfs store, hiding its
         // layers; we keep vfs when it holds layers and no other driver has state.
@@ -324,7 +360,11 @@ fn choose_driver(graph_root: &Path, requested: &str) -> Result<Option<String>> {
         [one] => Ok(Some(one.to_string())),
         many => Err(Error::new(
             ErrorKind::Config,
-            format!("{} holds state of several drivers ({}); choose one explicitly", graph_root.display(), many.join(", ")),
+            format!(
+                "{} holds state of several drivers ({}); choose one explicitly",
+                graph_root.display(),
+                many.join(", ")
+            ),
         )),
     }
 }
@@ -343,31 +383,44 @@ fn first_working_driver(options: &ResolvedOptions) -> Result<DriverAndImageStore
             Err(e) => return Err(e),
         }
     }
-    Err(last_error.unwrap_or_else(|| Error::new(ErrorKind::NotSupported, "no storage driver works here")))
+    Err(last_error
+        .unwrap_or_else(|| Error::new(ErrorKind::NotSupported, "no storage driver works here")))
 }
 
 /// Start driver `name` with its options, less the additional image stores, which the store
 /// takes (the driver learns where they are, to read their layers' files).
 fn make_driver(name: &str, options: &ResolvedOptions) -> Result<DriverAndImageStores> {
     let driver_options = options::options_for_driver(name, &options.driver_options)?;
-    let (stores, driver_options) =
-        options::take_image_stores(name, driver_options, &options.additional_image_stores, &options.graph_root)?;
+    let (stores, driver_options) = options::take_image_stores(
+        name,
+        driver_options,
+        &options.additional_image_stores,
+        &options.graph_root,
+    )?;
     let driver: Arc<dyn Driver> = match name {
         "vfs" => {
-            let mut vfs = Vfs::new(&options.graph_root, &driver_options)?.with_image_stores(&stores);
+            let mut vfs =
+                Vfs::new(&options.graph_root, &driver_options)?.with_image_stores(&stores);
             if let Some(image_store) = &options.image_store {
                 vfs = vfs.with_split_image_store(image_store, options.read_only)?;
             }
             Arc::new(vfs)
         }
         "overlay" => {
-            let mut overlay = Overlay::new(&options.graph_root, &options.run_root, &driver_options)?.with_image_stores(&stores);
+            let mut overlay =
+                Overlay::new(&options.graph_root, &options.run_root, &driver_options)?
+                    .with_image_stores(&stores);
             if let Some(image_store) = &options.image_store {
                 overlay = overlay.with_split_image_store(image_store, options.read_only)?;
             }
             Arc::new(overlay)
         }
-        other => return Err(Error::new(ErrorKind::NotSupported, format!("storage driver {other:?} is not supported by this build"))),
+        other => {
+            return Err(Error::new(
+                ErrorKind::NotSupported,
+                format!("storage driver {other:?} is not supported by this build"),
+            ))
+        }
     };
     Ok((driver, stores))
 }

@@ -52,10 +52,15 @@ impl MountsFile {
         let entries: Vec<Entry> = match fs::read(&self.json_path) {
             Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Vec::new(),
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                Error::new(ErrorKind::CorruptMetadata, format!("{} is not a valid mount list: {e}", self.json_path.display()))
+                Error::new(
+                    ErrorKind::CorruptMetadata,
+                    format!("{} is not a valid mount list: {e}", self.json_path.display()),
+                )
             })?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(Error::io(format_args!("reading {}", self.json_path.display()), e)),
+            Err(e) => {
+                return Err(Error::io(format_args!("reading {}", self.json_path.display()), e))
+            }
         };
         self.mounts.clear();
         self.order.clear();
@@ -78,7 +83,11 @@ impl MountsFile {
             .filter(|id| keep(id))
             .filter_map(|id| {
                 let m = self.mounts.get(id)?;
-                (m.count > 0 && !m.path.is_empty()).then(|| Entry { id: id.clone(), path: m.path.clone(), count: m.count })
+                (m.count > 0 && !m.path.is_empty()).then(|| Entry {
+                    id: id.clone(),
+                    path: m.path.clone(),
+                    count: m.count,
+                })
             })
             .collect();
         let json = crate::gojson::to_vec(&entries).expect("mount entries serialize");

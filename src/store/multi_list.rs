@@ -19,8 +19,14 @@ pub struct StoreListing {
 
 impl Store {
     pub fn multi_list(&self) -> Result<StoreListing> {
-        let super::AllRecords { layers, images, containers, layers_guard, images_guard, containers_guard } =
-            self.lock_all(LockKind::Shared)?;
+        let super::AllRecords {
+            layers,
+            images,
+            containers,
+            layers_guard,
+            images_guard,
+            containers_guard,
+        } = self.lock_all(LockKind::Shared)?;
         let mut listing = StoreListing {
             layers: layers.all(),
             images: images.records().iter().map(with_digests).collect(),

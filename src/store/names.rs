@@ -30,7 +30,10 @@ enum AnyRecord {
 }
 
 fn not_an_id(key: &str) -> Error {
-    Error::new(ErrorKind::Unknown, format!("{key:?} is not the ID or name of a layer, image or container"))
+    Error::new(
+        ErrorKind::Unknown,
+        format!("{key:?} is not the ID or name of a layer, image or container"),
+    )
 }
 
 impl Store {
@@ -165,7 +168,12 @@ impl Store {
     /// Change the names of an image of an additional image store as c/storage 1.57 does: the
     /// image, with its big data, becomes ours (same ID), under its old names changed by
     /// `change`; the other store is not touched. Names other images of ours had move to it.
-    fn change_names_of_image_copy(&self, copy: super::images::ImageCopy, names: &[String], change: NamesChange) -> Result<()> {
+    fn change_names_of_image_copy(
+        &self,
+        copy: super::images::ImageCopy,
+        names: &[String],
+        change: NamesChange,
+    ) -> Result<()> {
         let id = copy.image.id.clone();
         let old_names = copy.image.names.clone();
         let mut images = self.lock_images();
@@ -228,8 +236,14 @@ impl Store {
 }
 
 /// Compute the new names, give them to the record, and return them.
-fn apply_names<T: Record>(records: &mut RecordFile<T>, id: &str, names: &[String], change: NamesChange) -> Result<Vec<String>> {
-    let current = records.get(id).ok_or_else(|| super::record_file::unknown_error::<T>(id))?.names().to_vec();
+fn apply_names<T: Record>(
+    records: &mut RecordFile<T>,
+    id: &str,
+    names: &[String],
+    change: NamesChange,
+) -> Result<Vec<String>> {
+    let current =
+        records.get(id).ok_or_else(|| super::record_file::unknown_error::<T>(id))?.names().to_vec();
     let new_names = changed_names(current, names, change);
     let full_id = records.get(id).expect("checked").id().to_string();
     records.set_names(&full_id, &new_names)?;
@@ -245,7 +259,11 @@ fn changed_names(current: Vec<String>, names: &[String], change: NamesChange) ->
     }
 }
 
-fn set_field<T: Record>(records: &mut RecordFile<T>, id: &str, f: impl FnOnce(&mut T)) -> Result<()> {
+fn set_field<T: Record>(
+    records: &mut RecordFile<T>,
+    id: &str,
+    f: impl FnOnce(&mut T),
+) -> Result<()> {
     let record = records.get_mut(id).ok_or_else(|| super::record_file::unknown_error::<T>(id))?;
     f(record);
     Ok(())

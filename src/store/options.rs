@@ -81,10 +81,16 @@ impl StoreOptions {
             || self.run_root.is_some()
             || self.driver.is_some()
             || !self.driver_options.is_empty();
-        let driver_options = if caller_chose { self.driver_options.clone() } else { configured.driver_options };
+        let driver_options =
+            if caller_chose { self.driver_options.clone() } else { configured.driver_options };
         let (sync_option, driver_options) = take_sync_option(driver_options)?;
         let graph_root = absolute(self.graph_root.as_deref().unwrap_or(&configured.graph_root))?;
-        let image_store = self.image_store.clone().or(configured.image_store).map(|path| checked_image_store_root(&path, &graph_root)).transpose()?;
+        let image_store = self
+            .image_store
+            .clone()
+            .or(configured.image_store)
+            .map(|path| checked_image_store_root(&path, &graph_root))
+            .transpose()?;
         crate::idmap::validate(&self.uid_map, "uid")?;
         crate::idmap::validate(&self.gid_map, "gid")?;
         let compat = match self.compat {
@@ -94,7 +100,11 @@ impl StoreOptions {
         Ok(ResolvedOptions {
             graph_root,
             run_root: absolute(self.run_root.as_deref().unwrap_or(&configured.run_root))?,
-            driver: self.driver.as_deref().map(config::normalize_driver).unwrap_or(configured.driver),
+            driver: self
+                .driver
+                .as_deref()
+                .map(config::normalize_driver)
+                .unwrap_or(configured.driver),
             driver_options,
             additional_image_stores: self.additional_image_stores.clone(),
             read_only: self.read_only,
@@ -133,13 +143,19 @@ fn take_sync_option(options: Vec<String>) -> Result<(Option<bool>, Vec<String>)>
 /// directory) and not the graph root, which c/storage refuses too.
 fn checked_image_store_root(path: &Path, graph_root: &Path) -> Result<PathBuf> {
     if !path.is_absolute() {
-        return Err(Error::new(ErrorKind::Config, format!("image store {}: not an absolute path", path.display())));
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!("image store {}: not an absolute path", path.display()),
+        ));
     }
     let path = clean(path);
     if path == clean(graph_root) {
         return Err(Error::new(
             ErrorKind::Config,
-            format!("imagestore {} must either be not set or be a different than graphroot", path.display()),
+            format!(
+                "imagestore {} must either be not set or be a different than graphroot",
+                path.display()
+            ),
         ));
     }
     Ok(path)
@@ -149,7 +165,8 @@ fn absolute(path: &Path) -> Result<PathBuf> {
     if path.as_os_str().is_empty() {
         return Err(Error::invalid("store roots must not be empty"));
     }
-    std::path::absolute(path).map_err(|e| Error::io(format_args!("resolving {}", path.display()), e))
+    std::path::absolute(path)
+        .map_err(|e| Error::io(format_args!("resolving {}", path.display()), e))
 }
 
 /// A driver's options as ("driver.key", value) pairs.
@@ -163,15 +180,19 @@ pub type DriverOptions = Vec<(String, String)>;
 pub fn options_for_driver(driver: &str, options: &[String]) -> Result<DriverOptions> {
     let mut out = Vec::new();
     for opt in options {
-        let (key, value) = opt
-            .split_once('=')
-            .ok_or_else(|| Error::new(ErrorKind::Config, format!("driver option {opt:?} is not key=value")))?;
+        let (key, value) = opt.split_once('=').ok_or_else(|| {
+            Error::new(ErrorKind::Config, format!("driver option {opt:?} is not key=value"))
+        })?;
         let key = key.trim().to_lowercase();
         let prefix = key.split('.').next().unwrap_or("");
         if key.contains('.') && !prefix.is_empty() && config::normalize_driver(prefix) != driver {
             continue;
         }
-        let key = if key.contains('.') { format!("{driver}.{}", key.split_once('.').unwrap().1) } else { format!("{driver}.{key}") };
+        let key = if key.contains('.') {
+            format!("{driver}.{}", key.split_once('.').unwrap().1)
+        } else {
+            format!("{driver}.{key}")
+        };
         out.push((key, value.trim().to_string()));
     }
     Ok(out)
@@ -190,14 +211,24 @@ pub fn take_image_stores(
     graph_root: &Path,
 ) -> Result<(Vec<PathBuf>, DriverOptions)> {
     let keys = [format!("{driver}.imagestore"), format!("{driver}.additionalimagestore")];
-    let (named, rest): (Vec<_>, Vec<_>) = options.into_iter().partition(|(key, _)| keys.contains(key));
-    let listed = named.iter().flat_map(|(_, value)| value.split(',')).filter(|p| !p.is_empty()).map(PathBuf::from);
-    let stores = listed.chain(explicit.iter().cloned()).map(|p| checked_image_store(&p, graph_root)).collect::<Result<_>>()?;
+    let (named, rest): (Vec<_>, Vec<_>) =
+        options.into_iter().partition(|(key, _)| keys.contains(key));
+    let listed = named
+        .iter()
+        .flat_map(|(_, value)| value.split(','))
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from);
+    let stores = listed
+        .chain(explicit.iter().cloned())
+        .map(|p| checked_image_store(&p, graph_root))
+        .collect::<Result<_>>()?;
     Ok((stores, rest))
 }
 
 fn checked_image_store(path: &Path, graph_root: &Path) -> Result<PathBuf> {
-    let bad = |why: &str| Error::new(ErrorKind::Config, format!("additional image store {}: {why}", path.display()));
+    let bad = |why: &str| {
+        Error::new(ErrorKind::Config, format!("additional image store {}: {why}", path.display()))
+    };
     if !path.is_absolute() {
         return Err(bad("not an absolute path"));
     }
@@ -248,10 +279,21 @@ mod tests {
         let d = dir.to_string_lossy().into_owned();
         let options = options_for_driver(
             "overlay",
-            &[format!("overlay.imagestore={d},{d}/."), "overlay.mountopt=nodev".into(), format!(".additionalimagestore={d}"), "vfs.imagestore=/nonexistent".to_string()],
+            &[
+                format!("overlay.imagestore={d},{d}/."),
+                "overlay.mountopt=nodev".into(),
+                format!(".additionalimagestore={d}"),
+                "vfs.imagestore=/nonexistent".to_string(),
+            ],
         )
         .unwrap();
-        let (stores, rest) = take_image_stores("overlay", options, std::slice::from_ref(&dir), Path::new("/nonexistent-graph")).unwrap();
+        let (stores, rest) = take_image_stores(
+            "overlay",
+            options,
+            std::slice::from_ref(&dir),
+            Path::new("/nonexistent-graph"),
+        )
+        .unwrap();
         assert_eq!(stores, vec![dir.clone(); 4]);
         assert_eq!(rest, vec![("overlay.mountopt".to_string(), "nodev".to_string())]);
     }
@@ -260,7 +302,8 @@ mod tests {
     fn bad_image_stores_are_config_errors_naming_the_path() {
         let check = |value: &str| {
             let options = options_for_driver("vfs", &[format!("vfs.imagestore={value}")]).unwrap();
-            let e = take_image_stores("vfs", options, &[], Path::new("/nonexistent-graph")).unwrap_err();
+            let e = take_image_stores("vfs", options, &[], Path::new("/nonexistent-graph"))
+                .unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Config, "{e}");
             assert!(e.to_string().contains(value), "{e}");
         };

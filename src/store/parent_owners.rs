@@ -22,9 +22,17 @@ impl Store {
             return Ok((Vec::new(), Vec::new()));
         }
         if layer.mount_point.is_empty() {
-            return Err(Error::new(ErrorKind::LayerNotMounted, format!("layer {} is not mounted", layer.id)));
+            return Err(Error::new(
+                ErrorKind::LayerNotMounted,
+                format!("layer {} is not mounted", layer.id),
+            ));
         }
-        let unmapped_root = |what| Error::invalid(format!("the {what} map of layer {} does not map the container's root", layer.id));
+        let unmapped_root = |what| {
+            Error::invalid(format!(
+                "the {what} map of layer {} does not map the container's root",
+                layer.id
+            ))
+        };
         to_host(&layer.uid_map, 0).ok_or_else(|| unmapped_root("uid"))?;
         to_host(&layer.gid_map, 0).ok_or_else(|| unmapped_root("gid"))?;
 
@@ -33,8 +41,10 @@ impl Store {
         let mut dir = Path::new(&layer.mount_point).parent();
         while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty() && *d != Path::new("/")) {
             // Both the directory and, for a symlink, what it points to.
-            let followed = fs::metadata(d).map_err(|e| Error::io(format_args!("reading ownership of {}", d.display()), e))?;
-            let itself = fs::symlink_metadata(d).map_err(|e| Error::io(format_args!("reading ownership of {}", d.display()), e))?;
+            let followed = fs::metadata(d)
+                .map_err(|e| Error::io(format_args!("reading ownership of {}", d.display()), e))?;
+            let itself = fs::symlink_metadata(d)
+                .map_err(|e| Error::io(format_args!("reading ownership of {}", d.display()), e))?;
             for meta in [followed, itself] {
                 if to_container(&layer.uid_map, meta.uid()).is_none() {
                     uids.insert(meta.uid());

@@ -98,7 +98,6 @@ impl<T: Record> RecordFile<T> {
         self
     }
 
-
     pub fn is_read_only(&self) -> bool {
         self.read_only
     }
@@ -130,7 +129,10 @@ impl<T: Record> RecordFile<T> {
         let token = self.lock.read_token()?;
         let mtime = modified_time(&self.json_path);
         let volatile_mtime = self.volatile_path.as_deref().and_then(modified_time);
-        if self.seen_token == Some(token) && self.seen_mtime == mtime && self.seen_volatile_mtime == volatile_mtime {
+        if self.seen_token == Some(token)
+            && self.seen_mtime == mtime
+            && self.seen_volatile_mtime == volatile_mtime
+        {
             return Ok(false);
         }
         self.load()?;
@@ -147,13 +149,22 @@ impl<T: Record> RecordFile<T> {
         if let Some(path) = &self.volatile_path {
             let bytes = read_if_present(path)?;
             let volatile_records = parse_list::<T>(&bytes, path)?;
-            let stable_ids: HashSet<&str> = if volatile_records.is_empty() { HashSet::new() } else { records.iter().map(|r| r.id()).collect() };
+            let stable_ids: HashSet<&str> = if volatile_records.is_empty() {
+                HashSet::new()
+            } else {
+                records.iter().map(|r| r.id()).collect()
+            };
             let mut kept = Vec::with_capacity(volatile_records.len());
             for record in volatile_records {
                 // c/storage skips a volatile record whose ID the stable file already has.
                 if stable_ids.contains(record.id()) || self.volatile_ids.contains(record.id()) {
                     crate::log::log(crate::log::Level::Warn, || {
-                        format!("{} {} is listed twice; the copy in {} is ignored", T::KIND, record.id(), path.display())
+                        format!(
+                            "{} {} is listed twice; the copy in {} is ignored",
+                            T::KIND,
+                            record.id(),
+                            path.display()
+                        )
                     });
                     continue;
                 }
@@ -169,15 +180,25 @@ impl<T: Record> RecordFile<T> {
         let bad: Vec<T> = if records.iter().all(|r| crate::ids::validate_id(r.id()).is_ok()) {
             Vec::new()
         } else {
-            let (good, bad) = records.into_iter().partition(|r| crate::ids::validate_id(r.id()).is_ok());
+            let (good, bad) =
+                records.into_iter().partition(|r| crate::ids::validate_id(r.id()).is_ok());
             records = good;
             bad
         };
         for record in bad {
             crate::log::log(crate::log::Level::Warn, || {
-                format!("{} {:?} in {} has an ID that cannot be a file name; it is left alone", T::KIND, record.id(), self.json_path.display())
+                format!(
+                    "{} {:?} in {} has an ID that cannot be a file name; it is left alone",
+                    T::KIND,
+                    record.id(),
+                    self.json_path.display()
+                )
             });
-            let location = if self.volatile_ids.remove(record.id()) { Location::Volatile } else { Location::Stable };
+            let location = if self.volatile_ids.remove(record.id()) {
+                Location::Volatile
+            } else {
+                Location::Stable
+            };
             self.quarantined.push((record, location));
         }
         records.shrink_to_fit(); // the room parse_list made
@@ -214,7 +235,11 @@ impl<T: Record> RecordFile<T> {
                 let name = self.records[i].names()[n].clone();
                 if let Some(earlier) = self.by_name.insert(name.clone(), i) {
                     crate::log::log(crate::log::Level::Warn, || {
-                        format!("{} name {name:?} was on two records; {} keeps it", T::KIND, self.records[i].id())
+                        format!(
+                            "{} name {name:?} was on two records; {} keeps it",
+                            T::KIND,
+                            self.records[i].id()
+                        )
                     });
                     self.records[earlier].names_mut().retain(|n| *n != name);
                     repaired = true;
@@ -241,7 +266,9 @@ impl<T: Record> RecordFile<T> {
         self.encoded.bytes = json;
         self.encoded.at = encoded_at;
         if let (Some(path), Some((json, none_volatile))) = (&self.volatile_path, volatile) {
-            if json != self.volatile_bytes && !(none_volatile && self.volatile_bytes.iter().all(u8::is_ascii_whitespace)) {
+            if json != self.volatile_bytes
+                && !(none_volatile && self.volatile_bytes.iter().all(u8::is_ascii_whitespace))
+            {
                 if let Some(dir) = path.parent() {
                     crate::atomic_file::create_private_dir(dir)?;
                 }
@@ -294,7 +321,6 @@ impl<T: Record> RecordFile<T> {
     pub fn records(&self) -> &[T] {
         &self.records
     }
-
 
     /// Find by exact ID, then exact name, then unique ID prefix (never a name prefix).
     pub fn index_of(&self, key: &str) -> Option<usize> {
@@ -377,7 +403,10 @@ impl<T: Record> RecordFile<T> {
 
     pub fn check_id_free(&self, id: &str) -> Result<()> {
         if self.by_id.contains_key(id) {
-            return Err(Error::new(ErrorKind::DuplicateId, format!("a {} with ID {id} already exists", T::KIND)));
+            return Err(Error::new(
+                ErrorKind::DuplicateId,
+                format!("a {} with ID {id} already exists", T::KIND),
+            ));
         }
         Ok(())
     }
@@ -389,7 +418,11 @@ impl<T: Record> RecordFile<T> {
 
     pub fn push_to(&mut self, record: T, location: Location) {
         if location == Location::Volatile {
-            debug_assert!(self.volatile_path.is_some(), "{} records have no volatile file", T::KIND);
+            debug_assert!(
+                self.volatile_path.is_some(),
+                "{} records have no volatile file",
+                T::KIND
+            );
             self.volatile_ids.insert(record.id().to_string());
         }
         let i = self.records.len();
@@ -536,11 +569,16 @@ fn parse_list<T: Record>(bytes: &[u8], path: &Path) -> Result<Vec<T>> {
     let room = bytes.iter().filter(|&&b| b == b'{').count().min(bytes.len() / MIN_RECORD_BYTES);
     let parse = || -> serde_json::Result<Vec<T>> {
         let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-        let records = serde::de::DeserializeSeed::deserialize(ListWithRoom::<T>(room, std::marker::PhantomData), &mut deserializer)?;
+        let records = serde::de::DeserializeSeed::deserialize(
+            ListWithRoom::<T>(room, std::marker::PhantomData),
+            &mut deserializer,
+        )?;
         deserializer.end()?;
         Ok(records)
     };
-    parse().map_err(|e| Error::corrupt(format!("{} is not a valid {} list: {e}", path.display(), T::KIND)))
+    parse().map_err(|e| {
+        Error::corrupt(format!("{} is not a valid {} list: {e}", path.display(), T::KIND))
+    })
 }
 
 /// A JSON list read into a vector made with room for this many records.
@@ -548,7 +586,10 @@ struct ListWithRoom<T>(usize, std::marker::PhantomData<T>);
 
 impl<'de, T: serde::Deserialize<'de>> serde::de::DeserializeSeed<'de> for ListWithRoom<T> {
     type Value = Vec<T>;
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> std::result::Result<Vec<T>, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> std::result::Result<Vec<T>, D::Error> {
         deserializer.deserialize_seq(self)
     }
 }
@@ -558,7 +599,10 @@ impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for ListWithRoom<T
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a sequence") // serde's words for a Vec, so messages stay as they were
     }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Vec<T>, A::Error> {
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Vec<T>, A::Error> {
         let mut records = Vec::with_capacity(self.0);
         while let Some(record) = seq.next_element()? {
             records.push(record);

@@ -36,9 +36,16 @@ impl Store {
         let files = |kind: &str| -> Vec<PathBuf> {
             let graph_dir = self.graph_root.join(format!("{driver}-{kind}"));
             let run_dir = self.run_root.join(format!("{driver}-{kind}"));
-            vec![graph_dir.join(format!("{kind}.json")), graph_dir.join(format!("volatile-{kind}.json")), run_dir.join(format!("volatile-{kind}.json"))]
+            vec![
+                graph_dir.join(format!("{kind}.json")),
+                graph_dir.join(format!("volatile-{kind}.json")),
+                run_dir.join(format!("volatile-{kind}.json")),
+            ]
         };
-        Ok(RecordIdsOnDisk { layers: ids_in_files(&files("layers"))?, containers: ids_in_files(&files("containers"))? })
+        Ok(RecordIdsOnDisk {
+            layers: ids_in_files(&files("layers"))?,
+            containers: ids_in_files(&files("containers"))?,
+        })
     }
 }
 
@@ -60,7 +67,7 @@ fn ids_in_file(path: &Path) -> Result<Vec<String>> {
     if data.iter().all(u8::is_ascii_whitespace) {
         return Ok(Vec::new());
     }
-    let records: Vec<IdOnly> =
-        serde_json::from_slice(&data).map_err(|e| Error::corrupt(format!("{}: {e}", path.display())))?;
+    let records: Vec<IdOnly> = serde_json::from_slice(&data)
+        .map_err(|e| Error::corrupt(format!("{}: {e}", path.display())))?;
     Ok(records.into_iter().map(|r| r.id).collect())
 }

@@ -33,7 +33,11 @@ impl RepairOutcome {
     fn step(&mut self, action: String, result: Result<()>) {
         match result {
             Ok(()) => self.actions.push(action),
-            Err(e) if matches!(e.kind(), ErrorKind::ContainerUnknown | ErrorKind::ImageUnknown | ErrorKind::LayerUnknown) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::ContainerUnknown | ErrorKind::ImageUnknown | ErrorKind::LayerUnknown
+                ) => {}
             Err(e) => self.errors.push(Error::new(e.kind(), format!("{action}: {}", e.message()))),
         }
     }
@@ -76,7 +80,9 @@ impl Store {
             }
             depth
         };
-        let unaccounted = |problems: &[super::Problem]| problems.iter().any(|p| p.kind == ProblemKind::LayerUnaccounted);
+        let unaccounted = |problems: &[super::Problem]| {
+            problems.iter().any(|p| p.kind == ProblemKind::LayerUnaccounted)
+        };
         let mut layers: Vec<(&str, bool, usize)> = report
             .layers
             .iter()
@@ -87,12 +93,21 @@ impl Store {
         layers.sort_by(|a, b| a.1.cmp(&b.1).then(b.2.cmp(&a.2)));
         for (id, unaccounted, _) in layers {
             if unaccounted {
-                done.step(format!("deleting storage layer {id}"), self.remove_unaccounted_layer_dir(id));
+                done.step(
+                    format!("deleting storage layer {id}"),
+                    self.remove_unaccounted_layer_dir(id),
+                );
             } else {
                 match self.unmount(id, true) {
                     Ok(_) => {}
-                    Err(e) if matches!(e.kind(), ErrorKind::LayerNotMounted | ErrorKind::LayerUnknown) => {}
-                    Err(e) => crate::log::log(crate::log::Level::Debug, || format!("unmounting layer {id}: {e}")),
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            ErrorKind::LayerNotMounted | ErrorKind::LayerUnknown
+                        ) => {}
+                    Err(e) => crate::log::log(crate::log::Level::Debug, || {
+                        format!("unmounting layer {id}: {e}")
+                    }),
                 }
                 done.step(format!("deleting layer {id}"), self.delete_layer(id));
             }
@@ -111,15 +126,24 @@ impl Store {
     /// record may have appeared since the check).
     fn remove_unaccounted_layer_dir(&self, id: &str) -> Result<()> {
         crate::ids::validate_id(id)?;
-        let AllRecords { layers, layers_guard: _layers_guard, images: _images, images_guard: _images_guard, containers, containers_guard: _containers_guard } =
-            self.lock_all(LockKind::Exclusive)?;
+        let AllRecords {
+            layers,
+            layers_guard: _layers_guard,
+            images: _images,
+            images_guard: _images_guard,
+            containers,
+            containers_guard: _containers_guard,
+        } = self.lock_all(LockKind::Exclusive)?;
         let on_disk = self.record_ids_on_disk()?;
         if layers.records.contains_id(id)
             || on_disk.layers.contains(id)
             || containers.records().iter().any(|c| c.layer == id)
             || self.additional.has_id::<Layer>(id)?
         {
-            return Err(Error::new(ErrorKind::DuplicateId, format!("layer {id} has a record now; its directory is left alone")));
+            return Err(Error::new(
+                ErrorKind::DuplicateId,
+                format!("layer {id} has a record now; its directory is left alone"),
+            ));
         }
         self.driver.remove(id)
     }

@@ -58,10 +58,12 @@ impl Sandbox {
     }
 
     pub fn assert_outside_intact(&self) {
-        let mut top: Vec<_> = fs::read_dir(self.dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let mut top: Vec<_> =
+            fs::read_dir(self.dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         top.sort();
         assert_eq!(top, vec!["outside", "root"], "something was created next to the target");
-        let inside: Vec<_> = fs::read_dir(&self.outside).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let inside: Vec<_> =
+            fs::read_dir(&self.outside).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(inside, vec!["sentinel"], "the sibling directory changed");
         assert_eq!(fs::read(self.outside.join("sentinel")).unwrap(), b"untouched");
         assert!(!Path::new("/tmp/cstorage-evil-outside").exists());
@@ -86,7 +88,15 @@ pub struct TarBuilder {
     pub bytes: Vec<u8>,
 }
 
-pub fn header(name: &[u8], typeflag: u8, size: u64, link: &[u8], mode: u32, uid: u32, gid: u32) -> [u8; 512] {
+pub fn header(
+    name: &[u8],
+    typeflag: u8,
+    size: u64,
+    link: &[u8],
+    mode: u32,
+    uid: u32,
+    gid: u32,
+) -> [u8; 512] {
     let mut h = [0u8; 512];
     h[..name.len().min(100)].copy_from_slice(&name[..name.len().min(100)]);
     let octal = |h: &mut [u8; 512], at: usize, len: usize, v: u64| {
@@ -170,7 +180,12 @@ pub fn describe_tree(root: &Path) -> BTreeMap<String, String> {
     out
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>, inodes: &mut BTreeMap<u64, String>) {
+fn walk(
+    root: &Path,
+    dir: &Path,
+    out: &mut BTreeMap<String, String>,
+    inodes: &mut BTreeMap<u64, String>,
+) {
     let mut entries: Vec<_> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
     entries.sort();
     for p in entries {
@@ -221,7 +236,9 @@ pub fn xattrs(path: &Path) -> Vec<(String, Vec<u8>)> {
     for name in names[..n as usize].split(|&b| b == 0).filter(|n| !n.is_empty()) {
         let cname = std::ffi::CString::new(name).unwrap();
         let mut value = vec![0u8; 65536];
-        let len = unsafe { libc::lgetxattr(c.as_ptr(), cname.as_ptr(), value.as_mut_ptr().cast(), value.len()) };
+        let len = unsafe {
+            libc::lgetxattr(c.as_ptr(), cname.as_ptr(), value.as_mut_ptr().cast(), value.len())
+        };
         if len >= 0 {
             value.truncate(len as usize);
             out.push((String::from_utf8_lossy(name).into_owned(), value));
@@ -235,7 +252,8 @@ pub fn set_xattr(path: &Path, name: &str, value: &[u8]) {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
     let n = std::ffi::CString::new(name).unwrap();
-    let r = unsafe { libc::lsetxattr(c.as_ptr(), n.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+    let r =
+        unsafe { libc::lsetxattr(c.as_ptr(), n.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
     assert_eq!(r, 0, "setxattr {name} on {}: {}", path.display(), std::io::Error::last_os_error());
 }
 

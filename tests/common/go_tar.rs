@@ -74,7 +74,12 @@ pub fn headers(tar: &[u8]) -> Vec<HeaderFields> {
 pub fn describe(tar: &[u8]) -> String {
     headers(tar)
         .iter()
-        .map(|h| format!("{} {} {:o} {}:{} {}:{} {}", h.name, h.typeflag as char, h.mode, h.uid, h.gid, h.uname, h.gname, h.mtime))
+        .map(|h| {
+            format!(
+                "{} {} {:o} {}:{} {}:{} {}",
+                h.name, h.typeflag as char, h.mode, h.uid, h.gid, h.uname, h.gname, h.mtime
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -122,6 +127,7 @@ pub fn without_whiteout_times(tar: &[u8]) -> Vec<u8> {
 
 /// The host's name for a user or group ID (`getent passwd|group ID`), empty if it has none.
 pub fn host_name(database: &str, id: u32) -> String {
-    let out = std::process::Command::new("getent").arg(database).arg(id.to_string()).output().unwrap();
+    let out =
+        std::process::Command::new("getent").arg(database).arg(id.to_string()).output().unwrap();
     String::from_utf8_lossy(&out.stdout).split(':').next().unwrap_or("").trim().to_string()
 }

@@ -21,7 +21,8 @@ impl TempStore {
     pub fn new(tag: &str) -> Self {
         let mut bytes = [0u8; 6];
         cstorage::ids::random_bytes(&mut bytes);
-        let dir = std::env::temp_dir().join(format!("cs-test-{tag}-{}", cstorage::ids::to_hex(&bytes)));
+        let dir =
+            std::env::temp_dir().join(format!("cs-test-{tag}-{}", cstorage::ids::to_hex(&bytes)));
         std::fs::create_dir_all(&dir).unwrap();
         TempStore { dir }
     }
@@ -64,7 +65,13 @@ impl TempStore {
 
 /// Run Debian's containers-storage CLI (Go c/storage 1.43) on the store at `graph` and `run`
 /// (never the machine's own) with `driver` and `--storage-opt`s.
-pub fn go_cli(graph: &Path, run: &Path, driver: &str, storage_opts: &[String], args: &[&str]) -> std::process::Output {
+pub fn go_cli(
+    graph: &Path,
+    run: &Path,
+    driver: &str,
+    storage_opts: &[String],
+    args: &[&str],
+) -> std::process::Output {
     let mut cmd = Command::new("containers-storage");
     cmd.arg("--graph").arg(graph).arg("--run").arg(run).arg("--storage-driver").arg(driver);
     for opt in storage_opts {
@@ -95,7 +102,8 @@ impl Drop for TempStore {
 pub fn list_tree(root: &Path) -> Vec<String> {
     let mut out = Vec::new();
     fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut entries: Vec<_> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
         entries.sort();
         for p in entries {
             out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
@@ -124,7 +132,15 @@ pub fn snapshot_tree(root: &Path) -> Vec<String> {
             } else {
                 String::new()
             };
-            format!("{rel} {:o} {}:{} {} {}.{} {content}", m.mode(), m.uid(), m.gid(), m.size(), m.mtime(), m.mtime_nsec())
+            format!(
+                "{rel} {:o} {}:{} {} {}.{} {content}",
+                m.mode(),
+                m.uid(),
+                m.gid(),
+                m.size(),
+                m.mtime(),
+                m.mtime_nsec()
+            )
         })
         .collect()
 }

@@ -40,7 +40,9 @@ pub fn c_image_layer_ids(diff_ids: &[String]) -> Vec<String> {
         let hex_part = &diff["sha256:".len()..];
         let id = match ids.last() {
             None => hex_part.to_string(),
-            Some(parent) => sha256(format!("{parent}+{hex_part}").as_bytes())["sha256:".len()..].to_string(),
+            Some(parent) => {
+                sha256(format!("{parent}+{hex_part}").as_bytes())["sha256:".len()..].to_string()
+            }
         };
         ids.push(id);
     }
@@ -56,7 +58,8 @@ pub fn busybox_tar() -> Vec<u8> {
     dir.set_size(0);
     dir.set_mtime(1_700_000_000);
     builder.append_data(&mut dir, "bin/", std::io::empty()).unwrap();
-    let data = fs::read(BUSYBOX).unwrap_or_else(|e| panic!("reading {BUSYBOX} (install busybox-static): {e}"));
+    let data = fs::read(BUSYBOX)
+        .unwrap_or_else(|e| panic!("reading {BUSYBOX} (install busybox-static): {e}"));
     let mut file = tar::Header::new_gnu();
     file.set_mode(0o755);
     file.set_size(data.len() as u64);
@@ -189,7 +192,13 @@ impl Layout {
     }
 
     /// Store `manifest` as a blob (after a test changed it).
-    pub fn put_manifest(&self, manifest: Value, config_digest: String, layer_digests: Vec<String>, diff_ids: Vec<String>) -> Built {
+    pub fn put_manifest(
+        &self,
+        manifest: Value,
+        config_digest: String,
+        layer_digests: Vec<String>,
+        diff_ids: Vec<String>,
+    ) -> Built {
         let manifest_bytes = serde_json::to_vec(&manifest).unwrap();
         let manifest_digest = self.put_blob(&manifest_bytes);
         Built { manifest, manifest_bytes, manifest_digest, config_digest, layer_digests, diff_ids }
@@ -205,19 +214,29 @@ impl Layout {
                 entry
             })
             .collect();
-        let bytes = serde_json::to_vec(&json!({ "schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests })).unwrap();
+        let bytes = serde_json::to_vec(
+            &json!({ "schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests }),
+        )
+        .unwrap();
         (self.put_blob(&bytes), bytes.len())
     }
 
     pub fn set_index(&self, entries: Vec<Value>) {
-        fs::write(self.dir.join("index.json"), serde_json::to_vec(&json!({ "schemaVersion": 2, "manifests": entries })).unwrap()).unwrap();
+        fs::write(
+            self.dir.join("index.json"),
+            serde_json::to_vec(&json!({ "schemaVersion": 2, "manifests": entries })).unwrap(),
+        )
+        .unwrap();
     }
 
     /// The usual test image: busybox (gzip) and a file layer (zstd), tagged `tag`.
     pub fn busybox_image(dir: &Path, tag: &str) -> (Layout, Built) {
         let layout = Layout::new(dir);
         let built = layout.image(
-            &[(busybox_tar(), Comp::Gzip), (file_tar("greeting", "hello from an OCI layout\n"), Comp::Zstd)],
+            &[
+                (busybox_tar(), Comp::Gzip),
+                (file_tar("greeting", "hello from an OCI layout\n"), Comp::Zstd),
+            ],
             "2024-03-04T05:06:07Z",
             host_arch(),
         );
@@ -278,11 +297,23 @@ pub fn skopeo(args: &[&str]) -> String {
 /// systemd, no journal).
 pub fn podman(driver: &str, graph: &Path, run: &Path, args: &[&str]) -> String {
     let (graph, run) = (graph.display().to_string(), run.display().to_string());
-    let mut full = vec!["--root", &graph, "--runroot", &run, "--storage-driver", driver, "--runtime", "runc"];
+    let mut full =
+        vec!["--root", &graph, "--runroot", &run, "--storage-driver", driver, "--runtime", "runc"];
     full.extend_from_slice(&["--cgroup-manager", "cgroupfs", "--events-backend", "none"]);
     full.extend_from_slice(args);
     run_ok("podman", &full)
 }
 
 /// Flags `podman run` needs here: no network, no pull, limits the sandbox allows.
-pub const PODMAN_RUN: &[&str] = &["run", "--rm", "--network", "none", "--pull", "never", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
+pub const PODMAN_RUN: &[&str] = &[
+    "run",
+    "--rm",
+    "--network",
+    "none",
+    "--pull",
+    "never",
+    "--ulimit",
+    "nofile=1024:1024",
+    "--ulimit",
+    "nproc=1024:1024",
+];

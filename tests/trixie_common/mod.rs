@@ -34,7 +34,8 @@ const COMMAND_TIMEOUT_SECS: u32 = 180;
 
 /// Flags every podman command gets on this machine: crun cannot run here, systemd is not the
 /// cgroup manager (cgroup v1, no systemd), and there is no journal to send events to.
-const PODMAN_ENGINE_FLAGS: &[&str] = &["--runtime", "runc", "--cgroup-manager", "cgroupfs", "--events-backend", "none"];
+const PODMAN_ENGINE_FLAGS: &[&str] =
+    &["--runtime", "runc", "--cgroup-manager", "cgroupfs", "--events-backend", "none"];
 
 /// The program the tests run as ours: `cstorage`, or the chroot's command named by
 /// $CSTORAGE_TRIXIE_OURS. With `CSTORAGE_TRIXIE_OURS=containers-storage` the tests check their
@@ -102,7 +103,11 @@ impl Ran {
 
 impl std::fmt::Display for Ran {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "`{}` exited {}\n--- stdout\n{}--- stderr\n{}", self.what, self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "`{}` exited {}\n--- stdout\n{}--- stderr\n{}",
+            self.what, self.code, self.stdout, self.stderr
+        )
     }
 }
 
@@ -143,7 +148,10 @@ impl Trixie {
             .split(|b| *b == 0)
             .filter_map(|kv| {
                 let eq = kv.iter().position(|b| *b == b'=')?;
-                Some((OsString::from_vec(kv[..eq].to_vec()), OsString::from_vec(kv[eq + 1..].to_vec())))
+                Some((
+                    OsString::from_vec(kv[..eq].to_vec()),
+                    OsString::from_vec(kv[eq + 1..].to_vec()),
+                ))
             })
             .collect::<Vec<(OsString, OsString)>>();
         assert!(env.iter().any(|(k, _)| k == "PATH"), "no PATH in the environment of {holder_pid}");
@@ -216,7 +224,8 @@ impl Trixie {
             let _ = stdin.write_all(data);
         }
         let out = child.wait_with_output().unwrap();
-        let what = env.iter().map(|(k, v)| format!("{k}={v} ")).collect::<String>() + &argv.join(" ");
+        let what =
+            env.iter().map(|(k, v)| format!("{k}={v} ")).collect::<String>() + &argv.join(" ");
         Ran {
             what,
             code: out.status.code().unwrap_or(-1),
@@ -239,8 +248,12 @@ impl Trixie {
     /// Whether `path` is a mount point in this session's namespace (inside the chroot, where
     /// the store has the same path).
     pub fn is_mount_point(&self, path: &Path) -> bool {
-        let mountinfo = std::fs::read_to_string(format!("/proc/{}/mountinfo", self.holder_pid)).unwrap();
-        mountinfo.lines().filter_map(|line| line.split(' ').nth(4)).any(|field| Path::new(&unescape_mountinfo(field)) == path)
+        let mountinfo =
+            std::fs::read_to_string(format!("/proc/{}/mountinfo", self.holder_pid)).unwrap();
+        mountinfo
+            .lines()
+            .filter_map(|line| line.split(' ').nth(4))
+            .any(|field| Path::new(&unescape_mountinfo(field)) == path)
     }
 
     /// Stop every podman container and shut Go's driver down: container processes
@@ -289,7 +302,14 @@ pub struct Store<'t> {
 impl Store<'_> {
     fn root_flags(&self) -> Vec<String> {
         let (graph, run) = (self.t.graph(), self.t.run_root());
-        vec!["-g".into(), graph.display().to_string(), "-R".into(), run.display().to_string(), "-s".into(), self.driver.into()]
+        vec![
+            "-g".into(),
+            graph.display().to_string(),
+            "-R".into(),
+            run.display().to_string(),
+            "-s".into(),
+            self.driver.into(),
+        ]
     }
 
     fn with_roots(&self, program: &str, global: &[&str], args: &[&str]) -> Ran {
@@ -336,8 +356,10 @@ impl Store<'_> {
             used.push(self.driver);
         }
         drop(used);
-        let (graph, run) = (self.t.graph().display().to_string(), self.t.run_root().display().to_string());
-        let mut argv: Vec<&str> = vec!["podman", "--root", &graph, "--runroot", &run, "--storage-driver", self.driver];
+        let (graph, run) =
+            (self.t.graph().display().to_string(), self.t.run_root().display().to_string());
+        let mut argv: Vec<&str> =
+            vec!["podman", "--root", &graph, "--runroot", &run, "--storage-driver", self.driver];
         argv.extend_from_slice(PODMAN_ENGINE_FLAGS);
         argv.extend_from_slice(global);
         argv.extend_from_slice(args);

@@ -83,7 +83,10 @@ impl FlagSet {
     }
 
     fn define(&mut self, names: &[&'static str], usage: &'static str, value: Value) {
-        debug_assert!(names.iter().all(|n| self.find(n.trim_start_matches('#')).is_none()), "flag redefined: {names:?}");
+        debug_assert!(
+            names.iter().all(|n| self.find(n.trim_start_matches('#')).is_none()),
+            "flag redefined: {names:?}"
+        );
         let default_text = value.go_string();
         self.flags.push(Flag { names: names.to_vec(), usage, value, default_text });
     }
@@ -131,7 +134,11 @@ impl FlagSet {
                         rest.push(format!("-{letter}"));
                         match self.parse_one(&mut rest) {
                             Ok(Step::Parsed) => {}
-                            _ => return Err(ParseError::Invalid(format!("flag provided but not defined: -{group}"))),
+                            _ => {
+                                return Err(ParseError::Invalid(format!(
+                                    "flag provided but not defined: -{group}"
+                                )))
+                            }
                         }
                     }
                 }
@@ -210,7 +217,8 @@ impl FlagSet {
         let home = std::env::var("HOME").ok().filter(|h| !h.is_empty() && h != "/");
         let mut rows: Vec<(String, String, &'static str)> = Vec::new();
         for flag in &self.flags {
-            let visible: Vec<&str> = flag.names.iter().copied().filter(|n| !n.starts_with('#')).collect();
+            let visible: Vec<&str> =
+                flag.names.iter().copied().filter(|n| !n.starts_with('#')).collect();
             if visible.is_empty() || flag.usage.is_empty() {
                 continue;
             }
@@ -235,7 +243,8 @@ impl FlagSet {
         if !self.flags.is_empty() {
             writeln!(out)?;
         }
-        let width = rows.iter().map(|(_, cell, _)| cell.chars().count() + 3).max().unwrap_or(0).max(20);
+        let width =
+            rows.iter().map(|(_, cell, _)| cell.chars().count() + 3).max().unwrap_or(0).max(20);
         for (_, cell, usage) in rows {
             let pad = width - cell.chars().count();
             writeln!(out, "{cell}{:pad$} {usage}", "")?;
@@ -290,7 +299,20 @@ mod tests {
     #[test]
     fn long_short_inline_and_grouped_flags() {
         let mut f = sample();
-        let rest = f.parse(&strings(&["--graph=/a", "-n", "x", "--name", "y", "-jt", "-g", "/b", "arg", "-j"])).unwrap();
+        let rest = f
+            .parse(&strings(&[
+                "--graph=/a",
+                "-n",
+                "x",
+                "--name",
+                "y",
+                "-jt",
+                "-g",
+                "/b",
+                "arg",
+                "-j",
+            ]))
+            .unwrap();
         assert_eq!(rest, strings(&["arg", "-j"]));
         assert_eq!(f.get_text("-graph"), "/b");
         assert_eq!(f.get_list("n"), ["x", "y"]);
@@ -308,13 +330,27 @@ mod tests {
     #[test]
     fn errors_use_mflag_wording() {
         let mut f = sample();
-        assert_eq!(f.parse(&strings(&["--bogus"])), Err(ParseError::Invalid("flag provided but not defined: --bogus".into())));
-        assert_eq!(f.parse(&strings(&["-x"])), Err(ParseError::Invalid("flag provided but not defined: -x".into())));
-        assert_eq!(f.parse(&strings(&["-jx"])), Err(ParseError::Invalid("flag provided but not defined: -jx".into())));
-        assert_eq!(f.parse(&strings(&["-g"])), Err(ParseError::Invalid("flag needs an argument: -g".into())));
+        assert_eq!(
+            f.parse(&strings(&["--bogus"])),
+            Err(ParseError::Invalid("flag provided but not defined: --bogus".into()))
+        );
+        assert_eq!(
+            f.parse(&strings(&["-x"])),
+            Err(ParseError::Invalid("flag provided but not defined: -x".into()))
+        );
+        assert_eq!(
+            f.parse(&strings(&["-jx"])),
+            Err(ParseError::Invalid("flag provided but not defined: -jx".into()))
+        );
+        assert_eq!(
+            f.parse(&strings(&["-g"])),
+            Err(ParseError::Invalid("flag needs an argument: -g".into()))
+        );
         assert_eq!(f.parse(&strings(&["--help"])), Err(ParseError::HelpRequested));
         assert_eq!(f.parse(&strings(&["-h"])), Err(ParseError::HelpRequested));
-        assert!(matches!(f.parse(&strings(&["-j=maybe"])), Err(ParseError::Invalid(m)) if m.starts_with("invalid boolean value \"maybe\"")));
+        assert!(
+            matches!(f.parse(&strings(&["-j=maybe"])), Err(ParseError::Invalid(m)) if m.starts_with("invalid boolean value \"maybe\""))
+        );
     }
 
     #[test]
@@ -344,6 +380,9 @@ mod tests {
         f.bool(&["#help", "-help"], "Print usage");
         f.parse(&strings(&["-help"])).unwrap();
         assert!(f.get_bool("-help"));
-        assert_eq!(f.warnings, ["Warning: '-help' is deprecated, it will be replaced by '--help' soon. See usage."]);
+        assert_eq!(
+            f.warnings,
+            ["Warning: '-help' is deprecated, it will be replaced by '--help' soon. See usage."]
+        );
     }
 }

@@ -79,7 +79,8 @@ pub fn check(inv: &Invocation) -> i32 {
         return 1;
     }
     // What repair leaves: additional image stores' damage, and containers unless forced.
-    let (ro_layers, ro_images, containers) = (report.read_only_layers.len(), report.read_only_images.len(), report.containers.len());
+    let (ro_layers, ro_images, containers) =
+        (report.read_only_layers.len(), report.read_only_images.len(), report.containers.len());
     if ro_layers > 0 || ro_images > 0 || (!force && containers > 0) {
         if force {
             errln!("{ro_layers} read-only layer errors, {ro_images} read-only image errors");
@@ -139,7 +140,8 @@ fn parse_go_duration(text: &str) -> Result<Duration, String> {
     }
     let mut seconds = 0f64;
     while !rest.is_empty() {
-        let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let number_len =
+            rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
         let number = &rest[..number_len];
         if number.is_empty() || number == "." {
             return Err(invalid());
@@ -155,7 +157,13 @@ fn parse_go_duration(text: &str) -> Result<Duration, String> {
             "m" => 60.0,
             "h" => 3600.0,
             "" => return Err(format!("time: missing unit in duration {}", output::go_quote(text))),
-            unit => return Err(format!("time: unknown unit {} in duration {}", output::go_quote(unit), output::go_quote(text))),
+            unit => {
+                return Err(format!(
+                    "time: unknown unit {} in duration {}",
+                    output::go_quote(unit),
+                    output::go_quote(text)
+                ))
+            }
         };
         seconds += value * scale;
         rest = &rest[unit_len..];
@@ -182,6 +190,9 @@ mod tests {
         assert_eq!(parse_go_duration("bogus"), Err("time: invalid duration \"bogus\"".to_string()));
         assert_eq!(parse_go_duration(""), Err("time: invalid duration \"\"".to_string()));
         assert_eq!(parse_go_duration("5"), Err("time: missing unit in duration \"5\"".to_string()));
-        assert_eq!(parse_go_duration("5d"), Err("time: unknown unit \"d\" in duration \"5d\"".to_string()));
+        assert_eq!(
+            parse_go_duration("5d"),
+            Err("time: unknown unit \"d\" in duration \"5d\"".to_string())
+        );
     }
 }

@@ -5,7 +5,10 @@
 use cstorage::Store;
 
 use crate::args::FlagSet;
-use crate::{check, config, containers, copy, data, delete, diff, images, layers, metadata, misc, mount, names, oci, storage_layers, unsupported};
+use crate::{
+    check, config, containers, copy, data, delete, diff, images, layers, metadata, misc, mount,
+    names, oci, storage_layers, unsupported,
+};
 
 /// One run of a subcommand, after flags and argument counts were checked and the store opened.
 pub struct Invocation<'a> {

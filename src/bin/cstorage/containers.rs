@@ -4,10 +4,10 @@
 use cstorage::{Container, ContainerOptions};
 
 use crate::commands::Invocation;
+use crate::idmaps;
 use crate::images::metadata_from_flags;
 use crate::layers::ParentOwners;
 use crate::output::{self, go_list};
-use crate::idmaps;
 
 pub fn containers(inv: &Invocation) -> i32 {
     let containers = match inv.store.containers() {
@@ -41,7 +41,8 @@ pub fn container(inv: &Invocation) -> i32 {
             return 1;
         }
     };
-    let matched: Vec<Container> = inv.args.iter().filter_map(|arg| inv.store.container(arg).ok()).collect();
+    let matched: Vec<Container> =
+        inv.args.iter().filter_map(|arg| inv.store.container(arg).ok()).collect();
     if inv.json() {
         output::json(&matched);
     } else {
@@ -136,7 +137,8 @@ pub fn get_container_run_dir(inv: &Invocation) -> i32 {
 
 /// Like layer-parent-owners, for containers' layers; the plain output always has both lines.
 pub fn container_parent_owners(inv: &Invocation) -> i32 {
-    let matched: Vec<Container> = inv.args.iter().filter_map(|arg| inv.store.container(arg).ok()).collect();
+    let matched: Vec<Container> =
+        inv.args.iter().filter_map(|arg| inv.store.container(arg).ok()).collect();
     for container in &matched {
         let (uids, gids) = match inv.store.container_parent_owners(&container.id) {
             Ok(owners) => owners,

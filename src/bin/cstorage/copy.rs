@@ -59,7 +59,11 @@ pub fn copy(inv: &Invocation) -> i32 {
             to_gids: target_layer.as_ref().map(|l| l.gid_map.clone()).unwrap_or_default(),
         };
         if let Err(e) = copy_path(&source, &target, &owners) {
-            errln!("error copying {:?} to {:?}: {e}", source.display().to_string(), target.display().to_string());
+            errln!(
+                "error copying {:?} to {:?}: {e}",
+                source.display().to_string(),
+                target.display().to_string()
+            );
             return 1;
         }
     }
@@ -72,7 +76,9 @@ fn parse_chown(text: &str) -> Result<Option<(u32, u32)>, String> {
         return Ok(None);
     }
     let (uid, gid) = text.split_once(':').unwrap_or((text, text));
-    let number = |n: &str, what| n.parse::<u32>().map_err(|_| format!("--chown {text:?}: {n:?} is not a numeric {what}"));
+    let number = |n: &str, what| {
+        n.parse::<u32>().map_err(|_| format!("--chown {text:?}: {n:?} is not a numeric {what}"))
+    };
     Ok(Some((number(uid, "UID")?, number(gid, "GID")?)))
 }
 
@@ -88,7 +94,10 @@ impl Mounts<'_> {
         let Some((layer_key, path)) = spec.split_once(':') else {
             return Ok((PathBuf::from(spec), None));
         };
-        let layer = self.store.layer(layer_key).map_err(|e| format!("error finding layer {layer_key:?}: {e}"))?;
+        let layer = self
+            .store
+            .layer(layer_key)
+            .map_err(|e| format!("error finding layer {layer_key:?}: {e}"))?;
         let root = self
             .store
             .mount(&layer.id, &layer.mount_label, &[])
@@ -131,7 +140,10 @@ fn refuse_symlinks_on_the_way(root: &Path, relative: &Path) -> Result<(), String
         path.push(component);
         match fs::symlink_metadata(&path) {
             Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(format!("{} is a symbolic link inside the layer; copy to the path it points to instead", path.display()))
+                return Err(format!(
+                    "{} is a symbolic link inside the layer; copy to the path it points to instead",
+                    path.display()
+                ))
             }
             Ok(_) => {}
             Err(_) => break,
@@ -191,14 +203,17 @@ impl Copier<'_> {
     fn copy_dir(&mut self, source: &Path, target: &Path, meta: &fs::Metadata) -> io::Result<()> {
         match fs::symlink_metadata(target) {
             Ok(existing) if existing.is_dir() => {}
-            Ok(_) => return Err(annotate(io::Error::from_raw_os_error(libc::ENOTDIR), "mkdir", target)),
+            Ok(_) => {
+                return Err(annotate(io::Error::from_raw_os_error(libc::ENOTDIR), "mkdir", target))
+            }
             Err(_) => fs::create_dir_all(target).map_err(|e| annotate(e, "mkdir", target))?,
         }
         for entry in fs::read_dir(source).map_err(|e| annotate(e, "open", source))? {
             let entry = entry?;
             let from = entry.path();
             let to = target.join(entry.file_name());
-            let entry_meta = fs::symlink_metadata(&from).map_err(|e| annotate(e, "lstat", &from))?;
+            let entry_meta =
+                fs::symlink_metadata(&from).map_err(|e| annotate(e, "lstat", &from))?;
             if entry_meta.is_dir() {
                 self.copy_dir(&from, &to, &entry_meta)?;
             } else {
@@ -229,7 +244,10 @@ impl Copier<'_> {
         } else if file_type.is_block_device() || file_type.is_char_device() || file_type.is_fifo() {
             let path = CString::new(target.as_os_str().as_bytes())?;
             // SAFETY: path is a valid NUL-terminated string.
-            if unsafe { libc::mknod(path.as_ptr(), meta.mode() as libc::mode_t, meta.rdev() as libc::dev_t) } != 0 {
+            if unsafe {
+                libc::mknod(path.as_ptr(), meta.mode() as libc::mode_t, meta.rdev() as libc::dev_t)
+            } != 0
+            {
                 return Err(annotate(io::Error::last_os_error(), "mknod", target));
             }
         } else {
@@ -242,11 +260,14 @@ impl Copier<'_> {
     /// Owner, xattrs, mode and modification time of `target` from `source` and its `meta`.
     fn apply_metadata(&self, source: &Path, target: &Path, meta: &fs::Metadata) -> io::Result<()> {
         let (uid, gid) = self.owners.for_copy_of(meta);
-        std::os::unix::fs::lchown(target, Some(uid), Some(gid)).map_err(|e| annotate(e, "lchown", target))?;
+        std::os::unix::fs::lchown(target, Some(uid), Some(gid))
+            .map_err(|e| annotate(e, "lchown", target))?;
         // The xattrs the Go tool's tar-based copy carries; after chown, which drops
         // security.capability.
-        let carried = |name: &CStr| name.to_bytes().starts_with(b"user.") || name == c"security.capability";
-        cstorage::xattr::copy(source, target, carried).map_err(|e| io::Error::other(e.to_string()))?;
+        let carried =
+            |name: &CStr| name.to_bytes().starts_with(b"user.") || name == c"security.capability";
+        cstorage::xattr::copy(source, target, carried)
+            .map_err(|e| io::Error::other(e.to_string()))?;
         if meta.file_type().is_symlink() {
             return Ok(());
         }

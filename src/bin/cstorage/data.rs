@@ -26,7 +26,13 @@ impl Owner {
         })
     }
 
-    fn copy_item(self, store: &Store, id: &str, item: &str, out: &mut dyn Write) -> cstorage::Result<()> {
+    fn copy_item(
+        self,
+        store: &Store,
+        id: &str,
+        item: &str,
+        out: &mut dyn Write,
+    ) -> cstorage::Result<()> {
         let written = match self {
             Owner::Layer => io::copy(&mut store.layer_big_data(id, item)?, out).map(|_| ()),
             Owner::Image => out.write_all(&store.image_big_data(id, item)?),
@@ -45,10 +51,19 @@ impl Owner {
         }
     }
 
-    fn set_item(self, store: &Store, id: &str, item: &str, input: &mut dyn Read) -> cstorage::Result<()> {
+    fn set_item(
+        self,
+        store: &Store,
+        id: &str,
+        item: &str,
+        input: &mut dyn Read,
+    ) -> cstorage::Result<()> {
         let read_all = |input: &mut dyn Read| {
             let mut data = Vec::new();
-            input.read_to_end(&mut data).map(|_| data).map_err(|e| cstorage::Error::io("reading the data", e))
+            input
+                .read_to_end(&mut data)
+                .map(|_| data)
+                .map_err(|e| cstorage::Error::io("reading the data", e))
         };
         match self {
             Owner::Layer => store.set_layer_big_data(id, item, input),
@@ -101,9 +116,9 @@ fn get(inv: &Invocation, owner: Owner) -> i32 {
             }
         }
     };
-    let result = owner.copy_item(inv.store, &id, &inv.args[1], &mut out).and_then(|_| {
-        out.flush().map_err(|e| cstorage::Error::io("writing the data", e))
-    });
+    let result = owner
+        .copy_item(inv.store, &id, &inv.args[1], &mut out)
+        .and_then(|_| out.flush().map_err(|e| cstorage::Error::io("writing the data", e)));
     match result {
         Ok(()) => 0,
         Err(e) => {

@@ -14,7 +14,11 @@ use crate::output::{self, unique_args};
 
 /// Run `delete_one` on each argument and report like the Go tool: errors as "<arg>: <error>"
 /// on stderr, or a JSON object of argument -> error text ("" for success).
-fn delete_each(inv: &Invocation, delete_one: impl Fn(&Store, &str) -> cstorage::Result<()>, json_text: impl Fn(&Store, &str, &Error) -> String) -> i32 {
+fn delete_each(
+    inv: &Invocation,
+    delete_one: impl Fn(&Store, &str) -> cstorage::Result<()>,
+    json_text: impl Fn(&Store, &str, &Error) -> String,
+) -> i32 {
     let mut report: BTreeMap<&str, String> = BTreeMap::new();
     let mut failed = false;
     for arg in unique_args(inv.args) {
@@ -57,12 +61,18 @@ fn layer_refusal(store: &Store, arg: &str, e: &Error) -> String {
     let user = match e.kind() {
         ErrorKind::LayerUnknown => return "identifier is not a layer".to_string(),
         ErrorKind::LayerHasChildren => {
-            let child = store.layers().ok().and_then(|ls| ls.into_iter().find(|l| l.parent == id)).map(|l| l.id);
+            let child = store
+                .layers()
+                .ok()
+                .and_then(|ls| ls.into_iter().find(|l| l.parent == id))
+                .map(|l| l.id);
             return format!("used by layer {}: layer has children", child.unwrap_or_default());
         }
-        ErrorKind::LayerUsedByImage => {
-            store.images().ok().and_then(|is| is.into_iter().find(|i| i.top_layer == id)).map(|i| format!("image {}", i.id))
-        }
+        ErrorKind::LayerUsedByImage => store
+            .images()
+            .ok()
+            .and_then(|is| is.into_iter().find(|i| i.top_layer == id))
+            .map(|i| format!("image {}", i.id)),
         ErrorKind::LayerUsedByContainer => store
             .containers()
             .ok()
@@ -106,7 +116,10 @@ pub fn delete_image(inv: &Invocation) -> i32 {
                 if !inv.json() {
                     errln!("{arg}: {e}");
                 }
-                DeletedImage { deleted_layers: Vec::new(), error: image_refusal(inv.store, arg, &e) }
+                DeletedImage {
+                    deleted_layers: Vec::new(),
+                    error: image_refusal(inv.store, arg, &e),
+                }
             }
         };
         report.insert(arg, entry);
@@ -122,7 +135,11 @@ fn image_refusal(store: &Store, arg: &str, e: &Error) -> String {
         ErrorKind::ImageUnknown => "identifier is not an image".to_string(),
         ErrorKind::ImageUsedByContainer => {
             let image_id = store.image(arg).map(|i| i.id).unwrap_or_default();
-            let user = store.containers().ok().and_then(|cs| cs.into_iter().find(|c| c.image == image_id)).map(|c| c.id);
+            let user = store
+                .containers()
+                .ok()
+                .and_then(|cs| cs.into_iter().find(|c| c.image == image_id))
+                .map(|c| c.id);
             format!("image used by {}: {}", user.unwrap_or_default(), go_text(e))
         }
         _ => go_text(e),

@@ -2,8 +2,8 @@
 //! commands). `layer [reference]` compares a layer with its parent, or with the reference
 //! layer when one is given.
 
-use std::fs::File;
 use crate::progress::{Progress, ProgressWriter};
+use std::fs::File;
 use std::io::{self, Read, Write};
 
 use cstorage::archive::ChangeKind;
@@ -41,7 +41,8 @@ pub fn changes(inv: &Invocation) -> i32 {
             // Go's nil list.
             outln!("null");
         } else {
-            let list: Vec<ChangeJson> = changes.iter().map(|c| ChangeJson { path: &c.path, kind: c.kind as i32 }).collect();
+            let list: Vec<ChangeJson> =
+                changes.iter().map(|c| ChangeJson { path: &c.path, kind: c.kind as i32 }).collect();
             output::json(&list);
         }
         return 0;
@@ -111,9 +112,10 @@ pub fn diff(inv: &Invocation) -> i32 {
     };
     let (from, to) = layer_pair(inv);
     let mut out = ProgressWriter::new(out, "exporting");
-    let result = inv.store.diff(from, to, compression, &mut out).and_then(|()| {
-        out.flush().map_err(|e| cstorage::Error::io("writing the diff", e))
-    });
+    let result = inv
+        .store
+        .diff(from, to, compression, &mut out)
+        .and_then(|()| out.flush().map_err(|e| cstorage::Error::io("writing the diff", e)));
     out.progress.finish();
     match result {
         Ok(()) => 0,
@@ -130,7 +132,9 @@ pub fn input_stream(inv: &Invocation) -> Result<Box<dyn Read>, String> {
     if file.is_empty() {
         return Ok(Box::new(io::stdin().lock()));
     }
-    File::open(file).map(|f| Box::new(io::BufReader::new(f)) as Box<dyn Read>).map_err(|e| format!("opening {file}: {e}"))
+    File::open(file)
+        .map(|f| Box::new(io::BufReader::new(f)) as Box<dyn Read>)
+        .map_err(|e| format!("opening {file}: {e}"))
 }
 
 /// `applydiff [-f file] layer`: apply a tar stream (plain, gzip or zstd) to an existing layer.
@@ -143,10 +147,14 @@ pub fn apply_diff(inv: &Invocation) -> i32 {
         }
     };
     let mut progress = Progress::new("applying");
-    let result = inv.store.apply_diff(&inv.args[0], &mut input, Some(&mut |done| {
-        progress.update(done);
-        true
-    }));
+    let result = inv.store.apply_diff(
+        &inv.args[0],
+        &mut input,
+        Some(&mut |done| {
+            progress.update(done);
+            true
+        }),
+    );
     progress.finish();
     match result {
         Ok(_) => 0,

@@ -42,8 +42,16 @@ impl GlobalOptions {
     pub fn add_flags(&self, flags: &mut FlagSet) {
         flags.text(&["-run", "R"], &self.run_root, "Root of the runtime state tree");
         flags.text(&["-graph", "g"], &self.graph_root, "Root of the storage tree");
-        flags.text(&["-storage-driver", "s"], &self.driver, "Storage driver to use ($STORAGE_DRIVER)");
-        flags.list(&["-storage-opt"], &self.driver_options, "Set storage driver options ($STORAGE_OPTS)");
+        flags.text(
+            &["-storage-driver", "s"],
+            &self.driver,
+            "Storage driver to use ($STORAGE_DRIVER)",
+        );
+        flags.list(
+            &["-storage-opt"],
+            &self.driver_options,
+            "Set storage driver options ($STORAGE_OPTS)",
+        );
         flags.bool(&["-debug", "D"], "Print debugging information");
         flags.text(&["-image-store"], &self.image_store, "Root of the separate image store");
         flags.bool(&["-transient-store"], "Transient store");
@@ -66,7 +74,10 @@ impl GlobalOptions {
 
     /// Whether any store setting was given on the command line.
     pub fn any_store_setting(&self) -> bool {
-        !self.graph_root.is_empty() || !self.run_root.is_empty() || !self.driver.is_empty() || !self.driver_options.is_empty()
+        !self.graph_root.is_empty()
+            || !self.run_root.is_empty()
+            || !self.driver.is_empty()
+            || !self.driver_options.is_empty()
     }
 
     /// Start from storage.conf and the environment. A broken configuration leaves the settings
@@ -123,6 +134,7 @@ pub fn debug_line(msg: &str) -> String {
 /// A message as logrus prints one in text format, at `level` ("debug", "warning", ...).
 pub fn log_line(level: &str, msg: &str) -> String {
     use cstorage::timestamp::Timestamp;
-    let now = Timestamp::from_unix_nanos(Timestamp::now().unix_nanos() / 1_000_000_000 * 1_000_000_000);
+    let now =
+        Timestamp::from_unix_nanos(Timestamp::now().unix_nanos() / 1_000_000_000 * 1_000_000_000);
     format!("time=\"{now}\" level={level} msg={}", crate::output::go_quote(msg))
 }

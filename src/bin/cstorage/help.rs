@@ -27,8 +27,15 @@ pub fn print_tool_usage(program: &str, flags: &FlagSet, options_to: OptionsTo) {
 /// A subcommand's usage; `name` is the name it was called by. The note on how cstorage
 /// differs from containers-storage is part of `--help` only, not of the usage printed after a
 /// wrong command line (scripts may compare that with the Go tool's).
-pub fn print_command_usage(program: &str, name: &str, command: &Command, flags: &FlagSet, with_note: bool) {
-    let mut text = format!("Usage: {program} {name} {}\n\n{}\n", command.options_help, command.usage);
+pub fn print_command_usage(
+    program: &str,
+    name: &str,
+    command: &Command,
+    flags: &FlagSet,
+    with_note: bool,
+) {
+    let mut text =
+        format!("Usage: {program} {name} {}\n\n{}\n", command.options_help, command.usage);
     if with_note && !command.note.is_empty() {
         text.push_str(&format!("\nNote: {}\n", command.note));
     }

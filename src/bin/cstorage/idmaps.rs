@@ -30,7 +30,14 @@ pub fn from_flags(flags: &FlagSet) -> Result<Mappings, String> {
     )
 }
 
-fn from_values(host_uid: bool, host_gid: bool, uidmap: &str, gidmap: &str, subuid: &str, subgid: &str) -> Result<Mappings, String> {
+fn from_values(
+    host_uid: bool,
+    host_gid: bool,
+    uidmap: &str,
+    gidmap: &str,
+    subuid: &str,
+    subgid: &str,
+) -> Result<Mappings, String> {
     if host_uid && (!uidmap.is_empty() || !subuid.is_empty()) {
         return Err("host uid map specified along with UID mapping".into());
     }
@@ -44,7 +51,8 @@ fn from_values(host_uid: bool, host_gid: bool, uidmap: &str, gidmap: &str, subui
         (u, "") => (u, u),
         (u, g) => (u, g),
     };
-    let mut mappings = Mappings { host_uid_mapping: host_uid, host_gid_mapping: host_gid, ..Default::default() };
+    let mut mappings =
+        Mappings { host_uid_mapping: host_uid, host_gid_mapping: host_gid, ..Default::default() };
     if !subuid.is_empty() {
         mappings.uid_map = subordinate_ranges("/etc/subuid", subuid)?;
         mappings.gid_map = subordinate_ranges("/etc/subgid", subgid)?;
@@ -103,7 +111,10 @@ mod tests {
     fn maps_parse_and_bad_ranges_are_explained() {
         assert_eq!(
             parse_map("0:100000:65536, 65536:1:2", "uid").unwrap(),
-            vec![IdMap { container_id: 0, host_id: 100000, size: 65536 }, IdMap { container_id: 65536, host_id: 1, size: 2 }]
+            vec![
+                IdMap { container_id: 0, host_id: 100000, size: 65536 },
+                IdMap { container_id: 65536, host_id: 1, size: 2 }
+            ]
         );
         assert!(parse_map("", "uid").unwrap().is_empty());
         assert!(parse_map("0:1", "uid").unwrap_err().contains("\"0:1\""));

@@ -113,7 +113,9 @@ pub fn metadata_from_flags(inv: &Invocation) -> Result<String, String> {
     if file.is_empty() {
         return Ok(inv.flags.get_text("m").to_string());
     }
-    std::fs::read(file).map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).map_err(|e| format!("reading metadata file {file}: {e}"))
+    std::fs::read(file)
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .map_err(|e| format!("reading metadata file {file}: {e}"))
 }
 
 pub fn create_image(inv: &Invocation) -> i32 {
@@ -128,10 +130,15 @@ pub fn create_image(inv: &Invocation) -> i32 {
         let value = inv.flags.get_text(flag);
         (!value.is_empty()).then(|| value.to_string())
     };
-    let created = match text("-created").map(|t| cstorage::timestamp::Timestamp::parse(&t).ok_or(t)).transpose() {
+    let created = match text("-created")
+        .map(|t| cstorage::timestamp::Timestamp::parse(&t).ok_or(t))
+        .transpose()
+    {
         Ok(created) => created,
         Err(t) => {
-            errln!("invalid --created {t:?}: expected an RFC 3339 time such as 2024-01-02T03:04:05Z");
+            errln!(
+                "invalid --created {t:?}: expected an RFC 3339 time such as 2024-01-02T03:04:05Z"
+            );
             return 1;
         }
     };

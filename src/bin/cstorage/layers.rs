@@ -19,11 +19,7 @@ use crate::tree;
 pub fn layers(inv: &Invocation) -> i32 {
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     // Write errors are ignored, as in `output`: a closed pipe ends nothing but the output.
-    let listed = if inv.json() {
-        list_json(inv, &mut out)
-    } else {
-        list_text(inv, &mut out)
-    };
+    let listed = if inv.json() { list_json(inv, &mut out) } else { list_text(inv, &mut out) };
     let _ = out.flush();
     match listed {
         Ok(()) => 0,
@@ -56,7 +52,8 @@ fn list_text(inv: &Invocation, out: &mut impl Write) -> cstorage::Result<()> {
             images_by_layer.entry(layer_id).or_default().push(image);
         }
     }
-    let container_by_layer: HashMap<&str, &Container> = containers.iter().map(|c| (c.layer.as_str(), c)).collect();
+    let container_by_layer: HashMap<&str, &Container> =
+        containers.iter().map(|c| (c.layer.as_str(), c)).collect();
 
     if inv.flags.get_bool("t") {
         let mut nodes = Vec::new();
@@ -126,10 +123,20 @@ pub fn layer(inv: &Invocation) -> i32 {
         for layer in &matched {
             outln!("ID: {}", layer.id);
             for m in &layer.uid_map {
-                outln!("UID mapping: (container={}, host={}, size={})", m.container_id, m.host_id, m.size);
+                outln!(
+                    "UID mapping: (container={}, host={}, size={})",
+                    m.container_id,
+                    m.host_id,
+                    m.size
+                );
             }
             for m in &layer.gid_map {
-                outln!("GID mapping: (container={}, host={}, size={})", m.container_id, m.host_id, m.size);
+                outln!(
+                    "GID mapping: (container={}, host={}, size={})",
+                    m.container_id,
+                    m.host_id,
+                    m.size
+                );
             }
             if !layer.parent.is_empty() {
                 outln!("Parent: {}", layer.parent);
@@ -229,10 +236,14 @@ pub fn import_layer(inv: &Invocation) -> i32 {
         }
     };
     let mut progress = crate::progress::Progress::new("importing");
-    let result = inv.store.put_layer(&options, &mut input, Some(&mut |done| {
-        progress.update(done);
-        true
-    }));
+    let result = inv.store.put_layer(
+        &options,
+        &mut input,
+        Some(&mut |done| {
+            progress.update(done);
+            true
+        }),
+    );
     progress.finish();
     match result {
         Ok(layer) => {
@@ -291,6 +302,10 @@ pub struct ParentOwners<'a> {
 
 impl<'a> ParentOwners<'a> {
     pub fn new(id: &'a str, uids: Vec<u32>, gids: Vec<u32>) -> Self {
-        ParentOwners { id, uids: (!uids.is_empty()).then_some(uids), gids: (!gids.is_empty()).then_some(gids) }
+        ParentOwners {
+            id,
+            uids: (!uids.is_empty()).then_some(uids),
+            gids: (!gids.is_empty()).then_some(gids),
+        }
     }
 }

@@ -27,8 +27,8 @@ mod library_log;
 mod metadata;
 mod misc;
 mod mount;
-mod oci;
 mod names;
+mod oci;
 mod progress;
 mod storage_layers;
 mod tree;
@@ -107,7 +107,13 @@ fn run(argv: &[String]) -> i32 {
     run_command(&program, name, command, &rest[1..], global)
 }
 
-fn run_command(program: &str, name: &str, command: &Command, argv: &[String], mut global: GlobalOptions) -> i32 {
+fn run_command(
+    program: &str,
+    name: &str,
+    command: &Command,
+    argv: &[String],
+    mut global: GlobalOptions,
+) -> i32 {
     let mut flags = FlagSet::new();
     global.add_flags(&mut flags);
     (command.add_flags)(&mut flags);
@@ -155,7 +161,13 @@ fn run_command(program: &str, name: &str, command: &Command, argv: &[String], mu
             return 1;
         }
     };
-    (command.action)(&Invocation { command: name, flags: &flags, args: &args, store: &store, debug: global.debug })
+    (command.action)(&Invocation {
+        command: name,
+        flags: &flags,
+        args: &args,
+        store: &store,
+        debug: global.debug,
+    })
 }
 
 /// Why a global option given cannot be honoured, if one cannot: refused before the store is
@@ -164,7 +176,9 @@ fn unsupported_global_option(global: &GlobalOptions) -> Option<String> {
     if global.unshare {
         // c/storage re-executes itself in a new user namespace mapping the caller's subordinate
         // IDs; cstorage has no such re-execution.
-        return Some("--unshare: running in a user namespace is not supported by cstorage".to_string());
+        return Some(
+            "--unshare: running in a user namespace is not supported by cstorage".to_string(),
+        );
     }
     None
 }

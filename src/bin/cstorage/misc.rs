@@ -9,7 +9,8 @@ use crate::output::{self, go_list, unique_args};
 /// also requires that kind (the printed value stays "exists at all", as in the Go tool).
 pub fn exists(inv: &Invocation) -> i32 {
     let store = inv.store;
-    let (only_layers, only_images, only_containers) = (inv.flags.get_bool("l"), inv.flags.get_bool("i"), inv.flags.get_bool("c"));
+    let (only_layers, only_images, only_containers) =
+        (inv.flags.get_bool("l"), inv.flags.get_bool("i"), inv.flags.get_bool("c"));
     let mut found: BTreeMap<&str, bool> = BTreeMap::new();
     let mut lines = String::new();
     let mut missing_any = false;
@@ -35,7 +36,8 @@ pub fn exists(inv: &Invocation) -> i32 {
 /// tool prints them).
 fn print_pairs(inv: &Invocation, pairs: &[(String, String)]) {
     if inv.json() {
-        let as_arrays: Vec<[&str; 2]> = pairs.iter().map(|(k, v)| [k.as_str(), v.as_str()]).collect();
+        let as_arrays: Vec<[&str; 2]> =
+            pairs.iter().map(|(k, v)| [k.as_str(), v.as_str()]).collect();
         output::json(&as_arrays);
     } else {
         for (key, value) in pairs {
@@ -103,13 +105,28 @@ pub fn gc(inv: &Invocation) -> i32 {
     };
     if inv.debug {
         for path in &collected.removed {
-            errln!("{}", crate::global::debug_line(&format!("removing {}", output::go_quote(&path.display().to_string()))));
+            errln!(
+                "{}",
+                crate::global::debug_line(&format!(
+                    "removing {}",
+                    output::go_quote(&path.display().to_string())
+                ))
+            );
         }
         for id in &collected.forgotten_mounts {
-            errln!("{}", crate::global::debug_line(&format!("removing the mount record of layer {id}")));
+            errln!(
+                "{}",
+                crate::global::debug_line(&format!("removing the mount record of layer {id}"))
+            );
         }
         for (path, why) in &collected.kept {
-            errln!("{}", crate::global::debug_line(&format!("keeping {}: {why}", output::go_quote(&path.display().to_string()))));
+            errln!(
+                "{}",
+                crate::global::debug_line(&format!(
+                    "keeping {}: {why}",
+                    output::go_quote(&path.display().to_string())
+                ))
+            );
         }
     }
     for e in &collected.errors {

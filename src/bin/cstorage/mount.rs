@@ -24,19 +24,31 @@ struct Outcome<'a> {
 /// `mount ID...`: print each mount point; `-r` mounts an image's top layer read-only.
 pub fn mount(inv: &Invocation) -> i32 {
     let label = inv.flags.get_text("l");
-    let options: Vec<String> =
-        inv.flags.get_text("o").split(',').map(str::trim).filter(|o| !o.is_empty()).map(String::from).collect();
+    let options: Vec<String> = inv
+        .flags
+        .get_text("o")
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(String::from)
+        .collect();
     let read_only_image = inv.flags.get_bool("r");
     let mut results = Vec::new();
     let mut failed = false;
     for arg in inv.args {
-        let mounted = if read_only_image { mount_image(inv.store, arg, label, &options) } else { inv.store.mount(arg, label, &options) };
+        let mounted = if read_only_image {
+            mount_image(inv.store, arg, label, &options)
+        } else {
+            inv.store.mount(arg, label, &options)
+        };
         let (mountpoint, error, json_error) = match mounted {
             Ok(path) => (path.to_string_lossy().into_owned(), String::new(), String::new()),
             Err(e) => {
                 failed = true;
                 let json_error = match e.kind() {
-                    ErrorKind::ImageUnknown => format!("locating image with ID {}: image not known", go_quote(arg)),
+                    ErrorKind::ImageUnknown => {
+                        format!("locating image with ID {}: image not known", go_quote(arg))
+                    }
                     _ => go_text(&e),
                 };
                 (String::new(), e.to_string(), json_error)
@@ -57,7 +69,12 @@ pub fn mount(inv: &Invocation) -> i32 {
 }
 
 /// Go's MountImage: the image's top layer, read-only, without exec or setuid.
-fn mount_image(store: &Store, key: &str, label: &str, options: &[String]) -> cstorage::Result<std::path::PathBuf> {
+fn mount_image(
+    store: &Store,
+    key: &str,
+    label: &str,
+    options: &[String],
+) -> cstorage::Result<std::path::PathBuf> {
     let image = store.image(key)?;
     let top_layer = image
         .top_layer()

@@ -43,7 +43,10 @@ pub fn remove_names(inv: &Invocation) -> i32 {
 }
 
 /// Apply the change, then (with -j) print the resulting names.
-fn change_names(inv: &Invocation, change: impl Fn(&cstorage::Store, &str, &[String]) -> cstorage::Result<()>) -> i32 {
+fn change_names(
+    inv: &Invocation,
+    change: impl Fn(&cstorage::Store, &str, &[String]) -> cstorage::Result<()>,
+) -> i32 {
     let key = &inv.args[0];
     let result = inv.store.lookup(key).and_then(|(_, id)| {
         change(inv.store, &id, inv.flags.get_list("n"))?;

@@ -11,7 +11,9 @@ use crate::commands::Invocation;
 /// stays in DIR ("./a:b/c" has no tag).
 fn split_reference(arg: &str) -> (&str, Option<&str>) {
     match arg.rsplit_once(':') {
-        Some((dir, tag)) if !dir.is_empty() && !tag.contains('/') => (dir, Some(tag).filter(|t| !t.is_empty())),
+        Some((dir, tag)) if !dir.is_empty() && !tag.contains('/') => {
+            (dir, Some(tag).filter(|t| !t.is_empty()))
+        }
         _ => (arg, None),
     }
 }
@@ -54,7 +56,9 @@ fn trailing_names(args: &[String], names: &mut Vec<String>) -> Result<(), String
         } else if matches!(arg.as_str(), "-n" | "--name" | "-name") {
             names.push(rest.next().ok_or_else(|| format!("{arg} needs a name"))?.clone());
         } else {
-            return Err(format!("unexpected argument {arg:?}: only one layout, then -n NAME, may be given"));
+            return Err(format!(
+                "unexpected argument {arg:?}: only one layout, then -n NAME, may be given"
+            ));
         }
     }
     Ok(())
@@ -72,7 +76,8 @@ pub fn export_oci(inv: &Invocation) -> i32 {
             return 1;
         }
     };
-    match oci::export(inv.store, &inv.args[0], Path::new(dir), tag, &ExportOptions { compression }) {
+    match oci::export(inv.store, &inv.args[0], Path::new(dir), tag, &ExportOptions { compression })
+    {
         Ok(digest) => {
             outln!("{digest}");
             0

@@ -48,8 +48,15 @@ fn select_root(nodes: &[Node]) -> String {
 }
 
 /// Print the children of `root`, depth first; returns the nodes not printed.
-fn render_children(root: &str, nodes: Vec<Node>, indent: usize, continued: &[usize], out: &mut String) -> Vec<Node> {
-    let (children, mut leftovers): (Vec<Node>, Vec<Node>) = nodes.into_iter().partition(|n| n.parent == root);
+fn render_children(
+    root: &str,
+    nodes: Vec<Node>,
+    indent: usize,
+    continued: &[usize],
+    out: &mut String,
+) -> Vec<Node> {
+    let (children, mut leftovers): (Vec<Node>, Vec<Node>) =
+        nodes.into_iter().partition(|n| n.parent == root);
     let count = children.len();
     for (n, child) in children.into_iter().enumerate() {
         let mut prefix: Vec<char> = vec![' '; indent];
@@ -58,7 +65,11 @@ fn render_children(root: &str, nodes: Vec<Node>, indent: usize, continued: &[usi
         }
         let prefix: String = prefix.into_iter().collect();
         let more_follow = n + 1 < count;
-        let (header, note_header) = if more_follow { (THIS_AND_MORE, VERTICAL.to_string()) } else { (JUST_THIS, " ".to_string()) };
+        let (header, note_header) = if more_follow {
+            (THIS_AND_MORE, VERTICAL.to_string())
+        } else {
+            (JUST_THIS, " ".to_string())
+        };
         out.push_str(&format!("{prefix}{header}{}{}\n", STEM.repeat(INDENT_STEP - 1), child.child));
         for note in &child.notes {
             out.push_str(&format!("{prefix}{note_header}{}{note}\n", " ".repeat(INDENT_STEP - 1)));
@@ -67,7 +78,8 @@ fn render_children(root: &str, nodes: Vec<Node>, indent: usize, continued: &[usi
         if more_follow {
             sub_continued.push(indent);
         }
-        leftovers = render_children(&child.child, leftovers, indent + INDENT_STEP, &sub_continued, out);
+        leftovers =
+            render_children(&child.child, leftovers, indent + INDENT_STEP, &sub_continued, out);
     }
     leftovers
 }
@@ -77,12 +89,20 @@ mod tests {
     use super::*;
 
     fn node(parent: &str, child: &str, notes: &[&str]) -> Node {
-        Node { parent: parent.into(), child: child.into(), notes: notes.iter().map(|s| s.to_string()).collect() }
+        Node {
+            parent: parent.into(),
+            child: child.into(),
+            notes: notes.iter().map(|s| s.to_string()).collect(),
+        }
     }
 
     #[test]
     fn draws_like_containers_storage() {
-        let text = render(vec![node("(base)", "L1", &["image: I1"]), node("L1", "C1", &["container: C1"]), node("(base)", "L2", &[])]);
+        let text = render(vec![
+            node("(base)", "L1", &["image: I1"]),
+            node("L1", "C1", &["container: C1"]),
+            node("(base)", "L2", &[]),
+        ]);
         assert_eq!(text, "(base)\n├─L1\n│ image: I1\n│ └─C1\n│   container: C1\n└─L2\n");
     }
 }

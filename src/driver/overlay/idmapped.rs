@@ -44,23 +44,31 @@ impl UserNamespace {
     /// host ID, as in c/storage's records).
     pub fn new(uid_map: &[IdMap], gid_map: &[IdMap]) -> Result<UserNamespace> {
         let fail = |what: &str, err: io::Error| {
-            Error::with_errno(ErrorKind::Mount, err.raw_os_error().unwrap_or(0), format!("creating a user namespace: {what}: {err}"))
+            Error::with_errno(
+                ErrorKind::Mount,
+                err.raw_os_error().unwrap_or(0),
+                format!("creating a user namespace: {what}: {err}"),
+            )
         };
-        let _one_child_at_a_time = NAMESPACE_CHILD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _one_child_at_a_time =
+            NAMESPACE_CHILD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut pipe = [0i32; 2];
         // SAFETY: pipe2 fills the two-element array.
         if unsafe { libc::pipe2(pipe.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
             return Err(fail("pipe", io::Error::last_os_error()));
         }
         // SAFETY: both fds were just created and are owned here.
-        let (wait_read, wait_write) = unsafe { (OwnedFd::from_raw_fd(pipe[0]), OwnedFd::from_raw_fd(pipe[1])) };
+        let (wait_read, wait_write) =
+            unsafe { (OwnedFd::from_raw_fd(pipe[0]), OwnedFd::from_raw_fd(pipe[1])) };
         let (read_fd, write_fd) = (wait_read.as_raw_fd(), wait_write.as_raw_fd());
 
         // SAFETY: clone without CLONE_VM and without a new stack behaves like fork: the child
         // gets a copy of this thread only, born in a new user namespace. It makes raw system
         // calls only (no allocation, no locks another thread might have held): wait for the
         // parent to close the pipe, then exit.
-        let pid = unsafe { libc::syscall(libc::SYS_clone, libc::CLONE_NEWUSER | libc::SIGCHLD, 0, 0, 0, 0) };
+        let pid = unsafe {
+            libc::syscall(libc::SYS_clone, libc::CLONE_NEWUSER | libc::SIGCHLD, 0, 0, 0, 0)
+        };
         if pid < 0 {
             return Err(fail("clone", io::Error::last_os_error()));
         }
@@ -106,9 +114,13 @@ impl UserNamespace {
 }
 
 fn write_map(pid: libc::pid_t, file: &str, maps: &[IdMap]) -> io::Result<()> {
-    let text: String = maps.iter().map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size)).collect();
+    let text: String =
+        maps.iter().map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size)).collect();
     // The kernel takes the whole map in one write.
-    std::fs::OpenOptions::new().write(true).open(format!("/proc/{pid}/{file}"))?.write_all(text.as_bytes())
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(format!("/proc/{pid}/{file}"))?
+        .write_all(text.as_bytes())
 }
 
 /// Attach on `target` a view of `source` (not of mounts below it) whose owners are shifted by
@@ -119,19 +131,35 @@ pub fn bind_idmapped(source: &Path, target: &Path, userns: &UserNamespace) -> Re
         Error::with_errno(
             ErrorKind::Mount,
             err.raw_os_error().unwrap_or(0),
-            format!("ID-mapped mount of {} on {}: {what}: {err}", source.display(), target.display()),
+            format!(
+                "ID-mapped mount of {} on {}: {what}: {err}",
+                source.display(),
+                target.display()
+            ),
         )
     };
     let source_c = cpath(source)?;
     let target_c = cpath(target)?;
     // SAFETY: NUL-terminated path; returns a new fd for a detached copy of the mount, or -1.
-    let tree = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, source_c.as_ptr(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC) };
+    let tree = unsafe {
+        libc::syscall(
+            libc::SYS_open_tree,
+            libc::AT_FDCWD,
+            source_c.as_ptr(),
+            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC,
+        )
+    };
     if tree < 0 {
         return Err(fail("open_tree"));
     }
     // SAFETY: the fd was just returned to us.
     let tree = unsafe { OwnedFd::from_raw_fd(tree as i32) };
-    let attr = MountAttr { attr_set: MOUNT_ATTR_IDMAP, attr_clr: 0, propagation: 0, userns_fd: userns.fd.as_raw_fd() as u64 };
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_IDMAP,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: userns.fd.as_raw_fd() as u64,
+    };
     // SAFETY: our detached tree, an empty path with AT_EMPTY_PATH, and a mount_attr of the
     // size passed.
     let rc = unsafe {
@@ -149,7 +177,14 @@ pub fn bind_idmapped(source: &Path, target: &Path, userns: &UserNamespace) -> Re
     }
     // SAFETY: move our detached tree onto the NUL-terminated target path.
     let rc = unsafe {
-        libc::syscall(libc::SYS_move_mount, tree.as_raw_fd(), c"".as_ptr(), libc::AT_FDCWD, target_c.as_ptr(), MOVE_MOUNT_F_EMPTY_PATH)
+        libc::syscall(
+            libc::SYS_move_mount,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_FDCWD,
+            target_c.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH,
+        )
     };
     if rc < 0 {
         return Err(fail("move_mount"));
@@ -185,7 +220,9 @@ mod tests {
         }
         for thread in 0..4 {
             // The children die with this process (PR_SET_PDEATHSIG) if the test fails here.
-            finished.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("thread {thread} of 4 still waits for its namespaces after 60 s"));
+            finished.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| {
+                panic!("thread {thread} of 4 still waits for its namespaces after 60 s")
+            });
         }
     }
 }

@@ -98,7 +98,9 @@ impl Layout {
     /// The tree of ours that holds layer `id`: the first that has its directory, else
     /// `G/overlay`.
     pub fn layer_home(&self, id: &str) -> &Path {
-        self.own_homes().find(|home| fs::symlink_metadata(home.join(id)).is_ok()).unwrap_or(&self.home)
+        self.own_homes()
+            .find(|home| fs::symlink_metadata(home.join(id)).is_ok())
+            .unwrap_or(&self.home)
     }
 
     /// The tree a new layer goes to: read-only layers into the split image store when there is
@@ -213,13 +215,18 @@ impl Layout {
     pub fn create_link(&self, id: &str) -> Result<String> {
         loop {
             let link = new_link_id();
-            match std::os::unix::fs::symlink(Path::new("..").join(id).join("diff"), self.link_dir_of(id).join(&link)) {
+            match std::os::unix::fs::symlink(
+                Path::new("..").join(id).join("diff"),
+                self.link_dir_of(id).join(&link),
+            ) {
                 Ok(()) => {
                     write_new_file(&self.link_file(id), link.as_bytes(), 0o644)?;
                     return Ok(link);
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(Error::io(format_args!("creating the link of layer {id}"), e)),
+                Err(e) => {
+                    return Err(Error::io(format_args!("creating the link of layer {id}"), e))
+                }
             }
         }
     }
@@ -235,10 +242,14 @@ impl Layout {
     /// from an additional image store gives its links as they are (they resolve in its tree,
     /// see `resolve_lower_entry`); its files are never repaired.
     pub fn write_lower_for_child(&self, id: &str, parent: &str) -> Result<()> {
-        let in_image_store = if self.layer_dir(parent).is_dir() { None } else { self.image_store_layer_dir(parent) };
+        let in_image_store =
+            if self.layer_dir(parent).is_dir() { None } else { self.image_store_layer_dir(parent) };
         let parent_link = match in_image_store {
             Some(dir) => read_link_file(&dir, parent)?.ok_or_else(|| {
-                Error::new(ErrorKind::LayerUnknown, format!("layer {parent} in {} has no link file", dir.display()))
+                Error::new(
+                    ErrorKind::LayerUnknown,
+                    format!("layer {parent} in {} has no link file", dir.display()),
+                )
             })?,
             None => self.link_id_repairing(parent)?,
         };
@@ -292,7 +303,9 @@ impl Layout {
                 let path = entry.ctx("reading the overlay link directory")?.path();
                 let is_link = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
                 // (metadata follows the link: NotFound means it leads nowhere.)
-                if is_link && fs::metadata(&path).is_err_and(|e| e.kind() == io::ErrorKind::NotFound) {
+                if is_link
+                    && fs::metadata(&path).is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
+                {
                     fs::remove_file(&path).ctx(format_args!("removing {}", path.display()))?;
                     removed.push(path);
                 }
@@ -325,7 +338,11 @@ fn repair_links_in(home: &Path) -> Result<()> {
             other => other,
         }
     };
-    fs::DirBuilder::new().recursive(true).mode(0o755).create(&link_dir).ctx("creating the overlay link directory")?;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(&link_dir)
+        .ctx("creating the overlay link directory")?;
     let entries = fs::read_dir(home).ctx(format_args!("reading {}", home.display()))?;
     for entry in entries {
         let entry = entry.ctx(format_args!("reading {}", home.display()))?;
@@ -377,7 +394,9 @@ fn remove_link_in(home: &Path, id: &str) -> Result<()> {
     });
     if let Some(link) = link {
         match fs::remove_file(home.join(LINK_DIR).join(&link)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(Error::io(format_args!("removing the link of layer {id}"), e)),
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(Error::io(format_args!("removing the link of layer {id}"), e))
+            }
             _ => {}
         }
     }
@@ -392,7 +411,9 @@ fn read_link_file(layer_dir: &Path, id: &str) -> Result<Option<String>> {
         Ok(s) => {
             let link = s.trim_end_matches('\n');
             if !crate::ids::is_path_component(link) || link.len() > crate::ids::NAME_MAX {
-                return Err(Error::corrupt(format!("the link file of layer {id} names {link:?}, which is not a link name")));
+                return Err(Error::corrupt(format!(
+                    "the link file of layer {id} names {link:?}, which is not a link name"
+                )));
             }
             Ok(Some(link.to_string()))
         }
@@ -405,7 +426,8 @@ fn read_link_file(layer_dir: &Path, id: &str) -> Result<Option<String>> {
 fn read_lower_file(layer_dir: &Path, id: &str) -> Result<Vec<String>> {
     match fs::read_to_string(layer_dir.join(LOWER_FILE)) {
         Ok(s) => {
-            let entries: Vec<String> = s.split(':').filter(|e| !e.is_empty()).map(String::from).collect();
+            let entries: Vec<String> =
+                s.split(':').filter(|e| !e.is_empty()).map(String::from).collect();
             // Each entry is `l/<link>`: anything else would make a mount reach outside the tree.
             for entry in &entries {
                 let link = entry.strip_prefix("l/").unwrap_or("");

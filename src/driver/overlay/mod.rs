@@ -42,10 +42,13 @@ use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::idmap::to_host;
 use crate::known_settings::{image_store_given_to_driver, parse_bool, screen_driver_options};
 use idmapped::{bind_idmapped, UserNamespace};
-use view::LayerView;
 use layout::{extra_diff_dirs, Layout};
-use mount::{clear_scratch_dir, make_private_mount, mount_layer_stack, renew_mount_point, unmount, MountFlags, OverlaySpec};
+use mount::{
+    clear_scratch_dir, make_private_mount, mount_layer_stack, renew_mount_point, unmount,
+    MountFlags, OverlaySpec,
+};
 use probe::FeatureCache;
+use view::LayerView;
 
 const METACOPY_ON: &str = "metacopy=on";
 
@@ -71,12 +74,26 @@ impl Settings {
             match key.strip_prefix("overlay.").unwrap_or(&key) {
                 "mountopt" => {
                     s.mount_options_text = value.clone();
-                    s.mount_options = value.split(',').map(str::trim).filter(|o| !o.is_empty()).map(String::from).collect();
+                    s.mount_options = value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|o| !o.is_empty())
+                        .map(String::from)
+                        .collect();
                 }
                 "skip_mount_home" => s.skip_mount_home = parse_bool(&key, &value)?,
                 "ignore_chown_errors" => s.ignore_chown_errors = parse_bool(&key, &value)?,
-                "imagestore" | "additionalimagestore" => return Err(image_store_given_to_driver(&key)),
-                _ => return Err(Error::new(ErrorKind::Config, format!("overlay: option {key} is honoured in known_settings.rs but not here"))),
+                "imagestore" | "additionalimagestore" => {
+                    return Err(image_store_given_to_driver(&key))
+                }
+                _ => {
+                    return Err(Error::new(
+                        ErrorKind::Config,
+                        format!(
+                            "overlay: option {key} is honoured in known_settings.rs but not here"
+                        ),
+                    ))
+                }
             }
         }
         Ok(s)
@@ -103,7 +120,9 @@ impl Overlay {
     /// Whether overlay mounts take the kernel's "volatile" option (probed once, cached in
     /// R/overlay as `volatile-*`, as c/storage does).
     fn supports_volatile(&self) -> bool {
-        self.features.answer_once(&self.volatile_option, "volatile", || probe::probe_volatile(self.layout.home(), self.api))
+        self.features.answer_once(&self.volatile_option, "volatile", || {
+            probe::probe_volatile(self.layout.home(), self.api)
+        })
     }
 
     /// Start the driver on `graph_root/overlay` (probe results cached in `run_root/overlay`).
@@ -111,7 +130,11 @@ impl Overlay {
     /// overlay cannot use, a store set up for a FUSE mount program, or a kernel whose test
     /// mount fails. A failed start leaves no `overlay` directory behind, so the store can
     /// choose another driver and will not later mistake it for overlay state.
-    pub fn new(graph_root: &Path, run_root: &Path, options: &[(String, String)]) -> Result<Overlay> {
+    pub fn new(
+        graph_root: &Path,
+        run_root: &Path,
+        options: &[(String, String)],
+    ) -> Result<Overlay> {
         let settings = Settings::parse(options)?;
         let backing_fs = probe::backing_fs(graph_root)?;
         // SAFETY: geteuid has no preconditions.
@@ -132,11 +155,28 @@ impl Overlay {
         result
     }
 
-    fn start(home: PathBuf, run_home: PathBuf, settings: Settings, backing_fs: String) -> Result<Overlay> {
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(&home).ctx(format_args!("creating {}", home.display()))?;
+    fn start(
+        home: PathBuf,
+        run_home: PathBuf,
+        settings: Settings,
+        backing_fs: String,
+    ) -> Result<Overlay> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&home)
+            .ctx(format_args!("creating {}", home.display()))?;
         let layout = Layout::new(home.clone());
-        fs::DirBuilder::new().recursive(true).mode(0o755).create(layout.link_dir()).ctx("creating the overlay link directory")?;
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(&run_home).ctx(format_args!("creating {}", run_home.display()))?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(layout.link_dir())
+            .ctx("creating the overlay link directory")?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&run_home)
+            .ctx(format_args!("creating {}", run_home.display()))?;
         check_mount_program_flag(&home)?;
 
         let api = MountApi::detect(&home);
@@ -164,7 +204,18 @@ impl Overlay {
                 answer
             }
         };
-        Ok(Overlay { layout, settings, api, features, backing_fs, supports_d_type, using_metacopy, native_diff: OnceLock::new(), idmapped_lowers: OnceLock::new(), volatile_option: OnceLock::new() })
+        Ok(Overlay {
+            layout,
+            settings,
+            api,
+            features,
+            backing_fs,
+            supports_d_type,
+            using_metacopy,
+            native_diff: OnceLock::new(),
+            idmapped_lowers: OnceLock::new(),
+            volatile_option: OnceLock::new(),
+        })
     }
 
     /// Use mount(2) instead of the file-system-context API even where the kernel has it, to
@@ -176,7 +227,9 @@ impl Overlay {
 
     /// Read layers that are not ours from these additional image stores (graph roots).
     pub fn with_image_stores(mut self, roots: &[PathBuf]) -> Overlay {
-        self.layout = self.layout.with_image_store_homes(roots.iter().map(|root| root.join("overlay")).collect());
+        self.layout = self
+            .layout
+            .with_image_store_homes(roots.iter().map(|root| root.join("overlay")).collect());
         self
     }
 
@@ -189,7 +242,11 @@ impl Overlay {
             // linkDir))`, meant as `IS/overlay/l`); nothing uses it, but it is made here too so
             // that both implementations leave the same tree.
             let stray = root.join(layout::LINK_DIR);
-            fs::DirBuilder::new().recursive(true).mode(0o755).create(&stray).ctx(format_args!("creating {}", stray.display()))?;
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o755)
+                .create(&stray)
+                .ctx(format_args!("creating {}", stray.display()))?;
         }
         self.layout = self.layout.with_split_home(root.join("overlay"));
         Ok(self)
@@ -227,12 +284,17 @@ impl Overlay {
                         repaired = true;
                     }
                     layout.resolve_lower_entry(&entry).ok_or_else(|| {
-                        Error::new(ErrorKind::LayerUnknown, format!("lower layer {entry} of layer {id} does not exist"))
+                        Error::new(
+                            ErrorKind::LayerUnknown,
+                            format!("lower layer {entry} of layer {id} does not exist"),
+                        )
                     })?
                 }
             };
             let path = path.to_string_lossy().into_owned();
-            lowers.extend(std::iter::once(path.clone()).chain(extra_diff_dirs(&format!("{path}/.."))));
+            lowers.extend(
+                std::iter::once(path.clone()).chain(extra_diff_dirs(&format!("{path}/.."))),
+            );
         }
         Ok(lowers)
     }
@@ -245,7 +307,12 @@ impl Overlay {
 
     /// Otherwise both layers are viewed whole and compared (c/storage's NaiveDiffDriver):
     /// `compare(from_root, layer_root)`.
-    fn diff_views<T>(&self, id: &str, from: Option<&str>, compare: impl FnOnce(Option<&Path>, &Path) -> Result<T>) -> Result<T> {
+    fn diff_views<T>(
+        &self,
+        id: &str,
+        from: Option<&str>,
+        compare: impl FnOnce(Option<&Path>, &Path) -> Result<T>,
+    ) -> Result<T> {
         let layer = self.view(id)?;
         let base = from.map(|f| self.view(f)).transpose()?;
         compare(base.as_ref().map(LayerView::path), layer.path())
@@ -258,7 +325,10 @@ impl Overlay {
         let layout = &self.layout;
         let layer_dir = layout.layer_dir_to_read(id);
         if !layer_dir.is_dir() {
-            return Err(Error::new(ErrorKind::LayerUnknown, format!("overlay layer directory {} does not exist", layer_dir.display())));
+            return Err(Error::new(
+                ErrorKind::LayerUnknown,
+                format!("overlay layer directory {} does not exist", layer_dir.display()),
+            ));
         }
         let mut lowers = self.lower_dirs(id)?;
         if lowers.is_empty() {
@@ -277,7 +347,8 @@ impl Overlay {
             // Attached under the home, which must be private first (see the module comment).
             self.ensure_home_private()?;
         }
-        LayerView::open(self.api, &spec, layout.home(), &layer_dir).map_err(|e| e.context(format_args!("viewing layer {id}")))
+        LayerView::open(self.api, &spec, layout.home(), &layer_dir)
+            .map_err(|e| e.context(format_args!("viewing layer {id}")))
     }
 
     /// The mount options to use: the caller's, else `overlay.mountopt`; `metacopy=on` only when
@@ -285,8 +356,13 @@ impl Overlay {
     /// metacopy files without it).
     fn effective_mount_options(&self, requested: &[String]) -> Vec<String> {
         let configured = &self.settings.mount_options;
-        let mut list: Vec<String> = if requested.is_empty() { configured.clone() } else { requested.to_vec() };
-        if !requested.is_empty() && self.using_metacopy && configured.iter().any(|o| o == METACOPY_ON) && !list.iter().any(|o| o == METACOPY_ON) {
+        let mut list: Vec<String> =
+            if requested.is_empty() { configured.clone() } else { requested.to_vec() };
+        if !requested.is_empty()
+            && self.using_metacopy
+            && configured.iter().any(|o| o == METACOPY_ON)
+            && !list.iter().any(|o| o == METACOPY_ON)
+        {
             list.push(METACOPY_ON.to_string());
         }
         if !self.using_metacopy {
@@ -314,7 +390,13 @@ impl Overlay {
     /// read-only mount's own diff) is reached through an ID-mapped view of the tree it is in,
     /// ours or an additional image store's, attached at `<id>/mapped/<n>` (c/storage's place
     /// for them, `0` for ours) and detached again once the overlay holds its own references.
-    fn mount_spec(&self, id: &str, spec: OverlaySpec, target: &Path, shift: Option<(&[crate::IdMap], &[crate::IdMap])>) -> Result<()> {
+    fn mount_spec(
+        &self,
+        id: &str,
+        spec: OverlaySpec,
+        target: &Path,
+        shift: Option<(&[crate::IdMap], &[crate::IdMap])>,
+    ) -> Result<()> {
         let layout = &self.layout;
         let scratch = layout.scratch_mounts_dir(id);
         let Some((uid_map, gid_map)) = shift else {
@@ -328,20 +410,32 @@ impl Overlay {
             let mut lowers = Vec::with_capacity(spec.lowers.len());
             for lower in &spec.lowers {
                 let path = Path::new(lower);
-                let Some(n) = trees.iter().position(|tree| path != own_diff && path.starts_with(tree)) else {
+                let Some(n) =
+                    trees.iter().position(|tree| path != own_diff && path.starts_with(tree))
+                else {
                     lowers.push(lower.clone());
                     continue;
                 };
                 let view = scratch.join(n.to_string());
                 if !views.contains(&view) {
-                    fs::DirBuilder::new().recursive(true).mode(0o700).create(&view).ctx(format_args!("creating {}", view.display()))?;
+                    fs::DirBuilder::new()
+                        .recursive(true)
+                        .mode(0o700)
+                        .create(&view)
+                        .ctx(format_args!("creating {}", view.display()))?;
                     views.push(view.clone());
                     bind_idmapped(trees[n], &view, &userns)?;
                 }
                 let inside = path.strip_prefix(trees[n]).expect("the lower is in this tree");
                 lowers.push(view.join(inside).to_string_lossy().into_owned());
             }
-            mount_layer_stack(self.api, &OverlaySpec { lowers, ..spec }, target, layout.home(), &scratch)
+            mount_layer_stack(
+                self.api,
+                &OverlaySpec { lowers, ..spec },
+                target,
+                layout.home(),
+                &scratch,
+            )
         })();
         for view in &views {
             let _ = unmount(view, true);
@@ -355,7 +449,9 @@ impl Overlay {
     fn create_layer_dirs(&self, id: &str, opts: &CreateOptions) -> Result<()> {
         let layout = &self.layout;
         let root = |maps, what| {
-            to_host(maps, 0).ok_or_else(|| Error::invalid(format!("the {what} map does not map the container's root")))
+            to_host(maps, 0).ok_or_else(|| {
+                Error::invalid(format!("the {what} map does not map the container's root"))
+            })
         };
         let layer_owner = (root(opts.uid_map, "uid")?, root(opts.gid_map, "gid")?);
         // Base layers start from a 0555 root owned by the layer's root; children take the
@@ -363,8 +459,10 @@ impl Overlay {
         let (dirs_owner, diff_mode) = match opts.parent {
             Some(parent) => {
                 use std::os::unix::fs::MetadataExt;
-                let parent_dir = fs::metadata(layout.layer_dir_to_read(parent)).ctx(format_args!("reading parent layer {parent}"))?;
-                let parent_diff = fs::metadata(layout.diff_dir_to_read(parent)).ctx(format_args!("reading parent layer {parent}"))?;
+                let parent_dir = fs::metadata(layout.layer_dir_to_read(parent))
+                    .ctx(format_args!("reading parent layer {parent}"))?;
+                let parent_diff = fs::metadata(layout.diff_dir_to_read(parent))
+                    .ctx(format_args!("reading parent layer {parent}"))?;
                 ((parent_dir.uid(), parent_dir.gid()), parent_diff.mode() & 0o777)
             }
             None => (layer_owner, 0o555),
@@ -386,7 +484,13 @@ impl Overlay {
                     to_gids: opts.gid_map,
                 };
                 if opts.parent_uid_map != opts.uid_map || opts.parent_gid_map != opts.gid_map {
-                    self.copy_parent_with_shifted_owners(id, parent, &shift, opts.uid_map, opts.gid_map)?;
+                    self.copy_parent_with_shifted_owners(
+                        id,
+                        parent,
+                        &shift,
+                        opts.uid_map,
+                        opts.gid_map,
+                    )?;
                 }
                 Ok(())
             }
@@ -396,7 +500,8 @@ impl Overlay {
     /// Detach everything mounted at or below `dir` (deepest first), e.g. mounts left by a
     /// crash, so that the tree can be removed.
     fn unmount_everything_under(dir: &Path) {
-        let mut below: Vec<PathBuf> = mount_points().into_iter().filter(|p| p.starts_with(dir)).collect();
+        let mut below: Vec<PathBuf> =
+            mount_points().into_iter().filter(|p| p.starts_with(dir)).collect();
         below.sort_by_key(|p| std::cmp::Reverse(p.as_os_str().len()));
         for p in below {
             let _ = unmount(&p, true);
@@ -413,7 +518,10 @@ fn check_mount_program_flag(home: &Path) -> Result<()> {
     match fs::read_to_string(&path) {
         Ok(s) if s.trim() == "true" => Err(Error::new(
             ErrorKind::NotSupported,
-            format!("{} says this store needs a FUSE mount program, which libcstorage does not drive", path.display()),
+            format!(
+                "{} says this store needs a FUSE mount program, which libcstorage does not drive",
+                path.display()
+            ),
         )),
         Ok(_) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -434,8 +542,12 @@ fn check_mount_program_flag(home: &Path) -> Result<()> {
 
 /// mkdir with `mode` (less the umask, as Go's os.Mkdir), then chown.
 fn make_dir(path: &Path, mode: u32, (uid, gid): (u32, u32)) -> Result<()> {
-    fs::DirBuilder::new().mode(mode).create(path).ctx(format_args!("creating {}", path.display()))?;
-    std::os::unix::fs::chown(path, Some(uid), Some(gid)).ctx(format_args!("changing owner of {}", path.display()))
+    fs::DirBuilder::new()
+        .mode(mode)
+        .create(path)
+        .ctx(format_args!("creating {}", path.display()))?;
+    std::os::unix::fs::chown(path, Some(uid), Some(gid))
+        .ctx(format_args!("changing owner of {}", path.display()))
 }
 
 impl Driver for Overlay {
@@ -460,7 +572,11 @@ impl Driver for Overlay {
         // The link directory of the tree the layer goes to (with a split image store, c/storage
         // makes IS/overlay and IS/overlay/l here, 0755).
         let link_dir = self.layout.new_layer_home(opts.read_write).join(layout::LINK_DIR);
-        fs::DirBuilder::new().recursive(true).mode(0o755).create(&link_dir).ctx("creating the overlay link directory")?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(&link_dir)
+            .ctx("creating the overlay link directory")?;
         let result = self.create_layer_dirs(id, opts);
         if result.is_err() {
             let _ = self.remove(id);
@@ -495,11 +611,21 @@ impl Driver for Overlay {
     fn mount(&self, id: &str, opts: &MountOptions) -> Result<PathBuf> {
         let layout = &self.layout;
         if !layout.layer_dir(id).is_dir() {
-            return Err(Error::new(ErrorKind::LayerUnknown, format!("overlay layer directory {} does not exist", layout.layer_dir(id).display())));
+            return Err(Error::new(
+                ErrorKind::LayerUnknown,
+                format!(
+                    "overlay layer directory {} does not exist",
+                    layout.layer_dir(id).display()
+                ),
+            ));
         }
         let mut options = self.effective_mount_options(opts.options);
         let read_only = opts.read_only || options.iter().any(|o| o == "ro");
-        if opts.volatile && !read_only && !options.iter().any(|o| o == "volatile") && self.supports_volatile() {
+        if opts.volatile
+            && !read_only
+            && !options.iter().any(|o| o == "volatile")
+            && self.supports_volatile()
+        {
             options.push("volatile".to_string());
         }
         let mut flags = MountFlags::parse(&options)?;
@@ -514,16 +640,24 @@ impl Driver for Overlay {
             lowers.insert(0, diff);
             OverlaySpec { lowers, upper: None, flags, label: None }
         } else {
-            OverlaySpec { lowers, upper: Some((diff, layout.work_dir(id).to_string_lossy().into_owned())), flags, label: None }
+            OverlaySpec {
+                lowers,
+                upper: Some((diff, layout.work_dir(id).to_string_lossy().into_owned())),
+                flags,
+                label: None,
+            }
         };
         let spec = OverlaySpec {
-            label: (!opts.mount_label.is_empty() && probe::selinux_enabled()).then(|| opts.mount_label.to_string()),
+            label: (!opts.mount_label.is_empty() && probe::selinux_enabled())
+                .then(|| opts.mount_label.to_string()),
             ..spec
         };
 
         let merged = layout.merged_dir(id);
         match fs::DirBuilder::new().mode(0o700).create(&merged) {
-            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(Error::io(format_args!("creating {}", merged.display()), e)),
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
+                return Err(Error::io(format_args!("creating {}", merged.display()), e))
+            }
             _ => {}
         }
         if is_mount_point(&merged) {
@@ -534,11 +668,16 @@ impl Driver for Overlay {
         self.ensure_home_private()?;
         // The kernel refuses to mount a "volatile" upper twice until this marker is gone.
         let _ = remove_tree(&layout.work_dir(id).join("work/incompat/volatile"));
-        let shift = (!opts.uid_map.is_empty() && !opts.gid_map.is_empty()).then_some((opts.uid_map, opts.gid_map));
+        let shift = (!opts.uid_map.is_empty() && !opts.gid_map.is_empty())
+            .then_some((opts.uid_map, opts.gid_map));
         if shift.is_some() && !self.supports_shifting() {
-            return Err(Error::new(ErrorKind::NotSupported, format!("cannot mount layer {id} with ID maps: shifting is not supported here")));
+            return Err(Error::new(
+                ErrorKind::NotSupported,
+                format!("cannot mount layer {id} with ID maps: shifting is not supported here"),
+            ));
         }
-        self.mount_spec(id, spec, &merged, shift).map_err(|e| e.context(format_args!("mounting layer {id}")))?;
+        self.mount_spec(id, spec, &merged, shift)
+            .map_err(|e| e.context(format_args!("mounting layer {id}")))?;
         Ok(merged)
     }
 
@@ -577,23 +716,57 @@ impl Driver for Overlay {
 
     /// The native diff: the upper directory is exactly the layer's changes (whiteouts as 0/0
     /// devices, opaque directories marked), so it is exported as it is.
-    fn write_diff(&self, id: &str, from: Option<&str>, from_is_parent: bool, maps: OwnerMaps<'_>, style: ExportStyle, out: &mut dyn Write) -> Result<()> {
+    fn write_diff(
+        &self,
+        id: &str,
+        from: Option<&str>,
+        from_is_parent: bool,
+        maps: OwnerMaps<'_>,
+        style: ExportStyle,
+        out: &mut dyn Write,
+    ) -> Result<()> {
         if self.can_diff_natively(from_is_parent) {
-            return crate::archive::export_overlay_diff(&self.diff_dir_to_read(id), &self.lower_diff_dirs(id)?, maps.uid_map, maps.gid_map, style, out);
+            return crate::archive::export_overlay_diff(
+                &self.diff_dir_to_read(id),
+                &self.lower_diff_dirs(id)?,
+                maps.uid_map,
+                maps.gid_map,
+                style,
+                out,
+            );
         }
-        self.diff_views(id, from, |base, layer| crate::archive::export_naive_diff_with_maps(base, layer, maps, style, out))
+        self.diff_views(id, from, |base, layer| {
+            crate::archive::export_naive_diff_with_maps(base, layer, maps, style, out)
+        })
     }
 
-    fn changes(&self, id: &str, from: Option<&str>, from_is_parent: bool, maps: OwnerMaps<'_>, style: ExportStyle) -> Result<Vec<crate::archive::Change>> {
+    fn changes(
+        &self,
+        id: &str,
+        from: Option<&str>,
+        from_is_parent: bool,
+        maps: OwnerMaps<'_>,
+        style: ExportStyle,
+    ) -> Result<Vec<crate::archive::Change>> {
         if self.can_diff_natively(from_is_parent) {
-            return crate::archive::overlay_changes(&self.diff_dir_to_read(id), &self.lower_diff_dirs(id)?);
+            return crate::archive::overlay_changes(
+                &self.diff_dir_to_read(id),
+                &self.lower_diff_dirs(id)?,
+            );
         }
         self.diff_views(id, from, |base, layer| crate::archive::changes(base, layer, maps, style))
     }
 
     /// As c/storage: natively, the size of what the upper directory holds; otherwise the size
     /// of the files that differ.
-    fn diff_size(&self, id: &str, from: Option<&str>, from_is_parent: bool, maps: OwnerMaps<'_>, style: ExportStyle) -> Result<u64> {
+    fn diff_size(
+        &self,
+        id: &str,
+        from: Option<&str>,
+        from_is_parent: bool,
+        maps: OwnerMaps<'_>,
+        style: ExportStyle,
+    ) -> Result<u64> {
         if self.can_diff_natively(from_is_parent) {
             return crate::archive::disk_usage(&self.diff_dir_to_read(id));
         }
@@ -608,8 +781,9 @@ impl Driver for Overlay {
         if std::env::var_os("_CONTAINERS_OVERLAY_DISABLE_IDMAP").is_some_and(|v| v == "yes") {
             return false;
         }
-        self.features
-            .answer_once(&self.idmapped_lowers, "idmapped-lower-dir", || probe::probe_idmapped_lowers(self.layout.home(), self.api))
+        self.features.answer_once(&self.idmapped_lowers, "idmapped-lower-dir", || {
+            probe::probe_idmapped_lowers(self.layout.home(), self.api)
+        })
     }
 
     /// c/storage 1.57's lines; 1.43 has only the first four (the store leaves the others out

@@ -141,9 +141,11 @@ impl MountFlags {
                 "ro" => out.read_only = true,
                 "rw" => out.read_only = false,
                 "defaults" | "async" | "nomand" | "nolazytime" => {}
-                "bind" | "rbind" | "remount" | "move" | "private" | "rprivate" | "shared" | "rshared" | "slave"
-                | "rslave" | "unbindable" | "runbindable" => {
-                    return Err(Error::invalid(format!("mount option {option:?} cannot be used for an overlay mount")))
+                "bind" | "rbind" | "remount" | "move" | "private" | "rprivate" | "shared"
+                | "rshared" | "slave" | "rslave" | "unbindable" | "runbindable" => {
+                    return Err(Error::invalid(format!(
+                        "mount option {option:?} cannot be used for an overlay mount"
+                    )))
                 }
                 _ => out.data.push(option.to_string()),
             }
@@ -169,11 +171,17 @@ impl OverlaySpec {
     fn legacy_data(&self, base: Option<&Path>) -> String {
         let rel = |p: &str| -> String {
             match base {
-                Some(base) => Path::new(p).strip_prefix(base).map(|r| r.to_string_lossy().into_owned()).unwrap_or_else(|_| p.to_string()),
+                Some(base) => Path::new(p)
+                    .strip_prefix(base)
+                    .map(|r| r.to_string_lossy().into_owned())
+                    .unwrap_or_else(|_| p.to_string()),
                 None => p.to_string(),
             }
         };
-        let mut parts = vec![format!("lowerdir={}", self.lowers.iter().map(|l| rel(l)).collect::<Vec<_>>().join(":"))];
+        let mut parts = vec![format!(
+            "lowerdir={}",
+            self.lowers.iter().map(|l| rel(l)).collect::<Vec<_>>().join(":")
+        )];
         if let Some((upper, work)) = &self.upper {
             parts.push(format!("upperdir={}", rel(upper)));
             parts.push(format!("workdir={}", rel(work)));
@@ -205,7 +213,13 @@ pub fn mount_overlay(api: MountApi, spec: &OverlaySpec, target: &Path, home: &Pa
 /// overlay takes the top layers directly and those overlays as its bottom lowers. The kernel
 /// keeps its own reference to every lower, so the scratch mounts are detached as soon as the
 /// final overlay exists and nothing of them stays visible. This reaches 500 × 500 layers.
-pub fn mount_layer_stack(api: MountApi, spec: &OverlaySpec, target: &Path, home: &Path, scratch: &Path) -> Result<()> {
+pub fn mount_layer_stack(
+    api: MountApi,
+    spec: &OverlaySpec,
+    target: &Path,
+    home: &Path,
+    scratch: &Path,
+) -> Result<()> {
     let total = spec.lowers.len();
     if total <= MAX_LOWERS_PER_OVERLAY {
         return mount_overlay(api, spec, target, home);
@@ -221,7 +235,8 @@ pub fn mount_layer_stack(api: MountApi, spec: &OverlaySpec, target: &Path, home:
     let direct = MAX_LOWERS_PER_OVERLAY - bottom_overlays;
     let (top, bottom) = spec.lowers.split_at(direct);
 
-    fs::create_dir_all(scratch).map_err(|e| Error::io(format_args!("creating {}", scratch.display()), e))?;
+    fs::create_dir_all(scratch)
+        .map_err(|e| Error::io(format_args!("creating {}", scratch.display()), e))?;
     let mut made: Vec<PathBuf> = Vec::new();
     let result = (|| {
         let mut lowers = top.to_vec();
@@ -233,7 +248,8 @@ pub fn mount_layer_stack(api: MountApi, spec: &OverlaySpec, target: &Path, home:
                 continue;
             }
             let dir = scratch.join(format!("stack-{n}"));
-            fs::create_dir_all(&dir).map_err(|e| Error::io(format_args!("creating {}", dir.display()), e))?;
+            fs::create_dir_all(&dir)
+                .map_err(|e| Error::io(format_args!("creating {}", dir.display()), e))?;
             made.push(dir.clone());
             let part = OverlaySpec {
                 lowers: chunk.to_vec(),
@@ -257,7 +273,10 @@ pub fn mount_layer_stack(api: MountApi, spec: &OverlaySpec, target: &Path, home:
 }
 
 fn too_deep(lowers: usize, why: &str) -> Error {
-    Error::new(ErrorKind::MaxDepthExceeded, format!("cannot mount a chain of {lowers} lower layers: {why}"))
+    Error::new(
+        ErrorKind::MaxDepthExceeded,
+        format!("cannot mount a chain of {lowers} lower layers: {why}"),
+    )
 }
 
 /// Detach whatever is still mounted in a layer's scratch directory (left by a crash), then
@@ -273,7 +292,8 @@ pub fn clear_scratch_dir(scratch: &Path) -> Result<()> {
         let _ = unmount(&path, true);
         let _ = fs::remove_dir(&path);
     }
-    fs::remove_dir(scratch).map_err(|e| Error::io(format_args!("removing {}", scratch.display()), e))
+    fs::remove_dir(scratch)
+        .map_err(|e| Error::io(format_args!("removing {}", scratch.display()), e))
 }
 
 /// After the last unmount of a layer, put a fresh empty directory (`fresh`, mode 0700, owned
@@ -285,9 +305,12 @@ pub fn clear_scratch_dir(scratch: &Path) -> Result<()> {
 /// directory in place and does not fail the unmount, which has already happened.
 pub fn renew_mount_point(merged: &Path, fresh: &Path) -> Result<()> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt};
-    let owner = fs::metadata(merged).map_err(|e| Error::io(format_args!("inspecting {}", merged.display()), e))?;
+    let owner = fs::metadata(merged)
+        .map_err(|e| Error::io(format_args!("inspecting {}", merged.display()), e))?;
     match fs::DirBuilder::new().mode(0o700).create(fresh) {
-        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(Error::io(format_args!("creating {}", fresh.display()), e)),
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
+            return Err(Error::io(format_args!("creating {}", fresh.display()), e))
+        }
         _ => {}
     }
     let renewed = std::os::unix::fs::lchown(fresh, Some(owner.uid()), Some(owner.gid()))
@@ -316,12 +339,19 @@ impl FsContext {
         Ok(FsContext { fd: unsafe { OwnedFd::from_raw_fd(fd as i32) } })
     }
 
-    fn config(&self, command: libc::c_uint, key: Option<&CStr>, value: Option<&CStr>) -> io::Result<()> {
+    fn config(
+        &self,
+        command: libc::c_uint,
+        key: Option<&CStr>,
+        value: Option<&CStr>,
+    ) -> io::Result<()> {
         let key_ptr = key.map_or(std::ptr::null(), |k| k.as_ptr());
         let value_ptr = value.map_or(std::ptr::null(), |v| v.as_ptr());
         // SAFETY: fsconfig on our context fd, with NUL-terminated strings or NULL as the
         // command requires, and aux 0.
-        let rc = unsafe { libc::syscall(libc::SYS_fsconfig, self.fd.as_raw_fd(), command, key_ptr, value_ptr, 0) };
+        let rc = unsafe {
+            libc::syscall(libc::SYS_fsconfig, self.fd.as_raw_fd(), command, key_ptr, value_ptr, 0)
+        };
         if rc < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -362,18 +392,25 @@ pub fn create_detached(spec: &OverlaySpec) -> Result<OwnedFd> {
     let fail = |what: &str, context: Option<&FsContext>, err: io::Error| {
         let messages = context.map(FsContext::messages).unwrap_or_default();
         let detail = if messages.is_empty() { String::new() } else { format!(" ({messages})") };
-        Error::with_errno(ErrorKind::Mount, err.raw_os_error().unwrap_or(0), format!("overlay mount: {what}: {err}{detail}"))
+        Error::with_errno(
+            ErrorKind::Mount,
+            err.raw_os_error().unwrap_or(0),
+            format!("overlay mount: {what}: {err}{detail}"),
+        )
     };
     let context = FsContext::open("overlay").map_err(|e| fail("fsopen", None, e))?;
     let c = &context;
     // The source mount(2) users see in mountinfo for c/storage's mounts.
     c.set_string("source", "overlay").map_err(|e| fail("source", Some(c), e))?;
     for lower in &spec.lowers {
-        c.set_string("lowerdir+", lower).map_err(|e| fail(&format!("lower directory {lower}"), Some(c), e))?;
+        c.set_string("lowerdir+", lower)
+            .map_err(|e| fail(&format!("lower directory {lower}"), Some(c), e))?;
     }
     if let Some((upper, work)) = &spec.upper {
-        c.set_string("upperdir", upper).map_err(|e| fail(&format!("upper directory {upper}"), Some(c), e))?;
-        c.set_string("workdir", work).map_err(|e| fail(&format!("work directory {work}"), Some(c), e))?;
+        c.set_string("upperdir", upper)
+            .map_err(|e| fail(&format!("upper directory {upper}"), Some(c), e))?;
+        c.set_string("workdir", work)
+            .map_err(|e| fail(&format!("work directory {work}"), Some(c), e))?;
     }
     for option in &spec.flags.data {
         let result = match option.split_once('=') {
@@ -391,14 +428,22 @@ pub fn create_detached(spec: &OverlaySpec) -> Result<OwnedFd> {
     if let Some(label) = &spec.label {
         c.set_string("context", label).map_err(|e| fail("SELinux context", Some(c), e))?;
     }
-    c.config(sys::FSCONFIG_CMD_CREATE, None, None).map_err(|e| fail("creating the file system", Some(c), e))?;
+    c.config(sys::FSCONFIG_CMD_CREATE, None, None)
+        .map_err(|e| fail("creating the file system", Some(c), e))?;
 
     let mut attrs = spec.flags.attrs;
     if spec.flags.read_only {
         attrs |= sys::MOUNT_ATTR_RDONLY;
     }
     // SAFETY: fsmount on our configured context with valid flags; returns a new fd or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_fsmount, c.fd.as_raw_fd(), sys::FSMOUNT_CLOEXEC, attrs as libc::c_uint) };
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_fsmount,
+            c.fd.as_raw_fd(),
+            sys::FSMOUNT_CLOEXEC,
+            attrs as libc::c_uint,
+        )
+    };
     if fd < 0 {
         return Err(fail("fsmount", Some(c), io::Error::last_os_error()));
     }
@@ -435,7 +480,11 @@ fn move_mount_to(mount: &OwnedFd, target: &Path) -> Result<()> {
 fn page_size() -> usize {
     // SAFETY: sysconf has no preconditions.
     let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if size > 0 { size as usize } else { 4096 }
+    if size > 0 {
+        size as usize
+    } else {
+        4096
+    }
 }
 
 /// mount(2): absolute paths when the option string fits in a page, else paths relative to
@@ -459,7 +508,8 @@ fn mount_legacy(spec: &OverlaySpec, target: &Path, home: &Path) -> Result<()> {
 
 fn mount_syscall(target: &Path, spec: &OverlaySpec, data: &str, cwd: Option<&Path>) -> Result<()> {
     let target_c = cpath(target)?;
-    let data_c = CString::new(data).map_err(|_| Error::invalid("mount options contain a NUL byte"))?;
+    let data_c =
+        CString::new(data).map_err(|_| Error::invalid("mount options contain a NUL byte"))?;
     let mut flags = spec.flags.ms_flags;
     if spec.flags.read_only {
         flags |= libc::MS_RDONLY;
@@ -467,7 +517,13 @@ fn mount_syscall(target: &Path, spec: &OverlaySpec, data: &str, cwd: Option<&Pat
     let do_mount = || -> io::Result<()> {
         // SAFETY: NUL-terminated source, target, type and data strings that outlive the call.
         let rc = unsafe {
-            libc::mount(c"overlay".as_ptr(), target_c.as_ptr(), c"overlay".as_ptr(), flags, data_c.as_ptr().cast())
+            libc::mount(
+                c"overlay".as_ptr(),
+                target_c.as_ptr(),
+                c"overlay".as_ptr(),
+                flags,
+                data_c.as_ptr().cast(),
+            )
         };
         if rc != 0 {
             return Err(io::Error::last_os_error());
@@ -491,7 +547,8 @@ fn mount_syscall(target: &Path, spec: &OverlaySpec, data: &str, cwd: Option<&Pat
 /// its file-system attributes with the process first (unshare(CLONE_FS)), so the chdir
 /// cannot move any other thread's working directory.
 fn run_in_directory<F: FnOnce() -> io::Result<()> + Send>(dir: &Path, f: F) -> io::Result<()> {
-    let dir_c = CString::new(dir.as_os_str().as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let dir_c = CString::new(dir.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
@@ -539,7 +596,13 @@ pub fn is_mount_point(path: &Path) -> bool {
     let mut stx: libc::statx = unsafe { std::mem::zeroed() };
     // SAFETY: NUL-terminated path and a valid statx buffer.
     let rc = unsafe {
-        libc::statx(libc::AT_FDCWD, c.as_ptr(), libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT, 0, &mut stx)
+        libc::statx(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT,
+            0,
+            &mut stx,
+        )
     };
     if rc != 0 {
         return false;
@@ -565,8 +628,13 @@ fn unescape_mountinfo(field: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(field.len());
     let mut i = 0;
     while i < field.len() {
-        if field[i] == b'\\' && i + 3 < field.len() && field[i + 1..i + 4].iter().all(|b| (b'0'..=b'7').contains(b)) {
-            out.push((field[i + 1] - b'0') * 64 + (field[i + 2] - b'0') * 8 + (field[i + 3] - b'0'));
+        if field[i] == b'\\'
+            && i + 3 < field.len()
+            && field[i + 1..i + 4].iter().all(|b| (b'0'..=b'7').contains(b))
+        {
+            out.push(
+                (field[i + 1] - b'0') * 64 + (field[i + 2] - b'0') * 8 + (field[i + 3] - b'0'),
+            );
             i += 4;
         } else {
             out.push(field[i]);
@@ -582,17 +650,33 @@ pub fn make_private_mount(dir: &Path) -> Result<()> {
     let c = cpath(dir)?;
     let fail = |what: &str| {
         let err = io::Error::last_os_error();
-        Error::with_errno(ErrorKind::Mount, err.raw_os_error().unwrap_or(0), format!("{what} {}: {err}", dir.display()))
+        Error::with_errno(
+            ErrorKind::Mount,
+            err.raw_os_error().unwrap_or(0),
+            format!("{what} {}: {err}", dir.display()),
+        )
     };
     if !is_mount_point(dir) {
         // SAFETY: NUL-terminated source, target and type; data may be NULL. The kernel ignores
         // the type of a bind mount; "none" rather than NULL keeps checkers such as valgrind quiet.
-        if unsafe { libc::mount(c.as_ptr(), c.as_ptr(), c"none".as_ptr(), libc::MS_BIND, std::ptr::null()) } != 0 {
+        if unsafe {
+            libc::mount(c.as_ptr(), c.as_ptr(), c"none".as_ptr(), libc::MS_BIND, std::ptr::null())
+        } != 0
+        {
             return Err(fail("bind-mounting onto itself"));
         }
     }
     // SAFETY: NUL-terminated strings; changing propagation ignores source, type and data.
-    if unsafe { libc::mount(c"none".as_ptr(), c.as_ptr(), c"none".as_ptr(), libc::MS_PRIVATE, std::ptr::null()) } != 0 {
+    if unsafe {
+        libc::mount(
+            c"none".as_ptr(),
+            c.as_ptr(),
+            c"none".as_ptr(),
+            libc::MS_PRIVATE,
+            std::ptr::null(),
+        )
+    } != 0
+    {
         return Err(fail("making mount private"));
     }
     Ok(())
@@ -608,13 +692,26 @@ mod tests {
 
     #[test]
     fn options_split_into_mount_flags_superblock_flags_and_data() {
-        let f = MountFlags::parse(&strings(&["nodev", "ro", "metacopy=on", "", "volatile", "sync", "nosuid", "suid"])).unwrap();
+        let f = MountFlags::parse(&strings(&[
+            "nodev",
+            "ro",
+            "metacopy=on",
+            "",
+            "volatile",
+            "sync",
+            "nosuid",
+            "suid",
+        ]))
+        .unwrap();
         assert!(f.read_only);
         assert_eq!(f.ms_flags, libc::MS_NODEV | libc::MS_SYNCHRONOUS);
         assert_eq!(f.attrs, sys::MOUNT_ATTR_NODEV);
         assert_eq!(f.sb_flags, vec!["sync"]);
         assert_eq!(f.data, strings(&["metacopy=on", "volatile"]));
-        assert_eq!(MountFlags::parse(&strings(&["bind"])).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(
+            MountFlags::parse(&strings(&["bind"])).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
     }
 
     #[test]
@@ -630,7 +727,9 @@ mod tests {
             "lowerdir=/g/overlay/l/A:/g/overlay/l/B,upperdir=/g/overlay/x/diff,workdir=/g/overlay/x/work,metacopy=on,\
              context=\"system_u:object_r:container_file_t:s0\""
         );
-        assert!(spec.legacy_data(Some(Path::new("/g/overlay"))).starts_with("lowerdir=l/A:l/B,upperdir=x/diff,workdir=x/work,"));
+        assert!(spec
+            .legacy_data(Some(Path::new("/g/overlay")))
+            .starts_with("lowerdir=l/A:l/B,upperdir=x/diff,workdir=x/work,"));
     }
 
     #[test]

@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 use super::idmapped::{bind_idmapped, UserNamespace};
 use super::mount::{mount_overlay, unmount, MountApi, MountFlags, OverlaySpec};
 use crate::driver::copy::cpath;
-use crate::xattr;
 use crate::driver::vfs::remove_tree;
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::idmap::IdMap;
+use crate::xattr;
 
 /// R/overlay: one file per probed feature, named `<feature>-true` or `<feature>-false`.
 pub struct FeatureCache {
@@ -41,7 +41,12 @@ impl FeatureCache {
 
     /// The answer for `feature`, found once per driver (kept in `cell`): the cached one, else
     /// `probe`'s, which is then cached (a failure to cache only costs a probe next time).
-    pub fn answer_once(&self, cell: &std::sync::OnceLock<bool>, feature: &str, probe: impl FnOnce() -> bool) -> bool {
+    pub fn answer_once(
+        &self,
+        cell: &std::sync::OnceLock<bool>,
+        feature: &str,
+        probe: impl FnOnce() -> bool,
+    ) -> bool {
         *cell.get_or_init(|| {
             if let Some((answer, _)) = self.get(feature) {
                 return answer;
@@ -94,14 +99,26 @@ pub fn backing_fs(dir: &Path) -> Result<String> {
     let mut buf: libc::statfs = unsafe { std::mem::zeroed() };
     // SAFETY: NUL-terminated path and a valid statfs buffer.
     if unsafe { libc::statfs(c.as_ptr(), &mut buf) } != 0 {
-        return Err(Error::io(format_args!("statfs {}", dir.display()), io::Error::last_os_error()));
+        return Err(Error::io(
+            format_args!("statfs {}", dir.display()),
+            io::Error::last_os_error(),
+        ));
     }
     let magic = buf.f_type as i64 & 0xffff_ffff;
     let name = FS_NAMES.iter().find(|(m, _)| *m == magic).map(|(_, n)| *n).ok_or_else(|| {
-        Error::new(ErrorKind::NotSupported, format!("filesystem type {magic:#x} reported for {} is not supported with 'overlay'", dir.display()))
+        Error::new(
+            ErrorKind::NotSupported,
+            format!(
+                "filesystem type {magic:#x} reported for {} is not supported with 'overlay'",
+                dir.display()
+            ),
+        )
     })?;
     if UNUSABLE_BACKING.contains(&name) {
-        return Err(Error::new(ErrorKind::NotSupported, format!("'overlay' is not supported over {name}, a mount_program is required")));
+        return Err(Error::new(
+            ErrorKind::NotSupported,
+            format!("'overlay' is not supported over {name}, a mount_program is required"),
+        ));
     }
     Ok(name.to_string())
 }
@@ -121,14 +138,23 @@ impl ProbeDir {
     fn new(home: &Path, prefix: &str) -> Result<ProbeDir> {
         let mut bytes = [0u8; 5];
         crate::ids::random_bytes(&mut bytes);
-        let path = home.join(format!("{prefix}{}", u64::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], 0, 0, 0])));
-        fs::DirBuilder::new().mode(0o700).create(&path).ctx(format_args!("creating {}", path.display()))?;
+        let path = home.join(format!(
+            "{prefix}{}",
+            u64::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], 0, 0, 0])
+        ));
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&path)
+            .ctx(format_args!("creating {}", path.display()))?;
         Ok(ProbeDir { path, mounts: Vec::new() })
     }
 
     fn dir(&self, name: &str) -> Result<PathBuf> {
         let p = self.path.join(name);
-        fs::DirBuilder::new().mode(0o700).create(&p).ctx(format_args!("creating {}", p.display()))?;
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&p)
+            .ctx(format_args!("creating {}", p.display()))?;
         Ok(p)
     }
 
@@ -159,13 +185,23 @@ pub fn probe_overlay(home: &Path, api: MountApi) -> Result<bool, String> {
     let run = || -> Result<bool> {
         let mut probe = ProbeDir::new(home, "compat")?;
         if !supports_d_type(&probe.path)? {
-            return Err(Error::new(ErrorKind::NotSupported, "the backing file system does not report d_type"));
+            return Err(Error::new(
+                ErrorKind::NotSupported,
+                "the backing file system does not report d_type",
+            ));
         }
-        let (lower1, lower2, upper, work, merged) =
-            (probe.dir("lower1")?, probe.dir("lower2")?, probe.dir("upper")?, probe.dir("work")?, probe.dir("merged")?);
+        let (lower1, lower2, upper, work, merged) = (
+            probe.dir("lower1")?,
+            probe.dir("lower2")?,
+            probe.dir("upper")?,
+            probe.dir("work")?,
+            probe.dir("merged")?,
+        );
         let whiteout = cpath(&upper.join("whiteout"))?;
         // SAFETY: NUL-terminated path; a 0/0 character device is overlay's whiteout.
-        if unsafe { libc::mknod(whiteout.as_ptr(), libc::S_IFCHR | 0o600, libc::makedev(0, 0)) } != 0 {
+        if unsafe { libc::mknod(whiteout.as_ptr(), libc::S_IFCHR | 0o600, libc::makedev(0, 0)) }
+            != 0
+        {
             return Err(Error::io("creating a kernel-style whiteout", io::Error::last_os_error()));
         }
         let spec = OverlaySpec {
@@ -185,13 +221,23 @@ pub fn probe_overlay(home: &Path, api: MountApi) -> Result<bool, String> {
 pub fn probe_idmapped_lowers(home: &Path, api: MountApi) -> bool {
     let run = || -> Result<()> {
         let mut probe = ProbeDir::new(home, "compat")?;
-        let (lower, mapped, upper, work, merged) =
-            (probe.dir("lower")?, probe.dir("lower-mapped")?, probe.dir("upper")?, probe.dir("work")?, probe.dir("merged")?);
+        let (lower, mapped, upper, work, merged) = (
+            probe.dir("lower")?,
+            probe.dir("lower-mapped")?,
+            probe.dir("upper")?,
+            probe.dir("work")?,
+            probe.dir("merged")?,
+        );
         let identity = [IdMap { container_id: 0, host_id: 0, size: 1 }];
         let userns = UserNamespace::new(&identity, &identity)?;
         bind_idmapped(&lower, &mapped, &userns)?;
         probe.mounts.push(mapped.clone());
-        let spec = OverlaySpec { lowers: vec![text(&mapped)], upper: Some((text(&upper), text(&work))), flags: MountFlags::default(), label: None };
+        let spec = OverlaySpec {
+            lowers: vec![text(&mapped)],
+            upper: Some((text(&upper), text(&work))),
+            flags: MountFlags::default(),
+            label: None,
+        };
         probe.mount(api, &spec, &merged)
     };
     run().is_ok()
@@ -203,9 +249,15 @@ pub fn probe_idmapped_lowers(home: &Path, api: MountApi) -> bool {
 pub fn probe_volatile(home: &Path, api: MountApi) -> bool {
     let run = || -> Result<()> {
         let mut probe = ProbeDir::new(home, "volatile-check")?;
-        let (lower, upper, work, merged) = (probe.dir("lower")?, probe.dir("upper")?, probe.dir("work")?, probe.dir("merged")?);
+        let (lower, upper, work, merged) =
+            (probe.dir("lower")?, probe.dir("upper")?, probe.dir("work")?, probe.dir("merged")?);
         let flags = MountFlags::parse(&["volatile".to_string()])?;
-        let spec = OverlaySpec { lowers: vec![text(&lower)], upper: Some((text(&upper), text(&work))), flags, label: None };
+        let spec = OverlaySpec {
+            lowers: vec![text(&lower)],
+            upper: Some((text(&upper), text(&work))),
+            flags,
+            label: None,
+        };
         probe.mount(api, &spec, &merged)
     };
     run().is_ok()
@@ -214,18 +266,26 @@ pub fn probe_volatile(home: &Path, api: MountApi) -> bool {
 /// Does the kernel copy up only metadata on chmod (metacopy) with these mount options?
 pub fn probe_metacopy(home: &Path, api: MountApi, mount_options: &[String]) -> Result<bool> {
     let mut probe = ProbeDir::new(home, "metacopy-check")?;
-    let (lower, upper, work, merged) = (probe.dir("l1")?, probe.dir("l2")?, probe.dir("work")?, probe.dir("merged")?);
+    let (lower, upper, work, merged) =
+        (probe.dir("l1")?, probe.dir("l2")?, probe.dir("work")?, probe.dir("merged")?);
     fs::write(lower.join("f"), [0xff]).ctx("writing the metacopy probe file")?;
-    fs::set_permissions(lower.join("f"), fs::Permissions::from_mode(0o700)).ctx("chmod of the metacopy probe file")?;
+    fs::set_permissions(lower.join("f"), fs::Permissions::from_mode(0o700))
+        .ctx("chmod of the metacopy probe file")?;
     let mut flags = MountFlags::parse(mount_options)?;
     flags.read_only = false;
-    let spec = OverlaySpec { lowers: vec![text(&lower)], upper: Some((text(&upper), text(&work))), flags, label: None };
+    let spec = OverlaySpec {
+        lowers: vec![text(&lower)],
+        upper: Some((text(&upper), text(&work))),
+        flags,
+        label: None,
+    };
     match probe.mount(api, &spec, &merged) {
         Ok(()) => {}
         Err(e) if e.errno() == libc::EINVAL => return Ok(false),
         Err(e) => return Err(e.context("mounting overlay for the metacopy check")),
     }
-    fs::set_permissions(merged.join("f"), fs::Permissions::from_mode(0o600)).ctx("chmod in the metacopy probe")?;
+    fs::set_permissions(merged.join("f"), fs::Permissions::from_mode(0o600))
+        .ctx("chmod in the metacopy probe")?;
     xattr::get(&upper.join("f"), c"trusted.overlay.metacopy")
         .map(|value| value.is_some())
         .map_err(|e| Error::io("reading the metacopy xattr", e))
@@ -234,22 +294,42 @@ pub fn probe_metacopy(home: &Path, api: MountApi, mount_options: &[String]) -> R
 /// Can the upper directory be exported as a diff as is? Not when the kernel copies the opaque
 /// flag up with a directory (old kernels) or records renamed directories as redirects
 /// (redirect_dir). Ok, or the reason naive diffs must be used.
-pub fn probe_native_diff(home: &Path, api: MountApi, mount_options: &[String]) -> Result<(), String> {
+pub fn probe_native_diff(
+    home: &Path,
+    api: MountApi,
+    mount_options: &[String],
+) -> Result<(), String> {
     let run = || -> Result<Option<String>> {
         let mut probe = ProbeDir::new(home, "opaque-bug-check")?;
-        let (l1, l2, l3, work, merged) = (probe.dir("l1")?, probe.dir("l2")?, probe.dir("l3")?, probe.dir("work")?, probe.dir("merged")?);
+        let (l1, l2, l3, work, merged) = (
+            probe.dir("l1")?,
+            probe.dir("l2")?,
+            probe.dir("l3")?,
+            probe.dir("work")?,
+            probe.dir("merged")?,
+        );
         for d in [l1.join("d"), l1.join("d1"), l2.join("d")] {
             fs::create_dir(&d).ctx(format_args!("creating {}", d.display()))?;
         }
         let opaque = CString::new("trusted.overlay.opaque").expect("no NUL");
         let l2d = cpath(&l2.join("d"))?;
         // SAFETY: NUL-terminated path and name, a one-byte value.
-        if unsafe { libc::lsetxattr(l2d.as_ptr(), opaque.as_ptr(), b"y".as_ptr().cast(), 1, 0) } != 0 {
-            return Err(Error::io("failed to set opaque flag on middle layer", io::Error::last_os_error()));
+        if unsafe { libc::lsetxattr(l2d.as_ptr(), opaque.as_ptr(), b"y".as_ptr().cast(), 1, 0) }
+            != 0
+        {
+            return Err(Error::io(
+                "failed to set opaque flag on middle layer",
+                io::Error::last_os_error(),
+            ));
         }
         let mut flags = MountFlags::parse(mount_options)?;
         flags.read_only = false;
-        let spec = OverlaySpec { lowers: vec![text(&l2), text(&l1)], upper: Some((text(&l3), text(&work))), flags, label: None };
+        let spec = OverlaySpec {
+            lowers: vec![text(&l2), text(&l1)],
+            upper: Some((text(&l3), text(&work))),
+            flags,
+            label: None,
+        };
         probe.mount(api, &spec, &merged)?;
         fs::write(merged.join("d").join("f"), b"").ctx("failed to write to merged directory")?;
         if let Ok(Some(value)) = xattr::get(&l3.join("d"), &opaque) {
@@ -285,7 +365,10 @@ fn supports_d_type(dir: &Path) -> Result<bool> {
     // SAFETY: NUL-terminated path; the stream is closed below.
     let stream = unsafe { libc::opendir(c.as_ptr()) };
     if stream.is_null() {
-        return Err(Error::io(format_args!("opening {}", dir.display()), io::Error::last_os_error()));
+        return Err(Error::io(
+            format_args!("opening {}", dir.display()),
+            io::Error::last_os_error(),
+        ));
     }
     let mut found = None;
     loop {
@@ -295,7 +378,8 @@ fn supports_d_type(dir: &Path) -> Result<bool> {
             break;
         }
         // SAFETY: readdir returned a valid entry that lives until the next readdir call.
-        let (name, d_type) = unsafe { (std::ffi::CStr::from_ptr((*entry).d_name.as_ptr()), (*entry).d_type) };
+        let (name, d_type) =
+            unsafe { (std::ffi::CStr::from_ptr((*entry).d_name.as_ptr()), (*entry).d_type) };
         if name.to_bytes() == b"d_type-probe" {
             found = Some(d_type != libc::DT_UNKNOWN);
             break;

@@ -37,9 +37,17 @@ use crate::idmap::{to_host, IdMap};
 impl Overlay {
     /// Fill `<id>/diff1` with the parent's files re-owned by `shift`, and give the layer's own
     /// (empty) `diff` the new maps' root as owner, as c/storage's re-created diff has.
-    pub(super) fn copy_parent_with_shifted_owners(&self, id: &str, parent: &str, shift: &OwnerShift, uid_map: &[IdMap], gid_map: &[IdMap]) -> Result<()> {
+    pub(super) fn copy_parent_with_shifted_owners(
+        &self,
+        id: &str,
+        parent: &str,
+        shift: &OwnerShift,
+        uid_map: &[IdMap],
+        gid_map: &[IdMap],
+    ) -> Result<()> {
         let layout = &self.layout;
-        let mut source_lowers = vec![layout.diff_dir_to_read(parent).to_string_lossy().into_owned()];
+        let mut source_lowers =
+            vec![layout.diff_dir_to_read(parent).to_string_lossy().into_owned()];
         source_lowers.extend(self.lower_dirs(parent)?);
 
         let scratch = layout.scratch_mounts_dir(id);
@@ -49,7 +57,11 @@ impl Overlay {
                 open_dir_path(std::path::Path::new(&source_lowers[0]))?
             } else {
                 self.ensure_home_private()?;
-                fs::DirBuilder::new().recursive(true).mode(0o700).create(&view).ctx(format_args!("creating {}", view.display()))?;
+                fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(&view)
+                    .ctx(format_args!("creating {}", view.display()))?;
                 let spec = OverlaySpec {
                     lowers: source_lowers,
                     upper: None,
@@ -66,13 +78,17 @@ impl Overlay {
             // "/." so that the root's own metadata is read from the directory, not the fd link.
             let source_path = format!("/proc/self/fd/{}/.", source.as_raw_fd());
             let copy = layout.layer_dir(id).join("diff1");
-            fs::DirBuilder::new().mode(0o700).create(&copy).ctx(format_args!("creating {}", copy.display()))?;
+            fs::DirBuilder::new()
+                .mode(0o700)
+                .create(&copy)
+                .ctx(format_args!("creating {}", copy.display()))?;
             copy_tree(std::path::Path::new(&source_path), &copy, Some(shift))?;
 
             let root_uid = to_host(uid_map, 0).unwrap_or(0);
             let root_gid = to_host(gid_map, 0).unwrap_or(0);
             let diff = layout.diff_dir(id);
-            std::os::unix::fs::chown(&diff, Some(root_uid), Some(root_gid)).ctx(format_args!("changing owner of {}", diff.display()))
+            std::os::unix::fs::chown(&diff, Some(root_uid), Some(root_gid))
+                .ctx(format_args!("changing owner of {}", diff.display()))
         })();
         let _ = fs::remove_dir(&view);
         let _ = fs::remove_dir(&scratch);

@@ -14,7 +14,9 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
-use super::mount::{create_detached, mount_layer_stack, unmount, MountApi, OverlaySpec, MAX_LOWERS_PER_OVERLAY};
+use super::mount::{
+    create_detached, mount_layer_stack, unmount, MountApi, OverlaySpec, MAX_LOWERS_PER_OVERLAY,
+};
 use crate::error::{IoContext, Result};
 
 pub struct LayerView {
@@ -32,7 +34,12 @@ enum Held {
 impl LayerView {
     /// Mount `spec` (read-only, no upper) as a view. `home` is the driver home (mount(2) takes
     /// relative paths from it), `layer_dir` where an attached view gets its directory.
-    pub fn open(api: MountApi, spec: &OverlaySpec, home: &Path, layer_dir: &Path) -> Result<LayerView> {
+    pub fn open(
+        api: MountApi,
+        spec: &OverlaySpec,
+        home: &Path,
+        layer_dir: &Path,
+    ) -> Result<LayerView> {
         if api == MountApi::FsContext && spec.lowers.len() <= MAX_LOWERS_PER_OVERLAY {
             let fd = create_detached(spec)?;
             // "/." so that even an lstat of the root itself goes through the magic link.
@@ -42,7 +49,10 @@ impl LayerView {
         let name = format!("view-{}", &crate::ids::random_id()[..16]);
         let path = layer_dir.join(&name);
         let scratch = layer_dir.join(format!("{name}-stack"));
-        fs::DirBuilder::new().mode(0o700).create(&path).ctx(format_args!("creating {}", path.display()))?;
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&path)
+            .ctx(format_args!("creating {}", path.display()))?;
         let view = LayerView { path, kind: Held::Attached { scratch } };
         if let Held::Attached { scratch } = &view.kind {
             // On failure the drop removes the directory again.
