@@ -4,12 +4,12 @@
 //!
 //! Regular files up to [`POOLED_FILE_MAX`] are created by the extracting thread, in stream
 //! order, and then written and given their owner, xattrs, mode and times by a small pool of
-//! threads ([`super::parallel_writer`]): the name space still changes exactly in stream order,
+//! threads (`super::parallel_writer`): the name space still changes exactly in stream order,
 //! only the filling of the files lags, and what needs a file complete (a hardlink to it,
 //! directory times) waits for the pool first.
 //!
 //! Safety does not depend on a chroot: the target is opened once, parents are resolved inside it
-//! with openat2(RESOLVE_IN_ROOT) (see [`super::rootdir`]), entries are created with `*at` calls on
+//! with openat2(RESOLVE_IN_ROOT) (see `super::rootdir`), entries are created with `*at` calls on
 //! a final name that is never followed, and names, hardlink targets and relative symlink targets
 //! that lexically leave the root are refused before anything is created.
 
@@ -65,8 +65,8 @@ pub struct ApplyOptions<'a> {
     pub gid_map: Vec<IdMap>,
     /// Carry on when chown fails with EPERM/EINVAL (c/storage's `ignore_chown_errors`).
     pub ignore_chown_errors: bool,
-    /// When set, the digest ("sha256:<hex>") the raw stream must have; a mismatch fails the import
-    /// with `DigestMismatch` after the whole stream was read.
+    /// When set, the digest (`"sha256:<hex>"`) the raw stream must have; a mismatch fails the
+    /// import with `DigestMismatch` after the whole stream was read.
     pub expected_compressed_digest: Option<String>,
     /// Likewise for the decompressed tar.
     pub expected_uncompressed_digest: Option<String>,

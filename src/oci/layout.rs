@@ -214,7 +214,7 @@ impl Read for VerifiedBlob {
     }
 }
 
-/// The directory and file name of a blob: "sha256:<hex>" gives ("sha256", "<hex>"). A digest
+/// The directory and file name of a blob: `"sha256:<hex>"` gives `("sha256", "<hex>")`. A digest
 /// that could name anything but one file two levels down is `UnsafeLayoutPath`; other
 /// malformed ones `BadLayout`; algorithms other than sha256 `NotSupported`.
 pub fn blob_name(digest: &str) -> Result<(&str, &str)> {

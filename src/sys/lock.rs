@@ -1,5 +1,5 @@
 //! File locks: fcntl open-file-description (OFD) record locks, as the lock files of
-//! c/storage's protocol take them (see `crate::lock`), and flock(2) whole-file locks.
+//! c/storage's protocol take them (see src/lock.rs), and flock(2) whole-file locks.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd};
