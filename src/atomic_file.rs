@@ -70,16 +70,8 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
 /// layer of 50,000 files this took 0.3 s where an fsync of each file and directory took 5-7 s
 /// (ext4, see the README's figures), so layer contents are made durable this way.
 pub fn sync_file_system(path: &Path) -> Result<()> {
-    use std::os::fd::AsRawFd;
     let file = fs::File::open(path).ctx(format_args!("opening {}", path.display()))?;
-    // SAFETY: plain syscall on a descriptor we own.
-    if unsafe { libc::syncfs(file.as_raw_fd()) } != 0 {
-        return Err(Error::io(
-            format_args!("syncing the file system of {}", path.display()),
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
+    crate::sys::fs::syncfs(&file).ctx(format_args!("syncing the file system of {}", path.display()))
 }
 
 /// Create a directory and its missing parents with mode 0700, as c/storage does for its trees.

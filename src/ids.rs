@@ -8,17 +8,11 @@ use std::io;
 pub fn random_bytes(buf: &mut [u8]) {
     let mut filled = 0;
     while filled < buf.len() {
-        // SAFETY: writes at most `buf.len() - filled` bytes into the slice.
-        let n =
-            unsafe { libc::getrandom(buf[filled..].as_mut_ptr().cast(), buf.len() - filled, 0) };
-        if n < 0 {
-            let err = io::Error::last_os_error();
-            if err.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            panic!("getrandom failed: {err}");
+        match crate::sys::random::getrandom(&mut buf[filled..]) {
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => panic!("getrandom failed: {err}"),
         }
-        filled += n as usize;
     }
 }
 

@@ -8,7 +8,6 @@
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -16,6 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, IoContext, Result};
 use crate::ids::random_bytes;
+use crate::sys;
 
 pub const TOKEN_LEN: usize = 64;
 pub type Token = [u8; TOKEN_LEN];
@@ -194,22 +194,10 @@ impl LockFile {
     fn fcntl_lock(&self, lock_type: i16, wait: bool) -> io::Result<()> {
         // No lock file: nobody to exclude (see open_read_only_if_present).
         let Some(file) = self.file()? else { return Ok(()) };
-        let mut flock: libc::flock = unsafe { std::mem::zeroed() };
-        flock.l_type = lock_type;
-        flock.l_whence = libc::SEEK_SET as i16;
-        flock.l_start = 0;
-        flock.l_len = 0;
-        flock.l_pid = 0; // required to be 0 for OFD locks
-        let cmd = if wait { libc::F_OFD_SETLKW } else { libc::F_OFD_SETLK };
         loop {
-            // SAFETY: a valid descriptor and a fully initialised flock structure.
-            let rc = unsafe { libc::fcntl(file.as_raw_fd(), cmd, &flock) };
-            if rc == 0 {
-                return Ok(());
-            }
-            let err = io::Error::last_os_error();
-            if err.kind() != io::ErrorKind::Interrupted {
-                return Err(err);
+            match sys::lock::ofd_lock_whole_file(file, lock_type, wait) {
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                result => return result,
             }
         }
     }

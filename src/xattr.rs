@@ -1,5 +1,7 @@
-//! Reading and copying extended attributes of a path, never following a final symlink. Shared by
-//! the tree copy of drivers, the archive code and the CLI's `copy`.
+//! Reading and copying extended attributes of a path, never following a final symlink, with
+//! the tolerance every caller wants: a file system without xattr support has none, and an
+//! attribute that is absent reads as `None`. Shared by the tree copy of drivers, the archive
+//! code and the CLI's `copy`; the calls themselves are in `sys::xattr`.
 
 use std::ffi::{CStr, CString};
 use std::io;
@@ -7,41 +9,17 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use crate::error::{Error, IoContext, Result};
+use crate::sys::xattr::{lgetxattr, llistxattr, lsetxattr, read_sized};
 
 fn cpath(path: &Path) -> io::Result<CString> {
     CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
 }
 
-/// Ask for the needed size with an empty buffer, then fetch; retry if the value grew between
-/// the two calls (ERANGE). `call(buf, len)` is the raw syscall.
-fn sized_read(mut call: impl FnMut(*mut libc::c_void, usize) -> isize) -> io::Result<Vec<u8>> {
-    loop {
-        let size = call(std::ptr::null_mut(), 0);
-        if size < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let mut buf = vec![0u8; size as usize];
-        if size == 0 {
-            return Ok(buf);
-        }
-        let n = call(buf.as_mut_ptr().cast(), buf.len());
-        if n >= 0 {
-            buf.truncate(n as usize);
-            return Ok(buf);
-        }
-        let err = io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::ERANGE) {
-            return Err(err);
-        }
-    }
-}
-
 /// Names of the path's xattrs; none on a file system without xattr support.
 pub fn list(path: &Path) -> io::Result<Vec<CString>> {
     let c = cpath(path)?;
-    // SAFETY: valid path; the buffer pointer and length come from `sized_read`.
-    match sized_read(|buf, len| unsafe { libc::llistxattr(c.as_ptr(), buf.cast(), len) }) {
+    match read_sized(|buf| llistxattr(&c, buf)) {
         Ok(names) => Ok(names
             .split(|&b| b == 0)
             .filter(|n| !n.is_empty())
@@ -55,8 +33,7 @@ pub fn list(path: &Path) -> io::Result<Vec<CString>> {
 /// The value of one xattr; `None` when the path does not have it.
 pub fn get(path: &Path, name: &CStr) -> io::Result<Option<Vec<u8>>> {
     let c = cpath(path)?;
-    // SAFETY: valid path and name; the buffer pointer and length come from `sized_read`.
-    match sized_read(|buf, len| unsafe { libc::lgetxattr(c.as_ptr(), name.as_ptr(), buf, len) }) {
+    match read_sized(|buf| lgetxattr(&c, name, buf)) {
         Ok(value) => Ok(Some(value)),
         Err(e) if matches!(e.raw_os_error(), Some(libc::ENODATA) | Some(libc::ENOTSUP)) => Ok(None),
         Err(e) => Err(e),
@@ -75,16 +52,15 @@ pub fn copy(src: &Path, dst: &Path, wanted: impl Fn(&CStr) -> bool) -> Result<()
         else {
             continue;
         };
-        // SAFETY: valid C strings and a buffer of the given length.
-        let rc = unsafe {
-            libc::lsetxattr(d.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), 0)
-        };
-        if rc != 0 {
-            let err = io::Error::last_os_error();
-            if err.raw_os_error() == Some(libc::ENOTSUP) {
-                continue;
+        match lsetxattr(&d, &name, &value) {
+            Ok(()) => {}
+            Err(err) if err.raw_os_error() == Some(libc::ENOTSUP) => continue,
+            Err(err) => {
+                return Err(Error::io(
+                    format_args!("setting xattr {shown} on {}", dst.display()),
+                    err,
+                ))
             }
-            return Err(Error::io(format_args!("setting xattr {shown} on {}", dst.display()), err));
         }
     }
     Ok(())

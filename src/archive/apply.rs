@@ -4,12 +4,12 @@
 //!
 //! Regular files up to [`POOLED_FILE_MAX`] are created by the extracting thread, in stream
 //! order, and then written and given their owner, xattrs, mode and times by a small pool of
-//! threads ([`super::parallel_writer`]): the name space still changes exactly in stream order,
+//! threads (`super::parallel_writer`): the name space still changes exactly in stream order,
 //! only the filling of the files lags, and what needs a file complete (a hardlink to it,
 //! directory times) waits for the pool first.
 //!
 //! Safety does not depend on a chroot: the target is opened once, parents are resolved inside it
-//! with openat2(RESOLVE_IN_ROOT) (see [`super::rootdir`]), entries are created with `*at` calls on
+//! with openat2(RESOLVE_IN_ROOT) (see `super::rootdir`), entries are created with `*at` calls on
 //! a final name that is never followed, and names, hardlink targets and relative symlink targets
 //! that lexically leave the root are refused before anything is created.
 
@@ -25,7 +25,7 @@ use super::compression::{decompress_reader, detect, Compression, MAGIC_LEN};
 use super::parallel_writer::{WorkerFailed, WriterPool};
 use super::paths::{base, clean, escapes, join, split};
 use super::rootdir::{
-    cstring, is_dir, list_dir, mkdir_at, open_at, open_in_root, remove_all_at, stat_at, RootDir,
+    cstring, is_dir, list_dir, open_at, open_in_root, remove_all_at, stat_at, RootDir,
 };
 use super::stream::{io_to_error, SourceReader, StreamStats};
 use super::tar_reader::{Header, Kind, TarReader, Timestamp};
@@ -33,6 +33,7 @@ use super::tarsplit::{crc64_iso, gzip_writer, TarSplitWriter, MAX_SEGMENT};
 use crate::digest::Digester;
 use crate::error::{Error, ErrorKind, Result};
 use crate::idmap::{to_host, IdMap};
+use crate::sys;
 
 /// Prefix of whiteout entries ("deleted in this layer").
 pub const WHITEOUT_PREFIX: &[u8] = b".wh.";
@@ -64,8 +65,8 @@ pub struct ApplyOptions<'a> {
     pub gid_map: Vec<IdMap>,
     /// Carry on when chown fails with EPERM/EINVAL (c/storage's `ignore_chown_errors`).
     pub ignore_chown_errors: bool,
-    /// When set, the digest ("sha256:<hex>") the raw stream must have; a mismatch fails the import
-    /// with `DigestMismatch` after the whole stream was read.
+    /// When set, the digest (`"sha256:<hex>"`) the raw stream must have; a mismatch fails the
+    /// import with `DigestMismatch` after the whole stream was read.
     pub expected_compressed_digest: Option<String>,
     /// Likewise for the decompressed tar.
     pub expected_uncompressed_digest: Option<String>,
@@ -378,14 +379,6 @@ fn symlink_times_of(h: &Header) -> [libc::timespec; 2] {
     [timespec(atime), timespec(h.mtime)]
 }
 
-fn cvt(ret: libc::c_int) -> io::Result<()> {
-    if ret < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
-}
-
 /// Where an entry's xattrs go: an open descriptor, or (for symlinks and devices, which cannot be
 /// opened for that) its name under the parent's /proc/self/fd link, which lsetxattr does not follow.
 enum XattrTarget<'a> {
@@ -417,8 +410,7 @@ impl<'p> Extractor<'p> {
         } else {
             Some((to_host(&opts.uid_map, 0).unwrap_or(0), to_host(&opts.gid_map, 0).unwrap_or(0)))
         };
-        // SAFETY: plain syscalls without arguments.
-        let creator = unsafe { (libc::geteuid(), libc::getegid()) };
+        let creator = (sys::process::geteuid(), sys::process::getegid());
         Extractor {
             root,
             opts,
@@ -581,14 +573,14 @@ impl<'p> Extractor<'p> {
             Kind::Dir => {
                 // An existing directory (the parent layer's, or one made for an earlier entry) is
                 // merged into.
-                ctx.create("creating directory", true, || mkdir_at(parent_fd, &base_c, 0o700))?;
+                ctx.create("creating directory", true, || {
+                    sys::fs::mkdirat(parent_fd, &base_c, 0o700)
+                })?;
                 let dir = open_at(parent_fd, &base_c, libc::O_RDONLY | libc::O_DIRECTORY, 0)
                     .map_err(|e| entry_io_error(name, "opening directory", e))?;
                 ctx.chown_at()?;
                 ctx.xattrs(h, XattrTarget::Fd(dir.as_fd()))?;
-                // SAFETY: plain syscall on an open descriptor.
-                cvt(unsafe { libc::fchmod(dir.as_raw_fd(), h.mode) })
-                    .map_err(|e| entry_io_error(name, "chmod", e))?;
+                sys::fs::fchmod(&dir, h.mode).map_err(|e| entry_io_error(name, "chmod", e))?;
                 self.dir_times.push((cleaned.clone(), times_of(h)));
                 // Its mode and xattrs may have changed how files are created in it.
                 self.root.invalidate();
@@ -604,11 +596,8 @@ impl<'p> Extractor<'p> {
                     ));
                 }
                 let target = cstring(&h.linkname).map_err(|e| bad_entry(name, e))?;
-                // SAFETY: plain syscall.
                 ctx.create("creating symlink", false, || {
-                    cvt(unsafe {
-                        libc::symlinkat(target.as_ptr(), parent_fd.as_raw_fd(), base_c.as_ptr())
-                    })
+                    sys::fs::symlinkat(&target, parent_fd, &base_c)
                 })?;
                 ctx.chown_at()?;
                 ctx.xattrs(h, XattrTarget::At(parent_fd, &base_c))?;
@@ -618,16 +607,8 @@ impl<'p> Extractor<'p> {
                 let (target_dir, target_base) =
                     link_target.as_ref().expect("resolved above for hardlinks");
                 ctx.create("creating hardlink", false, || {
-                    // SAFETY: plain syscall; flags 0 links a symlink itself rather than its target.
-                    cvt(unsafe {
-                        libc::linkat(
-                            target_dir.as_raw_fd(),
-                            target_base.as_ptr(),
-                            parent_fd.as_raw_fd(),
-                            base_c.as_ptr(),
-                            0,
-                        )
-                    })
+                    // Flags 0 links a symlink itself rather than its target.
+                    sys::fs::linkat(target_dir.as_fd(), target_base, parent_fd, &base_c, 0)
                 })?;
                 // The inode is shared: chown only when the owner really differs, because any
                 // chown clears setuid/setgid bits the first entry already set.
@@ -645,16 +626,12 @@ impl<'p> Extractor<'p> {
                     _ => libc::S_IFIFO,
                 };
                 let dev = libc::makedev(h.devmajor, h.devminor);
-                // SAFETY: plain syscall.
                 ctx.create("creating device or fifo", false, || {
-                    cvt(unsafe {
-                        libc::mknodat(parent_fd.as_raw_fd(), base_c.as_ptr(), kind | 0o600, dev)
-                    })
+                    sys::fs::mknodat(parent_fd, &base_c, kind | 0o600, dev)
                 })?;
                 ctx.chown_at()?;
                 ctx.xattrs(h, XattrTarget::At(parent_fd, &base_c))?;
-                // SAFETY: plain syscall on the node we just created.
-                cvt(unsafe { libc::fchmodat(parent_fd.as_raw_fd(), base_c.as_ptr(), h.mode, 0) })
+                sys::fs::fchmodat(parent_fd, &base_c, h.mode, 0)
                     .map_err(|e| entry_io_error(name, "chmod", e))?;
                 ctx.utimes_at(h)?;
             }
@@ -697,17 +674,8 @@ impl<'p> Extractor<'p> {
             .map_err(|e| entry_io_error(cleaned, "resolving parent directory", e))?;
         match (self.opts.whiteouts, base_name) {
             (WhiteoutMode::Overlay, WHITEOUT_OPAQUE) => {
-                // SAFETY: plain syscall on an open directory descriptor.
-                cvt(unsafe {
-                    libc::fsetxattr(
-                        parent_fd.as_raw_fd(),
-                        OVERLAY_OPAQUE_XATTR.as_ptr(),
-                        b"y".as_ptr().cast(),
-                        1,
-                        0,
-                    )
-                })
-                .map_err(|e| entry_io_error(cleaned, "marking directory opaque", e))?;
+                sys::xattr::fsetxattr(parent_fd, OVERLAY_OPAQUE_XATTR, b"y")
+                    .map_err(|e| entry_io_error(cleaned, "marking directory opaque", e))?;
             }
             (WhiteoutMode::Naive, WHITEOUT_OPAQUE) => {
                 let dir = open_at(parent_fd, c".", libc::O_RDONLY | libc::O_DIRECTORY, 0)
@@ -723,20 +691,10 @@ impl<'p> Extractor<'p> {
                 remove_all_at(parent_fd, &victim)
                     .map_err(|e| entry_io_error(cleaned, "removing whited-out entry", e))?;
                 if mode == WhiteoutMode::Overlay {
-                    // SAFETY: plain syscalls on a name in a directory we hold open.
-                    cvt(unsafe {
-                        libc::mknodat(parent_fd.as_raw_fd(), victim.as_ptr(), libc::S_IFCHR, 0)
-                    })
-                    .map_err(|e| entry_io_error(cleaned, "creating whiteout device", e))?;
-                    let r = cvt(unsafe {
-                        libc::fchownat(
-                            parent_fd.as_raw_fd(),
-                            victim.as_ptr(),
-                            uid,
-                            gid,
-                            libc::AT_SYMLINK_NOFOLLOW,
-                        )
-                    });
+                    sys::fs::mknodat(parent_fd, &victim, libc::S_IFCHR, 0)
+                        .map_err(|e| entry_io_error(cleaned, "creating whiteout device", e))?;
+                    let r =
+                        sys::fs::fchownat(parent_fd, &victim, uid, gid, libc::AT_SYMLINK_NOFOLLOW);
                     chown_result(r, self.opts.ignore_chown_errors)
                         .map_err(|e| entry_io_error(cleaned, "chown of whiteout", e))?;
                 }
@@ -785,8 +743,7 @@ impl<'p> Extractor<'p> {
                 Ok(dir) => dir,
                 Err(_) => continue,
             };
-            // SAFETY: plain syscall on an open descriptor with two valid timespecs.
-            cvt(unsafe { libc::futimens(dir.as_raw_fd(), times.as_ptr()) })
+            sys::fs::futimens(&dir, &times)
                 .map_err(|e| entry_io_error(&path, "setting directory times", e))?;
         }
         Ok(())
@@ -822,30 +779,13 @@ fn set_xattrs(
         }
         let key_c = cstring(key).map_err(|e| bad_entry(name, e))?;
         let r = match &target {
-            // SAFETY: plain syscalls with valid buffers.
-            XattrTarget::Fd(fd) => cvt(unsafe {
-                libc::fsetxattr(
-                    fd.as_raw_fd(),
-                    key_c.as_ptr(),
-                    value.as_ptr().cast(),
-                    value.len(),
-                    0,
-                )
-            }),
+            XattrTarget::Fd(fd) => sys::xattr::fsetxattr(fd, &key_c, value),
             XattrTarget::At(dir, base) => {
                 let path = cstring(format!("/proc/self/fd/{}/", dir.as_raw_fd()).as_bytes())
                     .map(|p| [p.as_bytes(), base.to_bytes()].concat())
                     .and_then(|p| cstring(&p))
                     .map_err(|e| bad_entry(name, e))?;
-                cvt(unsafe {
-                    libc::lsetxattr(
-                        path.as_ptr(),
-                        key_c.as_ptr(),
-                        value.as_ptr().cast(),
-                        value.len(),
-                        0,
-                    )
-                })
+                sys::xattr::lsetxattr(&path, &key_c, value)
             }
         };
         match r {
@@ -909,31 +849,22 @@ impl EntryCtx<'_> {
     }
 
     fn chown_at(&self) -> Result<()> {
-        // SAFETY: plain syscall; the final component is not followed.
-        let r = cvt(unsafe {
-            libc::fchownat(
-                self.parent.as_raw_fd(),
-                self.base.as_ptr(),
-                self.uid,
-                self.gid,
-                libc::AT_SYMLINK_NOFOLLOW,
-            )
-        });
+        // The final component is not followed.
+        let r = sys::fs::fchownat(
+            self.parent,
+            self.base,
+            self.uid,
+            self.gid,
+            libc::AT_SYMLINK_NOFOLLOW,
+        );
         chown_result(r, self.ignore_chown_errors).map_err(|e| entry_io_error(self.name, "chown", e))
     }
 
     fn utimes_at(&self, h: &Header) -> Result<()> {
         let times = if h.kind == Kind::Symlink { symlink_times_of(h) } else { times_of(h) };
-        // SAFETY: plain syscall with two valid timespecs; the final component is not followed.
-        cvt(unsafe {
-            libc::utimensat(
-                self.parent.as_raw_fd(),
-                self.base.as_ptr(),
-                times.as_ptr(),
-                libc::AT_SYMLINK_NOFOLLOW,
-            )
-        })
-        .map_err(|e| entry_io_error(self.name, "setting times", e))
+        // The final component is not followed.
+        sys::fs::utimensat(self.parent, self.base, &times, libc::AT_SYMLINK_NOFOLLOW)
+            .map_err(|e| entry_io_error(self.name, "setting times", e))
     }
 
     fn xattrs(&self, h: &Header, target: XattrTarget<'_>) -> Result<()> {
@@ -1084,21 +1015,16 @@ impl PendingFile {
         let name = &self.name[..];
         let mut file = self.file.expect("set before completing");
         file.write_all(&self.data).map_err(|e| entry_io_error(name, "writing file", e))?;
-        let fd = file.as_raw_fd();
         if self.creation.set_owner {
-            // SAFETY: plain syscall on our open file. chown before chmod: chown clears setuid/setgid.
-            let r = cvt(unsafe { libc::fchown(fd, self.uid, self.gid) });
+            // chown before chmod: chown clears setuid/setgid.
+            let r = sys::fs::fchown(&file, self.uid, self.gid);
             chown_result(r, self.ignore_chown_errors)
                 .map_err(|e| entry_io_error(name, "chown", e))?;
         }
         set_xattrs(name, self.whiteouts, &self.xattrs, XattrTarget::Fd(file.as_fd()))?;
         if self.creation.set_mode {
-            // SAFETY: plain syscall on our open file.
-            cvt(unsafe { libc::fchmod(fd, self.mode) })
-                .map_err(|e| entry_io_error(name, "chmod", e))?;
+            sys::fs::fchmod(&file, self.mode).map_err(|e| entry_io_error(name, "chmod", e))?;
         }
-        // SAFETY: plain syscall on our open file with two valid timespecs.
-        cvt(unsafe { libc::futimens(fd, self.times.as_ptr()) })
-            .map_err(|e| entry_io_error(name, "setting times", e))
+        sys::fs::futimens(&file, &self.times).map_err(|e| entry_io_error(name, "setting times", e))
     }
 }

@@ -127,7 +127,7 @@ fn children(dir: &Path) -> Result<BTreeMap<OsString, fs::Metadata>> {
 
 /// A file's capability; absent and empty are the same, as for Go's bytes.Equal.
 fn capability(path: &Path) -> Vec<u8> {
-    super::xattrs::get(path, c"security.capability").unwrap_or_default()
+    super::pax_xattrs::get(path, c"security.capability").unwrap_or_default()
 }
 
 /// The user.* xattrs of a path, which Go's walkchunk compares along with the capability.
@@ -135,7 +135,7 @@ fn user_xattrs(path: &Path) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut out = Vec::new();
     for name in crate::xattr::list(path).unwrap_or_default() {
         if name.to_bytes().starts_with(b"user.") {
-            if let Some(value) = super::xattrs::get(path, &name) {
+            if let Some(value) = super::pax_xattrs::get(path, &name) {
                 out.push((name.to_bytes().to_vec(), value));
             }
         }

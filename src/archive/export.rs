@@ -14,10 +14,10 @@ use super::changes::{raw_changes, ChangeKind, OwnerMaps};
 use super::export_style::ExportStyle;
 use super::owner_names::OwnerNames;
 use super::paths::{clean, escapes};
+use super::pax_xattrs;
 use super::rootdir::{cstring, open_in_root, RootDir};
 use super::tar_writer::{write_end, write_header, write_padding, TarEntry};
 use super::tarsplit::{crc64_iso, Entry, TarSplitReader};
-use super::xattrs;
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::idmap::{to_container, IdMap};
 
@@ -307,8 +307,10 @@ impl<'w, 'm> TarAdder<'w, 'm> {
             }
         }
         let style = self.style;
-        e.xattrs =
-            xattrs::exported(path).into_iter().filter(|(k, _)| style.exports_xattr(k)).collect();
+        e.xattrs = pax_xattrs::exported(path)
+            .into_iter()
+            .filter(|(k, _)| style.exports_xattr(k))
+            .collect();
         Ok(Some(e))
     }
 
@@ -466,8 +468,8 @@ fn walk_overlay(
         }
         adder.write(&e, &path)?;
         if md.is_dir() {
-            let opaque =
-                xattrs::get(&path, super::apply::OVERLAY_OPAQUE_XATTR).is_some_and(|v| v == b"y");
+            let opaque = pax_xattrs::get(&path, super::apply::OVERLAY_OPAQUE_XATTR)
+                .is_some_and(|v| v == b"y");
             if opaque && hides_a_lower_directory(&child_rel, lowers) {
                 // Inherits the directory's permission bits and owner, names included.
                 let marker = TarEntry {

@@ -25,7 +25,7 @@
 //! `rootdir` (openat2-confined file-system operations), `stream` (digesting/progress readers),
 //! `chunk_pipe` (hands the decompressed stream to the extracting thread), `parallel_writer`
 //! (the pool of threads that fill the extracted files),
-//! `paths` (Go path.Clean), `xattrs` (reading xattrs).
+//! `paths` (Go path.Clean), `pax_xattrs` (which xattrs exported tars carry as PAX records; reading them).
 
 pub mod apply;
 pub mod changes;
@@ -37,12 +37,12 @@ mod overlay_changes;
 mod owner_names;
 mod parallel_writer;
 mod paths;
+mod pax_xattrs;
 mod rootdir;
 mod stream;
 pub(crate) mod tar_reader;
 mod tar_writer;
 pub mod tarsplit;
-mod xattrs;
 
 pub use apply::{apply_layer, ApplyOptions, ApplyStats, WhiteoutMode};
 pub use changes::{changes, diff_size, disk_usage, Change, ChangeKind, OwnerMaps};

@@ -105,7 +105,7 @@ impl UpperWalk<'_> {
             return true;
         }
         let opaque = md.is_dir()
-            && super::xattrs::get(path, super::apply::OVERLAY_OPAQUE_XATTR)
+            && super::pax_xattrs::get(path, super::apply::OVERLAY_OPAQUE_XATTR)
                 .is_some_and(|v| v == b"y");
         if !opaque {
             return false;

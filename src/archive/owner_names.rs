@@ -5,7 +5,8 @@
 //! number in the header.
 
 use std::collections::HashMap;
-use std::ffi::CStr;
+
+use crate::sys;
 
 /// Names looked up so far in one export (Go keeps a process-wide cache; an export is our unit).
 #[derive(Default)]
@@ -30,54 +31,29 @@ impl OwnerNames {
 const FIRST_BUFFER: usize = 1024;
 const MAX_BUFFER: usize = 1 << 20;
 
-/// Run a reentrant lookup with a buffer that grows while it is too small. `call` returns the
-/// lookup's result code and, if it found an entry, the name in it (which points into the
-/// buffer it was given).
+/// Run a reentrant lookup with a buffer that grows while it is too small (ERANGE). `lookup`
+/// is [`sys::users::user_name`] or [`sys::users::group_name`] with its ID; anything but a name
+/// found is the empty name.
 fn with_growing_buffer(
-    mut call: impl FnMut(&mut [u8]) -> (libc::c_int, Option<*const libc::c_char>),
+    mut lookup: impl FnMut(&mut [u8]) -> std::io::Result<Option<Vec<u8>>>,
 ) -> Vec<u8> {
     let mut size = FIRST_BUFFER;
     loop {
         let mut buf = vec![0u8; size];
-        let (rc, name) = call(&mut buf);
-        if rc == libc::ERANGE && size < MAX_BUFFER {
-            size *= 2;
-            continue;
+        match lookup(&mut buf) {
+            Err(e) if e.raw_os_error() == Some(libc::ERANGE) && size < MAX_BUFFER => size *= 2,
+            Ok(Some(name)) => return name,
+            Ok(None) | Err(_) => return Vec::new(),
         }
-        return match name {
-            // SAFETY: on success the name is a NUL-terminated string inside `buf`, alive here.
-            Some(name) if rc == 0 && !name.is_null() => {
-                unsafe { CStr::from_ptr(name) }.to_bytes().to_vec()
-            }
-            _ => Vec::new(),
-        };
     }
 }
 
 fn lookup_user(uid: u32) -> Vec<u8> {
-    with_growing_buffer(|buf| {
-        // SAFETY: passwd is plain old data; all-zero is a valid value.
-        let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut found: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: every pointer is valid for the call and `buf` is `buf.len()` bytes long.
-        let rc = unsafe {
-            libc::getpwuid_r(uid, &mut entry, buf.as_mut_ptr().cast(), buf.len(), &mut found)
-        };
-        (rc, (!found.is_null()).then_some(entry.pw_name.cast_const()))
-    })
+    with_growing_buffer(|buf| sys::users::user_name(uid, buf))
 }
 
 fn lookup_group(gid: u32) -> Vec<u8> {
-    with_growing_buffer(|buf| {
-        // SAFETY: group is plain old data; all-zero is a valid value.
-        let mut entry: libc::group = unsafe { std::mem::zeroed() };
-        let mut found: *mut libc::group = std::ptr::null_mut();
-        // SAFETY: every pointer is valid for the call and `buf` is `buf.len()` bytes long.
-        let rc = unsafe {
-            libc::getgrgid_r(gid, &mut entry, buf.as_mut_ptr().cast(), buf.len(), &mut found)
-        };
-        (rc, (!found.is_null()).then_some(entry.gr_name.cast_const()))
-    })
+    with_growing_buffer(|buf| sys::users::group_name(gid, buf))
 }
 
 #[cfg(test)]

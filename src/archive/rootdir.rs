@@ -6,34 +6,18 @@
 //! are followed as if the root were "/" — what c/storage gets from its chroot, without a chroot or
 //! a re-exec. Entries are then created with `*at` calls on the resolved parent directory and a
 //! single final component that is never followed. Nothing here can reach outside the root.
+//! The system calls themselves are `crate::sys::fs`'s; this file decides how they are combined.
 
 use std::ffi::{CStr, CString};
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, Result};
-
-const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
-const RESOLVE_IN_ROOT: u64 = 0x10;
-
-/// `struct open_how` of openat2(2).
-#[repr(C)]
-struct OpenHow {
-    flags: u64,
-    mode: u64,
-    resolve: u64,
-}
-
-fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
-    if ret < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(ret)
-    }
-}
+use crate::sys;
+use crate::sys::fs::{OpenHow, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS};
 
 pub fn cstring(bytes: &[u8]) -> io::Result<CString> {
     CString::new(bytes)
@@ -65,21 +49,10 @@ fn openat2_in_root(root: BorrowedFd<'_>, path: &CStr, flags: libc::c_int) -> io:
         resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
     };
     loop {
-        // SAFETY: `how` is a valid open_how of the size passed; `path` is NUL-terminated.
-        let ret = unsafe {
-            libc::syscall(
-                libc::SYS_openat2,
-                root.as_raw_fd(),
-                path.as_ptr(),
-                &how as *const OpenHow,
-                std::mem::size_of::<OpenHow>(),
-            )
+        let err = match sys::fs::openat2(root, path, &how) {
+            Ok(fd) => return Ok(fd),
+            Err(err) => err,
         };
-        if ret >= 0 {
-            // SAFETY: the kernel just gave us this descriptor.
-            return Ok(unsafe { OwnedFd::from_raw_fd(ret as libc::c_int) });
-        }
-        let err = io::Error::last_os_error();
         // EAGAIN: a concurrent rename raced the lookup; the kernel asks us to retry.
         if err.raw_os_error() != Some(libc::EAGAIN) && err.kind() != io::ErrorKind::Interrupted {
             return Err(err);
@@ -144,14 +117,8 @@ fn components(path: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
 
 fn read_link_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; libc::PATH_MAX as usize];
-    // SAFETY: valid descriptor, NUL-terminated name, buffer of the given length.
-    let n = unsafe {
-        libc::readlinkat(dir.as_raw_fd(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
-    };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    buf.truncate(n as usize);
+    let n = sys::fs::readlinkat(dir, name, &mut buf)?;
+    buf.truncate(n);
     Ok(buf)
 }
 
@@ -162,35 +129,15 @@ pub fn open_at(
     flags: libc::c_int,
     mode: libc::mode_t,
 ) -> io::Result<OwnedFd> {
-    // SAFETY: plain syscall on valid descriptors and a NUL-terminated name.
-    let fd = cvt(unsafe {
-        libc::openat(
-            dir.as_raw_fd(),
-            name.as_ptr(),
-            flags | libc::O_CLOEXEC | libc::O_NOFOLLOW,
-            mode as libc::c_uint,
-        )
-    })?;
-    // SAFETY: the kernel just gave us this descriptor.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    sys::fs::openat(dir, name, flags | libc::O_CLOEXEC | libc::O_NOFOLLOW, mode)
 }
 
 /// lstat of one name in a directory; `None` if it does not exist.
 pub fn stat_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Option<libc::stat>> {
-    // SAFETY: zeroed stat is a valid out buffer.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: valid descriptor, NUL-terminated name, valid out pointer.
-    let ret = unsafe {
-        libc::fstatat(dir.as_raw_fd(), name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW)
-    };
-    if ret == 0 {
-        return Ok(Some(st));
-    }
-    let err = io::Error::last_os_error();
-    if err.raw_os_error() == Some(libc::ENOENT) {
-        Ok(None)
-    } else {
-        Err(err)
+    match sys::fs::fstatat(dir, name, libc::AT_SYMLINK_NOFOLLOW) {
+        Ok(st) => Ok(Some(st)),
+        Err(err) if err.raw_os_error() == Some(libc::ENOENT) => Ok(None),
+        Err(err) => Err(err),
     }
 }
 
@@ -198,54 +145,18 @@ pub fn is_dir(st: &libc::stat) -> bool {
     st.st_mode & libc::S_IFMT == libc::S_IFDIR
 }
 
-pub fn mkdir_at(dir: BorrowedFd<'_>, name: &CStr, mode: libc::mode_t) -> io::Result<()> {
-    // SAFETY: plain syscall.
-    cvt(unsafe { libc::mkdirat(dir.as_raw_fd(), name.as_ptr(), mode) }).map(drop)
-}
-
 /// Names in a directory (without "." and ".."), read through its descriptor.
 pub fn list_dir(dir: BorrowedFd<'_>) -> io::Result<Vec<CString>> {
-    // fdopendir takes ownership of the descriptor it is given, so hand it a duplicate opened for
-    // reading (the caller's may be O_PATH).
-    let dot = c".";
-    let fd = open_at(dir, dot, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
-    let raw = fd.as_raw_fd();
-    // SAFETY: `raw` is a valid directory descriptor; on success the stream owns it.
-    let stream = unsafe { libc::fdopendir(raw) };
-    if stream.is_null() {
-        return Err(io::Error::last_os_error());
-    }
-    std::mem::forget(fd);
-    let mut names = Vec::new();
-    loop {
-        // SAFETY: errno is thread-local; readdir on a valid stream.
-        unsafe { *libc::__errno_location() = 0 };
-        let entry = unsafe { libc::readdir(stream) };
-        if entry.is_null() {
-            let err = io::Error::last_os_error();
-            // SAFETY: the stream is valid and closed once.
-            unsafe { libc::closedir(stream) };
-            if err.raw_os_error().unwrap_or(0) != 0 {
-                return Err(err);
-            }
-            return Ok(names);
-        }
-        // SAFETY: d_name is NUL-terminated inside the entry readdir returned.
-        let name = unsafe { CStr::from_ptr((*entry).d_name.as_ptr()) };
-        if name != dot && name != c".." {
-            names.push(name.to_owned());
-        }
-    }
+    // The stream takes over the descriptor it is given, so hand it a new one opened for reading
+    // (the caller's may be O_PATH).
+    let fd = open_at(dir, c".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+    sys::fs::DirStream::from_fd(fd)?.names()
 }
 
 /// Remove `name` in `dir` and, if it is a directory, everything below it; absent is fine.
 /// Symlinks are removed, never followed.
 pub fn remove_all_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
-    // SAFETY: plain syscall.
-    if unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), 0) } == 0 {
-        return Ok(());
-    }
-    let err = io::Error::last_os_error();
+    let Err(err) = sys::fs::unlinkat(dir, name, 0) else { return Ok(()) };
     match err.raw_os_error() {
         Some(libc::ENOENT) => return Ok(()),
         Some(libc::EISDIR) | Some(libc::EPERM) => {}
@@ -259,8 +170,7 @@ pub fn remove_all_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
     for child in list_dir(sub.as_fd())? {
         remove_all_at(sub.as_fd(), &child)?;
     }
-    // SAFETY: plain syscall.
-    cvt(unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), libc::AT_REMOVEDIR) }).map(drop)
+    sys::fs::unlinkat(dir, name, libc::AT_REMOVEDIR)
 }
 
 /// The extraction root and a cache of the last parent directory looked up (entries of a tar
@@ -276,40 +186,20 @@ pub struct RootDir {
 /// umask: not so in a setgid directory (the group is the directory's) nor in one with a default
 /// ACL (the mode comes from the ACL). Unknown counts as not plain.
 fn creates_plainly(dir: BorrowedFd<'_>) -> bool {
-    // SAFETY: zeroed stat is a valid out buffer.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: valid descriptor and out pointer.
-    if unsafe { libc::fstat(dir.as_raw_fd(), &mut st) } != 0 || st.st_mode & libc::S_ISGID != 0 {
+    if sys::fs::fstat(dir).map_or(true, |st| st.st_mode & libc::S_ISGID != 0) {
         return false;
     }
-    // SAFETY: a size query (null buffer, length 0) on a valid descriptor.
-    let ret = unsafe {
-        libc::fgetxattr(
-            dir.as_raw_fd(),
-            c"system.posix_acl_default".as_ptr(),
-            std::ptr::null_mut(),
-            0,
-        )
-    };
-    ret < 0
-        && matches!(io::Error::last_os_error().raw_os_error(), Some(libc::ENODATA | libc::ENOTSUP))
+    // A size query: no default ACL is ENODATA (or ENOTSUP where ACLs are not supported).
+    let acl = sys::xattr::fgetxattr(dir, c"system.posix_acl_default", &mut []);
+    matches!(acl, Err(e) if matches!(e.raw_os_error(), Some(libc::ENODATA | libc::ENOTSUP)))
 }
 
 impl RootDir {
     pub fn open(path: &Path) -> Result<Self> {
         let c = CString::new(path.as_os_str().as_bytes())
             .map_err(|_| Error::invalid("target path contains a NUL byte"))?;
-        // SAFETY: plain syscall.
-        let fd =
-            unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
-        if fd < 0 {
-            return Err(Error::io(
-                format!("opening extraction root {}", path.display()),
-                io::Error::last_os_error(),
-            ));
-        }
-        // SAFETY: the kernel just gave us this descriptor.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let fd = sys::fs::open(&c, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .map_err(|e| Error::io(format!("opening extraction root {}", path.display()), e))?;
         Ok(RootDir { root_plain: creates_plainly(fd.as_fd()), fd, cached: None })
     }
 
@@ -374,18 +264,9 @@ impl RootDir {
                     let parent = current.as_ref().map_or(self.fd.as_fd(), |fd| fd.as_fd());
                     let start = prefix.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
                     let name = cstring(&prefix[start..])?;
-                    mkdir_at(parent, &name, 0o755)?;
+                    sys::fs::mkdirat(parent, &name, 0o755)?;
                     if let Some((uid, gid)) = owner {
-                        // SAFETY: plain syscall on a name we just created.
-                        cvt(unsafe {
-                            libc::fchownat(
-                                parent.as_raw_fd(),
-                                name.as_ptr(),
-                                uid,
-                                gid,
-                                libc::AT_SYMLINK_NOFOLLOW,
-                            )
-                        })?;
+                        sys::fs::fchownat(parent, &name, uid, gid, libc::AT_SYMLINK_NOFOLLOW)?;
                     }
                     open_at(parent, &name, libc::O_RDONLY | libc::O_DIRECTORY, 0)?
                 }
@@ -402,6 +283,7 @@ impl RootDir {
 mod walk_tests {
     use super::*;
     use std::fs;
+    use std::os::fd::AsRawFd;
     use std::os::unix::fs::symlink;
 
     /// Where a descriptor points, via /proc.

@@ -9,12 +9,13 @@
 use std::ffi::CString;
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use super::manifest::{bad_layout, Descriptor};
 use crate::digest::Digester;
 use crate::error::{Error, ErrorKind, IoContext, Result};
+use crate::sys;
 
 /// JSON documents (index, manifests, configs) larger than this are refused rather than read
 /// into memory; real ones are a few KiB.
@@ -63,16 +64,15 @@ impl Layout {
 
     /// A top-level file of the layout, not a symlink, at most MAX_DOCUMENT bytes.
     fn read_document(&self, name: &str) -> Result<Vec<u8>> {
-        let fd = open_component(self.dir.as_raw_fd(), name, libc::O_RDONLY, &self.path).map_err(
-            |e| {
+        let fd =
+            open_component(self.dir.as_fd(), name, libc::O_RDONLY, &self.path).map_err(|e| {
                 e.into_error(|| {
                     bad_layout(format!(
                         "{} has no {name}: not an OCI image layout",
                         self.path.display()
                     ))
                 })
-            },
-        )?;
+            })?;
         let file = regular_file(fd, &self.path.join(name))?;
         let mut bytes = Vec::new();
         file.take(MAX_DOCUMENT + 1)
@@ -108,7 +108,7 @@ impl Layout {
             )
         };
         let blobs = open_component(
-            self.dir.as_raw_fd(),
+            self.dir.as_fd(),
             "blobs",
             libc::O_RDONLY | libc::O_DIRECTORY,
             &self.path,
@@ -116,16 +116,15 @@ impl Layout {
         .map_err(|e| e.into_error(missing))?;
         let blobs_path = self.path.join("blobs");
         let alg_dir = open_component(
-            blobs.as_raw_fd(),
+            blobs.as_fd(),
             algorithm,
             libc::O_RDONLY | libc::O_DIRECTORY,
             &blobs_path,
         )
         .map_err(|e| e.into_error(missing))?;
         let blob_path = blobs_path.join(algorithm).join(hex);
-        let fd =
-            open_component(alg_dir.as_raw_fd(), hex, libc::O_RDONLY, &blobs_path.join(algorithm))
-                .map_err(|e| e.into_error(missing))?;
+        let fd = open_component(alg_dir.as_fd(), hex, libc::O_RDONLY, &blobs_path.join(algorithm))
+            .map_err(|e| e.into_error(missing))?;
         let file = regular_file(fd, &blob_path)?;
         let actual = file.metadata().ctx(format_args!("reading {}", blob_path.display()))?.len();
         let size = descriptor.size as u64;
@@ -215,7 +214,7 @@ impl Read for VerifiedBlob {
     }
 }
 
-/// The directory and file name of a blob: "sha256:<hex>" gives ("sha256", "<hex>"). A digest
+/// The directory and file name of a blob: `"sha256:<hex>"` gives `("sha256", "<hex>")`. A digest
 /// that could name anything but one file two levels down is `UnsafeLayoutPath`; other
 /// malformed ones `BadLayout`; algorithms other than sha256 `NotSupported`.
 pub fn blob_name(digest: &str) -> Result<(&str, &str)> {
@@ -265,7 +264,7 @@ impl OpenFailure {
 
 /// openat(dir, name, O_NOFOLLOW | flags); a symlink is told apart from other failures.
 fn open_component(
-    dir: libc::c_int,
+    dir: BorrowedFd<'_>,
     name: &str,
     flags: libc::c_int,
     dir_path: &Path,
@@ -274,19 +273,11 @@ fn open_component(
     let c_name = CString::new(name)
         .map_err(|_| OpenFailure::Other(bad_layout(format!("{name:?} has a NUL byte"))))?;
     // O_NONBLOCK: a FIFO planted as a blob must not hang the open; `regular_file` refuses it.
-    // SAFETY: c_name is NUL-terminated; dir is an open descriptor owned by the caller.
-    let fd = unsafe {
-        libc::openat(
-            dir,
-            c_name.as_ptr(),
-            flags | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK,
-        )
+    let flags = flags | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK;
+    let err = match sys::fs::openat(dir, &c_name, flags, 0) {
+        Ok(fd) => return Ok(fd),
+        Err(err) => err,
     };
-    if fd >= 0 {
-        // SAFETY: openat just returned this descriptor; nothing else owns it.
-        return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
-    }
-    let err = io::Error::last_os_error();
     match err.raw_os_error() {
         Some(libc::ENOENT) => Err(OpenFailure::Missing),
         // O_NOFOLLOW on a symlink: ELOOP; with O_DIRECTORY some kernels say ENOTDIR.
@@ -310,11 +301,8 @@ fn regular_file(fd: OwnedFd, path: &Path) -> Result<File> {
             format!("{} is not a regular file", path.display()),
         ));
     }
-    // SAFETY: F_SETFL on our own open descriptor.
-    let flags = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) };
-    if flags >= 0 {
-        // SAFETY: as above.
-        unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK) };
+    if let Ok(flags) = sys::fs::status_flags(&file) {
+        let _ = sys::fs::set_status_flags(&file, flags & !libc::O_NONBLOCK);
     }
     Ok(file)
 }

@@ -16,7 +16,6 @@
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use crate::error::{IoContext, Result};
@@ -97,10 +96,5 @@ pub(crate) fn retained_layers(dir: &Path) -> HashSet<String> {
 }
 
 fn flock(file: &File, operation: libc::c_int) -> std::io::Result<()> {
-    // SAFETY: flock on a descriptor we own.
-    if unsafe { libc::flock(file.as_raw_fd(), operation) } == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+    crate::sys::lock::flock(file, operation)
 }

@@ -5,27 +5,15 @@
 
 use std::ffi::CString;
 use std::io::{self, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 use std::sync::Mutex;
 
 use crate::driver::copy::cpath;
 use crate::error::{Error, ErrorKind, Result};
 use crate::idmap::IdMap;
-
-const OPEN_TREE_CLONE: libc::c_uint = 1;
-const OPEN_TREE_CLOEXEC: libc::c_uint = libc::O_CLOEXEC as libc::c_uint;
-const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
-const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
-
-/// struct mount_attr of <linux/mount.h>.
-#[repr(C)]
-struct MountAttr {
-    attr_set: u64,
-    attr_clr: u64,
-    propagation: u64,
-    userns_fd: u64,
-}
+use crate::sys;
+use crate::sys::mount::{MountAttr, MOUNT_ATTR_IDMAP, OPEN_TREE_CLOEXEC, OPEN_TREE_CLONE};
 
 /// Held while a namespace's child process lives. A child exits when every write end of its pipe
 /// is closed; a child cloned by another thread in the meantime would inherit this one's write
@@ -52,63 +40,22 @@ impl UserNamespace {
         };
         let _one_child_at_a_time =
             NAMESPACE_CHILD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut pipe = [0i32; 2];
-        // SAFETY: pipe2 fills the two-element array.
-        if unsafe { libc::pipe2(pipe.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-            return Err(fail("pipe", io::Error::last_os_error()));
-        }
-        // SAFETY: both fds were just created and are owned here.
-        let (wait_read, wait_write) =
-            unsafe { (OwnedFd::from_raw_fd(pipe[0]), OwnedFd::from_raw_fd(pipe[1])) };
-        let (read_fd, write_fd) = (wait_read.as_raw_fd(), wait_write.as_raw_fd());
-
-        // SAFETY: clone without CLONE_VM and without a new stack behaves like fork: the child
-        // gets a copy of this thread only, born in a new user namespace. It makes raw system
-        // calls only (no allocation, no locks another thread might have held): wait for the
-        // parent to close the pipe, then exit.
-        let pid = unsafe {
-            libc::syscall(libc::SYS_clone, libc::CLONE_NEWUSER | libc::SIGCHLD, 0, 0, 0, 0)
-        };
-        if pid < 0 {
-            return Err(fail("clone", io::Error::last_os_error()));
-        }
-        if pid == 0 {
-            let mut byte = 0u8;
-            // SAFETY: raw syscalls in the child: die with the parent, close its copy of the
-            // write end (or the read would never end) and every other descriptor it inherited
-            // but the read end (a pipe of the host program's is not held open by it), wait for
-            // the parent's close, exit.
-            unsafe {
-                libc::syscall(libc::SYS_prctl, libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-                libc::syscall(libc::SYS_close, write_fd);
-                if read_fd > 0 {
-                    libc::syscall(libc::SYS_close_range, 0u32, (read_fd - 1) as u32, 0u32);
-                }
-                libc::syscall(libc::SYS_close_range, (read_fd + 1) as u32, u32::MAX, 0u32);
-                libc::syscall(libc::SYS_read, read_fd, &mut byte as *mut u8, 1);
-                libc::syscall(libc::SYS_exit_group, 0);
-            }
-            unreachable!("exit_group returned");
-        }
-        let pid = pid as libc::pid_t;
+        let (wait_read, wait_write) = sys::process::pipe().map_err(|e| fail("pipe", e))?;
+        let pid = sys::process::spawn_user_namespace_holder(wait_read.as_fd(), wait_write.as_fd())
+            .map_err(|e| fail("clone", e))?;
         drop(wait_read);
 
         let result = (|| {
             write_map(pid, "uid_map", uid_map).map_err(|e| fail("writing uid_map", e))?;
             write_map(pid, "gid_map", gid_map).map_err(|e| fail("writing gid_map", e))?;
             let path = CString::new(format!("/proc/{pid}/ns/user")).expect("no NUL");
-            // SAFETY: NUL-terminated path; returns a new fd or -1.
-            let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-            if fd < 0 {
-                return Err(fail("opening the namespace", io::Error::last_os_error()));
-            }
-            // SAFETY: the fd was just returned to us.
-            Ok(UserNamespace { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+            let fd = sys::fs::open(&path, libc::O_RDONLY | libc::O_CLOEXEC)
+                .map_err(|e| fail("opening the namespace", e))?;
+            Ok(UserNamespace { fd })
         })();
         drop(wait_write);
-        let mut status = 0;
-        // SAFETY: reaping our own child, which exits once the pipe is closed.
-        unsafe { libc::waitpid(pid, &mut status, 0) };
+        // Reaping our own child, which exits once the pipe is closed.
+        let _ = sys::process::waitpid(pid);
         result
     }
 }
@@ -126,8 +73,7 @@ fn write_map(pid: libc::pid_t, file: &str, maps: &[IdMap]) -> io::Result<()> {
 /// Attach on `target` a view of `source` (not of mounts below it) whose owners are shifted by
 /// `userns`'s maps: open_tree(OPEN_TREE_CLONE), mount_setattr(MOUNT_ATTR_IDMAP), move_mount.
 pub fn bind_idmapped(source: &Path, target: &Path, userns: &UserNamespace) -> Result<()> {
-    let fail = |what: &str| {
-        let err = io::Error::last_os_error();
+    let fail = |what: &str, err: io::Error| {
         Error::with_errno(
             ErrorKind::Mount,
             err.raw_os_error().unwrap_or(0),
@@ -140,55 +86,16 @@ pub fn bind_idmapped(source: &Path, target: &Path, userns: &UserNamespace) -> Re
     };
     let source_c = cpath(source)?;
     let target_c = cpath(target)?;
-    // SAFETY: NUL-terminated path; returns a new fd for a detached copy of the mount, or -1.
-    let tree = unsafe {
-        libc::syscall(
-            libc::SYS_open_tree,
-            libc::AT_FDCWD,
-            source_c.as_ptr(),
-            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC,
-        )
-    };
-    if tree < 0 {
-        return Err(fail("open_tree"));
-    }
-    // SAFETY: the fd was just returned to us.
-    let tree = unsafe { OwnedFd::from_raw_fd(tree as i32) };
+    let tree = sys::mount::open_tree(&source_c, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)
+        .map_err(|e| fail("open_tree", e))?;
     let attr = MountAttr {
         attr_set: MOUNT_ATTR_IDMAP,
         attr_clr: 0,
         propagation: 0,
         userns_fd: userns.fd.as_raw_fd() as u64,
     };
-    // SAFETY: our detached tree, an empty path with AT_EMPTY_PATH, and a mount_attr of the
-    // size passed.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            tree.as_raw_fd(),
-            c"".as_ptr(),
-            libc::AT_EMPTY_PATH,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    if rc < 0 {
-        return Err(fail("mount_setattr"));
-    }
-    // SAFETY: move our detached tree onto the NUL-terminated target path.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_move_mount,
-            tree.as_raw_fd(),
-            c"".as_ptr(),
-            libc::AT_FDCWD,
-            target_c.as_ptr(),
-            MOVE_MOUNT_F_EMPTY_PATH,
-        )
-    };
-    if rc < 0 {
-        return Err(fail("move_mount"));
-    }
+    sys::mount::mount_setattr(tree.as_fd(), &attr).map_err(|e| fail("mount_setattr", e))?;
+    sys::mount::move_mount(tree.as_fd(), &target_c).map_err(|e| fail("move_mount", e))?;
     Ok(())
 }
 
@@ -202,8 +109,7 @@ mod tests {
     /// for its own pipe only, never for one another thread's child inherited.
     #[test]
     fn namespaces_created_on_several_threads_at_once_all_finish() {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
+        if sys::process::geteuid() != 0 {
             eprintln!("skipped: writing a user namespace's maps needs root");
             return;
         }

@@ -137,8 +137,7 @@ impl Overlay {
     ) -> Result<Overlay> {
         let settings = Settings::parse(options)?;
         let backing_fs = probe::backing_fs(graph_root)?;
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
+        if crate::sys::process::geteuid() != 0 {
             return Err(Error::new(
                 ErrorKind::NotSupported,
                 "overlay needs root (rootless overlay needs fuse-overlayfs, which libcstorage does not drive)",

@@ -19,33 +19,21 @@
 
 use std::ffi::{CStr, CString};
 use std::fs;
-use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::io::{self, Read};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::driver::copy::cpath;
 use crate::error::{Error, ErrorKind, Result};
+use crate::sys;
+use crate::sys::mount::{
+    FSCONFIG_CMD_CREATE, FSCONFIG_SET_FLAG, FSCONFIG_SET_STRING, FSMOUNT_CLOEXEC, FSOPEN_CLOEXEC,
+    MOUNT_ATTR_RDONLY,
+};
 
 /// The kernel's limit of lower layers in one overlay (OVL_MAX_STACK).
 pub const MAX_LOWERS_PER_OVERLAY: usize = 500;
-
-/// Constants of <linux/mount.h> that the libc crate does not define.
-mod sys {
-    pub const FSOPEN_CLOEXEC: libc::c_uint = 0x1;
-    pub const FSCONFIG_SET_FLAG: libc::c_uint = 0;
-    pub const FSCONFIG_SET_STRING: libc::c_uint = 1;
-    pub const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
-    pub const FSMOUNT_CLOEXEC: libc::c_uint = 0x1;
-    pub const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
-    pub const MOUNT_ATTR_RDONLY: u64 = 0x1;
-    pub const MOUNT_ATTR_NOSUID: u64 = 0x2;
-    pub const MOUNT_ATTR_NODEV: u64 = 0x4;
-    pub const MOUNT_ATTR_NOEXEC: u64 = 0x8;
-    pub const MOUNT_ATTR_NOATIME: u64 = 0x10;
-    pub const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
-    pub const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
-}
 
 /// How this kernel lets us mount an overlay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +81,10 @@ impl MountFlags {
     /// ones (`nodev,dev` is `dev`). Options that would change what kind of mount this is
     /// (bind, remount, propagation) are refused.
     pub fn parse(options: &[String]) -> Result<MountFlags> {
-        use sys::*;
+        use crate::sys::mount::{
+            MOUNT_ATTR_NOATIME, MOUNT_ATTR_NODEV, MOUNT_ATTR_NODIRATIME, MOUNT_ATTR_NOEXEC,
+            MOUNT_ATTR_NOSUID, MOUNT_ATTR_STRICTATIME,
+        };
         let mut out = MountFlags::default();
         for option in options.iter().map(|o| o.trim()).filter(|o| !o.is_empty()) {
             // (MS_* bit, MOUNT_ATTR_* bit, whether the option sets or clears it)
@@ -322,21 +313,16 @@ pub fn renew_mount_point(merged: &Path, fresh: &Path) -> Result<()> {
     renewed
 }
 
-/// An open file-system context (fsopen); closed on drop.
+/// An open file-system context (fsopen); closed on drop. A `File` because the kernel's
+/// messages about the context are read from it.
 struct FsContext {
-    fd: OwnedFd,
+    file: fs::File,
 }
 
 impl FsContext {
     fn open(fs_type: &str) -> io::Result<FsContext> {
         let name = CString::new(fs_type).expect("no NUL in a file system name");
-        // SAFETY: fsopen takes a NUL-terminated name and flags; it returns a new fd or -1.
-        let fd = unsafe { libc::syscall(libc::SYS_fsopen, name.as_ptr(), sys::FSOPEN_CLOEXEC) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: the fd was just returned to us and is owned by nobody else.
-        Ok(FsContext { fd: unsafe { OwnedFd::from_raw_fd(fd as i32) } })
+        Ok(FsContext { file: sys::mount::fsopen(&name, FSOPEN_CLOEXEC)?.into() })
     }
 
     fn config(
@@ -345,28 +331,18 @@ impl FsContext {
         key: Option<&CStr>,
         value: Option<&CStr>,
     ) -> io::Result<()> {
-        let key_ptr = key.map_or(std::ptr::null(), |k| k.as_ptr());
-        let value_ptr = value.map_or(std::ptr::null(), |v| v.as_ptr());
-        // SAFETY: fsconfig on our context fd, with NUL-terminated strings or NULL as the
-        // command requires, and aux 0.
-        let rc = unsafe {
-            libc::syscall(libc::SYS_fsconfig, self.fd.as_raw_fd(), command, key_ptr, value_ptr, 0)
-        };
-        if rc < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
+        sys::mount::fsconfig(self.file.as_fd(), command, key, value)
     }
 
     fn set_string(&self, key: &str, value: &str) -> io::Result<()> {
         let key = CString::new(key).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
         let value = CString::new(value).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-        self.config(sys::FSCONFIG_SET_STRING, Some(&key), Some(&value))
+        self.config(FSCONFIG_SET_STRING, Some(&key), Some(&value))
     }
 
     fn set_flag(&self, key: &str) -> io::Result<()> {
         let key = CString::new(key).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-        self.config(sys::FSCONFIG_SET_FLAG, Some(&key), None)
+        self.config(FSCONFIG_SET_FLAG, Some(&key), None)
     }
 
     /// The kernel's messages about this context ("e overlayfs: ..."), for error reports.
@@ -374,12 +350,11 @@ impl FsContext {
         let mut out = Vec::new();
         let mut buf = [0u8; 1024];
         for _ in 0..8 {
-            // SAFETY: reading into a buffer of the given length from our fd.
-            let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if n <= 0 {
-                break;
-            }
-            out.push(String::from_utf8_lossy(&buf[..n as usize]).into_owned());
+            let n = match (&self.file).read(&mut buf) {
+                Ok(n) if n > 0 => n,
+                _ => break,
+            };
+            out.push(String::from_utf8_lossy(&buf[..n]).into_owned());
         }
         out.join("; ")
     }
@@ -428,46 +403,21 @@ pub fn create_detached(spec: &OverlaySpec) -> Result<OwnedFd> {
     if let Some(label) = &spec.label {
         c.set_string("context", label).map_err(|e| fail("SELinux context", Some(c), e))?;
     }
-    c.config(sys::FSCONFIG_CMD_CREATE, None, None)
+    c.config(FSCONFIG_CMD_CREATE, None, None)
         .map_err(|e| fail("creating the file system", Some(c), e))?;
 
     let mut attrs = spec.flags.attrs;
     if spec.flags.read_only {
-        attrs |= sys::MOUNT_ATTR_RDONLY;
+        attrs |= MOUNT_ATTR_RDONLY;
     }
-    // SAFETY: fsmount on our configured context with valid flags; returns a new fd or -1.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_fsmount,
-            c.fd.as_raw_fd(),
-            sys::FSMOUNT_CLOEXEC,
-            attrs as libc::c_uint,
-        )
-    };
-    if fd < 0 {
-        return Err(fail("fsmount", Some(c), io::Error::last_os_error()));
-    }
-    // SAFETY: the fd was just returned to us and is owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    sys::mount::fsmount(c.file.as_fd(), FSMOUNT_CLOEXEC, attrs)
+        .map_err(|e| fail("fsmount", Some(c), e))
 }
 
 /// Attach a detached mount on `target`.
 fn move_mount_to(mount: &OwnedFd, target: &Path) -> Result<()> {
     let target_c = cpath(target)?;
-    // SAFETY: move_mount from our mount fd (empty path + MOVE_MOUNT_F_EMPTY_PATH) to a
-    // NUL-terminated target path relative to the current directory.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_move_mount,
-            mount.as_raw_fd(),
-            c"".as_ptr(),
-            libc::AT_FDCWD,
-            target_c.as_ptr(),
-            sys::MOVE_MOUNT_F_EMPTY_PATH,
-        )
-    };
-    if rc < 0 {
-        let err = io::Error::last_os_error();
+    if let Err(err) = sys::mount::move_mount(mount.as_fd(), &target_c) {
         return Err(Error::with_errno(
             ErrorKind::Mount,
             err.raw_os_error().unwrap_or(0),
@@ -477,20 +427,10 @@ fn move_mount_to(mount: &OwnedFd, target: &Path) -> Result<()> {
     Ok(())
 }
 
-fn page_size() -> usize {
-    // SAFETY: sysconf has no preconditions.
-    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if size > 0 {
-        size as usize
-    } else {
-        4096
-    }
-}
-
 /// mount(2): absolute paths when the option string fits in a page, else paths relative to
 /// `home` from a thread whose working directory is `home`.
 fn mount_legacy(spec: &OverlaySpec, target: &Path, home: &Path) -> Result<()> {
-    let limit = page_size();
+    let limit = sys::process::page_size().unwrap_or(4096);
     let absolute = spec.legacy_data(None);
     if absolute.len() < limit {
         return mount_syscall(target, spec, &absolute, None);
@@ -515,20 +455,7 @@ fn mount_syscall(target: &Path, spec: &OverlaySpec, data: &str, cwd: Option<&Pat
         flags |= libc::MS_RDONLY;
     }
     let do_mount = || -> io::Result<()> {
-        // SAFETY: NUL-terminated source, target, type and data strings that outlive the call.
-        let rc = unsafe {
-            libc::mount(
-                c"overlay".as_ptr(),
-                target_c.as_ptr(),
-                c"overlay".as_ptr(),
-                flags,
-                data_c.as_ptr().cast(),
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
+        sys::mount::mount(c"overlay", &target_c, c"overlay", flags, Some(&data_c))
     };
     let result = match cwd {
         None => do_mount(),
@@ -552,14 +479,9 @@ fn run_in_directory<F: FnOnce() -> io::Result<()> + Send>(dir: &Path, f: F) -> i
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
-                // SAFETY: unshare with CLONE_FS only affects the calling thread.
-                if unsafe { libc::unshare(libc::CLONE_FS) } != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                // SAFETY: NUL-terminated path; only this thread's working directory changes.
-                if unsafe { libc::chdir(dir_c.as_ptr()) } != 0 {
-                    return Err(io::Error::last_os_error());
-                }
+                sys::process::unshare_file_system_attributes()?;
+                // Only this thread's working directory changes.
+                sys::process::chdir(&dir_c)?;
                 f()
             })
             .join()
@@ -573,11 +495,7 @@ fn run_in_directory<F: FnOnce() -> io::Result<()> + Send>(dir: &Path, f: F) -> i
 pub fn unmount(path: &Path, detach: bool) -> Result<bool> {
     let c = cpath(path)?;
     let flags = if detach { libc::MNT_DETACH } else { 0 };
-    // SAFETY: NUL-terminated path.
-    if unsafe { libc::umount2(c.as_ptr(), flags) } == 0 {
-        return Ok(true);
-    }
-    let err = io::Error::last_os_error();
+    let Err(err) = sys::mount::umount2(&c, flags) else { return Ok(true) };
     match err.raw_os_error() {
         Some(libc::EINVAL) | Some(libc::ENOENT) => Ok(false),
         _ => Err(Error::with_errno(
@@ -592,21 +510,9 @@ pub fn unmount(path: &Path, detach: bool) -> Result<bool> {
 /// STATX_ATTR_MOUNT_ROOT; kernels that do not report it are answered from mountinfo.
 pub fn is_mount_point(path: &Path) -> bool {
     let Ok(c) = cpath(path) else { return false };
-    // SAFETY: statx is plain old data; all-zero is a valid value.
-    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
-    // SAFETY: NUL-terminated path and a valid statx buffer.
-    let rc = unsafe {
-        libc::statx(
-            libc::AT_FDCWD,
-            c.as_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT,
-            0,
-            &mut stx,
-        )
-    };
-    if rc != 0 {
+    let Ok(stx) = sys::fs::statx(&c, libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT, 0) else {
         return false;
-    }
+    };
     let mount_root = libc::STATX_ATTR_MOUNT_ROOT as u64;
     if stx.stx_attributes_mask & mount_root != 0 {
         return stx.stx_attributes & mount_root != 0;
@@ -648,8 +554,7 @@ fn unescape_mountinfo(field: &[u8]) -> Vec<u8> {
 /// it already is a mount point, then mark it MS_PRIVATE (c/storage's mount.MakePrivate).
 pub fn make_private_mount(dir: &Path) -> Result<()> {
     let c = cpath(dir)?;
-    let fail = |what: &str| {
-        let err = io::Error::last_os_error();
+    let fail = |what: &str, err: io::Error| {
         Error::with_errno(
             ErrorKind::Mount,
             err.raw_os_error().unwrap_or(0),
@@ -657,29 +562,14 @@ pub fn make_private_mount(dir: &Path) -> Result<()> {
         )
     };
     if !is_mount_point(dir) {
-        // SAFETY: NUL-terminated source, target and type; data may be NULL. The kernel ignores
-        // the type of a bind mount; "none" rather than NULL keeps checkers such as valgrind quiet.
-        if unsafe {
-            libc::mount(c.as_ptr(), c.as_ptr(), c"none".as_ptr(), libc::MS_BIND, std::ptr::null())
-        } != 0
-        {
-            return Err(fail("bind-mounting onto itself"));
-        }
+        // The kernel ignores the type of a bind mount; "none" rather than NULL keeps checkers
+        // such as valgrind quiet.
+        sys::mount::mount(&c, &c, c"none", libc::MS_BIND, None)
+            .map_err(|e| fail("bind-mounting onto itself", e))?;
     }
-    // SAFETY: NUL-terminated strings; changing propagation ignores source, type and data.
-    if unsafe {
-        libc::mount(
-            c"none".as_ptr(),
-            c.as_ptr(),
-            c"none".as_ptr(),
-            libc::MS_PRIVATE,
-            std::ptr::null(),
-        )
-    } != 0
-    {
-        return Err(fail("making mount private"));
-    }
-    Ok(())
+    // Changing propagation ignores source, type and data.
+    sys::mount::mount(c"none", &c, c"none", libc::MS_PRIVATE, None)
+        .map_err(|e| fail("making mount private", e))
 }
 
 #[cfg(test)]
@@ -705,7 +595,7 @@ mod tests {
         .unwrap();
         assert!(f.read_only);
         assert_eq!(f.ms_flags, libc::MS_NODEV | libc::MS_SYNCHRONOUS);
-        assert_eq!(f.attrs, sys::MOUNT_ATTR_NODEV);
+        assert_eq!(f.attrs, crate::sys::mount::MOUNT_ATTR_NODEV);
         assert_eq!(f.sb_flags, vec!["sync"]);
         assert_eq!(f.data, strings(&["metacopy=on", "volatile"]));
         assert_eq!(

@@ -7,7 +7,6 @@
 
 use std::ffi::CString;
 use std::fs;
-use std::io;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -17,6 +16,7 @@ use crate::driver::copy::cpath;
 use crate::driver::vfs::remove_tree;
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::idmap::IdMap;
+use crate::sys;
 use crate::xattr;
 
 /// R/overlay: one file per probed feature, named `<feature>-true` or `<feature>-false`.
@@ -95,15 +95,7 @@ const UNUSABLE_BACKING: &[&str] = &["aufs", "overlayfs", "ecryptfs"];
 /// error when overlay cannot use it.
 pub fn backing_fs(dir: &Path) -> Result<String> {
     let c = cpath(dir)?;
-    // SAFETY: statfs is plain old data; all-zero is a valid value.
-    let mut buf: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: NUL-terminated path and a valid statfs buffer.
-    if unsafe { libc::statfs(c.as_ptr(), &mut buf) } != 0 {
-        return Err(Error::io(
-            format_args!("statfs {}", dir.display()),
-            io::Error::last_os_error(),
-        ));
-    }
+    let buf = sys::fs::statfs(&c).ctx(format_args!("statfs {}", dir.display()))?;
     let magic = buf.f_type as i64 & 0xffff_ffff;
     let name = FS_NAMES.iter().find(|(m, _)| *m == magic).map(|(_, n)| *n).ok_or_else(|| {
         Error::new(
@@ -198,12 +190,9 @@ pub fn probe_overlay(home: &Path, api: MountApi) -> Result<bool, String> {
             probe.dir("merged")?,
         );
         let whiteout = cpath(&upper.join("whiteout"))?;
-        // SAFETY: NUL-terminated path; a 0/0 character device is overlay's whiteout.
-        if unsafe { libc::mknod(whiteout.as_ptr(), libc::S_IFCHR | 0o600, libc::makedev(0, 0)) }
-            != 0
-        {
-            return Err(Error::io("creating a kernel-style whiteout", io::Error::last_os_error()));
-        }
+        // A 0/0 character device is overlay's whiteout.
+        sys::fs::mknod(&whiteout, libc::S_IFCHR | 0o600, libc::makedev(0, 0))
+            .ctx("creating a kernel-style whiteout")?;
         let spec = OverlaySpec {
             lowers: vec![text(&lower1), text(&lower2)],
             upper: Some((text(&upper), text(&work))),
@@ -313,15 +302,8 @@ pub fn probe_native_diff(
         }
         let opaque = CString::new("trusted.overlay.opaque").expect("no NUL");
         let l2d = cpath(&l2.join("d"))?;
-        // SAFETY: NUL-terminated path and name, a one-byte value.
-        if unsafe { libc::lsetxattr(l2d.as_ptr(), opaque.as_ptr(), b"y".as_ptr().cast(), 1, 0) }
-            != 0
-        {
-            return Err(Error::io(
-                "failed to set opaque flag on middle layer",
-                io::Error::last_os_error(),
-            ));
-        }
+        sys::xattr::lsetxattr(&l2d, &opaque, b"y")
+            .ctx("failed to set opaque flag on middle layer")?;
         let mut flags = MountFlags::parse(mount_options)?;
         flags.read_only = false;
         let spec = OverlaySpec {
@@ -362,31 +344,18 @@ fn supports_d_type(dir: &Path) -> Result<bool> {
     let file = dir.join("d_type-probe");
     fs::write(&file, b"").ctx(format_args!("creating {}", file.display()))?;
     let c = cpath(dir)?;
-    // SAFETY: NUL-terminated path; the stream is closed below.
-    let stream = unsafe { libc::opendir(c.as_ptr()) };
-    if stream.is_null() {
-        return Err(Error::io(
-            format_args!("opening {}", dir.display()),
-            io::Error::last_os_error(),
-        ));
-    }
+    let mut stream = sys::fs::open(&c, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .and_then(sys::fs::DirStream::from_fd)
+        .ctx(format_args!("opening {}", dir.display()))?;
     let mut found = None;
-    loop {
-        // SAFETY: `stream` is an open directory stream.
-        let entry = unsafe { libc::readdir(stream) };
-        if entry.is_null() {
-            break;
-        }
-        // SAFETY: readdir returned a valid entry that lives until the next readdir call.
-        let (name, d_type) =
-            unsafe { (std::ffi::CStr::from_ptr((*entry).d_name.as_ptr()), (*entry).d_type) };
+    // An error reading the directory ends the search, like its end.
+    while let Ok(Some((name, d_type))) = stream.next_entry() {
         if name.to_bytes() == b"d_type-probe" {
             found = Some(d_type != libc::DT_UNKNOWN);
             break;
         }
     }
-    // SAFETY: closing the stream opened above, once.
-    unsafe { libc::closedir(stream) };
+    drop(stream);
     let _ = fs::remove_file(&file);
     Ok(found.unwrap_or(false))
 }

@@ -1,5 +1,6 @@
-//! Which extended attributes go into exported tars, and reading them for exports and change
-//! detection (unreadable ones count as absent there, as in c/storage).
+//! Which extended attributes go into exported tars (as `SCHILY.xattr.*` PAX records), and
+//! reading them for exports and change detection (unreadable ones count as absent there, as in
+//! c/storage). Extraction sets a tar's xattrs in `apply`.
 
 use std::ffi::CStr;
 use std::path::Path;
