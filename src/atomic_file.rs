@@ -81,13 +81,3 @@ pub fn sync_file_system(path: &Path) -> Result<()> {
     }
     Ok(())
 }
-
-/// Create a directory and its missing parents with mode 0700, as c/storage does for its trees.
-pub fn create_private_dir(path: &Path) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(path)
-        .ctx(format_args!("creating directory {}", path.display()))
-}

@@ -41,7 +41,7 @@ pub struct Retained {
 impl Retained {
     pub fn new(store: &Store) -> Result<Retained> {
         let dir = retained_dir(store);
-        crate::atomic_file::create_private_dir(&dir)?;
+        crate::fs_tree::create_private_dir(&dir)?;
         let mut suffix = [0u8; 16];
         random_bytes(&mut suffix);
         let name = to_hex(&suffix);

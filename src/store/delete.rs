@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 
 use super::{AllRecords, Store};
-use crate::driver::vfs::remove_tree;
 use crate::error::{Error, ErrorKind, Result};
+use crate::fs_tree::remove_tree;
 use crate::lock::LockKind;
 use crate::record::{Container, Image};
 

@@ -75,7 +75,7 @@ impl Store {
         let dir = self.images_dir().join(&id);
         for (key, data) in &options.big_data {
             if let Err(e) = bigdata::write(&dir, key, data, self.options.durable) {
-                let _ = crate::driver::vfs::remove_tree(&dir);
+                let _ = crate::fs_tree::remove_tree(&dir);
                 return Err(e);
             }
             record_big_data(
@@ -90,7 +90,7 @@ impl Store {
         images.push(image);
         if let Err(e) = images.save(&guard) {
             images.remove(&id);
-            let _ = crate::driver::vfs::remove_tree(&dir);
+            let _ = crate::fs_tree::remove_tree(&dir);
             return Err(e);
         }
         Ok(images.by_exact_id(&id).expect("just added").clone())
@@ -276,7 +276,7 @@ impl Store {
         let dir = self.images_dir().join(&image.id);
         for (key, data) in &big_data {
             if let Err(e) = bigdata::write(&dir, key, data, self.options.durable) {
-                let _ = crate::driver::vfs::remove_tree(&dir);
+                let _ = crate::fs_tree::remove_tree(&dir);
                 return Err(e);
             }
         }

@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use super::mountpoints::{Mount, MountsFile};
 use super::record_file::{unknown_error, Location, RecordFile};
-use crate::driver::vfs::remove_tree;
 use crate::driver::{CreateOptions, Driver, MountOptions};
 use crate::error::{Error, ErrorKind, Result};
+use crate::fs_tree::{files_where, remove_file_if_present, remove_tree};
 use crate::lock::{LockGuard, LockKind};
 use crate::record::layer::INCOMPLETE_FLAG;
 use crate::record::Layer;
@@ -91,13 +91,9 @@ impl LayerStore {
     pub fn remove_tar_split_temps(&self, guard: &LockGuard) -> Result<Vec<PathBuf>> {
         debug_assert_eq!(guard.kind(), LockKind::Exclusive);
         let mut removed = Vec::new();
-        for path in super::driver_layers::files_where(&self.dir, |name| {
-            name.ends_with(TAR_SPLIT_TEMP_SUFFIX)
-        })? {
-            match fs::remove_file(&path) {
-                Ok(()) => removed.push(path),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io(format_args!("removing {}", path.display()), e)),
+        for path in files_where(&self.dir, |name| name.ends_with(TAR_SPLIT_TEMP_SUFFIX))? {
+            if remove_file_if_present(&path)? {
+                removed.push(path);
             }
         }
         Ok(removed)
@@ -297,7 +293,7 @@ impl LayerStore {
 
     pub fn ensure_big_data_dir(&self, id: &str) -> Result<PathBuf> {
         let dir = self.big_data_dir(id);
-        crate::atomic_file::create_private_dir(&dir)?;
+        crate::fs_tree::create_private_dir(&dir)?;
         Ok(dir)
     }
 }

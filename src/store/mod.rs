@@ -48,9 +48,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::atomic_file::create_private_dir;
 use crate::driver::{overlay::Overlay, vfs::Vfs, Driver};
 use crate::error::{Error, ErrorKind, Result};
+use crate::fs_tree::create_private_dir;
 use crate::idmap::{is_contiguous, IdMap};
 use crate::lock::{LockFile, LockGuard, LockKind};
 use crate::record::{Container, Image, Layer};

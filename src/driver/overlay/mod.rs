@@ -35,10 +35,10 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use super::vfs::remove_tree;
 use super::{CreateOptions, Driver, MountOptions, OwnerShift, WhiteoutStyle};
 use crate::archive::{ExportStyle, OwnerMaps};
 use crate::error::{Error, ErrorKind, IoContext, Result};
+use crate::fs_tree::remove_tree;
 use crate::idmap::to_host;
 use crate::known_settings::{image_store_given_to_driver, parse_bool, screen_driver_options};
 use idmapped::{bind_idmapped, UserNamespace};

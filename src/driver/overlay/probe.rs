@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use super::idmapped::{bind_idmapped, UserNamespace};
 use super::mount::{mount_overlay, unmount, MountApi, MountFlags, OverlaySpec};
 use crate::driver::copy::cpath;
-use crate::driver::vfs::remove_tree;
 use crate::error::{Error, ErrorKind, IoContext, Result};
+use crate::fs_tree::remove_tree;
 use crate::idmap::IdMap;
 use crate::xattr;
 
