@@ -4,9 +4,11 @@
 mod clone_file;
 mod copy;
 pub mod overlay;
+mod registry;
 pub mod vfs;
 
 pub use copy::{copy_tree, OwnerShift};
+pub use registry::{open, open_chosen, DriverSetup};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
