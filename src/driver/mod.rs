@@ -13,18 +13,9 @@ pub use registry::{open, open_chosen, DriverSetup};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::archive::{ExportStyle, OwnerMaps};
+use crate::archive::{ExportStyle, Landing, OwnerMaps};
 use crate::error::Result;
 use crate::idmap::IdMap;
-
-/// How a driver stores deletions when a tar diff is applied onto a layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WhiteoutStyle {
-    /// The layer holds a full root filesystem: whiteouts delete files (vfs).
-    Delete,
-    /// Whiteouts are kept as overlayfs markers (0/0 character devices, opaque xattr).
-    Overlay,
-}
 
 #[derive(Debug, Default, Clone)]
 pub struct CreateOptions<'a> {
@@ -89,12 +80,11 @@ pub trait Driver: Send + Sync {
     fn lower_diff_dirs(&self, _id: &str) -> Result<Vec<PathBuf>> {
         Ok(Vec::new())
     }
-    fn whiteout_style(&self) -> WhiteoutStyle;
-    /// Whether extracting a layer into this driver goes on when chown fails with EPERM or
-    /// EINVAL (the driver's `ignore_chown_errors` option, as in c/storage).
-    fn ignore_chown_errors(&self) -> bool {
-        false
-    }
+    /// How a tar diff lands in `diff_dir`, for every extraction into this driver: what
+    /// whiteouts become (vfs: deletions in a full tree; overlay: overlayfs markers), and
+    /// whether a chown refused with EPERM or EINVAL is skipped (the driver's
+    /// `ignore_chown_errors` option, as in c/storage).
+    fn tar_landing(&self) -> Landing;
     /// Write the layer's changes relative to `from` (a layer ID; `None` = empty) as a tar;
     /// `from_is_parent` says whether `from` is the layer's parent, which lets drivers that keep
     /// only the layer's own changes (overlay) export them directly. The default compares the two

@@ -8,7 +8,8 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::{copy_tree, CreateOptions, Driver, MountOptions, OwnerShift, WhiteoutStyle};
+use super::{copy_tree, CreateOptions, Driver, MountOptions, OwnerShift};
+use crate::archive::{Landing, WhiteoutMode};
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::fs_tree::{create_private_dir, remove_tree};
 use crate::idmap::to_host;
@@ -223,12 +224,9 @@ impl Driver for Vfs {
             .unwrap_or(own)
     }
 
-    fn whiteout_style(&self) -> WhiteoutStyle {
-        WhiteoutStyle::Delete
-    }
-
-    fn ignore_chown_errors(&self) -> bool {
-        self.ignore_chown_errors
+    /// The layer holds a full root file system: whiteouts delete files.
+    fn tar_landing(&self) -> Landing {
+        Landing { whiteouts: WhiteoutMode::Naive, ignore_chown_errors: self.ignore_chown_errors }
     }
 
     fn status(&self) -> Vec<(String, String)> {
