@@ -27,7 +27,7 @@ use serde::Serialize;
 
 use super::check_contents::{compare_contents, DiffHeaders, Ignore};
 use super::driver_layers::{is_probe_in_progress, layer_dir, list_layer_dirs};
-use super::layer_store::LayerStore;
+use super::layer_records_and_files::LayerStore;
 use super::{AllRecords, Store};
 use crate::error::{Error, ErrorKind, Result};
 use crate::lock::LockKind;

@@ -5,7 +5,7 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
-use super::layer_store::LayerStore;
+use super::layer_records_and_files::LayerStore;
 use super::layers::LayerOptions;
 use super::record_file::unknown_error;
 use super::Store;

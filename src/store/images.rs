@@ -1,4 +1,6 @@
-//! Image operations of the store (Go's CreateImage, Images, ImagesByDigest, image big data, ...).
+//! `Store`'s image methods (Go's CreateImage, Images, ImagesByDigest, image big data, ...),
+//! over this store's images.json and, read-only, the images of additional image stores
+//! (additional_stores.rs).
 
 use super::record_file::unknown_error;
 use super::Store;

@@ -4,7 +4,22 @@
 //! In-process, each record file sits behind a mutex; across processes, behind its lock file.
 //! Both are always taken in c/storage's order (storage, layers, mountpoints, images, containers)
 //! and only for the duration of one call, so a Go process is never kept waiting by an idle store.
+//!
+//! Files, by what they hold:
+//!
+//! * `Store`'s methods, one file per noun: `layers.rs`, `images.rs`, `containers.rs`, `names.rs`
+//!   (any record by ID or name), `diffs.rs` (layer contents as tar streams), `delete.rs`,
+//!   `mapped_layers.rs`, `image_dirs.rs`, `parent_owners.rs`, `multi_list.rs`; maintenance:
+//!   `check.rs` + `check_contents.rs`, `repair.rs`, `gc.rs`.
+//! * What those methods change: `record_file.rs` (one JSON record file and its lock),
+//!   `layer_records_and_files.rs` (`LayerStore`: layer records, mount counts and the driver's
+//!   files kept consistent), `mountpoints.rs`, `retained_layers.rs` (layers an import holds
+//!   against deletion), `additional_stores.rs` (other stores' layers and images, read-only),
+//!   `driver_layers.rs` and `record_ids_on_disk.rs` (what is on disk, for check and gc).
+//! * Opening: `options.rs` (what the caller asks for), `config.rs` (storage.conf and the
+//!   environment); the driver itself comes from `driver::open_chosen`.
 
+mod additional_stores;
 mod check;
 mod check_contents;
 mod config;
@@ -14,9 +29,8 @@ mod diffs;
 mod driver_layers;
 mod gc;
 mod image_dirs;
-mod image_stores;
 mod images;
-mod layer_store;
+mod layer_records_and_files;
 mod layers;
 mod mapped_layers;
 mod mountpoints;
@@ -27,6 +41,7 @@ mod parent_owners;
 mod record_file;
 mod record_ids_on_disk;
 mod repair;
+mod retained_layers;
 
 pub use check::{
     go_error_text, CheckOptions, CheckProgress, CheckProgressFn, CheckReport, CheckReportJson,
@@ -43,6 +58,7 @@ pub use multi_list::StoreListing;
 pub use names::RecordKind;
 pub use options::{ResolvedOptions, StoreOptions};
 pub use repair::{RepairOptions, RepairOutcome};
+pub use retained_layers::{retained_dir, Retained};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -53,8 +69,8 @@ use crate::fs_tree::create_private_dir;
 use crate::idmap::{is_contiguous, IdMap};
 use crate::lock::{LockFile, LockGuard, LockKind};
 use crate::record::{Container, Image, Layer};
-use image_stores::AdditionalImageStores;
-use layer_store::LayerStore;
+use additional_stores::AdditionalImageStores;
+use layer_records_and_files::LayerStore;
 use mountpoints::MountsFile;
 use record_file::RecordFile;
 

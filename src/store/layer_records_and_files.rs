@@ -1,5 +1,6 @@
-//! The layer store: layers.json and mountpoints.json, the driver's directories, tar-split files
-//! and layer big data, kept consistent with the incomplete-layer protocol (ONDISK.md 4.5): a
+//! `LayerStore` (c/storage's layerStore): a layer's records and files kept as one: layers.json
+//! and mountpoints.json, the driver's directories, tar-split files and layer big data, kept
+//! consistent with the incomplete-layer protocol (ONDISK.md 4.5): a
 //! layer is marked incomplete and saved before its data is touched, so a crash at any point
 //! leaves a record that the next exclusive opener removes.
 

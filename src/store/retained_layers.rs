@@ -19,9 +19,9 @@ use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
+use super::Store;
 use crate::error::{IoContext, Result};
 use crate::ids::{random_bytes, to_hex};
-use crate::store::Store;
 
 /// The directory of the holds of `store`'s layers.
 pub fn retained_dir(store: &Store) -> PathBuf {
