@@ -1,5 +1,10 @@
 //! Graph drivers: where a layer's files live and how a layer is made visible as a root
 //! filesystem. The layer store decides *what* exists; a driver only manages directories.
+//!
+//! The store starts its driver through `registry.rs` (`open` by name, `open_chosen` when none
+//! is configured) and holds it as a `dyn Driver`; a new driver is a file here plus one arm in
+//! the registry. How a layer's tar lands in a driver (whiteouts, chown policy) is the driver's
+//! `tar_landing`, in the archive code's own terms.
 
 mod clone_file;
 mod copy;
