@@ -73,13 +73,3 @@ pub fn sync_file_system(path: &Path) -> Result<()> {
     let file = fs::File::open(path).ctx(format_args!("opening {}", path.display()))?;
     crate::sys::fs::syncfs(&file).ctx(format_args!("syncing the file system of {}", path.display()))
 }
-
-/// Create a directory and its missing parents with mode 0700, as c/storage does for its trees.
-pub fn create_private_dir(path: &Path) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(path)
-        .ctx(format_args!("creating directory {}", path.display()))
-}

@@ -6,8 +6,9 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::atomic_file::{create_private_dir, write_atomic};
+use crate::atomic_file::write_atomic;
 use crate::error::{Error, ErrorKind, Result};
+use crate::fs_tree::create_private_dir;
 
 /// The file name c/storage uses for a key: the key itself when it is made only of `[a-z0-9.]`,
 /// else "=" and the standard base64 of the key, so any key is one safe path component.

@@ -15,6 +15,7 @@ pub mod bigdata;
 pub mod capi;
 pub mod compat;
 pub mod driver;
+pub(crate) mod fs_tree;
 pub mod gojson;
 pub mod ids;
 pub mod known_settings;

@@ -10,7 +10,9 @@ use std::io::Write;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use cstorage::archive::{apply_layer, ApplyOptions, ApplyStats, Compression, WhiteoutMode};
+use cstorage::archive::{
+    apply_layer, ApplyOptions, ApplyStats, Compression, Landing, WhiteoutMode,
+};
 use cstorage::{ErrorKind, IdMap};
 use util::{describe_tree, header, sh, sha256sum, Sandbox, TarBuilder, TempDir};
 
@@ -250,7 +252,7 @@ fn overlay_whiteouts_become_char_devices_and_opaque_xattrs() {
     let root = tmp.join("root");
     fs::create_dir(&root).unwrap();
     let opts = ApplyOptions {
-        whiteouts: WhiteoutMode::Overlay,
+        landing: Landing { whiteouts: WhiteoutMode::Overlay, ..Default::default() },
         uid_map: vec![IdMap { container_id: 0, host_id: 100000, size: 65536 }],
         gid_map: vec![IdMap { container_id: 0, host_id: 200000, size: 65536 }],
         ..Default::default()
@@ -439,9 +441,15 @@ fn assert_refused(tag: &str, tar: &[u8], prepare: impl Fn(&Sandbox), kind: Error
     let sb = Sandbox::new(tag);
     prepare(&sb);
     for mode in [WhiteoutMode::Naive, WhiteoutMode::Overlay] {
-        let err =
-            apply_bytes(tar, &sb.root, ApplyOptions { whiteouts: mode, ..Default::default() })
-                .unwrap_err();
+        let err = apply_bytes(
+            tar,
+            &sb.root,
+            ApplyOptions {
+                landing: Landing { whiteouts: mode, ..Default::default() },
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
         assert_eq!(err.kind(), kind, "{tag}: {err}");
         sb.assert_outside_intact();
     }

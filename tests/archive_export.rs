@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use cstorage::archive::{
     apply_layer, changes, diff_size, export_from_tar_split, export_naive_diff, export_overlay_diff,
-    ApplyOptions, Change, ChangeKind, ExportStyle, OwnerMaps, WhiteoutMode,
+    ApplyOptions, Change, ChangeKind, ExportStyle, Landing, OwnerMaps, WhiteoutMode,
 };
 use cstorage::{ErrorKind, IdMap};
 use util::{describe_tree, sh, sha256sum, TarBuilder, TempDir};
@@ -37,7 +37,10 @@ fn import(tar: &[u8], root: &Path, mode: WhiteoutMode) -> Vec<u8> {
     apply_layer(
         &mut &tar[..],
         root,
-        ApplyOptions { whiteouts: mode, ..Default::default() },
+        ApplyOptions {
+            landing: Landing { whiteouts: mode, ..Default::default() },
+            ..Default::default()
+        },
         Some(&mut ts),
     )
     .unwrap();

@@ -403,7 +403,7 @@ fn expect_failure(
     assert_eq!(err.kind(), kind, "{err}");
     assert_eq!(store_state(t, "vfs"), before, "the failed import ({err}) changed the store");
     assert_eq!(
-        fs::read_dir(oci::retain::retained_dir(&store)).unwrap().count(),
+        fs::read_dir(cstorage::store::retained_dir(&store)).unwrap().count(),
         0,
         "a hold was left behind"
     );
@@ -697,7 +697,7 @@ fn layers_held_by_an_import_survive_a_concurrent_delete_image() {
     // While the second import has found the (reused) layer and not yet made its image, the
     // first image is deleted: the layer it would take along stays.
     let mut progress = |p: &oci::ImportProgress| {
-        let held: Vec<_> = fs::read_dir(oci::retain::retained_dir(&store)).unwrap().collect();
+        let held: Vec<_> = fs::read_dir(cstorage::store::retained_dir(&store)).unwrap().collect();
         assert_eq!(held.len(), 1, "the import holds its layers in one file");
         // Another process (our CLI) deletes the first image, whose only layer this is.
         let cli = |args: &[&str]| {
@@ -734,13 +734,13 @@ fn layers_held_by_an_import_survive_a_concurrent_delete_image() {
     assert_eq!(image.top_layer, base_layer);
     assert!(store.layer(&base_layer).is_ok());
     assert_eq!(
-        fs::read_dir(oci::retain::retained_dir(&store)).unwrap().count(),
+        fs::read_dir(cstorage::store::retained_dir(&store)).unwrap().count(),
         0,
         "the hold outlived the import"
     );
 
     // Without a live holder, a hold file left by a dead process is ignored and cleaned up.
-    let stale = oci::retain::retained_dir(&store).join("dead.hold");
+    let stale = cstorage::store::retained_dir(&store).join("dead.hold");
     fs::write(&stale, format!("{base_layer}\n")).unwrap();
     let removed = store.delete_image(&image.id, true).unwrap();
     assert_eq!(removed, vec![base_layer]);

@@ -22,6 +22,7 @@ use std::path::Path;
 
 use super::chunk_pipe::{chunk_pipe, tapped_chunk_pipe, ChunkWriter, Pumped};
 use super::compression::{decompress_reader, detect, Compression, MAGIC_LEN};
+use super::landing::{Landing, WhiteoutMode};
 use super::parallel_writer::{WorkerFailed, WriterPool};
 use super::paths::{base, clean, escapes, join, split};
 use super::rootdir::{
@@ -44,27 +45,14 @@ pub const WHITEOUT_OPAQUE: &[u8] = b".wh..wh..opq";
 /// The xattr overlayfs reads to treat a directory as opaque.
 pub const OVERLAY_OPAQUE_XATTR: &CStr = c"trusted.overlay.opaque";
 
-/// How whiteout entries of the tar are applied to the target directory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum WhiteoutMode {
-    /// The target is a full copy of the parent (vfs): `.wh.name` removes `name`,
-    /// `.wh..wh..opq` removes what this tar did not create in the directory.
-    #[default]
-    Naive,
-    /// The target is an overlay upper dir: `.wh.name` becomes a 0/0 character device `name`,
-    /// `.wh..wh..opq` the xattr `trusted.overlay.opaque=y` on the directory.
-    Overlay,
-}
-
 /// Options of [`apply_layer`].
 #[derive(Default)]
 pub struct ApplyOptions<'a> {
-    pub whiteouts: WhiteoutMode,
+    /// What whiteouts become and whether refused chowns stop the import (the driver's choice).
+    pub landing: Landing,
     /// Container-to-host ID maps of the layer; owners in the tar are container IDs. Empty = identity.
     pub uid_map: Vec<IdMap>,
     pub gid_map: Vec<IdMap>,
-    /// Carry on when chown fails with EPERM/EINVAL (c/storage's `ignore_chown_errors`).
-    pub ignore_chown_errors: bool,
     /// When set, the digest (`"sha256:<hex>"`) the raw stream must have; a mismatch fails the
     /// import with `DigestMismatch` after the whole stream was read.
     pub expected_compressed_digest: Option<String>,
@@ -136,10 +124,10 @@ pub fn apply_layer(
     }
     let root = RootDir::open(target_root)?;
     let rules = ExtractRules {
-        whiteouts: opts.whiteouts,
+        whiteouts: opts.landing.whiteouts,
         uid_map: std::mem::take(&mut opts.uid_map),
         gid_map: std::mem::take(&mut opts.gid_map),
-        ignore_chown_errors: opts.ignore_chown_errors,
+        ignore_chown_errors: opts.landing.ignore_chown_errors,
         umask: process_umask(),
     };
     let mut raw_stats = StreamStats::default();

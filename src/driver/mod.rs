@@ -1,28 +1,26 @@
 //! Graph drivers: where a layer's files live and how a layer is made visible as a root
 //! filesystem. The layer store decides *what* exists; a driver only manages directories.
+//!
+//! The store starts its driver through `registry.rs` (`open` by name, `open_chosen` when none
+//! is configured) and holds it as a `dyn Driver`; a new driver is a file here plus one arm in
+//! the registry. How a layer's tar lands in a driver (whiteouts, chown policy) is the driver's
+//! `tar_landing`, in the archive code's own terms.
 
 mod clone_file;
 mod copy;
 pub mod overlay;
+mod registry;
 pub mod vfs;
 
 pub use copy::{copy_tree, OwnerShift};
+pub use registry::{open, open_chosen, DriverSetup};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::archive::{ExportStyle, OwnerMaps};
+use crate::archive::{ExportStyle, Landing, OwnerMaps};
 use crate::error::Result;
 use crate::idmap::IdMap;
-
-/// How a driver stores deletions when a tar diff is applied onto a layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WhiteoutStyle {
-    /// The layer holds a full root filesystem: whiteouts delete files (vfs).
-    Delete,
-    /// Whiteouts are kept as overlayfs markers (0/0 character devices, opaque xattr).
-    Overlay,
-}
 
 #[derive(Debug, Default, Clone)]
 pub struct CreateOptions<'a> {
@@ -87,12 +85,11 @@ pub trait Driver: Send + Sync {
     fn lower_diff_dirs(&self, _id: &str) -> Result<Vec<PathBuf>> {
         Ok(Vec::new())
     }
-    fn whiteout_style(&self) -> WhiteoutStyle;
-    /// Whether extracting a layer into this driver goes on when chown fails with EPERM or
-    /// EINVAL (the driver's `ignore_chown_errors` option, as in c/storage).
-    fn ignore_chown_errors(&self) -> bool {
-        false
-    }
+    /// How a tar diff lands in `diff_dir`, for every extraction into this driver: what
+    /// whiteouts become (vfs: deletions in a full tree; overlay: overlayfs markers), and
+    /// whether a chown refused with EPERM or EINVAL is skipped (the driver's
+    /// `ignore_chown_errors` option, as in c/storage).
+    fn tar_landing(&self) -> Landing;
     /// Write the layer's changes relative to `from` (a layer ID; `None` = empty) as a tar;
     /// `from_is_parent` says whether `from` is the layer's parent, which lets drivers that keep
     /// only the layer's own changes (overlay) export them directly. The default compares the two

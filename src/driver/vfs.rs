@@ -8,9 +8,10 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::{copy_tree, CreateOptions, Driver, MountOptions, OwnerShift, WhiteoutStyle};
-use crate::atomic_file::create_private_dir;
+use super::{copy_tree, CreateOptions, Driver, MountOptions, OwnerShift};
+use crate::archive::{Landing, WhiteoutMode};
 use crate::error::{Error, ErrorKind, IoContext, Result};
+use crate::fs_tree::{create_private_dir, remove_tree};
 use crate::idmap::to_host;
 use crate::known_settings::{image_store_given_to_driver, parse_bool, screen_driver_options};
 
@@ -223,12 +224,9 @@ impl Driver for Vfs {
             .unwrap_or(own)
     }
 
-    fn whiteout_style(&self) -> WhiteoutStyle {
-        WhiteoutStyle::Delete
-    }
-
-    fn ignore_chown_errors(&self) -> bool {
-        self.ignore_chown_errors
+    /// The layer holds a full root file system: whiteouts delete files.
+    fn tar_landing(&self) -> Landing {
+        Landing { whiteouts: WhiteoutMode::Naive, ignore_chown_errors: self.ignore_chown_errors }
     }
 
     fn status(&self) -> Vec<(String, String)> {
@@ -238,35 +236,4 @@ impl Driver for Vfs {
     fn cleanup(&self) -> Result<()> {
         Ok(())
     }
-}
-
-/// Remove a tree that may contain read-only directories (a 0555 layer root, files extracted
-/// without write permission): make each directory writable before emptying it.
-pub fn remove_tree(path: &Path) -> Result<()> {
-    match fs::symlink_metadata(path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io(format_args!("reading {}", path.display()), e)),
-        Ok(_) => {}
-    }
-    if fs::remove_dir_all(path).is_ok() {
-        return Ok(());
-    }
-    make_dirs_writable(path)?;
-    fs::remove_dir_all(path).ctx(format_args!("removing {}", path.display()))
-}
-
-fn make_dirs_writable(path: &Path) -> Result<()> {
-    let meta = match fs::symlink_metadata(path) {
-        Ok(m) => m,
-        Err(_) => return Ok(()),
-    };
-    if meta.is_dir() {
-        let _ = fs::set_permissions(path, fs::Permissions::from_mode(0o700));
-        if let Ok(entries) = fs::read_dir(path) {
-            for entry in entries.flatten() {
-                make_dirs_writable(&entry.path())?;
-            }
-        }
-    }
-    Ok(())
 }

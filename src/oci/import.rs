@@ -24,12 +24,11 @@ use std::path::Path;
 use super::layout::{Layout, VerifiedBlob};
 use super::manifest::{bad_layout, parse, Config, Platform};
 use super::resolve::{resolve, Resolved};
-use super::retain::Retained;
 use crate::compat::CompatLevel;
 use crate::digest::sha256_of;
 use crate::error::{Error, ErrorKind, Result};
 use crate::record::Image;
-use crate::store::{ImageOptions, LayerOptions, Store};
+use crate::store::{ImageOptions, LayerOptions, Retained, Store};
 use crate::timestamp::Timestamp;
 
 /// What `import` is asked to do besides reading the layout.

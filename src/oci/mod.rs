@@ -7,7 +7,6 @@
 //! - `manifest`: the JSON documents (index, manifest, config) and their media types;
 //! - `platform`: which manifest of an index is for us;
 //! - `resolve`: from a tag to the manifest for the platform;
-//! - `retain`: layers an import holds against concurrent image deletions;
 //! - `import`, `export`: the two drivers.
 
 pub mod export;
@@ -16,7 +15,6 @@ pub mod layout;
 pub mod manifest;
 pub mod platform;
 pub mod resolve;
-pub mod retain;
 
 pub use export::{export, ExportCompression, ExportOptions};
 pub use import::{import, layer_id, ImportOptions, ImportProgress, ImportProgressFn};

@@ -27,7 +27,7 @@ use serde::Serialize;
 
 use super::check_contents::{compare_contents, DiffHeaders, Ignore};
 use super::driver_layers::{is_probe_in_progress, layer_dir, list_layer_dirs};
-use super::layer_store::LayerStore;
+use super::layer_records_and_files::LayerStore;
 use super::{AllRecords, Store};
 use crate::error::{Error, ErrorKind, Result};
 use crate::lock::LockKind;
@@ -577,7 +577,7 @@ impl Checker<'_, '_> {
             };
         let maps = (!self.store.can_use_shifting(&layer.uid_map, &layer.gid_map))
             .then_some((layer.uid_map.as_slice(), layer.gid_map.as_slice()));
-        let ignore = Ignore { ownership: self.store.driver.ignore_chown_errors() };
+        let ignore = Ignore { ownership: self.store.driver.tar_landing().ignore_chown_errors };
         let mounted_at = layers.snapshot(layer).mount_point;
         let result = self.store.with_mounted_layer(
             layer,

@@ -7,11 +7,11 @@ use super::images::record_big_data;
 use super::layers::LayerOptions;
 use super::record_file::{unknown_error, Location};
 use super::Store;
-use crate::atomic_file::create_private_dir;
 use crate::bigdata;
 use crate::compat::CompatLevel;
 use crate::digest::sha256_of;
 use crate::error::{Error, Result};
+use crate::fs_tree::create_private_dir;
 use crate::idmap::IdMap;
 use crate::lock::LockKind;
 use crate::record::container::{

@@ -3,9 +3,10 @@
 
 use std::collections::HashSet;
 
+use super::retained_layers::{retained_dir_in, retained_layers};
 use super::{AllRecords, Store};
-use crate::driver::vfs::remove_tree;
 use crate::error::{Error, ErrorKind, Result};
+use crate::fs_tree::remove_tree;
 use crate::lock::LockKind;
 use crate::record::{Container, Image};
 
@@ -47,11 +48,8 @@ impl Store {
             })
             .collect();
 
-        // Layers an image import in progress relies on stay (see oci/retain.rs).
-        let retained = crate::oci::retain::retained_layers(&crate::oci::retain::retained_dir_in(
-            &self.run_root,
-            self.driver.name(),
-        ));
+        // Layers an image import in progress relies on stay (see retained_layers.rs).
+        let retained = retained_layers(&retained_dir_in(&self.run_root, self.driver.name()));
         let mut doomed: Vec<String> = image.mapped_top_layers.clone();
         let mut next = image.top_layer().map(String::from);
         let mut first = true;

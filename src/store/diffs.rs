@@ -5,13 +5,12 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
-use super::layer_store::LayerStore;
+use super::layer_records_and_files::LayerStore;
 use super::layers::LayerOptions;
 use super::record_file::unknown_error;
 use super::Store;
-use crate::archive::{self, ApplyOptions, Change, Compression, OwnerMaps, WhiteoutMode};
+use crate::archive::{self, ApplyOptions, Change, Compression, OwnerMaps};
 use crate::compat::CompatLevel;
-use crate::driver::WhiteoutStyle;
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::lock::LockKind;
 use crate::record::Layer;
@@ -229,13 +228,9 @@ fn apply_to_layer(
     let tar_split_path = layers.tar_split_path(id);
     let tmp_path = layers.tar_split_temp_path(id);
     let options = ApplyOptions {
-        whiteouts: match layers.driver.whiteout_style() {
-            WhiteoutStyle::Delete => WhiteoutMode::Naive,
-            WhiteoutStyle::Overlay => WhiteoutMode::Overlay,
-        },
+        landing: layers.driver.tar_landing(),
         uid_map: layer.uid_map.clone(),
         gid_map: layer.gid_map.clone(),
-        ignore_chown_errors: layers.driver.ignore_chown_errors(),
         expected_compressed_digest: expected_compressed,
         expected_uncompressed_digest: expected_uncompressed,
         progress,

@@ -8,13 +8,13 @@
 //! overlay, the drivers this build has.
 
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use super::Store;
 use crate::driver::{CreateOptions, Driver};
 use crate::error::{Error, ErrorKind, Result};
+use crate::fs_tree::subdirectories;
 use crate::idmap::IdMap;
 use crate::lock::LockKind;
 
@@ -78,40 +78,6 @@ pub(super) fn list_layer_dirs(driver: &dyn Driver) -> Result<Vec<String>> {
     names.sort();
     names.dedup();
     Ok(names)
-}
-
-/// The names of the directories in `dir` (not following symbolic links), sorted; none when
-/// `dir` does not exist.
-pub(super) fn subdirectories(dir: &Path) -> Result<Vec<String>> {
-    entries_where(dir, |name, file_type| file_type.is_dir().then(|| name.to_string()))
-}
-
-/// The regular files in `dir` whose names `wanted` accepts, sorted; none when `dir` does not
-/// exist.
-pub(super) fn files_where(dir: &Path, wanted: impl Fn(&str) -> bool) -> Result<Vec<PathBuf>> {
-    entries_where(dir, |name, file_type| {
-        (file_type.is_file() && wanted(name)).then(|| dir.join(name))
-    })
-}
-
-fn entries_where<T: Ord>(
-    dir: &Path,
-    pick: impl Fn(&str, fs::FileType) -> Option<T>,
-) -> Result<Vec<T>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(format_args!("reading {}", dir.display()), e)),
-    };
-    let mut picked = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(format_args!("reading {}", dir.display()), e))?;
-        if let Ok(file_type) = entry.file_type() {
-            picked.extend(pick(&entry.file_name().to_string_lossy(), file_type));
-        }
-    }
-    picked.sort();
-    Ok(picked)
 }
 
 /// Whether the driver directory `name` is a feature probe's scratch directory that another

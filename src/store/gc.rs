@@ -18,17 +18,13 @@
 //! (the incomplete flag) are not for us: the layer store removes them whenever it is locked.
 
 use std::collections::HashSet;
-use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
-use super::driver_layers::{
-    files_where, is_probe_in_progress, layer_dir, list_layer_dirs, subdirectories,
-};
+use super::driver_layers::{is_probe_in_progress, layer_dir, list_layer_dirs};
 use super::{AllRecords, Store};
 use crate::driver::overlay::mount_points;
-use crate::driver::vfs::remove_tree;
 use crate::error::{Error, Result};
+use crate::fs_tree::{files_where, remove_file_if_present, remove_tree, subdirectories};
 use crate::lock::LockKind;
 use crate::log::{log, Level};
 use crate::record::{Image, Layer};
@@ -155,7 +151,7 @@ impl Store {
             done.remove(&dir, || driver.remove(&id));
             let tar_split = layers.tar_split_path(&id);
             if tar_split.exists() {
-                done.remove(&tar_split, || remove_file(&tar_split));
+                done.remove(&tar_split, || remove_file_if_present(&tar_split).map(drop));
             }
             // Only a directory: the layer store's own files sit beside the big-data directories.
             let big_data = layers.big_data_dir(&id);
@@ -210,7 +206,7 @@ impl Store {
         ] {
             // (`write_atomic`'s temporaries: `.tmp-<name><12 hex digits>`.)
             for path in files_where(&dir, |name| name.starts_with(".tmp-"))? {
-                done.remove(&path, || remove_file(&path));
+                done.remove(&path, || remove_file_if_present(&path).map(drop));
             }
         }
         Ok(done)
@@ -233,15 +229,6 @@ fn is_go_id(name: &str) -> bool {
 
 fn file_name(path: &Path) -> &str {
     path.file_name().and_then(|n| n.to_str()).unwrap_or_default()
-}
-
-fn remove_file(path: &Path) -> Result<()> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => {
-            Err(Error::io(format_args!("removing {}", path.display()), e))
-        }
-        _ => Ok(()),
-    }
 }
 
 #[cfg(test)]

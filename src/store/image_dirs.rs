@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use super::Store;
-use crate::atomic_file::create_private_dir;
 use crate::error::Result;
+use crate::fs_tree::create_private_dir;
 
 impl Store {
     /// `G/<driver>-images/<id>/userdata` of the image `key` names (ID, name or ID prefix; an

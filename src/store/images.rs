@@ -1,4 +1,6 @@
-//! Image operations of the store (Go's CreateImage, Images, ImagesByDigest, image big data, ...).
+//! `Store`'s image methods (Go's CreateImage, Images, ImagesByDigest, image big data, ...),
+//! over this store's images.json and, read-only, the images of additional image stores
+//! (additional_stores.rs).
 
 use super::record_file::unknown_error;
 use super::Store;
@@ -75,7 +77,7 @@ impl Store {
         let dir = self.images_dir().join(&id);
         for (key, data) in &options.big_data {
             if let Err(e) = bigdata::write(&dir, key, data, self.options.durable) {
-                let _ = crate::driver::vfs::remove_tree(&dir);
+                let _ = crate::fs_tree::remove_tree(&dir);
                 return Err(e);
             }
             record_big_data(
@@ -90,7 +92,7 @@ impl Store {
         images.push(image);
         if let Err(e) = images.save(&guard) {
             images.remove(&id);
-            let _ = crate::driver::vfs::remove_tree(&dir);
+            let _ = crate::fs_tree::remove_tree(&dir);
             return Err(e);
         }
         Ok(images.by_exact_id(&id).expect("just added").clone())
@@ -276,7 +278,7 @@ impl Store {
         let dir = self.images_dir().join(&image.id);
         for (key, data) in &big_data {
             if let Err(e) = bigdata::write(&dir, key, data, self.options.durable) {
-                let _ = crate::driver::vfs::remove_tree(&dir);
+                let _ = crate::fs_tree::remove_tree(&dir);
                 return Err(e);
             }
         }

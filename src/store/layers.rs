@@ -1,4 +1,6 @@
-//! Layer operations of the store (Go's CreateLayer, Layers, Layer, DeleteLayer, Mount, ...).
+//! `Store`'s layer methods (Go's CreateLayer, Layers, Layer, DeleteLayer, Mount, ...): the
+//! public face; the records and files they change are kept by `LayerStore`
+//! (layer_records_and_files.rs).
 
 use std::fs::File;
 use std::io::Read;

@@ -4,7 +4,22 @@
 //! In-process, each record file sits behind a mutex; across processes, behind its lock file.
 //! Both are always taken in c/storage's order (storage, layers, mountpoints, images, containers)
 //! and only for the duration of one call, so a Go process is never kept waiting by an idle store.
+//!
+//! Files, by what they hold:
+//!
+//! * `Store`'s methods, one file per noun: `layers.rs`, `images.rs`, `containers.rs`, `names.rs`
+//!   (any record by ID or name), `diffs.rs` (layer contents as tar streams), `delete.rs`,
+//!   `mapped_layers.rs`, `image_dirs.rs`, `parent_owners.rs`, `multi_list.rs`; maintenance:
+//!   `check.rs` + `check_contents.rs`, `repair.rs`, `gc.rs`.
+//! * What those methods change: `record_file.rs` (one JSON record file and its lock),
+//!   `layer_records_and_files.rs` (`LayerStore`: layer records, mount counts and the driver's
+//!   files kept consistent), `mountpoints.rs`, `retained_layers.rs` (layers an import holds
+//!   against deletion), `additional_stores.rs` (other stores' layers and images, read-only),
+//!   `driver_layers.rs` and `record_ids_on_disk.rs` (what is on disk, for check and gc).
+//! * Opening: `options.rs` (what the caller asks for), `config.rs` (storage.conf and the
+//!   environment); the driver itself comes from `driver::open_chosen`.
 
+mod additional_stores;
 mod check;
 mod check_contents;
 mod config;
@@ -14,9 +29,8 @@ mod diffs;
 mod driver_layers;
 mod gc;
 mod image_dirs;
-mod image_stores;
 mod images;
-mod layer_store;
+mod layer_records_and_files;
 mod layers;
 mod mapped_layers;
 mod mountpoints;
@@ -27,6 +41,7 @@ mod parent_owners;
 mod record_file;
 mod record_ids_on_disk;
 mod repair;
+mod retained_layers;
 
 pub use check::{
     go_error_text, CheckOptions, CheckProgress, CheckProgressFn, CheckReport, CheckReportJson,
@@ -43,19 +58,19 @@ pub use multi_list::StoreListing;
 pub use names::RecordKind;
 pub use options::{ResolvedOptions, StoreOptions};
 pub use repair::{RepairOptions, RepairOutcome};
+pub use retained_layers::{retained_dir, Retained};
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::atomic_file::create_private_dir;
-use crate::driver::{overlay::Overlay, vfs::Vfs, Driver};
+use crate::driver::{self, Driver};
 use crate::error::{Error, ErrorKind, Result};
+use crate::fs_tree::create_private_dir;
 use crate::idmap::{is_contiguous, IdMap};
 use crate::lock::{LockFile, LockGuard, LockKind};
 use crate::record::{Container, Image, Layer};
-use image_stores::AdditionalImageStores;
-use layer_store::LayerStore;
+use additional_stores::AdditionalImageStores;
+use layer_records_and_files::LayerStore;
 use mountpoints::MountsFile;
 use record_file::RecordFile;
 
@@ -82,10 +97,6 @@ struct AllRecords<'a> {
     containers: MutexGuard<'a, RecordFile<Container>>,
     containers_guard: LockGuard,
 }
-
-/// Drivers this build can run, in the order tried when none is configured (c/storage's order,
-/// less the drivers we do not have): overlay where it works, else vfs.
-const DRIVER_PRIORITY: &[&str] = &["overlay", "vfs"];
 
 impl Store {
     /// Open (creating what is missing) the store the options describe.
@@ -114,10 +125,10 @@ impl Store {
             create_private_dir(&graph_root.join("tmp"))?;
         }
 
-        let (driver, image_store_roots) = match choose_driver(&graph_root, &resolved.driver)? {
-            Some(name) => make_driver(&name, &resolved)?,
-            None => first_working_driver(&resolved)?,
-        };
+        let (driver, image_store_roots) =
+            driver::open_chosen(&graph_root, &resolved.driver, |name| {
+                open_driver(name, &resolved)
+            })?;
         let driver_name = driver.name();
 
         let dir = |root: &Path, what: &str| -> Result<PathBuf> {
@@ -338,58 +349,12 @@ fn lock_ignoring_poison<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The driver to use: the one asked for; else the one whose state is already in the graph root
-/// (so a store keeps its driver); else `None`: the first in priority order that works here.
-fn choose_driver(graph_root: &Path, requested: &str) -> Result<Option<String>> {
-    if !requested.is_empty() {
-        return Ok(Some(requested.to_string()));
-    }
-    let with_state: Vec<&str> = ["overlay", "aufs", "btrfs", "zfs"]
-        .into_iter()
-        .filter(|d| {
-            fs::read_dir(graph_root.join(d)).map(|mut e| e.next().is_some()).unwrap_or(false)
-        })
-        .collect();
-    let has_entries =
-        |dir: PathBuf| fs::read_dir(dir).map(|mut e| e.next().is_some()).unwrap_or(false);
-    match with_state.as_slice() {
-        // c/storage ignores vfs state here and would start overlay on a vfs store, hiding its
-        // layers; we keep vfs when it holds layers and no other driver has state.
-        [] if has_entries(graph_root.join("vfs").join("dir")) => Ok(Some("vfs".to_string())),
-        [] => Ok(None),
-        [one] => Ok(Some(one.to_string())),
-        many => Err(Error::new(
-            ErrorKind::Config,
-            format!(
-                "{} holds state of several drivers ({}); choose one explicitly",
-                graph_root.display(),
-                many.join(", ")
-            ),
-        )),
-    }
-}
-
 /// A started driver and the additional image stores it reads from.
 type DriverAndImageStores = (Arc<dyn Driver>, Vec<PathBuf>);
 
-/// The first driver of `DRIVER_PRIORITY` that starts here; a driver that cannot work on this
-/// system or file system (`NotSupported`) gives way to the next, any other error stops.
-fn first_working_driver(options: &ResolvedOptions) -> Result<DriverAndImageStores> {
-    let mut last_error = None;
-    for name in DRIVER_PRIORITY {
-        match make_driver(name, options) {
-            Ok(driver) => return Ok(driver),
-            Err(e) if e.kind() == ErrorKind::NotSupported => last_error = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last_error
-        .unwrap_or_else(|| Error::new(ErrorKind::NotSupported, "no storage driver works here")))
-}
-
 /// Start driver `name` with its options, less the additional image stores, which the store
 /// takes (the driver learns where they are, to read their layers' files).
-fn make_driver(name: &str, options: &ResolvedOptions) -> Result<DriverAndImageStores> {
+fn open_driver(name: &str, options: &ResolvedOptions) -> Result<DriverAndImageStores> {
     let driver_options = options::options_for_driver(name, &options.driver_options)?;
     let (stores, driver_options) = options::take_image_stores(
         name,
@@ -397,32 +362,15 @@ fn make_driver(name: &str, options: &ResolvedOptions) -> Result<DriverAndImageSt
         &options.additional_image_stores,
         &options.graph_root,
     )?;
-    let driver: Arc<dyn Driver> = match name {
-        "vfs" => {
-            let mut vfs =
-                Vfs::new(&options.graph_root, &driver_options)?.with_image_stores(&stores);
-            if let Some(image_store) = &options.image_store {
-                vfs = vfs.with_split_image_store(image_store, options.read_only)?;
-            }
-            Arc::new(vfs)
-        }
-        "overlay" => {
-            let mut overlay =
-                Overlay::new(&options.graph_root, &options.run_root, &driver_options)?
-                    .with_image_stores(&stores);
-            if let Some(image_store) = &options.image_store {
-                overlay = overlay.with_split_image_store(image_store, options.read_only)?;
-            }
-            Arc::new(overlay)
-        }
-        other => {
-            return Err(Error::new(
-                ErrorKind::NotSupported,
-                format!("storage driver {other:?} is not supported by this build"),
-            ))
-        }
+    let setup = driver::DriverSetup {
+        graph_root: &options.graph_root,
+        run_root: &options.run_root,
+        split_image_store: options.image_store.as_deref(),
+        read_only: options.read_only,
+        options: &driver_options,
+        image_stores: &stores,
     };
-    Ok((driver, stores))
+    Ok((Arc::from(driver::open(name, &setup)?), stores))
 }
 
 /// Snapshot helpers shared by the per-kind files.

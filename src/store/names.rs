@@ -196,7 +196,7 @@ impl Store {
         });
         if outcome.is_err() {
             images.remove(&id);
-            let _ = crate::driver::vfs::remove_tree(&dir);
+            let _ = crate::fs_tree::remove_tree(&dir);
         }
         outcome
     }

@@ -270,7 +270,7 @@ impl<T: Record> RecordFile<T> {
                 && !(none_volatile && self.volatile_bytes.iter().all(u8::is_ascii_whitespace))
             {
                 if let Some(dir) = path.parent() {
-                    crate::atomic_file::create_private_dir(dir)?;
+                    crate::fs_tree::create_private_dir(dir)?;
                 }
                 write_atomic(path, &json, 0o600, self.durable)?;
                 self.volatile_bytes = json;

@@ -35,10 +35,10 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use super::vfs::remove_tree;
-use super::{CreateOptions, Driver, MountOptions, OwnerShift, WhiteoutStyle};
-use crate::archive::{ExportStyle, OwnerMaps};
+use super::{CreateOptions, Driver, MountOptions, OwnerShift};
+use crate::archive::{ExportStyle, Landing, OwnerMaps, WhiteoutMode};
 use crate::error::{Error, ErrorKind, IoContext, Result};
+use crate::fs_tree::remove_tree;
 use crate::idmap::to_host;
 use crate::known_settings::{image_store_given_to_driver, parse_bool, screen_driver_options};
 use idmapped::{bind_idmapped, UserNamespace};
@@ -705,12 +705,12 @@ impl Driver for Overlay {
         Ok(self.lower_dirs(id)?.into_iter().map(PathBuf::from).collect())
     }
 
-    fn whiteout_style(&self) -> WhiteoutStyle {
-        WhiteoutStyle::Overlay
-    }
-
-    fn ignore_chown_errors(&self) -> bool {
-        self.settings.ignore_chown_errors
+    /// Whiteouts stay overlayfs markers (0/0 character devices, the opaque xattr).
+    fn tar_landing(&self) -> Landing {
+        Landing {
+            whiteouts: WhiteoutMode::Overlay,
+            ignore_chown_errors: self.settings.ignore_chown_errors,
+        }
     }
 
     /// The native diff: the upper directory is exactly the layer's changes (whiteouts as 0/0

@@ -18,9 +18,9 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use super::Store;
 use crate::error::{IoContext, Result};
 use crate::ids::{random_bytes, to_hex};
-use crate::store::Store;
 
 /// The directory of the holds of `store`'s layers.
 pub fn retained_dir(store: &Store) -> PathBuf {
@@ -40,7 +40,7 @@ pub struct Retained {
 impl Retained {
     pub fn new(store: &Store) -> Result<Retained> {
         let dir = retained_dir(store);
-        crate::atomic_file::create_private_dir(&dir)?;
+        crate::fs_tree::create_private_dir(&dir)?;
         let mut suffix = [0u8; 16];
         random_bytes(&mut suffix);
         let name = to_hex(&suffix);

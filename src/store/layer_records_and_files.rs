@@ -1,5 +1,6 @@
-//! The layer store: layers.json and mountpoints.json, the driver's directories, tar-split files
-//! and layer big data, kept consistent with the incomplete-layer protocol (ONDISK.md 4.5): a
+//! `LayerStore` (c/storage's layerStore): a layer's records and files kept as one: layers.json
+//! and mountpoints.json, the driver's directories, tar-split files and layer big data, kept
+//! consistent with the incomplete-layer protocol (ONDISK.md 4.5): a
 //! layer is marked incomplete and saved before its data is touched, so a crash at any point
 //! leaves a record that the next exclusive opener removes.
 
@@ -11,9 +12,9 @@ use std::sync::Arc;
 
 use super::mountpoints::{Mount, MountsFile};
 use super::record_file::{unknown_error, Location, RecordFile};
-use crate::driver::vfs::remove_tree;
 use crate::driver::{CreateOptions, Driver, MountOptions};
 use crate::error::{Error, ErrorKind, Result};
+use crate::fs_tree::{files_where, remove_file_if_present, remove_tree};
 use crate::lock::{LockGuard, LockKind};
 use crate::record::layer::INCOMPLETE_FLAG;
 use crate::record::Layer;
@@ -91,13 +92,9 @@ impl LayerStore {
     pub fn remove_tar_split_temps(&self, guard: &LockGuard) -> Result<Vec<PathBuf>> {
         debug_assert_eq!(guard.kind(), LockKind::Exclusive);
         let mut removed = Vec::new();
-        for path in super::driver_layers::files_where(&self.dir, |name| {
-            name.ends_with(TAR_SPLIT_TEMP_SUFFIX)
-        })? {
-            match fs::remove_file(&path) {
-                Ok(()) => removed.push(path),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io(format_args!("removing {}", path.display()), e)),
+        for path in files_where(&self.dir, |name| name.ends_with(TAR_SPLIT_TEMP_SUFFIX))? {
+            if remove_file_if_present(&path)? {
+                removed.push(path);
             }
         }
         Ok(removed)
@@ -297,7 +294,7 @@ impl LayerStore {
 
     pub fn ensure_big_data_dir(&self, id: &str) -> Result<PathBuf> {
         let dir = self.big_data_dir(id);
-        crate::atomic_file::create_private_dir(&dir)?;
+        crate::fs_tree::create_private_dir(&dir)?;
         Ok(dir)
     }
 }
