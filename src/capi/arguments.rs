@@ -66,7 +66,7 @@ macro_rules! arg_kind {
         $crate::capi::arguments::str_array_arg($p, $n, $name)
     };
     (bytes, $p:ident, $name:expr, $n:ident) => {
-        $crate::capi::arguments::bytes_arg($p, $n, $name)
+        $crate::capi::arguments::slice_arg($p, $n, $name)
     };
     (id_maps, $p:ident, $name:expr, $n:ident) => {
         $crate::capi::arguments::id_maps_arg($p, $n, $name)
@@ -162,14 +162,8 @@ pub(crate) unsafe fn str_array_arg(
     count: usize,
     name: &str,
 ) -> Result<Vec<String>> {
-    if count == 0 {
-        return Ok(Vec::new());
-    }
-    if ptr.is_null() {
-        return Err(null_parameter(name));
-    }
-    // SAFETY: non-NULL and `count` long per the caller's promise.
-    let items = unsafe { slice::from_raw_parts(ptr, count) };
+    // SAFETY: the caller's promise on `ptr` and `count` is the one `slice_arg` requires.
+    let items = unsafe { slice_arg(ptr, count, name) }?;
     items
         .iter()
         .enumerate()
@@ -179,36 +173,33 @@ pub(crate) unsafe fn str_array_arg(
 }
 
 /// # Safety
-/// `ptr` must be NULL or point to `len` readable bytes alive for `'a`.
-pub(crate) unsafe fn bytes_arg<'a>(ptr: *const u8, len: usize, name: &str) -> Result<&'a [u8]> {
-    if len == 0 {
-        return Ok(&[]);
-    }
-    if ptr.is_null() {
-        return Err(null_parameter(name));
-    }
-    // SAFETY: non-NULL and `len` long per the caller's promise.
-    Ok(unsafe { slice::from_raw_parts(ptr, len) })
-}
-
-/// # Safety
 /// `ptr` must be NULL or point to `count` maps.
 pub(crate) unsafe fn id_maps_arg(
     ptr: *const cs_id_map,
     count: usize,
     name: &str,
 ) -> Result<Vec<IdMap>> {
+    // SAFETY: the caller's promise on `ptr` and `count` is the one `slice_arg` requires.
+    let maps = unsafe { slice_arg(ptr, count, name) }?;
+    let maps: Vec<IdMap> = maps.iter().map(IdMap::from).collect();
+    crate::idmap::validate(&maps, name)?;
+    Ok(maps)
+}
+
+/// An array of `count` items (byte buffers, string arrays, ID maps): empty when `count` is 0,
+/// whatever `ptr` is, as the header allows NULL then.
+///
+/// # Safety
+/// `ptr` must be NULL or point to `count` readable items alive for `'a`.
+pub(crate) unsafe fn slice_arg<'a, T>(ptr: *const T, count: usize, name: &str) -> Result<&'a [T]> {
     if count == 0 {
-        return Ok(Vec::new());
+        return Ok(&[]);
     }
     if ptr.is_null() {
         return Err(null_parameter(name));
     }
     // SAFETY: non-NULL and `count` long per the caller's promise.
-    let maps = unsafe { slice::from_raw_parts(ptr, count) };
-    let maps: Vec<IdMap> = maps.iter().map(IdMap::from).collect();
-    crate::idmap::validate(&maps, name)?;
-    Ok(maps)
+    Ok(unsafe { slice::from_raw_parts(ptr, count) })
 }
 
 /// A `File` on a duplicate of the caller's descriptor: reads and writes move the shared file
