@@ -712,9 +712,9 @@ cs_result cs_store_repair(const cs_store *store, const cs_check_report *report, 
 /**
  * Garbage collection, as c/storage 1.57's GarbageCollect: remove container, image and layer
  * directories no record owns, tar-splits killed imports left and mount records of layers no
- * record file has. `removed` (may be NULL) receives the removed paths, and "mount record of
- * layer <id>" for each mount record dropped; dispose of it with `cs_strarray_dispose`. The first failure is
- * returned after the rest was collected.
+ * record file has. `removed` (may be NULL) receives the removed paths, and `mount record of
+ * layer <id>` for each mount record dropped; dispose of it with `cs_strarray_dispose`. The
+ * first failure is returned after the rest was collected.
  */
 cs_result cs_store_gc(const cs_store *store, cs_strarray *removed, cs_error **err);
 

@@ -1,12 +1,13 @@
 //! The one gate every exported function goes through.
 //!
-//! [`boundary!`] converts the raw arguments (checking required pointers for NULL and strings
+//! `boundary!` converts the raw arguments (checking required pointers for NULL and strings
 //! for UTF-8), runs the body under `catch_unwind`, and turns the outcome into what C expects:
 //! for fallible functions a `cs_result` plus an optional owned `cs_error`, for the others the
 //! value or, on a NULL handle or a panic, a harmless fallback (NULL, 0, false).
 //!
-//! All the `unsafe` of argument handling lives here and in the `*_arg` helpers it calls; the
-//! bodies of exported functions work with references, `&str`s and [`Out`] slots.
+//! The conversions themselves (`arg!` and the `*_arg` helpers it calls) live in `arguments`,
+//! which holds all the `unsafe` of argument handling; the bodies of exported functions work
+//! with references, `&str`s and `Out` slots.
 
 use std::any::Any;
 use std::cell::Cell;
@@ -31,8 +32,8 @@ use crate::error::{Error, ErrorKind, Result};
 /// boundary!(layer: handle => { layer.id.as_ptr() })
 /// ```
 ///
-/// Each `name: kind` shadows the raw parameter `name` with its converted form; see [`arg!`] for
-/// the kinds. Every pointer parameter of an export is listed, so that none is used unchecked;
+/// Each `name: kind` shadows the raw parameter `name` with its converted form; see `arg!`
+/// (in `arguments`) for the kinds. Every pointer parameter of an export is listed, so that none is used unchecked;
 /// the exceptions are opaque `userdata` (never dereferenced) and `cs_string_free`,
 /// `cs_bytes_free` and `cs_strarray_dispose`, which take NULL and free memory of their own kind.
 macro_rules! boundary {
@@ -50,121 +51,9 @@ macro_rules! boundary {
     };
 }
 
-/// Converts one raw parameter for [`boundary!`]; a required pointer that is NULL becomes
-/// `NullParameter` with the parameter's name.
-///
-/// | kind | C type | Rust value |
-/// |---|---|---|
-/// | `handle` | `const T *` | `&T` |
-/// | `handle_mut` | `T *` | `&mut T` |
-/// | `opt_handle` | `const T *` or NULL | `Option<&T>` |
-/// | `owned` | `T *` or NULL, ownership passed in | `Option<Box<T>>` |
-/// | `str` | `const char *` | `&str` |
-/// | `opt_str` | `const char *` or NULL | `Option<&str>` |
-/// | `strs(count)` | `const char *const *`, NULL if count is 0 | `Vec<String>` |
-/// | `bytes(len)` | `const uint8_t *`, NULL if len is 0 | `&[u8]` |
-/// | `id_maps(count)` | `const cs_id_map *`, NULL if count is 0 | `Vec<IdMap>` |
-/// | `out` | `T *` | [`Out<T>`] |
-/// | `opt_out` | `T *` or NULL | `Option<Out<T>>` |
-macro_rules! arg {
-    ($kind:ident, $param:ident $(, $extra:ident)?) => {
-        // SAFETY: the header's contract: every pointer a caller passes is NULL or valid for the
-        // duration of the call (strings NUL-terminated, arrays as long as their count, handles
-        // made by this library and not yet freed). NULL is checked by the helper.
-        unsafe { arg_kind!($kind, $param, stringify!($param) $(, $extra)?) }
-    };
-}
-
-macro_rules! arg_kind {
-    (handle, $p:ident, $name:expr) => {
-        $crate::capi::boundary::handle_arg($p, $name)
-    };
-    (handle_mut, $p:ident, $name:expr) => {
-        $crate::capi::boundary::handle_mut_arg($p, $name)
-    };
-    (opt_handle, $p:ident, $name:expr) => {
-        Ok::<_, $crate::Error>($p.as_ref())
-    };
-    (owned, $p:ident, $name:expr) => {
-        Ok::<_, $crate::Error>($crate::capi::boundary::owned_arg($p))
-    };
-    (str, $p:ident, $name:expr) => {
-        $crate::capi::strings::str_arg($p, $name)
-    };
-    (opt_str, $p:ident, $name:expr) => {
-        $crate::capi::strings::opt_str_arg($p, $name)
-    };
-    (strs, $p:ident, $name:expr, $n:ident) => {
-        $crate::capi::strings::str_array_arg($p, $n, $name)
-    };
-    (bytes, $p:ident, $name:expr, $n:ident) => {
-        $crate::capi::strings::bytes_arg($p, $n, $name)
-    };
-    (id_maps, $p:ident, $name:expr, $n:ident) => {
-        $crate::capi::id_map::id_maps_arg($p, $n, $name)
-    };
-    (out, $p:ident, $name:expr) => {
-        $crate::capi::boundary::Out::new($p, $name)
-    };
-    (opt_out, $p:ident, $name:expr) => {
-        Ok::<_, $crate::Error>($crate::capi::boundary::Out::optional($p))
-    };
-}
-
-/// A caller's out-parameter, checked non-NULL. Written only at the end of a successful call.
-pub(crate) struct Out<T>(*mut T);
-
-impl<T> Out<T> {
-    /// # Safety
-    /// `ptr` must be NULL or valid for a write of `T`.
-    pub(crate) unsafe fn new(ptr: *mut T, name: &str) -> Result<Self> {
-        if ptr.is_null() {
-            return Err(null_parameter(name));
-        }
-        Ok(Out(ptr))
-    }
-
-    /// # Safety
-    /// `ptr` must be NULL or valid for a write of `T`.
-    pub(crate) unsafe fn optional(ptr: *mut T) -> Option<Self> {
-        (!ptr.is_null()).then_some(Out(ptr))
-    }
-
-    pub(crate) fn write(self, value: T) {
-        // SAFETY: `new` checked the pointer for NULL and its caller vouched for validity. The
-        // old value is not dropped: it is caller memory, uninitialised as far as we know.
-        unsafe { self.0.write(value) }
-    }
-}
-
-/// # Safety
-/// `ptr` must be NULL or point to a live `T`.
-pub(crate) unsafe fn handle_arg<'a, T>(ptr: *const T, name: &str) -> Result<&'a T> {
-    // SAFETY: forwarded from the caller.
-    unsafe { ptr.as_ref() }.ok_or_else(|| null_parameter(name))
-}
-
-/// # Safety
-/// `ptr` must be NULL or point to a live `T` nobody else uses during the call.
-pub(crate) unsafe fn handle_mut_arg<'a, T>(ptr: *mut T, name: &str) -> Result<&'a mut T> {
-    // SAFETY: forwarded from the caller.
-    unsafe { ptr.as_mut() }.ok_or_else(|| null_parameter(name))
-}
-
-/// # Safety
-/// `ptr` must be NULL or come from `Box::into_raw` in this library, and not be used again.
-pub(crate) unsafe fn owned_arg<T>(ptr: *mut T) -> Option<Box<T>> {
-    // SAFETY: forwarded from the caller.
-    (!ptr.is_null()).then(|| unsafe { Box::from_raw(ptr) })
-}
-
 /// Hand a new object to C; it comes back through an `owned` parameter of its free function.
 pub(crate) fn into_handle<T>(value: T) -> *mut T {
     Box::into_raw(Box::new(value))
-}
-
-pub(crate) fn null_parameter(name: &str) -> Error {
-    Error::new(ErrorKind::NullParameter, format!("parameter `{name}` must not be NULL"))
 }
 
 /// What an infallible export returns when its handle is NULL or its body panicked.

@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::boundary::into_handle;
 use super::error::cs_error;
 use super::result::cs_result;
-use super::store::cs_store;
+use super::store_handle::cs_store;
 use super::strings::{c_string, cs_strarray, owned_c_string, strarray};
 use crate::error::Error;
 use crate::store::{
@@ -385,9 +385,9 @@ pub extern "C" fn cs_store_repair(
 
 /// Garbage collection, as c/storage 1.57's GarbageCollect: remove container, image and layer
 /// directories no record owns, tar-splits killed imports left and mount records of layers no
-/// record file has. `removed` (may be NULL) receives the removed paths, and "mount record of
-/// layer <id>" for each mount record dropped; dispose of it with `cs_strarray_dispose`. The first failure is
-/// returned after the rest was collected.
+/// record file has. `removed` (may be NULL) receives the removed paths, and `mount record of
+/// layer <id>` for each mount record dropped; dispose of it with `cs_strarray_dispose`. The
+/// first failure is returned after the rest was collected.
 #[no_mangle]
 pub extern "C" fn cs_store_gc(
     store: *const cs_store,

@@ -9,7 +9,7 @@ use super::boundary::into_handle;
 use super::error::cs_error;
 use super::id_map::cs_id_map;
 use super::result::cs_result;
-use super::store::cs_store;
+use super::store_handle::cs_store;
 use super::strings::{c_string, cs_strarray, owned_bytes, owned_c_string, strarray};
 use crate::record::Container;
 use crate::store::ContainerOptions;

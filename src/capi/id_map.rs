@@ -1,10 +1,7 @@
 //! `cs_id_map`: one range of a user-namespace uid or gid map, passed as arrays to the store,
-//! layer and container options.
+//! layer and container options and returned by the store's getters, and its conversions to and
+//! from the core's `IdMap` (the arrays themselves are read in `arguments`).
 
-use std::slice;
-
-use super::boundary::null_parameter;
-use crate::error::Result;
 use crate::idmap::IdMap;
 
 /// `size` IDs starting at `container_id` inside the container are `host_id`, `host_id + 1`, ...
@@ -17,25 +14,14 @@ pub struct cs_id_map {
     pub size: u32,
 }
 
-/// # Safety
-/// `ptr` must be NULL or point to `count` maps.
-pub(crate) unsafe fn id_maps_arg(
-    ptr: *const cs_id_map,
-    count: usize,
-    name: &str,
-) -> Result<Vec<IdMap>> {
-    if count == 0 {
-        return Ok(Vec::new());
+impl From<&cs_id_map> for IdMap {
+    fn from(m: &cs_id_map) -> Self {
+        IdMap { container_id: m.container_id, host_id: m.host_id, size: m.size }
     }
-    if ptr.is_null() {
-        return Err(null_parameter(name));
+}
+
+impl From<&IdMap> for cs_id_map {
+    fn from(m: &IdMap) -> Self {
+        cs_id_map { container_id: m.container_id, host_id: m.host_id, size: m.size }
     }
-    // SAFETY: non-NULL and `count` long per the caller's promise.
-    let maps = unsafe { slice::from_raw_parts(ptr, count) };
-    let maps: Vec<IdMap> = maps
-        .iter()
-        .map(|m| IdMap { container_id: m.container_id, host_id: m.host_id, size: m.size })
-        .collect();
-    crate::idmap::validate(&maps, name)?;
-    Ok(maps)
 }

@@ -8,7 +8,7 @@ use std::ptr;
 use super::boundary::into_handle;
 use super::error::cs_error;
 use super::result::cs_result;
-use super::store::cs_store;
+use super::store_handle::cs_store;
 use super::strings::{c_string, cs_strarray, owned_bytes, owned_c_string, strarray};
 use crate::record::Image;
 use crate::store::ImageOptions;

@@ -1,18 +1,19 @@
 //! Layers: options, creation, snapshots (`cs_layer`) and lists of them, deletion, big data and
-//! mounting. The tar stream calls (import, apply diff, export, changes, diff size) join this
-//! file, built on the stream types of `streams`.
+//! mounting. Layer contents as tar streams (import, apply diff, export) are in `layer_archive`,
+//! changes and diff size in `layer_changes`.
 
 use std::ffi::CString;
 use std::io::{self, Read};
 use std::os::raw::{c_char, c_int};
 use std::ptr;
 
+use super::arguments::lent_fd;
 use super::boundary::into_handle;
 use super::error::cs_error;
 use super::id_map::cs_id_map;
 use super::result::cs_result;
-use super::store::cs_store;
-use super::streams::{lent_fd, ProgressCallback};
+use super::store_handle::cs_store;
+use super::streams::ProgressCallback;
 use super::strings::{c_string, cs_strarray, owned_bytes, owned_c_string, strarray};
 use crate::error::IoContext;
 use crate::record::Layer;

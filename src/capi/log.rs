@@ -36,7 +36,8 @@ struct Sink {
 // SAFETY: `cs_set_log_callback` documents that the callback may be called from any thread with
 // `userdata`; the library never dereferences it.
 unsafe impl Send for Sink {}
-// SAFETY: as above.
+// SAFETY: sharing a `Sink` only lets threads call the callback concurrently, which
+// `cs_set_log_callback` documents as allowed; `userdata` is only passed along.
 unsafe impl Sync for Sink {}
 
 /// The callback, read-locked while it runs so that once `cs_set_log_callback` returns, the old

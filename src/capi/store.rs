@@ -1,8 +1,7 @@
-//! `cs_store`: opening a store, its settings, and the operations on any kind of record (lookup,
-//! names, metadata, delete) that Go's `Store` offers by ID or name.
+//! Stores: options, opening and closing, the settings an open store reports, and the operations
+//! on any kind of record (lookup, names, metadata, delete) that Go's `Store` offers by ID or
+//! name. The `cs_store` handle itself is in `store_handle`.
 
-use std::ffi::CString;
-use std::ops::Deref;
 use std::os::raw::c_char;
 use std::path::PathBuf;
 use std::ptr;
@@ -14,10 +13,10 @@ use super::id_map::cs_id_map;
 use super::image::{cs_image_list, image_list};
 use super::layer::{cs_layer_list, layer_list};
 use super::result::cs_result;
-use super::strings::{c_string, cs_strarray, owned_c_string, strarray};
+use super::store_handle::cs_store;
+use super::strings::{cs_strarray, owned_c_string, strarray};
 use crate::compat::CompatLevel;
 use crate::error::Error;
-use crate::idmap::IdMap;
 use crate::store::{Store, StoreOptions};
 
 /// Settings for `cs_store_open`, built with the `cs_store_options_*` setters. Settings left
@@ -25,54 +24,6 @@ use crate::store::{Store, StoreOptions};
 pub struct cs_store_options {
     options: StoreOptions,
 }
-
-/// An open store. Thread-safe: share one handle between threads. Free it with `cs_store_free`.
-pub struct cs_store {
-    store: Store,
-    // Kept here so the getters can return pointers valid as long as the store.
-    graph_root: CString,
-    run_root: CString,
-    driver_name: CString,
-    image_store: Option<CString>,
-    compat_level: CString,
-    uid_map: Vec<cs_id_map>,
-    gid_map: Vec<cs_id_map>,
-}
-
-impl From<Store> for cs_store {
-    fn from(store: Store) -> Self {
-        let options = store.options();
-        cs_store {
-            graph_root: c_string(&store.graph_root().to_string_lossy()),
-            run_root: c_string(&store.run_root().to_string_lossy()),
-            driver_name: c_string(store.driver_name()),
-            image_store: options.image_store.as_ref().map(|path| c_string(&path.to_string_lossy())),
-            compat_level: c_string(options.compat.as_str()),
-            uid_map: c_id_maps(&options.uid_map),
-            gid_map: c_id_maps(&options.gid_map),
-            store,
-        }
-    }
-}
-
-fn c_id_maps(maps: &[IdMap]) -> Vec<cs_id_map> {
-    maps.iter()
-        .map(|m| cs_id_map { container_id: m.container_id, host_id: m.host_id, size: m.size })
-        .collect()
-}
-
-impl Deref for cs_store {
-    type Target = Store;
-    fn deref(&self) -> &Store {
-        &self.store
-    }
-}
-
-// The promise of the header ("share one handle between threads") rests on this.
-const _: () = {
-    const fn assert_thread_safe<T: Send + Sync>() {}
-    assert_thread_safe::<cs_store>();
-};
 
 /// New, empty store options (everything from storage.conf and the environment). Free with
 /// `cs_store_options_free`. NULL only if the library panicked.

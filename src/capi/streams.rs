@@ -1,35 +1,12 @@
-//! Data streams between the caller and the library: file descriptors the caller lends for the
-//! duration of one call, and the read/write/progress callback types (`cs_read_fn`,
-//! `cs_write_fn`, `cs_progress_fn`) with their `io::Read`/`io::Write` adapters.
+//! Data streams between the caller and the library through callbacks: the read/write/progress
+//! callback types (`cs_read_fn`, `cs_write_fn`, `cs_progress_fn`) with their
+//! `io::Read`/`io::Write` adapters. File descriptors the caller lends are taken in `arguments`.
 
 use std::cell::Cell;
 use std::ffi::c_void;
-use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::BorrowedFd;
-use std::os::raw::c_int;
 
-use crate::error::{Error, ErrorKind, IoContext, Result};
-
-/// A `File` on a duplicate of the caller's descriptor: reads and writes move the shared file
-/// offset as the caller would expect, and dropping it never closes the caller's descriptor.
-pub(crate) fn lent_fd(fd: c_int, name: &str) -> Result<File> {
-    if fd < 0 {
-        return Err(Error::with_errno(
-            ErrorKind::InvalidArgument,
-            libc::EBADF,
-            format!("parameter `{name}` is not a file descriptor ({fd})"),
-        ));
-    }
-    // SAFETY: the caller lends an open descriptor for the duration of the call (the header's
-    // contract for every `int fd` parameter); it is only used here, to duplicate it.
-    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-    Ok(File::from(
-        borrowed
-            .try_clone_to_owned()
-            .ctx(format_args!("duplicating file descriptor `{name}` ({fd})"))?,
-    ))
-}
+use crate::error::{Error, ErrorKind};
 
 /// Read from the caller: fill `buf` with up to `len` bytes and store the count in `*out_n`
 /// (0 = end of stream). Return 0, or an errno-like non-zero value for a failure, which the call

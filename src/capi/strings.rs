@@ -1,15 +1,12 @@
-//! Strings, byte buffers and string arrays crossing the boundary, in both directions.
-//!
-//! Out of the library: `char *` from `CString::into_raw` (freed by `cs_string_free`), byte
-//! buffers from `malloc` (freed by `cs_bytes_free`, which needs no length), `cs_strarray`.
-//! Into the library: NUL-terminated UTF-8 strings, arrays of them with a count, byte buffers with
-//! a length; the `*_arg` helpers here are what `boundary!` calls.
+//! Strings, byte buffers and string arrays the library hands out, and the functions that free
+//! them: `char *` from `CString::into_raw` (freed by `cs_string_free`), byte buffers from
+//! `malloc` (freed by `cs_bytes_free`, which needs no length), `cs_strarray` (disposed of with
+//! `cs_strarray_dispose`). Strings coming in are read in `arguments`.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::os::raw::c_char;
-use std::{ptr, slice};
+use std::ptr;
 
-use super::boundary::null_parameter;
 use crate::error::{Error, ErrorKind, Result};
 
 /// An array of strings owned by the caller once returned. Release the strings and the array
@@ -101,61 +98,4 @@ pub(crate) fn owned_bytes(data: &[u8]) -> Result<*mut u8> {
     // SAFETY: `buffer` has room for `data.len()` bytes and cannot overlap `data`.
     unsafe { ptr::copy_nonoverlapping(data.as_ptr(), buffer, data.len()) };
     Ok(buffer)
-}
-
-/// # Safety
-/// `ptr` must be NULL or a NUL-terminated string alive for `'a`.
-pub(crate) unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a str> {
-    // SAFETY: forwarded from the caller.
-    unsafe { opt_str_arg(ptr, name) }?.ok_or_else(|| null_parameter(name))
-}
-
-/// # Safety
-/// `ptr` must be NULL or a NUL-terminated string alive for `'a`.
-pub(crate) unsafe fn opt_str_arg<'a>(ptr: *const c_char, name: &str) -> Result<Option<&'a str>> {
-    if ptr.is_null() {
-        return Ok(None);
-    }
-    // SAFETY: non-NULL, and NUL-terminated per the caller's promise.
-    let bytes = unsafe { CStr::from_ptr(ptr) };
-    bytes
-        .to_str()
-        .map(Some)
-        .map_err(|_| Error::invalid(format!("parameter `{name}` is not valid UTF-8")))
-}
-
-/// # Safety
-/// `ptr` must be NULL or point to `count` pointers, each NULL or a NUL-terminated string.
-pub(crate) unsafe fn str_array_arg(
-    ptr: *const *const c_char,
-    count: usize,
-    name: &str,
-) -> Result<Vec<String>> {
-    if count == 0 {
-        return Ok(Vec::new());
-    }
-    if ptr.is_null() {
-        return Err(null_parameter(name));
-    }
-    // SAFETY: non-NULL and `count` long per the caller's promise.
-    let items = unsafe { slice::from_raw_parts(ptr, count) };
-    items
-        .iter()
-        .enumerate()
-        // SAFETY: each element is NULL or a string, per the caller's promise.
-        .map(|(i, &item)| unsafe { str_arg(item, &format!("{name}[{i}]")) }.map(String::from))
-        .collect()
-}
-
-/// # Safety
-/// `ptr` must be NULL or point to `len` readable bytes alive for `'a`.
-pub(crate) unsafe fn bytes_arg<'a>(ptr: *const u8, len: usize, name: &str) -> Result<&'a [u8]> {
-    if len == 0 {
-        return Ok(&[]);
-    }
-    if ptr.is_null() {
-        return Err(null_parameter(name));
-    }
-    // SAFETY: non-NULL and `len` long per the caller's promise.
-    Ok(unsafe { slice::from_raw_parts(ptr, len) })
 }

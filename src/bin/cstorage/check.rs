@@ -8,7 +8,7 @@ use std::time::Duration;
 use cstorage::store::{CheckOptions, CheckReport, RepairOptions};
 
 use crate::args::FlagSet;
-use crate::commands::{json_flag, Invocation};
+use crate::invocation::{json_flag, Invocation};
 use crate::output;
 
 pub fn add_flags(f: &mut FlagSet) {

@@ -2,31 +2,12 @@
 //! containers-storage 1.43 and of the commands 1.57 added, in the order 1.57's `--help` lists
 //! them.
 
-use cstorage::Store;
-
 use crate::args::FlagSet;
+use crate::invocation::{json_flag, Invocation};
 use crate::{
     check, config, containers, copy, data, delete, diff, images, layers, metadata, misc, mount,
     names, oci, storage_layers, unsupported,
 };
-
-/// One run of a subcommand, after flags and argument counts were checked and the store opened.
-pub struct Invocation<'a> {
-    /// The name the command was called by (an alias is reported as typed).
-    pub command: &'a str,
-    pub flags: &'a FlagSet,
-    pub args: &'a [String],
-    pub store: &'a Store,
-    /// `--debug`: log what the command does to stderr, as the Go tool's logrus lines.
-    pub debug: bool,
-}
-
-impl Invocation<'_> {
-    /// `-j`/`--json`, for commands that have it.
-    pub fn json(&self) -> bool {
-        self.flags.has("j") && self.flags.get_bool("j")
-    }
-}
 
 pub type Action = fn(&Invocation) -> i32;
 
@@ -51,10 +32,6 @@ impl Command {
     pub fn named(name: &str) -> Option<&'static Command> {
         COMMANDS.iter().find(|c| c.names.contains(&name))
     }
-}
-
-pub fn json_flag(f: &mut FlagSet) {
-    f.bool(&["-json", "j"], "Prefer JSON output");
 }
 
 fn no_flags(_: &mut FlagSet) {}

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use cstorage::StoreOptions;
 use serde::Serialize;
 
-use crate::commands::Invocation;
+use crate::invocation::Invocation;
 use crate::output;
 
 /// c/storage's StoreOptions as encoding/json writes it: fields in its order, its JSON names

@@ -3,11 +3,11 @@
 
 use cstorage::{Container, ContainerOptions};
 
-use crate::commands::Invocation;
+use crate::flag_inputs::metadata_from_flags;
 use crate::idmaps;
-use crate::images::metadata_from_flags;
-use crate::layers::ParentOwners;
+use crate::invocation::Invocation;
 use crate::output::{self, go_list};
+use crate::record_output::ParentOwners;
 
 pub fn containers(inv: &Invocation) -> i32 {
     let containers = match inv.store.containers() {

@@ -19,7 +19,7 @@ use cstorage::idmap::{to_container, to_host};
 use cstorage::{IdMap, Layer, Store};
 
 use crate::args::FlagSet;
-use crate::commands::{json_flag, Invocation};
+use crate::invocation::{json_flag, Invocation};
 
 pub fn add_flags(f: &mut FlagSet) {
     f.text(&["-chown"], "", "Set owner on new copies");

@@ -6,7 +6,7 @@ use std::io::{self, Read, Write};
 
 use cstorage::Store;
 
-use crate::commands::Invocation;
+use crate::invocation::Invocation;
 use crate::output;
 
 #[derive(Clone, Copy)]

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use cstorage::{Error, ErrorKind, Store};
 use serde::Serialize;
 
-use crate::commands::Invocation;
 use crate::errors::go_text;
+use crate::invocation::Invocation;
 use crate::output::{self, unique_args};
 
 /// Run `delete_one` on each argument and report like the Go tool: errors as "<arg>: <error>"

@@ -2,16 +2,17 @@
 //! commands). `layer [reference]` compares a layer with its parent, or with the reference
 //! layer when one is given.
 
-use crate::progress::{Progress, ProgressWriter};
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 
 use cstorage::archive::ChangeKind;
 use cstorage::store::DiffCompression;
 use serde::Serialize;
 
-use crate::commands::Invocation;
+use crate::flag_inputs::input_stream;
+use crate::invocation::Invocation;
 use crate::output::{self, go_quote};
+use crate::progress::{Progress, ProgressWriter};
 
 /// (from, to) as the Go tool takes them: the layer first, the optional reference second.
 fn layer_pair<'a>(inv: &'a Invocation) -> (Option<&'a str>, &'a str) {
@@ -124,17 +125,6 @@ pub fn diff(inv: &Invocation) -> i32 {
             1
         }
     }
-}
-
-/// The tar stream to read: the file named by `-f`, else stdin.
-pub fn input_stream(inv: &Invocation) -> Result<Box<dyn Read>, String> {
-    let file = inv.flags.get_text("f");
-    if file.is_empty() {
-        return Ok(Box::new(io::stdin().lock()));
-    }
-    File::open(file)
-        .map(|f| Box::new(io::BufReader::new(f)) as Box<dyn Read>)
-        .map_err(|e| format!("opening {file}: {e}"))
 }
 
 /// `applydiff [-f file] layer`: apply a tar stream (plain, gzip or zstd) to an existing layer.

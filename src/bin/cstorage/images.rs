@@ -3,8 +3,10 @@
 
 use cstorage::{ErrorKind, Image, ImageOptions};
 
-use crate::commands::Invocation;
+use crate::flag_inputs::metadata_from_flags;
+use crate::invocation::Invocation;
 use crate::output;
+use crate::record_output::report_new_image;
 
 /// The listing `images` and `images-by-digest` print: ID, then (unless quiet) names, digests
 /// and big-data keys.
@@ -107,17 +109,6 @@ pub fn image(inv: &Invocation) -> i32 {
     }
 }
 
-/// Metadata from `-m`, or from the file named by `-f` (which wins).
-pub fn metadata_from_flags(inv: &Invocation) -> Result<String, String> {
-    let file = inv.flags.get_text("f");
-    if file.is_empty() {
-        return Ok(inv.flags.get_text("m").to_string());
-    }
-    std::fs::read(file)
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-        .map_err(|e| format!("reading metadata file {file}: {e}"))
-}
-
 pub fn create_image(inv: &Invocation) -> i32 {
     let metadata = match metadata_from_flags(inv) {
         Ok(m) => m,
@@ -151,27 +142,6 @@ pub fn create_image(inv: &Invocation) -> i32 {
         ..Default::default()
     };
     report_new_image(inv, inv.store.create_image(inv.args.first().map(String::as_str), &options))
-}
-
-/// What create-image (and import-oci) print: the image as JSON, or its ID and names; or the error.
-pub fn report_new_image(inv: &Invocation, result: cstorage::Result<Image>) -> i32 {
-    match result {
-        Ok(image) => {
-            if inv.json() {
-                output::json(&image);
-            } else {
-                outln!("{}", image.id);
-                for name in &image.names {
-                    outln!("\t{name}");
-                }
-            }
-            0
-        }
-        Err(e) => {
-            errln!("{e}");
-            1
-        }
-    }
 }
 
 /// `get-image-dir ID`: print (creating it) the image's data directory (containers-storage 1.57).

@@ -5,9 +5,11 @@ use std::io::Write;
 
 use cstorage::{Container, Image, LayerOptions};
 
-use crate::commands::Invocation;
+use crate::flag_inputs::input_stream;
 use crate::idmaps;
+use crate::invocation::Invocation;
 use crate::output::{self, go_list};
+use crate::record_output::ParentOwners;
 use crate::tree;
 
 /// `layers [-t] [-q] [-j]`: every layer with its names, the images it is the top layer of and the
@@ -228,7 +230,7 @@ pub fn import_layer(inv: &Invocation) -> i32 {
             return 1;
         }
     };
-    let mut input = match crate::diff::input_stream(inv) {
+    let mut input = match input_stream(inv) {
         Ok(input) => input,
         Err(message) => {
             errln!("{message}");
@@ -285,27 +287,5 @@ pub fn layer_parent_owners(inv: &Invocation) -> i32 {
         0
     } else {
         1
-    }
-}
-
-/// The JSON of layer-parent-owners and container-parent-owners; Go prints an empty list as
-/// `null`.
-#[derive(serde::Serialize)]
-pub struct ParentOwners<'a> {
-    #[serde(rename = "ID")]
-    id: &'a str,
-    #[serde(rename = "UIDs")]
-    uids: Option<Vec<u32>>,
-    #[serde(rename = "GIDs")]
-    gids: Option<Vec<u32>>,
-}
-
-impl<'a> ParentOwners<'a> {
-    pub fn new(id: &'a str, uids: Vec<u32>, gids: Vec<u32>) -> Self {
-        ParentOwners {
-            id,
-            uids: (!uids.is_empty()).then_some(uids),
-            gids: (!gids.is_empty()).then_some(gids),
-        }
     }
 }

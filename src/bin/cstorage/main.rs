@@ -4,6 +4,11 @@
 //! This file is the front end: global flags, the subcommand and its flags, argument counts,
 //! opening the store, then the subcommand's action. The actions live in one module per group
 //! of subcommands and only call `cstorage::Store` and print.
+//!
+//! Imports go one way: this file and `help` -> `commands` (the table) -> the action modules ->
+//! `invocation` (what an action receives) and the helpers actions share (`flag_inputs`,
+//! `record_output`, `output`, `idmaps`, `progress`, `args`, ...). An action never imports
+//! `commands` or another action: what two actions share goes into a helper file.
 
 #[macro_use]
 mod output;
@@ -18,10 +23,12 @@ mod data;
 mod delete;
 mod diff;
 mod errors;
+mod flag_inputs;
 mod global;
 mod help;
 mod idmaps;
 mod images;
+mod invocation;
 mod layers;
 mod library_log;
 mod metadata;
@@ -30,14 +37,16 @@ mod mount;
 mod names;
 mod oci;
 mod progress;
+mod record_output;
 mod storage_layers;
 mod tree;
 mod unsupported;
 
 use args::{FlagSet, ParseError};
-use commands::{Command, Invocation};
+use commands::Command;
 use global::GlobalOptions;
 use help::OptionsTo;
+use invocation::Invocation;
 
 /// Exit status of a flag the subcommand does not know or `--help` on a subcommand (mflag's
 /// ExitOnError status).

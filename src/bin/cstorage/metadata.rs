@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::commands::Invocation;
-use crate::images::metadata_from_flags;
+use crate::flag_inputs::metadata_from_flags;
+use crate::invocation::Invocation;
 use crate::output;
 
 /// `metadata ID...`: each record's metadata (one trailing newline dropped); arguments that

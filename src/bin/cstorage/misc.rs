@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::commands::Invocation;
+use crate::invocation::Invocation;
 use crate::output::{self, go_list, unique_args};
 
 /// `exists [-l|-i|-c] ID...`: whether each names something; with a kind flag, the exit status

@@ -4,8 +4,8 @@
 use cstorage::{Error, ErrorKind, Store};
 use serde::Serialize;
 
-use crate::commands::Invocation;
 use crate::errors::go_text;
+use crate::invocation::Invocation;
 use crate::output::{self, go_quote};
 
 #[derive(Serialize)]

@@ -2,7 +2,7 @@
 //! images, then containers; a name another record of the same kind had moves to this one.
 
 use crate::args::FlagSet;
-use crate::commands::{json_flag, Invocation};
+use crate::invocation::{json_flag, Invocation};
 use crate::output;
 
 pub fn add_flags(f: &mut FlagSet) {

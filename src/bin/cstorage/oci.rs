@@ -5,7 +5,8 @@ use std::path::Path;
 
 use cstorage::oci::{self, ExportCompression, ExportOptions, ImportOptions, Platform};
 
-use crate::commands::Invocation;
+use crate::invocation::Invocation;
+use crate::record_output::report_new_image;
 
 /// "DIR:TAG" into (DIR, Some(TAG)); a colon inside the last path component's directory part
 /// stays in DIR ("./a:b/c" has no tag).
@@ -43,7 +44,7 @@ pub fn import_oci(inv: &Invocation) -> i32 {
     };
     let result = oci::import(inv.store, Path::new(dir), tag, &options, Some(&mut report));
     progress.finish();
-    crate::images::report_new_image(inv, result)
+    report_new_image(inv, result)
 }
 
 /// Names given after the layout (`import-oci DIR -n a -n b`), which the flag parser, stopping at

@@ -4,8 +4,8 @@
 
 use cstorage::store::StorageLayerOptions;
 
-use crate::commands::Invocation;
 use crate::idmaps;
+use crate::invocation::Invocation;
 use crate::output;
 
 /// `storage-layers [-j]`: one driver layer per line, sorted; `-j`: a JSON list.

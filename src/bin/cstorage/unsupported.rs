@@ -1,7 +1,7 @@
 //! The containers-storage 1.57 commands cstorage has but cannot carry out: each says why on
 //! stderr and exits 1, so that a script learns it failed (never "unrecognized command").
 
-use crate::commands::Invocation;
+use crate::invocation::Invocation;
 
 /// `dedup`: c/storage shares the blocks of identical files across image layers with the
 /// FIDEDUPERANGE ioctl (on file systems with reflinks); libcstorage has no deduplication yet.

@@ -1,23 +1,22 @@
-//! Layer contents as tar streams: import (Go's PutLayer), apply a diff to an existing layer
-//! (ApplyDiff), export (Diff) to a file descriptor or a write callback, the list of changes, the
-//! diff size, and the moby chain-ID helper.
+//! Layer contents as tar archives: import (Go's PutLayer) with its progress callback, apply a
+//! diff to an existing layer (ApplyDiff), and export (Diff) with its options (`cs_diff_options`,
+//! `CS_DIFF_*`), each from or to a file descriptor or a read/write callback of `streams`.
 
-use std::ffi::{c_void, CString};
+use std::ffi::c_void;
 use std::fs::File;
 use std::io::Read;
 use std::os::raw::{c_char, c_int};
 
-use super::boundary::{into_handle, null_parameter};
+use super::arguments::{lent_fd, null_parameter};
+use super::boundary::into_handle;
 use super::error::cs_error;
 use super::layer::{cs_layer, cs_layer_options};
 use super::result::cs_result;
-use super::store::cs_store;
+use super::store_handle::cs_store;
 use super::streams::{
-    cs_progress_fn, cs_read_fn, cs_write_fn, lent_fd, CallbackFailure, CallbackReader,
-    CallbackWriter, ProgressCallback,
+    cs_progress_fn, cs_read_fn, cs_write_fn, CallbackFailure, CallbackReader, CallbackWriter,
+    ProgressCallback,
 };
-use super::strings::owned_c_string;
-use crate::archive::{Change, ChangeKind};
 use crate::error::Result;
 use crate::store::{DiffCompression, LayerOptions, Store};
 
@@ -30,29 +29,9 @@ pub const CS_DIFF_GZIP: i32 = 2;
 /// Export zstd.
 pub const CS_DIFF_ZSTD: i32 = 3;
 
-/// `cs_change_list_kind`: the path exists in both and differs.
-pub const CS_CHANGE_MODIFY: i32 = 0;
-/// The path is new in the layer.
-pub const CS_CHANGE_ADD: i32 = 1;
-/// The path was deleted by the layer.
-pub const CS_CHANGE_DELETE: i32 = 2;
-
-// The header needs literals; the core's numbering (Go's archive.ChangeType) must agree.
-const _: () = assert!(
-    CS_CHANGE_MODIFY == ChangeKind::Modify as i32
-        && CS_CHANGE_ADD == ChangeKind::Add as i32
-        && CS_CHANGE_DELETE == ChangeKind::Delete as i32
-);
-
 /// How `cs_layer_export*` writes the stream. Free with `cs_diff_options_free`.
 pub struct cs_diff_options {
     compression: DiffCompression,
-}
-
-/// The paths a layer changes, owned by the caller. Free with `cs_change_list_free`.
-pub struct cs_change_list {
-    paths: Vec<CString>,
-    kinds: Vec<i32>,
 }
 
 /// Call `progress` during imports made with these options: with the bytes of the stream read so
@@ -240,84 +219,5 @@ pub extern "C" fn cs_layer_export(
         store
             .diff(from, to, options.map_or(DiffCompression::AsStored, |o| o.compression), &mut out)
             .map_err(|e| failure.explain(e))
-    })
-}
-
-/// The paths layer `to` adds, modifies and deletes relative to `from` (NULL = its parent),
-/// sorted. Free `*list` with `cs_change_list_free`.
-#[no_mangle]
-pub extern "C" fn cs_layer_changes(
-    store: *const cs_store,
-    from: *const c_char,
-    to: *const c_char,
-    list: *mut *mut cs_change_list,
-    err: *mut *mut cs_error,
-) -> cs_result {
-    boundary!(err = err; store: handle, from: opt_str, to: str, list: out => {
-        let changes: Vec<Change> = store.changes(from, to)?;
-        let paths = changes.iter().map(|c| super::strings::c_string(&c.path)).collect();
-        let kinds = changes.iter().map(|c| c.kind as i32).collect();
-        list.write(into_handle(cs_change_list { paths, kinds }));
-        Ok(())
-    })
-}
-
-/// Number of changes in the list (0 for NULL).
-#[no_mangle]
-pub extern "C" fn cs_change_list_len(list: *const cs_change_list) -> usize {
-    boundary!(list: handle => { list.paths.len() })
-}
-
-/// The changed path at `index` ("/etc/hosts"), valid as long as the list; NULL past the end.
-#[no_mangle]
-pub extern "C" fn cs_change_list_path(list: *const cs_change_list, index: usize) -> *const c_char {
-    boundary!(list: handle => { list.paths.get(index).map_or(std::ptr::null(), |p| p.as_ptr()) })
-}
-
-/// The kind of change at `index`: a `CS_CHANGE_*` constant; -1 past the end.
-#[no_mangle]
-pub extern "C" fn cs_change_list_kind(list: *const cs_change_list, index: usize) -> i32 {
-    boundary!(list: handle => { list.kinds.get(index).copied().unwrap_or(-1) })
-}
-
-/// Free a change list. NULL is allowed.
-#[no_mangle]
-pub extern "C" fn cs_change_list_free(list: *mut cs_change_list) {
-    boundary!(list: owned => { drop(list) })
-}
-
-/// Size in bytes of layer `to`'s diff relative to `from` (NULL = its parent): as recorded at
-/// import when the base is the parent, else computed from the files.
-#[no_mangle]
-pub extern "C" fn cs_layer_diff_size(
-    store: *const cs_store,
-    from: *const c_char,
-    to: *const c_char,
-    size: *mut i64,
-    err: *mut *mut cs_error,
-) -> cs_result {
-    boundary!(err = err; store: handle, from: opt_str, to: str, size: out => {
-        size.write(store.diff_size(from, to)?);
-        Ok(())
-    })
-}
-
-/// The OCI/moby chain ID of a layer whose uncompressed digest is `diff_id` on top of a chain
-/// `parent_chain_id` (NULL for a base layer): `diff_id` itself, else
-/// sha256(parent_chain_id + " " + diff_id). `*chain_id` is freed with `cs_string_free`.
-#[no_mangle]
-pub extern "C" fn cs_digest_chain_id(
-    parent_chain_id: *const c_char,
-    diff_id: *const c_char,
-    chain_id: *mut *mut c_char,
-    err: *mut *mut cs_error,
-) -> cs_result {
-    boundary!(err = err; parent_chain_id: opt_str, diff_id: str, chain_id: out => {
-        crate::digest::validate(diff_id)?;
-        if let Some(parent) = parent_chain_id {
-            crate::digest::validate(parent)?;
-        }
-        chain_id.write(owned_c_string(&crate::digest::chain_id(parent_chain_id, diff_id)));
-        Ok(())
     })
 }
