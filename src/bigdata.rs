@@ -58,16 +58,6 @@ pub fn open(dir: &Path, key: &str, owner: &str) -> Result<fs::File> {
     fs::File::open(&path).map_err(|e| not_found_or_io(e, key, owner, &path))
 }
 
-pub fn remove(dir: &Path, key: &str) -> Result<()> {
-    let path = path(dir, key)?;
-    match fs::remove_file(&path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => {
-            Err(Error::io(format_args!("removing {}", path.display()), e))
-        }
-        _ => Ok(()),
-    }
-}
-
 pub fn unknown(key: &str, owner: &str) -> Error {
     Error::new(ErrorKind::BigDataUnknown, format!("{owner} has no big-data item {key:?}"))
 }

@@ -1,33 +1,51 @@
 //! libcstorage: container storage (layers, images, containers) on the containers/storage on-disk
-//! format and lock protocol, with a C ABI in `capi`.
+//! format and lock protocol, with a C ABI in [`capi`].
 //!
-//! The core (everything but `capi`) is plain Rust; `capi` converts pointers, strings and errors.
+//! The Rust API is what this file makes public: [`Store`] and its options, the records
+//! ([`Layer`], [`Image`], [`Container`]), [`Error`], the change types of a diff, the compression
+//! choices ([`store::DiffCompression`], [`oci::ExportCompression`]), OCI image layouts in and out
+//! ([`oci`]), logging ([`log`]) and the C ABI. Modules marked `#[doc(hidden)]` are public only so
+//! that the `cstorage` CLI, the integration tests, the benchmarks and the fuzz targets can reach
+//! the parts they test; they are not an API and change without notice. ARCHITECTURE.md shows
+//! the floors and what each may import.
 
-pub mod archive;
-pub mod digest;
-pub mod error;
-pub mod idmap;
-
-pub use error::{Error, ErrorKind, Result};
-pub use idmap::IdMap;
-pub mod atomic_file;
-pub mod bigdata;
+// The API.
 pub mod capi;
-pub mod compat;
-pub mod driver;
-pub(crate) mod fs_tree;
-pub mod gojson;
-pub mod ids;
-pub mod known_settings;
-pub mod lock;
 pub mod log;
 pub mod oci;
-pub mod record;
 pub mod store;
-mod sys;
 pub mod timestamp;
+
+pub use archive::{Change, ChangeKind};
+pub use compat::CompatLevel;
+pub use error::{Error, ErrorKind, Result};
+pub use idmap::IdMap;
+pub use record::{Container, Flags, Image, Layer};
+pub use store::{ContainerOptions, ImageOptions, LayerOptions, Store, StoreListing, StoreOptions};
+
+// Internals the CLI, tests, benchmarks and fuzz targets reach; not part of the API.
+#[doc(hidden)]
+pub mod archive;
+#[doc(hidden)]
+pub mod digest;
+#[doc(hidden)]
+pub mod driver;
+#[doc(hidden)]
+pub mod gojson;
+#[doc(hidden)]
+pub mod idmap;
+#[doc(hidden)]
+pub mod ids;
+#[doc(hidden)]
 pub mod xattr;
 
-pub use compat::CompatLevel;
-pub use record::{Container, Image, Layer};
-pub use store::{ContainerOptions, ImageOptions, LayerOptions, Store, StoreListing, StoreOptions};
+// Internals.
+mod atomic_file;
+mod bigdata;
+mod compat;
+mod error;
+mod fs_tree;
+mod known_settings;
+mod lock;
+mod record;
+mod sys;

@@ -138,10 +138,6 @@ impl LockFile {
         }
     }
 
-    pub fn path(&self) -> &Path {
-        &self.inner.path
-    }
-
     /// Block until we hold the lock. Go retries failed fcntl calls forever; we retry EINTR only
     /// and report anything else, since a library must not hang on a broken file system.
     pub fn lock(&self, kind: LockKind) -> Result<LockGuard> {
@@ -165,30 +161,6 @@ impl LockFile {
             }
         }
         self.lock_companion(LockGuard { lock: self.clone(), kind, companion: None }, kind)
-    }
-
-    /// Take the lock only if nobody else holds a conflicting one; `None` when busy.
-    pub fn try_lock(&self, kind: LockKind) -> Result<Option<LockGuard>> {
-        if self.inner.depth.load(Ordering::Acquire) > 0 {
-            return self.lock(kind).map(Some);
-        }
-        let lock_type = match kind {
-            LockKind::Shared => libc::F_RDLCK,
-            LockKind::Exclusive => libc::F_WRLCK,
-        };
-        match self.fcntl_lock(lock_type as i16, false) {
-            Ok(()) => {
-                self.inner.depth.fetch_add(1, Ordering::AcqRel);
-                // The companion is only ever taken after this lock, so waiting for it cannot
-                // deadlock with another holder of the pair.
-                self.lock_companion(LockGuard { lock: self.clone(), kind, companion: None }, kind)
-                    .map(Some)
-            }
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EACCES)) => {
-                Ok(None)
-            }
-            Err(e) => Err(Error::io(format_args!("locking {}", self.inner.path.display()), e)),
-        }
     }
 
     fn fcntl_lock(&self, lock_type: i16, wait: bool) -> io::Result<()> {
