@@ -23,6 +23,7 @@ pub mod log;
 pub mod oci;
 pub mod record;
 pub mod store;
+mod sys;
 pub mod timestamp;
 pub mod xattr;
 

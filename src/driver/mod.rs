@@ -6,7 +6,10 @@ mod copy;
 pub mod overlay;
 pub mod vfs;
 
-pub use copy::{copy_tree, OwnerShift};
+pub use copy::{
+    copy_entry, copy_tree, Cause, CopyError, CopyPolicy, OwnerMapping, OwnerShift, Step,
+    XattrFilter,
+};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

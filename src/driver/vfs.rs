@@ -8,7 +8,9 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::{copy_tree, CreateOptions, Driver, MountOptions, OwnerShift, WhiteoutStyle};
+use super::{
+    copy_tree, CopyPolicy, CreateOptions, Driver, MountOptions, OwnerShift, WhiteoutStyle,
+};
 use crate::atomic_file::create_private_dir;
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::idmap::to_host;
@@ -148,7 +150,7 @@ impl Driver for Vfs {
                     to_uids: opts.uid_map,
                     to_gids: opts.gid_map,
                 };
-                copy_tree(parent_dir, &dir, Some(&shift))
+                Ok(copy_tree(parent_dir, &dir, &CopyPolicy::layer(shift))?)
             }
             None => {
                 std::os::unix::fs::chown(&dir, Some(uid), Some(gid))

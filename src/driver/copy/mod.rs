@@ -1,0 +1,162 @@
+//! The crate's one tree copier: a directory tree copied exactly (modes, owners, times, extended
+//! attributes, symlinks, device nodes, fifos, sockets and hardlink groups), or as a policy
+//! (policy.rs) says otherwise. vfs builds a child layer this way and overlay its ID-shifted
+//! lowers (owners shifted from the parent's ID maps to the child's, c/storage's chowned copy);
+//! the CLI's `copy` merges files and trees into a layer as the Go tool's tar-based copy does.
+//!
+//! The copy works on directory descriptors (fstatat, openat, mkdirat, symlinkat, ...) so that no
+//! call resolves a long path again, and sets a regular file's or directory's metadata on the
+//! open descriptor (fstat, fchown, fchmod, futimens). Each call that changes an inode is a
+//! journal transaction on XFS and ext4, far dearer than one that reads, so owner and mode are
+//! set only when the new inode does not already have them: a file is created with the source's
+//! permission bits, and an fstat of the new inode (no transaction) says what the kernel actually
+//! gave it. Guessing instead would be wrong in places: a new inode gets the fsuid, and the fsgid
+//! or a setgid directory's group; the umask or a default ACL trims its mode; an idmapped mount
+//! or a network file system may give it other owners. A regular file owned as the caller, whose
+//! mode the umask leaves alone, thus costs fstatat, two openat, its data (one FICLONE on a
+//! reflink file system: clone_file.rs), fstat, flistxattr, futimens and two close.
+//!
+//! Files: this one starts a copy and its worker threads; walk.rs walks the tree and makes every
+//! entry; entry.rs copies a regular file's data and sets any entry's metadata; policy.rs holds
+//! the choices; error.rs says which step failed. The raw calls are in sys/copy.rs.
+
+mod entry;
+mod error;
+mod policy;
+mod walk;
+
+pub use error::{Cause, CopyError, Step};
+pub use policy::{CopyPolicy, OwnerMapping, OwnerShift, XattrFilter};
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::{mpsc, Arc, Mutex};
+
+use crate::error::{Error, Result};
+use crate::sys::copy as sys;
+use entry::{FileCopier, Target};
+use error::AtStep;
+use walk::{FileJob, Side, Walker};
+
+/// Copy the contents of the directory `src` into the existing directory `dst`, then `src`'s own
+/// owner, mode, times and xattrs onto `dst`, as `policy` says.
+///
+/// One thread walks the tree and makes directories, symlinks, device nodes and hardlinks;
+/// regular files (all but the multiply-linked, which the walk's hardlink map needs in order)
+/// are copied by worker threads, as the kernel's work per file (inode creation, extent cloning
+/// or data copy, journal commits) dominates and runs in parallel across directories. A
+/// directory's own metadata is set after every file is in, deepest first, since adding entries
+/// moves its times and its mode may forbid adding them.
+pub fn copy_tree(src: &Path, dst: &Path, policy: &CopyPolicy) -> Result<(), CopyError> {
+    let files = FileCopier::new(policy);
+    let src_flags =
+        if policy.follow_root_symlink { DIRECTORY & !libc::O_NOFOLLOW } else { DIRECTORY };
+    let src_dir = Arc::new(open_path(src, src_flags).at(Step::OpenSourceDir, src, dst)?);
+    let dst_dir = Arc::new(open_path(dst, DIRECTORY).at(Step::OpenCopyDir, src, dst)?);
+    // Read before the contents, as every other entry's is: listing a directory may move its atime.
+    let st = sys::fstat(&*src_dir).at(Step::ReadSource, src, dst)?;
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKERS);
+    let worker_error: Mutex<Option<CopyError>> = Mutex::new(None);
+    let (walked, dirs) = std::thread::scope(|scope| {
+        let jobs = (workers > 1).then(|| {
+            let (sender, receiver) = mpsc::sync_channel::<Vec<FileJob>>(QUEUED_BATCHES);
+            let receiver = Arc::new(Mutex::new(receiver));
+            for _ in 0..workers {
+                let (receiver, files, worker_error) =
+                    (Arc::clone(&receiver), &files, &worker_error);
+                scope.spawn(move || loop {
+                    let Ok(batch) = receiver.lock().expect("no worker panics holding it").recv()
+                    else {
+                        break;
+                    };
+                    for job in batch {
+                        if worker_error.lock().expect("no worker panics holding it").is_some() {
+                            break;
+                        }
+                        if let Err(e) = job.copy(files) {
+                            worker_error
+                                .lock()
+                                .expect("no worker panics holding it")
+                                .get_or_insert(e);
+                        }
+                    }
+                });
+            }
+            sender
+        });
+        let mut walker = Walker::new(&files, jobs, &worker_error);
+        let walked = walker.copy_dir_contents(&src_dir, src, &dst_dir, dst);
+        // Dropping the walker closes the queue: the workers finish what is in it and stop.
+        (walked, walker.into_dirs())
+    });
+    walked?;
+    if let Some(e) = worker_error.into_inner().expect("no worker panics holding it") {
+        return Err(e);
+    }
+    for dir in dirs.iter().rev() {
+        let relative = cpath(dir.to.strip_prefix(dst).expect("under the copy's root")).at(
+            Step::ChangeOwner,
+            &dir.from,
+            &dir.to,
+        )?;
+        let target = Target::Named { dst_dir: dst_dir.as_fd(), name: &relative };
+        files.apply_metadata(target, &dir.st, &dir.from, &dir.to)?;
+    }
+    let target = Target::Open { src: src_dir.as_fd(), dst: dst_dir.as_fd() };
+    files.apply_metadata(target, &st, src, dst)
+}
+
+/// Copy the non-directory `src` to the path `dst` (whose directory exists), with its metadata,
+/// as `policy` says: a copy of one file, symlink or node where [`copy_tree`] copies a
+/// directory's contents.
+pub fn copy_entry(src: &Path, dst: &Path, policy: &CopyPolicy) -> Result<(), CopyError> {
+    let files = FileCopier::new(policy);
+    // Failing to reach either side is failing to open or create the file.
+    let src_name = file_name(src).at(Step::OpenSourceFile, src, dst)?;
+    let dst_name = file_name(dst).at(Step::CreateFile, src, dst)?;
+    let src_dir = Arc::new(open_path(parent(src), DIRECTORY).at(Step::OpenSourceFile, src, dst)?);
+    let dst_dir = Arc::new(open_path(parent(dst), DIRECTORY).at(Step::CreateFile, src, dst)?);
+    let no_workers = Mutex::new(None);
+    let mut walker = Walker::new(&files, None, &no_workers);
+    walker.copy_entry(
+        Side { dir: &src_dir, name: &src_name, path: src.to_path_buf() },
+        Side { dir: &dst_dir, name: &dst_name, path: dst.to_path_buf() },
+        policy.follow_root_symlink,
+        &mut Vec::new(),
+    )
+}
+
+/// Directories the copy reads or writes: never through a symlink, never inherited by a child.
+const DIRECTORY: libc::c_int =
+    libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+
+/// Threads copying regular files: the machines this runs on are often small, and two already
+/// keep a walker busy.
+const MAX_WORKERS: usize = 2;
+/// Batches the walk may be ahead of the workers: each keeps its two directories open, so this
+/// bounds the descriptors the copy holds (a library must not exhaust its caller's).
+const QUEUED_BATCHES: usize = 32;
+
+fn open_path(path: &Path, flags: libc::c_int) -> Result<OwnedFd, Cause> {
+    let path = cpath(path).map_err(Cause::Core)?;
+    sys::openat(sys::cwd(), &path, flags, 0).map_err(Cause::Os)
+}
+
+/// The directory a path names its last component in ("." for a bare name).
+fn parent(path: &Path) -> &Path {
+    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+}
+
+fn file_name(path: &Path) -> Result<CString> {
+    match path.file_name() {
+        Some(name) => cpath(Path::new(name)),
+        None => Err(Error::invalid(format!("{} does not end in a file name", path.display()))),
+    }
+}
+
+pub(crate) fn cpath(path: &Path) -> Result<CString> {
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| Error::invalid(format!("path {} contains a NUL byte", path.display())))
+}
