@@ -240,6 +240,44 @@ mod tests {
     }
 
     #[test]
+    fn chown_names_a_container_id_of_the_target_layer() {
+        let to = [IdMap { container_id: 0, host_id: 1000, size: 100 }];
+        let shift = OwnerShift { from_uids: &[], from_gids: &[], to_uids: &to, to_gids: &to };
+        let policy = go_tool_policy(Some((5, 600)), shift);
+        assert!(
+            matches!(policy.owners, OwnerMapping::Fixed { uid: 1005, gid: 600 }),
+            "5 is mapped, 600 is outside the maps and stays"
+        );
+        assert!(policy.merge && policy.follow_root_symlink);
+        assert!(!policy.sockets && !policy.symlink_times);
+        let XattrFilter::Only(carried) = policy.xattrs else { panic!("tar carries only some") };
+        assert!(carried(c"user.x") && carried(c"security.capability"));
+        assert!(!carried(c"trusted.x") && !carried(c"security.selinux"));
+    }
+
+    #[test]
+    fn failures_are_worded_with_the_go_tools_operations() {
+        let dir = std::env::temp_dir().join(format!("cs-cli-copy-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let (source, target) = (dir.join("src"), dir.join("target"));
+        fs::create_dir_all(source.join("sub")).unwrap();
+        fs::create_dir_all(&target).unwrap();
+        fs::write(target.join("sub"), b"a file where the source has a directory\n").unwrap();
+        let none = OwnerShift { from_uids: &[], from_gids: &[], to_uids: &[], to_gids: &[] };
+        let policy = go_tool_policy(None, none);
+        let nested = copy_path(&source, &target, &policy).unwrap_err().to_string();
+        let missing = copy_path(&dir.join("missing"), &target, &policy).unwrap_err().to_string();
+        let _ = fs::remove_dir_all(&dir);
+        let sub = target.join("sub");
+        assert_eq!(nested, format!("mkdir {}: Not a directory (os error 20)", sub.display()));
+        let gone = dir.join("missing");
+        assert_eq!(
+            missing,
+            format!("stat {}: No such file or directory (os error 2)", gone.display())
+        );
+    }
+
+    #[test]
     fn paths_stay_inside_the_layer() {
         assert_eq!(relative_inside("/a/../../b/./c/"), PathBuf::from("b/c"));
     }

@@ -160,3 +160,147 @@ pub(crate) fn cpath(path: &Path) -> Result<CString> {
     CString::new(path.as_os_str().as_bytes())
         .map_err(|_| Error::invalid(format!("path {} contains a NUL byte", path.display())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    use std::os::unix::net::UnixListener;
+    use std::path::PathBuf;
+    use std::process::Command;
+
+    /// A scratch directory, removed on drop (so on a failed assertion too).
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(tag: &str) -> Scratch {
+            let dir = std::env::temp_dir().join(format!("cs-copy-{tag}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).unwrap();
+            Scratch(dir)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn run(program: &str, args: &[&Path]) {
+        let status = Command::new(program).args(args).status().unwrap();
+        assert!(status.success(), "{program} {args:?}");
+    }
+
+    /// A source tree with one entry of each kind: `file`, `dir/inner`, `link` (-> file, its
+    /// own times at the epoch), `fifo` and `sock`. The socket lives as long as the listener.
+    fn source_tree(src: &Path) -> UnixListener {
+        fs::create_dir_all(src.join("dir")).unwrap();
+        fs::write(src.join("file"), b"new\n").unwrap();
+        fs::write(src.join("dir/inner"), b"inner\n").unwrap();
+        std::os::unix::fs::symlink("file", src.join("link")).unwrap();
+        run("touch", &[Path::new("-h"), Path::new("-d"), Path::new("@0"), &src.join("link")]);
+        run("mkfifo", &[&src.join("fifo")]);
+        UnixListener::bind(src.join("sock")).unwrap()
+    }
+
+    fn no_shift() -> OwnerShift<'static> {
+        OwnerShift { from_uids: &[], from_gids: &[], to_uids: &[], to_gids: &[] }
+    }
+
+    /// The Go-compatible choices of the CLI's copy, owners kept.
+    fn merging() -> CopyPolicy<'static> {
+        CopyPolicy {
+            owners: OwnerMapping::Keep,
+            xattrs: XattrFilter::All,
+            merge: true,
+            follow_root_symlink: true,
+            sockets: false,
+            symlink_times: false,
+        }
+    }
+
+    #[test]
+    fn a_layer_copy_keeps_every_inode_and_refuses_a_taken_path() {
+        let t = Scratch::new("layer");
+        let (src, dst) = (t.0.join("src"), t.0.join("dst"));
+        let _socket = source_tree(&src);
+        fs::create_dir(&dst).unwrap();
+        copy_tree(&src, &dst, &CopyPolicy::layer(no_shift())).unwrap();
+        assert_eq!(fs::read(dst.join("dir/inner")).unwrap(), b"inner\n");
+        assert!(fs::symlink_metadata(dst.join("sock")).unwrap().file_type().is_socket());
+        assert!(fs::symlink_metadata(dst.join("fifo")).unwrap().file_type().is_fifo());
+        let link = fs::symlink_metadata(dst.join("link")).unwrap();
+        assert!(link.file_type().is_symlink());
+        assert_eq!(link.mtime(), 0, "the symlink's own times are copied");
+
+        // Without a merge, an entry already at a path of the copy is an error.
+        let err = copy_tree(&src, &dst, &CopyPolicy::layer(no_shift())).unwrap_err();
+        assert!(
+            matches!(&err.cause, Cause::Os(e) if e.raw_os_error() == Some(libc::EEXIST)),
+            "{err:?}"
+        );
+        assert_eq!(fs::read(dst.join("file")).unwrap(), b"new\n");
+    }
+
+    #[test]
+    fn a_merge_replaces_files_merges_directories_and_leaves_out_what_the_policy_says() {
+        let t = Scratch::new("merge");
+        let (src, dst) = (t.0.join("src"), t.0.join("dst"));
+        let _socket = source_tree(&src);
+        let src_link = t.0.join("src-link");
+        std::os::unix::fs::symlink(&src, &src_link).unwrap();
+        fs::create_dir_all(dst.join("file/below")).unwrap();
+        fs::create_dir_all(dst.join("dir")).unwrap();
+        fs::write(dst.join("dir/old"), b"old\n").unwrap();
+        fs::write(dst.join("link"), b"a file in the way\n").unwrap();
+        fs::write(dst.join("extra"), b"extra\n").unwrap();
+
+        copy_tree(&src_link, &dst, &merging()).unwrap();
+        assert_eq!(fs::read(dst.join("file")).unwrap(), b"new\n", "a directory replaced");
+        assert_eq!(fs::read(dst.join("dir/old")).unwrap(), b"old\n", "merged, not replaced");
+        assert_eq!(fs::read(dst.join("dir/inner")).unwrap(), b"inner\n");
+        assert_eq!(fs::read(dst.join("extra")).unwrap(), b"extra\n");
+        let link = fs::symlink_metadata(dst.join("link")).unwrap();
+        assert!(link.file_type().is_symlink(), "a file replaced");
+        assert_ne!(link.mtime(), 0, "no symlink times in this policy");
+        assert!(fs::symlink_metadata(dst.join("fifo")).unwrap().file_type().is_fifo());
+        assert!(fs::symlink_metadata(dst.join("sock")).is_err(), "sockets left out");
+        assert_eq!(
+            fs::metadata(&dst).unwrap().mode(),
+            fs::metadata(&src).unwrap().mode(),
+            "the followed root's own mode"
+        );
+    }
+
+    #[test]
+    fn a_merge_refuses_a_directory_over_a_file_and_says_where() {
+        let t = Scratch::new("notdir");
+        let (src, dst) = (t.0.join("src"), t.0.join("dst"));
+        fs::create_dir_all(src.join("dir")).unwrap();
+        fs::create_dir(&dst).unwrap();
+        fs::write(dst.join("dir"), b"a file\n").unwrap();
+        let err = copy_tree(&src, &dst, &merging()).unwrap_err();
+        assert_eq!((err.step, err.to.clone()), (Step::MakeDir, dst.join("dir")));
+        assert_eq!(
+            Error::from(err).message(),
+            format!("creating {}: Not a directory (os error 20)", dst.join("dir").display())
+        );
+        assert_eq!(fs::read(dst.join("dir")).unwrap(), b"a file\n");
+    }
+
+    #[test]
+    fn one_entry_replaces_a_directory_through_a_followed_symlink() {
+        let t = Scratch::new("entry");
+        let (file, link, dst) = (t.0.join("file"), t.0.join("link"), t.0.join("dst"));
+        fs::write(&file, b"data\n").unwrap();
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        fs::create_dir_all(dst.join("below")).unwrap();
+        copy_entry(&link, &dst, &merging()).unwrap();
+        let copied = fs::symlink_metadata(&dst).unwrap();
+        assert!(copied.is_file(), "the link's target, copied over the directory");
+        assert_eq!(fs::read(&dst).unwrap(), b"data\n");
+        assert_eq!(copied.mtime(), fs::metadata(&file).unwrap().mtime());
+    }
+}

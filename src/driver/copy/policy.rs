@@ -132,3 +132,37 @@ impl XattrFilter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FROM: &[IdMap] = &[IdMap { container_id: 0, host_id: 100000, size: 1000 }];
+    const TO: &[IdMap] = &[IdMap { container_id: 0, host_id: 200000, size: 1000 }];
+    const SHIFT: OwnerShift =
+        OwnerShift { from_uids: FROM, from_gids: FROM, to_uids: TO, to_gids: TO };
+
+    #[test]
+    fn a_shift_fails_on_an_id_the_maps_do_not_cover_and_a_translation_passes_it_on() {
+        let path = Path::new("/l/f");
+        let shift = OwnerMapping::Shift(SHIFT);
+        assert_eq!(shift.owner_of(100005, 100006, path).unwrap(), (200005, 200006));
+        let err = shift.owner_of(7, 100006, path).unwrap_err();
+        assert_eq!(err.message(), "/l/f: uid 7 is not covered by the layer's ID maps");
+        let translate = OwnerMapping::Translate(SHIFT);
+        assert_eq!(translate.owner_of(100005, 100006, path).unwrap(), (200005, 200006));
+        // 7 is no host ID under FROM: taken as container ID 7, which TO maps to 200007; 5000
+        // is covered by neither and stays.
+        assert_eq!(translate.owner_of(7, 5000, path).unwrap(), (200007, 5000));
+        let fixed = OwnerMapping::Fixed { uid: 1, gid: 2 };
+        assert_eq!(fixed.owner_of(100005, 100006, path).unwrap(), (1, 2));
+    }
+
+    #[test]
+    fn only_a_strict_shift_between_equal_maps_becomes_keep() {
+        let same = OwnerShift { from_uids: FROM, from_gids: FROM, to_uids: FROM, to_gids: FROM };
+        assert!(matches!(OwnerMapping::Shift(same).simplified(), OwnerMapping::Keep));
+        assert!(matches!(OwnerMapping::Shift(SHIFT).simplified(), OwnerMapping::Shift(_)));
+        assert!(matches!(OwnerMapping::Translate(same).simplified(), OwnerMapping::Translate(_)));
+    }
+}
