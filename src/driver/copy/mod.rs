@@ -18,26 +18,28 @@
 //!
 //! Files: this one starts a copy and its worker threads; walk.rs walks the tree and makes every
 //! entry; entry.rs copies a regular file's data and sets any entry's metadata; policy.rs holds
-//! the choices; error.rs says which step failed. The raw calls are in sys/copy.rs.
+//! the choices; error.rs says which step failed; paths.rs turns paths into what the calls take.
+//! The raw calls are in sys/copy.rs.
 
 mod entry;
 mod error;
+mod paths;
 mod policy;
 mod walk;
 
 pub use error::{Cause, CopyError, Step};
 pub use policy::{CopyPolicy, OwnerMapping, OwnerShift, XattrFilter};
 
-use std::ffi::CString;
-use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+pub(crate) use paths::cpath;
+
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::{mpsc, Arc, Mutex};
 
-use crate::error::{Error, Result};
 use crate::sys::copy as sys;
 use entry::{FileCopier, Target};
 use error::AtStep;
+use paths::{file_name, open_path, parent, DIRECTORY};
 use walk::{FileJob, Side, Walker};
 
 /// Copy the contents of the directory `src` into the existing directory `dst`, then `src`'s own
@@ -128,10 +130,6 @@ pub fn copy_entry(src: &Path, dst: &Path, policy: &CopyPolicy) -> Result<(), Cop
     )
 }
 
-/// Directories the copy reads or writes: never through a symlink, never inherited by a child.
-const DIRECTORY: libc::c_int =
-    libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-
 /// Threads copying regular files: the machines this runs on are often small, and two already
 /// keep a walker busy.
 const MAX_WORKERS: usize = 2;
@@ -139,31 +137,10 @@ const MAX_WORKERS: usize = 2;
 /// bounds the descriptors the copy holds (a library must not exhaust its caller's).
 const QUEUED_BATCHES: usize = 32;
 
-fn open_path(path: &Path, flags: libc::c_int) -> Result<OwnedFd, Cause> {
-    let path = cpath(path).map_err(Cause::Core)?;
-    sys::openat(sys::cwd(), &path, flags, 0).map_err(Cause::Os)
-}
-
-/// The directory a path names its last component in ("." for a bare name).
-fn parent(path: &Path) -> &Path {
-    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
-}
-
-fn file_name(path: &Path) -> Result<CString> {
-    match path.file_name() {
-        Some(name) => cpath(Path::new(name)),
-        None => Err(Error::invalid(format!("{} does not end in a file name", path.display()))),
-    }
-}
-
-pub(crate) fn cpath(path: &Path) -> Result<CString> {
-    CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| Error::invalid(format!("path {} contains a NUL byte", path.display())))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
     use std::fs;
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     use std::os::unix::net::UnixListener;

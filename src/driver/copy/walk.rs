@@ -13,7 +13,7 @@ use std::sync::{mpsc, Arc, Mutex};
 
 use super::entry::{FileAt, FileCopier, Target};
 use super::error::{AtStep, CopyError, Step};
-use super::{cpath, DIRECTORY};
+use super::paths::{cpath, DIRECTORY};
 use crate::sys::copy as sys;
 
 /// Files go to the workers in batches from one directory, so that a worker is woken (a futex
