@@ -7,8 +7,9 @@
 
 use std::fs::File;
 use std::io;
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU8, Ordering};
+
+use crate::sys;
 
 /// The methods in the order they are tried; a tree's copier only ever moves down this list.
 const CLONE: u8 = 0;
@@ -35,43 +36,28 @@ impl DataCopier {
             return Ok(());
         }
         if self.method.load(Ordering::Relaxed) == CLONE {
-            // SAFETY: both descriptors are open; FICLONE takes the source descriptor by value.
-            if unsafe { libc::ioctl(dst.as_raw_fd(), libc::FICLONE, src.as_raw_fd()) } == 0 {
-                return Ok(());
+            match sys::copy::ficlone(dst, src) {
+                Ok(()) => return Ok(()),
+                Err(err) if !clone_unsupported(&err) => return Err(err),
+                Err(_) => self.give_up(COPY_RANGE),
             }
-            let err = io::Error::last_os_error();
-            if !clone_unsupported(&err) {
-                return Err(err);
-            }
-            self.give_up(COPY_RANGE);
         }
         if self.method.load(Ordering::Relaxed) == COPY_RANGE {
             let mut copied = 0u64;
             while copied < len {
                 let chunk = usize::try_from(len - copied).unwrap_or(usize::MAX).min(1 << 30);
-                // SAFETY: both descriptors are open; null offsets use and advance the files' own.
-                let n = unsafe {
-                    libc::copy_file_range(
-                        src.as_raw_fd(),
-                        std::ptr::null_mut(),
-                        dst.as_raw_fd(),
-                        std::ptr::null_mut(),
-                        chunk,
-                        0,
-                    )
+                let err = match sys::copy::copy_file_range(src, dst, chunk) {
+                    Ok(0) => {
+                        // The file shrank under us: what is left to copy is nothing.
+                        return Ok(());
+                    }
+                    Ok(n) => {
+                        copied += n as u64;
+                        continue;
+                    }
+                    Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(err) => err,
                 };
-                if n > 0 {
-                    copied += n as u64;
-                    continue;
-                }
-                if n == 0 {
-                    // The file shrank under us: what is left to copy is nothing.
-                    return Ok(());
-                }
-                let err = io::Error::last_os_error();
-                if err.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
                 if !copy_range_unsupported(&err) {
                     return Err(err);
                 }

@@ -12,7 +12,10 @@ pub mod overlay;
 mod registry;
 pub mod vfs;
 
-pub use copy::{copy_tree, OwnerShift};
+pub use copy::{
+    copy_entry, copy_tree, Cause, CopyError, CopyPolicy, OwnerMapping, OwnerShift, Step,
+    XattrFilter,
+};
 pub use registry::{open, open_chosen, DriverSetup};
 
 use std::io::Write;

@@ -8,7 +8,7 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::{copy_tree, CreateOptions, Driver, MountOptions, OwnerShift};
+use super::{copy_tree, CopyPolicy, CreateOptions, Driver, MountOptions, OwnerShift};
 use crate::archive::{Landing, WhiteoutMode};
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::fs_tree::{create_private_dir, remove_tree};
@@ -149,7 +149,7 @@ impl Driver for Vfs {
                     to_uids: opts.uid_map,
                     to_gids: opts.gid_map,
                 };
-                copy_tree(parent_dir, &dir, Some(&shift))
+                Ok(copy_tree(parent_dir, &dir, &CopyPolicy::layer(shift))?)
             }
             None => {
                 std::os::unix::fs::chown(&dir, Some(uid), Some(gid))

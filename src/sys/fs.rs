@@ -17,6 +17,14 @@ pub(crate) const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
 /// openat2's `resolve` bit: resolve as if the directory were "/" (symlinks and ".." stay in).
 pub(crate) const RESOLVE_IN_ROOT: u64 = 0x10;
 
+/// The working directory as the `dir` of an `*at` call (`AT_FDCWD`): a relative name is then
+/// resolved from the working directory, an absolute one as it is.
+pub(crate) fn cwd() -> BorrowedFd<'static> {
+    // SAFETY: AT_FDCWD is not a descriptor but the value every *at call takes for "the working
+    // directory"; it is never closed, so borrowing it for 'static is sound, and it is not -1.
+    unsafe { BorrowedFd::borrow_raw(libc::AT_FDCWD) }
+}
+
 /// `struct open_how` of openat2(2).
 #[repr(C)]
 pub(crate) struct OpenHow {

@@ -85,3 +85,10 @@ pub(crate) fn read_sized(
         }
     }
 }
+
+/// flistxattr(2) asking for the size only: the length of the open file's xattr name list (0:
+/// it has none).
+pub(crate) fn flistxattr_size(fd: impl AsFd) -> io::Result<usize> {
+    // SAFETY: the descriptor is open; a null buffer of length 0 is the man page's size query.
+    check_len(unsafe { libc::flistxattr(fd.as_fd().as_raw_fd(), std::ptr::null_mut(), 0) })
+}

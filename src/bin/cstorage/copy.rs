@@ -7,15 +7,15 @@
 //! `security.capability`) are kept, owners are kept (translated through the layers' ID maps)
 //! unless --chown gives one for everything.
 
-use std::collections::HashMap;
-use std::ffi::{CStr, CString};
 use std::fs;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
-use cstorage::idmap::{to_container, to_host};
+use cstorage::driver::{
+    copy_entry, copy_tree, Cause, CopyError, CopyPolicy, OwnerMapping, OwnerShift, Step,
+    XattrFilter,
+};
+use cstorage::idmap::to_host;
 use cstorage::{IdMap, Layer, Store};
 
 use crate::args::FlagSet;
@@ -51,14 +51,10 @@ pub fn copy(inv: &Invocation) -> i32 {
                 return 1;
             }
         };
-        let owners = Owners {
-            chown,
-            from_uids: source_layer.as_ref().map(|l| l.uid_map.clone()).unwrap_or_default(),
-            from_gids: source_layer.as_ref().map(|l| l.gid_map.clone()).unwrap_or_default(),
-            to_uids: target_layer.as_ref().map(|l| l.uid_map.clone()).unwrap_or_default(),
-            to_gids: target_layer.as_ref().map(|l| l.gid_map.clone()).unwrap_or_default(),
-        };
-        if let Err(e) = copy_path(&source, &target, &owners) {
+        let (from_uids, from_gids) = id_maps(source_layer.as_ref());
+        let (to_uids, to_gids) = id_maps(target_layer.as_ref());
+        let shift = OwnerShift { from_uids, from_gids, to_uids, to_gids };
+        if let Err(e) = copy_path(&source, &target, &go_tool_policy(chown, shift)) {
             errln!(
                 "error copying {:?} to {:?}: {e}",
                 source.display().to_string(),
@@ -68,6 +64,11 @@ pub fn copy(inv: &Invocation) -> i32 {
         }
     }
     0
+}
+
+/// A layer's uid and gid maps; none for a path outside any layer.
+fn id_maps(layer: Option<&Layer>) -> (&[IdMap], &[IdMap]) {
+    layer.map_or((&[], &[]), |l| (&l.uid_map, &l.gid_map))
 }
 
 /// "UID" or "UID:GID", numeric.
@@ -152,55 +153,35 @@ fn refuse_symlinks_on_the_way(root: &Path, relative: &Path) -> Result<(), String
     Ok(())
 }
 
-/// How owners change on the way: a fixed owner, or the source layer's container IDs mapped to
-/// the target layer's host IDs.
-struct Owners {
-    chown: Option<(u32, u32)>,
-    from_uids: Vec<IdMap>,
-    from_gids: Vec<IdMap>,
-    to_uids: Vec<IdMap>,
-    to_gids: Vec<IdMap>,
-}
-
-impl Owners {
-    fn for_copy_of(&self, meta: &fs::Metadata) -> (u32, u32) {
-        let (uid, gid) = match self.chown {
-            Some(owner) => owner,
-            None => (
-                to_container(&self.from_uids, meta.uid()).unwrap_or(meta.uid()),
-                to_container(&self.from_gids, meta.gid()).unwrap_or(meta.gid()),
-            ),
-        };
-        (to_host(&self.to_uids, uid).unwrap_or(uid), to_host(&self.to_gids, gid).unwrap_or(gid))
+/// The Go tool's tar-based copy, in the shared copier's terms: merged into what is at the
+/// target, owners translated from the source layer's maps to the target layer's (an ID a map
+/// does not cover passes unchanged) or all set by --chown, only the xattrs tar carries, no
+/// sockets (tar has none), no times on symlinks, and a source given as a symlink followed.
+fn go_tool_policy<'a>(chown: Option<(u32, u32)>, shift: OwnerShift<'a>) -> CopyPolicy<'a> {
+    let owners = match chown {
+        Some((uid, gid)) => OwnerMapping::Fixed {
+            uid: to_host(shift.to_uids, uid).unwrap_or(uid),
+            gid: to_host(shift.to_gids, gid).unwrap_or(gid),
+        },
+        None => OwnerMapping::Translate(shift),
+    };
+    CopyPolicy {
+        owners,
+        // The xattrs the Go tool's tar-based copy carries.
+        xattrs: XattrFilter::Only(|name| {
+            name.to_bytes().starts_with(b"user.") || name == c"security.capability"
+        }),
+        merge: true,
+        follow_root_symlink: true,
+        sockets: false,
+        symlink_times: false,
     }
 }
 
-fn copy_path(source: &Path, target: &Path, owners: &Owners) -> io::Result<()> {
+fn copy_path(source: &Path, target: &Path, policy: &CopyPolicy) -> io::Result<()> {
     let meta = fs::metadata(source).map_err(|e| annotate(e, "stat", source))?;
-    let mut copier = Copier { owners, hardlinks: HashMap::new() };
     if meta.is_dir() {
-        copier.copy_dir(source, target, &meta)
-    } else {
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent).map_err(|e| annotate(e, "mkdir", parent))?;
-        }
-        copier.copy_entry(source, target, &meta)
-    }
-}
-
-fn annotate(e: io::Error, operation: &str, path: &Path) -> io::Error {
-    io::Error::new(e.kind(), format!("{operation} {}: {e}", path.display()))
-}
-
-struct Copier<'a> {
-    owners: &'a Owners,
-    /// Multiply-linked source files already copied, to link again instead of copying.
-    hardlinks: HashMap<(u64, u64), PathBuf>,
-}
-
-impl Copier<'_> {
-    /// Merge the directory `source` into `target`.
-    fn copy_dir(&mut self, source: &Path, target: &Path, meta: &fs::Metadata) -> io::Result<()> {
+        // Merge into the target directory, made (with any missing parents) if need be.
         match fs::symlink_metadata(target) {
             Ok(existing) if existing.is_dir() => {}
             Ok(_) => {
@@ -208,82 +189,42 @@ impl Copier<'_> {
             }
             Err(_) => fs::create_dir_all(target).map_err(|e| annotate(e, "mkdir", target))?,
         }
-        for entry in fs::read_dir(source).map_err(|e| annotate(e, "open", source))? {
-            let entry = entry?;
-            let from = entry.path();
-            let to = target.join(entry.file_name());
-            let entry_meta =
-                fs::symlink_metadata(&from).map_err(|e| annotate(e, "lstat", &from))?;
-            if entry_meta.is_dir() {
-                self.copy_dir(&from, &to, &entry_meta)?;
-            } else {
-                self.copy_entry(&from, &to, &entry_meta)?;
-            }
+        copy_tree(source, target, policy).map_err(go_tool_error)
+    } else {
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent).map_err(|e| annotate(e, "mkdir", parent))?;
         }
-        self.apply_metadata(source, target, meta)
+        copy_entry(source, target, policy).map_err(go_tool_error)
     }
+}
 
-    /// Copy one non-directory, replacing whatever is at `target`.
-    fn copy_entry(&mut self, source: &Path, target: &Path, meta: &fs::Metadata) -> io::Result<()> {
-        match fs::symlink_metadata(target) {
-            Ok(existing) if existing.is_dir() => fs::remove_dir_all(target)?,
-            Ok(_) => fs::remove_file(target)?,
-            Err(_) => {}
-        }
-        if meta.nlink() > 1 {
-            if let Some(first) = self.hardlinks.get(&(meta.dev(), meta.ino())) {
-                return fs::hard_link(first, target);
+/// A failed step worded as this command always worded it: the Go tool's operation names
+/// ("lstat", "mkdir", "copy", ...) where it named one, else the bare cause.
+fn go_tool_error(e: CopyError) -> io::Error {
+    let (operation, path) = match e.step {
+        Step::OpenSourceDir => ("open", &e.from),
+        Step::ReadSource => ("lstat", &e.from),
+        Step::MakeDir => ("mkdir", &e.to),
+        Step::OpenSourceFile | Step::CreateFile | Step::CopyData => ("copy", &e.from),
+        Step::MakeNode => ("mknod", &e.to),
+        Step::ChangeOwner => ("lchown", &e.to),
+        Step::ListXattrs => ("listing xattrs of", &e.from),
+        Step::SetTimes => ("utimes", &e.to),
+        _ => {
+            return match e.cause {
+                Cause::Os(err) => err,
+                Cause::Core(err) => io::Error::other(err.to_string()),
             }
-            self.hardlinks.insert((meta.dev(), meta.ino()), target.to_path_buf());
         }
-        let file_type = meta.file_type();
-        if file_type.is_symlink() {
-            std::os::unix::fs::symlink(fs::read_link(source)?, target)?;
-        } else if file_type.is_file() {
-            fs::copy(source, target).map_err(|e| annotate(e, "copy", source))?;
-        } else if file_type.is_block_device() || file_type.is_char_device() || file_type.is_fifo() {
-            let path = CString::new(target.as_os_str().as_bytes())?;
-            // SAFETY: path is a valid NUL-terminated string.
-            if unsafe {
-                libc::mknod(path.as_ptr(), meta.mode() as libc::mode_t, meta.rdev() as libc::dev_t)
-            } != 0
-            {
-                return Err(annotate(io::Error::last_os_error(), "mknod", target));
-            }
-        } else {
-            // Sockets cannot be copied; tar skips them too.
-            return Ok(());
-        }
-        self.apply_metadata(source, target, meta)
+    };
+    match e.cause {
+        Cause::Os(err) => annotate(err, operation, path),
+        Cause::Core(err) => io::Error::other(err.to_string()),
     }
+}
 
-    /// Owner, xattrs, mode and modification time of `target` from `source` and its `meta`.
-    fn apply_metadata(&self, source: &Path, target: &Path, meta: &fs::Metadata) -> io::Result<()> {
-        let (uid, gid) = self.owners.for_copy_of(meta);
-        std::os::unix::fs::lchown(target, Some(uid), Some(gid))
-            .map_err(|e| annotate(e, "lchown", target))?;
-        // The xattrs the Go tool's tar-based copy carries; after chown, which drops
-        // security.capability.
-        let carried =
-            |name: &CStr| name.to_bytes().starts_with(b"user.") || name == c"security.capability";
-        cstorage::xattr::copy(source, target, carried)
-            .map_err(|e| io::Error::other(e.to_string()))?;
-        if meta.file_type().is_symlink() {
-            return Ok(());
-        }
-        // After chown, which clears setuid/setgid bits.
-        fs::set_permissions(target, fs::Permissions::from_mode(meta.mode() & 0o7777))?;
-        let times = [
-            libc::timespec { tv_sec: meta.atime(), tv_nsec: meta.atime_nsec() },
-            libc::timespec { tv_sec: meta.mtime(), tv_nsec: meta.mtime_nsec() },
-        ];
-        let path = CString::new(target.as_os_str().as_bytes())?;
-        // SAFETY: path is NUL-terminated and times points to two timespecs.
-        if unsafe { libc::utimensat(libc::AT_FDCWD, path.as_ptr(), times.as_ptr(), 0) } != 0 {
-            return Err(annotate(io::Error::last_os_error(), "utimes", target));
-        }
-        Ok(())
-    }
+fn annotate(e: io::Error, operation: &str, path: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{operation} {}: {e}", path.display()))
 }
 
 #[cfg(test)]
@@ -296,6 +237,44 @@ mod tests {
         assert_eq!(parse_chown("7").unwrap(), Some((7, 7)));
         assert_eq!(parse_chown("5:6").unwrap(), Some((5, 6)));
         assert!(parse_chown("x").is_err());
+    }
+
+    #[test]
+    fn chown_names_a_container_id_of_the_target_layer() {
+        let to = [IdMap { container_id: 0, host_id: 1000, size: 100 }];
+        let shift = OwnerShift { from_uids: &[], from_gids: &[], to_uids: &to, to_gids: &to };
+        let policy = go_tool_policy(Some((5, 600)), shift);
+        assert!(
+            matches!(policy.owners, OwnerMapping::Fixed { uid: 1005, gid: 600 }),
+            "5 is mapped, 600 is outside the maps and stays"
+        );
+        assert!(policy.merge && policy.follow_root_symlink);
+        assert!(!policy.sockets && !policy.symlink_times);
+        let XattrFilter::Only(carried) = policy.xattrs else { panic!("tar carries only some") };
+        assert!(carried(c"user.x") && carried(c"security.capability"));
+        assert!(!carried(c"trusted.x") && !carried(c"security.selinux"));
+    }
+
+    #[test]
+    fn failures_are_worded_with_the_go_tools_operations() {
+        let dir = std::env::temp_dir().join(format!("cs-cli-copy-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let (source, target) = (dir.join("src"), dir.join("target"));
+        fs::create_dir_all(source.join("sub")).unwrap();
+        fs::create_dir_all(&target).unwrap();
+        fs::write(target.join("sub"), b"a file where the source has a directory\n").unwrap();
+        let none = OwnerShift { from_uids: &[], from_gids: &[], to_uids: &[], to_gids: &[] };
+        let policy = go_tool_policy(None, none);
+        let nested = copy_path(&source, &target, &policy).unwrap_err().to_string();
+        let missing = copy_path(&dir.join("missing"), &target, &policy).unwrap_err().to_string();
+        let _ = fs::remove_dir_all(&dir);
+        let sub = target.join("sub");
+        assert_eq!(nested, format!("mkdir {}: Not a directory (os error 20)", sub.display()));
+        let gone = dir.join("missing");
+        assert_eq!(
+            missing,
+            format!("stat {}: No such file or directory (os error 2)", gone.display())
+        );
     }
 
     #[test]

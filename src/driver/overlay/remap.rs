@@ -30,7 +30,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 
 use super::mount::{mount_layer_stack, unmount, MountFlags, OverlaySpec};
 use super::Overlay;
-use crate::driver::{copy_tree, OwnerShift};
+use crate::driver::{copy_tree, CopyPolicy, OwnerShift};
 use crate::error::{IoContext, Result};
 use crate::idmap::{to_host, IdMap};
 
@@ -82,7 +82,7 @@ impl Overlay {
                 .mode(0o700)
                 .create(&copy)
                 .ctx(format_args!("creating {}", copy.display()))?;
-            copy_tree(std::path::Path::new(&source_path), &copy, Some(shift))?;
+            copy_tree(std::path::Path::new(&source_path), &copy, &CopyPolicy::layer(*shift))?;
 
             let root_uid = to_host(uid_map, 0).unwrap_or(0);
             let root_gid = to_host(gid_map, 0).unwrap_or(0);
