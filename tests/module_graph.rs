@@ -202,7 +202,8 @@ fn import_graph() -> Graph {
     for file in &files {
         let from = module_of(&src, file);
         let text = fs::read_to_string(file).expect("read source");
-        let ast = syn::parse_file(&text).unwrap_or_else(|e| panic!("parse {}: {e}", file.display()));
+        let ast =
+            syn::parse_file(&text).unwrap_or_else(|e| panic!("parse {}: {e}", file.display()));
         let mut collector = PathCollector::default();
         collector.visit_file(&ast);
         let edges = graph.entry(from.clone()).or_default();
