@@ -15,7 +15,9 @@
 #   make examples                   build and run examples/ in C, Go and Python against TEST_PREFIX
 #   make python-cdef                regenerate the Python binding's declarations from the header
 #   make test                       cargo test
-#   make check                      every test: Rust (unit, integration, Go interop), header,
+#   make lint                       the gates: rustfmt (rustfmt.toml), clippy with warnings as
+#                                   errors on every target, rustdoc with warnings as errors
+#   make check                      lint, then every test: Rust (unit, integration, Go interop), header,
 #                                   C tests plain, under valgrind and under ASan, the Go and
 #                                   Python bindings' tests, the examples, the installed files
 #   make demo                       install into ./_install and run the demo on a real layer
@@ -44,7 +46,7 @@ REAL_NAME := libcstorage.so.$(VERSION)
 SONAME := libcstorage.so.$(ABI_VERSION)
 RELEASE_DIR := target/release
 
-.PHONY: build install uninstall header header-check test check demo bench c-tests c-tests-valgrind c-tests-asan \
+.PHONY: build install uninstall header header-check test lint check demo bench c-tests c-tests-valgrind c-tests-asan \
         go-test python-test python-cdef examples install-check fuzz fuzz-smoke
 
 build:
@@ -88,7 +90,13 @@ test:
 # The one command that runs every test (CI runs it too). Release mode: the interop, crash and
 # 2 GiB memory tests move a lot of data. The shared object is built first: the symbol tests read
 # it, and `cargo test` alone does not link it. Benchmarks are only compiled here, not run.
-check:
+# First in `make check`: a formatting slip or a new warning fails in a minute, not after the tests.
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --release --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --lib
+
+check: lint
 	$(CARGO) build --release --lib --benches
 	$(CARGO) test --release
 	$(MAKE) install PREFIX=$(TEST_PREFIX)

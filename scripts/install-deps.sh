@@ -36,6 +36,10 @@ for module in cffi pytest; do
   fi
 done
 echo "install-deps.sh: installed ${packages[*]}"
+# rustfmt and clippy for `make lint` (part of `make check`); rustup installs both by default.
+if command -v rustup >/dev/null && ! { cargo fmt --version && cargo clippy --version; } >/dev/null 2>&1; then
+  rustup component add rustfmt clippy
+fi
 # cargo-fuzz for `make fuzz` and CI's fuzz smoke (nightly comes from rustup, as Rust does).
 if command -v rustup >/dev/null && rustup toolchain list | grep -q nightly && ! cargo +nightly fuzz --version >/dev/null 2>&1; then
   cargo install --locked cargo-fuzz
