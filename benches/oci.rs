@@ -161,6 +161,7 @@ fn measure(mut cmd: Command) -> (Duration, i64) {
     let mut status = 0;
     // SAFETY: a zeroed rusage is a valid out-parameter; the pid is our own unwaited child.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `status` and `usage` are live out-parameters for the call.
     let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
     let elapsed = start.elapsed();
     assert!(

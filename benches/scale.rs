@@ -164,6 +164,7 @@ fn max_rss_kib(mut cmd: Command) -> i64 {
     let mut status = 0;
     // SAFETY: plain syscall; `usage` is written by the kernel.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `status` and `usage` are live out-parameters for the call.
     let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
     assert_eq!(pid, child.id() as libc::pid_t, "wait4: {}", std::io::Error::last_os_error());
     assert!(std::process::ExitStatus::from_raw(status).success(), "{cmd:?} failed");
@@ -180,6 +181,7 @@ fn timed(f: impl FnOnce()) -> (Duration, Duration) {
 fn thread_cpu_time() -> Duration {
     // SAFETY: plain syscall; `usage` is written by the kernel.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a live out-parameter for the call.
     assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) }, 0);
     let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     time(usage.ru_utime) + time(usage.ru_stime)

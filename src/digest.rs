@@ -1,11 +1,11 @@
-//! sha256 digests in the "<algorithm>:<hex>" form c/storage and OCI use.
+//! sha256 digests in the `"<algorithm>:<hex>"` form c/storage and OCI use.
 
 use sha2::{Digest as _, Sha256};
 use std::io::{self, Read, Write};
 
 use crate::error::{Error, Result};
 
-/// "sha256:<hex>" of a byte string.
+/// `"sha256:<hex>"` of a byte string.
 pub fn sha256_of(bytes: &[u8]) -> String {
     format_sha256(&Sha256::digest(bytes))
 }

@@ -485,6 +485,7 @@ fn lock_exclusively(path: &Path) -> fs::File {
     let mut flock: libc::flock = unsafe { std::mem::zeroed() };
     flock.l_type = libc::F_WRLCK as i16;
     flock.l_whence = libc::SEEK_SET as i16;
+    // SAFETY: `file` is open and `flock` a live struct the kernel only reads.
     assert_eq!(unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &flock) }, 0);
     file
 }

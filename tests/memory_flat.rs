@@ -78,6 +78,7 @@ impl Write for HashingSink {
 fn peak_rss_kib() -> i64 {
     // SAFETY: getrusage fills the struct we pass.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a live out-parameter for the call.
     assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) }, 0);
     usage.ru_maxrss
 }

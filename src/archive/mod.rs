@@ -19,7 +19,7 @@
 //!   [`export_overlay_diff`]`(upper, lowers, uid_map, gid_map, style, out)`: diffs of layers
 //!   without tar-split (container layers), with the header bytes of the c/storage generation
 //!   [`ExportStyle`] names.
-//! * [`changes`]`(parent, layer, style) -> Vec<Change>` and [`diff_size`]`(parent, layer, style)`.
+//! * `changes(parent, layer, style) -> Vec<Change>` and `diff_size(parent, layer, style)`.
 //!
 //! Inner files: `tar_reader` (parsing, keeping raw bytes), `tar_writer` (headers for exports),
 //! `export_style` (what differs between the generations), `landing` (what the target's driver

@@ -728,7 +728,7 @@ fn parse_pax_time(value: &[u8]) -> Option<Timestamp> {
     Some(Timestamp { sec, nsec })
 }
 
-/// PAX records "<len> <key>=<value>\n"; the length counts the whole record.
+/// PAX records `"<len> <key>=<value>\n"`; the length counts the whole record.
 fn parse_pax(mut data: &[u8], out: &mut Vec<(Vec<u8>, Vec<u8>)>) -> Result<()> {
     let invalid = || invalid_header("invalid PAX extended header record");
     // Trailing NULs are padding some writers leave inside the size.

@@ -56,9 +56,9 @@ pub struct MountOptions<'a> {
 pub trait Driver: Send + Sync {
     /// "vfs" or "overlay": also the prefix of the store's record directories.
     fn name(&self) -> &'static str;
-    /// G/<driver>.
+    /// `G/<driver>`.
     fn home(&self) -> &Path;
-    /// IS/<driver> when the store has a split image store (c/storage's `imagestore`): the
+    /// `IS/<driver>` when the store has a split image store (c/storage's `imagestore`): the
     /// home of its read-only layers.
     fn split_image_store_home(&self) -> Option<&Path> {
         None

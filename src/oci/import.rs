@@ -2,17 +2,17 @@
 //! pulled image (`skopeo copy oci:DIR:TAG containers-storage:NAME`), so that podman, skopeo and
 //! buildah see the same records they would have written and reuse the layers:
 //!
-//! - layer IDs: the first layer's is its DiffID's hex, each next one sha256("<parent ID>+<DiffID
-//!   hex>") (c/image's layerID; not the OCI chain ID); a layer with that ID already in the store
+//! - layer IDs: the first layer's is its DiffID's hex, each next one
+//!   `sha256("<parent ID>+<DiffID hex>")` (c/image's layerID; not the OCI chain ID); a layer with that ID already in the store
 //!   (or an additional one) is reused, not imported again;
 //! - each new layer is filled from its blob in one pass with the blob digest as its compressed
 //!   digest and the config's DiffID as its uncompressed digest, both verified while streaming
 //!   (c/image 5.3x also refuses a layer whose DiffID differs from the config's);
-//! - the image ID is the config digest's hex; its big data are the config under "sha256:<hex>",
-//!   the index the reference named (when it was one) under "manifest-<digest>", the manifest
-//!   under "manifest-<digest>" and "manifest", in that order, then, as c/image 5.23 does for the
-//!   c/storage 1.43 generation, an empty "signature-<manifest hex>" with metadata
-//!   {"signatures-sizes":{"<manifest digest>":[]}} (5.3x: neither, metadata "{}"); created is the config's; the image digest the manifest's; the
+//! - the image ID is the config digest's hex; its big data are the config under `"sha256:<hex>"`,
+//!   the index the reference named (when it was one) under `"manifest-<digest>"`, the manifest
+//!   under `"manifest-<digest>"` and `"manifest"`, in that order, then, as c/image 5.23 does for the
+//!   c/storage 1.43 generation, an empty `"signature-<manifest hex>"` with metadata
+//!   `{"signatures-sizes":{"<manifest digest>":[]}}` (5.3x: neither, metadata "{}"); created is the config's; the image digest the manifest's; the
 //!   names are added as c/storage's AddNames does (moving them from other images).
 //!
 //! Atomic per image: before anything is created every blob is opened and its size checked; on a
@@ -34,7 +34,7 @@ use crate::timestamp::Timestamp;
 /// What `import` is asked to do besides reading the layout.
 #[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
-    /// The platform whose manifest an index offers; `None`: this process's (linux/<arch>).
+    /// The platform whose manifest an index offers; `None`: this process's (`linux/<arch>`).
     pub platform: Option<Platform>,
     /// Names to give the image ("example.com/repo:tag"), taken from other images that have them.
     pub names: Vec<String>,

@@ -22,7 +22,7 @@ pub struct ConfiguredOptions {
     pub run_root: PathBuf,
     /// Empty = choose automatically.
     pub driver: String,
-    /// "<driver>.<key>=<value>" strings, as c/storage passes them to drivers; the additional
+    /// `"<driver>.<key>=<value>"` strings, as c/storage passes them to drivers; the additional
     /// image stores are among them (`<driver>.imagestore=<path>`), as in c/storage.
     pub driver_options: Vec<String>,
     /// `[storage] transient_store`.

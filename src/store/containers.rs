@@ -260,7 +260,7 @@ impl Store {
         Ok(self.container(key_or_name)?.big_data_names)
     }
 
-    /// G/<driver>-containers/<id>/userdata, created on first use (podman keeps config there).
+    /// `G/<driver>-containers/<id>/userdata`, created on first use (podman keeps config there).
     pub fn container_directory(&self, key: &str) -> Result<PathBuf> {
         let c = self.container(key)?;
         let dir = self.container_graph_dir(&c.id).join("userdata");
@@ -268,7 +268,7 @@ impl Store {
         Ok(dir)
     }
 
-    /// R/<driver>-containers/<id>/userdata, created on first use.
+    /// `R/<driver>-containers/<id>/userdata`, created on first use.
     pub fn container_run_directory(&self, key: &str) -> Result<PathBuf> {
         let c = self.container(key)?;
         let dir = self.container_run_dir(&c.id).join("userdata");

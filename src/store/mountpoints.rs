@@ -1,4 +1,4 @@
-//! R/<driver>-layers/mountpoints.json: how many times each layer is mounted and where, shared by
+//! `R/<driver>-layers/mountpoints.json`: how many times each layer is mounted and where, shared by
 //! every process using the store (ONDISK.md 2.2 and 5), under its own lock.
 
 use serde::{Deserialize, Serialize};

@@ -228,6 +228,7 @@ pub fn xattrs(path: &Path) -> Vec<(String, Vec<u8>)> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
     let mut names = vec![0u8; 65536];
+    // SAFETY: `c` is NUL-terminated and `names` a live buffer of the length passed.
     let n = unsafe { libc::llistxattr(c.as_ptr(), names.as_mut_ptr().cast(), names.len()) };
     if n <= 0 {
         return Vec::new();
@@ -236,6 +237,7 @@ pub fn xattrs(path: &Path) -> Vec<(String, Vec<u8>)> {
     for name in names[..n as usize].split(|&b| b == 0).filter(|n| !n.is_empty()) {
         let cname = std::ffi::CString::new(name).unwrap();
         let mut value = vec![0u8; 65536];
+        // SAFETY: both names are NUL-terminated and `value` a live buffer of the length passed.
         let len = unsafe {
             libc::lgetxattr(c.as_ptr(), cname.as_ptr(), value.as_mut_ptr().cast(), value.len())
         };
@@ -252,6 +254,7 @@ pub fn set_xattr(path: &Path, name: &str, value: &[u8]) {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
     let n = std::ffi::CString::new(name).unwrap();
+    // SAFETY: both names are NUL-terminated and `value` is live for the call.
     let r =
         unsafe { libc::lsetxattr(c.as_ptr(), n.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
     assert_eq!(r, 0, "setxattr {name} on {}: {}", path.display(), std::io::Error::last_os_error());
