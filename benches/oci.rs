@@ -11,6 +11,8 @@
 //! skopeo runs in a mount namespace with empty /var/lib and /run, so its blob-info cache never
 //! lands in the machine's /var/lib/containers.
 
+mod common;
+
 use std::fs;
 use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
@@ -37,21 +39,7 @@ fn main() {
         .unwrap();
         return;
     }
-    for tool in ["skopeo", "debootstrap", "unshare"] {
-        if Command::new("sh")
-            .arg("-c")
-            .arg(format!("command -v {tool}"))
-            .stdout(Stdio::null())
-            .status()
-            .map(|s| !s.success())
-            .unwrap_or(true)
-        {
-            eprintln!(
-                "{tool} is not installed (scripts/install-deps.sh; apt-get install debootstrap)"
-            );
-            std::process::exit(1);
-        }
-    }
+    common::require_tools(&["skopeo", "debootstrap", "unshare"]);
     let runs: usize = std::env::var("CS_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
     let corpus = PathBuf::from(
         std::env::var("CS_BENCH_CORPUS").unwrap_or_else(|_| "/var/tmp/cs-bench-corpus".into()),

@@ -12,6 +12,8 @@
 //! (CS_BENCH_CORPUS, default /var/tmp/cs-bench-corpus/rootfs.tar), built here the same way
 //! (debootstrap) when missing.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -25,19 +27,7 @@ fn main() {
         eprintln!("the reflink benchmark needs root (it loop-mounts an XFS image)");
         std::process::exit(1);
     }
-    for tool in ["containers-storage", "mkfs.xfs", "debootstrap"] {
-        if Command::new("sh")
-            .arg("-c")
-            .arg(format!("command -v {tool}"))
-            .stdout(Stdio::null())
-            .status()
-            .map(|s| !s.success())
-            .unwrap_or(true)
-        {
-            eprintln!("{tool} is not installed (scripts/install-deps.sh)");
-            std::process::exit(1);
-        }
-    }
+    common::require_tools(&["containers-storage", "mkfs.xfs", "debootstrap"]);
     let runs: usize =
         std::env::var("CS_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(3).max(1);
     let corpus = PathBuf::from(
@@ -87,13 +77,13 @@ fn compare(label: &str, root: &Path, tar: &Path, runs: usize) {
         // The CLIs take turns, each run starting with the other one.
         for turn in 0..2 {
             if (run_index + turn) % 2 == 0 {
-                ours.push(timed(ours_cli(&ours_root, &["create-container", &ours_image])));
+                ours.push(common::timed(ours_cli(&ours_root, &["create-container", &ours_image])));
             } else {
-                go.push(timed(go_cli(&go_root, &["create-container", &go_image])));
+                go.push(common::timed(go_cli(&go_root, &["create-container", &go_image])));
             }
         }
     }
-    print_row(label, "process", median_of(ours), Some(median_of(go)));
+    print_row(label, "process", common::median_of(ours), Some(common::median_of(go)));
 
     let store = Store::open(&StoreOptions {
         graph_root: Some(ours_root.join("graph")),
@@ -102,7 +92,7 @@ fn compare(label: &str, root: &Path, tar: &Path, runs: usize) {
         ..Default::default()
     })
     .unwrap();
-    let in_process = median_of(
+    let in_process = common::median_of(
         (0..runs)
             .map(|_| {
                 Command::new("sync").status().unwrap();
@@ -204,20 +194,6 @@ fn print_row(label: &str, measure: &str, ours: Duration, go: Option<Duration>) {
         format!("{:>9.0}ms {:>7.2}x", ms(g), g.as_secs_f64() / ours.as_secs_f64())
     });
     println!("{label:<22} {measure:<12} {:>9.0}ms {go_cols}", ms(ours));
-}
-
-fn timed(mut cmd: Command) -> Duration {
-    Command::new("sync").status().unwrap();
-    let start = Instant::now();
-    let out = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).output().unwrap();
-    let elapsed = start.elapsed();
-    assert!(out.status.success(), "{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    elapsed
-}
-
-fn median_of(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
 }
 
 fn sh(script: &str) {

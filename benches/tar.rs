@@ -10,10 +10,12 @@
 //! Run as root: `cargo bench --bench tar` (or `make bench`). The corpus is built once in
 //! CS_BENCH_CORPUS (default /var/tmp/cs-bench-corpus) with debootstrap from Debian's packages.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use cstorage::store::DiffCompression;
 use cstorage::{LayerOptions, Store, StoreOptions};
@@ -23,21 +25,7 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("probe") {
         return probe(&args[2], Path::new(&args[3]), Path::new(&args[4]));
     }
-    for tool in ["containers-storage", "tar", "debootstrap", "gzip"] {
-        if Command::new("sh")
-            .arg("-c")
-            .arg(format!("command -v {tool}"))
-            .stdout(Stdio::null())
-            .status()
-            .map(|s| !s.success())
-            .unwrap_or(true)
-        {
-            eprintln!(
-                "{tool} is not installed (scripts/install-deps.sh; apt-get install debootstrap)"
-            );
-            std::process::exit(1);
-        }
-    }
+    common::require_tools(&["containers-storage", "tar", "debootstrap", "gzip"]);
     let runs: usize = std::env::var("CS_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
     let corpus = PathBuf::from(
         std::env::var("CS_BENCH_CORPUS").unwrap_or_else(|_| "/var/tmp/cs-bench-corpus".into()),
@@ -73,7 +61,7 @@ fn main() {
                 rm(&root);
                 fs::create_dir_all(&root).unwrap();
                 warm(tar);
-                samples[which].push(timed(tool.command(&root, tar)));
+                samples[which].push(common::timed(tool.command(&root, tar)));
                 if many_files {
                     kept.push(root);
                 } else {
@@ -81,7 +69,7 @@ fn main() {
                 }
             }
         }
-        let [ours, go, gnu] = samples.map(median_of);
+        let [ours, go, gnu] = samples.map(common::median_of);
         print_row(label, "import", ours, go, Some(gnu));
         // The cost of the `sync` option: ours again with durable writes (Go 1.43 has no such
         // option; its column repeats its plain import for the ratio).
@@ -94,7 +82,7 @@ fn main() {
             warm(tar);
             let mut cmd = probe_cmd("import", &root, tar);
             cmd.env("CS_BENCH_SYNC", "filesystem");
-            let t = timed(cmd);
+            let t = common::timed(cmd);
             // Kept like the plain imports' roots: a run right after a deletion pays for it.
             if many_files {
                 kept.push(root);
@@ -114,11 +102,11 @@ fn main() {
         let go_layer = first_layer(&go_root);
         let ours_t = median(runs, || {
             warm(&ours_root);
-            timed(probe_cmd("export", &ours_root, Path::new("/dev/null")))
+            common::timed(probe_cmd("export", &ours_root, Path::new("/dev/null")))
         });
         let go_t = median(runs, || {
             warm(&go_root);
-            timed(go_cmd(&go_root, &["diff", "-u", "-f", "/dev/null", &go_layer]))
+            common::timed(go_cmd(&go_root, &["diff", "-u", "-f", "/dev/null", &go_layer]))
         });
         print_row(label, "export", ours_t, go_t, None);
         rm(&ours_root);
@@ -223,17 +211,8 @@ fn warm(path: &Path) {
     assert!(ok, "reading {} failed", path.display());
 }
 
-fn timed(mut cmd: Command) -> Duration {
-    Command::new("sync").status().unwrap();
-    let start = Instant::now();
-    let out = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).output().unwrap();
-    let elapsed = start.elapsed();
-    assert!(out.status.success(), "{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    elapsed
-}
-
 fn run(cmd: Command) {
-    timed(cmd);
+    common::timed(cmd);
 }
 
 fn rm(path: &Path) {
@@ -241,12 +220,7 @@ fn rm(path: &Path) {
 }
 
 fn median(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
-    median_of((0..runs.max(1)).map(|_| f()).collect())
-}
-
-fn median_of(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
+    common::median_of((0..runs.max(1)).map(|_| f()).collect())
 }
 
 /// ext4 without a journal (as on many VMs' root disks) skips inodes freed in the last 60 seconds
