@@ -118,8 +118,12 @@ pub fn copy_entry(src: &Path, dst: &Path, policy: &CopyPolicy) -> Result<(), Cop
     // Failing to reach either side is failing to open or create the file.
     let src_name = file_name(src).at(Step::OpenSourceFile, src, dst)?;
     let dst_name = file_name(dst).at(Step::CreateFile, src, dst)?;
-    let src_dir = Arc::new(open_path(parent(src), DIRECTORY).at(Step::OpenSourceFile, src, dst)?);
-    let dst_dir = Arc::new(open_path(parent(dst), DIRECTORY).at(Step::CreateFile, src, dst)?);
+    // The two directories are reached as a path-based copy reaches them, through symlinks
+    // (`/bin` is one on merged-/usr hosts, as Go's `copy` allows); a caller that must not
+    // follow one inside a layer checks the path on the way first, as the CLI does.
+    let following = DIRECTORY & !libc::O_NOFOLLOW;
+    let src_dir = Arc::new(open_path(parent(src), following).at(Step::OpenSourceFile, src, dst)?);
+    let dst_dir = Arc::new(open_path(parent(dst), following).at(Step::CreateFile, src, dst)?);
     let no_workers = Mutex::new(None);
     let mut walker = Walker::new(&files, None, &no_workers);
     walker.copy_entry(
@@ -196,6 +200,19 @@ mod tests {
             sockets: false,
             symlink_times: false,
         }
+    }
+
+    #[test]
+    fn one_entry_is_copied_from_and_into_directories_reached_through_symlinks() {
+        // `cstorage copy /bin/sh L:/x` on a merged-/usr host: /bin is a symlink to usr/bin.
+        let t = Scratch::new("entry-links");
+        fs::create_dir_all(t.0.join("usr/bin")).unwrap();
+        fs::create_dir_all(t.0.join("target/real")).unwrap();
+        std::os::unix::fs::symlink("usr/bin", t.0.join("bin")).unwrap();
+        std::os::unix::fs::symlink("real", t.0.join("target/link")).unwrap();
+        fs::write(t.0.join("usr/bin/sh"), b"shell\n").unwrap();
+        copy_entry(&t.0.join("bin/sh"), &t.0.join("target/link/sh"), &merging()).unwrap();
+        assert_eq!(fs::read(t.0.join("target/real/sh")).unwrap(), b"shell\n");
     }
 
     #[test]
