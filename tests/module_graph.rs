@@ -7,7 +7,9 @@
 //! expressions and types, and `crate::`/`super::` paths inside macro calls. A file using what
 //! its own parent module declares (`super::Store` in `store/layers.rs`) is how Rust modules are
 //! built, not a loop, so edges to a module's ancestors are not counted; loops between siblings
-//! and across folders are. `#[cfg(test)]` items are left out: tests may look anywhere.
+//! and across folders are. A path through the crate root (`crate::Store`) counts as an import
+//! of the module lib.rs re-exports the item from. Macro names are not followed (see
+//! ARCHITECTURE.md for the one such dependency kept: capi's `boundary!`). `#[cfg(test)]` items are left out: tests may look anywhere.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -153,11 +155,7 @@ impl<'ast> Visit<'ast> for PathCollector {
 
 /// Which module a path names, from the module it is written in; `None` for paths outside the
 /// crate (std, libc, locals).
-fn resolve(
-    from: &[String],
-    path: &[String],
-    modules: &BTreeSet<Vec<String>>,
-) -> Option<Vec<String>> {
+fn resolve(from: &[String], path: &[String], modules: &Modules) -> Option<Vec<String>> {
     let first = path.first()?;
     let mut full: Vec<String> = match first.as_str() {
         "crate" => vec![from[0].clone()],
@@ -183,7 +181,51 @@ fn resolve(
         rest = &rest[1..];
     }
     full.extend(rest.iter().cloned());
+    // `crate::Store` names the crate root, but the item lives where lib.rs re-exports it from.
+    if full.len() >= 2 && full[0] == "lib" {
+        if let Some(home) = modules.root_reexports.get(&full[1]) {
+            full.splice(..2, home.iter().cloned());
+        }
+    }
     (1..=full.len()).rev().map(|n| full[..n].to_vec()).find(|m| modules.contains(m))
+}
+
+/// Every module (file) of src/, and the items lib.rs re-exports with the module each comes
+/// from (`Store` -> lib::store), so that a path through the crate root counts as an import of
+/// the module that defines the item.
+struct Modules {
+    files: BTreeSet<Vec<String>>,
+    root_reexports: BTreeMap<String, Vec<String>>,
+}
+
+impl Modules {
+    fn contains(&self, module: &Vec<String>) -> bool {
+        self.files.contains(module)
+    }
+
+    fn read(src: &Path, files: &[PathBuf]) -> Modules {
+        let mut modules = Modules {
+            files: files.iter().map(|f| module_of(src, f)).collect(),
+            root_reexports: BTreeMap::new(),
+        };
+        let lib = syn::parse_file(&fs::read_to_string(src.join("lib.rs")).expect("read lib.rs"))
+            .expect("parse lib.rs");
+        let mut found = Vec::new();
+        for item in &lib.items {
+            if let syn::Item::Use(u) = item {
+                let mut collector = PathCollector::default();
+                collector.use_tree(&mut Vec::new(), &u.tree);
+                found.extend(collector.paths);
+            }
+        }
+        for path in found {
+            let root = ["lib".to_string()];
+            if let (Some(name), Some(home)) = (path.last(), resolve(&root, &path, &modules)) {
+                modules.root_reexports.insert(name.clone(), home);
+            }
+        }
+        modules
+    }
 }
 
 fn name(module: &[String]) -> String {
@@ -197,7 +239,7 @@ fn import_graph() -> Graph {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     rust_files(&src, &mut files);
-    let modules: BTreeSet<Vec<String>> = files.iter().map(|f| module_of(&src, f)).collect();
+    let modules = Modules::read(&src, &files);
     let mut graph = Graph::new();
     for file in &files {
         let from = module_of(&src, file);
@@ -300,6 +342,16 @@ fn the_graph_reader_sees_the_imports_it_must() {
     };
     assert!(edge("lib::store", "lib::driver"), "store uses the driver trait");
     assert!(edge("lib::lock", "lib::error"), "a `use crate::error::...` tree");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let modules = Modules::read(&src, &files);
+    let words = |s: &str| s.split("::").map(String::from).collect::<Vec<_>>();
+    assert_eq!(
+        resolve(&words("lib::driver"), &words("crate::Store"), &modules),
+        Some(words("lib::store")),
+        "`crate::Store` from below the store is an import of the store (lib.rs re-exports it)"
+    );
     let cli_uses_the_library =
         graph.iter().any(|(from, edges)| from[0] == "cli" && edges.keys().any(|to| to[0] == "lib"));
     assert!(cli_uses_the_library, "the CLI's `use cstorage::...` paths");

@@ -27,7 +27,8 @@
 //! `rootdir` (openat2-confined file-system operations), `stream` (digesting/progress readers),
 //! `chunk_pipe` (hands the decompressed stream to the extracting thread), `parallel_writer`
 //! (the pool of threads that fill the extracted files),
-//! `paths` (Go path.Clean), `pax_xattrs` (which xattrs exported tars carry as PAX records; reading them).
+//! `paths` (Go path.Clean), `pax_xattrs` (which xattrs exported tars carry as PAX records;
+//! reading them).
 
 pub mod apply;
 pub mod changes;

@@ -33,9 +33,10 @@ use crate::error::{Error, ErrorKind, Result};
 /// ```
 ///
 /// Each `name: kind` shadows the raw parameter `name` with its converted form; see `arg!`
-/// (in `arguments`) for the kinds. Every pointer parameter of an export is listed, so that none is used unchecked;
-/// the exceptions are opaque `userdata` (never dereferenced) and `cs_string_free`,
-/// `cs_bytes_free` and `cs_strarray_dispose`, which take NULL and free memory of their own kind.
+/// (in `arguments`) for the kinds. Every pointer parameter of an export is listed, so that
+/// none is used unchecked; the exceptions are opaque `userdata` (never dereferenced) and
+/// `cs_string_free`, `cs_bytes_free` and `cs_strarray_dispose`, which take NULL and free memory
+/// of their own kind.
 macro_rules! boundary {
     (err = $err:ident; $($param:ident : $kind:ident $(($extra:ident))?),* => $body:block) => {
         $crate::capi::boundary::fallible($err, || {

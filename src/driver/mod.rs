@@ -3,7 +3,8 @@
 //!
 //! The store starts its driver through `registry.rs` (`open` by name, `open_chosen` when none
 //! is configured) and holds it as a `dyn Driver`; a new driver is a file here plus one arm in
-//! the registry. How a layer's tar lands in a driver (whiteouts, chown policy) is the driver's
+//! the registry, and, for `check` and `gc`, an arm where they still know each driver's files
+//! by name (store/driver_layers.rs, store/check.rs, store/gc.rs). How a layer's tar lands in a driver (whiteouts, chown policy) is the driver's
 //! `tar_landing`, in the archive code's own terms.
 
 mod clone_file;

@@ -1,5 +1,5 @@
 //! The vfs driver: every layer is a complete root filesystem in `G/vfs/dir/<id>`, made as a copy of
-//! its parent (copy.rs), whose files share the parent's extents where the file system can
+//! its parent (copy/), whose files share the parent's extents where the file system can
 //! (XFS with reflink=1, btrfs: clone_file.rs). Nothing is mounted; "mounting" returns the
 //! directory.
 

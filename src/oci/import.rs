@@ -3,8 +3,8 @@
 //! buildah see the same records they would have written and reuse the layers:
 //!
 //! - layer IDs: the first layer's is its DiffID's hex, each next one
-//!   `sha256("<parent ID>+<DiffID hex>")` (c/image's layerID; not the OCI chain ID); a layer with that ID already in the store
-//!   (or an additional one) is reused, not imported again;
+//!   `sha256("<parent ID>+<DiffID hex>")` (c/image's layerID; not the OCI chain ID); a layer
+//!   with that ID already in the store (or an additional one) is reused, not imported again;
 //! - each new layer is filled from its blob in one pass with the blob digest as its compressed
 //!   digest and the config's DiffID as its uncompressed digest, both verified while streaming
 //!   (c/image 5.3x also refuses a layer whose DiffID differs from the config's);
@@ -12,8 +12,8 @@
 //!   the index the reference named (when it was one) under `"manifest-<digest>"`, the manifest
 //!   under `"manifest-<digest>"` and `"manifest"`, in that order, then, as c/image 5.23 does for the
 //!   c/storage 1.43 generation, an empty `"signature-<manifest hex>"` with metadata
-//!   `{"signatures-sizes":{"<manifest digest>":[]}}` (5.3x: neither, metadata "{}"); created is the config's; the image digest the manifest's; the
-//!   names are added as c/storage's AddNames does (moving them from other images).
+//!   `{"signatures-sizes":{"<manifest digest>":[]}}` (5.3x: neither, metadata "{}"); created
+//!   is the config's; the image digest the manifest's; the names are added as c/storage's AddNames does (moving them from other images).
 //!
 //! Atomic per image: before anything is created every blob is opened and its size checked; on a
 //! later failure the layers made for this import are removed again (those that were there stay)

@@ -7,14 +7,16 @@
 //! - `manifest`: the JSON documents (index, manifest, config) and their media types;
 //! - `platform`: which manifest of an index is for us;
 //! - `resolve`: from a tag to the manifest for the platform;
-//! - `import`, `export`: the two drivers.
+//! - `import`, `export`: the two directions.
 
-pub mod export;
-pub mod import;
-pub mod layout;
+mod export;
+mod import;
+mod layout;
+// Public for the oci_layout fuzz target, which parses documents on their own.
+#[doc(hidden)]
 pub mod manifest;
-pub mod platform;
-pub mod resolve;
+mod platform;
+mod resolve;
 
 pub use export::{export, ExportCompression, ExportOptions};
 pub use import::{import, layer_id, ImportOptions, ImportProgress, ImportProgressFn};

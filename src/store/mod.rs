@@ -58,6 +58,8 @@ pub use multi_list::StoreListing;
 pub use names::RecordKind;
 pub use options::{ResolvedOptions, StoreOptions};
 pub use repair::{RepairOptions, RepairOutcome};
+// Public for tests/oci_image.rs, which holds a retention as an import in another process would.
+#[doc(hidden)]
 pub use retained_layers::{retained_dir, Retained};
 
 use std::path::{Path, PathBuf};
