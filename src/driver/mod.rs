@@ -5,8 +5,9 @@
 //! is configured) and holds it as a `dyn Driver`; a new driver is a file here plus one arm in
 //! the registry (check and gc ask the driver where its layers are: `layer_dir`,
 //! `list_layer_dirs`, `probe_dir_prefixes`; only check's wording of a missing layer directory,
-//! in store/check.rs, copies each Go driver's words by name). How a layer's tar lands in a driver (whiteouts, chown policy) is the driver's
-//! `tar_landing`, in the archive code's own terms.
+//! in store/check.rs, copies each Go driver's words by name). How a layer's tar lands in a
+//! driver (whiteouts, chown policy) is the driver's `tar_landing`, in the archive code's own
+//! terms.
 
 mod clone_file;
 mod copy;
