@@ -1,5 +1,6 @@
 //! Directory trees as the store and the drivers keep them: made private (0700, as c/storage
-//! makes its trees), removed whole even when parts are read-only, listed by kind of entry.
+//! makes its trees), removed whole even when parts are read-only, listed by kind of entry; and
+//! which paths are mount points (gc keeps what is mounted, the overlay driver unmounts it).
 //!
 //! These sit below both `store` and `driver` (both remove layer trees and list their record
 //! directories), so neither has to borrow them from the other. Plain std::fs calls with the
@@ -7,6 +8,7 @@
 
 use std::fs;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -99,4 +101,45 @@ fn entries_where<T: Ord>(
     }
     picked.sort();
     Ok(picked)
+}
+
+/// Every mount point of this mount namespace, from /proc/self/mountinfo.
+pub fn mount_points() -> Vec<PathBuf> {
+    let Ok(text) = fs::read("/proc/self/mountinfo") else { return Vec::new() };
+    text.split(|b| *b == b'\n')
+        .filter_map(|line| line.split(|b| *b == b' ').nth(4))
+        .map(|field| PathBuf::from(std::ffi::OsStr::from_bytes(&unescape_mountinfo(field))))
+        .collect()
+}
+
+/// mountinfo writes space, tab, newline and backslash in paths as \ooo octal escapes.
+fn unescape_mountinfo(field: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(field.len());
+    let mut i = 0;
+    while i < field.len() {
+        if field[i] == b'\\'
+            && i + 3 < field.len()
+            && field[i + 1..i + 4].iter().all(|b| (b'0'..=b'7').contains(b))
+        {
+            out.push(
+                (field[i + 1] - b'0') * 64 + (field[i + 2] - b'0') * 8 + (field[i + 3] - b'0'),
+            );
+            i += 4;
+        } else {
+            out.push(field[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unescape_mountinfo;
+
+    #[test]
+    fn mountinfo_escapes_are_decoded() {
+        assert_eq!(unescape_mountinfo(br"/a\040b\134c"), b"/a b\\c");
+        assert_eq!(unescape_mountinfo(br"/plain\04"), br"/plain\04");
+    }
 }

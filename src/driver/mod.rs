@@ -3,9 +3,11 @@
 //!
 //! The store starts its driver through `registry.rs` (`open` by name, `open_chosen` when none
 //! is configured) and holds it as a `dyn Driver`; a new driver is a file here plus one arm in
-//! the registry, and, for `check` and `gc`, an arm where they still know each driver's files
-//! by name (store/driver_layers.rs, store/check.rs, store/gc.rs). How a layer's tar lands in a driver (whiteouts, chown policy) is the driver's
-//! `tar_landing`, in the archive code's own terms.
+//! the registry (check and gc ask the driver where its layers are: `layer_dir`,
+//! `list_layer_dirs`, `probe_dir_prefixes`; only check's wording of a missing layer directory,
+//! in store/check.rs, copies each Go driver's words by name). How a layer's tar lands in a
+//! driver (whiteouts, chown policy) is the driver's `tar_landing`, in the archive code's own
+//! terms.
 
 mod clone_file;
 mod copy;
@@ -24,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use crate::archive::{ExportStyle, Landing, OwnerMaps};
 use crate::error::Result;
+use crate::fs_tree::subdirectories;
 use crate::idmap::IdMap;
 
 #[derive(Debug, Default, Clone)]
@@ -82,6 +85,20 @@ pub trait Driver: Send + Sync {
     /// that support those look for it there when this store does not have it).
     fn diff_dir_to_read(&self, id: &str) -> PathBuf {
         self.diff_dir(id)
+    }
+    /// The directory the driver keeps layer `id` in, in whichever home has it (vfs: the whole
+    /// tree, its `diff_dir`; overlay: `<home>/<id>`, holding diff, work, link and the rest).
+    /// Check and gc compare these directories with the records.
+    fn layer_dir(&self, id: &str) -> PathBuf;
+    /// The names of the layer directories in the driver's homes (its own and a split image
+    /// store's), sorted, each once, whether or not a record owns them (c/storage's ListLayers,
+    /// which reads them with os.ReadDir). A home that does not exist yet holds none.
+    fn list_layer_dirs(&self) -> Result<Vec<String>>;
+    /// Name prefixes of the scratch directories the driver makes among its layer directories
+    /// while it probes the kernel's features (c/storage lists them as layers); check and gc
+    /// leave young ones alone.
+    fn probe_dir_prefixes(&self) -> &'static [&'static str] {
+        &[]
     }
     /// Directories below `diff_dir` that make up the layer's root file system, topmost first
     /// (overlay: the parents' diffs), for exports that read files the layer does not hold
@@ -160,4 +177,18 @@ pub trait Driver: Send + Sync {
     fn collect_garbage(&self) -> Result<Vec<PathBuf>> {
         Ok(Vec::new())
     }
+}
+
+/// The subdirectories of `dirs` but those named in `skip`, sorted, each once: one list
+/// whichever home (or both) holds a layer. A directory that does not exist holds none.
+fn layer_dirs_in(dirs: impl IntoIterator<Item = PathBuf>, skip: &[&str]) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for dir in dirs {
+        names.extend(
+            subdirectories(&dir)?.into_iter().filter(|name| !skip.contains(&name.as_str())),
+        );
+    }
+    names.sort();
+    names.dedup();
+    Ok(names)
 }

@@ -206,6 +206,16 @@ impl Driver for Vfs {
         self.dir(id)
     }
 
+    /// The whole tree, in the graph root's home or the split image store's, wherever it is.
+    fn layer_dir(&self, id: &str) -> PathBuf {
+        self.diff_dir(id)
+    }
+
+    fn list_layer_dirs(&self) -> Result<Vec<String>> {
+        let homes = std::iter::once(self.home()).chain(self.split_image_store_home());
+        super::layer_dirs_in(homes.map(|home| home.join("dir")), &[])
+    }
+
     /// Ours when we have it, else the first additional image store's (c/storage's vfs looks
     /// in the same order).
     fn split_image_store_home(&self) -> Option<&Path> {

@@ -26,7 +26,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::check_contents::{compare_contents, DiffHeaders, Ignore};
-use super::driver_layers::{is_probe_in_progress, layer_dir, list_layer_dirs};
+use super::driver_layers::is_probe_in_progress;
 use super::layer_records_and_files::LayerStore;
 use super::{AllRecords, Store};
 use crate::error::{Error, ErrorKind, Result};
@@ -489,7 +489,7 @@ impl Checker<'_, '_> {
         // c/storage's overlay reads a diff through a file getter, made before the first byte
         // is read: a missing diff directory fails there, once, in go-multierror's words.
         if self.store.driver.name() != "vfs" && tar_split.exists() {
-            if let Some((_, e)) = unreadable_diff_link(&layer_dir(self.store.driver.as_ref(), id)) {
+            if let Some((_, e)) = unreadable_diff_link(&self.store.driver.layer_dir(id)) {
                 let message = format!(
                     "{desc}layer {id}: 1 error occurred:\n\t* creating file-getter: {e}\n\n"
                 );
@@ -816,7 +816,7 @@ impl Checker<'_, '_> {
     fn unaccounted_layer_dirs(&mut self) -> Result<()> {
         let driver = self.store.driver.as_ref();
         let on_disk = self.store.record_ids_on_disk()?;
-        self.each(CheckStep::UnaccountedLayerDirs, &list_layer_dirs(driver)?, |checker, id| {
+        self.each(CheckStep::UnaccountedLayerDirs, &driver.list_layer_dirs()?, |checker, id| {
             let owned = checker.known.ours.contains_key(id)
                 || checker.container_layers.contains(id)
                 || on_disk.layers.contains(id)
@@ -852,7 +852,7 @@ fn missing_layer_dir(
     driver: &dyn crate::driver::Driver,
     id: &str,
 ) -> Option<(ProblemKind, String)> {
-    let dir = layer_dir(driver, id);
+    let dir = driver.layer_dir(id);
     let kind_of = |e: &io::Error| {
         if e.kind() == io::ErrorKind::NotFound {
             ProblemKind::LayerDirectoryMissing

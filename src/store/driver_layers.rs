@@ -3,29 +3,17 @@
 //! layer made only in the driver (`create-storage-layer`), and where a layer's directory is.
 //! Check and garbage collection compare these directories with the records.
 //!
-//! TODO: listing and the directory path belong in the `Driver` trait (c/storage has them
-//! there); they live here until the driver files are free to change, and only know vfs and
-//! overlay, the drivers this build has.
+//! Where a driver keeps a layer and which directories it lists are the driver's
+//! (`Driver::layer_dir`, `list_layer_dirs`, `probe_dir_prefixes`), as in c/storage.
 
 use std::fs;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use super::Store;
 use crate::driver::{CreateOptions, Driver};
 use crate::error::{Error, ErrorKind, Result};
-use crate::fs_tree::subdirectories;
 use crate::idmap::IdMap;
 use crate::lock::LockKind;
-
-/// Entries of the overlay driver's home that are not layers (c/storage's ListLayers skips the
-/// same ones).
-const OVERLAY_NON_LAYERS: &[&str] = &["l", "staging", "backingFsBlockDev", ".has-mount-program"];
-
-/// Name prefixes of the scratch directories both implementations make in the overlay home
-/// while probing the kernel's features (`compat<digits>`, ...). c/storage lists them as layers;
-/// check and gc leave them alone while they may still be in use (see `is_probe_in_progress`).
-const OVERLAY_PROBE_PREFIXES: &[&str] = &["compat", "metacopy-check", "opaque-bug-check"];
 
 /// A probe takes well under a second; a probe directory older than this was left by a crash.
 const PROBE_MAX_AGE: Duration = Duration::from_secs(600);
@@ -45,49 +33,14 @@ pub struct StorageLayerOptions {
     pub read_only: bool,
 }
 
-/// The directory the driver keeps layer `id` in (vfs: its whole tree; overlay: diff, work,
-/// link and the rest).
-pub(super) fn layer_dir(driver: &dyn Driver, id: &str) -> PathBuf {
-    match driver.name() {
-        // The graph root's or the split image store's, wherever the layer is.
-        "vfs" => driver.diff_dir(id),
-        // `<home>/<id>/diff`, in whichever home (G or IS) has the layer.
-        _ => driver
-            .diff_dir(id)
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| driver.home().join(id)),
-    }
-}
-
-/// The names of the driver's layer directories, sorted (c/storage reads them with
-/// os.ReadDir, which sorts). A driver home that does not exist yet holds none.
-pub(super) fn list_layer_dirs(driver: &dyn Driver) -> Result<Vec<String>> {
-    let homes = std::iter::once(driver.home()).chain(driver.split_image_store_home());
-    let mut names = Vec::new();
-    for home in homes {
-        let (dir, skip): (PathBuf, &[&str]) = match driver.name() {
-            "vfs" => (home.join("dir"), &[]),
-            _ => (home.to_path_buf(), OVERLAY_NON_LAYERS),
-        };
-        names.extend(
-            subdirectories(&dir)?.into_iter().filter(|name| !skip.contains(&name.as_str())),
-        );
-    }
-    // One list, sorted, each layer once, whichever home (or both) holds it.
-    names.sort();
-    names.dedup();
-    Ok(names)
-}
-
 /// Whether the driver directory `name` is a feature probe's scratch directory that another
 /// process may be using right now: removing it would make that probe fail, and its answer is
 /// cached in the run root.
 pub(super) fn is_probe_in_progress(driver: &dyn Driver, name: &str) -> bool {
-    if driver.name() != "overlay" || !OVERLAY_PROBE_PREFIXES.iter().any(|p| name.starts_with(p)) {
+    if !driver.probe_dir_prefixes().iter().any(|p| name.starts_with(p)) {
         return false;
     }
-    let modified = fs::symlink_metadata(layer_dir(driver, name)).and_then(|m| m.modified());
+    let modified = fs::symlink_metadata(driver.layer_dir(name)).and_then(|m| m.modified());
     match modified.map(|m| SystemTime::now().duration_since(m)) {
         Ok(Ok(age)) => age < PROBE_MAX_AGE,
         // Modified "in the future" (clock change): young enough to be careful.
@@ -102,7 +55,7 @@ impl Store {
     pub fn storage_layers(&self) -> Result<Vec<String>> {
         let mut layers = self.lock_layers();
         let _guard = layers.lock(LockKind::Shared)?;
-        list_layer_dirs(self.driver.as_ref())
+        self.driver.list_layer_dirs()
     }
 
     /// Make a layer in the driver only, without a record (`create-storage-layer`): c/storage's

@@ -20,10 +20,10 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use super::driver_layers::{is_probe_in_progress, layer_dir, list_layer_dirs};
+use super::driver_layers::is_probe_in_progress;
 use super::{AllRecords, Store};
-use crate::driver::overlay::mount_points;
 use crate::error::{Error, Result};
+use crate::fs_tree::mount_points;
 use crate::fs_tree::{files_where, remove_file_if_present, remove_tree, subdirectories};
 use crate::lock::LockKind;
 use crate::log::{log, Level};
@@ -108,7 +108,7 @@ impl Store {
                 .collect::<Result<Vec<_>>>()?
                 .concat();
         let image_dirs = id_shaped_dirs(&self.images_dir())?;
-        let layer_dirs = list_layer_dirs(driver)?;
+        let layer_dirs = driver.list_layer_dirs()?;
         let on_disk = self.record_ids_on_disk()?;
 
         let mut done = GarbageCollection::default();
@@ -138,7 +138,7 @@ impl Store {
             {
                 continue;
             }
-            let dir = layer_dir(driver, &id);
+            let dir = driver.layer_dir(&id);
             if is_probe_in_progress(driver, &id) {
                 done.keep(
                     dir,

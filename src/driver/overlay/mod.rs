@@ -27,7 +27,7 @@ mod remap;
 mod view;
 
 pub use layout::{new_link_id, LINK_ID_LEN};
-pub use mount::{is_mount_point, mount_points, MountApi, MAX_LOWERS_PER_OVERLAY};
+pub use mount::{is_mount_point, MountApi, MAX_LOWERS_PER_OVERLAY};
 
 use std::fs;
 use std::io::{self, Write};
@@ -38,7 +38,7 @@ use std::sync::OnceLock;
 use super::{CreateOptions, Driver, MountOptions, OwnerShift};
 use crate::archive::{ExportStyle, Landing, OwnerMaps, WhiteoutMode};
 use crate::error::{Error, ErrorKind, IoContext, Result};
-use crate::fs_tree::remove_tree;
+use crate::fs_tree::{mount_points, remove_tree};
 use crate::idmap::to_host;
 use crate::known_settings::{image_store_given_to_driver, parse_bool, screen_driver_options};
 use idmapped::{bind_idmapped, UserNamespace};
@@ -549,6 +549,13 @@ fn make_dir(path: &Path, mode: u32, (uid, gid): (u32, u32)) -> Result<()> {
         .ctx(format_args!("changing owner of {}", path.display()))
 }
 
+/// Entries of the home that are not layers (c/storage's ListLayers skips the same ones).
+const NON_LAYER_DIRS: &[&str] = &["l", "staging", "backingFsBlockDev", ".has-mount-program"];
+
+/// Name prefixes of the scratch directories both implementations make in the home while
+/// probing the kernel's features (`compat<digits>`, ...).
+const PROBE_DIR_PREFIXES: &[&str] = &["compat", "metacopy-check", "opaque-bug-check"];
+
 impl Driver for Overlay {
     fn name(&self) -> &'static str {
         "overlay"
@@ -695,6 +702,20 @@ impl Driver for Overlay {
 
     fn diff_dir(&self, id: &str) -> PathBuf {
         self.layout.diff_dir(id)
+    }
+
+    /// `<home>/<id>`, in whichever home (G or IS) has the layer.
+    fn layer_dir(&self, id: &str) -> PathBuf {
+        self.diff_dir(id).parent().map(Path::to_path_buf).unwrap_or_else(|| self.home().join(id))
+    }
+
+    fn list_layer_dirs(&self) -> Result<Vec<String>> {
+        let homes = std::iter::once(self.home()).chain(self.split_image_store_home());
+        super::layer_dirs_in(homes.map(Path::to_path_buf), NON_LAYER_DIRS)
+    }
+
+    fn probe_dir_prefixes(&self) -> &'static [&'static str] {
+        PROBE_DIR_PREFIXES
     }
 
     fn diff_dir_to_read(&self, id: &str) -> PathBuf {

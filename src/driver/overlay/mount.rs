@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use crate::driver::copy::cpath;
 use crate::error::{Error, ErrorKind, Result};
+use crate::fs_tree::mount_points;
 use crate::sys;
 use crate::sys::mount::{
     FSCONFIG_CMD_CREATE, FSCONFIG_SET_FLAG, FSCONFIG_SET_STRING, FSMOUNT_CLOEXEC, FSOPEN_CLOEXEC,
@@ -520,36 +521,6 @@ pub fn is_mount_point(path: &Path) -> bool {
     mount_points().iter().any(|p| p == path)
 }
 
-/// Every mount point of this mount namespace, from /proc/self/mountinfo.
-pub fn mount_points() -> Vec<PathBuf> {
-    let Ok(text) = fs::read("/proc/self/mountinfo") else { return Vec::new() };
-    text.split(|b| *b == b'\n')
-        .filter_map(|line| line.split(|b| *b == b' ').nth(4))
-        .map(|field| PathBuf::from(std::ffi::OsStr::from_bytes(&unescape_mountinfo(field))))
-        .collect()
-}
-
-/// mountinfo writes space, tab, newline and backslash in paths as \ooo octal escapes.
-fn unescape_mountinfo(field: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(field.len());
-    let mut i = 0;
-    while i < field.len() {
-        if field[i] == b'\\'
-            && i + 3 < field.len()
-            && field[i + 1..i + 4].iter().all(|b| (b'0'..=b'7').contains(b))
-        {
-            out.push(
-                (field[i + 1] - b'0') * 64 + (field[i + 2] - b'0') * 8 + (field[i + 3] - b'0'),
-            );
-            i += 4;
-        } else {
-            out.push(field[i]);
-            i += 1;
-        }
-    }
-    out
-}
-
 /// Make `dir` a mount point of its own with private propagation: bind it onto itself unless
 /// it already is a mount point, then mark it MS_PRIVATE (c/storage's mount.MakePrivate).
 pub fn make_private_mount(dir: &Path) -> Result<()> {
@@ -620,11 +591,5 @@ mod tests {
         assert!(spec
             .legacy_data(Some(Path::new("/g/overlay")))
             .starts_with("lowerdir=l/A:l/B,upperdir=x/diff,workdir=x/work,"));
-    }
-
-    #[test]
-    fn mountinfo_escapes_are_decoded() {
-        assert_eq!(unescape_mountinfo(br"/a\040b\134c"), b"/a b\\c");
-        assert_eq!(unescape_mountinfo(br"/plain\04"), br"/plain\04");
     }
 }
