@@ -69,7 +69,7 @@ fn main() {
                 let root = scratch.join(format!("run-{run_index}-{skopeo_turn}"));
                 rm(&root);
                 fs::create_dir_all(&root).unwrap();
-                warm(&layout);
+                common::warm(&layout);
                 if skopeo_turn {
                     theirs.push(measure(skopeo_cmd(&root, &layout)));
                 } else {
@@ -163,18 +163,6 @@ fn median(mut samples: Vec<(Duration, i64)>) -> (Duration, i64) {
     let peak = samples.iter().map(|s| s.1).max().unwrap();
     samples.sort();
     (samples[samples.len() / 2].0, peak)
-}
-
-fn warm(path: &Path) {
-    let ok = Command::new("sh")
-        .arg("-c")
-        .arg("find \"$1\" -type f -exec cat {} + > /dev/null")
-        .arg("sh")
-        .arg(path)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
 }
 
 fn rm(path: &Path) {

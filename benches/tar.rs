@@ -60,7 +60,7 @@ fn main() {
                 let root = scratch.join(format!("import-{tool:?}-{run_index}"));
                 rm(&root);
                 fs::create_dir_all(&root).unwrap();
-                warm(tar);
+                common::warm(tar);
                 samples[which].push(common::timed(tool.command(&root, tar)));
                 if many_files {
                     kept.push(root);
@@ -79,7 +79,7 @@ fn main() {
             let root = scratch.join(format!("import-sync-{sync_run}"));
             rm(&root);
             fs::create_dir_all(&root).unwrap();
-            warm(tar);
+            common::warm(tar);
             let mut cmd = probe_cmd("import", &root, tar);
             cmd.env("CS_BENCH_SYNC", "filesystem");
             let t = common::timed(cmd);
@@ -101,11 +101,11 @@ fn main() {
         run(go_cmd(&go_root, &["import-layer", "-f", tar.to_str().unwrap()]));
         let go_layer = first_layer(&go_root);
         let ours_t = median(runs, || {
-            warm(&ours_root);
+            common::warm(&ours_root);
             common::timed(probe_cmd("export", &ours_root, Path::new("/dev/null")))
         });
         let go_t = median(runs, || {
-            warm(&go_root);
+            common::warm(&go_root);
             common::timed(go_cmd(&go_root, &["diff", "-u", "-f", "/dev/null", &go_layer]))
         });
         print_row(label, "export", ours_t, go_t, None);
@@ -195,20 +195,6 @@ fn fresh(scratch: &Path) -> PathBuf {
     rm(&root);
     fs::create_dir_all(&root).unwrap();
     root
-}
-
-/// Read `path` (a file or a whole tree) so that it is in the page cache: this machine reclaims
-/// cache in the background, and a tool that happened to start cold would be measured on the disk.
-fn warm(path: &Path) {
-    let ok = Command::new("sh")
-        .arg("-c")
-        .arg("find \"$1\" -type f -exec cat {} + > /dev/null")
-        .arg("sh")
-        .arg(path)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "reading {} failed", path.display());
 }
 
 fn run(cmd: Command) {

@@ -11,9 +11,10 @@
 //! generation it is compared with: volatile containers in the stable files, 1.43's tar headers
 //! and create-container output. What 1.57 does is compared in tests/interop_157.rs.
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::Write;
-use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -314,44 +315,10 @@ impl Drop for Pair {
         let dir = self.go.root.parent().unwrap();
         // Go 1.43's overlay driver bind-mounts its home onto itself and leaves it there until a
         // `shutdown`; a test that ends without one (or fails) must not leave it behind.
-        unmount_everything_under(dir);
+        common::unmount_everything_under(dir);
         if !std::thread::panicking() {
             let _ = std::fs::remove_dir_all(dir);
         }
-    }
-}
-
-/// Detach every mount at or below `dir`, deepest first (mountinfo's mount point field, with its
-/// octal escapes decoded).
-fn unmount_everything_under(dir: &Path) {
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mut points: Vec<PathBuf> = mountinfo
-        .lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .map(|field| {
-            let mut bytes = Vec::new();
-            let mut rest = field.as_bytes();
-            while let Some((&b, tail)) = rest.split_first() {
-                match (b, tail.get(..3).and_then(|o| std::str::from_utf8(o).ok())) {
-                    (b'\\', Some(octal)) if u8::from_str_radix(octal, 8).is_ok() => {
-                        bytes.push(u8::from_str_radix(octal, 8).unwrap());
-                        rest = &tail[3..];
-                    }
-                    _ => {
-                        bytes.push(b);
-                        rest = tail;
-                    }
-                }
-            }
-            PathBuf::from(std::ffi::OsString::from_vec(bytes))
-        })
-        .filter(|point| point.starts_with(dir))
-        .collect();
-    points.sort_by_key(|p| std::cmp::Reverse(p.as_os_str().len()));
-    for point in points {
-        let c = std::ffi::CString::new(point.into_os_string().into_vec()).unwrap();
-        // SAFETY: `c` is a NUL-terminated path that lives across the call.
-        unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
     }
 }
 

@@ -1,9 +1,10 @@
 //! Helpers shared by the benchmarks (each bench is a crate of its own and includes this file
-//! with `mod common;`): checking that the tools compared against are installed, timing one
-//! command, medians.
+//! with `mod common;`): checking that the tools compared against are installed, warming the
+//! page cache, timing one command, medians.
 // Each bench uses only some of these.
 #![allow(dead_code)]
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,20 @@ pub fn require_tools(tools: &[&str]) {
             std::process::exit(1);
         }
     }
+}
+
+/// Read `path` (a file or a whole tree) so that it is in the page cache: this machine reclaims
+/// cache in the background, and a tool that happened to start cold would be measured on the disk.
+pub fn warm(path: &Path) {
+    let ok = Command::new("sh")
+        .arg("-c")
+        .arg("find \"$1\" -type f -exec cat {} + > /dev/null")
+        .arg("sh")
+        .arg(path)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "reading {} failed", path.display());
 }
 
 /// Wall time of `cmd` run to success, after a `sync` so earlier runs' dirty pages are not

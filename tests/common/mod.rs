@@ -230,3 +230,39 @@ pub fn container_base_tar(dir: &Path) -> PathBuf {
         ],
     )
 }
+
+/// Detach every mount at or below `dir`, deepest first (mountinfo's mount point field, with
+/// its octal escapes decoded), so a test's root can be removed even when a tool it ran (Go's
+/// overlay driver bind-mounts its home onto itself) or a failed assertion left mounts behind.
+pub fn unmount_everything_under(dir: &Path) {
+    use std::os::unix::ffi::OsStringExt;
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut points: Vec<PathBuf> = mountinfo
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .map(|field| {
+            let mut bytes = Vec::new();
+            let mut rest = field.as_bytes();
+            while let Some((&b, tail)) = rest.split_first() {
+                match (b, tail.get(..3).and_then(|o| std::str::from_utf8(o).ok())) {
+                    (b'\\', Some(octal)) if u8::from_str_radix(octal, 8).is_ok() => {
+                        bytes.push(u8::from_str_radix(octal, 8).unwrap());
+                        rest = &tail[3..];
+                    }
+                    _ => {
+                        bytes.push(b);
+                        rest = tail;
+                    }
+                }
+            }
+            PathBuf::from(std::ffi::OsString::from_vec(bytes))
+        })
+        .filter(|point| point.starts_with(dir))
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.as_os_str().len()));
+    for point in points {
+        let c = std::ffi::CString::new(point.into_os_string().into_vec()).unwrap();
+        // SAFETY: `c` is a NUL-terminated path that lives across the call.
+        unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+    }
+}

@@ -86,13 +86,7 @@ impl OverlayTest {
 
 impl Drop for OverlayTest {
     fn drop(&mut self) {
-        let mut left = self.mounts();
-        left.sort_by_key(|p| std::cmp::Reverse(p.as_os_str().len()));
-        for p in left {
-            let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
-            // SAFETY: NUL-terminated path.
-            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
-        }
+        crate::common::unmount_everything_under(&self.t.dir);
     }
 }
 
