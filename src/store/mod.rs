@@ -28,6 +28,7 @@ mod delete;
 mod diffs;
 mod driver_layers;
 mod gc;
+mod id_index;
 mod image_dirs;
 mod images;
 mod layer_records_and_files;

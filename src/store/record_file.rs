@@ -23,6 +23,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use super::id_index::{IdIndex, NameHasher};
 use crate::atomic_file::write_atomic;
 use crate::error::{Error, ErrorKind, Result};
 use crate::lock::{LockFile, LockGuard, LockKind, Token};
@@ -43,8 +44,8 @@ pub struct RecordFile<T: Record> {
     records: Vec<T>,
     /// IDs of the records that live in the volatile file.
     volatile_ids: HashSet<String>,
-    by_id: HashMap<String, usize>,
-    by_name: HashMap<String, usize>,
+    by_id: IdIndex,
+    by_name: HashMap<String, usize, NameHasher>,
     seen_token: Option<Token>,
     seen_mtime: Option<SystemTime>,
     seen_volatile_mtime: Option<SystemTime>,
@@ -72,8 +73,8 @@ impl<T: Record> RecordFile<T> {
             lock,
             records: Vec::new(),
             volatile_ids: HashSet::new(),
-            by_id: HashMap::new(),
-            by_name: HashMap::new(),
+            by_id: IdIndex::default(),
+            by_name: HashMap::default(),
             seen_token: None,
             seen_mtime: None,
             seen_volatile_mtime: None,
@@ -216,13 +217,10 @@ impl<T: Record> RecordFile<T> {
     /// Rebuild the ID and name indexes. When two records share a name, the later one keeps it,
     /// as c/storage does on load.
     fn reindex(&mut self) {
-        self.by_id.clear();
+        self.by_id.rebuild(&self.records);
         self.by_name.clear();
-        self.by_id.reserve(self.records.len());
         let mut repaired = false;
         for i in 0..self.records.len() {
-            let id = self.records[i].id().to_string();
-            self.by_id.insert(id, i);
             // Most records have no name, or each once: no deduplicated copy is made for them
             // (one vector per record was a visible part of loading 50,000 layers).
             let names = self.records[i].names();
@@ -327,7 +325,7 @@ impl<T: Record> RecordFile<T> {
         if key.is_empty() {
             return None;
         }
-        if let Some(&i) = self.by_id.get(key) {
+        if let Some(i) = self.by_id.get(&self.records, key) {
             return Some(i);
         }
         if let Some(&i) = self.by_name.get(key) {
@@ -357,11 +355,11 @@ impl<T: Record> RecordFile<T> {
     }
 
     pub fn by_exact_id(&self, id: &str) -> Option<&T> {
-        self.by_id.get(id).map(|&i| &self.records[i])
+        self.by_id.get(&self.records, id).map(|i| &self.records[i])
     }
 
     pub fn contains_id(&self, id: &str) -> bool {
-        self.by_id.contains_key(id)
+        self.by_id.get(&self.records, id).is_some()
     }
 
     /// Fail with DuplicateName when any of `names` belongs to a record (c/storage's create
@@ -402,7 +400,7 @@ impl<T: Record> RecordFile<T> {
     }
 
     pub fn check_id_free(&self, id: &str) -> Result<()> {
-        if self.by_id.contains_key(id) {
+        if self.contains_id(id) {
             return Err(Error::new(
                 ErrorKind::DuplicateId,
                 format!("a {} with ID {id} already exists", T::KIND),
@@ -426,28 +424,27 @@ impl<T: Record> RecordFile<T> {
             self.volatile_ids.insert(record.id().to_string());
         }
         let i = self.records.len();
-        self.by_id.insert(record.id().to_string(), i);
         for name in record.names() {
             self.by_name.insert(name.clone(), i);
         }
         self.records.push(record);
+        self.by_id.insert(&self.records, self.records[i].id(), i);
         self.encoded.pushed();
     }
 
     /// Remove the record with this exact ID, keeping the order of the others. The indexes are
     /// updated in place (rebuilding them cost a 50,000-layer store milliseconds per delete).
     pub fn remove(&mut self, id: &str) -> Option<T> {
-        let i = *self.by_id.get(id)?;
+        let i = self.by_id.remove(&self.records, id)?;
         let record = self.records.remove(i);
         self.encoded.removed(i);
         self.volatile_ids.remove(id);
-        self.by_id.remove(id);
         for name in record.names() {
             if self.by_name.get(name) == Some(&i) {
                 self.by_name.remove(name);
             }
         }
-        for index in self.by_id.values_mut().chain(self.by_name.values_mut()) {
+        for index in self.by_name.values_mut() {
             if *index > i {
                 *index -= 1;
             }
@@ -466,7 +463,7 @@ impl<T: Record> RecordFile<T> {
     /// Give record `id` exactly `names`, taking each from any other record that has it.
     pub fn set_names(&mut self, id: &str, names: &[String]) -> Result<()> {
         let names = dedup_names(names);
-        let i = *self.by_id.get(id).ok_or_else(|| unknown_error::<T>(id))?;
+        let i = self.by_id.get(&self.records, id).ok_or_else(|| unknown_error::<T>(id))?;
         for name in &names {
             if let Some(&other) = self.by_name.get(name) {
                 if other != i {

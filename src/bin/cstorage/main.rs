@@ -170,13 +170,19 @@ fn run_command(
             return 1;
         }
     };
-    (command.action)(&Invocation {
+    let status = (command.action)(&Invocation {
         command: name,
         flags: &flags,
         args: &args,
         store: &store,
         debug: global.debug,
-    })
+    });
+    // The process ends next, and the kernel takes back its memory and descriptors (and with
+    // them the lock files' locks) at once: freeing the records one by one first was a fifth of
+    // `layers` at 50,000 layers. The store holds no lock and nothing unwritten by now (each
+    // call releases its locks and saves before it returns), so dropping it would do nothing else.
+    std::mem::forget(store);
+    status
 }
 
 /// Why a global option given cannot be honoured, if one cannot: refused before the store is
@@ -191,3 +197,8 @@ fn unsupported_global_option(global: &GlobalOptions) -> Option<String> {
     }
     None
 }
+
+/// mimalloc for the CLI (see Cargo.toml for why): a `layers` of 50,000 records spends less time
+/// allocating and faulting pages in than with glibc's malloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
