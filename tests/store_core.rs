@@ -476,6 +476,37 @@ fn vfs_mounts_are_counted_in_mountpoints_json() {
 }
 
 #[test]
+fn an_unchanged_mountpoints_json_is_not_rewritten_by_layer_saves() {
+    let t = TempStore::new("mounts-unchanged");
+    let store = t.open();
+    store.create_layer(&layer_opts(None, &[])).unwrap();
+    let path = t.run().join("vfs-layers/mountpoints.json");
+    let lock = t.run().join("vfs-layers/mountpoints.lock");
+    assert_eq!(fs::read_to_string(&path).unwrap(), "[]", "the first save writes it, as Go's does");
+    let (first_inode, first_token) = (fs::metadata(&path).unwrap().ino(), fs::read(&lock).unwrap());
+
+    store.create_layer(&layer_opts(None, &["second"])).unwrap();
+    store.delete_layer("second").unwrap();
+    assert_eq!(fs::metadata(&path).unwrap().ino(), first_inode, "same bytes: not replaced");
+    assert_eq!(fs::read(&lock).unwrap(), first_token, "and no new token for other processes");
+
+    let c = store.create_container(None, &ContainerOptions::default()).unwrap();
+    let mounted_at = store.mount(&c.id, "", &[]).unwrap();
+    assert_eq!(
+        fs::read_to_string(&path).unwrap(),
+        format!(r#"[{{"id":"{}","path":"{}","count":1}}]"#, c.layer, mounted_at.display())
+    );
+    assert_ne!(fs::read(&lock).unwrap(), first_token, "a change gets a new token");
+    store.unmount(&c.id, false).unwrap();
+    assert_eq!(fs::read_to_string(&path).unwrap(), "[]");
+
+    // Removed behind the store's back without a new token: the next save writes it again.
+    fs::remove_file(&path).unwrap();
+    store.create_layer(&layer_opts(None, &[])).unwrap();
+    assert_eq!(fs::read_to_string(&path).unwrap(), "[]");
+}
+
+#[test]
 fn incomplete_layers_left_by_a_crash_are_removed_at_the_next_open() {
     let t = TempStore::new("incomplete");
     let store = t.open();
