@@ -251,7 +251,7 @@ fn layers_handed_out_one_at_a_time_are_those_layers_lists_with_mount_state() {
     t.go_ok(&["create-layer", "-n", "from-go"]);
     store.mount(&base.id, "", &[]).unwrap();
     let mut visited = Vec::new();
-    store.for_each_layer(|layer| visited.push(layer)).unwrap();
+    store.for_each_layer(|layer| visited.push(layer.clone())).unwrap();
     assert_eq!(visited, store.layers().unwrap());
     assert_eq!(visited.len(), 3);
     assert_eq!(visited[0].mount_count, 1);

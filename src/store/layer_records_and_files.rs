@@ -4,6 +4,7 @@
 //! layer is marked incomplete and saved before its data is touched, so a crash at any point
 //! leaves a record that the next exclusive opener removes.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fs;
 use std::io;
@@ -130,12 +131,22 @@ impl LayerStore {
 
     /// A copy of the record with its mount state filled in.
     pub fn snapshot(&self, layer: &Layer) -> Layer {
-        let mut copy = layer.clone();
-        if let Some(m) = self.mounts.get(&layer.id) {
-            copy.mount_point = m.path.clone();
-            copy.mount_count = m.count;
+        self.with_mount_state(layer).into_owned()
+    }
+
+    /// The record as callers see it: the record itself when mountpoints.json has no entry for
+    /// it (a record's own mount fields are never set), else a copy with its mount state. Listing
+    /// 50,000 layers copied each one only to hand it over.
+    pub fn with_mount_state<'a>(&self, layer: &'a Layer) -> Cow<'a, Layer> {
+        match self.mounts.get(&layer.id) {
+            None => Cow::Borrowed(layer),
+            Some(m) => {
+                let mut copy = layer.clone();
+                copy.mount_point = m.path.clone();
+                copy.mount_count = m.count;
+                Cow::Owned(copy)
+            }
         }
-        copy
     }
 
     pub fn all(&self) -> Vec<Layer> {

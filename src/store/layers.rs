@@ -150,22 +150,22 @@ impl Store {
     /// All layers: ours in creation order, then those of each additional image store.
     pub fn layers(&self) -> Result<Vec<Layer>> {
         let mut all = Vec::new();
-        self.for_each_layer(|layer| all.push(layer))?;
+        self.for_each_layer(|layer| all.push(layer.clone()))?;
         Ok(all)
     }
 
     /// Hand every layer to `visit` (ours in creation order, then each additional image store's),
-    /// each a copy with its mount state made just before: a listing that prints as it goes holds
-    /// one copy, not a copy of the whole list beside the store's own (at 50,000 layers that copy
-    /// is about 30 MiB, a third of a listing's peak RSS). `visit` runs under the store's lock and
-    /// must not call the Store.
+    /// with its mount state: a listing that prints as it goes holds no copy of the list beside
+    /// the store's own (at 50,000 layers that copy is about 30 MiB, a third of a listing's peak
+    /// RSS), and no copy of a record but of a mounted one. `visit` runs under the store's lock
+    /// and must not call the Store.
     ///
     /// Everything that can fail happens before the first visit, in `layers()`'s order (our lock
     /// and load, then the additional image stores' layers), so a caller that prints as it goes
     /// never prints half a list before an error. Our lock is not held while the additional
     /// stores are locked (as c/storage takes one store's lock at a time): it is taken once to
     /// load, and again to visit (which rereads only if another process wrote in between).
-    pub fn for_each_layer(&self, mut visit: impl FnMut(Layer)) -> Result<()> {
+    pub fn for_each_layer(&self, mut visit: impl FnMut(&Layer)) -> Result<()> {
         {
             let mut layers = self.lock_layers();
             let _guard = layers.lock(LockKind::Shared)?;
@@ -175,10 +175,10 @@ impl Store {
             let mut layers = self.lock_layers();
             let _guard = layers.lock(LockKind::Shared)?;
             for layer in layers.records.records() {
-                visit(layers.snapshot(layer));
+                visit(&layers.with_mount_state(layer));
             }
         }
-        additional.into_iter().for_each(visit);
+        additional.iter().for_each(visit);
         Ok(())
     }
 

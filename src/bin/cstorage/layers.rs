@@ -38,7 +38,7 @@ fn list_json(inv: &Invocation, out: &mut impl Write) -> cstorage::Result<()> {
     inv.store.for_each_layer(|layer| {
         let _ = out.write_all(if first { b"[" } else { b"," });
         first = false;
-        let _ = cstorage::gojson::to_writer(&mut *out, &layer);
+        let _ = cstorage::gojson::to_writer(&mut *out, layer);
     })?;
     let _ = out.write_all(if first { b"[]\n" } else { b"]\n" });
     Ok(())
@@ -72,8 +72,9 @@ fn list_text(inv: &Invocation, out: &mut impl Write) -> cstorage::Result<()> {
                 notes.push(format!("container: {}", container.id));
                 notes.extend(container.names.iter().map(|n| format!("container name: {n}")));
             }
-            let parent = if layer.parent.is_empty() { "(base)".to_string() } else { layer.parent };
-            nodes.push(tree::Node { parent, child: layer.id, notes });
+            let parent =
+                if layer.parent.is_empty() { "(base)".to_string() } else { layer.parent.clone() };
+            nodes.push(tree::Node { parent, child: layer.id.clone(), notes });
         })?;
         let _ = out.write_all(tree::render(nodes).as_bytes());
         return Ok(());
@@ -81,7 +82,7 @@ fn list_text(inv: &Invocation, out: &mut impl Write) -> cstorage::Result<()> {
     // -q (containers-storage 1.57): only the IDs; it changes neither -t nor -j.
     let quick = inv.flags.get_bool("q");
     inv.store.for_each_layer(|layer| {
-        let _ = write_layer_lines(out, &layer, quick, &images_by_layer, &container_by_layer);
+        let _ = write_layer_lines(out, layer, quick, &images_by_layer, &container_by_layer);
     })
 }
 
