@@ -3,10 +3,13 @@
 //! containers-storage (Go c/storage 1.43), each a fresh process, on an XFS loop mount made with
 //! reflink=1 (where both copy by sharing extents) and on the temp directory's file system (ext4
 //! here: a full copy of the data). Also the in-process figure: `Store::create_container` on an
-//! open store (what a library caller pays). Median of CS_BENCH_RUNS runs (3); the two CLIs
-//! take turns, each run preceded by `sync`; containers are kept until the end, and the end waits
-//! after deleting them, so no run follows a big deletion (see EXT4_RECENTLY_DELETED in
-//! benches/tar.rs).
+//! open store (what a library caller pays), and GNU cp's `cp -a --reflink=auto` of the same layer
+//! directory as the reference for one copy per file (single-threaded, sharing extents where the
+//! file system can, as we do): on XFS nearly all of either copy's time is the kernel creating
+//! inodes and sharing extents, which no copier avoids. Median of CS_BENCH_RUNS runs (3); the
+//! two CLIs and cp take turns, each run preceded by `sync`; containers and copies are kept until
+//! the end, and the end waits after deleting them, so no run follows a big deletion (see
+//! EXT4_RECENTLY_DELETED in benches/tar.rs).
 //!
 //! Run as root: `cargo bench --bench reflink`. The root file system tar is the tar benchmark's
 //! (CS_BENCH_CORPUS, default /var/tmp/cs-bench-corpus/rootfs.tar), built here the same way
@@ -44,8 +47,8 @@ fn main() {
 
     println!("vfs create-container on the minbase rootfs (median of {runs})");
     println!(
-        "{:<22} {:<12} {:>11} {:>11} {:>8}",
-        "file system", "measure", "libcstorage", "Go", "Go/ours"
+        "{:<22} {:<12} {:>11} {:>11} {:>8} {:>11} {:>8}",
+        "file system", "measure", "libcstorage", "Go", "Go/ours", "GNU cp", "ours/cp"
     );
     {
         let xfs = XfsMount::new(&scratch);
@@ -69,21 +72,31 @@ fn remove_and_settle(scratch: &Path) {
 /// Both stores on `root`, the same image in each, then the timed container creations.
 fn compare(label: &str, root: &Path, tar: &Path, runs: usize) {
     let (ours_root, go_root) = (root.join("ours"), root.join("go"));
-    let ours_image = image_of(&ours_root, tar, ours_cli);
-    let go_image = image_of(&go_root, tar, go_cli);
-    let mut ours = Vec::new();
-    let mut go = Vec::new();
+    let (ours_layer, ours_image) = image_of(&ours_root, tar, ours_cli);
+    let (_, go_image) = image_of(&go_root, tar, go_cli);
+    let layer_dir = ours_root.join("graph/vfs/dir").join(&ours_layer);
+    let cp_root = root.join("cp");
+    fs::create_dir_all(&cp_root).unwrap();
+    let (mut ours, mut go, mut cp) = (Vec::new(), Vec::new(), Vec::new());
     for run_index in 0..runs {
-        // The CLIs take turns, each run starting with the other one.
-        for turn in 0..2 {
-            if (run_index + turn) % 2 == 0 {
-                ours.push(common::timed(ours_cli(&ours_root, &["create-container", &ours_image])));
-            } else {
-                go.push(common::timed(go_cli(&go_root, &["create-container", &go_image])));
+        // The three take turns, each run starting with the next one.
+        for turn in 0..3 {
+            match (run_index + turn) % 3 {
+                0 => ours
+                    .push(common::timed(ours_cli(&ours_root, &["create-container", &ours_image]))),
+                1 => go.push(common::timed(go_cli(&go_root, &["create-container", &go_image]))),
+                _ => {
+                    let mut copy = Command::new("cp");
+                    copy.args(["-a", "--reflink=auto"])
+                        .arg(&layer_dir)
+                        .arg(cp_root.join(run_index.to_string()));
+                    cp.push(common::timed(copy));
+                }
             }
         }
     }
-    print_row(label, "process", common::median_of(ours), Some(common::median_of(go)));
+    let cp = common::median_of(cp);
+    print_row(label, "process", common::median_of(ours), Some(common::median_of(go)), cp);
 
     let store = Store::open(&StoreOptions {
         graph_root: Some(ours_root.join("graph")),
@@ -102,13 +115,15 @@ fn compare(label: &str, root: &Path, tar: &Path, runs: usize) {
             })
             .collect(),
     );
-    print_row(label, "in-process", in_process, None);
+    print_row(label, "in-process", in_process, None, cp);
 }
 
-/// Import the tar as a layer and make an image of it with `cli`; the image's ID.
-fn image_of(root: &Path, tar: &Path, cli: fn(&Path, &[&str]) -> Command) -> String {
+/// Import the tar as a layer and make an image of it with `cli`; the layer's and the image's
+/// IDs.
+fn image_of(root: &Path, tar: &Path, cli: fn(&Path, &[&str]) -> Command) -> (String, String) {
     let layer = last_word(cli(root, &["import-layer", "-f", tar.to_str().unwrap()]));
-    last_word(cli(root, &["create-image", &layer]))
+    let image = last_word(cli(root, &["create-image", &layer]));
+    (layer, image)
 }
 
 /// The last word of a successful command's output: the ID the CLIs print.
@@ -188,12 +203,14 @@ fn rootfs_tar(corpus: &Path) -> PathBuf {
     tar
 }
 
-fn print_row(label: &str, measure: &str, ours: Duration, go: Option<Duration>) {
+/// One row: our time, Go's (none in-process) and the ratio, GNU cp's and ours over it.
+fn print_row(label: &str, measure: &str, ours: Duration, go: Option<Duration>, cp: Duration) {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let go_cols = go.map_or(format!("{:>11} {:>8}", "-", "-"), |g| {
         format!("{:>9.0}ms {:>7.2}x", ms(g), g.as_secs_f64() / ours.as_secs_f64())
     });
-    println!("{label:<22} {measure:<12} {:>9.0}ms {go_cols}", ms(ours));
+    let cp_cols = format!("{:>9.0}ms {:>7.2}x", ms(cp), ours.as_secs_f64() / cp.as_secs_f64());
+    println!("{label:<22} {measure:<12} {:>9.0}ms {go_cols} {cp_cols}", ms(ours));
 }
 
 fn sh(script: &str) {

@@ -4,6 +4,14 @@
 //! then plain reads and writes. A method the file system refuses is refused for every file of
 //! the tree, so the first refusal is remembered and the other files go straight to the next
 //! method instead of each paying a failed system call (what c/storage's copyRegular does too).
+//!
+//! Small files are cloned too, though on XFS a clone is several journal transactions (the
+//! reflink flag, the extent's refcount, the new size). Measured on the minbase rootfs (issue 16:
+//! 4,904 of its 5,329 files under 64 KiB, 38 MB), writing them instead saves no CPU time one can
+//! tell from noise: the buffered write, the read of the source and the trim of the speculative
+//! preallocation past the end on close cost about what the clone did; the data is then written
+//! back after the copy (0.2-0.4 s of `sync` after four containers here), and each container
+//! holds its own copy of those blocks where a clone shares them.
 
 use std::fs::File;
 use std::io;
