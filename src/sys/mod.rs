@@ -12,12 +12,14 @@
 //! One file per topic: `fs` (descriptors, `*at` calls, metadata, directory streams), `xattr`,
 //! `mount` (the mount API and overlay's mount constants), `process` (IDs, namespaces, child
 //! processes, pipes), `lock` (fcntl record locks, flock), `users` (passwd/group lookups),
-//! `random` (getrandom), `copy` (FICLONE and copy_file_range for copies of file data).
+//! `random` (getrandom), `copy` (FICLONE and copy_file_range for copies of file data), `memory`
+//! (madvise).
 //! Nothing here imports from the rest of the crate: it is the bottom floor.
 
 pub(crate) mod copy;
 pub(crate) mod fs;
 pub(crate) mod lock;
+pub(crate) mod memory;
 pub(crate) mod mount;
 pub(crate) mod process;
 pub(crate) mod random;
