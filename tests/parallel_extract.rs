@@ -70,6 +70,16 @@ impl DriverStore {
         }
     }
 
+    /// After a failed import: neither a layer record nor a layer directory.
+    fn assert_no_layer_left(&self, driver: &str, store: &Store) {
+        assert!(store.layers().unwrap().is_empty(), "{driver}: no layer recorded");
+        assert_eq!(
+            self.layer_dirs_on_disk(),
+            Vec::<String>::new(),
+            "{driver}: no layer directory left"
+        );
+    }
+
     fn is_overlay(&self) -> bool {
         matches!(self, DriverStore::Overlay(_))
     }
@@ -388,12 +398,7 @@ fn a_writer_failure_fails_the_import_as_before_and_leaves_no_layer_behind() {
             pooled.message().contains("before/failing") && pooled.message().contains("user.big"),
             "{driver}: {pooled}"
         );
-        assert!(store.layers().unwrap().is_empty(), "{driver}: no layer recorded");
-        assert_eq!(
-            s.layer_dirs_on_disk(),
-            Vec::<String>::new(),
-            "{driver}: no layer directory left"
-        );
+        s.assert_no_layer_left(driver, store);
         // The store still takes a good layer afterwards.
         let mut good = TarBuilder::default();
         filler(&mut good, "ok", 10);
@@ -430,26 +435,45 @@ fn file_with_xattr(
     tar.raw_entry(header_at(name, b'0', data.len() as u64, "", mode, owner, mtime), data);
 }
 
-/// Contents, mode, owner, mtime and user xattrs of the file at `path`, for messages that show
-/// what differs.
-fn file_facts(path: &Path) -> (String, u32, u32, i64, Vec<(String, Vec<u8>)>) {
-    let m = fs::symlink_metadata(path).unwrap();
-    let sum = cstorage::digest::sha256_of(&fs::read(path).unwrap());
-    let xattrs =
-        archive_common::xattrs(path).into_iter().filter(|(k, _)| k.starts_with("user.")).collect();
-    (sum, m.mode() & 0o7777, m.uid(), m.mtime(), xattrs)
+/// What a test checks of a file: contents (hashed, so that a failure message stays short),
+/// mode, owner, mtime and user xattrs.
+#[derive(Debug, PartialEq)]
+struct FileFacts {
+    sha256: String,
+    mode: u32,
+    uid: u32,
+    mtime: i64,
+    user_xattrs: Vec<(String, Vec<u8>)>,
 }
 
-fn expected_facts(
-    data: &[u8],
-    mode: u32,
-    owner: u32,
-    mtime: i64,
-    xattr: Option<&str>,
-) -> (String, u32, u32, i64, Vec<(String, Vec<u8>)>) {
-    let xattrs =
-        xattr.map(|v| ("user.origin".to_string(), v.as_bytes().to_vec())).into_iter().collect();
-    (cstorage::digest::sha256_of(data), mode, owner, mtime, xattrs)
+impl FileFacts {
+    fn of(path: &Path) -> Self {
+        let m = fs::symlink_metadata(path).unwrap();
+        FileFacts {
+            sha256: cstorage::digest::sha256_of(&fs::read(path).unwrap()),
+            mode: m.mode() & 0o7777,
+            uid: m.uid(),
+            mtime: m.mtime(),
+            user_xattrs: archive_common::xattrs(path)
+                .into_iter()
+                .filter(|(k, _)| k.starts_with("user."))
+                .collect(),
+        }
+    }
+
+    /// A file as the entry gave it, with the `user.origin` xattr `file_with_xattr` sets, if any.
+    fn expected(data: &[u8], mode: u32, uid: u32, mtime: i64, origin: Option<&str>) -> Self {
+        FileFacts {
+            sha256: cstorage::digest::sha256_of(data),
+            mode,
+            uid,
+            mtime,
+            user_xattrs: origin
+                .map(|v| ("user.origin".to_string(), v.as_bytes().to_vec()))
+                .into_iter()
+                .collect(),
+        }
+    }
 }
 
 #[test]
@@ -478,8 +502,8 @@ fn files_larger_than_a_piece_land_byte_exact_with_their_metadata_as_gnu_tar_extr
         let layer = s.layer_dir(&id);
         for (i, (name, data, mode, owner)) in files.iter().enumerate() {
             assert_eq!(
-                file_facts(&layer.join(name)),
-                expected_facts(data, *mode, *owner, 1_600_000_000 + i as i64, Some(name)),
+                FileFacts::of(&layer.join(name)),
+                FileFacts::expected(data, *mode, *owner, 1_600_000_000 + i as i64, Some(name)),
                 "{driver}: {name}"
             );
         }
@@ -523,8 +547,8 @@ fn hardlinks_to_a_large_file_share_its_complete_inode_and_take_their_own_owner()
             assert_eq!(ours[name], theirs[name], "{driver}: {name} differs from GNU tar's");
         }
         assert_eq!(
-            file_facts(&layer.join("d/a")),
-            expected_facts(&b, 0o4755, 1000, 1_600_000_000, Some("d/b")),
+            FileFacts::of(&layer.join("d/a")),
+            FileFacts::expected(&b, 0o4755, 1000, 1_600_000_000, Some("d/b")),
             "{driver}"
         );
         let (g, f_meta) =
@@ -564,8 +588,8 @@ fn large_files_replaced_later_in_the_stream_by_a_small_file_or_a_directory_end_a
         let layer = s.layer_dir(&id);
         let small = layer.join("real/big-then-small");
         assert_eq!(
-            file_facts(&small),
-            expected_facts(b"small now", 0o640, 0, 1_400_000_000, None),
+            FileFacts::of(&small),
+            FileFacts::expected(b"small now", 0o640, 0, 1_400_000_000, None),
             "{driver}: the small file replaced the large one"
         );
         assert_eq!(fs::metadata(&small).unwrap().nlink(), 1, "{driver}");
@@ -578,8 +602,8 @@ fn large_files_replaced_later_in_the_stream_by_a_small_file_or_a_directory_end_a
         );
         assert_eq!(fs::read(layer.join("real/big-then-dir/inner")).unwrap(), b"inner", "{driver}");
         assert_eq!(
-            file_facts(&layer.join("real/big-kept")),
-            expected_facts(&kept, 0o640, 1000, 1_500_000_001, Some("real/big-kept")),
+            FileFacts::of(&layer.join("real/big-kept")),
+            FileFacts::expected(&kept, 0o640, 1000, 1_500_000_001, Some("real/big-kept")),
             "{driver}"
         );
         let mut names: Vec<_> = fs::read_dir(layer.join("real"))
@@ -627,12 +651,7 @@ fn a_large_file_that_does_not_fit_fails_the_import_with_enospc_and_leaves_no_lay
         let err = import(&store, &bytes, None).unwrap_err();
         assert_eq!((err.kind(), err.errno()), (ErrorKind::Io, libc::ENOSPC), "{driver}: {err}");
         assert!(err.message().contains("big/too-big"), "{driver}: {err}");
-        assert!(store.layers().unwrap().is_empty(), "{driver}: no layer recorded");
-        assert_eq!(
-            s.layer_dirs_on_disk(),
-            Vec::<String>::new(),
-            "{driver}: no layer directory left"
-        );
+        s.assert_no_layer_left(driver, &store);
         // The space is back: a layer that fits is taken.
         let mut good = TarBuilder::default();
         good.file("fits", &contents(11, 3 * MIB));
