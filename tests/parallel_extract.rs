@@ -478,13 +478,15 @@ impl FileFacts {
 
 #[test]
 fn files_larger_than_a_piece_land_byte_exact_with_their_metadata_as_gnu_tar_extracts_them() {
-    // Sizes around the 2 MiB pieces: three pieces, two whole ones, one just above the limit of
-    // files written in one job, one of many pieces.
+    // Sizes around the 128 KiB pieces and the limits: a last piece of a few bytes, whole
+    // pieces only, one byte above the limit of files written in one job, 16 MiB (the largest
+    // file written in pieces), and one byte more (written by the extracting thread).
     let files = [
         ("big/setuid", contents(1, 5 * MIB + 123), 0o4755, 1000),
-        ("big/two-pieces", contents(2, 4 * MIB), 0o640, 0),
+        ("big/whole-pieces", contents(2, 4 * MIB), 0o640, 0),
         ("big/just-over", contents(3, MIB + 1), 0o600, 2000),
-        ("big/many", contents(4, 21 * MIB + 5), 0o2755, 1000),
+        ("big/most-pieces", contents(4, 16 * MIB), 0o2755, 1000),
+        ("big/inline", contents(12, 16 * MIB + 1), 0o644, 1000),
     ];
     let mut tar = TarBuilder::default();
     filler(&mut tar, "busy", 300);

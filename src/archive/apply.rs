@@ -7,8 +7,8 @@
 //! (`super::parallel_writer`): whole up to [`POOLED_FILE_MAX`], in pieces above it
 //! (`super::file_pieces`, whose last piece written sets the metadata). The name space still
 //! changes exactly in stream order, only the filling of the files lags, and what needs a file
-//! complete (a hardlink to it, directory times) waits for the pool first. Sparse files are
-//! written by the extracting thread as it reads them.
+//! complete (a hardlink to it, directory times) waits for the pool first. Sparse files, and
+//! files above [`PIECED_FILE_MAX`], are written by the extracting thread as it reads them.
 //!
 //! Safety does not depend on a chroot: the target is opened once, parents are resolved inside it
 //! with openat2(RESOLVE_IN_ROOT) (see `super::rootdir`), entries are created with `*at` calls on
@@ -26,7 +26,7 @@ use super::chunk_pipe::{chunk_pipe, tapped_chunk_pipe, ChunkWriter, Pumped};
 use super::compression::{decompress_reader, detect, Compression, MAGIC_LEN};
 use super::file_pieces::{Piece, PiecedFile};
 use super::landing::{Landing, WhiteoutMode};
-use super::parallel_writer::{WorkerFailed, WriterPool};
+use super::parallel_writer::{WorkerFailed, WriterPool, BYTES_IN_FLIGHT};
 use super::paths::{base, clean, escapes, join, split};
 use super::rootdir::{
     cstring, is_dir, list_dir, open_at, open_in_root, remove_all_at, stat_at, RootDir,
@@ -85,9 +85,14 @@ pub struct ApplyStats {
 const RAW_BUFFER: usize = 128 << 10;
 
 /// Regular files up to this size are filled by the writer pool in one job (their contents are
-/// held in memory meanwhile); larger ones in pieces of `file_pieces::PIECE_BYTES`; sparse ones
-/// are written by the extracting thread as it reads them.
+/// held in memory meanwhile); larger ones in pieces of `file_pieces::PIECE_BYTES` up to
+/// [`PIECED_FILE_MAX`]; sparse ones are written by the extracting thread as it reads them.
 pub const POOLED_FILE_MAX: u64 = 1 << 20;
+
+/// Regular files up to this size are filled by the writer pool in pieces; larger ones by the
+/// extracting thread as it reads them: beyond the pool's bytes in flight it would wait for the
+/// writers anyway, and writing from the stream's buffer spares a copy.
+const PIECED_FILE_MAX: u64 = BYTES_IN_FLIGHT as u64;
 
 /// What the extraction needs of [`ApplyOptions`], owned so that it can move to the extracting
 /// thread (the progress callback stays on the caller's).
@@ -861,8 +866,8 @@ impl EntryCtx<'_> {
     }
 
     /// Create a regular file and have the writer pool fill it (in one job up to
-    /// [`POOLED_FILE_MAX`], in pieces above it), or, when sparse, fill it here as the data is
-    /// read.
+    /// [`POOLED_FILE_MAX`], in pieces up to [`PIECED_FILE_MAX`]), or, when sparse or larger,
+    /// fill it here as the data is read.
     fn regular_file<R: io::BufRead>(
         &self,
         reader: &mut TarReader<R>,
@@ -894,12 +899,24 @@ impl EntryCtx<'_> {
             if h.size <= POOLED_FILE_MAX {
                 let data = read_data(reader, h.size as usize, &mut crc)?;
                 submit(pool, FileJob::Whole { file, data, meta })?;
-            } else {
+            } else if h.size <= PIECED_FILE_MAX {
                 let mut pieced = PiecedFile::new(file, h.size, meta);
                 while pieced.next_piece_len() > 0 {
                     let data = read_data(reader, pieced.next_piece_len(), &mut crc)?;
                     submit(pool, FileJob::Piece(pieced.piece(data)))?;
                 }
+            } else {
+                loop {
+                    let chunk = reader.fill_data()?;
+                    if chunk.is_empty() {
+                        break;
+                    }
+                    file.write_all(chunk).map_err(|e| meta.write_error(e))?;
+                    crc.update(chunk);
+                    let n = chunk.len();
+                    reader.consume_data(n);
+                }
+                meta.apply(&file)?;
             }
             return Ok((h.size, (h.size > 0).then(|| crc.finalize())));
         };
