@@ -92,7 +92,7 @@ pub const POOLED_FILE_MAX: u64 = 1 << 20;
 /// Regular files up to this size are filled by the writer pool in pieces; larger ones by the
 /// extracting thread as it reads them: beyond the pool's bytes in flight it would wait for the
 /// writers anyway, and writing from the stream's buffer spares a copy.
-const PIECED_FILE_MAX: u64 = BYTES_IN_FLIGHT as u64;
+pub const PIECED_FILE_MAX: u64 = BYTES_IN_FLIGHT as u64;
 
 /// What the extraction needs of [`ApplyOptions`], owned so that it can move to the extracting
 /// thread (the progress callback stays on the caller's).
