@@ -2,11 +2,13 @@
 //! raw and the decompressed stream, records tar-split, collects the uid/gid sets and extracts the
 //! entries into a directory without ever writing outside it.
 //!
-//! Regular files up to [`POOLED_FILE_MAX`] are created by the extracting thread, in stream
-//! order, and then written and given their owner, xattrs, mode and times by a small pool of
-//! threads (`super::parallel_writer`): the name space still changes exactly in stream order,
-//! only the filling of the files lags, and what needs a file complete (a hardlink to it,
-//! directory times) waits for the pool first.
+//! Regular files are created by the extracting thread, in stream order, and then written and
+//! given their owner, xattrs, mode and times by a small pool of threads
+//! (`super::parallel_writer`): whole up to [`POOLED_FILE_MAX`], in pieces above it
+//! (`super::file_pieces`, whose last piece written sets the metadata). The name space still
+//! changes exactly in stream order, only the filling of the files lags, and what needs a file
+//! complete (a hardlink to it, directory times) waits for the pool first. Sparse files, and
+//! files above [`PIECED_FILE_MAX`], are written by the extracting thread as it reads them.
 //!
 //! Safety does not depend on a chroot: the target is opened once, parents are resolved inside it
 //! with openat2(RESOLVE_IN_ROOT) (see `super::rootdir`), entries are created with `*at` calls on
@@ -22,8 +24,9 @@ use std::path::Path;
 
 use super::chunk_pipe::{chunk_pipe, tapped_chunk_pipe, ChunkWriter, Pumped};
 use super::compression::{decompress_reader, detect, Compression, MAGIC_LEN};
+use super::file_pieces::{Piece, PiecedFile};
 use super::landing::{Landing, WhiteoutMode};
-use super::parallel_writer::{WorkerFailed, WriterPool};
+use super::parallel_writer::{WorkerFailed, WriterPool, BYTES_IN_FLIGHT};
 use super::paths::{base, clean, escapes, join, split};
 use super::rootdir::{
     cstring, is_dir, list_dir, open_at, open_in_root, remove_all_at, stat_at, RootDir,
@@ -81,10 +84,15 @@ pub struct ApplyStats {
 /// Buffer in front of the decompressor.
 const RAW_BUFFER: usize = 128 << 10;
 
-/// Regular files up to this size are filled by the writer pool (their contents are held in
-/// memory meanwhile); larger ones, and sparse ones, are written by the extracting thread as it
-/// reads them, as before.
+/// Regular files up to this size are filled by the writer pool in one job (their contents are
+/// held in memory meanwhile); larger ones in pieces of `file_pieces::PIECE_BYTES` up to
+/// [`PIECED_FILE_MAX`]; sparse ones are written by the extracting thread as it reads them.
 pub const POOLED_FILE_MAX: u64 = 1 << 20;
+
+/// Regular files up to this size are filled by the writer pool in pieces; larger ones by the
+/// extracting thread as it reads them: beyond the pool's bytes in flight it would wait for the
+/// writers anyway, and writing from the stream's buffer spares a copy.
+pub const PIECED_FILE_MAX: u64 = BYTES_IN_FLIGHT as u64;
 
 /// What the extraction needs of [`ApplyOptions`], owned so that it can move to the extracting
 /// thread (the progress callback stays on the caller's).
@@ -179,9 +187,7 @@ pub fn apply_layer(
             let pool = WriterPool::new();
             let extracted = std::thread::scope(|writers| {
                 let started: Result<Vec<_>> = (0..file_writers())
-                    .map(|_| {
-                        spawn_named(writers, "cs-write", || pool.run_worker(PendingFile::complete))
-                    })
+                    .map(|_| spawn_named(writers, "cs-write", || pool.run_worker(FileJob::run)))
                     .collect();
                 let extracted = started.and_then(|_| {
                     let mut extractor = Extractor::new(root, rules, &pool);
@@ -377,7 +383,7 @@ enum XattrTarget<'a> {
 struct Extractor<'p> {
     root: RootDir,
     opts: ExtractRules,
-    pool: &'p WriterPool<PendingFile>,
+    pool: &'p WriterPool<FileJob>,
     /// Owner of the files this process creates.
     creator: (u32, u32),
     /// Cleaned names of all entries so far: refuses duplicates (as tar-split does) and tells the
@@ -391,7 +397,7 @@ struct Extractor<'p> {
 }
 
 impl<'p> Extractor<'p> {
-    fn new(root: RootDir, opts: ExtractRules, pool: &'p WriterPool<PendingFile>) -> Self {
+    fn new(root: RootDir, opts: ExtractRules, pool: &'p WriterPool<FileJob>) -> Self {
         // Missing parents are created owned by the layer's root, as c/storage does.
         let root_owner = if opts.uid_map.is_empty() && opts.gid_map.is_empty() {
             None
@@ -859,8 +865,9 @@ impl EntryCtx<'_> {
         set_xattrs(self.name, self.whiteouts, &h.xattrs, target)
     }
 
-    /// Create a regular file and fill it: here as the data is read, or, up to
-    /// [`POOLED_FILE_MAX`], by the writer pool once its data is read.
+    /// Create a regular file and have the writer pool fill it (in one job up to
+    /// [`POOLED_FILE_MAX`], in pieces up to [`PIECED_FILE_MAX`]), or, when sparse or larger,
+    /// fill it here as the data is read.
     fn regular_file<R: io::BufRead>(
         &self,
         reader: &mut TarReader<R>,
@@ -868,7 +875,7 @@ impl EntryCtx<'_> {
         mut ts: Option<&mut TarSplitWriter<ChunkWriter>>,
         record: bool,
         creation: Creation,
-        pool: &WriterPool<PendingFile>,
+        pool: &WriterPool<FileJob>,
     ) -> Result<(u64, Option<u64>)> {
         let name = self.name;
         let mode = if creation.set_mode { 0o600 } else { h.mode & 0o777 };
@@ -876,10 +883,8 @@ impl EntryCtx<'_> {
             open_at(self.parent, self.base, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, mode)
         })?;
         let mut file = File::from(fd.expect("only directories are merged"));
-        let mut pending = PendingFile {
-            file: None,
+        let meta = FileMeta {
             name: name.to_vec(),
-            data: Vec::new(),
             uid: self.uid,
             gid: self.gid,
             creation,
@@ -889,90 +894,102 @@ impl EntryCtx<'_> {
             ignore_chown_errors: self.ignore_chown_errors,
             whiteouts: self.whiteouts,
         };
-        if h.sparse.is_none() && h.size <= POOLED_FILE_MAX {
+        let Some(sparse) = &h.sparse else {
             let mut crc = crc64_iso();
-            pending.data.reserve_exact(h.size as usize);
-            loop {
-                let chunk = reader.fill_data()?;
-                if chunk.is_empty() {
-                    break;
+            if h.size <= POOLED_FILE_MAX {
+                let data = read_data(reader, h.size as usize, &mut crc)?;
+                submit(pool, FileJob::Whole { file, data, meta })?;
+            } else if h.size <= PIECED_FILE_MAX {
+                let mut pieced = PiecedFile::new(file, h.size, meta);
+                while pieced.next_piece_len() > 0 {
+                    let data = read_data(reader, pieced.next_piece_len(), &mut crc)?;
+                    submit(pool, FileJob::Piece(pieced.piece(data)))?;
                 }
-                pending.data.extend_from_slice(chunk);
-                crc.update(chunk);
-                let n = chunk.len();
-                reader.consume_data(n);
-            }
-            pending.file = Some(file);
-            pool.submit(pending.data.len(), pending).map_err(writer_failed)?;
-            return Ok((h.size, (h.size > 0).then(|| crc.finalize())));
-        }
-        let write_err = |e: io::Error| entry_io_error(name, "writing file", e);
-        let result = match &h.sparse {
-            None => {
-                let mut crc = crc64_iso();
+            } else {
                 loop {
                     let chunk = reader.fill_data()?;
                     if chunk.is_empty() {
                         break;
                     }
-                    file.write_all(chunk).map_err(write_err)?;
+                    file.write_all(chunk).map_err(|e| meta.write_error(e))?;
                     crc.update(chunk);
                     let n = chunk.len();
                     reader.consume_data(n);
                 }
-                (h.size, (h.size > 0).then(|| crc.finalize()))
+                meta.apply(&file)?;
             }
-            Some(sparse) => {
-                // A sparse file's archived bytes (map and chunks) are kept verbatim in tar-split
-                // segments and its file record is empty: the extracted file is the expanded one,
-                // so this is the only way to give back the original tar (Go records the expanded
-                // data and so cannot; see ONDISK.md 9).
-                let mut flush = |reader: &mut TarReader<R>| -> Result<()> {
-                    if let Some(ts) = ts.as_deref_mut() {
-                        if reader.raw().len() >= MAX_SEGMENT {
-                            ts.segment(reader.raw()).map_err(ts_error)?;
-                            reader.raw().clear();
-                        }
-                    }
-                    Ok(())
-                };
-                let map = if sparse.map_in_data {
-                    reader.read_sparse_map_from_data(sparse.real_size, record)?
-                } else {
-                    sparse.map.clone()
-                };
-                for (offset, len) in map {
-                    file.seek(SeekFrom::Start(offset)).map_err(write_err)?;
-                    let mut left = len;
-                    while left > 0 {
-                        let chunk = reader.fill_data()?;
-                        if chunk.is_empty() {
-                            return Err(bad_entry(name, "sparse map runs past the entry's data"));
-                        }
-                        let n = chunk.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-                        file.write_all(&chunk[..n]).map_err(write_err)?;
-                        reader.consume_data_recorded(n, record)?;
-                        left -= n as u64;
-                        flush(reader)?;
-                    }
-                }
-                // Anything after the last chunk is kept for tar-split, not extracted.
-                loop {
-                    let n = reader.fill_data()?.len();
-                    if n == 0 {
-                        break;
-                    }
-                    reader.consume_data_recorded(n, record)?;
-                    flush(reader)?;
-                }
-                file.set_len(sparse.real_size).map_err(write_err)?;
-                (0, None)
-            }
+            return Ok((h.size, (h.size > 0).then(|| crc.finalize())));
         };
-        pending.file = Some(file);
-        pending.complete()?;
-        Ok(result)
+        let write_err = |e: io::Error| entry_io_error(name, "writing file", e);
+        // A sparse file's archived bytes (map and chunks) are kept verbatim in tar-split
+        // segments and its file record is empty: the extracted file is the expanded one,
+        // so this is the only way to give back the original tar (Go records the expanded
+        // data and so cannot; see ONDISK.md 9).
+        let mut flush = |reader: &mut TarReader<R>| -> Result<()> {
+            if let Some(ts) = ts.as_deref_mut() {
+                if reader.raw().len() >= MAX_SEGMENT {
+                    ts.segment(reader.raw()).map_err(ts_error)?;
+                    reader.raw().clear();
+                }
+            }
+            Ok(())
+        };
+        let map = if sparse.map_in_data {
+            reader.read_sparse_map_from_data(sparse.real_size, record)?
+        } else {
+            sparse.map.clone()
+        };
+        for (offset, len) in map {
+            file.seek(SeekFrom::Start(offset)).map_err(write_err)?;
+            let mut left = len;
+            while left > 0 {
+                let chunk = reader.fill_data()?;
+                if chunk.is_empty() {
+                    return Err(bad_entry(name, "sparse map runs past the entry's data"));
+                }
+                let n = chunk.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                file.write_all(&chunk[..n]).map_err(write_err)?;
+                reader.consume_data_recorded(n, record)?;
+                left -= n as u64;
+                flush(reader)?;
+            }
+        }
+        // Anything after the last chunk is kept for tar-split, not extracted.
+        loop {
+            let n = reader.fill_data()?.len();
+            if n == 0 {
+                break;
+            }
+            reader.consume_data_recorded(n, record)?;
+            flush(reader)?;
+        }
+        file.set_len(sparse.real_size).map_err(write_err)?;
+        meta.apply(&file)?;
+        Ok((0, None))
     }
+}
+
+/// The next `len` bytes of the entry's data, checksummed into `crc` for tar-split.
+fn read_data<R: io::BufRead>(
+    reader: &mut TarReader<R>,
+    len: usize,
+    crc: &mut crc_fast::Digest,
+) -> Result<Vec<u8>> {
+    let mut data = Vec::with_capacity(len);
+    while data.len() < len {
+        let chunk = reader.fill_data()?;
+        // Never empty before the entry's size is read (a short stream is an error).
+        let n = chunk.len().min(len - data.len());
+        data.extend_from_slice(&chunk[..n]);
+        crc.update(&chunk[..n]);
+        reader.consume_data(n);
+    }
+    Ok(data)
+}
+
+/// Hand `job` to the writer pool (waiting while it holds its bytes in flight).
+fn submit(pool: &WriterPool<FileJob>, job: FileJob) -> Result<()> {
+    pool.submit(job.bytes(), job).map_err(writer_failed)
 }
 
 /// Which of chown and chmod a regular file needs after its creation (see [`RootDir::dir_and_plainness`]).
@@ -982,12 +999,10 @@ struct Creation {
     set_mode: bool,
 }
 
-/// A regular file created in stream order whose contents (`data`, unless written already) and
-/// metadata remain to be set, by the extracting thread or a writer of the pool.
-struct PendingFile {
-    file: Option<File>,
+/// What a regular file created in stream order still needs once its contents are written, by
+/// the extracting thread or a writer of the pool.
+struct FileMeta {
     name: Vec<u8>,
-    data: Vec<u8>,
     uid: u32,
     gid: u32,
     creation: Creation,
@@ -998,21 +1013,52 @@ struct PendingFile {
     whiteouts: WhiteoutMode,
 }
 
-impl PendingFile {
-    fn complete(self) -> Result<()> {
+impl FileMeta {
+    fn write_error(&self, e: io::Error) -> Error {
+        entry_io_error(&self.name, "writing file", e)
+    }
+
+    /// Owner, xattrs, mode and times, in that order, once every byte is written.
+    fn apply(&self, file: &File) -> Result<()> {
         let name = &self.name[..];
-        let mut file = self.file.expect("set before completing");
-        file.write_all(&self.data).map_err(|e| entry_io_error(name, "writing file", e))?;
         if self.creation.set_owner {
             // chown before chmod: chown clears setuid/setgid.
-            let r = sys::fs::fchown(&file, self.uid, self.gid);
+            let r = sys::fs::fchown(file, self.uid, self.gid);
             chown_result(r, self.ignore_chown_errors)
                 .map_err(|e| entry_io_error(name, "chown", e))?;
         }
         set_xattrs(name, self.whiteouts, &self.xattrs, XattrTarget::Fd(file.as_fd()))?;
         if self.creation.set_mode {
-            sys::fs::fchmod(&file, self.mode).map_err(|e| entry_io_error(name, "chmod", e))?;
+            sys::fs::fchmod(file, self.mode).map_err(|e| entry_io_error(name, "chmod", e))?;
         }
-        sys::fs::futimens(&file, &self.times).map_err(|e| entry_io_error(name, "setting times", e))
+        sys::fs::futimens(file, &self.times).map_err(|e| entry_io_error(name, "setting times", e))
+    }
+}
+
+/// Work for the writer pool: a whole small file (contents and metadata), or a piece of a large
+/// one (whose last piece written applies the metadata, see `super::file_pieces`).
+enum FileJob {
+    Whole { file: File, data: Vec<u8>, meta: FileMeta },
+    Piece(Piece<FileMeta>),
+}
+
+impl FileJob {
+    fn bytes(&self) -> usize {
+        match self {
+            FileJob::Whole { data, .. } => data.len(),
+            FileJob::Piece(piece) => piece.len(),
+        }
+    }
+
+    fn run(self) -> Result<()> {
+        match self {
+            FileJob::Whole { mut file, data, meta } => {
+                file.write_all(&data).map_err(|e| meta.write_error(e))?;
+                meta.apply(&file)
+            }
+            FileJob::Piece(piece) => {
+                piece.write(FileMeta::write_error, |file, meta| meta.apply(file))
+            }
+        }
     }
 }

@@ -26,7 +26,8 @@
 //! asks of an extraction), `owner_names` (uname/gname lookups),
 //! `rootdir` (openat2-confined file-system operations), `stream` (digesting/progress readers),
 //! `chunk_pipe` (hands the decompressed stream to the extracting thread), `parallel_writer`
-//! (the pool of threads that fill the extracted files),
+//! (the pool of threads that fill the extracted files), `file_pieces` (large files filled by
+//! that pool in pieces),
 //! `paths` (Go path.Clean), `pax_xattrs` (which xattrs exported tars carry as PAX records;
 //! reading them).
 
@@ -36,6 +37,7 @@ pub(crate) mod chunk_pipe;
 pub mod compression;
 pub mod export;
 mod export_style;
+mod file_pieces;
 mod landing;
 mod overlay_changes;
 mod owner_names;

@@ -8,8 +8,8 @@
 //! in stream order as before and the confinement is unchanged. Whatever depends on a file being
 //! complete (a hardlink to it, directory times) waits for [`WriterPool::wait_idle`] first.
 //!
-//! Memory is bounded: jobs carry the bytes they hold, and [`WriterPool::submit`] waits while
-//! [`BYTES_IN_FLIGHT`] are queued or being written.
+//! Memory is bounded: jobs carry the bytes they hold (a small file, or a piece of a large one),
+//! and [`WriterPool::submit`] waits while [`BYTES_IN_FLIGHT`] are queued or being written.
 //!
 //! Waking a thread is a futex call: the extracting thread wakes idle writers only once
 //! [`WAKE_BATCH`] jobs are queued (or when it is about to wait itself), and writers wake the
