@@ -920,7 +920,7 @@ impl EntryCtx<'_> {
             }
             return Ok((h.size, (h.size > 0).then(|| crc.finalize())));
         };
-        let write_err = |e: io::Error| entry_io_error(name, "writing file", e);
+        let write_err = |e: io::Error| meta.write_error(e);
         // A sparse file's archived bytes (map and chunks) are kept verbatim in tar-split
         // segments and its file record is empty: the extracted file is the expanded one,
         // so this is the only way to give back the original tar (Go records the expanded
