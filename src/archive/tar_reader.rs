@@ -643,12 +643,17 @@ fn format_of(block: &[u8; BLOCK]) -> Format {
 fn verify_checksum(block: &[u8; BLOCK]) -> Result<()> {
     let stored =
         parse_numeric(&block[148..156]).ok_or_else(|| invalid_header("invalid checksum field"))?;
-    let (mut unsigned, mut signed) = (0i64, 0i64);
-    for (i, &b) in block.iter().enumerate() {
-        let b = if (148..156).contains(&i) { b' ' } else { b };
-        unsigned += b as i64;
-        signed += b as i8 as i64;
-    }
+    // Whole-block sums with the checksum field's bytes swapped for spaces afterwards: plain
+    // sums over the array compile to vector adds (a per-byte branch on the index did not, and
+    // cost about 1% of a rootfs import).
+    let field = &block[148..156];
+    let spaces = 8 * i64::from(b' ');
+    let unsigned = block.iter().map(|&b| i64::from(b)).sum::<i64>()
+        - field.iter().map(|&b| i64::from(b)).sum::<i64>()
+        + spaces;
+    let signed = block.iter().map(|&b| i64::from(b as i8)).sum::<i64>()
+        - field.iter().map(|&b| i64::from(b as i8)).sum::<i64>()
+        + spaces;
     if stored as i64 != unsigned && stored as i64 != signed {
         return Err(invalid_header("checksum mismatch"));
     }
@@ -764,6 +769,30 @@ mod tests {
         assert_eq!(parse_numeric(&[0x80, 0, 0, 1, 0]), Some(256));
         assert_eq!(parse_numeric(b"12x"), None);
         assert_eq!(parse_numeric(&[0xff, 0xff]), None);
+    }
+
+    /// A header block with bytes above 0x7f (where the two sums differ) and `sum` in its
+    /// checksum field, written the way GNU tar writes it.
+    fn block_with_checksum(sum: impl Fn(&[u8; BLOCK]) -> i64) -> [u8; BLOCK] {
+        let mut block = [0u8; BLOCK];
+        let name = "caf\u{e9}-\u{f1}".as_bytes();
+        block[..name.len()].copy_from_slice(name);
+        block[148..156].fill(b' ');
+        block[300] = 0xff;
+        let text = format!("{:06o}\0 ", sum(&block));
+        block[148..156].copy_from_slice(text.as_bytes());
+        block
+    }
+
+    #[test]
+    fn header_checksums_are_the_unsigned_or_the_signed_byte_sum_with_the_field_as_spaces() {
+        let unsigned = |b: &[u8; BLOCK]| b.iter().map(|&x| i64::from(x)).sum();
+        let signed = |b: &[u8; BLOCK]| b.iter().map(|&x| i64::from(x as i8)).sum();
+        assert!(verify_checksum(&block_with_checksum(unsigned)).is_ok());
+        assert!(verify_checksum(&block_with_checksum(signed)).is_ok());
+        let off_by_one = |b: &[u8; BLOCK]| unsigned(b) + 1;
+        let refused = verify_checksum(&block_with_checksum(off_by_one)).unwrap_err();
+        assert!(refused.to_string().contains("checksum mismatch"), "{refused}");
     }
 
     #[test]
