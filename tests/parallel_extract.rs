@@ -476,6 +476,45 @@ impl FileFacts {
     }
 }
 
+/// Small files between files too large for the pool. The queued write of each small file holds
+/// the chunk of the stream it was read from, while the extracting thread writes the next large
+/// file itself and needs fresh chunks; fewer small files than the pool's wake-up batch are
+/// queued when the chunks run out. The import must wake the writers rather than sleep on a chunk
+/// forever, and the files must come out as GNU tar extracts them.
+#[test]
+fn small_files_queued_between_files_too_large_for_the_pool_do_not_stall_the_import() {
+    let mut tar = TarBuilder::default();
+    for i in 0..12 {
+        tar.file(&format!("small{i}"), format!("small file {i}").as_bytes());
+        tar.file(&format!("large{i}"), &contents(100 + i, 16 * MIB + 4096));
+    }
+    let bytes = tar.finish();
+    let scratch = TempDir::new("parex-pinned-gnu");
+    let theirs = describe_tree(&gnu_tar_extract(&bytes, &scratch));
+    on_both_drivers("parex-pinned", |driver, s, store| {
+        let id = import_or_exit_when_stalled(store, &bytes);
+        assert_eq!(describe_tree(&s.layer_dir(&id)), theirs, "{driver}");
+    });
+}
+
+/// [`import`], except that an import still running after two minutes ends the test binary with
+/// a message instead of hanging the suite (a thread cannot be cancelled).
+fn import_or_exit_when_stalled(store: &Store, tar: &[u8]) -> String {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let _ = done.send(import(store, tar, None));
+        });
+        match finished.recv_timeout(std::time::Duration::from_secs(120)) {
+            Ok(result) => result.unwrap(),
+            Err(_) => {
+                eprintln!("the import stalled: not finished after 120 s");
+                std::process::exit(1)
+            }
+        }
+    })
+}
+
 #[test]
 fn files_larger_than_a_piece_land_byte_exact_with_their_metadata_as_gnu_tar_extracts_them() {
     // Sizes around the 128 KiB pieces and the limits: a last piece of a few bytes, whole

@@ -7,8 +7,10 @@
 //! (`super::parallel_writer`): whole up to [`POOLED_FILE_MAX`], in pieces above it
 //! (`super::file_pieces`, whose last piece written sets the metadata). The name space still
 //! changes exactly in stream order, only the filling of the files lags, and what needs a file
-//! complete (a hardlink to it, directory times) waits for the pool first. Sparse files, and
-//! files above [`PIECED_FILE_MAX`], are written by the extracting thread as it reads them.
+//! complete (a hardlink to it, directory times) waits for the pool first. The writers write
+//! straight out of the buffers the stream was read into (`super::chunk_pipe`'s shared chunks):
+//! file data is copied only by the kernel. Sparse files, and files above [`PIECED_FILE_MAX`],
+//! are written by the extracting thread as it reads them.
 //!
 //! Safety does not depend on a chroot: the target is opened once, parents are resolved inside it
 //! with openat2(RESOLVE_IN_ROOT) (see `super::rootdir`), entries are created with `*at` calls on
@@ -21,8 +23,11 @@ use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::Path;
+use std::sync::Arc;
 
-use super::chunk_pipe::{chunk_pipe, tapped_chunk_pipe, ChunkWriter, Pumped};
+use super::chunk_pipe::{
+    chunk_pipe, tapped_chunk_pipe, ChunkReader, ChunkWriter, Pumped, SharedBytes,
+};
 use super::compression::{decompress_reader, detect, Compression, MAGIC_LEN};
 use super::file_pieces::{Piece, PiecedFile};
 use super::landing::{Landing, WhiteoutMode};
@@ -84,15 +89,23 @@ pub struct ApplyStats {
 /// Buffer in front of the decompressor.
 const RAW_BUFFER: usize = 128 << 10;
 
-/// Regular files up to this size are filled by the writer pool in one job (their contents are
-/// held in memory meanwhile); larger ones in pieces of `file_pieces::PIECE_BYTES` up to
-/// [`PIECED_FILE_MAX`]; sparse ones are written by the extracting thread as it reads them.
+/// Regular files up to this size are filled by the writer pool in one job (their contents stay
+/// in the stream's chunks meanwhile, see `share_data`); larger ones in pieces of
+/// `file_pieces::PIECE_BYTES` up to [`PIECED_FILE_MAX`]; sparse ones are written by the
+/// extracting thread as it reads them.
 pub const POOLED_FILE_MAX: u64 = 1 << 20;
 
 /// Regular files up to this size are filled by the writer pool in pieces; larger ones by the
-/// extracting thread as it reads them: beyond the pool's bytes in flight it would wait for the
-/// writers anyway, and writing from the stream's buffer spares a copy.
+/// extracting thread as it reads them: beyond the pool's bytes in flight (and the stream's
+/// chunks, which queued pieces hold) it would wait for the writers anyway.
 pub const PIECED_FILE_MAX: u64 = BYTES_IN_FLIGHT as u64;
+
+/// The tar as the extracting thread reads it.
+type Stream = TarReader<ChunkReader>;
+
+/// A regular file's contents (or a piece of them) on their way to a writer: slices of the
+/// stream's chunks (see [`share_data`]).
+type FileData = Vec<SharedBytes>;
 
 /// What the extraction needs of [`ApplyOptions`], owned so that it can move to the extracting
 /// thread (the progress callback stays on the caller's).
@@ -161,7 +174,7 @@ pub fn apply_layer(
     let raw = BufReader::with_capacity(RAW_BUFFER, (&prefix[..got]).chain(source));
     let mut tar_stream = decompress_reader(compression, raw)?;
 
-    let (sender, tap, chunks) = tapped_chunk_pipe();
+    let (sender, tap, mut chunks) = tapped_chunk_pipe();
     let extracted: Result<(BTreeSet<u32>, BTreeSet<u32>, Digester)> = std::thread::scope(|scope| {
         // sha256 of the tar costs as much as reading or writing it: a thread of its own.
         let digesting = spawn_named(scope, "cs-digest", move || {
@@ -184,7 +197,10 @@ pub fn apply_layer(
             None => (None, None),
         };
         let extracting = spawn_named(scope, "cs-extract", move || {
-            let pool = WriterPool::new();
+            let pool = Arc::new(WriterPool::new());
+            // Queued writes hold the stream's chunks: the writers must work while we wait for one.
+            let waker = Arc::clone(&pool);
+            chunks.wake_before_waiting(Box::new(move || waker.wake_writers()));
             let extracted = std::thread::scope(|writers| {
                 let started: Result<Vec<_>> = (0..file_writers())
                     .map(|_| spawn_named(writers, "cs-write", || pool.run_worker(FileJob::run)))
@@ -418,9 +434,9 @@ impl<'p> Extractor<'p> {
         }
     }
 
-    fn run<R: io::BufRead>(
+    fn run(
         &mut self,
-        reader: &mut TarReader<R>,
+        reader: &mut Stream,
         mut ts: Option<&mut TarSplitWriter<ChunkWriter>>,
     ) -> Result<()> {
         let record = ts.is_some();
@@ -456,9 +472,9 @@ impl<'p> Extractor<'p> {
     }
 
     /// Handle one entry; returns the (size, crc) its tar-split file record carries.
-    fn entry<R: io::BufRead>(
+    fn entry(
         &mut self,
-        reader: &mut TarReader<R>,
+        reader: &mut Stream,
         h: &Header,
         ts: Option<&mut TarSplitWriter<ChunkWriter>>,
         record: bool,
@@ -868,9 +884,9 @@ impl EntryCtx<'_> {
     /// Create a regular file and have the writer pool fill it (in one job up to
     /// [`POOLED_FILE_MAX`], in pieces up to [`PIECED_FILE_MAX`]), or, when sparse or larger,
     /// fill it here as the data is read.
-    fn regular_file<R: io::BufRead>(
+    fn regular_file(
         &self,
-        reader: &mut TarReader<R>,
+        reader: &mut Stream,
         h: &Header,
         mut ts: Option<&mut TarSplitWriter<ChunkWriter>>,
         record: bool,
@@ -897,12 +913,12 @@ impl EntryCtx<'_> {
         let Some(sparse) = &h.sparse else {
             let mut crc = crc64_iso();
             if h.size <= POOLED_FILE_MAX {
-                let data = read_data(reader, h.size as usize, &mut crc)?;
+                let data = share_data(reader, h.size as usize, &mut crc)?;
                 submit(pool, FileJob::Whole { file, data, meta })?;
             } else if h.size <= PIECED_FILE_MAX {
                 let mut pieced = PiecedFile::new(file, h.size, meta);
                 while pieced.next_piece_len() > 0 {
-                    let data = read_data(reader, pieced.next_piece_len(), &mut crc)?;
+                    let data = share_data(reader, pieced.next_piece_len(), &mut crc)?;
                     submit(pool, FileJob::Piece(pieced.piece(data)))?;
                 }
             } else {
@@ -925,7 +941,7 @@ impl EntryCtx<'_> {
         // segments and its file record is empty: the extracted file is the expanded one,
         // so this is the only way to give back the original tar (Go records the expanded
         // data and so cannot; see ONDISK.md 9).
-        let mut flush = |reader: &mut TarReader<R>| -> Result<()> {
+        let mut flush = |reader: &mut Stream| -> Result<()> {
             if let Some(ts) = ts.as_deref_mut() {
                 if reader.raw().len() >= MAX_SEGMENT {
                     ts.segment(reader.raw()).map_err(ts_error)?;
@@ -969,22 +985,22 @@ impl EntryCtx<'_> {
     }
 }
 
-/// The next `len` bytes of the entry's data, checksummed into `crc` for tar-split.
-fn read_data<R: io::BufRead>(
-    reader: &mut TarReader<R>,
-    len: usize,
-    crc: &mut crc_fast::Digest,
-) -> Result<Vec<u8>> {
-    let mut data = Vec::with_capacity(len);
-    while data.len() < len {
+/// The next `len` bytes of the entry's data, checksummed into `crc` for tar-split, as slices of
+/// the stream's chunks (a writer writes them from there: no copy). Two slices when the bytes
+/// straddle two chunks.
+fn share_data(reader: &mut Stream, len: usize, crc: &mut crc_fast::Digest) -> Result<FileData> {
+    let mut parts = Vec::with_capacity(2);
+    let mut got = 0;
+    while got < len {
         let chunk = reader.fill_data()?;
         // Never empty before the entry's size is read (a short stream is an error).
-        let n = chunk.len().min(len - data.len());
-        data.extend_from_slice(&chunk[..n]);
+        let n = chunk.len().min(len - got);
         crc.update(&chunk[..n]);
+        parts.push(reader.input().share(n));
         reader.consume_data(n);
+        got += n;
     }
-    Ok(data)
+    Ok(parts)
 }
 
 /// Hand `job` to the writer pool (waiting while it holds its bytes in flight).
@@ -1038,14 +1054,14 @@ impl FileMeta {
 /// Work for the writer pool: a whole small file (contents and metadata), or a piece of a large
 /// one (whose last piece written applies the metadata, see `super::file_pieces`).
 enum FileJob {
-    Whole { file: File, data: Vec<u8>, meta: FileMeta },
-    Piece(Piece<FileMeta>),
+    Whole { file: File, data: FileData, meta: FileMeta },
+    Piece(Piece<FileMeta, SharedBytes>),
 }
 
 impl FileJob {
     fn bytes(&self) -> usize {
         match self {
-            FileJob::Whole { data, .. } => data.len(),
+            FileJob::Whole { data, .. } => data.iter().map(|part| part.len()).sum(),
             FileJob::Piece(piece) => piece.len(),
         }
     }
@@ -1053,7 +1069,9 @@ impl FileJob {
     fn run(self) -> Result<()> {
         match self {
             FileJob::Whole { mut file, data, meta } => {
-                file.write_all(&data).map_err(|e| meta.write_error(e))?;
+                for part in &data {
+                    file.write_all(part).map_err(|e| meta.write_error(e))?;
+                }
                 meta.apply(&file)
             }
             FileJob::Piece(piece) => {

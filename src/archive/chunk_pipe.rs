@@ -5,6 +5,13 @@
 //! large layer, so running them side by side divides the import time. Memory is fixed: `CHUNKS`
 //! buffers of `CHUNK_SIZE` circulate, and the tap sees them without copying.
 //!
+//! File data is not copied out of the chunks either: [`ChunkReader::share`] hands out slices
+//! ([`SharedBytes`]) that keep their chunk alive until the writer that holds them is done, and
+//! the last holder of a chunk sends it back to the feeding end. A chunk held by queued writes is
+//! therefore not refilled: the writers' backlog is bounded by the chunks in circulation, and the
+//! reader must not sleep on the next chunk while writers that could free one sleep too (see
+//! [`ChunkReader::wake_before_waiting`]).
+//!
 //! The tar-split of an import travels the same way, as JSON lines from the extracting thread to
 //! the one that compresses them ([`ChunkWriter`]).
 //!
@@ -13,12 +20,17 @@
 //! failure), the extracting side sees the end of the stream.
 
 use std::io::{self, BufRead, Read, Write};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::ops::{Deref, Range};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
+use std::sync::Arc;
 
 /// Size of one chunk; tar file data is written straight out of it.
 pub const CHUNK_SIZE: usize = 1 << 20;
 /// Chunks in circulation: enough that neither side waits on the other's short stalls.
 const CHUNKS: usize = 4;
+/// Chunks in circulation in a tapped pipe, whose reader shares file data with writers: some are
+/// held by writes still queued (see [`ChunkReader::share`]).
+const TAPPED_CHUNKS: usize = 8;
 
 /// A filled chunk and how many of its bytes are data.
 type Filled = (Vec<u8>, usize);
@@ -33,28 +45,69 @@ pub struct ChunkSender {
 pub struct ChunkReader {
     full: Receiver<Filled>,
     empty: SyncSender<Vec<u8>>,
-    current: Vec<u8>,
+    current: Option<Arc<Chunk>>,
     pos: usize,
     len: usize,
+    before_waiting: Option<Box<dyn Fn() + Send>>,
+}
+
+/// A chunk being read, shared with the [`SharedBytes`] cut from it. The last owner to let go
+/// (the reader moving on, or a writer done with its slice) sends the buffer back for refilling.
+struct Chunk {
+    buf: Vec<u8>,
+    home: SyncSender<Vec<u8>>,
+}
+
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        // Never blocks: the channel has room for every chunk there is. Fails only when the
+        // feeding end is gone, and then the buffer is simply freed.
+        let _ = self.home.try_send(std::mem::take(&mut self.buf));
+    }
+}
+
+/// Bytes of a chunk, kept alive (and the chunk out of circulation) while this exists.
+pub struct SharedBytes {
+    chunk: Arc<Chunk>,
+    range: Range<usize>,
+}
+
+impl Deref for SharedBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.chunk.buf[self.range.clone()]
+    }
 }
 
 pub fn chunk_pipe() -> (ChunkSender, ChunkReader) {
-    let (full_tx, full_rx) = sync_channel(CHUNKS);
-    let (empty_tx, empty_rx) = sync_channel(CHUNKS);
-    for _ in 0..CHUNKS {
+    chunk_pipe_of(CHUNKS)
+}
+
+fn chunk_pipe_of(chunks: usize) -> (ChunkSender, ChunkReader) {
+    let (full_tx, full_rx) = sync_channel(chunks);
+    let (empty_tx, empty_rx) = sync_channel(chunks);
+    for _ in 0..chunks {
         empty_tx.send(vec![0u8; CHUNK_SIZE]).expect("both ends are alive and the channel has room");
     }
     (
         ChunkSender { full: full_tx, empty: empty_rx },
-        ChunkReader { full: full_rx, empty: empty_tx, current: Vec::new(), pos: 0, len: 0 },
+        ChunkReader {
+            full: full_rx,
+            empty: empty_tx,
+            current: None,
+            pos: 0,
+            len: 0,
+            before_waiting: None,
+        },
     )
 }
 
 /// A pipe with a tap in the middle: chunks go from the sender through the tap to the reader,
 /// and the reader hands spent ones straight back to the sender.
 pub fn tapped_chunk_pipe() -> (ChunkSender, ChunkTap, ChunkReader) {
-    let (sender, mut reader) = chunk_pipe();
-    let (to_reader, from_tap) = sync_channel(CHUNKS);
+    let (sender, mut reader) = chunk_pipe_of(TAPPED_CHUNKS);
+    let (to_reader, from_tap) = sync_channel(TAPPED_CHUNKS);
     let tap = ChunkTap { input: std::mem::replace(&mut reader.full, from_tap), output: to_reader };
     (sender, tap, reader)
 }
@@ -179,24 +232,51 @@ impl Read for ChunkReader {
     }
 }
 
+impl ChunkReader {
+    /// Call `hook` whenever the reader is about to sleep until the next chunk arrives. Whoever
+    /// holds [`SharedBytes`] and only works when woken (the writer pool) must be woken there:
+    /// otherwise the chunks they hold never come back, the feeder has none to fill and the
+    /// reader sleeps forever.
+    pub fn wake_before_waiting(&mut self, hook: Box<dyn Fn() + Send>) {
+        self.before_waiting = Some(hook);
+    }
+
+    /// The next `len` bytes of what [`BufRead::fill_buf`] returned, without copying them. They
+    /// are not consumed: call `consume(len)` next, as after reading them.
+    pub fn share(&self, len: usize) -> SharedBytes {
+        assert!(self.pos + len <= self.len, "share only what fill_buf returned");
+        let chunk = Arc::clone(self.current.as_ref().expect("fill_buf returned bytes"));
+        SharedBytes { chunk, range: self.pos..self.pos + len }
+    }
+}
+
 impl BufRead for ChunkReader {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         if self.pos == self.len {
-            match self.full.recv() {
-                Ok((buf, len)) => {
-                    let spent = std::mem::replace(&mut self.current, buf);
-                    if !spent.is_empty() {
-                        // The feeder may have finished already; then the buffer is just dropped.
-                        let _ = self.empty.send(spent);
+            let next = match self.full.try_recv() {
+                Err(TryRecvError::Empty) => {
+                    if let Some(hook) = &self.before_waiting {
+                        hook();
                     }
+                    self.full.recv().ok()
+                }
+                next => next.ok(),
+            };
+            match next {
+                Some((buf, len)) => {
+                    // The spent chunk goes back to the feeder unless a write still holds it.
+                    self.current = Some(Arc::new(Chunk { buf, home: self.empty.clone() }));
                     self.pos = 0;
                     self.len = len;
                 }
                 // The feeder is done: end of stream.
-                Err(_) => return Ok(&[]),
+                None => return Ok(&[]),
             }
         }
-        Ok(&self.current[self.pos..self.len])
+        match &self.current {
+            Some(chunk) => Ok(&chunk.buf[self.pos..self.len]),
+            None => Ok(&[]),
+        }
     }
 
     fn consume(&mut self, n: usize) {
@@ -303,6 +383,66 @@ mod tests {
             }
             w.finish().unwrap();
         });
+    }
+
+    #[test]
+    fn shared_bytes_keep_their_contents_while_the_reader_moves_on_and_free_their_chunk_when_dropped(
+    ) {
+        let data: Vec<u8> = (0..(CHUNK_SIZE * 20 + 99)).map(|i| (i * 11 % 239) as u8).collect();
+        let (tx, mut rx) = chunk_pipe();
+        std::thread::scope(|s| {
+            s.spawn(|| assert_eq!(tx.pump(&mut Jagged(&data, 0)).unwrap(), Pumped::All));
+            // Hold a slice of each of the last CHUNKS - 1 chunks (with the current one, every
+            // chunk there is): the feeder can only go on if dropped slices free theirs.
+            let mut held: std::collections::VecDeque<(usize, SharedBytes)> = Default::default();
+            let mut at = 0;
+            loop {
+                let n = rx.fill_buf().unwrap().len().min(1000);
+                if n == 0 {
+                    break;
+                }
+                held.push_back((at, rx.share(n)));
+                rx.consume(rx.len - rx.pos);
+                at += rx.len;
+                if held.len() == CHUNKS - 1 {
+                    let (start, bytes) = held.pop_front().unwrap();
+                    let expected = &data[start..start + bytes.len()];
+                    assert!(*bytes == *expected, "a held slice changed at {start}");
+                }
+            }
+            assert_eq!(at, data.len());
+        });
+    }
+
+    #[test]
+    fn the_reader_wakes_whoever_holds_chunks_before_it_sleeps_on_the_next_one() {
+        let data = vec![3u8; CHUNK_SIZE * 12];
+        let (tx, mut rx) = chunk_pipe();
+        // Slices of every chunk but the current are held by a "writer" that lets go only when
+        // woken, as the writer pool does: without the wake-up, reader and feeder wait forever.
+        let held = Arc::new(std::sync::Mutex::new(Vec::<SharedBytes>::new()));
+        let wakes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (writer_held, writer_wakes) = (Arc::clone(&held), Arc::clone(&wakes));
+        rx.wake_before_waiting(Box::new(move || {
+            writer_wakes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            writer_held.lock().unwrap().clear();
+        }));
+        let mut source = &data[..];
+        std::thread::scope(|s| {
+            s.spawn(move || assert_eq!(tx.pump(&mut source).unwrap(), Pumped::All));
+            let mut total = 0;
+            loop {
+                let n = rx.fill_buf().unwrap().len();
+                if n == 0 {
+                    break;
+                }
+                held.lock().unwrap().push(rx.share(1));
+                rx.consume(n);
+                total += n;
+            }
+            assert_eq!(total, data.len());
+        });
+        assert!(wakes.load(std::sync::atomic::Ordering::Relaxed) > 0, "never woke the holder");
     }
 
     #[test]

@@ -17,6 +17,7 @@
 
 use std::fs::File;
 use std::io;
+use std::ops::Deref;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -37,11 +38,13 @@ struct Shared<M> {
     meta: M,
 }
 
-/// One piece of a file: `data` belongs at `offset`.
-pub struct Piece<M> {
+/// One piece of a file: the bytes of `parts`, one after the other, belong at `offset` (a piece
+/// read from a stream may straddle two of its buffers).
+pub struct Piece<M, B> {
     shared: Arc<Shared<M>>,
     offset: u64,
-    data: Vec<u8>,
+    len: usize,
+    parts: Vec<B>,
 }
 
 /// Hands out the pieces of one file of `size` bytes, in order.
@@ -72,19 +75,20 @@ impl<M> PiecedFile<M> {
         (self.size - self.next_offset).min(PIECE_BYTES as u64) as usize
     }
 
-    /// The next piece, holding `data` (of [`Self::next_piece_len`] bytes).
-    pub fn piece(&mut self, data: Vec<u8>) -> Piece<M> {
-        assert_eq!(data.len(), self.next_piece_len(), "pieces are cut at PIECE_BYTES");
+    /// The next piece, holding `parts` (of [`Self::next_piece_len`] bytes in all).
+    pub fn piece<B: Deref<Target = [u8]>>(&mut self, parts: Vec<B>) -> Piece<M, B> {
+        let len: usize = parts.iter().map(|part| part.len()).sum();
+        assert_eq!(len, self.next_piece_len(), "pieces are cut at PIECE_BYTES");
         let offset = self.next_offset;
-        self.next_offset += data.len() as u64;
-        Piece { shared: Arc::clone(&self.shared), offset, data }
+        self.next_offset += len as u64;
+        Piece { shared: Arc::clone(&self.shared), offset, len, parts }
     }
 }
 
-impl<M> Piece<M> {
+impl<M, B: Deref<Target = [u8]>> Piece<M, B> {
     /// Bytes the piece holds.
     pub fn len(&self) -> usize {
-        self.data.len()
+        self.len
     }
 
     /// Write the piece; when it is the file's last one written, call `finish` with the file and
@@ -98,7 +102,12 @@ impl<M> Piece<M> {
         let written = {
             let _one_writer =
                 shared.writing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            shared.file.write_all_at(&self.data, self.offset)
+            let mut at = self.offset;
+            self.parts.iter().try_for_each(|part| {
+                shared.file.write_all_at(part, at)?;
+                at += part.len() as u64;
+                Ok(())
+            })
         };
         if let Err(e) = written {
             return Err(write_failed(&shared.meta, e));
@@ -133,7 +142,12 @@ mod tests {
         let mut at = 0;
         while pieced.next_piece_len() > 0 {
             let n = pieced.next_piece_len();
-            pieces.push(pieced.piece(contents[at..at + n].to_vec()));
+            // The middle piece in two parts, as when it straddles two of the stream's buffers.
+            let parts = match pieces.len() {
+                1 => vec![contents[at..at + 7].to_vec(), contents[at + 7..at + n].to_vec()],
+                _ => vec![contents[at..at + n].to_vec()],
+            };
+            pieces.push(pieced.piece(parts));
             at += n;
         }
         assert_eq!(pieces.len(), 3);
@@ -163,7 +177,7 @@ mod tests {
         let read_only = File::open(&path).unwrap();
         drop(file);
         let mut pieced = PiecedFile::new(read_only, 3, ());
-        let piece = pieced.piece(b"abc".to_vec());
+        let piece = pieced.piece(vec![b"abc".to_vec()]);
         let result = piece.write(|_, e| e, |_, _| panic!("finished although the write failed"));
         assert_eq!(result.unwrap_err().raw_os_error(), Some(libc::EBADF));
         std::fs::remove_file(path).unwrap();

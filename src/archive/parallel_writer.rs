@@ -12,8 +12,9 @@
 //! and [`WriterPool::submit`] waits while [`BYTES_IN_FLIGHT`] are queued or being written.
 //!
 //! Waking a thread is a futex call: the extracting thread wakes idle writers only once
-//! [`WAKE_BATCH`] jobs are queued (or when it is about to wait itself), and writers wake the
-//! extracting thread only when it waits.
+//! [`WAKE_BATCH`] jobs are queued, or when it is about to wait itself: on the pool, or on
+//! anything queued jobs hold ([`WriterPool::wake_writers`]). Writers wake the extracting thread
+//! only when it waits.
 //!
 //! Errors: the first failing job in submission order wins (as if the files had been written one
 //! by one); once a job failed, later ones are dropped undone and `submit`/`wait_idle` answer
@@ -99,6 +100,18 @@ impl<T: Send> WriterPool<T> {
             self.work_queued.notify_all();
         }
         Ok(())
+    }
+
+    /// Wake idle writers if jobs are queued, fewer than [`WAKE_BATCH`] perhaps: the caller is
+    /// about to sleep on something a queued job holds (the stream's chunks, see
+    /// `chunk_pipe::ChunkReader::wake_before_waiting`).
+    pub fn wake_writers(&self) {
+        let state = self.lock();
+        let wake = state.idle_writers > 0 && !state.queue.is_empty();
+        drop(state);
+        if wake {
+            self.work_queued.notify_all();
+        }
     }
 
     /// Wait until every submitted job is done: the ordering barrier.

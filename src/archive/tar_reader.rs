@@ -159,6 +159,12 @@ impl<R: BufRead> TarReader<R> {
         self.input
     }
 
+    /// The input, positioned after what was read (data bytes handed out by `fill_data` are
+    /// still in it until `consume_data`).
+    pub fn input(&self) -> &R {
+        &self.input
+    }
+
     /// Raw bytes read since the last call (for a tar-split segment); the buffer is then empty.
     pub fn raw(&mut self) -> &mut Vec<u8> {
         &mut self.raw
