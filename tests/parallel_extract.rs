@@ -13,6 +13,7 @@ mod common;
 mod overlay_common;
 
 use std::fs;
+use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -480,7 +481,9 @@ impl FileFacts {
 /// the chunk of the stream it was read from, while the extracting thread writes the next large
 /// file itself and needs fresh chunks; fewer small files than the pool's wake-up batch are
 /// queued when the chunks run out. The import must wake the writers rather than sleep on a chunk
-/// forever, and the files must come out as GNU tar extracts them.
+/// for ever, and the files must come out as GNU tar extracts them. (This needs the import's
+/// chunks to be no more than the pool's wake-up batch, 8 and 8 today; chunk_pipe's unit test
+/// `the_reader_wakes_whoever_holds_chunks_before_it_sleeps_on_the_next_one` does not.)
 #[test]
 fn small_files_queued_between_files_too_large_for_the_pool_do_not_stall_the_import() {
     let mut tar = TarBuilder::default();
@@ -492,23 +495,58 @@ fn small_files_queued_between_files_too_large_for_the_pool_do_not_stall_the_impo
     let scratch = TempDir::new("parex-pinned-gnu");
     let theirs = describe_tree(&gnu_tar_extract(&bytes, &scratch));
     on_both_drivers("parex-pinned", |driver, s, store| {
-        let id = import_or_exit_when_stalled(store, &bytes);
+        let id = import_or_exit_when_stalled(store, &bytes).unwrap();
         assert_eq!(describe_tree(&s.layer_dir(&id)), theirs, "{driver}");
+    });
+}
+
+/// Failures while queued writes hold the stream's chunks: a stream cut off inside a file the
+/// extracting thread writes itself, and a broken header with a long stream still to come. Each
+/// ends the import with its own error, promptly, and leaves no layer behind.
+#[test]
+fn failures_while_queued_writes_hold_the_streams_chunks_end_the_import_and_leave_no_layer() {
+    let pinned_then = |tail: &dyn Fn(&mut TarBuilder)| {
+        let mut tar = TarBuilder::default();
+        for i in 0..6 {
+            tar.file(&format!("small{i}"), format!("small file {i}").as_bytes());
+            tar.file(&format!("large{i}"), &contents(200 + i, 16 * MIB + 4096));
+        }
+        tail(&mut tar);
+        tar.finish()
+    };
+    let whole = pinned_then(&|_| {});
+    let cut_short = &whole[..whole.len() - 8 * MIB];
+    let broken_header = pinned_then(&|tar| {
+        let mut broken = header_at("broken", b'0', 0, "", 0o644, 0, 1_500_000_000);
+        broken[0] ^= 1; // the name changed after the checksum was computed
+        tar.raw_entry(broken, b"");
+        tar.file("never-reached", &contents(300, 40 * MIB));
+    });
+    on_both_drivers("parex-pinned-fail", |driver, s, store| {
+        let truncated = import_or_exit_when_stalled(store, cut_short).unwrap_err();
+        assert_eq!(truncated.kind(), ErrorKind::BadArchive, "{driver}: {truncated}");
+        assert!(truncated.message().contains("unexpected EOF"), "{driver}: {truncated}");
+        s.assert_no_layer_left(driver, store);
+        let refused = import_or_exit_when_stalled(store, &broken_header).unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::BadArchive, "{driver}: {refused}");
+        assert!(refused.message().contains("checksum mismatch"), "{driver}: {refused}");
+        s.assert_no_layer_left(driver, store);
     });
 }
 
 /// [`import`], except that an import still running after two minutes ends the test binary with
 /// a message instead of hanging the suite (a thread cannot be cancelled).
-fn import_or_exit_when_stalled(store: &Store, tar: &[u8]) -> String {
+fn import_or_exit_when_stalled(store: &Store, tar: &[u8]) -> cstorage::Result<String> {
     let (done, finished) = std::sync::mpsc::channel();
     std::thread::scope(|s| {
         s.spawn(move || {
             let _ = done.send(import(store, tar, None));
         });
         match finished.recv_timeout(std::time::Duration::from_secs(120)) {
-            Ok(result) => result.unwrap(),
+            Ok(result) => result,
             Err(_) => {
-                eprintln!("the import stalled: not finished after 120 s");
+                // Straight to stderr: the harness's capture of eprintln! is lost on exit.
+                let _ = writeln!(std::io::stderr(), "the import stalled: not finished after 120 s");
                 std::process::exit(1)
             }
         }

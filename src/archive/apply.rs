@@ -8,9 +8,9 @@
 //! (`super::file_pieces`, whose last piece written sets the metadata). The name space still
 //! changes exactly in stream order, only the filling of the files lags, and what needs a file
 //! complete (a hardlink to it, directory times) waits for the pool first. The writers write
-//! straight out of the buffers the stream was read into (`super::chunk_pipe`'s shared chunks):
-//! file data is copied only by the kernel. Sparse files, and files above [`PIECED_FILE_MAX`],
-//! are written by the extracting thread as it reads them.
+//! straight out of the buffers the stream was read (or decompressed) into (`super::chunk_pipe`'s
+//! shared chunks): file data is not copied again on its way to them. Sparse files, and files
+//! above [`PIECED_FILE_MAX`], are written by the extracting thread as it reads them.
 //!
 //! Safety does not depend on a chroot: the target is opened once, parents are resolved inside it
 //! with openat2(RESOLVE_IN_ROOT) (see `super::rootdir`), entries are created with `*at` calls on
@@ -96,8 +96,9 @@ const RAW_BUFFER: usize = 128 << 10;
 pub const POOLED_FILE_MAX: u64 = 1 << 20;
 
 /// Regular files up to this size are filled by the writer pool in pieces; larger ones by the
-/// extracting thread as it reads them: beyond the pool's bytes in flight (and the stream's
-/// chunks, which queued pieces hold) it would wait for the writers anyway.
+/// extracting thread as it reads them: beyond the pool's bytes in flight it would wait for the
+/// writers anyway. (The stream's chunks, which queued pieces hold, bound the backlog tighter,
+/// to a few MiB; this limit was tuned before they were shared and has not been re-tuned.)
 pub const PIECED_FILE_MAX: u64 = BYTES_IN_FLIGHT as u64;
 
 /// The tar as the extracting thread reads it.
@@ -202,6 +203,7 @@ pub fn apply_layer(
             let waker = Arc::clone(&pool);
             chunks.wake_before_waiting(Box::new(move || waker.wake_writers()));
             let extracted = std::thread::scope(|writers| {
+                let _closing = pool.close_when_dropped();
                 let started: Result<Vec<_>> = (0..file_writers())
                     .map(|_| spawn_named(writers, "cs-write", || pool.run_worker(FileJob::run)))
                     .collect();
@@ -214,7 +216,7 @@ pub fn apply_layer(
                     }
                     Ok((extractor.uids, extractor.gids))
                 });
-                pool.close();
+                // `_closing` closes the pool here (or while unwinding) and the writers return.
                 extracted
             });
             // A writer's failure is that of an earlier entry than anything the extracting

@@ -3,7 +3,8 @@
 //! thread digests the tar as it passes; the extracting thread parses the tar out of it,
 //! checksums file data for tar-split and writes the files. Each stage costs about the same on a
 //! large layer, so running them side by side divides the import time. Memory is fixed: `CHUNKS`
-//! buffers of `CHUNK_SIZE` circulate, and the tap sees them without copying.
+//! buffers of `CHUNK_SIZE` circulate (`TAPPED_CHUNKS` in a tapped pipe), and the tap sees them
+//! without copying.
 //!
 //! File data is not copied out of the chunks either: [`ChunkReader::share`] hands out slices
 //! ([`SharedBytes`]) that keep their chunk alive until the writer that holds them is done, and
@@ -21,7 +22,7 @@
 
 use std::io::{self, BufRead, Read, Write};
 use std::ops::{Deref, Range};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::Arc;
 
 /// Size of one chunk; tar file data is written straight out of it.
@@ -62,7 +63,11 @@ impl Drop for Chunk {
     fn drop(&mut self) {
         // Never blocks: the channel has room for every chunk there is. Fails only when the
         // feeding end is gone, and then the buffer is simply freed.
-        let _ = self.home.try_send(std::mem::take(&mut self.buf));
+        let sent = self.home.try_send(std::mem::take(&mut self.buf));
+        debug_assert!(
+            !matches!(sent, Err(TrySendError::Full(_))),
+            "more chunks than the pipe was made with"
+        );
     }
 }
 
@@ -385,64 +390,96 @@ mod tests {
         });
     }
 
+    /// Run `test` on a thread of its own and fail if it has not finished within a minute: a
+    /// pipe that loses track of its chunks hangs rather than fails.
+    fn finishes_within_a_minute(test: impl FnOnce() + Send + 'static) {
+        use std::sync::mpsc::RecvTimeoutError;
+        let (done, finished) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            test();
+            let _ = done.send(());
+        });
+        match finished.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(()) => thread.join().unwrap(),
+            Err(RecvTimeoutError::Disconnected) => {
+                std::panic::resume_unwind(thread.join().unwrap_err())
+            }
+            Err(RecvTimeoutError::Timeout) => panic!("stalled: chunks did not come back"),
+        }
+    }
+
+    /// A tapped pipe (as an import uses) fed with `data`, the tap doing nothing; `read` gets the
+    /// reader end.
+    fn through_a_tapped_pipe(data: Vec<u8>, read: impl FnOnce(ChunkReader)) {
+        let (tx, tap, rx) = tapped_chunk_pipe();
+        std::thread::scope(|s| {
+            s.spawn(move || tap.run(|_| {}));
+            s.spawn(move || assert_eq!(tx.pump(&mut &data[..]).unwrap(), Pumped::All));
+            read(rx);
+        });
+    }
+
     #[test]
     fn shared_bytes_keep_their_contents_while_the_reader_moves_on_and_free_their_chunk_when_dropped(
     ) {
-        let data: Vec<u8> = (0..(CHUNK_SIZE * 20 + 99)).map(|i| (i * 11 % 239) as u8).collect();
-        let (tx, mut rx) = chunk_pipe();
-        std::thread::scope(|s| {
-            s.spawn(|| assert_eq!(tx.pump(&mut Jagged(&data, 0)).unwrap(), Pumped::All));
-            // Hold a slice of each of the last CHUNKS - 1 chunks (with the current one, every
-            // chunk there is): the feeder can only go on if dropped slices free theirs.
-            let mut held: std::collections::VecDeque<(usize, SharedBytes)> = Default::default();
-            let mut at = 0;
-            loop {
-                let n = rx.fill_buf().unwrap().len().min(1000);
-                if n == 0 {
-                    break;
+        finishes_within_a_minute(|| {
+            let data: Vec<u8> = (0..(CHUNK_SIZE * 30 + 99)).map(|i| (i * 11 % 239) as u8).collect();
+            let source = data.clone();
+            through_a_tapped_pipe(source, |mut rx| {
+                // Hold a slice of each of the last TAPPED_CHUNKS - 2 chunks: with the current one
+                // and the one the feeder fills, every chunk there is. The feeder can only go on
+                // if dropped slices give theirs back.
+                let mut held: std::collections::VecDeque<(usize, SharedBytes)> = Default::default();
+                let mut at = 0;
+                loop {
+                    let n = rx.fill_buf().unwrap().len().min(1000);
+                    if n == 0 {
+                        break;
+                    }
+                    held.push_back((at, rx.share(n)));
+                    let chunk_len = rx.len;
+                    rx.consume(chunk_len);
+                    at += chunk_len;
+                    if held.len() == TAPPED_CHUNKS - 2 {
+                        let (start, bytes) = held.pop_front().unwrap();
+                        let expected = &data[start..start + bytes.len()];
+                        assert!(*bytes == *expected, "a held slice changed at {start}");
+                    }
                 }
-                held.push_back((at, rx.share(n)));
-                rx.consume(rx.len - rx.pos);
-                at += rx.len;
-                if held.len() == CHUNKS - 1 {
-                    let (start, bytes) = held.pop_front().unwrap();
-                    let expected = &data[start..start + bytes.len()];
-                    assert!(*bytes == *expected, "a held slice changed at {start}");
-                }
-            }
-            assert_eq!(at, data.len());
+                assert_eq!(at, data.len());
+            });
         });
     }
 
     #[test]
     fn the_reader_wakes_whoever_holds_chunks_before_it_sleeps_on_the_next_one() {
-        let data = vec![3u8; CHUNK_SIZE * 12];
-        let (tx, mut rx) = chunk_pipe();
-        // Slices of every chunk but the current are held by a "writer" that lets go only when
-        // woken, as the writer pool does: without the wake-up, reader and feeder wait forever.
-        let held = Arc::new(std::sync::Mutex::new(Vec::<SharedBytes>::new()));
-        let wakes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let (writer_held, writer_wakes) = (Arc::clone(&held), Arc::clone(&wakes));
-        rx.wake_before_waiting(Box::new(move || {
-            writer_wakes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            writer_held.lock().unwrap().clear();
-        }));
-        let mut source = &data[..];
-        std::thread::scope(|s| {
-            s.spawn(move || assert_eq!(tx.pump(&mut source).unwrap(), Pumped::All));
-            let mut total = 0;
-            loop {
-                let n = rx.fill_buf().unwrap().len();
-                if n == 0 {
-                    break;
+        finishes_within_a_minute(|| {
+            let data = vec![3u8; CHUNK_SIZE * 3 * TAPPED_CHUNKS];
+            let len = data.len();
+            through_a_tapped_pipe(data, |mut rx| {
+                // A slice of every chunk is held by a "writer" that lets go only when woken, as
+                // the writer pool does: without the wake-up, reader and feeder wait for ever.
+                let held = Arc::new(std::sync::Mutex::new(Vec::<SharedBytes>::new()));
+                let wakes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+                let (writer_held, writer_wakes) = (Arc::clone(&held), Arc::clone(&wakes));
+                rx.wake_before_waiting(Box::new(move || {
+                    writer_wakes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    writer_held.lock().unwrap().clear();
+                }));
+                let mut total = 0;
+                loop {
+                    let n = rx.fill_buf().unwrap().len();
+                    if n == 0 {
+                        break;
+                    }
+                    held.lock().unwrap().push(rx.share(1));
+                    rx.consume(n);
+                    total += n;
                 }
-                held.lock().unwrap().push(rx.share(1));
-                rx.consume(n);
-                total += n;
-            }
-            assert_eq!(total, data.len());
+                assert_eq!(total, len);
+                assert!(wakes.load(std::sync::atomic::Ordering::Relaxed) > 0, "never woke");
+            });
         });
-        assert!(wakes.load(std::sync::atomic::Ordering::Relaxed) > 0, "never woke the holder");
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //! complete (a hardlink to it, directory times) waits for [`WriterPool::wait_idle`] first.
 //!
 //! Memory is bounded: jobs carry the bytes they hold (a small file, or a piece of a large one),
-//! and [`WriterPool::submit`] waits while [`BYTES_IN_FLIGHT`] are queued or being written.
+//! and [`WriterPool::submit`] waits while [`BYTES_IN_FLIGHT`] are queued or being written. On an
+//! import the bytes are slices of the stream's chunks, of which there are fewer than that (see
+//! `chunk_pipe`): there the chunks are the tighter bound, and this cap a backstop.
 //!
 //! Waking a thread is a futex call: the extracting thread wakes idle writers only once
 //! [`WAKE_BATCH`] jobs are queued, or when it is about to wait itself: on the pool, or on
@@ -148,6 +150,13 @@ impl<T: Send> WriterPool<T> {
         self.work_queued.notify_all();
     }
 
+    /// [`WriterPool::close`] when the returned guard is dropped, also while unwinding: a panic
+    /// between starting the workers and closing the pool must not leave the scope that joins
+    /// them waiting for ever.
+    pub fn close_when_dropped(&self) -> ClosePool<'_, T> {
+        ClosePool(self)
+    }
+
     /// The error of the earliest failed job, if any.
     pub fn take_error(&self) -> Option<Error> {
         self.lock().failed.take().map(|(_, e)| e)
@@ -187,10 +196,34 @@ impl<T: Send> WriterPool<T> {
     }
 }
 
+/// See [`WriterPool::close_when_dropped`].
+pub struct ClosePool<'p, T: Send>(&'p WriterPool<T>);
+
+impl<T: Send> Drop for ClosePool<'_, T> {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
+
+    #[test]
+    fn a_panic_after_the_workers_started_still_lets_their_scope_end() {
+        let pool = WriterPool::new();
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            std::thread::scope(|scope| {
+                scope.spawn(|| pool.run_worker(|_: ()| Ok(())));
+                let _closing = pool.close_when_dropped();
+                pool.submit(1, ()).unwrap();
+                panic!("the extracting side failed");
+            })
+        }));
+        assert!(unwound.is_err(), "the panic comes through once the worker has returned");
+        assert!(pool.lock().closed && pool.lock().queue.is_empty());
+    }
 
     #[test]
     fn the_earliest_failed_job_wins_and_later_submissions_are_refused() {
