@@ -12,6 +12,7 @@ mod archive_common;
 mod common;
 mod overlay_common;
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
@@ -130,6 +131,33 @@ fn filler(tar: &mut TarBuilder, dir: &str, count: usize) {
     }
 }
 
+/// GNU tar's extraction of a tar, in a temp dir that lives as long as this, and its description.
+struct GnuExtraction {
+    root: PathBuf,
+    tree: BTreeMap<String, String>,
+    _scratch: TempDir,
+}
+
+impl GnuExtraction {
+    fn of(tar: &[u8], tag: &str) -> Self {
+        let scratch = TempDir::new(tag);
+        let root = gnu_tar_extract(tar, &scratch);
+        GnuExtraction { tree: describe_tree(&root), root, _scratch: scratch }
+    }
+
+    /// Every path GNU tar extracted is in `ours`, described alike, and nothing else is.
+    fn assert_same_tree(&self, ours: &BTreeMap<String, String>, driver: &str) {
+        for (path, description) in &self.tree {
+            assert_eq!(
+                ours.get(path),
+                Some(description),
+                "{driver}: {path} differs from GNU tar's"
+            );
+        }
+        assert_eq!(ours.len(), self.tree.len(), "{driver}: entries GNU tar did not make");
+    }
+}
+
 /// GNU tar's extraction of `tar` (as root: owners, modes, xattrs kept).
 fn gnu_tar_extract(tar: &[u8], scratch: &TempDir) -> PathBuf {
     let file = scratch.join("layer.tar");
@@ -173,10 +201,8 @@ fn hardlinks_to_a_file_still_being_filled_share_its_complete_inode_and_take_thei
         let id = import(store, &bytes, None).unwrap();
         let layer = s.layer_dir(&id);
 
-        let scratch = TempDir::new("parex-hardlink-gnu");
-        let gnu = gnu_tar_extract(&bytes, &scratch);
+        let theirs = GnuExtraction::of(&bytes, "parex-hardlink-gnu").tree;
         let ours = describe_tree(&layer);
-        let theirs = describe_tree(&gnu);
         for name in ["d/a", "d/b", "d/c"] {
             assert_eq!(ours[name], theirs[name], "{driver}: {name} differs from GNU tar's");
         }
@@ -283,12 +309,8 @@ fn directory_times_are_set_after_their_contents_as_gnu_tar_sets_them() {
         let ours = dir_mtimes(&layer);
         let expected = [("d", 1_000_000_000), ("d/s", 1_100_000_000), ("e", 1_200_000_000)];
         assert_eq!(ours, expected.map(|(d, t)| (d.to_string(), t)), "{driver}");
-        let scratch = TempDir::new("parex-dirtimes-gnu");
-        assert_eq!(
-            ours,
-            dir_mtimes(&gnu_tar_extract(&bytes, &scratch)),
-            "{driver}: GNU tar's directory times"
-        );
+        let gnu = GnuExtraction::of(&bytes, "parex-dirtimes-gnu");
+        assert_eq!(ours, dir_mtimes(&gnu.root), "{driver}: GNU tar's directory times");
 
         // Unlike GNU tar, which sets a directory's times once the stream has left it, all are
         // set at the end (as c/storage does): an entry added later to an earlier directory
@@ -357,17 +379,14 @@ fn many_files_tar() -> Vec<u8> {
 #[test]
 fn many_files_across_many_directories_equal_gnu_tars_extraction() {
     let bytes = many_files_tar();
-    let scratch = TempDir::new("parex-many-gnu");
-    let theirs = describe_tree(&gnu_tar_extract(&bytes, &scratch));
+    let gnu = GnuExtraction::of(&bytes, "parex-many-gnu");
     on_both_drivers("parex-many", |driver, s, store| {
         let id = import(store, &bytes, None).unwrap();
         let layer = s.layer_dir(&id);
         let ours = describe_tree(&layer);
         assert_eq!(ours.len(), 5101, "{driver}");
-        for (path, description) in &theirs {
-            assert_eq!(ours.get(path), Some(description), "{driver}: {path}");
-        }
-        assert_eq!(dir_mtimes(&layer), dir_mtimes(&scratch.join("gnu")), "{driver}");
+        gnu.assert_same_tree(&ours, driver);
+        assert_eq!(dir_mtimes(&layer), dir_mtimes(&gnu.root), "{driver}");
     });
 }
 
@@ -492,11 +511,10 @@ fn small_files_queued_between_files_too_large_for_the_pool_do_not_stall_the_impo
         tar.file(&format!("large{i}"), &contents(100 + i, 16 * MIB + 4096));
     }
     let bytes = tar.finish();
-    let scratch = TempDir::new("parex-pinned-gnu");
-    let theirs = describe_tree(&gnu_tar_extract(&bytes, &scratch));
+    let gnu = GnuExtraction::of(&bytes, "parex-pinned-gnu");
     on_both_drivers("parex-pinned", |driver, s, store| {
         let id = import_or_exit_when_stalled(store, &bytes).unwrap();
-        assert_eq!(describe_tree(&s.layer_dir(&id)), theirs, "{driver}");
+        gnu.assert_same_tree(&describe_tree(&s.layer_dir(&id)), driver);
     });
 }
 
@@ -573,9 +591,7 @@ fn files_larger_than_a_piece_land_byte_exact_with_their_metadata_as_gnu_tar_extr
     }
     filler(&mut tar, "after", 100);
     let bytes = tar.finish();
-    let scratch = TempDir::new("parex-large-gnu");
-    let gnu = gnu_tar_extract(&bytes, &scratch);
-    let theirs = describe_tree(&gnu);
+    let gnu = GnuExtraction::of(&bytes, "parex-large-gnu");
     on_both_drivers("parex-large", |driver, s, store| {
         let id = import(store, &bytes, None).unwrap();
         let layer = s.layer_dir(&id);
@@ -586,16 +602,8 @@ fn files_larger_than_a_piece_land_byte_exact_with_their_metadata_as_gnu_tar_extr
                 "{driver}: {name}"
             );
         }
-        let ours = describe_tree(&layer);
-        assert_eq!(ours.len(), theirs.len(), "{driver}");
-        for (path, description) in &theirs {
-            assert_eq!(
-                ours.get(path),
-                Some(description),
-                "{driver}: {path} differs from GNU tar's"
-            );
-        }
-        assert_eq!(dir_mtimes(&layer), dir_mtimes(&gnu), "{driver}");
+        gnu.assert_same_tree(&describe_tree(&layer), driver);
+        assert_eq!(dir_mtimes(&layer), dir_mtimes(&gnu.root), "{driver}");
     });
 }
 
@@ -614,9 +622,7 @@ fn hardlinks_to_a_large_file_share_its_complete_inode_and_take_their_own_owner()
     file_with_xattr(&mut tar, "e/f", &f, 0o4711, 1000, 1_600_000_001);
     tar.raw_entry(header_at("e/g", b'1', 0, "e/f", 0o4711, 2000, 1_600_000_001), b"");
     let bytes = tar.finish();
-    let scratch = TempDir::new("parex-large-link-gnu");
-    let gnu = gnu_tar_extract(&bytes, &scratch);
-    let theirs = describe_tree(&gnu);
+    let theirs = GnuExtraction::of(&bytes, "parex-large-link-gnu").tree;
     on_both_drivers("parex-large-link", |driver, s, store| {
         let id = import(store, &bytes, None).unwrap();
         let layer = s.layer_dir(&id);
